@@ -1,0 +1,5 @@
+data "pve_version" "this" {}
+
+output "pve_release" {
+  value = data.pve_version.this.release
+}

@@ -1,0 +1,122 @@
+// Package acctest supports the acceptance tests: provider factories, the
+// lab the tests run against, and the Terraform CLI they run through.
+//
+// Acceptance tests run when TF_ACC is set. When PVE_ENDPOINT is set they run
+// against that PVE ("acceptance tests against your own lab"); otherwise Run
+// starts the simulated lab of internal/testlab on loopback and points the
+// provider's environment at it.
+package acctest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/hcilab/terraform-provider-pve/internal/provider"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+)
+
+// TofuVersion is the OpenTofu release the acceptance tests run through.
+const TofuVersion = "v1.12.6"
+
+// ProtoV6ProviderFactories serve the provider in-process to the CLI.
+var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"pve": providerserver.NewProtocol6WithError(provider.New("acctest")()),
+}
+
+var lab *testlab.PVE
+
+// Lab returns the simulated lab the tests run against, or nil when they run
+// against a real PVE given by PVE_ENDPOINT.
+func Lab() *testlab.PVE {
+	return lab
+}
+
+// Run prepares the environment of a package's acceptance tests, runs them
+// and stops the lab; call it from TestMain: os.Exit(acctest.Run(m)).
+func Run(m *testing.M) int {
+	if os.Getenv("TF_ACC") == "" {
+		return m.Run()
+	}
+	cleanup, err := prepareCLI()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acctest:", err)
+		return 1
+	}
+	defer cleanup()
+	if os.Getenv("PVE_ENDPOINT") == "" {
+		lab, err = testlab.StartPVE(testlab.PVEOptions{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "acctest: starting the lab:", err)
+			return 1
+		}
+		defer lab.Close()
+		// The provider reads these, exactly as a person's shell would set them.
+		for k, v := range map[string]string{
+			"PVE_ENDPOINT":        lab.Endpoint(),
+			"PVE_API_TOKEN":       lab.APIToken(),
+			"PVE_TLS_FINGERPRINT": lab.Fingerprint(),
+		} {
+			os.Setenv(k, v)
+		}
+	}
+	return m.Run()
+}
+
+// prepareCLI points terraform-plugin-testing at the OpenTofu binary that
+// `make tools` builds, and works around a CLI configuration file that does
+// not exist (OpenTofu warns about it on stderr, and that warning breaks the
+// version check of terraform-plugin-testing).
+func prepareCLI() (cleanup func(), err error) {
+	cleanup = func() {}
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		tofu := DefaultTofuPath()
+		if _, err := os.Stat(tofu); err != nil {
+			return cleanup, fmt.Errorf("no Terraform CLI: set TF_ACC_TERRAFORM_PATH or run `make tools` to build OpenTofu %s at %s", TofuVersion, tofu)
+		}
+		os.Setenv("TF_ACC_TERRAFORM_PATH", tofu)
+	}
+	if os.Getenv("TF_ACC_PROVIDER_NAMESPACE") == "" {
+		os.Setenv("TF_ACC_PROVIDER_NAMESPACE", "hcilab")
+	}
+	if cfg := os.Getenv("TF_CLI_CONFIG_FILE"); cfg != "" {
+		if _, err := os.Stat(cfg); err != nil {
+			empty, err := emptyCLIConfig()
+			if err != nil {
+				return cleanup, err
+			}
+			os.Setenv("TF_CLI_CONFIG_FILE", empty)
+			cleanup = func() { os.Remove(empty) }
+		}
+	}
+	return cleanup, nil
+}
+
+// DefaultTofuPath is where `make tools` caches the OpenTofu binary.
+func DefaultTofuPath() string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	return filepath.Join(cache, "terraform-provider-pve", "tofu-"+TofuVersion, "tofu")
+}
+
+func emptyCLIConfig() (string, error) {
+	f, err := os.CreateTemp("", "pve-acctest-*.tfrc")
+	if err != nil {
+		return "", fmt.Errorf("creating an empty CLI configuration: %w", err)
+	}
+	return f.Name(), f.Close()
+}
+
+// PreCheck fails the test when the acceptance environment is incomplete.
+func PreCheck(t *testing.T) {
+	t.Helper()
+	if os.Getenv("PVE_ENDPOINT") == "" {
+		t.Fatal("PVE_ENDPOINT is not set: run acceptance tests through a TestMain that calls acctest.Run")
+	}
+}

@@ -1,0 +1,130 @@
+package provider
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// The pbs, ceph and bmc blocks are declared now, with their environment
+// fallbacks, so that configurations written today keep working; the types
+// that use them arrive with their backends.
+
+type pbsModel struct {
+	Endpoint       types.String `tfsdk:"endpoint"`
+	APIToken       types.String `tfsdk:"api_token"`
+	Username       types.String `tfsdk:"username"`
+	Password       types.String `tfsdk:"password"`
+	Insecure       types.Bool   `tfsdk:"insecure"`
+	CACertificate  types.String `tfsdk:"ca_certificate"`
+	TLSFingerprint types.String `tfsdk:"tls_fingerprint"`
+}
+
+func pbsBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		Description: "Proxmox Backup Server connection, used by the `pve_pbs_*` types.",
+		Attributes: map[string]schema.Attribute{
+			"endpoint": schema.StringAttribute{
+				Description: "URL of the PBS API, e.g. `https://pbs.example.com:8007`. Environment: `PBS_ENDPOINT`.",
+				Optional:    true,
+			},
+			"api_token": schema.StringAttribute{
+				Description: "PBS API token as `user@realm!tokenid:secret`. Environment: `PBS_API_TOKEN`.",
+				Optional:    true,
+				Sensitive:   true,
+			},
+			"username": schema.StringAttribute{
+				Description: "PBS user with realm, e.g. `root@pam`. Environment: `PBS_USERNAME`.",
+				Optional:    true,
+			},
+			"password": schema.StringAttribute{
+				Description: "Password of `username`. Environment: `PBS_PASSWORD`.",
+				Optional:    true,
+				Sensitive:   true,
+			},
+			"insecure": schema.BoolAttribute{
+				Description: "Skip TLS certificate verification. Environment: `PBS_INSECURE`.",
+				Optional:    true,
+			},
+			"ca_certificate": schema.StringAttribute{
+				Description: "PEM bundle of the CA(s) that signed the PBS certificate. Environment: `PBS_CA_CERTIFICATE`.",
+				Optional:    true,
+			},
+			"tls_fingerprint": schema.StringAttribute{
+				Description: "SHA-256 fingerprint of the PBS server certificate. Environment: `PBS_TLS_FINGERPRINT`.",
+				Optional:    true,
+			},
+		},
+	}
+}
+
+type cephModel struct {
+	MonHost     types.String `tfsdk:"mon_host"`
+	User        types.String `tfsdk:"user"`
+	Key         types.String `tfsdk:"key"`
+	KeyringFile types.String `tfsdk:"keyring_file"`
+	ConfigFile  types.String `tfsdk:"config_file"`
+}
+
+func cephBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		Description: "Direct Ceph (librados) connection, used by the `pve_ceph_*` types in the `ceph` build. " +
+			"Without it, pools are managed through the PVE API.",
+		Attributes: map[string]schema.Attribute{
+			"mon_host": schema.StringAttribute{
+				Description: "Monitor addresses, as in ceph.conf's `mon_host`. Environment: `CEPH_MON_HOST`.",
+				Optional:    true,
+			},
+			"user": schema.StringAttribute{
+				Description: "Ceph client name without the `client.` prefix, e.g. `admin`. Environment: `CEPH_USER`.",
+				Optional:    true,
+			},
+			"key": schema.StringAttribute{
+				Description: "The client's secret key. Conflicts with `keyring_file`. Environment: `CEPH_KEY`.",
+				Optional:    true,
+				Sensitive:   true,
+			},
+			"keyring_file": schema.StringAttribute{
+				Description: "Path of a keyring file holding the client's key. Environment: `CEPH_KEYRING_FILE`.",
+				Optional:    true,
+			},
+			"config_file": schema.StringAttribute{
+				Description: "Path of a ceph.conf to read. Environment: `CEPH_CONFIG_FILE`.",
+				Optional:    true,
+			},
+		},
+	}
+}
+
+type bmcModel struct {
+	Username      types.String `tfsdk:"username"`
+	Password      types.String `tfsdk:"password"`
+	Insecure      types.Bool   `tfsdk:"insecure"`
+	CACertificate types.String `tfsdk:"ca_certificate"`
+}
+
+func bmcBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		Description: "Defaults for every BMC (Redfish) the `pve_bmc_*` types talk to, so a rack of servers needs only " +
+			"their endpoints.",
+		Attributes: map[string]schema.Attribute{
+			"username": schema.StringAttribute{
+				Description: "Default BMC user. Environment: `BMC_USERNAME`.",
+				Optional:    true,
+			},
+			"password": schema.StringAttribute{
+				Description: "Default BMC password. Environment: `BMC_PASSWORD`.",
+				Optional:    true,
+				Sensitive:   true,
+			},
+			"insecure": schema.BoolAttribute{
+				Description: "Skip TLS verification of BMC certificates by default (many BMCs ship self-signed ones). " +
+					"Environment: `BMC_INSECURE`.",
+				Optional: true,
+			},
+			"ca_certificate": schema.StringAttribute{
+				Description: "PEM bundle of the CA(s) that signed the BMC certificates. Environment: `BMC_CA_CERTIFICATE`.",
+				Optional:    true,
+			},
+		},
+	}
+}

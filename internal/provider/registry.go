@@ -1,0 +1,36 @@
+package provider
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+
+	"github.com/hcilab/terraform-provider-pve/internal/service/node"
+)
+
+// resources joins the resources of every service package.
+func resources() []func() resource.Resource {
+	return join(
+		node.Resources(),
+	)
+}
+
+// dataSources joins the data sources of every service package.
+func dataSources() []func() datasource.DataSource {
+	return join(
+		node.DataSources(),
+	)
+}
+
+// functions joins the provider functions of every service package.
+func functions() []func() function.Function {
+	return nil
+}
+
+func join[T any](lists ...[]T) []T {
+	var all []T
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	return all
+}

@@ -1,0 +1,50 @@
+package pve
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// The checks below are the single place where the provider's settings and
+// PVE's identifiers are validated; the provider turns them into plan-time
+// attribute validators, and Config.Validate uses the same rules.
+
+// CheckEndpoint reports whether s is a usable endpoint URL.
+func CheckEndpoint(s string) error {
+	_, err := normalizeEndpoint(s)
+	return err
+}
+
+// CheckAPIToken reports whether s has the form user@realm!tokenid=secret.
+// The message never repeats s, which holds the secret.
+func CheckAPIToken(s string) error {
+	if !tokenPattern.MatchString(s) {
+		return errors.New("invalid api_token: expected the form user@realm!tokenid=secret")
+	}
+	return nil
+}
+
+// CheckFingerprint reports whether s is a SHA-256 fingerprint (64 hex
+// digits, any case, colons optional).
+func CheckFingerprint(s string) error {
+	_, err := parseFingerprint(s)
+	return err
+}
+
+// nodeNamePattern is PVE's pve-node format: a host name label.
+var nodeNamePattern = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+
+// CheckNodeName reports whether s is a valid PVE node name.
+func CheckNodeName(s string) error {
+	if !nodeNamePattern.MatchString(s) {
+		return fmt.Errorf("invalid node name %q: a node name is a host name label (letters, digits and inner hyphens, at most 63 characters)", s)
+	}
+	return nil
+}
+
+// IsUnreachable reports whether err means the endpoint could not be reached
+// at all, as opposed to a definitive failure such as rejected credentials.
+func IsUnreachable(err error) bool {
+	return errors.Is(err, ErrUnreachable)
+}

@@ -1,0 +1,55 @@
+package pve
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestChecks(t *testing.T) {
+	fp := "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+	tests := []struct {
+		check func(string) error
+		in    string
+		ok    bool
+	}{
+		{CheckEndpoint, "https://pve1.example.com:8006", true},
+		{CheckEndpoint, "https://10.0.0.1:8006/api2/json", true},
+		{CheckEndpoint, "pve1.example.com:8006", false},
+		{CheckEndpoint, "ftp://pve1", false},
+		{CheckAPIToken, "root@pam!tf=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", true},
+		{CheckAPIToken, "root@pam:tf=secret", false},
+		{CheckAPIToken, "root!tf=secret", false},
+		{CheckFingerprint, fp, true},
+		{CheckFingerprint, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", true},
+		{CheckFingerprint, "AB:CD", false},
+		{CheckNodeName, "pve1", true},
+		{CheckNodeName, "node-a", true},
+		{CheckNodeName, "-pve", false},
+		{CheckNodeName, "not a node!", false},
+		{CheckNodeName, "pve.example.com", false},
+	}
+	for _, tt := range tests {
+		err := tt.check(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("check(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+func TestCheckAPITokenHidesSecret(t *testing.T) {
+	err := CheckAPIToken("root@pam:tf=topsecret")
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("want an error without the secret, got %v", err)
+	}
+}
+
+func TestIsUnreachable(t *testing.T) {
+	if !IsUnreachable(&netError{msg: "cannot reach PVE", err: errors.New("refused"), unsent: true}) {
+		t.Error("a request that was never sent is unreachable")
+	}
+	if IsUnreachable(fmt.Errorf("login: %w", ErrAuthentication)) {
+		t.Error("rejected credentials are not unreachable")
+	}
+}

@@ -1,0 +1,221 @@
+package pve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+// Defaults of WaitOptions.
+const (
+	defaultFirstPoll = 100 * time.Millisecond
+	defaultMaxPoll   = 2 * time.Second
+	defaultLogLines  = 10
+)
+
+// TaskResult is a task that ended with "OK" or "WARNINGS: n".
+type TaskResult struct {
+	UPID       string
+	Node       string
+	Type       string // e.g. "qmstart", "vzcreate"
+	ID         string // e.g. the VMID; may be empty
+	ExitStatus string // "OK" or "WARNINGS: n"
+	Warnings   int    // n of "WARNINGS: n"
+	LogTail    []string
+}
+
+// TaskError is a task that failed: its exit status is neither "OK" nor
+// "WARNINGS: n". It matches ErrLocked when the task failed on a lock.
+type TaskError struct {
+	UPID       string
+	Node       string
+	Type       string
+	ExitStatus string   // PVE's reason, e.g. "VM 100 already running"
+	LogTail    []string // the last lines of the task log
+}
+
+// Error renders the exit status, then the log tail line by line.
+func (e *TaskError) Error() string {
+	status := e.ExitStatus
+	if status == "" {
+		status = "no exit status"
+	}
+	msg := fmt.Sprintf("task %s (%s) failed: %s", e.UPID, e.Type, status)
+	if len(e.LogTail) > 0 {
+		msg += "\n" + strings.Join(e.LogTail, "\n")
+	}
+	return msg
+}
+
+// Is reports whether the task failed on a lock.
+func (e *TaskError) Is(target error) bool {
+	return target == ErrLocked && containsAny(strings.ToLower(e.ExitStatus), lockPhrases)
+}
+
+// WaitOptions tune WaitTask. Zero fields take the defaults.
+type WaitOptions struct {
+	FirstPoll time.Duration // delay before the first status poll; default 100 ms
+	MaxPoll   time.Duration // longest delay between polls; default 2 s
+	LogLines  int           // log lines kept on warnings and failures; default 10
+}
+
+func (o WaitOptions) withDefaults() WaitOptions {
+	if o.FirstPoll <= 0 {
+		o.FirstPoll = defaultFirstPoll
+	}
+	if o.MaxPoll <= 0 {
+		o.MaxPoll = defaultMaxPoll
+	}
+	o.MaxPoll = max(o.MaxPoll, o.FirstPoll)
+	if o.LogLines <= 0 {
+		o.LogLines = defaultLogLines
+	}
+	return o
+}
+
+// WaitTask waits until the task upid stops. The status is polled first after
+// opts.FirstPoll, then at intervals growing 1.5 to 2 times up to
+// opts.MaxPoll. A task that ends "OK" or "WARNINGS: n" gives a result (with
+// the log tail for warnings); any other end gives a *TaskError with the
+// exit status and log tail. When ctx ends first, the error wraps ctx.Err()
+// and names the task, which may still be running.
+func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*TaskResult, error) {
+	u, err := parseUPID(upid)
+	if err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	taskPath := "/nodes/" + url.PathEscape(u.node) + "/tasks/" + url.PathEscape(upid)
+
+	delay := opts.FirstPoll
+	for {
+		if err := sleep(ctx, delay); err != nil {
+			return nil, stoppedWaiting(upid, err)
+		}
+		var st struct {
+			Status     string `json:"status"`
+			ExitStatus string `json:"exitstatus"`
+		}
+		if err := c.Get(ctx, taskPath+"/status", nil, &st); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, stoppedWaiting(upid, cerr)
+			}
+			return nil, fmt.Errorf("read status of task %s: %w", upid, err)
+		}
+		if st.Status == "stopped" {
+			return c.taskOutcome(ctx, u, upid, taskPath, st.ExitStatus, opts.LogLines)
+		}
+		delay = nextPoll(delay, opts.MaxPoll, rand.Float64())
+	}
+}
+
+func stoppedWaiting(upid string, err error) error {
+	return fmt.Errorf("stopped waiting for task %s, which may still be running: %w", upid, err)
+}
+
+// nextPoll grows a poll interval 1.5 to 2 times (by jitter in [0, 1)), up to
+// maxPoll.
+func nextPoll(d, maxPoll time.Duration, jitter float64) time.Duration {
+	return min(time.Duration(float64(d)*(1.5+jitter/2)), maxPoll)
+}
+
+// taskOutcome turns the exit status of a stopped task into its result.
+func (c *Client) taskOutcome(ctx context.Context, u upid, upidText, taskPath, exit string, lines int) (*TaskResult, error) {
+	res := &TaskResult{UPID: upidText, Node: u.node, Type: u.typ, ID: u.id, ExitStatus: exit}
+	if exit == "OK" {
+		return res, nil
+	}
+	if n, ok := parseWarnings(exit); ok {
+		res.Warnings = n
+		res.LogTail = c.taskLogTail(ctx, taskPath, lines)
+		return res, nil
+	}
+	return nil, &TaskError{
+		UPID:       upidText,
+		Node:       u.node,
+		Type:       u.typ,
+		ExitStatus: exit,
+		LogTail:    c.taskLogTail(ctx, taskPath, lines),
+	}
+}
+
+// parseWarnings reads n of the exit status "WARNINGS: n".
+func parseWarnings(exit string) (int, bool) {
+	rest, ok := strings.CutPrefix(exit, "WARNINGS: ")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(rest))
+	return n, err == nil
+}
+
+// taskLogTail returns the last n lines of a task's log. PVE's answer
+// carries the total line count beside the data, so a short log takes one
+// request and a long one two. The tail only decorates a result or error,
+// so failing to read it is logged, not returned.
+func (c *Client) taskLogTail(ctx context.Context, taskPath string, n int) []string {
+	lines, total, err := c.taskLog(ctx, taskPath, 0, n)
+	if err == nil && total > n {
+		lines, _, err = c.taskLog(ctx, taskPath, total-n, n)
+	}
+	if err != nil {
+		tflog.Warn(ctx, "could not read the task log", map[string]any{"task_path": taskPath, "error": err.Error()})
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// taskLog reads limit lines of a task log from line start (0-based), and
+// the log's total line count.
+func (c *Client) taskLog(ctx context.Context, taskPath string, start, limit int) ([]string, int, error) {
+	var env struct {
+		Data []struct {
+			N int    `json:"n"`
+			T string `json:"t"`
+		} `json:"data"`
+		Total int `json:"total"`
+	}
+	q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(limit)}}
+	if err := c.send(ctx, http.MethodGet, taskPath+"/log", q, &env); err != nil {
+		return nil, 0, err
+	}
+	lines := make([]string, len(env.Data))
+	for i, l := range env.Data {
+		lines[i] = l.T
+	}
+	return lines, env.Total, nil
+}
+
+// upid is what the provider needs of a task ID,
+// UPID:node:pid:pstart:starttime:type:id:user:
+type upid struct {
+	node, typ, id string
+}
+
+// upidPattern is PVE's own (PVE::Tools::upid_decode).
+var upidPattern = regexp.MustCompile(
+	`^UPID:([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$`)
+
+// parseUPID decodes a task ID.
+func parseUPID(s string) (upid, error) {
+	if s == "" {
+		return upid{}, errors.New("invalid task ID: empty UPID")
+	}
+	m := upidPattern.FindStringSubmatch(s)
+	if m == nil {
+		return upid{}, fmt.Errorf("invalid task ID %q: expected UPID:node:pid:pstart:starttime:type:id:user:", s)
+	}
+	return upid{node: m[1], typ: m[5], id: m[6]}, nil
+}

@@ -1,0 +1,180 @@
+package testlab
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// guestRef is a guest (VM or container) known cluster-wide, as in
+// /etc/pve/.vmlist: which node has it and of which type it is.
+type guestRef struct {
+	node string
+	kind string // "qemu" or "lxc"
+}
+
+// registerBuiltins registers the endpoints every lab serves.
+func (p *PVE) registerBuiltins() {
+	p.Handle(http.MethodGet, "/", func(*Request) (any, error) {
+		out := []map[string]any{}
+		for _, d := range []string{"version", "cluster", "nodes", "storage", "access", "pools"} {
+			out = append(out, map[string]any{"subdir": d})
+		}
+		return out, nil
+	})
+	p.Handle(http.MethodGet, "/version", func(*Request) (any, error) { return versionInfo(), nil })
+	p.Handle(http.MethodGet, "/access/ticket", func(*Request) (any, error) { return nil, nil })
+	p.Handle(http.MethodPost, "/access/ticket", p.createTicket, WithoutConfigLock())
+	p.Handle(http.MethodGet, "/cluster/status", p.clusterStatus)
+	p.Handle(http.MethodGet, "/cluster/resources", p.clusterResources)
+	p.Handle(http.MethodGet, "/cluster/nextid", p.nextID)
+	p.registerNodeRoutes()
+	p.registerTaskRoutes()
+}
+
+// versionInfo is GET /version and GET /nodes/{node}/version. The "console"
+// key only appears when datacenter.cfg sets it, which the lab's does not.
+func versionInfo() map[string]any {
+	return map[string]any{"version": pveVersion, "release": pveRelease, "repoid": pveRepoID}
+}
+
+// clusterStatus serves GET /cluster/status. A standalone node has no
+// cluster entry and node ID 0.
+func (p *PVE) clusterStatus(*Request) (any, error) {
+	out := []map[string]any{}
+	if !p.standalone {
+		out = append(out, map[string]any{
+			"id":      "cluster",
+			"type":    "cluster",
+			"name":    clusterName,
+			"nodes":   len(p.nodes),
+			"quorate": 1,
+			"version": len(p.nodes),
+		})
+	}
+	for i, n := range p.nodes {
+		nodeID := n.nodeID
+		if p.standalone {
+			nodeID = 0
+		}
+		out = append(out, map[string]any{
+			"id":     "node/" + n.name,
+			"type":   "node",
+			"name":   n.name,
+			"ip":     n.ip,
+			"level":  "",
+			"local":  boolInt(i == 0),
+			"nodeid": nodeID,
+			"online": 1,
+		})
+	}
+	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// clusterResources serves GET /cluster/resources, optionally filtered by
+// type (vm, storage, node, sdn).
+func (p *PVE) clusterResources(r *Request) (any, error) {
+	filter, _ := r.String("type")
+	now := time.Now()
+	out := []map[string]any{}
+	if filter == "" || filter == "node" {
+		for _, n := range p.nodes {
+			out = append(out, map[string]any{
+				"id":          "node/" + n.name,
+				"type":        "node",
+				"node":        n.name,
+				"status":      "online",
+				"cpu":         n.cpu(now),
+				"maxcpu":      n.threads,
+				"mem":         n.memUsed(now),
+				"maxmem":      n.memTotal,
+				"disk":        n.rootUsed(),
+				"maxdisk":     n.rootTotal,
+				"uptime":      n.uptime(now),
+				"level":       "",
+				"cgroup-mode": 2,
+			})
+		}
+	}
+	if filter == "" || filter == "storage" {
+		for _, n := range p.nodes {
+			out = append(out,
+				storageResource(n, "local", "dir", "backup,iso,vztmpl", n.rootUsed(), n.rootTotal),
+				storageResource(n, "local-lvm", "lvmthin", "images,rootdir", 0, 348*gib))
+		}
+	}
+	if filter == "" || filter == "vm" {
+		p.mu.Lock()
+		ids := slices.Sorted(maps.Keys(p.guests))
+		for _, id := range ids {
+			g := p.guests[id]
+			out = append(out, map[string]any{
+				"id":       fmt.Sprintf("%s/%d", g.kind, id),
+				"type":     g.kind,
+				"vmid":     id,
+				"node":     g.node,
+				"status":   "stopped",
+				"template": 0,
+			})
+		}
+		p.mu.Unlock()
+	}
+	if filter == "" || filter == "sdn" {
+		for _, n := range p.nodes {
+			out = append(out, map[string]any{
+				"id":     "sdn/" + n.name + "/localnetwork",
+				"type":   "sdn",
+				"sdn":    "localnetwork",
+				"node":   n.name,
+				"status": "ok",
+			})
+		}
+	}
+	return out, nil
+}
+
+func storageResource(n *node, id, plugin, content string, used, total uint64) map[string]any {
+	return map[string]any{
+		"id":         "storage/" + n.name + "/" + id,
+		"type":       "storage",
+		"storage":    id,
+		"node":       n.name,
+		"status":     "available",
+		"plugintype": plugin,
+		"content":    content,
+		"shared":     0,
+		"disk":       used,
+		"maxdisk":    total,
+	}
+}
+
+// nextID serves GET /cluster/nextid. PVE returns the ID as a string (the
+// Perl scalar was used as a hash key); with vmid it asserts that ID is free.
+func (p *PVE) nextID(r *Request) (any, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := r.String("vmid"); ok && v != "" {
+		id, _ := strconv.Atoi(v)
+		if _, taken := p.guests[id]; taken {
+			return nil, ParamError(map[string]string{"vmid": fmt.Sprintf("VM %s already exists", v)})
+		}
+		return v, nil
+	}
+	const lower, upper = 100, 1000 * 1000
+	for id := lower; id < upper; id++ {
+		if _, taken := p.guests[id]; !taken {
+			return strconv.Itoa(id), nil
+		}
+	}
+	return nil, Errorf(http.StatusInternalServerError, "unable to get any free VMID in range [%d, %d]", lower, upper)
+}

@@ -1,0 +1,98 @@
+// Command pvelab runs a simulated Proxmox VE cluster until interrupted.
+//
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-addr 127.0.0.1:0] [-env-file PATH]
+//
+// It prints shell lines exporting PVE_ENDPOINT, PVE_API_TOKEN,
+// PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD on standard output
+// (eval "$(...)" friendly) and logs to standard error. With -env-file it also
+// writes those lines to PATH once the lab listens, for scripts that run it in
+// the background, and removes the file when it stops. It stops on SIGINT or
+// SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+)
+
+// config holds the command line settings.
+type config struct {
+	nodes   int
+	addr    string
+	schema  string
+	envFile string
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.nodes, "nodes", 3, "number of cluster nodes (1 = standalone node)")
+	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
+	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
+	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
+	flag.Parse()
+
+	logger := log.New(os.Stderr, "pvelab: ", log.LstdFlags)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, logger); err != nil {
+		logger.Fatal(err)
+	}
+}
+
+// run serves a lab until ctx ends.
+func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) error {
+	lab, err := testlab.StartPVE(testlab.PVEOptions{
+		Nodes:      cfg.nodes,
+		Addr:       cfg.addr,
+		SchemaPath: cfg.schema,
+		Logf:       logger.Printf,
+	})
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+
+	lines := strings.Join(lab.EnvLines(), "\n") + "\n"
+	if _, err := io.WriteString(stdout, lines); err != nil {
+		return err
+	}
+	if cfg.envFile != "" {
+		if err := writeFileAtomic(cfg.envFile, []byte(lines)); err != nil {
+			return fmt.Errorf("write env file: %w", err)
+		}
+		defer os.Remove(cfg.envFile)
+	}
+	logger.Printf("serving at %s (schema validation: %v); stop with Ctrl-C", lab.Endpoint(), lab.SchemaLoaded())
+
+	<-ctx.Done()
+	logger.Printf("stopping")
+	return nil
+}
+
+// writeFileAtomic writes data so that readers never see a partial file.
+// The file holds the lab password, so only its owner may read it.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".pvelab-env-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRunWritesEnvAndStops(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), "lab.env")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 2, addr: "127.0.0.1:0", schema: "-", envFile: envFile}, &stdout, log.New(io.Discard, "", 0))
+	}()
+
+	var content []byte
+	for range 500 {
+		if b, err := os.ReadFile(envFile); err == nil {
+			content = b
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if content == nil {
+		cancel()
+		t.Fatalf("env file not written: %v", <-done)
+	}
+	if st, err := os.Stat(envFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("env file mode = %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(content)), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
+		t.Errorf("env file = %q", content)
+	}
+	if stdout.String() != string(content) {
+		t.Errorf("stdout %q differs from env file %q", stdout.String(), content)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
+		t.Errorf("env file left behind: %v", err)
+	}
+}
