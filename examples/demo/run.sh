@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs the demo in examples/demo against the simulated lab: starts the lab,
-# applies the configuration through a dev override of the freshly built
-# provider, prints the outputs, destroys, and stops the lab.
+# installs the freshly built provider with `tofu init` from a local plugin
+# directory, applies the configuration, prints the outputs, destroys, and
+# stops the lab.
+#
+# Why not a dev_overrides block: OpenTofu refuses `tofu init` under one
+# ("Skip tofu init when using provider development overrides"), and a
+# newcomer should see the same init/apply a real user runs.
 #
 # Called by `make demo`, which sets TOFU (the OpenTofu binary) and
 # PROVIDER_DIR (the folder holding terraform-provider-pve).
@@ -34,14 +39,14 @@ done
 source "$work/lab.env"
 echo "    PVE API at $PVE_ENDPOINT"
 
-cat > "$work/tfrc" <<TFRC
-provider_installation {
-  dev_overrides {
-    "hcilab/pve" = "$PROVIDER_DIR"
-  }
-  direct {}
-}
-TFRC
+# The built provider, laid out as a registry release of version 0.1.0 (any
+# version would do: the demo sets no constraint).
+platform="$(go env GOOS)_$(go env GOARCH)"
+plugins="$work/plugins/registry.opentofu.org/hcilab/pve/0.1.0/$platform"
+mkdir -p "$plugins"
+cp "$PROVIDER_DIR/terraform-provider-pve" "$plugins/terraform-provider-pve_v0.1.0"
+# An empty CLI configuration: the machine's may name a file that is missing.
+: > "$work/tfrc"
 export TF_CLI_CONFIG_FILE="$work/tfrc"
 export TF_IN_AUTOMATION=1
 
@@ -50,11 +55,13 @@ cp "$here"/*.tf "$work/demo/"
 cd "$work/demo"
 
 echo "==> tofu init"
-"$TOFU" init -input=false -no-color >/dev/null
+"$TOFU" init -input=false -no-color -plugin-dir="$work/plugins" >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+grep -E "Installed|has been successfully initialized" "$work/init.log" | sed 's/^/    /' 
 echo "==> tofu apply"
 "$TOFU" apply -auto-approve -input=false -no-color
 echo "==> outputs"
 "$TOFU" output -no-color
 echo "==> tofu destroy"
-"$TOFU" destroy -auto-approve -input=false -no-color
+"$TOFU" destroy -auto-approve -input=false -no-color >"$work/destroy.log" 2>&1 || { cat "$work/destroy.log" >&2; exit 1; }
+tail -n 1 "$work/destroy.log" | sed 's/^/    /'
 echo "==> done: the lab stops now"

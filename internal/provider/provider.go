@@ -180,12 +180,12 @@ func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics)
 		TLSFingerprint: framework.StringOrEnv(m.TLSFingerprint, "PVE_TLS_FINGERPRINT"),
 		UserAgent:      "terraform-provider-pve",
 	}
-	// A token in the configuration wins over username/password from the
-	// environment and the other way round, so that one place decides.
-	if !m.APIToken.IsNull() {
-		cfg.Username, cfg.Password = "", ""
-	} else if !m.Username.IsNull() {
+	// One way to authenticate: the configuration wins over the environment,
+	// and where both ways come from the environment, the token wins.
+	if !m.Username.IsNull() && m.APIToken.IsNull() {
 		cfg.APIToken = ""
+	} else if cfg.APIToken != "" {
+		cfg.Username, cfg.Password, cfg.OTP = "", "", ""
 	}
 	if t := framework.StringOrEnv(m.Timeout, "PVE_TIMEOUT"); t != "" {
 		if err := checkDuration(t); err != nil {

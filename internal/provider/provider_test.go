@@ -267,3 +267,28 @@ func TestProvider_descriptions(t *testing.T) {
 		check(name, s.Block)
 	}
 }
+
+// Where the environment holds both a token and a username and password (the
+// lab prints both), the token is used; a username in the configuration wins
+// over a token in the environment.
+func TestProvider_authPrecedence(t *testing.T) {
+	clearEnv(t)
+	lab, err := testlab.StartPVE(testlab.PVEOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	t.Setenv("PVE_ENDPOINT", lab.Endpoint())
+	t.Setenv("PVE_TLS_FINGERPRINT", lab.Fingerprint())
+	t.Setenv("PVE_API_TOKEN", lab.APIToken())
+	t.Setenv("PVE_USERNAME", lab.Username())
+	t.Setenv("PVE_PASSWORD", "wrong")
+
+	if diags := newProtoServer(t).configureAndRead(nil); len(diags) != 0 {
+		t.Fatalf("token and password in the environment: want the token used, got %s", describe(diags))
+	}
+	diags := newProtoServer(t).configureAndRead(map[string]any{"username": lab.Username(), "password": "wrong"})
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, "authentication failed for user "+lab.Username()) {
+		t.Fatalf("username in the configuration: want it used (and rejected), got %s", describe(diags))
+	}
+}

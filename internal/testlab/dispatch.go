@@ -119,9 +119,13 @@ func (p *PVE) serveRequest(req *http.Request) *response {
 	}
 	data, err := p.restHandle(r, node, auth)
 	if err != nil {
-		return p.render(err)
+		data = err
 	}
-	return p.render(data)
+	resp := p.render(data)
+	if resp.status == http.StatusUnauthorized {
+		resp.delay = p.faults.authFailureDelay() // pveproxy holds back every 401
+	}
+	return resp
 }
 
 // requestKey is the counter key of a request path: its template, or the
@@ -150,15 +154,15 @@ func (p *PVE) requestParams(req *http.Request) (map[string]any, *response) {
 				ct, _, _ = strings.Cut(h, ";")
 			}
 		}
-		if ct != "" && ct != "application/x-www-form-urlencoded" && ct != "application/json" {
-			return nil, plainError(506, fmt.Sprintf("upload 'Content-Type '%s' not implemented", req.Header.Get("Content-Type")))
-		}
 		body, err := io.ReadAll(io.LimitReader(req.Body, maxPostSize+1))
 		if err != nil {
 			return nil, plainError(http.StatusInternalServerError, "unable to read request body: "+err.Error())
 		}
 		if len(body) > maxPostSize {
 			return nil, plainError(http.StatusNotImplemented, "for data too large")
+		}
+		if len(body) > 0 && ct != "" && ct != "application/x-www-form-urlencoded" && ct != "application/json" {
+			return nil, plainError(506, fmt.Sprintf("upload 'Content-Type '%s' not implemented", req.Header.Get("Content-Type")))
 		}
 		if ct == "application/json" {
 			obj, err := decodeJSONBody(body)

@@ -72,6 +72,14 @@ func TestLockContention(t *testing.T) {
 	// Reading takes no lock.
 	expect(t, c.get("/nodes/pve1/status"), http.StatusOK, "OK")
 
+	// A route can name its own lock.
+	lab.Handle(http.MethodPost, "/nodes/{node}/network", func(*Request) (any, error) { return nil, nil },
+		WithLockMessage(func(r *Request) string {
+			return "can't lock file '/var/lock/pve-network-" + r.PathParams["node"] + ".lck' - got timeout"
+		}))
+	res = c.form(http.MethodPost, "/nodes/pve2/network", url.Values{"iface": {"vmbr1"}, "type": {"bridge"}})
+	expect(t, res, http.StatusInternalServerError, "can't lock file '/var/lock/pve-network-pve2.lck' - got timeout")
+
 	lab.Faults().SetLockContention(0)
 	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"web"}}), http.StatusOK, "OK")
 	if called != 1 {

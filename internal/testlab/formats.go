@@ -100,6 +100,7 @@ func init() {
 	}
 }
 
+// parseID is PVE::JSONSchema::parse_id, the check of storage and plugin IDs.
 func parseID(v, typ string) string {
 	if parseIDRE.MatchString(v) {
 		return ""

@@ -30,9 +30,6 @@ type Request struct {
 	TokenID string
 }
 
-// Has reports whether the parameter is set.
-func (r *Request) Has(name string) bool { return r.Params[name] != nil }
-
 // String returns a parameter as PVE's Perl code sees it: numbers in their
 // shortest form, JSON booleans as "1" or "0".
 func (r *Request) String(name string) (string, bool) {

@@ -120,7 +120,7 @@ func (p *PVE) Handle(method, template string, h HandlerFunc, opts ...RouteOption
 		e = &endpoint{}
 		n.methods[method] = e
 	}
-	e.handler = h
+	e.handler, e.lockMessage, e.noLock = h, nil, false
 	for _, o := range opts {
 		o(e)
 	}
