@@ -102,7 +102,7 @@ func DefaultTofuPath() string {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	return filepath.Join(cache, "terraform-provider-pve", "tofu-"+TofuVersion, "tofu")
+	return filepath.Join(cache, "terraform-provider-pve", "opentofu-"+TofuVersion, "tofu")
 }
 
 func emptyCLIConfig() (string, error) {
