@@ -49,12 +49,19 @@ func Run(m *testing.M) int {
 	}
 	defer cleanup()
 	if os.Getenv("PVE_ENDPOINT") == "" {
-		lab, err = testlab.StartPVE(testlab.PVEOptions{})
+		lab, err = testlab.StartPVE(testlab.PVEOptions{
+			Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
+		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "acctest: starting the lab:", err)
 			return 1
 		}
 		defer lab.Close()
+		validation := "requests checked against the official API schema"
+		if !lab.SchemaLoaded() {
+			validation = "NO schema validation: the official API schema was not found"
+		}
+		fmt.Fprintf(os.Stderr, "acctest: simulated PVE lab at %s (%s)\n", lab.Endpoint(), validation)
 		// The provider reads these, exactly as a person's shell would set them.
 		for k, v := range map[string]string{
 			"PVE_ENDPOINT":        lab.Endpoint(),

@@ -188,6 +188,16 @@ func (p *PVE) taskOn(node, upid string) (*task, error) {
 	return t, nil
 }
 
+// existingTask is the task a status or stop request names; PVE answers
+// "no such task" for a well-formed UPID it does not know.
+func (p *PVE) existingTask(r *Request) (*task, error) {
+	t, err := p.taskOn(r.PathParams["node"], r.PathParams["upid"])
+	if err == nil && t == nil {
+		err = ParamError(map[string]string{"upid": "no such task"})
+	}
+	return t, err
+}
+
 func (p *PVE) registerTaskRoutes() {
 	p.Handle(http.MethodGet, "/nodes/{node}/tasks", p.listTasks)
 	p.Handle(http.MethodGet, "/nodes/{node}/tasks/{upid}", func(*Request) (any, error) {
@@ -285,12 +295,9 @@ func (p *PVE) listTasks(r *Request) (any, error) {
 
 // taskStatus serves GET /nodes/{node}/tasks/{upid}/status (read_task_status).
 func (p *PVE) taskStatus(r *Request) (any, error) {
-	t, err := p.taskOn(r.PathParams["node"], r.PathParams["upid"])
+	t, err := p.existingTask(r)
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		return nil, ParamError(map[string]string{"upid": "no such task"})
 	}
 	now := time.Now()
 	p.mu.Lock()
@@ -347,12 +354,9 @@ func (p *PVE) taskLog(r *Request) (any, error) {
 
 // stopTask serves DELETE /nodes/{node}/tasks/{upid} (stop_task).
 func (p *PVE) stopTask(r *Request) (any, error) {
-	t, err := p.taskOn(r.PathParams["node"], r.PathParams["upid"])
+	t, err := p.existingTask(r)
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		return nil, ParamError(map[string]string{"upid": "no such task"})
 	}
 	now := time.Now()
 	p.mu.Lock()
