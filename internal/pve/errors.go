@@ -113,6 +113,10 @@ const (
 	statusProxyRead    = 596
 )
 
+// idParams are the parameters that name the object a call is about, where
+// a "does not exist" means the object is missing rather than bad input.
+var idParams = map[string]bool{"iface": true, "upid": true, "vmid": true, "storage": true, "id": true}
+
 var (
 	// "hostname lookup 'x' failed" is how pveproxy answers for a node name
 	// that is not in the cluster's node list: it falls back to DNS to find
@@ -125,6 +129,16 @@ var (
 func (e *APIError) notFound() bool {
 	if e.StatusCode == http.StatusNotFound {
 		return true
+	}
+	// Some handlers report a missing object as a parameter error on the
+	// parameter that names it: {"iface": "interface does not exist"},
+	// {"upid": "no such task"}.
+	if e.StatusCode == http.StatusBadRequest && len(e.Errors) == 1 {
+		for k, msg := range e.Errors {
+			if idParams[k] && containsAny(strings.ToLower(msg), notFoundPhrases) {
+				return true
+			}
+		}
 	}
 	return (e.StatusCode == http.StatusInternalServerError || e.StatusCode == statusProxyConnect) &&
 		containsAny(strings.ToLower(e.Message), notFoundPhrases)

@@ -239,3 +239,23 @@ func TestGoProxmoxIgnores404(t *testing.T) {
 		t.Skipf("go-proxmox now reports 404 (err %v); the transport's mapping is still what callers rely on", err)
 	}
 }
+
+func TestParameterErrorNotFound(t *testing.T) {
+	tests := []struct {
+		errs map[string]string
+		want bool
+	}{
+		{map[string]string{"iface": "interface does not exist"}, true},
+		{map[string]string{"upid": "no such task"}, true},
+		// A missing object named by another parameter is bad input.
+		{map[string]string{"ovs_bridge": "bridge 'vmbr9' does not exist"}, false},
+		{map[string]string{"iface": "interface already exists"}, false},
+		{map[string]string{"iface": "interface does not exist", "mtu": "value must have a minimum value of 1280"}, false},
+	}
+	for _, tt := range tests {
+		e := &APIError{Method: "GET", Path: "/nodes/pve1/network/vmbr9", StatusCode: 400, Message: "Parameter verification failed.", Errors: tt.errs}
+		if got := errors.Is(e, ErrNotFound); got != tt.want {
+			t.Errorf("errors.Is(%v, ErrNotFound) = %v, want %v", tt.errs, got, tt.want)
+		}
+	}
+}
