@@ -6,14 +6,19 @@ import (
 	"context"
 	"flag"
 	"log"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/hcilab/terraform-provider-pve/internal/provider"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 // version is set at build time by -ldflags "-X main.version=...".
 var version = "dev"
+
+// flushTimeout stays below the two seconds the CLI gives a provider to exit.
+const flushTimeout = 1500 * time.Millisecond
 
 // Docs are generated from the provider's schema, templates/ and examples/.
 //go:generate go tool tfplugindocs generate --provider-name pve
@@ -31,4 +36,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The CLI is done with the provider. Network edits staged at the very
+	// end of an apply must still go live: start their reloads now (PVE runs
+	// a reload to its end once it has started it).
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	pve.FlushNetworkReloads(ctx)
 }

@@ -5,12 +5,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
+	"github.com/hcilab/terraform-provider-pve/internal/service/network"
 	"github.com/hcilab/terraform-provider-pve/internal/service/node"
 )
 
 // resources joins the resources of every service package.
 func resources() []func() resource.Resource {
 	return join(
+		network.Resources(),
 		node.Resources(),
 	)
 }
@@ -18,6 +20,7 @@ func resources() []func() resource.Resource {
 // dataSources joins the data sources of every service package.
 func dataSources() []func() datasource.DataSource {
 	return join(
+		network.DataSources(),
 		node.DataSources(),
 	)
 }
