@@ -219,3 +219,28 @@ func parseUPID(s string) (upid, error) {
 	}
 	return upid{node: m[1], typ: m[5], id: m[6]}, nil
 }
+
+// TaskSummary is one entry of a node's task list.
+type TaskSummary struct {
+	UPID      string `json:"upid"`
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	User      string `json:"user"`
+	Status    string `json:"status"` // "OK", an error, or empty while running
+	StartTime int64  `json:"starttime"`
+	EndTime   int64  `json:"endtime"`
+}
+
+// NodeTasks lists a node's tasks, running and finished, newest first;
+// typ filters by task type ("srvreload", "qmstart", ...; "" for all).
+func (c *Client) NodeTasks(ctx context.Context, node, typ string) ([]TaskSummary, error) {
+	q := url.Values{"source": {"all"}, "limit": {"1000"}}
+	if typ != "" {
+		q.Set("typefilter", typ)
+	}
+	var out []TaskSummary
+	if err := c.Get(ctx, "/nodes/"+url.PathEscape(node)+"/tasks", q, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,177 @@
+package network_test
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+)
+
+const bridgeAddr = "pve_network_bridge.test"
+
+func TestAccNetworkBridge_basic(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
+		Steps: []resource.TestStep{
+			{
+				Config: lines(
+					`resource "pve_network_bridge" "test" {`,
+					`  node       = "pve1"`,
+					`  name       = "vmbr7"`,
+					`  ports      = ["eno4"]`,
+					`  vlan_aware = true`,
+					`  vids       = ["10", "20", "100-200"]`,
+					`  mtu        = 9000`,
+					`  cidr       = "10.77.0.11/24"`,
+					`  autostart  = true`,
+					`  comment    = "guests"`,
+					`}`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("id"), knownvalue.StringExact("pve1:vmbr7")),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("ports"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("eno4")})),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("vids"), knownvalue.ListSizeExact(3)),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("mtu"), knownvalue.Int64Exact(9000)),
+				},
+			},
+			{
+				// The post-apply refresh has settled the node: the bridge is up.
+				RefreshState: true,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("active"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("pending"), knownvalue.Bool(false)),
+				},
+			},
+			{
+				ResourceName:      bridgeAddr,
+				ImportState:       true,
+				ImportStateId:     "pve1:vmbr7",
+				ImportStateVerify: true,
+			},
+			{
+				// In place: MTU and comment dropped, VLANs changed.
+				Config: lines(
+					`resource "pve_network_bridge" "test" {`,
+					`  node       = "pve1"`,
+					`  name       = "vmbr7"`,
+					`  ports      = ["eno4"]`,
+					`  vlan_aware = true`,
+					`  vids       = ["10", "30"]`,
+					`  cidr       = "10.77.0.11/24"`,
+					`  autostart  = true`,
+					`}`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bridgeAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("mtu"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("comment"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("vids"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("10"), knownvalue.StringExact("30"),
+					})),
+				},
+			},
+		},
+	})
+}
+
+func TestAccNetworkBridge_disappears(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
+		Steps: []resource.TestStep{{
+			Config: lines(
+				`resource "pve_network_bridge" "test" {`,
+				`  node      = "pve1"`,
+				`  name      = "vmbr8"`,
+				`  autostart = true`,
+				`}`),
+			Check:              deleteOutOfBand(t, "pve1", "vmbr8"),
+			ExpectNonEmptyPlan: true,
+		}},
+	})
+}
+
+// The bridge every PVE install has can be imported and then managed.
+func TestAccNetworkBridge_importExisting(t *testing.T) {
+	config := lines(
+		`data "pve_network_interfaces" "pve3" {`,
+		`  node = "pve3"`,
+		`}`,
+		`locals {`,
+		`  vmbr0 = one([for i in data.pve_network_interfaces.pve3.interfaces : i if i.name == "vmbr0"])`,
+		`}`,
+		`resource "pve_network_bridge" "test" {`,
+		`  node      = "pve3"`,
+		`  name      = "vmbr0"`,
+		`  ports     = local.vmbr0.ports`,
+		`  cidr      = local.vmbr0.cidr`,
+		`  gateway   = local.vmbr0.gateway`,
+		`  autostart = true`,
+		`}`)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:             config,
+				ResourceName:       bridgeAddr,
+				ImportState:        true,
+				ImportStateId:      "pve3:vmbr0",
+				ImportStatePersist: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// Forgotten again, not destroyed: the test leaves pve3's
+				// management bridge in place.
+				Config: lines(
+					`removed {`,
+					`  from = pve_network_bridge.test`,
+					`  lifecycle {`,
+					`    destroy = false`,
+					`  }`,
+					`}`),
+				Check: stillConfigured(t, "pve3", "vmbr0"),
+			},
+		},
+	})
+}
+
+func TestAccNetworkBridge_badInput(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       *regexp.Regexp
+	}{
+		{"name", `name = "br0"`, regexp.MustCompile(`(?s)Invalid Attribute Value.*vmbrN`)},
+		{"mtu", `name = "vmbr9"` + "\n" + `mtu = 1000`, regexp.MustCompile(`(?s)mtu.*1280`)},
+		{"gateway outside", `name = "vmbr9"` + "\n" + `cidr = "10.0.0.5/24"` + "\n" + `gateway = "10.0.1.1"`, regexp.MustCompile(`(?s)Gateway Outside Network.*gateway`)},
+		{"vids without vlan_aware", `name = "vmbr9"` + "\n" + `vids = ["10"]`, regexp.MustCompile(`(?s)VLANs Without a VLAN-Aware Bridge`)},
+		{"port name", `name = "vmbr9"` + "\n" + `ports = ["eno 1"]`, regexp.MustCompile(`(?s)ports.*interface name`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      "resource \"pve_network_bridge\" \"test\" {\nnode = \"pve1\"\n" + tt.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: tt.want,
+				}},
+			})
+		})
+	}
+}
