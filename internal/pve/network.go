@@ -39,7 +39,7 @@ type NetworkInterface struct {
 	BondMode           string   `json:"bond_mode"`
 	BondXmitHashPolicy string   `json:"bond_xmit_hash_policy"`
 	BondPrimary        string   `json:"bond-primary"`
-	BondMiimon         Int      `json:"bond-miimon"`
+	BondMiimon         Int      `json:"bond_miimon"`
 	VLANRawDevice      string   `json:"vlan-raw-device"`
 	VLANID             Int      `json:"vlan-id"`
 	MTU                Int      `json:"mtu"`

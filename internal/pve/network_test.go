@@ -12,7 +12,7 @@ import (
 const networkAnswer = `{"data":[
  {"iface":"eno1","type":"eth","method":"manual","method6":"manual","families":["inet"],"active":1,"exists":1,"priority":3},
  {"iface":"bond0","type":"bond","method":"manual","families":["inet"],"slaves":"eno2 eno3","bond_mode":"802.3ad",
-  "bond_xmit_hash_policy":"layer3+4","bond-miimon":"100","mtu":"9000","autostart":1,"options":["bond-lacp-rate 1"],"comments":"ceph\n"},
+  "bond_xmit_hash_policy":"layer3+4","bond_miimon":"100","mtu":"9000","autostart":1,"options":["bond-lacp-rate 1"],"comments":"ceph\n"},
  {"iface":"vmbr0","type":"bridge","method":"static","address":"192.168.100.11","netmask":"24","gateway":"192.168.100.1",
   "bridge_ports":"bond0","bridge_stp":"off","bridge_fd":"0","bridge_vlan_aware":1,"bridge_vids":"2-4094","active":0,"autostart":1}
 ],"changes":"--- /etc/network/interfaces\t2026-11-21 05:00:00\n+++ /etc/network/interfaces.new\t2026-11-21 05:01:00\n@@ -5,7 +5,15 @@\n auto lo\n iface lo inet loopback\n \n-iface eno1 inet manual\n+iface eno1 inet manual\n+\n+auto bond0\n+iface bond0 inet manual\n+\tbond-slaves eno2 eno3\n \n auto vmbr0\n iface vmbr0 inet static\n-\tbridge-ports eno1\n+\tbridge-ports bond0\n \tbridge-stp off\n"}`

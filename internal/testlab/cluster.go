@@ -33,6 +33,7 @@ func (p *PVE) registerBuiltins() {
 	p.Handle(http.MethodGet, "/cluster/nextid", p.nextID)
 	p.registerNodeRoutes()
 	p.registerTaskRoutes()
+	p.registerNetworkRoutes()
 }
 
 // versionInfo is GET /version and GET /nodes/{node}/version. The "console"

@@ -266,8 +266,9 @@ var (
 )
 
 // lockTimeoutMessage is the error of a config lock timeout for the object a
-// call modifies: guest configs have flock files; cluster-wide
-// configuration in /etc/pve is locked through pmxcfs.
+// call modifies: guest configs and the node's network configuration have
+// flock files; cluster-wide configuration in /etc/pve is locked through
+// pmxcfs.
 func lockTimeoutMessage(r *Request) string {
 	if m := qemuPathRE.FindStringSubmatch(r.Path); m != nil {
 		return fmt.Sprintf("can't lock file '/var/lock/qemu-server/lock-%s.conf' - got timeout", m[1])
@@ -277,7 +278,7 @@ func lockTimeoutMessage(r *Request) string {
 	}
 	switch {
 	case strings.HasPrefix(r.Template, "/nodes/{node}/network"):
-		return "can't lock file '/var/lock/pve-network.lck' - got timeout"
+		return "can't lock file '/etc/network/.pve-interfaces.lock' - got timeout"
 	case strings.HasPrefix(r.Template, "/storage"):
 		return "cfs-lock 'file-storage_cfg' error: got lock request timeout"
 	case strings.HasPrefix(r.Template, "/access"), strings.HasPrefix(r.Template, "/pools"):
@@ -290,7 +291,7 @@ func lockTimeoutMessage(r *Request) string {
 }
 
 // render turns a handler result or error into the JSON answer of PVE's
-// json formatter: {"data": ...} plus "total" for listings; for errors
+// json formatter: {"data": ...} plus "total" and "changes" for listings; for errors
 // "data" is null and "message" (and "errors") carry the failure.
 func (p *PVE) render(v any) *response {
 	body := map[string]any{"data": nil}
@@ -307,6 +308,9 @@ func (p *PVE) render(v any) *response {
 		body["data"] = x.Data
 		if x.Total != 0 {
 			body["total"] = x.Total
+		}
+		if x.Changes != "" {
+			body["changes"] = x.Changes
 		}
 	default:
 		body["data"] = x

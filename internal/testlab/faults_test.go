@@ -73,12 +73,12 @@ func TestLockContention(t *testing.T) {
 	expect(t, c.get("/nodes/pve1/status"), http.StatusOK, "OK")
 
 	// A route can name its own lock.
-	lab.Handle(http.MethodPost, "/nodes/{node}/network", func(*Request) (any, error) { return nil, nil },
+	lab.Handle(http.MethodPut, "/nodes/{node}/dns", func(*Request) (any, error) { return nil, nil },
 		WithLockMessage(func(r *Request) string {
-			return "can't lock file '/var/lock/pve-network-" + r.PathParams["node"] + ".lck' - got timeout"
+			return "can't lock file '/etc/resolv.conf.lock' - got timeout (" + r.PathParams["node"] + ")"
 		}))
-	res = c.form(http.MethodPost, "/nodes/pve2/network", url.Values{"iface": {"vmbr1"}, "type": {"bridge"}})
-	expect(t, res, http.StatusInternalServerError, "can't lock file '/var/lock/pve-network-pve2.lck' - got timeout")
+	res = c.form(http.MethodPut, "/nodes/pve2/dns", url.Values{"search": {"lab.example"}})
+	expect(t, res, http.StatusInternalServerError, "can't lock file '/etc/resolv.conf.lock' - got timeout (pve2)")
 
 	lab.Faults().SetLockContention(0)
 	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"web"}}), http.StatusOK, "OK")

@@ -30,21 +30,24 @@ type node struct {
 	memTotal  uint64
 	swapTotal uint64
 	rootTotal uint64
+	net       *nodeNetwork // guarded by PVE.mu
 }
 
 // newNode returns node number i (1-based) of a lab started at now.
 func newNode(i int, now time.Time) *node {
+	boot := now.Add(-(72*time.Hour + time.Duration(i)*97*time.Minute))
 	return &node{
 		name:      fmt.Sprintf("pve%d", i),
 		nodeID:    i,
-		ip:        fmt.Sprintf("127.0.0.%d", i),
-		boot:      now.Add(-(72*time.Hour + time.Duration(i)*97*time.Minute)),
+		ip:        mgmtAddress(i),
+		boot:      boot,
 		sockets:   1,
 		cores:     8,
 		threads:   16,
 		memTotal:  64 * gib,
 		swapTotal: 8 * gib,
 		rootTotal: 94 * gib,
+		net:       newNodeNetwork(mgmtAddress(i), boot.Add(-30*24*time.Hour)),
 	}
 }
 

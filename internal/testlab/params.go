@@ -96,11 +96,14 @@ func ParamError(errs map[string]string) *APIError {
 	return &APIError{Status: 400, Message: "Parameter verification failed.\n", Errors: errs}
 }
 
-// Listing is returned by handlers whose answer carries PVE's "total"
-// attribute next to "data" (task lists, task logs).
+// Listing is returned by handlers whose answer carries result attributes
+// next to "data": PVE's formatter (prepare_response_data) adds "total"
+// (task lists, task logs) and "changes" (the pending network changes)
+// when they are set and not empty or zero.
 type Listing struct {
-	Data  any
-	Total int
+	Data    any
+	Total   int
+	Changes string
 }
 
 // decodeURLEncoded decodes a query string or form body like pveproxy's

@@ -18,7 +18,7 @@ type HandlerFunc func(r *Request) (any, error)
 type RouteOption func(*endpoint)
 
 // WithLockMessage sets the error a lock-contention fault reports for this
-// route, e.g. "can't lock file '/var/lock/pve-network.lck' - got timeout".
+// route, e.g. "can't lock file '/etc/resolv.conf.lock' - got timeout".
 // By default it is derived from the path (see lockTimeoutMessage).
 func WithLockMessage(msg func(r *Request) string) RouteOption {
 	return func(e *endpoint) { e.lockMessage = msg }

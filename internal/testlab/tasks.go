@@ -134,10 +134,8 @@ func (p *PVE) StartTaskWithWarnings(node, typ, id, user string, duration time.Du
 }
 
 func (p *PVE) startTask(node, typ, id, user string, duration time.Duration, logLines, warnings []string) string {
-	now := time.Now()
 	t := &task{
 		node:     node,
-		start:    now,
 		typ:      typ,
 		id:       id,
 		user:     user,
@@ -152,25 +150,37 @@ func (p *PVE) startTask(node, typ, id, user string, duration time.Duration, logL
 		t.exit = fmt.Sprintf("WARNINGS: %d", len(warnings))
 	}
 	if exit, ok := p.faults.taskFailure(); ok {
-		// PVE writes the die message on one line
-		t.exit = strings.ReplaceAll(strings.TrimRight(exit, "\n"), "\n", " ")
+		t.exit = dieStatus(exit)
 	}
-
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.spawnLocked(t, time.Now())
+	return t.upid
+}
+
+// dieStatus is the exit status of a worker that died with msg: PVE writes
+// the message on one line.
+func dieStatus(msg string) string {
+	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", " ")
+}
+
+// spawnLocked starts t at now: it gives the task its PID and UPID and
+// records it. The caller holds p.mu and has set node, typ, id, user,
+// duration, lines and exit.
+func (p *PVE) spawnLocked(t *task, now time.Time) {
 	if p.lastPID == 0 {
 		p.lastPID = 100000 + rand.IntN(900000)
 	}
 	p.lastPID += 1 + rand.IntN(40)
 	t.pid = p.lastPID
+	t.start = now
 	boot := now.Add(-time.Hour)
-	if n := p.nodeLocked(node); n != nil {
+	if n := p.nodeLocked(t.node); n != nil {
 		boot = n.boot
 	}
 	t.pstart = int64(now.Sub(boot).Seconds() * userHZ)
-	t.upid = fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", node, t.pid, t.pstart, now.Unix(), typ, id, user)
+	t.upid = fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", t.node, t.pid, t.pstart, now.Unix(), t.typ, t.id, t.user)
 	p.tasks[t.upid] = t
-	return t.upid
 }
 
 // taskOn returns the task of a UPID on node, or PVE's parameter error:

@@ -80,8 +80,12 @@ func (m *bridgeModel) params(ctx context.Context, p url.Values, prior model, dia
 	} else if prior != nil && !prior.(*bridgeModel).Ports.IsNull() {
 		p.Add("delete", "bridge_ports")
 	}
-	if !m.VLANAware.IsNull() && !m.VLANAware.IsUnknown() {
-		p.Set("bridge_vlan_aware", boolText(m.VLANAware.ValueBool()))
+	// PVE's writer turns any value of bridge_vlan_aware into "yes": false
+	// is the key's absence.
+	if m.VLANAware.ValueBool() {
+		p.Set("bridge_vlan_aware", "1")
+	} else if prior != nil && prior.(*bridgeModel).VLANAware.ValueBool() && !m.VLANAware.IsUnknown() {
+		p.Add("delete", "bridge_vlan_aware")
 	}
 	if !m.VIDs.IsNull() && !m.VIDs.IsUnknown() {
 		p.Set("bridge_vids", listText(ctx, m.VIDs, diags))

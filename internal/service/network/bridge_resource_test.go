@@ -16,34 +16,39 @@ import (
 const bridgeAddr = "pve_network_bridge.test"
 
 func TestAccNetworkBridge_basic(t *testing.T) {
+	first := lines(
+		`resource "pve_network_bridge" "test" {`,
+		`  node       = "pve1"`,
+		`  name       = "vmbr7"`,
+		`  ports      = ["eno4"]`,
+		`  vlan_aware = true`,
+		`  vids       = ["10", "20", "100-200"]`,
+		`  mtu        = 1400`,
+		`  cidr       = "10.77.0.11/24"`,
+		`  autostart  = true`,
+		`  comment    = "guests"`,
+		`}`)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
 		Steps: []resource.TestStep{
 			{
-				Config: lines(
-					`resource "pve_network_bridge" "test" {`,
-					`  node       = "pve1"`,
-					`  name       = "vmbr7"`,
-					`  ports      = ["eno4"]`,
-					`  vlan_aware = true`,
-					`  vids       = ["10", "20", "100-200"]`,
-					`  mtu        = 9000`,
-					`  cidr       = "10.77.0.11/24"`,
-					`  autostart  = true`,
-					`  comment    = "guests"`,
-					`}`),
+				Config: first,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("id"), knownvalue.StringExact("pve1:vmbr7")),
 					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("ports"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("eno4")})),
 					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("vids"), knownvalue.ListSizeExact(3)),
-					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("mtu"), knownvalue.Int64Exact(9000)),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("mtu"), knownvalue.Int64Exact(1400)),
 				},
 			},
 			{
-				// The post-apply refresh has settled the node: the bridge is up.
-				RefreshState: true,
+				// The post-apply refresh has settled the node: the bridge is up
+				// and nothing is left to do.
+				Config: first,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("active"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("pending"), knownvalue.Bool(false)),
@@ -100,38 +105,39 @@ func TestAccNetworkBridge_disappears(t *testing.T) {
 	})
 }
 
-// The bridge every PVE install has can be imported and then managed.
+// The bridge every PVE install has can be imported and then managed: an
+// import block with a configuration that matches plans no change.
 func TestAccNetworkBridge_importExisting(t *testing.T) {
-	config := lines(
-		`data "pve_network_interfaces" "pve3" {`,
-		`  node = "pve3"`,
-		`}`,
-		`locals {`,
-		`  vmbr0 = one([for i in data.pve_network_interfaces.pve3.interfaces : i if i.name == "vmbr0"])`,
-		`}`,
-		`resource "pve_network_bridge" "test" {`,
-		`  node      = "pve3"`,
-		`  name      = "vmbr0"`,
-		`  ports     = local.vmbr0.ports`,
-		`  cidr      = local.vmbr0.cidr`,
-		`  gateway   = local.vmbr0.gateway`,
-		`  autostart = true`,
-		`}`)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:             config,
-				ResourceName:       bridgeAddr,
-				ImportState:        true,
-				ImportStateId:      "pve3:vmbr0",
-				ImportStatePersist: true,
-			},
-			{
-				Config: config,
+				Config: lines(
+					`data "pve_network_interfaces" "pve3" {`,
+					`  node = "pve3"`,
+					`}`,
+					`locals {`,
+					`  vmbr0 = one([for i in data.pve_network_interfaces.pve3.interfaces : i if i.name == "vmbr0"])`,
+					`}`,
+					`import {`,
+					`  to = pve_network_bridge.test`,
+					`  id = "pve3:vmbr0"`,
+					`}`,
+					`resource "pve_network_bridge" "test" {`,
+					`  node      = "pve3"`,
+					`  name      = "vmbr0"`,
+					`  ports     = local.vmbr0.ports`,
+					`  cidr      = local.vmbr0.cidr`,
+					`  gateway   = local.vmbr0.gateway`,
+					`  autostart = true`,
+					`}`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bridgeAddr, plancheck.ResourceActionNoop)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("ports"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("eno1")})),
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("active"), knownvalue.Bool(true)),
 				},
 			},
 			{
@@ -174,4 +180,66 @@ func TestAccNetworkBridge_badInput(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A port that does not exist is refused by PVE when the edit is staged; the
+// error reads as PVE wrote it.
+func TestAccNetworkBridge_missingPort(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
+		Steps: []resource.TestStep{{
+			Config: lines(
+				`resource "pve_network_bridge" "test" {`,
+				`  node  = "pve2"`,
+				`  name  = "vmbr6"`,
+				`  ports = ["eno9"]`,
+				`}`),
+			ExpectError: regexp.MustCompile(`(?s)Unable to Create Linux Bridge.*unable to find bridge port 'eno9'`),
+		}},
+	})
+}
+
+// A reload that fails is not taken for success: the next plan shows the
+// interface that did not come up as a change, and applying it reloads the
+// node again.
+func TestAccNetworkBridge_failedReload(t *testing.T) {
+	lab := acctest.Lab()
+	if lab == nil {
+		t.Skip("needs the simulated lab's fault injection")
+	}
+	config := lines(
+		`resource "pve_network_bridge" "test" {`,
+		`  node      = "pve2"`,
+		`  name      = "vmbr5"`,
+		`  autostart = true`,
+		`}`)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { lab.Faults().FailNextTasks(1, "command 'ifreload -a' failed: exit code 1") },
+				Config:             config,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bridgeAddr, plancheck.ResourceActionUpdate)},
+				},
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bridgeAddr, tfjsonpath.New("active"), knownvalue.Bool(true)),
+				},
+			},
+		},
+	})
 }

@@ -123,7 +123,10 @@ func (m *ifaceModel) params(p url.Values, prior *ifaceModel) {
 	set("gateway", m.Gateway, m.Gateway.ValueString())
 	set("cidr6", m.CIDR6, m.CIDR6.ValueString())
 	set("gateway6", m.Gateway6, m.Gateway6.ValueString())
-	set("autostart", m.Autostart, boolText(m.Autostart.ValueBool()))
+	// Autostart is the stanza's "auto" line: false is its absence.
+	if m.Autostart.ValueBool() {
+		p.Set("autostart", "1")
+	}
 	set("comments", m.Comment, m.Comment.ValueString())
 	if prior == nil {
 		return
@@ -139,6 +142,9 @@ func (m *ifaceModel) params(p url.Values, prior *ifaceModel) {
 	clear("cidr6", m.CIDR6, prior.CIDR6)
 	clear("gateway6", m.Gateway6, prior.Gateway6)
 	clear("comments", m.Comment, prior.Comment)
+	if !m.Autostart.IsUnknown() && !m.Autostart.IsNull() && !m.Autostart.ValueBool() && prior.Autostart.ValueBool() {
+		p.Add("delete", "autostart")
+	}
 }
 
 // joinDeletes turns the repeated "delete" keys into PVE's one list.
@@ -146,13 +152,6 @@ func joinDeletes(p url.Values) {
 	if d := p["delete"]; len(d) > 0 {
 		p.Set("delete", strings.Join(d, ","))
 	}
-}
-
-func boolText(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
 }
 
 // fromAPI sets the common fields from what PVE reports.
@@ -259,6 +258,10 @@ func findInterface(ctx context.Context, c *pve.Client, node, name string, settle
 	return iface, cfg, nil
 }
 
+// privateApplied is the private state key that marks a state written by an
+// apply, before the refresh that settles the node.
+const privateApplied = "applied"
+
 // planActivation plans an update of an interface that is not what it should
 // be: staged but not reloaded, or autostarted but not up. Marking active and
 // pending unknown gives Terraform a diff, and the update reloads the node.
@@ -271,6 +274,11 @@ func planActivation(ctx context.Context, req resource.ModifyPlanRequest, resp *r
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("pending"), &pending)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("autostart"), &autostart)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Straight after an apply the node's reload may not have run yet: the
+	// state says so until a refresh has settled the node and read it again.
+	if applied, _ := req.Private.GetKey(ctx, privateApplied); string(applied) == "true" {
 		return
 	}
 	if pending.ValueBool() || (autostart.ValueBool() && !active.IsNull() && !active.ValueBool()) {

@@ -107,6 +107,7 @@ func (r *ifaceResource[M, PM]) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateApplied, []byte("true"))...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -139,6 +140,7 @@ func (r *ifaceResource[M, PM]) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateApplied, []byte("true"))...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -181,6 +183,7 @@ func (r *ifaceResource[M, PM]) Read(ctx context.Context, req resource.ReadReques
 	}
 	state.common().fromAPI(node, n, cfg.Pending(name))
 	state.fromAPI(n)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateApplied, []byte("false"))...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 

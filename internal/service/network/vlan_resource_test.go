@@ -44,6 +44,17 @@ func TestAccNetworkVLAN_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(named, tfjsonpath.New("tag"), knownvalue.Int64Exact(50)),
 				},
 			},
+			{
+				// Settled by the refresh: both are up, nothing is left to do.
+				Config: config(""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(dotted, tfjsonpath.New("active"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(named, tfjsonpath.New("active"), knownvalue.Bool(true)),
+				},
+			},
 			{ResourceName: dotted, ImportState: true, ImportStateId: "pve1:eno4.40", ImportStateVerify: true},
 			{ResourceName: named, ImportState: true, ImportStateId: "pve1:vlan50", ImportStateVerify: true},
 			{

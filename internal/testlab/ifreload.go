@@ -1,0 +1,123 @@
+package testlab
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// A model of `ifreload -a` (ifupdown2) on the lab's nodes: it brings up
+// the "auto" interfaces of the configuration and, first, the interfaces
+// they are built on (bridge ports, bond slaves, VLAN raw devices), like
+// ifupdown2's dependency graph. Physical NICs exist or not; bridges and
+// bonds are created even when a port or slave is missing (ifupdown2 logs
+// an error and carries on, so they end up up); a VLAN whose raw device is
+// missing is not created. Simplifications: physical NICs are never taken
+// down, virtual interfaces that are not brought up are gone, addresses and
+// MTUs are not applied to anything.
+//
+// The error messages are ifupdown2's (addons/bridge.py, addons/bond.py,
+// addons/vlan.py; logged as "error: <message>" on stderr).
+
+// ifreloadResult is the outcome of one `ifreload -a`.
+type ifreloadResult struct {
+	active  map[string]bool // interfaces up afterwards
+	stderr  []string        // what ifupdown2 printed on stderr
+	handled int             // interfaces it processed
+}
+
+// ifreload runs the model on cfg for a host with the physical NICs nics,
+// where wasActive were up before.
+func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreloadResult {
+	res := ifreloadResult{active: map[string]bool{}}
+	visited := map[string]bool{}
+	exists := func(name string) bool { return slices.Contains(nics, name) || res.active[name] }
+	errorf := func(format string, args ...any) {
+		res.stderr = append(res.stderr, "error: "+fmt.Sprintf(format, args...))
+	}
+
+	var bringUp func(name string)
+	bringUp = func(name string) {
+		if visited[name] {
+			return
+		}
+		visited[name] = true
+		d := cfg.ifaces[name] // nil for a port without stanza of its own
+		kind, lowers := linkKind(name, d)
+		for _, l := range lowers {
+			bringUp(l)
+		}
+		switch kind {
+		case "bridge":
+			missing := false
+			for _, port := range lowers {
+				if !exists(port) {
+					errorf("%s: bridge port %s does not exist", name, port)
+					missing = true
+				}
+			}
+			if missing {
+				errorf("bridge configuration failed (missing ports)")
+			}
+			res.active[name] = true
+		case "bond":
+			for _, slave := range lowers {
+				if !exists(slave) {
+					errorf("%s: skipping slave %s, does not exist", name, slave)
+				}
+			}
+			res.active[name] = true
+		case "vlan":
+			if !exists(lowers[0]) {
+				errorf("rawdevice %s not present", lowers[0])
+				return
+			}
+			res.active[name] = true
+		default: // lo and physical NICs; anything else has no link to bring up
+			if name == "lo" || slices.Contains(nics, name) {
+				res.active[name] = true
+			}
+		}
+	}
+
+	auto := []string{}
+	for name, d := range cfg.ifaces {
+		if perlTrue(d["autostart"]) {
+			auto = append(auto, name)
+		}
+	}
+	slices.SortFunc(auto, func(a, b string) int {
+		return cmp.Or(cmp.Compare(ifacePriority(cfg.ifaces[a]), ifacePriority(cfg.ifaces[b])), strings.Compare(a, b))
+	})
+	for _, name := range auto {
+		bringUp(name)
+	}
+	res.handled = len(visited)
+	for _, name := range slices.Sorted(maps.Keys(wasActive)) {
+		if slices.Contains(nics, name) {
+			res.active[name] = true
+		}
+	}
+	return res
+}
+
+// linkKind is the kind of link ifupdown2 makes of an interface and the
+// interfaces it depends on: "bridge" (ports), "bond" (slaves), "vlan"
+// (raw device) or "" (nothing to create).
+func linkKind(name string, d ifaceConfig) (string, []string) {
+	if _, ok := d["bridge_ports"]; ok {
+		return "bridge", strings.Fields(perlString(d["bridge_ports"]))
+	}
+	if perlString(d["type"]) == "bond" || perlTrue(d["slaves"]) {
+		return "bond", strings.Fields(perlString(d["slaves"]))
+	}
+	if raw := perlString(d["vlan-raw-device"]); raw != "" {
+		return "vlan", []string{raw}
+	}
+	if i := strings.LastIndex(name, "."); i > 0 {
+		return "vlan", []string{name[:i]}
+	}
+	return "", nil
+}
