@@ -114,3 +114,19 @@ func (d *ProviderData) RequirePVE(diags *diag.Diagnostics) {
 		diags.AddError("PVE Backend Not Configured", err.Error())
 	}
 }
+
+// PVEClient returns the connected PVE client for a type's CRUD method, or
+// adds an error with the given summary ("Unable to Read PVE Node") and
+// returns nil.
+func (d *ProviderData) PVEClient(ctx context.Context, summary string, diags *diag.Diagnostics) *pve.Client {
+	if d == nil {
+		diags.AddError(summary, "the provider is not configured")
+		return nil
+	}
+	c, err := d.PVE.Client(ctx)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	return c
+}

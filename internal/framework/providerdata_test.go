@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 var errTryLater = errors.New("try later")
@@ -90,5 +92,16 @@ func TestConfigureData(t *testing.T) {
 	}
 	if ConfigureData("wrong", &diags) != nil || !diags.HasError() {
 		t.Fatal("provider data of the wrong type must be an error")
+	}
+}
+
+func TestPVEClientReportsWhyNot(t *testing.T) {
+	var diags diag.Diagnostics
+	d := &ProviderData{PVE: MissingBackend[*pve.Client]("PVE", "set endpoint")}
+	if c := d.PVEClient(context.Background(), "Unable to Read X", &diags); c != nil {
+		t.Fatal("want no client")
+	}
+	if diags.ErrorsCount() != 1 || diags[0].Summary() != "Unable to Read X" || !strings.Contains(diags[0].Detail(), "set endpoint") {
+		t.Fatalf("diagnostics = %v", diags)
 	}
 }

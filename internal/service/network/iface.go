@@ -232,22 +232,27 @@ func (m *ifaceModel) checkAddressing(diags *diag.Diagnostics) {
 	}
 }
 
-// findInterface reads one interface of a node with the node's staged
-// changes. With settle, the node's scheduled reload runs first, so the
-// answer is what is active; a failed reload becomes a warning, since the
-// state it left is what the read reports. A missing interface is
-// pve.ErrNotFound.
-func findInterface(ctx context.Context, c *pve.Client, node, name string, settle bool, diags *diag.Diagnostics) (*pve.NetworkInterface, *pve.NetworkConfig, error) {
+// readNode reads a node's network configuration; typ filters by type. With
+// settle, the node's scheduled reload runs first, so the answer is what is
+// active; a failed reload becomes a warning, since the state it left is
+// what the read reports.
+func readNode(ctx context.Context, c *pve.Client, node, typ string, settle bool, diags *diag.Diagnostics) (*pve.NetworkConfig, error) {
 	if settle {
 		if err := c.SettleNetwork(ctx, node); err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			diags.AddWarning("Network Reload Failed",
 				fmt.Sprintf("The last network reload of node %s failed; its interfaces are read as they are now.\n\n%s", node, err))
 		}
 	}
-	cfg, err := c.NetworkConfig(ctx, node, "")
+	return c.NetworkConfig(ctx, node, typ)
+}
+
+// findInterface reads one interface of a node with readNode. A missing
+// interface is pve.ErrNotFound.
+func findInterface(ctx context.Context, c *pve.Client, node, name string, settle bool, diags *diag.Diagnostics) (*pve.NetworkInterface, *pve.NetworkConfig, error) {
+	cfg, err := readNode(ctx, c, node, "", settle, diags)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -116,16 +116,11 @@ func (d *interfacesDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	c, err := d.data.PVE.Client(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Network Interfaces", err.Error())
+	c := d.data.PVEClient(ctx, "Unable to Read Network Interfaces", &resp.Diagnostics)
+	if c == nil {
 		return
 	}
-	node := m.Node.ValueString()
-	if err := c.SettleNetwork(ctx, node); err != nil {
-		resp.Diagnostics.AddWarning("Network Reload Failed", "The last network reload of node "+node+" failed: "+err.Error())
-	}
-	cfg, err := c.NetworkConfig(ctx, node, m.Type.ValueString())
+	cfg, err := readNode(ctx, c, m.Node.ValueString(), m.Type.ValueString(), true, &resp.Diagnostics)
 	if notFound(err) {
 		resp.Diagnostics.AddAttributeError(path.Root("node"), "PVE Node Not Found", err.Error())
 		return

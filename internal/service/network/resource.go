@@ -71,11 +71,7 @@ func (r *ifaceResource[M, PM]) ModifyPlan(ctx context.Context, req resource.Modi
 }
 
 func (r *ifaceResource[M, PM]) client(ctx context.Context, action string, diags *diag.Diagnostics) *pve.Client {
-	c, err := r.data.PVE.Client(ctx)
-	if err != nil {
-		diags.AddError(r.summary(action), err.Error())
-	}
-	return c
+	return r.data.PVEClient(ctx, r.summary(action), diags)
 }
 
 func (r *ifaceResource[M, PM]) summary(action string) string {

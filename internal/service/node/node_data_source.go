@@ -100,9 +100,8 @@ func (d *nodeDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, err := d.data.PVE.Client(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read PVE Node", err.Error())
+	client := d.data.PVEClient(ctx, "Unable to Read PVE Node", &resp.Diagnostics)
+	if client == nil {
 		return
 	}
 	name := m.Name.ValueString()

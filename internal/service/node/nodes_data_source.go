@@ -86,9 +86,8 @@ func (d *nodesDataSource) Configure(_ context.Context, req datasource.ConfigureR
 }
 
 func (d *nodesDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	client, err := d.data.PVE.Client(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read PVE Nodes", err.Error())
+	client := d.data.PVEClient(ctx, "Unable to Read PVE Nodes", &resp.Diagnostics)
+	if client == nil {
 		return
 	}
 	nodes, err := client.Nodes(ctx)

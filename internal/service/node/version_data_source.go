@@ -58,9 +58,8 @@ func (d *versionDataSource) Configure(_ context.Context, req datasource.Configur
 }
 
 func (d *versionDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	client, err := d.data.PVE.Client(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read PVE Version", err.Error())
+	client := d.data.PVEClient(ctx, "Unable to Read PVE Version", &resp.Diagnostics)
+	if client == nil {
 		return
 	}
 	v, err := client.Version(ctx)
