@@ -177,6 +177,7 @@ func TestAccNetwork_bondAndBridgeOneReload(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
+			settleAll(t) // reloads left scheduled by earlier tests are not this test's
 			before = reloads(t, node)
 		},
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

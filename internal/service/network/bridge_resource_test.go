@@ -221,7 +221,11 @@ func TestAccNetworkBridge_failedReload(t *testing.T) {
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
 		Steps: []resource.TestStep{
 			{
-				PreConfig:          func() { lab.Faults().FailNextTasks(1, "command 'ifreload -a' failed: exit code 1") },
+				PreConfig: func() {
+					// Reloads other tests left scheduled must not take the fault.
+					settleAll(t)
+					lab.Faults().FailNextTasks(1, "command 'ifreload -a' failed: exit code 1")
+				},
 				Config:             config,
 				ExpectNonEmptyPlan: true,
 			},

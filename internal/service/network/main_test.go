@@ -69,6 +69,21 @@ func stillConfigured(t *testing.T, node, name string) func(*terraform.State) err
 	}
 }
 
+// settleAll runs the reloads that earlier steps or tests left scheduled on
+// every node.
+func settleAll(t *testing.T) {
+	t.Helper()
+	c := acctest.PVEClient(t)
+	nodes, err := c.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		// A reload that failed earlier is that test's business, not this one's.
+		_ = c.SettleNetwork(context.Background(), n.Node)
+	}
+}
+
 // reloads counts the network reloads a node has run.
 func reloads(t *testing.T, node string) int {
 	t.Helper()
