@@ -94,3 +94,21 @@ func TestAccNetworkVLAN_badInput(t *testing.T) {
 		})
 	}
 }
+
+func TestAccNetworkVLAN_disappears(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDestroyed(t, "pve_network_vlan"),
+		Steps: []resource.TestStep{{
+			Config: lines(
+				`resource "pve_network_vlan" "test" {`,
+				`  node      = "pve3"`,
+				`  name      = "eno2.70"`,
+				`  autostart = true`,
+				`}`),
+			Check:              deleteOutOfBand(t, "pve3", "eno2.70"),
+			ExpectNonEmptyPlan: true,
+		}},
+	})
+}
