@@ -174,7 +174,7 @@ func (r *ifaceResource[M, PM]) Read(ctx context.Context, req resource.ReadReques
 	}
 	if n.Type != r.kind.pveType {
 		resp.Diagnostics.AddError(r.summary("Read"),
-			fmt.Sprintf("%s on node %s is a %s interface, not a %s", name, node, n.Type, r.kind.pveType))
+			fmt.Sprintf("%s on node %s is of type %s, not %s: import it as the resource of that type", name, node, n.Type, r.kind.pveType))
 		return
 	}
 	state.common().fromAPI(node, n, cfg.Pending(name))
