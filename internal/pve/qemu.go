@@ -1,0 +1,293 @@
+package pve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// GuestConfig is a guest's configuration as PVE returns it: every value as
+// text (PVE mixes numbers and strings), and the digest that guards edits.
+type GuestConfig struct {
+	Values map[string]string
+	Digest string
+}
+
+// Get returns a value and whether it is set.
+func (g *GuestConfig) Get(key string) (string, bool) {
+	v, ok := g.Values[key]
+	return v, ok
+}
+
+// decodeConfig turns PVE's config object into GuestConfig.
+func decodeConfig(raw map[string]json.RawMessage) (*GuestConfig, error) {
+	g := &GuestConfig{Values: make(map[string]string, len(raw))}
+	for k, v := range raw {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			var n json.Number
+			if err := json.Unmarshal(v, &n); err != nil {
+				continue // nested objects are not configuration keys
+			}
+			s = n.String()
+		}
+		if k == "digest" {
+			g.Digest = s
+			continue
+		}
+		g.Values[k] = s
+	}
+	return g, nil
+}
+
+func vmPath(node string, vmid int) string {
+	return "/nodes/" + url.PathEscape(node) + "/qemu/" + strconv.Itoa(vmid)
+}
+
+// VMConfig reads a VM's configuration with its pending changes applied (what
+// the VM becomes at its next start); current reads what it runs with now.
+// A missing VM is ErrNotFound.
+func (c *Client) VMConfig(ctx context.Context, node string, vmid int, current bool) (*GuestConfig, error) {
+	var q url.Values
+	if current {
+		q = url.Values{"current": {"1"}}
+	}
+	var raw map[string]json.RawMessage
+	if err := c.Get(ctx, vmPath(node, vmid)+"/config", q, &raw); err != nil {
+		return nil, err
+	}
+	return decodeConfig(raw)
+}
+
+// PendingItem is one entry of GET .../pending: a key's current value and,
+// when a change waits for the next start, its pending value or deletion.
+type PendingItem struct {
+	Key     string `json:"key"`
+	Value   any    `json:"value"`
+	Pending any    `json:"pending"`
+	Delete  Int    `json:"delete"`
+}
+
+// VMPending lists the keys of a VM's configuration with their pending
+// changes.
+func (c *Client) VMPending(ctx context.Context, node string, vmid int) ([]PendingItem, error) {
+	var items []PendingItem
+	if err := c.Get(ctx, vmPath(node, vmid)+"/pending", nil, &items); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// GuestStatus is GET .../status/current of a guest.
+type GuestStatus struct {
+	Status    string `json:"status"`    // running, stopped
+	QMPStatus string `json:"qmpstatus"` // running, paused, ... (VMs)
+	Lock      string `json:"lock"`
+	Name      string `json:"name"`
+	Uptime    int64  `json:"uptime"`
+}
+
+// VMStatus reads a VM's run state.
+func (c *Client) VMStatus(ctx context.Context, node string, vmid int) (*GuestStatus, error) {
+	var st GuestStatus
+	if err := c.Get(ctx, vmPath(node, vmid)+"/status/current", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// runTask sends a request that starts a task and waits for the task.
+func (c *Client) runTask(ctx context.Context, method, path string, params url.Values) (*TaskResult, error) {
+	var upid string
+	var err error
+	switch method {
+	case "POST":
+		err = c.Post(ctx, path, params, &upid)
+	case "PUT":
+		err = c.Put(ctx, path, params, &upid)
+	case "DELETE":
+		err = c.Delete(ctx, path, params, &upid)
+	default:
+		return nil, fmt.Errorf("runTask: unsupported method %s", method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if upid == "" {
+		// Some calls (a synchronous config change) answer without a task.
+		return &TaskResult{ExitStatus: "OK"}, nil
+	}
+	return c.WaitTask(ctx, upid, WaitOptions{})
+}
+
+// CreateVM creates a VM on node from PVE's config keys (vmid among them)
+// and waits for the create task.
+func (c *Client) CreateVM(ctx context.Context, node string, params url.Values) (*TaskResult, error) {
+	return c.runTask(ctx, "POST", "/nodes/"+url.PathEscape(node)+"/qemu", params)
+}
+
+// UpdateVMConfig changes a VM's configuration (POST, a task) and waits for
+// it. With digest set, PVE refuses the change if the configuration changed
+// since it was read. Lock timeouts are retried a few times: they mean
+// another task holds the configuration for a moment.
+func (c *Client) UpdateVMConfig(ctx context.Context, node string, vmid int, params url.Values) (*TaskResult, error) {
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		var err error
+		res, err = c.runTask(ctx, "POST", vmPath(node, vmid)+"/config", params)
+		return err
+	})
+	return res, err
+}
+
+// lockRetries is how often a change that met a held lock is tried again,
+// and lockBackoff the wait before the first retry (it doubles).
+var (
+	lockRetries = 5
+	lockBackoff = 500 * time.Millisecond
+)
+
+// retryLocked runs f again while it fails with ErrLocked, with backoff.
+func retryLocked(ctx context.Context, f func() error) error {
+	wait := lockBackoff
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if err == nil || !errors.Is(err, ErrLocked) || attempt >= lockRetries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up waiting for the lock: %w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// VMAction runs a status action ("start", "stop", "shutdown", "reboot")
+// and waits for it.
+func (c *Client) VMAction(ctx context.Context, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
+	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/status/"+url.PathEscape(action), params)
+}
+
+// ResizeVMDisk grows a VM's disk to size ("40G", or "+8G" to add).
+func (c *Client) ResizeVMDisk(ctx context.Context, node string, vmid int, disk, size string) error {
+	_, err := c.runTask(ctx, "PUT", vmPath(node, vmid)+"/resize", url.Values{"disk": {disk}, "size": {size}})
+	return err
+}
+
+// MigrateVM moves a VM to target, online when it runs.
+func (c *Client) MigrateVM(ctx context.Context, node string, vmid int, target string, online bool) (*TaskResult, error) {
+	p := url.Values{"target": {target}, "with-local-disks": {"1"}}
+	if online {
+		p.Set("online", "1")
+	}
+	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/migrate", p)
+}
+
+// DeleteVM destroys a stopped VM, its disks, and (purge) its entries in
+// backup and replication jobs and HA.
+func (c *Client) DeleteVM(ctx context.Context, node string, vmid int) (*TaskResult, error) {
+	return c.runTask(ctx, "DELETE", vmPath(node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+}
+
+// FindGuest finds the node a guest lives on through /cluster/resources
+// (guests move between nodes). A guest that does not exist is ErrNotFound.
+func (c *Client) FindGuest(ctx context.Context, vmid int) (*ClusterResource, error) {
+	rs, err := c.ClusterResources(ctx, "vm")
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		if rs[i].VMID == vmid && (rs[i].Type == "qemu" || rs[i].Type == "lxc") {
+			return &rs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("guest %d: %w", vmid, ErrNotFound)
+}
+
+// ids hands out VMIDs to parallel creates in this process: PVE's nextid
+// only checks which ids are free now, so two creates that ask at the same
+// time would get the same one.
+var ids = struct {
+	sync.Mutex
+	reserved map[string]map[int]bool // by endpoint
+}{reserved: map[string]map[int]bool{}}
+
+// CreateWithNewVMID allocates a free VMID and runs create with it. An id
+// that another client took meanwhile ("already exists") makes it try the
+// next one. The id stays reserved in this process while create runs.
+func (c *Client) CreateWithNewVMID(ctx context.Context, create func(vmid int) error) (int, error) {
+	const attempts = 10
+	for range attempts {
+		vmid, err := c.reserveVMID(ctx)
+		if err != nil {
+			return 0, err
+		}
+		err = create(vmid)
+		c.releaseVMID(vmid)
+		if err == nil {
+			return vmid, nil
+		}
+		if !strings.Contains(err.Error(), "already exists") {
+			return 0, err
+		}
+	}
+	return 0, fmt.Errorf("no free VMID after %d attempts: other clients keep taking them", attempts)
+}
+
+func (c *Client) reserveVMID(ctx context.Context) (int, error) {
+	ids.Lock()
+	defer ids.Unlock()
+	taken := ids.reserved[c.endpoint]
+	if taken == nil {
+		taken = map[int]bool{}
+		ids.reserved[c.endpoint] = taken
+	}
+	vmid, err := c.NextID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// nextid does not know the ids this process has handed out and not yet
+	// created: skip them, asking nextid whether each next candidate is free.
+	for candidate := vmid; ; candidate++ {
+		if taken[candidate] {
+			continue
+		}
+		free := candidate == vmid
+		if !free {
+			if free, err = c.vmidFree(ctx, candidate); err != nil {
+				return 0, err
+			}
+		}
+		if free {
+			vmid = candidate
+			break
+		}
+	}
+	taken[vmid] = true
+	return vmid, nil
+}
+
+// vmidFree asks PVE whether vmid is unused (GET /cluster/nextid?vmid=N
+// answers 400 "VM N already exists" otherwise).
+func (c *Client) vmidFree(ctx context.Context, vmid int) (bool, error) {
+	var ok flexString
+	err := c.Get(ctx, "/cluster/nextid", url.Values{"vmid": {strconv.Itoa(vmid)}}, &ok)
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (c *Client) releaseVMID(vmid int) {
+	ids.Lock()
+	defer ids.Unlock()
+	delete(ids.reserved[c.endpoint], vmid)
+}
