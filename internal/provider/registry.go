@@ -7,6 +7,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/service/network"
 	"github.com/hcilab/terraform-provider-pve/internal/service/node"
+	"github.com/hcilab/terraform-provider-pve/internal/service/vm"
 )
 
 // resources joins the resources of every service package.
@@ -14,6 +15,7 @@ func resources() []func() resource.Resource {
 	return join(
 		network.Resources(),
 		node.Resources(),
+		vm.Resources(),
 	)
 }
 
@@ -22,6 +24,7 @@ func dataSources() []func() datasource.DataSource {
 	return join(
 		network.DataSources(),
 		node.DataSources(),
+		vm.DataSources(),
 	)
 }
 

@@ -1,0 +1,17 @@
+// Package vm holds the QEMU virtual machine types.
+package vm
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+)
+
+// Resources returns the resources of the vm service.
+func Resources() []func() resource.Resource {
+	return []func() resource.Resource{NewVMResource}
+}
+
+// DataSources returns the data sources of the vm service.
+func DataSources() []func() datasource.DataSource {
+	return nil
+}

@@ -1,0 +1,665 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
+)
+
+var (
+	_ resource.ResourceWithImportState = (*vmResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*vmResource)(nil)
+)
+
+// Default timeouts of the long operations.
+const (
+	defaultCreateTimeout = 20 * time.Minute
+	defaultUpdateTimeout = 20 * time.Minute
+	defaultDeleteTimeout = 10 * time.Minute
+)
+
+// NewVMResource returns the pve_vm resource.
+func NewVMResource() resource.Resource {
+	return &vmResource{}
+}
+
+type vmResource struct {
+	data *framework.ProviderData
+}
+
+type vmModel struct {
+	ID             types.String         `tfsdk:"id"`
+	Node           types.String         `tfsdk:"node"`
+	VMID           types.Int64          `tfsdk:"vmid"`
+	Name           types.String         `tfsdk:"name"`
+	Description    types.String         `tfsdk:"description"`
+	Tags           types.Set            `tfsdk:"tags"`
+	Cores          types.Int64          `tfsdk:"cores"`
+	Sockets        types.Int64          `tfsdk:"sockets"`
+	CPUType        types.String         `tfsdk:"cpu_type"`
+	Memory         types.Int64          `tfsdk:"memory"`
+	Balloon        types.Int64          `tfsdk:"balloon"`
+	BIOS           types.String         `tfsdk:"bios"`
+	Machine        types.String         `tfsdk:"machine"`
+	SCSIController types.String         `tfsdk:"scsi_controller"`
+	CDROM          types.String         `tfsdk:"cdrom"`
+	Disks          map[string]diskModel `tfsdk:"disks"`
+	Network        map[string]nicModel  `tfsdk:"network"`
+	Started        types.Bool           `tfsdk:"started"`
+	OnBoot         types.Bool           `tfsdk:"on_boot"`
+	RebootOnChange types.Bool           `tfsdk:"reboot_on_change"`
+	Timeouts       timeouts.Value       `tfsdk:"timeouts"`
+}
+
+func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_vm"
+}
+
+func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	optInt := func(desc string, v ...validator.Int64) schema.Int64Attribute {
+		return schema.Int64Attribute{Description: desc, Optional: true, Validators: v}
+	}
+	resp.Schema = schema.Schema{
+		Description: "A QEMU/KVM virtual machine. Devices are maps keyed by PVE's slot (`scsi0`, `net1`), so adding " +
+			"one never touches another; disks only grow; changing `node` migrates the VM (online when it runs). " +
+			"Changes PVE can only apply at the next start are reported, and applied by a reboot only with " +
+			"`reboot_on_change = true`. Import with `<node>/<vmid>` or `<vmid>`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Description:   "`<node>/<vmid>` as last read.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"node": schema.StringAttribute{
+				Description: "Node the VM runs on. Changing it migrates the VM, online when it runs.",
+				Required:    true,
+				Validators:  []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
+			},
+			"vmid": schema.Int64Attribute{
+				Description: "VM ID, 100 to 999999999. Unset: the next free ID, allocated safely when several VMs " +
+					"are created at once. Changing it replaces the VM.",
+				Optional: true,
+				Computed: true,
+				PlanModifiers: []planmodifier.Int64{
+					int64planmodifier.UseStateForUnknown(),
+					int64planmodifier.RequiresReplaceIfConfigured(),
+				},
+				Validators: []validator.Int64{int64validator.Between(100, 999999999)},
+			},
+			"name": schema.StringAttribute{
+				Description: "Name (a DNS name).",
+				Optional:    true,
+				Validators: []validator.String{stringvalidator.RegexMatches(dnsNameRE,
+					"must be a DNS name: letters, digits, hyphens and dots")},
+			},
+			"description": schema.StringAttribute{Description: "Description, shown in the web UI's notes.", Optional: true},
+			"tags": schema.SetAttribute{
+				Description: "Tags.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators:  nil,
+			},
+			"cores":    optInt("CPU cores per socket. Unset: PVE's default (1).", int64validator.Between(1, 8192)),
+			"sockets":  optInt("CPU sockets. Unset: PVE's default (1).", int64validator.Between(1, 4)),
+			"cpu_type": schema.StringAttribute{Description: "CPU type, e.g. `host` or `x86-64-v2-AES`. Unset: PVE's default.", Optional: true},
+			"memory":   optInt("Memory in MiB. Unset: PVE's default (512).", int64validator.AtLeast(16)),
+			"balloon":  optInt("Minimum memory in MiB for the balloon driver; 0 disables ballooning.", int64validator.AtLeast(0)),
+			"bios": schema.StringAttribute{
+				Description: "Firmware: `seabios` or `ovmf` (UEFI).",
+				Optional:    true,
+				Validators:  []validator.String{stringvalidator.OneOf("seabios", "ovmf")},
+			},
+			"machine": schema.StringAttribute{
+				Description: "Machine type: `q35` or `i440fx` (`pc`), optionally versioned (`pc-q35-9.2`).",
+				Optional:    true,
+				Validators: []validator.String{stringvalidator.RegexMatches(machineRE,
+					"must be q35, i440fx, pc, or a versioned pc-q35-X.Y / pc-i440fx-X.Y")},
+			},
+			"scsi_controller": schema.StringAttribute{
+				Description: "SCSI controller: `virtio-scsi-single`, `virtio-scsi-pci`, `lsi`, `lsi53c810`, `megasas`, `pvscsi`.",
+				Optional:    true,
+				Validators: []validator.String{stringvalidator.OneOf("virtio-scsi-single", "virtio-scsi-pci", "lsi",
+					"lsi53c810", "megasas", "pvscsi")},
+			},
+			"cdrom": schema.StringAttribute{
+				Description: "ISO volume in the CD-ROM drive (`ide2`), e.g. `local:iso/proxmox-ve_9.1-1.iso`.",
+				Optional:    true,
+			},
+			"disks": schema.MapNestedAttribute{
+				Description:  "Disks by slot: `scsi0`..`scsi30`, `virtio0`..`virtio15`, `sata0`..`sata5`, `ide0`..`ide3`.",
+				Optional:     true,
+				NestedObject: schema.NestedAttributeObject{Attributes: diskAttributes()},
+				Validators:   []validator.Map{slotKeys{diskFamilies}},
+			},
+			"network": schema.MapNestedAttribute{
+				Description:  "NICs by slot: `net0`..`net31`.",
+				Optional:     true,
+				NestedObject: schema.NestedAttributeObject{Attributes: nicAttributes()},
+				Validators:   []validator.Map{slotKeys{netFamilies}},
+			},
+			"started": schema.BoolAttribute{
+				Description: "Whether the VM runs. Default true.",
+				Optional:    true,
+				Computed:    true,
+				Default:     booldefault.StaticBool(true),
+			},
+			"on_boot": schema.BoolAttribute{Description: "Start the VM when its node boots.", Optional: true},
+			"reboot_on_change": schema.BoolAttribute{
+				Description: "Reboot a running VM when a change can only take effect at its next start. Default false: " +
+					"such changes stay pending and a warning says so.",
+				Optional: true,
+			},
+			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true, Delete: true},
+				"Defaults: create 20m, update 20m, delete 10m."),
+		},
+	}
+}
+
+var (
+	dnsNameRE = regexpMust(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$`)
+	machineRE = regexpMust(`^(q35|i440fx|pc|pc-(q35|i440fx)-\d+\.\d+(\+pve\d+)?)$`)
+)
+
+func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
+	r.data.RequirePVE(&resp.Diagnostics)
+}
+
+// ModifyPlan refuses at plan time what would otherwise destroy data or need
+// a replacement: shrinking a disk, moving it to another storage.
+func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for slot, d := range plan.Disks {
+		old, ok := state.Disks[slot]
+		if !ok {
+			continue
+		}
+		at := path.Root("disks").AtMapKey(slot)
+		if !d.Size.IsUnknown() && d.Size.ValueInt64() < old.Size.ValueInt64() {
+			resp.Diagnostics.AddAttributeError(at.AtName("size"), "Disks Only Grow",
+				fmt.Sprintf("%s is %d GiB; it cannot shrink to %d GiB (PVE does not shrink disks, and replacing the VM would lose its data)",
+					slot, old.Size.ValueInt64(), d.Size.ValueInt64()))
+		}
+		if !d.Storage.IsUnknown() && d.Storage.ValueString() != old.Storage.ValueString() {
+			resp.Diagnostics.AddAttributeError(at.AtName("storage"), "Moving Disks Not Supported",
+				fmt.Sprintf("%s is on %s; moving it to %s is not supported yet", slot, old.Storage.ValueString(), d.Storage.ValueString()))
+		}
+	}
+}
+
+// configParams renders the settings of m that are plain configuration keys
+// (not devices); with prior, keys m no longer sets go to "delete".
+func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *diag.Diagnostics) {
+	str := func(key string, v, old types.String) {
+		switch {
+		case !v.IsNull() && !v.IsUnknown():
+			if prior == nil || !v.Equal(old) {
+				p.Set(key, v.ValueString())
+			}
+		case prior != nil && !old.IsNull():
+			p.Add("delete", key)
+		}
+	}
+	num := func(key string, v, old types.Int64) {
+		switch {
+		case !v.IsNull() && !v.IsUnknown():
+			if prior == nil || !v.Equal(old) {
+				p.Set(key, strconv.FormatInt(v.ValueInt64(), 10))
+			}
+		case prior != nil && !old.IsNull():
+			p.Add("delete", key)
+		}
+	}
+	flag := func(key string, v, old types.Bool) {
+		switch {
+		case !v.IsNull() && !v.IsUnknown():
+			if prior == nil || !v.Equal(old) {
+				p.Set(key, map[bool]string{true: "1", false: "0"}[v.ValueBool()])
+			}
+		case prior != nil && !old.IsNull():
+			p.Add("delete", key)
+		}
+	}
+	var o vmModel
+	if prior != nil {
+		o = *prior
+	}
+	str("name", m.Name, o.Name)
+	str("description", m.Description, o.Description)
+	str("cpu", m.CPUType, o.CPUType)
+	str("bios", m.BIOS, o.BIOS)
+	str("machine", m.Machine, o.Machine)
+	str("scsihw", m.SCSIController, o.SCSIController)
+	num("cores", m.Cores, o.Cores)
+	num("sockets", m.Sockets, o.Sockets)
+	num("memory", m.Memory, o.Memory)
+	num("balloon", m.Balloon, o.Balloon)
+	flag("onboot", m.OnBoot, o.OnBoot)
+	tags := types.StringNull()
+	oldTags := types.StringNull()
+	if !m.Tags.IsNull() {
+		tags = types.StringValue(tagText(ctx, m.Tags, diags))
+	}
+	if prior != nil && !o.Tags.IsNull() {
+		oldTags = types.StringValue(tagText(ctx, o.Tags, diags))
+	}
+	str("tags", tags, oldTags)
+	cdrom, oldCDROM := types.StringNull(), types.StringNull()
+	if !m.CDROM.IsNull() {
+		cdrom = types.StringValue(m.CDROM.ValueString() + ",media=cdrom")
+	}
+	if prior != nil && !o.CDROM.IsNull() {
+		oldCDROM = types.StringValue(o.CDROM.ValueString() + ",media=cdrom")
+	}
+	str("ide2", cdrom, oldCDROM)
+}
+
+func tagText(ctx context.Context, s types.Set, diags *diag.Diagnostics) string {
+	var tags []string
+	diags.Append(s.ElementsAs(ctx, &tags, false)...)
+	slices.Sort(tags)
+	return strings.Join(tags, ";")
+}
+
+func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	c := r.data.PVEClient(ctx, "Unable to Create VM", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	node := plan.Node.ValueString()
+	p := url.Values{}
+	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
+	for slot, disk := range plan.Disks {
+		p.Set(slot, disk.createValue())
+	}
+	for slot, nic := range plan.Network {
+		p.Set(slot, nic.value())
+	}
+	if plan.Started.ValueBool() {
+		p.Set("start", "1")
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	create := func(vmid int) error {
+		p.Set("vmid", strconv.Itoa(vmid))
+		_, err := c.CreateVM(ctx, node, p)
+		return err
+	}
+	var vmid int
+	var err error
+	if plan.VMID.IsNull() || plan.VMID.IsUnknown() {
+		vmid, err = c.CreateWithNewVMID(ctx, create)
+	} else {
+		vmid = int(plan.VMID.ValueInt64())
+		err = create(vmid)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("creating the VM on node %s: %s", node, err))
+		return
+	}
+	plan.VMID = types.Int64Value(int64(vmid))
+	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// readInto reads the VM m names into m: the node it lives on now, its
+// configuration with pending changes applied, and whether it runs.
+func (r *vmResource) readInto(ctx context.Context, c *pve.Client, m *vmModel, action string, diags *diag.Diagnostics) {
+	vmid := int(m.VMID.ValueInt64())
+	guest, err := c.FindGuest(ctx, vmid)
+	if err != nil {
+		diags.AddError("Unable to "+action+" VM", err.Error())
+		return
+	}
+	cfg, err := c.VMConfig(ctx, guest.Node, vmid, false)
+	if err != nil {
+		diags.AddError("Unable to "+action+" VM", err.Error())
+		return
+	}
+	if err := m.fromAPI(guest, cfg); err != nil {
+		diags.AddError("Unable to "+action+" VM", fmt.Sprintf("VM %d: %s", vmid, err))
+	}
+}
+
+// fromAPI sets m from what PVE reports. Optional attributes that PVE leaves
+// unset stay null.
+func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) error {
+	optStr := func(key string) types.String {
+		if v, ok := cfg.Get(key); ok && v != "" {
+			return types.StringValue(v)
+		}
+		return types.StringNull()
+	}
+	optNum := func(key string) (types.Int64, error) {
+		v, ok := cfg.Get(key)
+		if !ok || v == "" {
+			return types.Int64Null(), nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return types.Int64Null(), fmt.Errorf("%s: %q is not a number", key, v)
+		}
+		return types.Int64Value(n), nil
+	}
+	var err error
+	m.ID = types.StringValue(fmt.Sprintf("%s/%d", guest.Node, guest.VMID))
+	m.Node = types.StringValue(guest.Node)
+	m.VMID = types.Int64Value(int64(guest.VMID))
+	m.Name = optStr("name")
+	m.Description = optStr("description")
+	m.CPUType = optStr("cpu")
+	m.BIOS = optStr("bios")
+	m.Machine = optStr("machine")
+	m.SCSIController = optStr("scsihw")
+	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "sockets": &m.Sockets, "memory": &m.Memory, "balloon": &m.Balloon} {
+		if *dst, err = optNum(key); err != nil {
+			return err
+		}
+	}
+	m.OnBoot = types.BoolNull()
+	if v, ok := cfg.Get("onboot"); ok {
+		m.OnBoot = types.BoolValue(v == "1")
+	}
+	m.Tags = types.SetNull(types.StringType)
+	if v := cfg.Values["tags"]; v != "" {
+		var vals []attr.Value
+		for _, t := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+			vals = append(vals, types.StringValue(t))
+		}
+		m.Tags = types.SetValueMust(types.StringType, vals)
+	}
+	m.CDROM = types.StringNull()
+	disks := map[string]diskModel{}
+	nics := map[string]nicModel{}
+	for key, value := range cfg.Values {
+		switch {
+		case checkSlot(key, diskFamilies) == nil:
+			d, isDisk, err := diskFromAPI(value)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			if isDisk {
+				disks[key] = d
+			} else if key == "ide2" {
+				if p, err := pve.ParsePropertyString(value, "file"); err == nil && p.Value("media") == "cdrom" && p.Value("file") != "none" {
+					m.CDROM = types.StringValue(p.Value("file"))
+				}
+			}
+		case checkSlot(key, netFamilies) == nil:
+			n, err := nicFromAPI(value)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			nics[key] = n
+		}
+	}
+	m.Disks, m.Network = nil, nil
+	if len(disks) > 0 {
+		m.Disks = disks
+	}
+	if len(nics) > 0 {
+		m.Network = nics
+	}
+	m.Started = types.BoolValue(guest.Status == "running")
+	return nil
+}
+
+func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state vmModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := r.data.PVEClient(ctx, "Unable to Read VM", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if _, err := c.FindGuest(ctx, int(state.VMID.ValueInt64())); err != nil {
+		if isNotFound(err) {
+			resp.State.RemoveResource(ctx)
+			return
+		}
+		resp.Diagnostics.AddError("Unable to Read VM", err.Error())
+		return
+	}
+	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := r.data.PVEClient(ctx, "Unable to Update VM", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	vmid := int(state.VMID.ValueInt64())
+	fail := func(format string, args ...any) {
+		resp.Diagnostics.AddError("Unable to Update VM", fmt.Sprintf("VM %d: ", vmid)+fmt.Sprintf(format, args...))
+	}
+
+	guest, err := c.FindGuest(ctx, vmid)
+	if err != nil {
+		fail("%s", err)
+		return
+	}
+	node := guest.Node
+	if target := plan.Node.ValueString(); target != node {
+		if _, err := c.MigrateVM(ctx, node, vmid, target, guest.Status == "running"); err != nil {
+			fail("migrating from %s to %s: %s", node, target, err)
+			return
+		}
+		node = target
+	}
+
+	current, err := c.VMConfig(ctx, node, vmid, false)
+	if err != nil {
+		fail("%s", err)
+		return
+	}
+	p := url.Values{"digest": {current.Digest}}
+	configParams(ctx, &plan, &state, p, &resp.Diagnostics)
+	var resizes [][2]string
+	for slot, disk := range plan.Disks {
+		old, exists := state.Disks[slot]
+		if !exists {
+			p.Set(slot, disk.createValue())
+			continue
+		}
+		if disk.Size.ValueInt64() > old.Size.ValueInt64() {
+			resizes = append(resizes, [2]string{slot, fmt.Sprintf("%dG", disk.Size.ValueInt64())})
+		}
+		if !sameDiskOptions(disk, old) {
+			value, err := disk.updateValue(current.Values[slot])
+			if err != nil {
+				fail("%s: %s", slot, err)
+				return
+			}
+			p.Set(slot, value)
+		}
+	}
+	for slot := range state.Disks {
+		if _, kept := plan.Disks[slot]; !kept {
+			p.Add("delete", slot)
+		}
+	}
+	for slot, nic := range plan.Network {
+		if old, exists := state.Network[slot]; !exists || nic.value() != old.value() {
+			p.Set(slot, nic.value())
+		}
+	}
+	for slot := range state.Network {
+		if _, kept := plan.Network[slot]; !kept {
+			p.Add("delete", slot)
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if dels := p["delete"]; len(dels) > 0 {
+		p.Set("delete", strings.Join(dels, ","))
+	}
+	if len(p) > 1 { // more than the digest
+		if _, err := c.UpdateVMConfig(ctx, node, vmid, p); err != nil {
+			fail("changing the configuration: %s", err)
+			return
+		}
+	}
+	for _, rz := range resizes {
+		if err := c.ResizeVMDisk(ctx, node, vmid, rz[0], rz[1]); err != nil {
+			fail("growing %s to %s: %s", rz[0], rz[1], err)
+			return
+		}
+	}
+	r.applyRunState(ctx, c, node, vmid, &plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// applyRunState starts or stops the VM as planned, and deals with changes
+// that wait for the next start: a reboot with reboot_on_change, else a
+// warning that names them.
+func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node string, vmid int, plan *vmModel, diags *diag.Diagnostics) {
+	st, err := c.VMStatus(ctx, node, vmid)
+	if err != nil {
+		diags.AddError("Unable to Update VM", err.Error())
+		return
+	}
+	running := st.Status == "running"
+	switch {
+	case plan.Started.ValueBool() && !running:
+		if _, err := c.VMAction(ctx, node, vmid, "start", nil); err != nil {
+			diags.AddError("Unable to Start VM", err.Error())
+		}
+		return
+	case !plan.Started.ValueBool() && running:
+		if _, err := c.VMAction(ctx, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"120"}}); err != nil {
+			diags.AddError("Unable to Shut Down VM", err.Error())
+		}
+		return
+	case !running:
+		return
+	}
+	pending, err := c.VMPending(ctx, node, vmid)
+	if err != nil {
+		diags.AddError("Unable to Update VM", err.Error())
+		return
+	}
+	var keys []string
+	for _, item := range pending {
+		if item.Pending != nil || item.Delete != 0 {
+			keys = append(keys, item.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	slices.Sort(keys)
+	if plan.RebootOnChange.ValueBool() {
+		if _, err := c.VMAction(ctx, node, vmid, "reboot", nil); err != nil {
+			diags.AddError("Unable to Reboot VM", err.Error())
+		}
+		return
+	}
+	diags.AddWarning("VM Needs a Reboot",
+		fmt.Sprintf("VM %d runs with its old %s; the change takes effect at its next start. Set reboot_on_change = true to reboot it on such changes.",
+			vmid, strings.Join(keys, ", ")))
+}
+
+func sameDiskOptions(a, b diskModel) bool {
+	return a.Cache.Equal(b.Cache) && a.Discard.ValueBool() == b.Discard.ValueBool() &&
+		a.IOThread.ValueBool() == b.IOThread.ValueBool() && a.SSD.ValueBool() == b.SSD.ValueBool() &&
+		a.Backup.ValueBool() == b.Backup.ValueBool()
+}
+
+func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state vmModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := r.data.PVEClient(ctx, "Unable to Delete VM", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	vmid := int(state.VMID.ValueInt64())
+	guest, err := c.FindGuest(ctx, vmid)
+	if isNotFound(err) {
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Delete VM", err.Error())
+		return
+	}
+	if guest.Status == "running" {
+		if _, err := c.VMAction(ctx, guest.Node, vmid, "stop", nil); err != nil {
+			resp.Diagnostics.AddError("Unable to Delete VM", fmt.Sprintf("stopping VM %d first: %s", vmid, err))
+			return
+		}
+	}
+	if _, err := c.DeleteVM(ctx, guest.Node, vmid); err != nil && !isNotFound(err) {
+		resp.Diagnostics.AddError("Unable to Delete VM", fmt.Sprintf("VM %d: %s", vmid, err))
+	}
+}
+
+func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id := req.ID
+	if _, after, ok := strings.Cut(id, "/"); ok {
+		id = after // the node is found again from the cluster's resources
+	}
+	vmid, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || vmid < 100 {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("expected <node>/<vmid> or <vmid>, e.g. pve1/100, got %q", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("started"), true)...)
+}
