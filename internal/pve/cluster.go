@@ -25,6 +25,10 @@ type ClusterResource struct {
 	Disk    uint64  `json:"disk"`
 	MaxDisk uint64  `json:"maxdisk"`
 	Uptime  uint64  `json:"uptime"`
+	// Guests only.
+	Template Int    `json:"template"` // 1 for templates
+	Tags     string `json:"tags"`     // "a;b"
+	Lock     string `json:"lock"`
 }
 
 // ClusterResources lists the cluster's resources, all of them when typ is

@@ -399,10 +399,10 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		m.OnBoot = types.BoolValue(v == "1")
 	}
 	m.Tags = types.SetNull(types.StringType)
-	if v := cfg.Values["tags"]; v != "" {
-		var vals []attr.Value
-		for _, t := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
-			vals = append(vals, types.StringValue(t))
+	if tags := splitTags(cfg.Values["tags"]); len(tags) > 0 {
+		vals := make([]attr.Value, len(tags))
+		for i, t := range tags {
+			vals[i] = types.StringValue(t)
 		}
 		m.Tags = types.SetValueMust(types.StringType, vals)
 	}
