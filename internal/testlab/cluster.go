@@ -34,6 +34,8 @@ func (p *PVE) registerBuiltins() {
 	p.registerNodeRoutes()
 	p.registerTaskRoutes()
 	p.registerNetworkRoutes()
+	p.registerStorageRoutes()
+	p.registerQemuRoutes()
 }
 
 // versionInfo is GET /version and GET /nodes/{node}/version. The "console"
@@ -107,28 +109,45 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 			})
 		}
 	}
+	p.mu.Lock()
+	p.settleLocked(now)
 	if filter == "" || filter == "storage" {
 		for _, n := range p.nodes {
-			out = append(out,
-				storageResource(n, "local", "dir", "backup,iso,vztmpl", n.rootUsed(), n.rootTotal),
-				storageResource(n, "local-lvm", "lvmthin", "images,rootdir", 0, 348*gib))
+			for i := range labStorages {
+				st := &labStorages[i]
+				d := p.storageStatusLocked(n, st)
+				out = append(out, storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64)))
+			}
 		}
 	}
-	if filter == "" || filter == "vm" {
-		p.mu.Lock()
-		ids := slices.Sorted(maps.Keys(p.guests))
-		for _, id := range ids {
-			g := p.guests[id]
-			out = append(out, map[string]any{
-				"id":       fmt.Sprintf("%s/%d", g.kind, id),
-				"type":     g.kind,
-				"vmid":     id,
-				"node":     g.node,
-				"status":   "stopped",
-				"template": 0,
-			})
+	var guests []map[string]any
+	for _, id := range slices.Sorted(maps.Keys(p.guests)) {
+		g := p.guests[id]
+		if g.kind == "qemu" && p.qemu.vms[id] != nil {
+			continue // the qemu resource source has it
 		}
-		p.mu.Unlock()
+		guests = append(guests, map[string]any{
+			"id":       fmt.Sprintf("%s/%d", g.kind, id),
+			"type":     g.kind,
+			"vmid":     id,
+			"node":     g.node,
+			"status":   "stopped",
+			"template": 0,
+		})
+	}
+	for _, src := range p.resourceSources {
+		for _, e := range src() {
+			if e["type"] == "qemu" || e["type"] == "lxc" {
+				guests = append(guests, e)
+			} else if filter == "" || filter == e["type"] {
+				out = append(out, e)
+			}
+		}
+	}
+	p.mu.Unlock()
+	if filter == "" || filter == "vm" {
+		slices.SortStableFunc(guests, func(a, b map[string]any) int { return a["vmid"].(int) - b["vmid"].(int) })
+		out = append(out, guests...)
 	}
 	if filter == "" || filter == "sdn" {
 		for _, n := range p.nodes {
@@ -164,6 +183,7 @@ func storageResource(n *node, id, plugin, content string, used, total uint64) ma
 func (p *PVE) nextID(r *Request) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.settleLocked(time.Now())
 	if v, ok := r.String("vmid"); ok && v != "" {
 		id, _ := strconv.Atoi(v)
 		if _, taken := p.guests[id]; taken {

@@ -31,6 +31,7 @@ type node struct {
 	swapTotal uint64
 	rootTotal uint64
 	net       *nodeNetwork // guarded by PVE.mu
+	storage   *nodeStorage // guarded by PVE.mu
 }
 
 // newNode returns node number i (1-based) of a lab started at now.
@@ -48,6 +49,7 @@ func newNode(i int, now time.Time) *node {
 		swapTotal: 8 * gib,
 		rootTotal: 94 * gib,
 		net:       newNodeNetwork(mgmtAddress(i), boot.Add(-30*24*time.Hour)),
+		storage:   newNodeStorage(boot.Add(-30 * 24 * time.Hour)),
 	}
 }
 

@@ -66,7 +66,8 @@ type PVE struct {
 	nodes           []*node
 	tasks           map[string]*task
 	guests          map[int]guestRef
-	resourceSources []func() []map[string]any
+	qemu            qemuState                 // VMs, their workers and config flocks
+	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	lastPID         int
 	logged          map[string]bool
 }
@@ -99,6 +100,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		standalone: opts.Nodes == 1,
 		tasks:      map[string]*task{},
 		guests:     map[int]guestRef{},
+		qemu:       newQemuState(),
 		logged:     map[string]bool{},
 	}
 	if p.logf == nil {

@@ -258,6 +258,7 @@ func (p *PVE) listTasks(r *Request) (any, error) {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.settleLocked(now)
 	var all []*task
 	for _, t := range p.tasks {
 		if t.node == node {
@@ -312,6 +313,7 @@ func (p *PVE) taskStatus(r *Request) (any, error) {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.settleLocked(now)
 	res := t.info(now, false)
 	if t.running(now) {
 		res["status"] = "running"
@@ -344,7 +346,9 @@ func (p *PVE) taskLog(r *Request) (any, error) {
 		return Listing{Data: []map[string]any{{"n": 1, "t": "unable to open file - No such file or directory"}}, Total: 1}, nil
 	}
 	p.mu.Lock()
-	lines := t.log(time.Now())
+	now := time.Now()
+	p.settleLocked(now)
+	lines := t.log(now)
 	p.mu.Unlock()
 	out := []map[string]any{}
 	count := int64(0)
