@@ -57,7 +57,7 @@ func diskAttributes() map[string]schema.Attribute {
 		"volume": schema.StringAttribute{
 			Description:   "The volume PVE allocated, e.g. `local-lvm:vm-100-disk-0`.",
 			Computed:      true,
-			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
 		},
 	}
 }

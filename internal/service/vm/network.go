@@ -50,7 +50,7 @@ func nicAttributes() map[string]schema.Attribute {
 			Description:   "MAC address. Unset: PVE generates one, which is kept.",
 			Optional:      true,
 			Computed:      true,
-			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
 			Validators: []validator.String{stringvalidator.RegexMatches(macRE,
 				"must be a MAC address in upper case, such as BC:24:11:2A:3B:4C")},
 		},

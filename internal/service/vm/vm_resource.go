@@ -88,7 +88,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 			"`reboot_on_change = true`. Import with `<node>/<vmid>` or `<vmid>`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				Description:   "`<node>/<vmid>` as last read.",
+				Description:   "The VM ID as a string; it stays the same when the VM moves to another node.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
@@ -274,14 +274,17 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 		oldTags = types.StringValue(tagText(ctx, o.Tags, diags))
 	}
 	str("tags", tags, oldTags)
-	cdrom, oldCDROM := types.StringNull(), types.StringNull()
-	if !m.CDROM.IsNull() {
-		cdrom = types.StringValue(m.CDROM.ValueString() + ",media=cdrom")
+	// Ejecting keeps the drive ("none"): a running VM changes media at once,
+	// while removing the drive would wait for its next start (and a local
+	// ISO left in the drive blocks migration).
+	switch {
+	case !m.CDROM.IsNull() && !m.CDROM.IsUnknown():
+		if prior == nil || !m.CDROM.Equal(o.CDROM) {
+			p.Set("ide2", m.CDROM.ValueString()+",media=cdrom")
+		}
+	case prior != nil && !o.CDROM.IsNull():
+		p.Set("ide2", "none,media=cdrom")
 	}
-	if prior != nil && !o.CDROM.IsNull() {
-		oldCDROM = types.StringValue(o.CDROM.ValueString() + ",media=cdrom")
-	}
-	str("ide2", cdrom, oldCDROM)
 }
 
 func tagText(ctx context.Context, s types.Set, diags *diag.Diagnostics) string {
@@ -380,7 +383,7 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		return types.Int64Value(n), nil
 	}
 	var err error
-	m.ID = types.StringValue(fmt.Sprintf("%s/%d", guest.Node, guest.VMID))
+	m.ID = types.StringValue(strconv.Itoa(guest.VMID))
 	m.Node = types.StringValue(guest.Node)
 	m.VMID = types.Int64Value(int64(guest.VMID))
 	m.Name = optStr("name")
@@ -486,15 +489,9 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		fail("%s", err)
 		return
 	}
+	// The configuration changes first, on the node the VM is on: ejecting a
+	// local ISO, say, is what lets the migration go ahead.
 	node := guest.Node
-	if target := plan.Node.ValueString(); target != node {
-		if _, err := c.MigrateVM(ctx, node, vmid, target, guest.Status == "running"); err != nil {
-			fail("migrating from %s to %s: %s", node, target, err)
-			return
-		}
-		node = target
-	}
-
 	current, err := c.VMConfig(ctx, node, vmid, false)
 	if err != nil {
 		fail("%s", err)
@@ -553,6 +550,13 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 			fail("growing %s to %s: %s", rz[0], rz[1], err)
 			return
 		}
+	}
+	if target := plan.Node.ValueString(); target != node {
+		if _, err := c.MigrateVM(ctx, node, vmid, target, guest.Status == "running"); err != nil {
+			fail("migrating from %s to %s: %s", node, target, err)
+			return
+		}
+		node = target
 	}
 	r.applyRunState(ctx, c, node, vmid, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {

@@ -105,7 +105,7 @@ func TestConfigParamsUpdate(t *testing.T) {
 	var diags diag.Diagnostics
 	p := url.Values{}
 	configParams(ctx, &plan, prior, p, &diags)
-	want := url.Values{"cores": {"4"}, "onboot": {"1"}, "delete": {"description", "ide2"}}
+	want := url.Values{"cores": {"4"}, "onboot": {"1"}, "delete": {"description"}, "ide2": {"none,media=cdrom"}}
 	if diags.HasError() || p.Encode() != want.Encode() {
 		t.Fatalf("params = %v, want %v (%v)", p, want, diags)
 	}

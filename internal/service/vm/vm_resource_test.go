@@ -1,0 +1,274 @@
+package vm_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(acctest.Run(m))
+}
+
+const vmAddr = "pve_vm.test"
+
+// checkVMsDestroyed is a CheckDestroy: no VM of the state exists any more.
+func checkVMsDestroyed(t *testing.T) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		c := acctest.PVEClient(t)
+		for _, rs := range s.RootModule().Resources {
+			if rs.Type != "pve_vm" {
+				continue
+			}
+			vmid, _ := strconv.Atoi(rs.Primary.Attributes["vmid"])
+			if g, err := c.FindGuest(context.Background(), vmid); err == nil {
+				return fmt.Errorf("VM %d still exists on %s", vmid, g.Node)
+			}
+		}
+		return nil
+	}
+}
+
+func vmConfig(node, disks, nics string) string {
+	return fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = %q
+  name    = "acc-vm"
+  cores   = 2
+  memory  = 2048
+  cdrom   = "local:iso/proxmox-ve_9.1-1.iso"
+  tags    = ["acc", "web"]
+  disks = {
+%s
+  }
+  network = {
+%s
+  }
+}
+`, node, disks, nics)
+}
+
+func noCDROM(config string) string {
+	return strings.Replace(config, `  cdrom   = "local:iso/proxmox-ve_9.1-1.iso"`+"\n", "", 1)
+}
+
+const (
+	disk0 = `    scsi0 = { storage = "local-lvm", size = 8, discard = true }`
+	disk1 = `    scsi1 = { storage = "local-lvm", size = 4 }`
+	nic0  = `    net0 = { model = "virtio", bridge = "vmbr0" }`
+	nic1  = `    net1 = { model = "virtio", bridge = "vmbr0", firewall = true }`
+)
+
+// From scratch; then a disk and a NIC added to the running VM, which
+// neither replaces it nor touches the devices it had; then a disk grown;
+// then a move to another node, which migrates it. Every apply is followed
+// by an empty plan (the test framework checks that).
+func TestAccVM_lifecycle(t *testing.T) {
+	sameVolume := statecheck.CompareValue(compare.ValuesSame())
+	sameMAC := statecheck.CompareValue(compare.ValuesSame())
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: vmConfig("pve1", disk0, nic0),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("volume"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^local-lvm:vm-\d+-disk-\d+$`))),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("network").AtMapKey("net0").AtMapKey("mac"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^([0-9A-F]{2}:){5}[0-9A-F]{2}$`))),
+					sameVolume.AddStateValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("volume")),
+					sameMAC.AddStateValue(vmAddr, tfjsonpath.New("network").AtMapKey("net0").AtMapKey("mac")),
+					sameID.AddStateValue(vmAddr, tfjsonpath.New("vmid")),
+				},
+			},
+			{
+				ResourceName:            vmAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					rs := s.RootModule().Resources[vmAddr]
+					return rs.Primary.Attributes["node"] + "/" + rs.Primary.Attributes["vmid"], nil
+				},
+			},
+			{
+				Config: vmConfig("pve1", disk0+"\n"+disk1, nic0+"\n"+nic1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("disks"), knownvalue.MapSizeExact(2)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("network"), knownvalue.MapSizeExact(2)),
+					sameVolume.AddStateValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("volume")),
+					sameMAC.AddStateValue(vmAddr, tfjsonpath.New("network").AtMapKey("net0").AtMapKey("mac")),
+				},
+			},
+			{
+				Config: vmConfig("pve1", `    scsi0 = { storage = "local-lvm", size = 12, discard = true }`+"\n"+disk1, nic0+"\n"+nic1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("size"), knownvalue.Int64Exact(12)),
+					sameVolume.AddStateValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("volume")),
+				},
+			},
+			{
+				// The local ISO is ejected in the same apply: PVE cannot migrate a
+				// VM with a local CD-ROM image.
+				Config: noCDROM(vmConfig("pve2", `    scsi0 = { storage = "local-lvm", size = 12, discard = true }`+"\n"+disk1, nic0+"\n"+nic1)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("node"), knownvalue.StringExact("pve2")),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+					sameID.AddStateValue(vmAddr, tfjsonpath.New("vmid")),
+					sameMAC.AddStateValue(vmAddr, tfjsonpath.New("network").AtMapKey("net0").AtMapKey("mac")),
+				},
+			},
+		},
+	})
+}
+
+func TestAccVM_badInput(t *testing.T) {
+	tests := []struct {
+		name, disks string
+		want        *regexp.Regexp
+	}{
+		{"slot out of range", `    scsi31 = { storage = "local-lvm", size = 8 }`, regexp.MustCompile(`(?s)Invalid Slot.*scsi31`)},
+		{"unknown slot family", `    nvme0 = { storage = "local-lvm", size = 8 }`, regexp.MustCompile(`(?s)Invalid Slot.*nvme0`)},
+		{"zero size", `    scsi0 = { storage = "local-lvm", size = 0 }`, regexp.MustCompile(`(?s)size.*at least 1`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      vmConfig("pve1", tt.disks, nic0),
+					PlanOnly:    true,
+					ExpectError: tt.want,
+				}},
+			})
+		})
+	}
+}
+
+// Shrinking a disk is refused at plan time, naming the attribute; the VM is
+// neither changed nor replaced.
+func TestAccVM_shrinkDisk(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{
+			{Config: vmConfig("pve3", disk0, nic0)},
+			{
+				Config:      vmConfig("pve3", `    scsi0 = { storage = "local-lvm", size = 4, discard = true }`, nic0),
+				ExpectError: regexp.MustCompile(`(?s)Disks Only Grow.*scsi0 is 8 GiB; it cannot shrink to 4 GiB`),
+			},
+		},
+	})
+}
+
+// Ten VMs created at once without a vmid get ten distinct ids.
+func TestAccVM_parallelIDs(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: `
+resource "pve_vm" "many" {
+  count   = 10
+  node    = "pve${count.index % 3 + 1}"
+  name    = "many-${count.index}"
+  started = false
+}
+`,
+			Check: func(s *terraform.State) error {
+				seen := map[string]string{}
+				for name, rs := range s.RootModule().Resources {
+					if rs.Type != "pve_vm" {
+						continue
+					}
+					id := rs.Primary.Attributes["vmid"]
+					if other, dup := seen[id]; dup {
+						return fmt.Errorf("%s and %s both got vmid %s", name, other, id)
+					}
+					seen[id] = name
+				}
+				if len(seen) != 10 {
+					return fmt.Errorf("%d VMs in state, want 10", len(seen))
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// A VM made outside Terraform imports with an empty plan.
+func TestAccVM_importExternal(t *testing.T) {
+	const vmid = 4242
+	resource.Test(t, resource.TestCase{
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			_, err := acctest.PVEClient(t).CreateVM(context.Background(), "pve2", url.Values{
+				"vmid": {strconv.Itoa(vmid)}, "name": {"made-by-hand"}, "cores": {"2"}, "memory": {"1024"},
+				"scsi0": {"local-lvm:4,ssd=1"}, "net0": {"virtio,bridge=vmbr0"}, "start": {"1"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		},
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: `
+data "pve_nodes" "all" {}
+
+import {
+  to = pve_vm.test
+  id = "4242"
+}
+
+resource "pve_vm" "test" {
+  node   = "pve2"
+  vmid   = 4242
+  name   = "made-by-hand"
+  cores  = 2
+  memory = 1024
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 4, ssd = true }
+  }
+  network = {
+    net0 = { model = "virtio", bridge = "vmbr0" }
+  }
+}
+`,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionNoop)},
+			},
+		}},
+	})
+}
