@@ -33,3 +33,13 @@ output "bridges" {
     }
   }
 }
+
+output "vm" {
+  description = "The demo VM: where it runs, its ID and its NIC's MAC."
+  value = {
+    node    = pve_vm.debian.node
+    vmid    = pve_vm.debian.vmid
+    running = pve_vm.debian.started
+    mac     = pve_vm.debian.network["net0"].mac
+  }
+}

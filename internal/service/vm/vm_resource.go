@@ -315,12 +315,12 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	for slot, nic := range plan.Network {
 		p.Set(slot, nic.value())
 	}
-	if plan.Started.ValueBool() {
-		p.Set("start", "1")
-	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Bridges this apply staged on the node must be up before the VM's NICs
+	// are plugged into them.
+	settleNetwork(ctx, c, node, &resp.Diagnostics)
 	create := func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
 		_, err := c.CreateVM(ctx, node, p)
@@ -339,8 +339,27 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
+	// Started separately rather than with the create's start=1: a VM that
+	// cannot start is then an error that says why, not a create task that
+	// ends with a warning.
+	var startErr error
+	if plan.Started.ValueBool() {
+		_, startErr = c.VMAction(ctx, node, vmid, "start", nil)
+	}
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	if startErr != nil {
+		resp.Diagnostics.AddError("Unable to Start VM", fmt.Sprintf("VM %d was created but did not start: %s", vmid, startErr))
+	}
+}
+
+// settleNetwork runs the network reload this provider scheduled for node,
+// if any; a failed reload is a warning here, the guest's own errors say
+// what it means for the guest.
+func settleNetwork(ctx context.Context, c *pve.Client, node string, diags *diag.Diagnostics) {
+	if err := c.SettleNetwork(ctx, node); err != nil && ctx.Err() == nil {
+		diags.AddWarning("Network Reload Failed", fmt.Sprintf("The network reload of node %s failed: %s", node, err))
+	}
 }
 
 // readInto reads the VM m names into m: the node it lives on now, its
@@ -576,6 +595,7 @@ func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node stri
 		return
 	}
 	running := st.Status == "running"
+	settleNetwork(ctx, c, node, diags)
 	switch {
 	case plan.Started.ValueBool() && !running:
 		if _, err := c.VMAction(ctx, node, vmid, "start", nil); err != nil {

@@ -272,3 +272,33 @@ resource "pve_vm" "test" {
 		}},
 	})
 }
+
+// A VM plugged into a bridge the same apply creates starts: the provider
+// runs the node's staged network reload before it starts the VM.
+func TestAccVM_onNewBridge(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: `
+resource "pve_network_bridge" "guests" {
+  node      = "pve3"
+  name      = "vmbr3"
+  autostart = true
+}
+
+resource "pve_vm" "test" {
+  node = "pve3"
+  name = "on-new-bridge"
+  network = {
+    net0 = { model = "virtio", bridge = pve_network_bridge.guests.name }
+  }
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+			},
+		}},
+	})
+}
