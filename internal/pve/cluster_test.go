@@ -30,7 +30,7 @@ func TestClusterResources(t *testing.T) {
 	}
 	want := []ClusterResource{
 		{ID: "qemu/100", Type: "qemu", VMID: 100, Name: "web", Node: "pve1", Status: "running", Pool: "prod",
-			CPU: 0.015, MaxCPU: 4, Mem: 2147483648, MaxMem: 4294967296, MaxDisk: 34359738368, Uptime: 86400},
+			CPU: 0.015, MaxCPU: 4, Mem: 2147483648, MaxMem: 4294967296, MaxDisk: 34359738368, Uptime: 86400, Tags: "a;b"},
 		{ID: "storage/pve1/local", Type: "storage", Storage: "local", Node: "pve1", Status: "available",
 			Disk: 9663676416, MaxDisk: 100861726720},
 	}
