@@ -176,6 +176,12 @@ func (c *Client) VMAction(ctx context.Context, node string, vmid int, action str
 	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/status/"+url.PathEscape(action), params)
 }
 
+// CloneVM clones VM vmid on node (params: newid, name, target, full,
+// storage, snapshot) and waits for the clone task.
+func (c *Client) CloneVM(ctx context.Context, node string, vmid int, params url.Values) (*TaskResult, error) {
+	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/clone", params)
+}
+
 // ResizeVMDisk grows a VM's disk to size ("40G", or "+8G" to add).
 func (c *Client) ResizeVMDisk(ctx context.Context, node string, vmid int, disk, size string) error {
 	_, err := c.runTask(ctx, "PUT", vmPath(node, vmid)+"/resize", url.Values{"disk": {disk}, "size": {size}})

@@ -19,6 +19,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -49,28 +51,37 @@ type vmResource struct {
 	data *framework.ProviderData
 }
 
+// cloneModel is where a VM is cloned from.
+type cloneModel struct {
+	SourceVMID    types.Int64  `tfsdk:"source_vmid"`
+	Full          types.Bool   `tfsdk:"full"`
+	TargetStorage types.String `tfsdk:"target_storage"`
+	Snapshot      types.String `tfsdk:"snapshot"`
+}
+
 type vmModel struct {
-	ID             types.String         `tfsdk:"id"`
-	Node           types.String         `tfsdk:"node"`
-	VMID           types.Int64          `tfsdk:"vmid"`
-	Name           types.String         `tfsdk:"name"`
-	Description    types.String         `tfsdk:"description"`
-	Tags           types.Set            `tfsdk:"tags"`
-	Cores          types.Int64          `tfsdk:"cores"`
-	Sockets        types.Int64          `tfsdk:"sockets"`
-	CPUType        types.String         `tfsdk:"cpu_type"`
-	Memory         types.Int64          `tfsdk:"memory"`
-	Balloon        types.Int64          `tfsdk:"balloon"`
-	BIOS           types.String         `tfsdk:"bios"`
-	Machine        types.String         `tfsdk:"machine"`
-	SCSIController types.String         `tfsdk:"scsi_controller"`
-	CDROM          types.String         `tfsdk:"cdrom"`
-	Disks          map[string]diskModel `tfsdk:"disks"`
-	Network        map[string]nicModel  `tfsdk:"network"`
-	Started        types.Bool           `tfsdk:"started"`
-	OnBoot         types.Bool           `tfsdk:"on_boot"`
-	RebootOnChange types.Bool           `tfsdk:"reboot_on_change"`
-	Timeouts       timeouts.Value       `tfsdk:"timeouts"`
+	ID             types.String   `tfsdk:"id"`
+	Node           types.String   `tfsdk:"node"`
+	VMID           types.Int64    `tfsdk:"vmid"`
+	Name           types.String   `tfsdk:"name"`
+	Description    types.String   `tfsdk:"description"`
+	Tags           types.Set      `tfsdk:"tags"`
+	Cores          types.Int64    `tfsdk:"cores"`
+	Sockets        types.Int64    `tfsdk:"sockets"`
+	CPUType        types.String   `tfsdk:"cpu_type"`
+	Memory         types.Int64    `tfsdk:"memory"`
+	Balloon        types.Int64    `tfsdk:"balloon"`
+	BIOS           types.String   `tfsdk:"bios"`
+	Machine        types.String   `tfsdk:"machine"`
+	SCSIController types.String   `tfsdk:"scsi_controller"`
+	CDROM          types.String   `tfsdk:"cdrom"`
+	Clone          *cloneModel    `tfsdk:"clone"`
+	Disks          types.Map      `tfsdk:"disks"`
+	Network        types.Map      `tfsdk:"network"`
+	Started        types.Bool     `tfsdk:"started"`
+	OnBoot         types.Bool     `tfsdk:"on_boot"`
+	RebootOnChange types.Bool     `tfsdk:"reboot_on_change"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -147,17 +158,45 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Description: "ISO volume in the CD-ROM drive (`ide2`), e.g. `local:iso/proxmox-ve_9.1-1.iso`.",
 				Optional:    true,
 			},
+			"clone": schema.SingleNestedAttribute{
+				Description: "Create the VM as a clone of another VM or template, then apply the rest of this " +
+					"configuration to it (disks grow to their `size`). Changing it replaces the VM.",
+				Optional:      true,
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()},
+				Attributes: map[string]schema.Attribute{
+					"source_vmid": schema.Int64Attribute{
+						Description: "VM ID of the VM or template to clone; it is found on whichever node it is.",
+						Required:    true,
+						Validators:  []validator.Int64{int64validator.Between(100, 999999999)},
+					},
+					"full": schema.BoolAttribute{
+						Description: "Full clone (independent copies of the disks). Unset: PVE's default, a linked clone " +
+							"of a template and a full clone of anything else.",
+						Optional: true,
+					},
+					"target_storage": schema.StringAttribute{
+						Description: "Storage for the disks of a full clone. Unset: the source's storage.",
+						Optional:    true,
+					},
+					"snapshot": schema.StringAttribute{Description: "Clone this snapshot of the source.", Optional: true},
+				},
+			},
 			"disks": schema.MapNestedAttribute{
-				Description:  "Disks by slot: `scsi0`..`scsi30`, `virtio0`..`virtio15`, `sata0`..`sata5`, `ide0`..`ide3`.",
-				Optional:     true,
-				NestedObject: schema.NestedAttributeObject{Attributes: diskAttributes()},
-				Validators:   []validator.Map{slotKeys{diskFamilies}},
+				Description: "Disks by slot: `scsi0`..`scsi30`, `virtio0`..`virtio15`, `sata0`..`sata5`, `ide0`..`ide3`. " +
+					"Unset: the disks are not managed (a clone keeps its template's).",
+				Optional:      true,
+				Computed:      true,
+				NestedObject:  schema.NestedAttributeObject{Attributes: diskAttributes()},
+				Validators:    []validator.Map{slotKeys{diskFamilies}},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 			},
 			"network": schema.MapNestedAttribute{
-				Description:  "NICs by slot: `net0`..`net31`.",
-				Optional:     true,
-				NestedObject: schema.NestedAttributeObject{Attributes: nicAttributes()},
-				Validators:   []validator.Map{slotKeys{netFamilies}},
+				Description:   "NICs by slot: `net0`..`net31`. Unset: the NICs are not managed (a clone keeps its template's).",
+				Optional:      true,
+				Computed:      true,
+				NestedObject:  schema.NestedAttributeObject{Attributes: nicAttributes()},
+				Validators:    []validator.Map{slotKeys{netFamilies}},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 			},
 			"started": schema.BoolAttribute{
 				Description: "Whether the VM runs. Default true.",
@@ -199,8 +238,9 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	for slot, d := range plan.Disks {
-		old, ok := state.Disks[slot]
+	oldDisks := state.disks(ctx, &resp.Diagnostics)
+	for slot, d := range plan.disks(ctx, &resp.Diagnostics) {
+		old, ok := oldDisks[slot]
 		if !ok {
 			continue
 		}
@@ -309,10 +349,10 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	node := plan.Node.ValueString()
 	p := url.Values{}
 	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
-	for slot, disk := range plan.Disks {
+	for slot, disk := range plan.disks(ctx, &resp.Diagnostics) {
 		p.Set(slot, disk.createValue())
 	}
-	for slot, nic := range plan.Network {
+	for slot, nic := range plan.nics(ctx, &resp.Diagnostics) {
 		p.Set(slot, nic.value())
 	}
 	if resp.Diagnostics.HasError() {
@@ -325,6 +365,15 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		p.Set("vmid", strconv.Itoa(vmid))
 		_, err := c.CreateVM(ctx, node, p)
 		return err
+	}
+	if plan.Clone != nil {
+		create, err := r.cloneFunc(ctx, c, &plan)
+		if err != nil {
+			resp.Diagnostics.AddError("Unable to Create VM", err.Error())
+			return
+		}
+		r.createClone(ctx, c, &plan, create, resp)
+		return
 	}
 	var vmid int
 	var err error
@@ -351,6 +400,71 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if startErr != nil {
 		resp.Diagnostics.AddError("Unable to Start VM", fmt.Sprintf("VM %d was created but did not start: %s", vmid, startErr))
 	}
+}
+
+// cloneFunc returns the create function of a clone: the clone task from
+// the source's node, for a given new VM ID.
+func (r *vmResource) cloneFunc(ctx context.Context, c *pve.Client, plan *vmModel) (func(vmid int) error, error) {
+	src := int(plan.Clone.SourceVMID.ValueInt64())
+	source, err := c.FindGuest(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("finding the clone source %d: %w", src, err)
+	}
+	return func(vmid int) error {
+		p := url.Values{"newid": {strconv.Itoa(vmid)}}
+		if !plan.Name.IsNull() {
+			p.Set("name", plan.Name.ValueString())
+		}
+		if node := plan.Node.ValueString(); node != source.Node {
+			p.Set("target", node)
+		}
+		if !plan.Clone.Full.IsNull() {
+			p.Set("full", map[bool]string{true: "1", false: "0"}[plan.Clone.Full.ValueBool()])
+		}
+		if !plan.Clone.TargetStorage.IsNull() {
+			p.Set("storage", plan.Clone.TargetStorage.ValueString())
+		}
+		if !plan.Clone.Snapshot.IsNull() {
+			p.Set("snapshot", plan.Clone.Snapshot.ValueString())
+		}
+		_, err := c.CloneVM(ctx, source.Node, src, p)
+		return err
+	}, nil
+}
+
+// createClone clones, then converges the clone to the plan as an update
+// would: what the clone brought is the prior state.
+func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmModel, create func(int) error, resp *resource.CreateResponse) {
+	var vmid int
+	var err error
+	if plan.VMID.IsNull() || plan.VMID.IsUnknown() {
+		vmid, err = c.CreateWithNewVMID(ctx, create)
+	} else {
+		vmid = int(plan.VMID.ValueInt64())
+		err = create(vmid)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("cloning VM %d: %s", plan.Clone.SourceVMID.ValueInt64(), err))
+		return
+	}
+	plan.VMID = types.Int64Value(int64(vmid))
+	prior := vmModel{VMID: plan.VMID}
+	r.readInto(ctx, c, &prior, "Create", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Unset devices are not managed: the clone's are kept.
+	if plan.Disks.IsNull() || plan.Disks.IsUnknown() {
+		plan.Disks = prior.Disks
+	}
+	if plan.Network.IsNull() || plan.Network.IsUnknown() {
+		plan.Network = prior.Network
+	}
+	r.converge(ctx, c, plan, &prior, "Create", &resp.Diagnostics)
+	// The clone exists: it goes into the state even when converging failed,
+	// so that it is not left behind unknown to Terraform.
+	r.readInto(ctx, c, plan, "Create", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 // settleNetwork runs the network reload this provider scheduled for node,
@@ -453,12 +567,13 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 			nics[key] = n
 		}
 	}
-	m.Disks, m.Network = nil, nil
+	m.Disks = types.MapValueMust(diskType, nil)
+	m.Network = types.MapValueMust(nicType, nil)
 	if len(disks) > 0 {
-		m.Disks = disks
+		m.Disks = mapOf(diskType, disks)
 	}
 	if len(nics) > 0 {
-		m.Network = nics
+		m.Network = mapOf(nicType, nics)
 	}
 	m.Started = types.BoolValue(guest.Status == "running")
 	return nil
@@ -498,11 +613,22 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	vmid := int(state.VMID.ValueInt64())
-	fail := func(format string, args ...any) {
-		resp.Diagnostics.AddError("Unable to Update VM", fmt.Sprintf("VM %d: ", vmid)+fmt.Sprintf(format, args...))
+	r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
+	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
 
+// converge brings the existing VM from prior to plan: configuration keys
+// and devices in one digest-guarded change, grown disks, a migration when
+// the node changes, then the run state.
+func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *vmModel, action string, diags *diag.Diagnostics) {
+	vmid := int(prior.VMID.ValueInt64())
+	fail := func(format string, args ...any) {
+		diags.AddError("Unable to "+action+" VM", fmt.Sprintf("VM %d: ", vmid)+fmt.Sprintf(format, args...))
+	}
 	guest, err := c.FindGuest(ctx, vmid)
 	if err != nil {
 		fail("%s", err)
@@ -517,10 +643,11 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		return
 	}
 	p := url.Values{"digest": {current.Digest}}
-	configParams(ctx, &plan, &state, p, &resp.Diagnostics)
+	configParams(ctx, plan, prior, p, diags)
 	var resizes [][2]string
-	for slot, disk := range plan.Disks {
-		old, exists := state.Disks[slot]
+	planDisks, priorDisks := plan.disks(ctx, diags), prior.disks(ctx, diags)
+	for slot, disk := range planDisks {
+		old, exists := priorDisks[slot]
 		if !exists {
 			p.Set(slot, disk.createValue())
 			continue
@@ -537,28 +664,34 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 			p.Set(slot, value)
 		}
 	}
-	for slot := range state.Disks {
-		if _, kept := plan.Disks[slot]; !kept {
-			p.Add("delete", slot)
+	if managed(plan.Disks) {
+		for slot := range priorDisks {
+			if _, kept := planDisks[slot]; !kept {
+				p.Add("delete", slot)
+			}
 		}
 	}
-	for slot, nic := range plan.Network {
-		if old, exists := state.Network[slot]; !exists || nic.value() != old.value() {
+	planNICs, priorNICs := plan.nics(ctx, diags), prior.nics(ctx, diags)
+	for slot, nic := range planNICs {
+		if old, exists := priorNICs[slot]; !exists || nic.value() != old.value() {
 			p.Set(slot, nic.value())
 		}
 	}
-	for slot := range state.Network {
-		if _, kept := plan.Network[slot]; !kept {
-			p.Add("delete", slot)
+	if managed(plan.Network) {
+		for slot := range priorNICs {
+			if _, kept := planNICs[slot]; !kept {
+				p.Add("delete", slot)
+			}
 		}
 	}
-	if resp.Diagnostics.HasError() {
+	if diags.HasError() {
 		return
 	}
 	if dels := p["delete"]; len(dels) > 0 {
 		p.Set("delete", strings.Join(dels, ","))
 	}
 	if len(p) > 1 { // more than the digest
+		settleNetwork(ctx, c, node, diags) // hot-plugged NICs need their bridge
 		if _, err := c.UpdateVMConfig(ctx, node, vmid, p); err != nil {
 			fail("changing the configuration: %s", err)
 			return
@@ -577,12 +710,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		}
 		node = target
 	}
-	r.applyRunState(ctx, c, node, vmid, &plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	r.applyRunState(ctx, c, node, vmid, plan, diags)
 }
 
 // applyRunState starts or stops the VM as planned, and deals with changes
@@ -686,4 +814,46 @@ func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRe
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("started"), true)...)
+}
+
+// The element types of the disks and network maps.
+var (
+	diskType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"storage": types.StringType, "size": types.Int64Type, "cache": types.StringType, "discard": types.BoolType,
+		"iothread": types.BoolType, "ssd": types.BoolType, "backup": types.BoolType, "volume": types.StringType,
+	}}
+	nicType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"model": types.StringType, "bridge": types.StringType, "tag": types.Int64Type, "mac": types.StringType,
+		"firewall": types.BoolType, "mtu": types.Int64Type, "rate": types.StringType,
+	}}
+)
+
+// managed reports whether a device map is set: unset maps leave the
+// devices as they are.
+func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
+
+// disks returns the disks map, empty while it is unset or unknown.
+func (m *vmModel) disks(ctx context.Context, diags *diag.Diagnostics) map[string]diskModel {
+	out := map[string]diskModel{}
+	if managed(m.Disks) {
+		diags.Append(m.Disks.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+// nics returns the network map, empty while it is unset or unknown.
+func (m *vmModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]nicModel {
+	out := map[string]nicModel{}
+	if managed(m.Network) {
+		diags.Append(m.Network.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
+	m, diags := types.MapValueFrom(context.Background(), elem, items)
+	if diags.HasError() {
+		panic(fmt.Sprintf("building a %v map: %v", elem, diags))
+	}
+	return m
 }

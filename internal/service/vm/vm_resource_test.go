@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 func TestMain(m *testing.M) {
@@ -298,6 +299,59 @@ resource "pve_vm" "test" {
 `,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+			},
+		}},
+	})
+}
+
+// A VM cloned from a template gets the rest of its configuration applied:
+// its disk grows, a NIC is added, and it starts.
+func TestAccVM_clone(t *testing.T) {
+	const template = 9001
+	resource.Test(t, resource.TestCase{
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			c := acctest.PVEClient(t)
+			ctx := context.Background()
+			if _, err := c.CreateVM(ctx, "pve1", url.Values{"vmid": {strconv.Itoa(template)}, "name": {"tmpl"},
+				"scsi0": {"local-lvm:4"}, "net0": {"virtio,bridge=vmbr0"}}); err != nil {
+				t.Fatal(err)
+			}
+			var upid string
+			if err := c.Post(ctx, fmt.Sprintf("/nodes/pve1/qemu/%d/template", template), nil, &upid); err != nil {
+				t.Fatal(err)
+			}
+			if upid != "" {
+				if _, err := c.WaitTask(ctx, upid, pve.WaitOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node   = "pve1"
+  name   = "cloned"
+  memory = 1024
+  clone = {
+    source_vmid = %d
+  }
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 10 }
+  }
+  network = {
+    net0 = { model = "virtio", bridge = "vmbr0" }
+    net1 = { model = "virtio", bridge = "vmbr0" }
+  }
+}
+`, template),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("size"), knownvalue.Int64Exact(10)),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("network"), knownvalue.MapSizeExact(2)),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("memory"), knownvalue.Int64Exact(1024)),
 			},
 		}},
 	})
