@@ -46,20 +46,30 @@ func decodeConfig(raw map[string]json.RawMessage) (*GuestConfig, error) {
 	return g, nil
 }
 
-func vmPath(node string, vmid int) string {
-	return "/nodes/" + url.PathEscape(node) + "/qemu/" + strconv.Itoa(vmid)
+// GuestKind is the kind of a guest: a QEMU VM or an LXC container. The API
+// has the same shape for both below /nodes/{node}/qemu and .../lxc.
+type GuestKind string
+
+// The guest kinds, as PVE names them in paths and /cluster/resources.
+const (
+	QEMU GuestKind = "qemu"
+	LXC  GuestKind = "lxc"
+)
+
+func guestPath(kind GuestKind, node string, vmid int) string {
+	return "/nodes/" + url.PathEscape(node) + "/" + string(kind) + "/" + strconv.Itoa(vmid)
 }
 
-// VMConfig reads a VM's configuration with its pending changes applied (what
+// GuestConfig reads a guest's configuration with its pending changes applied (what
 // the VM becomes at its next start); current reads what it runs with now.
 // A missing VM is ErrNotFound.
-func (c *Client) VMConfig(ctx context.Context, node string, vmid int, current bool) (*GuestConfig, error) {
+func (c *Client) GuestConfig(ctx context.Context, kind GuestKind, node string, vmid int, current bool) (*GuestConfig, error) {
 	var q url.Values
 	if current {
 		q = url.Values{"current": {"1"}}
 	}
 	var raw map[string]json.RawMessage
-	if err := c.Get(ctx, vmPath(node, vmid)+"/config", q, &raw); err != nil {
+	if err := c.Get(ctx, guestPath(kind, node, vmid)+"/config", q, &raw); err != nil {
 		return nil, err
 	}
 	return decodeConfig(raw)
@@ -74,11 +84,11 @@ type PendingItem struct {
 	Delete  Int    `json:"delete"`
 }
 
-// VMPending lists the keys of a VM's configuration with their pending
+// GuestPending lists the keys of a guest's configuration with their pending
 // changes.
-func (c *Client) VMPending(ctx context.Context, node string, vmid int) ([]PendingItem, error) {
+func (c *Client) GuestPending(ctx context.Context, kind GuestKind, node string, vmid int) ([]PendingItem, error) {
 	var items []PendingItem
-	if err := c.Get(ctx, vmPath(node, vmid)+"/pending", nil, &items); err != nil {
+	if err := c.Get(ctx, guestPath(kind, node, vmid)+"/pending", nil, &items); err != nil {
 		return nil, err
 	}
 	return items, nil
@@ -93,10 +103,10 @@ type GuestStatus struct {
 	Uptime    int64  `json:"uptime"`
 }
 
-// VMStatus reads a VM's run state.
-func (c *Client) VMStatus(ctx context.Context, node string, vmid int) (*GuestStatus, error) {
+// GuestCurrentStatus reads a guest's run state.
+func (c *Client) GuestCurrentStatus(ctx context.Context, kind GuestKind, node string, vmid int) (*GuestStatus, error) {
 	var st GuestStatus
-	if err := c.Get(ctx, vmPath(node, vmid)+"/status/current", nil, &st); err != nil {
+	if err := c.Get(ctx, guestPath(kind, node, vmid)+"/status/current", nil, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
@@ -126,21 +136,25 @@ func (c *Client) runTask(ctx context.Context, method, path string, params url.Va
 	return c.WaitTask(ctx, upid, WaitOptions{})
 }
 
-// CreateVM creates a VM on node from PVE's config keys (vmid among them)
+// CreateGuest creates a guest on node from PVE's config keys (vmid among them)
 // and waits for the create task.
-func (c *Client) CreateVM(ctx context.Context, node string, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", "/nodes/"+url.PathEscape(node)+"/qemu", params)
+func (c *Client) CreateGuest(ctx context.Context, kind GuestKind, node string, params url.Values) (*TaskResult, error) {
+	return c.runTask(ctx, "POST", "/nodes/"+url.PathEscape(node)+"/"+string(kind), params)
 }
 
-// UpdateVMConfig changes a VM's configuration (POST, a task) and waits for
-// it. With digest set, PVE refuses the change if the configuration changed
+// UpdateGuestConfig changes a guest's configuration and waits for it. With digest set, PVE refuses the change if the configuration changed
 // since it was read. Lock timeouts are retried a few times: they mean
 // another task holds the configuration for a moment.
-func (c *Client) UpdateVMConfig(ctx context.Context, node string, vmid int, params url.Values) (*TaskResult, error) {
+func (c *Client) UpdateGuestConfig(ctx context.Context, kind GuestKind, node string, vmid int, params url.Values) (*TaskResult, error) {
 	var res *TaskResult
 	err := retryLocked(ctx, func() error {
 		var err error
-		res, err = c.runTask(ctx, "POST", vmPath(node, vmid)+"/config", params)
+		// A VM's change is a task (POST); a container's is synchronous (PUT).
+		method := "POST"
+		if kind == LXC {
+			method = "PUT"
+		}
+		res, err = c.runTask(ctx, method, guestPath(kind, node, vmid)+"/config", params)
 		return err
 	})
 	return res, err
@@ -170,37 +184,45 @@ func retryLocked(ctx context.Context, f func() error) error {
 	}
 }
 
-// VMAction runs a status action ("start", "stop", "shutdown", "reboot")
+// GuestAction runs a status action ("start", "stop", "shutdown", "reboot")
 // and waits for it.
-func (c *Client) VMAction(ctx context.Context, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/status/"+url.PathEscape(action), params)
+func (c *Client) GuestAction(ctx context.Context, kind GuestKind, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
+	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
 }
 
-// CloneVM clones VM vmid on node (params: newid, name, target, full,
+// CloneGuest clones guest vmid on node (params: newid, name, target, full,
 // storage, snapshot) and waits for the clone task.
-func (c *Client) CloneVM(ctx context.Context, node string, vmid int, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/clone", params)
+func (c *Client) CloneGuest(ctx context.Context, kind GuestKind, node string, vmid int, params url.Values) (*TaskResult, error) {
+	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/clone", params)
 }
 
-// ResizeVMDisk grows a VM's disk to size ("40G", or "+8G" to add).
-func (c *Client) ResizeVMDisk(ctx context.Context, node string, vmid int, disk, size string) error {
-	_, err := c.runTask(ctx, "PUT", vmPath(node, vmid)+"/resize", url.Values{"disk": {disk}, "size": {size}})
+// ResizeGuestDisk grows a guest's disk to size ("40G", or "+8G" to add).
+func (c *Client) ResizeGuestDisk(ctx context.Context, kind GuestKind, node string, vmid int, disk, size string) error {
+	_, err := c.runTask(ctx, "PUT", guestPath(kind, node, vmid)+"/resize", url.Values{"disk": {disk}, "size": {size}})
 	return err
 }
 
-// MigrateVM moves a VM to target, online when it runs.
-func (c *Client) MigrateVM(ctx context.Context, node string, vmid int, target string, online bool) (*TaskResult, error) {
-	p := url.Values{"target": {target}, "with-local-disks": {"1"}}
-	if online {
-		p.Set("online", "1")
+// MigrateGuest moves a guest to target.
+func (c *Client) MigrateGuest(ctx context.Context, kind GuestKind, node string, vmid int, target string, running bool) (*TaskResult, error) {
+	// A running VM migrates online; a running container is restarted on
+	// the target (containers cannot migrate live).
+	p := url.Values{"target": {target}}
+	switch {
+	case kind == QEMU:
+		p.Set("with-local-disks", "1")
+		if running {
+			p.Set("online", "1")
+		}
+	case running:
+		p.Set("restart", "1")
 	}
-	return c.runTask(ctx, "POST", vmPath(node, vmid)+"/migrate", p)
+	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/migrate", p)
 }
 
-// DeleteVM destroys a stopped VM, its disks, and (purge) its entries in
+// DeleteGuest destroys a stopped guest, its disks, and (purge) its entries in
 // backup and replication jobs and HA.
-func (c *Client) DeleteVM(ctx context.Context, node string, vmid int) (*TaskResult, error) {
-	return c.runTask(ctx, "DELETE", vmPath(node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+func (c *Client) DeleteGuest(ctx context.Context, kind GuestKind, node string, vmid int) (*TaskResult, error) {
+	return c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
 }
 
 // FindGuest finds the node a guest lives on through /cluster/resources

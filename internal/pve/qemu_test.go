@@ -21,7 +21,7 @@ func TestVMConfigDecodes(t *testing.T) {
 		_, _ = w.Write([]byte(`{"data":{"cores":4,"memory":"8192","name":"web","scsi0":"local-lvm:vm-100-disk-0,size=32G","digest":"2d4f0e5c0ba33e3bf1c6c4a4c3d7bbf1a5c6a3d2","meta":{"x":1}}}`))
 	})
 	c := newTestClient(t, f, nil)
-	cfg, err := c.VMConfig(context.Background(), "pve1", 100, true)
+	cfg, err := c.GuestConfig(context.Background(), QEMU, "pve1", 100, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -363,7 +363,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	settleNetwork(ctx, c, node, &resp.Diagnostics)
 	create := func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
-		_, err := c.CreateVM(ctx, node, p)
+		_, err := c.CreateGuest(ctx, pve.QEMU, node, p)
 		return err
 	}
 	if plan.Clone != nil {
@@ -393,7 +393,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	// ends with a warning.
 	var startErr error
 	if plan.Started.ValueBool() {
-		_, startErr = c.VMAction(ctx, node, vmid, "start", nil)
+		_, startErr = c.GuestAction(ctx, pve.QEMU, node, vmid, "start", nil)
 	}
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -427,7 +427,7 @@ func (r *vmResource) cloneFunc(ctx context.Context, c *pve.Client, plan *vmModel
 		if !plan.Clone.Snapshot.IsNull() {
 			p.Set("snapshot", plan.Clone.Snapshot.ValueString())
 		}
-		_, err := c.CloneVM(ctx, source.Node, src, p)
+		_, err := c.CloneGuest(ctx, pve.QEMU, source.Node, src, p)
 		return err
 	}, nil
 }
@@ -485,7 +485,7 @@ func (r *vmResource) readInto(ctx context.Context, c *pve.Client, m *vmModel, ac
 		diags.AddError("Unable to "+action+" VM", err.Error())
 		return
 	}
-	cfg, err := c.VMConfig(ctx, guest.Node, vmid, false)
+	cfg, err := c.GuestConfig(ctx, pve.QEMU, guest.Node, vmid, false)
 	if err != nil {
 		diags.AddError("Unable to "+action+" VM", err.Error())
 		return
@@ -637,7 +637,7 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 	// The configuration changes first, on the node the VM is on: ejecting a
 	// local ISO, say, is what lets the migration go ahead.
 	node := guest.Node
-	current, err := c.VMConfig(ctx, node, vmid, false)
+	current, err := c.GuestConfig(ctx, pve.QEMU, node, vmid, false)
 	if err != nil {
 		fail("%s", err)
 		return
@@ -692,19 +692,19 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 	}
 	if len(p) > 1 { // more than the digest
 		settleNetwork(ctx, c, node, diags) // hot-plugged NICs need their bridge
-		if _, err := c.UpdateVMConfig(ctx, node, vmid, p); err != nil {
+		if _, err := c.UpdateGuestConfig(ctx, pve.QEMU, node, vmid, p); err != nil {
 			fail("changing the configuration: %s", err)
 			return
 		}
 	}
 	for _, rz := range resizes {
-		if err := c.ResizeVMDisk(ctx, node, vmid, rz[0], rz[1]); err != nil {
+		if err := c.ResizeGuestDisk(ctx, pve.QEMU, node, vmid, rz[0], rz[1]); err != nil {
 			fail("growing %s to %s: %s", rz[0], rz[1], err)
 			return
 		}
 	}
 	if target := plan.Node.ValueString(); target != node {
-		if _, err := c.MigrateVM(ctx, node, vmid, target, guest.Status == "running"); err != nil {
+		if _, err := c.MigrateGuest(ctx, pve.QEMU, node, vmid, target, guest.Status == "running"); err != nil {
 			fail("migrating from %s to %s: %s", node, target, err)
 			return
 		}
@@ -717,7 +717,7 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 // that wait for the next start: a reboot with reboot_on_change, else a
 // warning that names them.
 func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node string, vmid int, plan *vmModel, diags *diag.Diagnostics) {
-	st, err := c.VMStatus(ctx, node, vmid)
+	st, err := c.GuestCurrentStatus(ctx, pve.QEMU, node, vmid)
 	if err != nil {
 		diags.AddError("Unable to Update VM", err.Error())
 		return
@@ -726,19 +726,19 @@ func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node stri
 	settleNetwork(ctx, c, node, diags)
 	switch {
 	case plan.Started.ValueBool() && !running:
-		if _, err := c.VMAction(ctx, node, vmid, "start", nil); err != nil {
+		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "start", nil); err != nil {
 			diags.AddError("Unable to Start VM", err.Error())
 		}
 		return
 	case !plan.Started.ValueBool() && running:
-		if _, err := c.VMAction(ctx, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"120"}}); err != nil {
+		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"120"}}); err != nil {
 			diags.AddError("Unable to Shut Down VM", err.Error())
 		}
 		return
 	case !running:
 		return
 	}
-	pending, err := c.VMPending(ctx, node, vmid)
+	pending, err := c.GuestPending(ctx, pve.QEMU, node, vmid)
 	if err != nil {
 		diags.AddError("Unable to Update VM", err.Error())
 		return
@@ -754,7 +754,7 @@ func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node stri
 	}
 	slices.Sort(keys)
 	if plan.RebootOnChange.ValueBool() {
-		if _, err := c.VMAction(ctx, node, vmid, "reboot", nil); err != nil {
+		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "reboot", nil); err != nil {
 			diags.AddError("Unable to Reboot VM", err.Error())
 		}
 		return
@@ -791,12 +791,12 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 		return
 	}
 	if guest.Status == "running" {
-		if _, err := c.VMAction(ctx, guest.Node, vmid, "stop", nil); err != nil {
+		if _, err := c.GuestAction(ctx, pve.QEMU, guest.Node, vmid, "stop", nil); err != nil {
 			resp.Diagnostics.AddError("Unable to Delete VM", fmt.Sprintf("stopping VM %d first: %s", vmid, err))
 			return
 		}
 	}
-	if _, err := c.DeleteVM(ctx, guest.Node, vmid); err != nil && !isNotFound(err) {
+	if _, err := c.DeleteGuest(ctx, pve.QEMU, guest.Node, vmid); err != nil && !isNotFound(err) {
 		resp.Diagnostics.AddError("Unable to Delete VM", fmt.Sprintf("VM %d: %s", vmid, err))
 	}
 }

@@ -234,7 +234,7 @@ func TestAccVM_importExternal(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
-			_, err := acctest.PVEClient(t).CreateVM(context.Background(), "pve2", url.Values{
+			_, err := acctest.PVEClient(t).CreateGuest(context.Background(), pve.QEMU, "pve2", url.Values{
 				"vmid": {strconv.Itoa(vmid)}, "name": {"made-by-hand"}, "cores": {"2"}, "memory": {"1024"},
 				"scsi0": {"local-lvm:4,ssd=1"}, "net0": {"virtio,bridge=vmbr0"}, "start": {"1"},
 			})
@@ -313,7 +313,7 @@ func TestAccVM_clone(t *testing.T) {
 			acctest.PreCheck(t)
 			c := acctest.PVEClient(t)
 			ctx := context.Background()
-			if _, err := c.CreateVM(ctx, "pve1", url.Values{"vmid": {strconv.Itoa(template)}, "name": {"tmpl"},
+			if _, err := c.CreateGuest(ctx, pve.QEMU, "pve1", url.Values{"vmid": {strconv.Itoa(template)}, "name": {"tmpl"},
 				"scsi0": {"local-lvm:4"}, "net0": {"virtio,bridge=vmbr0"}}); err != nil {
 				t.Fatal(err)
 			}
