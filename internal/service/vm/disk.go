@@ -2,7 +2,6 @@ package vm
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -118,7 +117,7 @@ func diskFromAPI(value string) (diskModel, bool, error) {
 	if !ok {
 		return diskModel{}, false, fmt.Errorf("disk %q has no storage volume", value)
 	}
-	size, err := sizeGiB(p.Value("size"))
+	size, err := pve.SizeGiB(p.Value("size"))
 	if err != nil {
 		return diskModel{}, false, err
 	}
@@ -136,33 +135,4 @@ func diskFromAPI(value string) (diskModel, bool, error) {
 		d.Cache = types.StringValue(c)
 	}
 	return d, true, nil
-}
-
-// sizeGiB reads PVE's disk sizes ("32G", "512M", "1T", bytes) as whole
-// GiB, rounding up.
-func sizeGiB(s string) (int64, error) {
-	if s == "" {
-		return 0, fmt.Errorf("disk without a size")
-	}
-	unit := int64(1)
-	switch s[len(s)-1] {
-	case 'K':
-		unit = 1 << 10
-	case 'M':
-		unit = 1 << 20
-	case 'G':
-		unit = 1 << 30
-	case 'T':
-		unit = 1 << 40
-	}
-	num := s
-	if unit != 1 {
-		num = s[:len(s)-1]
-	}
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid disk size %q", s)
-	}
-	bytes := int64(n * float64(unit))
-	return (bytes + (1<<30 - 1)) >> 30, nil
 }

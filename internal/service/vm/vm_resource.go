@@ -535,7 +535,7 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		m.OnBoot = types.BoolValue(v == "1")
 	}
 	m.Tags = types.SetNull(types.StringType)
-	if tags := splitTags(cfg.Values["tags"]); len(tags) > 0 {
+	if tags := pve.SplitTags(cfg.Values["tags"]); len(tags) > 0 {
 		vals := make([]attr.Value, len(tags))
 		for i, t := range tags {
 			vals[i] = types.StringValue(t)

@@ -26,19 +26,6 @@ func TestCheckSlot(t *testing.T) {
 	}
 }
 
-func TestSizeGiB(t *testing.T) {
-	for in, want := range map[string]int64{"32G": 32, "512M": 1, "1T": 1024, "4M": 1, "1.5G": 2, "34359738368": 32} {
-		if got, err := sizeGiB(in); err != nil || got != want {
-			t.Errorf("sizeGiB(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "G", "-1G", "lots"} {
-		if _, err := sizeGiB(bad); err == nil {
-			t.Errorf("sizeGiB(%q): want an error", bad)
-		}
-	}
-}
-
 func TestDiskValues(t *testing.T) {
 	d := diskModel{Storage: types.StringValue("local-lvm"), Size: types.Int64Value(32), Cache: types.StringNull(),
 		Discard: types.BoolValue(true), IOThread: types.BoolValue(true), SSD: types.BoolValue(false), Backup: types.BoolValue(false)}

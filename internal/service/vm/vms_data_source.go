@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -110,7 +109,7 @@ func (d *vmsDataSource) Read(ctx context.Context, req datasource.ReadRequest, re
 	}
 	m.VMs = []vmEntryModel{}
 	for _, r := range rs {
-		tags := splitTags(r.Tags)
+		tags := pve.SplitTags(r.Tags)
 		switch {
 		case r.Type != "qemu",
 			!m.Node.IsNull() && r.Node != m.Node.ValueString(),
@@ -130,15 +129,4 @@ func (d *vmsDataSource) Read(ctx context.Context, req datasource.ReadRequest, re
 	}
 	sort.Slice(m.VMs, func(i, j int) bool { return m.VMs[i].VMID.ValueInt64() < m.VMs[j].VMID.ValueInt64() })
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-}
-
-// splitTags reads PVE's tag list ("a;b", also with commas or spaces),
-// sorted.
-func splitTags(s string) []string {
-	tags := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
-	slices.Sort(tags)
-	if tags == nil {
-		tags = []string{}
-	}
-	return tags
 }

@@ -1,0 +1,48 @@
+package pve
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// SizeGiB reads PVE's disk sizes ("32G", "512M", "1T", bytes) as whole
+// GiB, rounding up.
+func SizeGiB(s string) (int64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("disk without a size")
+	}
+	unit := int64(1)
+	switch s[len(s)-1] {
+	case 'K':
+		unit = 1 << 10
+	case 'M':
+		unit = 1 << 20
+	case 'G':
+		unit = 1 << 30
+	case 'T':
+		unit = 1 << 40
+	}
+	num := s
+	if unit != 1 {
+		num = s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid disk size %q", s)
+	}
+	bytes := int64(n * float64(unit))
+	return (bytes + (1<<30 - 1)) >> 30, nil
+}
+
+// SplitTags reads PVE's tag list ("a;b", also with commas or spaces),
+// sorted.
+func SplitTags(s string) []string {
+	tags := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
+	slices.Sort(tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	return tags
+}
