@@ -5,6 +5,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
+	"github.com/hcilab/terraform-provider-pve/internal/service/lxc"
 	"github.com/hcilab/terraform-provider-pve/internal/service/network"
 	"github.com/hcilab/terraform-provider-pve/internal/service/node"
 	"github.com/hcilab/terraform-provider-pve/internal/service/vm"
@@ -13,6 +14,7 @@ import (
 // resources joins the resources of every service package.
 func resources() []func() resource.Resource {
 	return join(
+		lxc.Resources(),
 		network.Resources(),
 		node.Resources(),
 		vm.Resources(),
@@ -22,6 +24,7 @@ func resources() []func() resource.Resource {
 // dataSources joins the data sources of every service package.
 func dataSources() []func() datasource.DataSource {
 	return join(
+		lxc.DataSources(),
 		network.DataSources(),
 		node.DataSources(),
 		vm.DataSources(),

@@ -36,6 +36,7 @@ func (p *PVE) registerBuiltins() {
 	p.registerNetworkRoutes()
 	p.registerStorageRoutes()
 	p.registerQemuRoutes()
+	p.registerLXCRoutes()
 }
 
 // versionInfo is GET /version and GET /nodes/{node}/version. The "console"
@@ -123,8 +124,8 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 	var guests []map[string]any
 	for _, id := range slices.Sorted(maps.Keys(p.guests)) {
 		g := p.guests[id]
-		if g.kind == "qemu" && p.qemu.vms[id] != nil {
-			continue // the qemu resource source has it
+		if (g.kind == "qemu" && p.qemu.vms[id] != nil) || (g.kind == "lxc" && p.lxc.cts[id] != nil) {
+			continue // the qemu and lxc resource sources have it
 		}
 		guests = append(guests, map[string]any{
 			"id":       fmt.Sprintf("%s/%d", g.kind, id),

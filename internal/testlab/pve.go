@@ -66,7 +66,11 @@ type PVE struct {
 	nodes           []*node
 	tasks           map[string]*task
 	guests          map[int]guestRef
-	qemu            qemuState                 // VMs, their workers and config flocks
+	qemu            qemuState                 // VMs
+	lxc             lxcState                  // containers
+	ops             []*vmOp                   // workers acting on guests
+	flocks          map[int]*flock            // guest config flocks, by VMID
+	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	lastPID         int
 	logged          map[string]bool
@@ -101,6 +105,9 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		tasks:      map[string]*task{},
 		guests:     map[int]guestRef{},
 		qemu:       newQemuState(),
+		lxc:        newLXCState(),
+		flocks:     map[int]*flock{},
+		ha:         map[string]bool{},
 		logged:     map[string]bool{},
 	}
 	if p.logf == nil {

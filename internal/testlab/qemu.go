@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
@@ -44,23 +43,21 @@ const (
 )
 
 // qemuState is everything the lab knows about VMs. Guarded by PVE.mu.
+// Workers, config flocks and HA resources are shared with containers
+// (guest.go).
 type qemuState struct {
-	vms    map[int]*qemuVM
-	ops    []*vmOp
-	flocks map[int]*flock
-	ha     map[string]bool // HA resources, by SID ("vm:100")
+	vms map[int]*qemuVM
 }
 
 func newQemuState() qemuState {
-	return qemuState{vms: map[int]*qemuVM{}, flocks: map[int]*flock{}, ha: map[string]bool{}}
+	return qemuState{vms: map[int]*qemuVM{}}
 }
 
 // qemuVM is one VM: its config file and its QEMU process.
 type qemuVM struct {
+	guestConfig
 	vmid    int
 	node    string
-	conf    map[string]string
-	pending map[string]string // pending values and "delete"
 	running bool
 	paused  bool
 	started time.Time
@@ -289,27 +286,6 @@ func encodeText(s string) string {
 	return b.String()
 }
 
-// rawConfigSection is $generate_raw_config of write_vm_config.
-func rawConfigSection(conf map[string]string, pending bool) string {
-	var b strings.Builder
-	if descr, ok := conf["description"]; ok {
-		if descr != "" {
-			for _, line := range strings.Split(descr, "\n") {
-				b.WriteString("#" + encodeText(line) + "\n")
-			}
-		} else if pending {
-			b.WriteString("#\n")
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(conf)) {
-		if k == "description" {
-			continue
-		}
-		b.WriteString(k + ": " + conf[k] + "\n")
-	}
-	return b.String()
-}
-
 // configText is the VM's config file as write_vm_config writes it.
 func (vm *qemuVM) configText() string {
 	raw := rawConfigSection(vm.conf, false)
@@ -339,87 +315,6 @@ func errNoConfig(node string, vmid int) error {
 // (from memory: PVE::QemuServer::Helpers).
 func errNoMachine(vmid int) error {
 	return Errorf(http.StatusInternalServerError, "unable to find configuration file for VM %d - no such machine", vmid)
-}
-
-// pendingDeletes is parse_pending_delete: key → force.
-func pendingDeletes(s string) map[string]bool {
-	out := map[string]bool{}
-	for _, e := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-		force := strings.HasPrefix(e, "!")
-		out[strings.TrimPrefix(e, "!")] = force
-	}
-	return out
-}
-
-// printPendingDeletes is print_pending_delete.
-func printPendingDeletes(m map[string]bool) string {
-	keys := []string{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if m[k] {
-			k = "!" + k
-		}
-		keys = append(keys, k)
-	}
-	return strings.Join(keys, ",")
-}
-
-func (vm *qemuVM) addPendingDelete(k string, force bool) {
-	d := pendingDeletes(vm.pending["delete"])
-	d[k] = force
-	vm.pending["delete"] = printPendingDeletes(d)
-}
-
-func (vm *qemuVM) removePendingDelete(k string) {
-	d := pendingDeletes(vm.pending["delete"])
-	if _, ok := d[k]; !ok {
-		return
-	}
-	delete(d, k)
-	if len(d) == 0 {
-		delete(vm.pending, "delete")
-	} else {
-		vm.pending["delete"] = printPendingDeletes(d)
-	}
-}
-
-// cleanupPending is cleanup_pending: drop pending values equal to the
-// current ones and pending deletes of unset keys.
-func (vm *qemuVM) cleanupPending() {
-	for k, v := range vm.pending {
-		if k != "delete" {
-			if cur, ok := vm.conf[k]; ok && cur == v {
-				delete(vm.pending, k)
-			}
-		}
-	}
-	d := pendingDeletes(vm.pending["delete"])
-	for k := range d {
-		if _, ok := vm.conf[k]; !ok {
-			delete(d, k)
-		}
-	}
-	if len(d) == 0 {
-		delete(vm.pending, "delete")
-	} else {
-		vm.pending["delete"] = printPendingDeletes(d)
-	}
-}
-
-// view is load_current_config: the current values with the pending ones
-// applied unless current is set.
-func (vm *qemuVM) view(current bool) map[string]string {
-	conf := maps.Clone(vm.conf)
-	if !current {
-		for k, v := range vm.pending {
-			if k != "delete" {
-				conf[k] = v
-			}
-		}
-		for k := range pendingDeletes(vm.pending["delete"]) {
-			delete(conf, k)
-		}
-	}
-	return conf
 }
 
 // --- derived values ------------------------------------------------------
@@ -619,8 +514,9 @@ func (p *PVE) listHAResources(*Request) (any, error) {
 	defer p.mu.Unlock()
 	p.settleLocked(time.Now())
 	out := []map[string]any{}
-	for _, sid := range slices.Sorted(maps.Keys(p.qemu.ha)) {
-		out = append(out, map[string]any{"sid": sid, "type": "vm", "state": "started"})
+	for _, sid := range slices.Sorted(maps.Keys(p.ha)) {
+		typ, _, _ := strings.Cut(sid, ":")
+		out = append(out, map[string]any{"sid": sid, "type": typ, "state": "started"})
 	}
 	return out, nil
 }
@@ -670,7 +566,7 @@ func (p *PVE) vmStatusLocked(vm *qemuVM, now time.Time, full bool) map[string]an
 		d["status"] = "running"
 		d["pid"] = vm.pid
 		d["uptime"] = up
-		d["cpu"] = math.Round((0.01+0.02*math.Abs(math.Sin(float64(now.Unix())/53+float64(vm.vmid))))*1e6) / 1e6
+		d["cpu"] = guestCPU(now, vm.vmid)
 		d["mem"] = maxmem * 35 / 100
 		d["netin"] = up * 1520
 		d["netout"] = up * 730
@@ -725,7 +621,7 @@ func (p *PVE) getVMStatus(r *Request) (any, error) {
 		return nil, err
 	}
 	d := p.vmStatusLocked(vm, now, true)
-	d["ha"] = map[string]any{"managed": boolInt(p.qemu.ha[fmt.Sprintf("vm:%d", vm.vmid)])}
+	d["ha"] = map[string]any{"managed": boolInt(p.ha[haSID("qemu", vm.vmid)])}
 	if agent := vm.conf["agent"]; agent != "" {
 		first, _, _ := strings.Cut(agent, ",")
 		first = strings.TrimPrefix(first, "enabled=")
@@ -790,40 +686,7 @@ func (p *PVE) getVMPending(r *Request) (any, error) {
 	if _, ok := pending["cipassword"]; ok {
 		pending["cipassword"] = "********** "
 	}
-	dels := pendingDeletes(pending["delete"])
-	var out []map[string]any
-	for _, k := range slices.Sorted(maps.Keys(conf)) {
-		item := map[string]any{"key": k, "value": typedValue(k, conf[k])}
-		if v, ok := pending[k]; ok {
-			item["pending"] = typedValue(k, v)
-		}
-		if force, ok := dels[k]; ok {
-			item["delete"] = 1
-			if force {
-				item["delete"] = 2
-			}
-		}
-		out = append(out, item)
-	}
-	for _, k := range slices.Sorted(maps.Keys(pending)) {
-		if _, ok := conf[k]; k == "delete" || ok {
-			continue
-		}
-		out = append(out, map[string]any{"key": k, "pending": typedValue(k, pending[k])})
-	}
-	for _, k := range slices.Sorted(maps.Keys(dels)) {
-		_, inConf := conf[k]
-		_, inPending := pending[k]
-		if inConf || inPending {
-			continue
-		}
-		item := map[string]any{"key": k, "delete": 1}
-		if dels[k] {
-			item["delete"] = 2
-		}
-		out = append(out, item)
-	}
-	return out, nil
+	return pendingArray(conf, pending, typedValue), nil
 }
 
 // qemuResourcesLocked is the VMs' part of /cluster/resources.
@@ -833,35 +696,7 @@ func (p *PVE) qemuResourcesLocked() []map[string]any {
 	for _, id := range slices.Sorted(maps.Keys(p.qemu.vms)) {
 		vm := p.qemu.vms[id]
 		s := p.vmStatusLocked(vm, now, false)
-		e := map[string]any{
-			"id":        fmt.Sprintf("qemu/%d", id),
-			"type":      "qemu",
-			"vmid":      id,
-			"node":      vm.node,
-			"name":      s["name"],
-			"status":    s["status"],
-			"template":  boolInt(s["template"] == 1),
-			"maxcpu":    s["cpus"],
-			"maxmem":    s["maxmem"],
-			"maxdisk":   s["maxdisk"],
-			"cpu":       s["cpu"],
-			"mem":       s["mem"],
-			"disk":      0,
-			"netin":     s["netin"],
-			"netout":    s["netout"],
-			"diskread":  s["diskread"],
-			"diskwrite": s["diskwrite"],
-			"uptime":    s["uptime"],
-		}
-		for _, k := range []string{"tags", "lock"} {
-			if v, ok := s[k]; ok {
-				e[k] = v
-			}
-		}
-		if p.qemu.ha[fmt.Sprintf("vm:%d", id)] {
-			e["hastate"] = "started"
-		}
-		out = append(out, e)
+		out = append(out, guestResource("qemu", id, vm.node, s, p.haResourceState("qemu", id)))
 	}
 	return out
 }

@@ -69,7 +69,7 @@ func TestTagsAndBootOrder(t *testing.T) {
 }
 
 func TestPendingHelpers(t *testing.T) {
-	vm := &qemuVM{conf: map[string]string{"cores": "2", "name": "a"}, pending: map[string]string{"cores": "2", "memory": "1024"}}
+	vm := &qemuVM{guestConfig: guestConfig{conf: map[string]string{"cores": "2", "name": "a"}, pending: map[string]string{"cores": "2", "memory": "1024"}}}
 	vm.addPendingDelete("name", false)
 	vm.addPendingDelete("sockets", true)
 	vm.addPendingDelete("ide2", true)

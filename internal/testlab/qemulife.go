@@ -62,7 +62,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		return nil, Errorf(http.StatusInternalServerError, "unable to create VM %d - %s %d already exists on node '%s'", vmid, typ, vmid, g.node)
 	}
 	p.guests[vmid] = guestRef{node: node, kind: "qemu"}
-	vm := &qemuVM{vmid: vmid, node: node, conf: map[string]string{"lock": "create"}, pending: map[string]string{}}
+	vm := &qemuVM{vmid: vmid, node: node, guestConfig: newGuestConfig(map[string]string{"lock": "create"})}
 	p.qemu.vms[vmid] = vm
 
 	var final map[string]string
@@ -119,7 +119,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		if ok && final != nil {
 			vm.conf = final
 			if haManaged {
-				p.qemu.ha[fmt.Sprintf("vm:%d", vmid)] = true
+				p.ha[haSID("qemu", vmid)] = true
 			}
 			if startOK {
 				p.startVMLocked(vm, at)
@@ -292,7 +292,7 @@ func (p *PVE) powerAction(action string) HandlerFunc {
 			typ := "qmpause"
 			if todisk {
 				typ = "qmsuspend"
-				if p.qemu.ha[fmt.Sprintf("vm:%d", vmid)] {
+				if p.ha[haSID("qemu", vmid)] {
 					return nil, Errorf(http.StatusInternalServerError, "Cannot suspend HA managed VM to disk")
 				}
 				statestorage = cmpOr(statestorage, cmpOr(vm.conf["vmstatestorage"], "local-lvm"))
@@ -408,7 +408,7 @@ func (p *PVE) destroyChecksLocked(vm *qemuVM, purge bool) error {
 	if isTrue(vm.conf["protection"]) {
 		return Errorf(http.StatusInternalServerError, "can't remove VM %d - protection mode enabled", vm.vmid)
 	}
-	if !purge && p.qemu.ha[fmt.Sprintf("vm:%d", vm.vmid)] {
+	if !purge && p.ha[haSID("qemu", vm.vmid)] {
 		return Errorf(http.StatusInternalServerError, "unable to remove VM %d - used in HA resources and purge parameter not set.", vm.vmid)
 	}
 	if vm.running {
@@ -497,7 +497,7 @@ func (p *PVE) destroyVM(r *Request) (any, error) {
 		}
 		if purge {
 			w.log(fmt.Sprintf("purging VM %d from related configurations..", vmid))
-			if p.qemu.ha[fmt.Sprintf("vm:%d", vmid)] {
+			if p.ha[haSID("qemu", vmid)] {
 				w.log(fmt.Sprintf("NOTE: removed VM %d from HA resource configuration.", vmid))
 			}
 		}
@@ -513,7 +513,7 @@ func (p *PVE) destroyVM(r *Request) (any, error) {
 		delete(p.qemu.vms, vmid)
 		delete(p.guests, vmid)
 		if purge {
-			delete(p.qemu.ha, fmt.Sprintf("vm:%d", vmid))
+			delete(p.ha, haSID("qemu", vmid))
 		}
 	}
 	return p.spawnVMTaskLocked(now, node, "qmdestroy", strconv.Itoa(vmid), r.User, destroyWork,
@@ -785,7 +785,7 @@ func (p *PVE) cloneVM(r *Request) (any, error) {
 			newconf["description"] = description
 		}
 		p.guests[newid] = guestRef{node: node, kind: "qemu"}
-		p.qemu.vms[newid] = &qemuVM{vmid: newid, node: node, conf: map[string]string{"lock": "clone"}, pending: map[string]string{}}
+		p.qemu.vms[newid] = &qemuVM{vmid: newid, node: node, guestConfig: newGuestConfig(map[string]string{"lock": "clone"})}
 		registered = true
 		ns := p.nodeLocked(node).storage
 		for _, k := range plan.drives {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Workers that act on VMs. A worker first takes the config flocks it needs
+// Workers that act on guests (VMs and containers). A worker first takes the config flocks it needs
 // (/var/lock/qemu-server/lock-<vmid>.conf: shared or exclusive, with the
 // timeout of the PVE code path), then does its work. The lab computes this
 // from the clock: a task's "begin" runs when it gets its flocks, its
@@ -22,11 +22,12 @@ import (
 // excl, shared until shared.
 type flock struct{ excl, shared time.Time }
 
-// flockReq is a flock a worker takes.
+// flockReq is a flock a worker takes (ct: a container's).
 type flockReq struct {
 	vmid    int
 	shared  bool
 	timeout time.Duration
+	ct      bool
 }
 
 // Timeouts of PVE::AbstractConfig's lock_config (10 s) and the shorter
@@ -37,8 +38,8 @@ const (
 	workerLockTimeout = 1 * time.Second
 )
 
-func flockMessage(vmid int) string {
-	return fmt.Sprintf("can't lock file '/var/lock/qemu-server/lock-%d.conf' - got timeout", vmid)
+func flockMessage(vmid int, ct bool) string {
+	return fmt.Sprintf("can't lock file '%s' - got timeout", lockFile(vmid, ct))
 }
 
 // vmOp is a worker acting on VMs.
@@ -98,10 +99,10 @@ func dieText(err error) string {
 }
 
 func (p *PVE) flockOf(vmid int) *flock {
-	f := p.qemu.flocks[vmid]
+	f := p.flocks[vmid]
 	if f == nil {
 		f = &flock{}
-		p.qemu.flocks[vmid] = f
+		p.flocks[vmid] = f
 	}
 	return f
 }
@@ -131,17 +132,17 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 	lockErr := ""
 	for _, l := range locks {
 		if wait > l.timeout {
-			lockErr, wait = flockMessage(l.vmid), l.timeout
+			lockErr, wait = flockMessage(l.vmid, l.ct), l.timeout
 			break
 		}
 	}
 	if lockErr == "" && len(locks) > 0 && p.faults.lockTimeout() {
-		lockErr, wait = flockMessage(locks[0].vmid), 20*time.Millisecond
+		lockErr, wait = flockMessage(locks[0].vmid, locks[0].ct), 20*time.Millisecond
 	}
 	if lockErr != "" {
 		t.duration, t.exit = wait, lockErr
 		p.spawnLocked(t, now)
-		p.qemu.ops = append(p.qemu.ops, &vmOp{task: t, startAt: now.Add(wait), finish: finish})
+		p.ops = append(p.ops, &vmOp{task: t, startAt: now.Add(wait), finish: finish})
 		return t.upid
 	}
 	t.duration = wait + work
@@ -158,7 +159,7 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 		t.exit = dieStatus(exit)
 	}
 	p.spawnLocked(t, now)
-	p.qemu.ops = append(p.qemu.ops, &vmOp{task: t, startAt: startAt, begin: begin, finish: finish})
+	p.ops = append(p.ops, &vmOp{task: t, startAt: startAt, begin: begin, finish: finish})
 	return t.upid
 }
 
@@ -176,7 +177,7 @@ func (p *PVE) settleLocked(now time.Time) {
 		var next *vmOp
 		var at time.Time
 		isBegin := false
-		for _, op := range p.qemu.ops {
+		for _, op := range p.ops {
 			t := op.task
 			when, b := t.end(), false
 			if !op.begun {
@@ -198,7 +199,7 @@ func (p *PVE) settleLocked(now time.Time) {
 			}
 			continue
 		}
-		p.qemu.ops = slices.DeleteFunc(p.qemu.ops, func(o *vmOp) bool { return o == next })
+		p.ops = slices.DeleteFunc(p.ops, func(o *vmOp) bool { return o == next })
 		t := next.task
 		ok := t.killedAt.IsZero() && (t.exit == "OK" || strings.HasPrefix(t.exit, "WARNINGS: "))
 		if next.finish != nil {
@@ -211,6 +212,12 @@ func (p *PVE) settleLocked(now time.Time) {
 // VM's flock is free, for at most timeout. It releases p.mu while it
 // sleeps; the caller holds p.mu before and after.
 func (p *PVE) waitFlockLocked(vmid int, shared bool, timeout time.Duration) error {
+	return p.waitGuestFlockLocked(vmid, false, shared, timeout)
+}
+
+// waitGuestFlockLocked is waitFlockLocked for a VM's or (ct) a
+// container's flock.
+func (p *PVE) waitGuestFlockLocked(vmid int, ct, shared bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		now := time.Now()
@@ -220,7 +227,7 @@ func (p *PVE) waitFlockLocked(vmid int, shared bool, timeout time.Duration) erro
 			return nil
 		}
 		if free.After(deadline) {
-			return Errorf(http.StatusInternalServerError, "%s", flockMessage(vmid))
+			return Errorf(http.StatusInternalServerError, "%s", flockMessage(vmid, ct))
 		}
 		p.mu.Unlock()
 		time.Sleep(free.Sub(now) + time.Millisecond)

@@ -1,0 +1,761 @@
+package lxc
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
+)
+
+var (
+	_ resource.ResourceWithImportState = (*containerResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*containerResource)(nil)
+)
+
+const (
+	defaultCreateTimeout = 20 * time.Minute
+	defaultUpdateTimeout = 20 * time.Minute
+	defaultDeleteTimeout = 10 * time.Minute
+)
+
+// NewContainerResource returns the pve_container resource.
+func NewContainerResource() resource.Resource {
+	return &containerResource{}
+}
+
+type containerResource struct {
+	data *framework.ProviderData
+}
+
+type rootfsModel struct {
+	Storage types.String `tfsdk:"storage"`
+	Size    types.Int64  `tfsdk:"size"`
+	Volume  types.String `tfsdk:"volume"`
+}
+
+type featuresModel struct {
+	Nesting types.Bool `tfsdk:"nesting"`
+	Keyctl  types.Bool `tfsdk:"keyctl"`
+	Fuse    types.Bool `tfsdk:"fuse"`
+	Mount   types.List `tfsdk:"mount"`
+}
+
+type containerModel struct {
+	ID            types.String   `tfsdk:"id"`
+	Node          types.String   `tfsdk:"node"`
+	VMID          types.Int64    `tfsdk:"vmid"`
+	Hostname      types.String   `tfsdk:"hostname"`
+	Description   types.String   `tfsdk:"description"`
+	Tags          types.Set      `tfsdk:"tags"`
+	OSTemplate    types.String   `tfsdk:"ostemplate"`
+	Unprivileged  types.Bool     `tfsdk:"unprivileged"`
+	Features      *featuresModel `tfsdk:"features"`
+	Cores         types.Int64    `tfsdk:"cores"`
+	Memory        types.Int64    `tfsdk:"memory"`
+	Swap          types.Int64    `tfsdk:"swap"`
+	RootFS        *rootfsModel   `tfsdk:"rootfs"`
+	MountPoints   types.Map      `tfsdk:"mount_points"`
+	Network       types.Map      `tfsdk:"network"`
+	Password      types.String   `tfsdk:"password"`
+	SSHPublicKeys types.String   `tfsdk:"ssh_public_keys"`
+	Nameserver    types.String   `tfsdk:"nameserver"`
+	Searchdomain  types.String   `tfsdk:"searchdomain"`
+	Started       types.Bool     `tfsdk:"started"`
+	OnBoot        types.Bool     `tfsdk:"on_boot"`
+	Protection    types.Bool     `tfsdk:"protection"`
+	Timeouts      timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *containerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_container"
+}
+
+func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	// PVE does not keep the template a container was made from: an
+	// imported container has none in its state, and setting it then is not
+	// a change of the container.
+	replaceTemplate := []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
+		func(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+			resp.RequiresReplace = !req.StateValue.IsNull()
+		}, "Changing the template replaces the container.", "Changing the template replaces the container.")}
+	optInt := func(desc string, v ...validator.Int64) schema.Int64Attribute {
+		return schema.Int64Attribute{Description: desc, Optional: true, Computed: true, Validators: v,
+			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
+	}
+	flag := func(desc string) schema.BoolAttribute {
+		return schema.BoolAttribute{Description: desc, Optional: true}
+	}
+	resp.Schema = schema.Schema{
+		Description: "An LXC container. Mount points and NICs are maps keyed by PVE's slot (`mp0`, `net0`), so adding " +
+			"one never touches another; volumes only grow; changing `node` migrates the container (restarting it " +
+			"when it runs). Import with `<node>/<vmid>` or `<vmid>`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Description:   "The container's VM ID as a string; it stays the same when the container moves.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"node": schema.StringAttribute{
+				Description: "Node the container runs on. Changing it migrates the container.",
+				Required:    true,
+				Validators:  []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
+			},
+			"vmid": schema.Int64Attribute{
+				Description: "VM ID, 100 to 999999999. Unset: the next free ID. Changing it replaces the container.",
+				Optional:    true,
+				Computed:    true,
+				PlanModifiers: []planmodifier.Int64{
+					int64planmodifier.UseStateForUnknown(),
+					int64planmodifier.RequiresReplaceIfConfigured(),
+				},
+				Validators: []validator.Int64{int64validator.Between(100, 999999999)},
+			},
+			"hostname":    schema.StringAttribute{Description: "Host name.", Optional: true},
+			"description": schema.StringAttribute{Description: "Description.", Optional: true},
+			"tags":        schema.SetAttribute{Description: "Tags.", ElementType: types.StringType, Optional: true},
+			"ostemplate": schema.StringAttribute{
+				Description: "Template volume, e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`. Changing it " +
+					"replaces the container. PVE does not keep it: after an import, the first apply only records it.",
+				Required:      true,
+				PlanModifiers: replaceTemplate,
+			},
+			"unprivileged": schema.BoolAttribute{
+				Description:   "Run unprivileged (user namespaces), as PVE recommends. Changing it replaces the container.",
+				Optional:      true,
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+			},
+			"features": schema.SingleNestedAttribute{
+				Description: "Container features.",
+				Optional:    true,
+				Attributes: map[string]schema.Attribute{
+					"nesting": flag("Allow nested containers (also what systemd in recent distributions wants)."),
+					"keyctl":  flag("Allow the keyctl() system call (Docker in unprivileged containers)."),
+					"fuse":    flag("Allow FUSE mounts."),
+					"mount": schema.ListAttribute{
+						Description: "File system types the container may mount, e.g. `[\"nfs\", \"cifs\"]` (privileged containers).",
+						ElementType: types.StringType,
+						Optional:    true,
+					},
+				},
+			},
+			"cores":  optInt("CPU cores. Unset: as PVE has it (all of the node's).", int64validator.Between(1, 8192)),
+			"memory": optInt("Memory in MiB. Unset: PVE's default (512).", int64validator.AtLeast(16)),
+			"swap":   optInt("Swap in MiB. Unset: PVE's default (512).", int64validator.AtLeast(0)),
+			"rootfs": schema.SingleNestedAttribute{
+				Description: "Root file system.",
+				Required:    true,
+				Attributes:  volumeAttributes(false),
+			},
+			"mount_points": schema.MapNestedAttribute{
+				Description:   "Mount points by slot: `mp0`..`mp255`. Unset: not managed.",
+				Optional:      true,
+				Computed:      true,
+				NestedObject:  schema.NestedAttributeObject{Attributes: volumeAttributes(true)},
+				Validators:    []validator.Map{mapvalidator.KeysAre(stringvalidator.RegexMatches(mountSlotRE, "must be a mount point slot: mp0..mp255"))},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+			},
+			"network": schema.MapNestedAttribute{
+				Description:   "NICs by slot: `net0`..`net31`. Unset: not managed.",
+				Optional:      true,
+				Computed:      true,
+				NestedObject:  schema.NestedAttributeObject{Attributes: nicAttributes()},
+				Validators:    []validator.Map{mapvalidator.KeysAre(stringvalidator.RegexMatches(netSlotRE, "must be a NIC slot: net0..net31"))},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+			},
+			"password": schema.StringAttribute{
+				Description: "Root password, set when the container is created. Write-only: PVE never returns it.",
+				Optional:    true,
+				Sensitive:   true,
+				WriteOnly:   true,
+			},
+			"ssh_public_keys": schema.StringAttribute{
+				Description: "SSH public keys for root, one per line, set when the container is created. Write-only.",
+				Optional:    true,
+				Sensitive:   true,
+				WriteOnly:   true,
+			},
+			"nameserver":   schema.StringAttribute{Description: "DNS servers, space-separated. Unset: the node's.", Optional: true},
+			"searchdomain": schema.StringAttribute{Description: "DNS search domain. Unset: the node's.", Optional: true},
+			"started": schema.BoolAttribute{
+				Description: "Whether the container runs. Default true.",
+				Optional:    true,
+				Computed:    true,
+				Default:     booldefault.StaticBool(true),
+			},
+			"on_boot":    flag("Start the container when its node boots."),
+			"protection": flag("Protect the container from removal (and its disks from changes)."),
+			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true, Delete: true},
+				"Defaults: create 20m, update 20m, delete 10m."),
+		},
+	}
+}
+
+func (r *containerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
+	r.data.RequirePVE(&resp.Diagnostics)
+}
+
+// ModifyPlan refuses shrinking a volume at plan time.
+func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state containerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	shrink := func(at path.Path, name string, now, before types.Int64) {
+		if !now.IsUnknown() && now.ValueInt64() < before.ValueInt64() {
+			resp.Diagnostics.AddAttributeError(at, "Volumes Only Grow",
+				fmt.Sprintf("%s is %d GiB; it cannot shrink to %d GiB", name, before.ValueInt64(), now.ValueInt64()))
+		}
+	}
+	if plan.RootFS != nil && state.RootFS != nil {
+		shrink(path.Root("rootfs").AtName("size"), "rootfs", plan.RootFS.Size, state.RootFS.Size)
+	}
+	old := state.mounts(ctx, &resp.Diagnostics)
+	for slot, mp := range plan.mounts(ctx, &resp.Diagnostics) {
+		if before, ok := old[slot]; ok {
+			shrink(path.Root("mount_points").AtMapKey(slot).AtName("size"), slot, mp.Size, before.Size)
+		}
+	}
+}
+
+func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
+
+func (m *containerModel) mounts(ctx context.Context, diags *diag.Diagnostics) map[string]volumeModel {
+	out := map[string]volumeModel{}
+	if managed(m.MountPoints) {
+		diags.Append(m.MountPoints.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+func (m *containerModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]nicModel {
+	out := map[string]nicModel{}
+	if managed(m.Network) {
+		diags.Append(m.Network.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+// configParams renders the plain configuration keys of m; with prior,
+// keys m no longer sets go to "delete".
+func configParams(ctx context.Context, m, prior *containerModel, p url.Values, diags *diag.Diagnostics) {
+	var o containerModel
+	if prior != nil {
+		o = *prior
+	}
+	set := func(key string, v, old attr.Value, text string) {
+		switch {
+		case !v.IsNull() && !v.IsUnknown():
+			if prior == nil || !v.Equal(old) {
+				p.Set(key, text)
+			}
+		case prior != nil && !old.IsNull():
+			p.Add("delete", key)
+		}
+	}
+	b := func(v types.Bool) string { return map[bool]string{true: "1", false: "0"}[v.ValueBool()] }
+	n := func(v types.Int64) string { return strconv.FormatInt(v.ValueInt64(), 10) }
+	set("hostname", m.Hostname, o.Hostname, m.Hostname.ValueString())
+	set("description", m.Description, o.Description, m.Description.ValueString())
+	set("cores", m.Cores, o.Cores, n(m.Cores))
+	set("memory", m.Memory, o.Memory, n(m.Memory))
+	set("swap", m.Swap, o.Swap, n(m.Swap))
+	set("nameserver", m.Nameserver, o.Nameserver, m.Nameserver.ValueString())
+	set("searchdomain", m.Searchdomain, o.Searchdomain, m.Searchdomain.ValueString())
+	set("onboot", m.OnBoot, o.OnBoot, b(m.OnBoot))
+	set("protection", m.Protection, o.Protection, b(m.Protection))
+	tags, oldTags := types.StringNull(), types.StringNull()
+	if !m.Tags.IsNull() {
+		tags = types.StringValue(tagText(ctx, m.Tags, diags))
+	}
+	if !o.Tags.IsNull() {
+		oldTags = types.StringValue(tagText(ctx, o.Tags, diags))
+	}
+	set("tags", tags, oldTags, tags.ValueString())
+	features, oldFeatures := featureText(ctx, m.Features, diags), featureText(ctx, o.Features, diags)
+	set("features", features, oldFeatures, features.ValueString())
+}
+
+func tagText(ctx context.Context, s types.Set, diags *diag.Diagnostics) string {
+	var tags []string
+	diags.Append(s.ElementsAs(ctx, &tags, false)...)
+	slices.Sort(tags)
+	return strings.Join(tags, ";")
+}
+
+// featureText renders features as PVE's property string, null when none
+// is set.
+func featureText(ctx context.Context, f *featuresModel, diags *diag.Diagnostics) types.String {
+	if f == nil {
+		return types.StringNull()
+	}
+	p := pve.PropertyString{}
+	for _, kv := range []struct {
+		key string
+		v   types.Bool
+	}{{"fuse", f.Fuse}, {"keyctl", f.Keyctl}, {"nesting", f.Nesting}} {
+		if kv.v.ValueBool() {
+			p.Set(kv.key, "1")
+		}
+	}
+	if !f.Mount.IsNull() {
+		var mounts []string
+		diags.Append(f.Mount.ElementsAs(ctx, &mounts, false)...)
+		if len(mounts) > 0 {
+			p.Set("mount", strings.Join(mounts, ";"))
+		}
+	}
+	if len(p.Keys()) == 0 {
+		return types.StringNull()
+	}
+	return types.StringValue(p.Format(""))
+}
+
+func (r *containerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, config containerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	// Write-only attributes are only in the configuration.
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	c := r.data.PVEClient(ctx, "Unable to Create Container", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	node := plan.Node.ValueString()
+	p := url.Values{"ostemplate": {plan.OSTemplate.ValueString()}}
+	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
+	if plan.Unprivileged.ValueBool() {
+		p.Set("unprivileged", "1")
+	}
+	p.Set("rootfs", volumeModel{Storage: plan.RootFS.Storage, Size: plan.RootFS.Size}.createValue(false))
+	for slot, mp := range plan.mounts(ctx, &resp.Diagnostics) {
+		p.Set(slot, mp.createValue(true))
+	}
+	for slot, nic := range plan.nics(ctx, &resp.Diagnostics) {
+		p.Set(slot, nic.value())
+	}
+	if !config.Password.IsNull() {
+		p.Set("password", config.Password.ValueString())
+	}
+	if !config.SSHPublicKeys.IsNull() {
+		p.Set("ssh-public-keys", config.SSHPublicKeys.ValueString())
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	create := func(vmid int) error {
+		p.Set("vmid", strconv.Itoa(vmid))
+		_, err := c.CreateGuest(ctx, pve.LXC, node, p)
+		return err
+	}
+	var vmid int
+	var err error
+	if plan.VMID.IsNull() || plan.VMID.IsUnknown() {
+		vmid, err = c.CreateWithNewVMID(ctx, create)
+	} else {
+		vmid = int(plan.VMID.ValueInt64())
+		err = create(vmid)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("creating the container on node %s: %s", node, err))
+		return
+	}
+	plan.VMID = types.Int64Value(int64(vmid))
+	var startErr error
+	if plan.Started.ValueBool() {
+		settleNetwork(ctx, c, node, &resp.Diagnostics)
+		_, startErr = c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil)
+	}
+	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	if startErr != nil {
+		resp.Diagnostics.AddError("Unable to Start Container", fmt.Sprintf("container %d was created but did not start: %s", vmid, startErr))
+	}
+}
+
+// settleNetwork runs the network reload this provider scheduled for node.
+func settleNetwork(ctx context.Context, c *pve.Client, node string, diags *diag.Diagnostics) {
+	if err := c.SettleNetwork(ctx, node); err != nil && ctx.Err() == nil {
+		diags.AddWarning("Network Reload Failed", fmt.Sprintf("The network reload of node %s failed: %s", node, err))
+	}
+}
+
+func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *containerModel, action string, diags *diag.Diagnostics) {
+	vmid := int(m.VMID.ValueInt64())
+	guest, err := c.FindGuest(ctx, vmid)
+	if err == nil && guest.Type != string(pve.LXC) {
+		err = fmt.Errorf("guest %d is a %s, not a container", vmid, guest.Type)
+	}
+	if err != nil {
+		diags.AddError("Unable to "+action+" Container", err.Error())
+		return
+	}
+	cfg, err := c.GuestConfig(ctx, pve.LXC, guest.Node, vmid, false)
+	if err != nil {
+		diags.AddError("Unable to "+action+" Container", err.Error())
+		return
+	}
+	if err := m.fromAPI(ctx, guest, cfg); err != nil {
+		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: %s", vmid, err))
+	}
+}
+
+func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource, cfg *pve.GuestConfig) error {
+	str := func(key string) types.String {
+		if v, ok := cfg.Get(key); ok && v != "" {
+			return types.StringValue(v)
+		}
+		return types.StringNull()
+	}
+	num := func(key string) (types.Int64, error) {
+		v, ok := cfg.Get(key)
+		if !ok || v == "" {
+			return types.Int64Null(), nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return types.Int64Null(), fmt.Errorf("%s: %q is not a number", key, v)
+		}
+		return types.Int64Value(n), nil
+	}
+	flag := func(key string) types.Bool {
+		if v, ok := cfg.Get(key); ok {
+			return types.BoolValue(v == "1")
+		}
+		return types.BoolNull()
+	}
+	var err error
+	m.ID = types.StringValue(strconv.Itoa(guest.VMID))
+	m.Node = types.StringValue(guest.Node)
+	m.VMID = types.Int64Value(int64(guest.VMID))
+	m.Hostname = str("hostname")
+	m.Description = str("description")
+	m.Nameserver = str("nameserver")
+	m.Searchdomain = str("searchdomain")
+	m.OnBoot = flag("onboot")
+	m.Protection = flag("protection")
+	m.Unprivileged = flag("unprivileged")
+	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "memory": &m.Memory, "swap": &m.Swap} {
+		if *dst, err = num(key); err != nil {
+			return err
+		}
+	}
+	m.Tags = types.SetNull(types.StringType)
+	if tags := pve.SplitTags(cfg.Values["tags"]); len(tags) > 0 {
+		m.Tags, _ = types.SetValueFrom(ctx, types.StringType, tags)
+	}
+	m.Features = nil
+	if f := cfg.Values["features"]; f != "" {
+		p, err := pve.ParsePropertyString(f, "")
+		if err != nil {
+			return fmt.Errorf("features: %w", err)
+		}
+		fm := &featuresModel{
+			Nesting: optFlag(p, "nesting"), Keyctl: optFlag(p, "keyctl"), Fuse: optFlag(p, "fuse"),
+			Mount: types.ListNull(types.StringType),
+		}
+		if mnt := p.Value("mount"); mnt != "" {
+			fm.Mount, _ = types.ListValueFrom(ctx, types.StringType, strings.Split(mnt, ";"))
+		}
+		m.Features = fm
+	}
+	root, err := volumeFromAPI(cfg.Values["rootfs"], false)
+	if err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	m.RootFS = &rootfsModel{Storage: root.Storage, Size: root.Size, Volume: root.Volume}
+	mounts, nics := map[string]volumeModel{}, map[string]nicModel{}
+	for key, value := range cfg.Values {
+		switch {
+		case mountSlotRE.MatchString(key):
+			v, err := volumeFromAPI(value, true)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			mounts[key] = v
+		case netSlotRE.MatchString(key):
+			n, err := nicFromAPI(value)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			nics[key] = n
+		}
+	}
+	var diags diag.Diagnostics
+	m.MountPoints, diags = types.MapValueFrom(ctx, mountType, mounts)
+	if diags.HasError() {
+		return fmt.Errorf("mount points: %v", diags)
+	}
+	m.Network, diags = types.MapValueFrom(ctx, nicType, nics)
+	if diags.HasError() {
+		return fmt.Errorf("network: %v", diags)
+	}
+	m.Started = types.BoolValue(guest.Status == "running")
+	m.Password, m.SSHPublicKeys = types.StringNull(), types.StringNull()
+	return nil
+}
+
+// optFlag reads a 0/1 feature flag: null when absent, so that an unset
+// flag does not show a diff.
+func optFlag(p pve.PropertyString, key string) types.Bool {
+	if v, ok := p.Get(key); ok {
+		return types.BoolValue(v == "1")
+	}
+	return types.BoolNull()
+}
+
+func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state containerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := r.data.PVEClient(ctx, "Unable to Read Container", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if _, err := c.FindGuest(ctx, int(state.VMID.ValueInt64())); err != nil {
+		if isNotFound(err) {
+			resp.State.RemoveResource(ctx)
+			return
+		}
+		resp.Diagnostics.AddError("Unable to Read Container", err.Error())
+		return
+	}
+	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *containerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state containerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := r.data.PVEClient(ctx, "Unable to Update Container", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	vmid := int(state.VMID.ValueInt64())
+	fail := func(format string, args ...any) {
+		resp.Diagnostics.AddError("Unable to Update Container", fmt.Sprintf("container %d: ", vmid)+fmt.Sprintf(format, args...))
+	}
+	guest, err := c.FindGuest(ctx, vmid)
+	if err != nil {
+		fail("%s", err)
+		return
+	}
+	node := guest.Node
+	current, err := c.GuestConfig(ctx, pve.LXC, node, vmid, false)
+	if err != nil {
+		fail("%s", err)
+		return
+	}
+	p := url.Values{"digest": {current.Digest}}
+	configParams(ctx, &plan, &state, p, &resp.Diagnostics)
+	resizes := map[string]int64{}
+	if plan.RootFS != nil && state.RootFS != nil && plan.RootFS.Size.ValueInt64() > state.RootFS.Size.ValueInt64() {
+		resizes["rootfs"] = plan.RootFS.Size.ValueInt64()
+	}
+	planMounts, priorMounts := plan.mounts(ctx, &resp.Diagnostics), state.mounts(ctx, &resp.Diagnostics)
+	for slot, mp := range planMounts {
+		old, exists := priorMounts[slot]
+		switch {
+		case !exists:
+			p.Set(slot, mp.createValue(true))
+		default:
+			if mp.Size.ValueInt64() > old.Size.ValueInt64() {
+				resizes[slot] = mp.Size.ValueInt64()
+			}
+			if !mp.Path.Equal(old.Path) || mp.Backup.ValueBool() != old.Backup.ValueBool() || mp.ReadOnly.ValueBool() != old.ReadOnly.ValueBool() {
+				cur, err := pve.ParsePropertyString(current.Values[slot], "volume")
+				if err != nil {
+					fail("%s: %s", slot, err)
+					return
+				}
+				cur.Delete("backup")
+				cur.Delete("ro")
+				mp.setOptions(&cur)
+				p.Set(slot, cur.Format("volume"))
+			}
+		}
+	}
+	if managed(plan.MountPoints) {
+		for slot := range priorMounts {
+			if _, kept := planMounts[slot]; !kept {
+				p.Add("delete", slot)
+			}
+		}
+	}
+	planNICs, priorNICs := plan.nics(ctx, &resp.Diagnostics), state.nics(ctx, &resp.Diagnostics)
+	for slot, nic := range planNICs {
+		if old, exists := priorNICs[slot]; !exists || nic.value() != old.value() {
+			p.Set(slot, nic.value())
+		}
+	}
+	if managed(plan.Network) {
+		for slot := range priorNICs {
+			if _, kept := planNICs[slot]; !kept {
+				p.Add("delete", slot)
+			}
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if dels := p["delete"]; len(dels) > 0 {
+		p.Set("delete", strings.Join(dels, ","))
+	}
+	if len(p) > 1 {
+		settleNetwork(ctx, c, node, &resp.Diagnostics)
+		if _, err := c.UpdateGuestConfig(ctx, pve.LXC, node, vmid, p); err != nil {
+			fail("changing the configuration: %s", err)
+			return
+		}
+	}
+	for _, disk := range slices.Sorted(mapKeys(resizes)) {
+		if err := c.ResizeGuestDisk(ctx, pve.LXC, node, vmid, disk, fmt.Sprintf("%dG", resizes[disk])); err != nil {
+			fail("growing %s: %s", disk, err)
+			return
+		}
+	}
+	running := guest.Status == "running"
+	if target := plan.Node.ValueString(); target != node {
+		if _, err := c.MigrateGuest(ctx, pve.LXC, node, vmid, target, running); err != nil {
+			fail("migrating from %s to %s: %s", node, target, err)
+			return
+		}
+		node = target
+	}
+	st, err := c.GuestCurrentStatus(ctx, pve.LXC, node, vmid)
+	if err != nil {
+		fail("%s", err)
+		return
+	}
+	running = st.Status == "running"
+	switch {
+	case plan.Started.ValueBool() && !running:
+		settleNetwork(ctx, c, node, &resp.Diagnostics)
+		if _, err := c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil); err != nil {
+			fail("starting: %s", err)
+			return
+		}
+	case !plan.Started.ValueBool() && running:
+		if _, err := c.GuestAction(ctx, pve.LXC, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"60"}}); err != nil {
+			fail("shutting down: %s", err)
+			return
+		}
+	case running:
+		warnPending(ctx, c, node, vmid, &resp.Diagnostics)
+	}
+	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// warnPending says which changes wait for the container's next start.
+func warnPending(ctx context.Context, c *pve.Client, node string, vmid int, diags *diag.Diagnostics) {
+	pending, err := c.GuestPending(ctx, pve.LXC, node, vmid)
+	if err != nil {
+		return
+	}
+	var keys []string
+	for _, item := range pending {
+		if item.Pending != nil || item.Delete != 0 {
+			keys = append(keys, item.Key)
+		}
+	}
+	if len(keys) > 0 {
+		slices.Sort(keys)
+		diags.AddWarning("Container Needs a Restart",
+			fmt.Sprintf("container %d runs with its old %s; the change takes effect at its next start.", vmid, strings.Join(keys, ", ")))
+	}
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func (r *containerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state containerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := r.data.PVEClient(ctx, "Unable to Delete Container", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	vmid := int(state.VMID.ValueInt64())
+	guest, err := c.FindGuest(ctx, vmid)
+	if isNotFound(err) {
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Delete Container", err.Error())
+		return
+	}
+	if guest.Status == "running" {
+		if _, err := c.GuestAction(ctx, pve.LXC, guest.Node, vmid, "stop", nil); err != nil {
+			resp.Diagnostics.AddError("Unable to Delete Container", fmt.Sprintf("stopping container %d first: %s", vmid, err))
+			return
+		}
+	}
+	if _, err := c.DeleteGuest(ctx, pve.LXC, guest.Node, vmid); err != nil && !isNotFound(err) {
+		resp.Diagnostics.AddError("Unable to Delete Container", fmt.Sprintf("container %d: %s", vmid, err))
+	}
+}
+
+func (r *containerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id := req.ID
+	if _, after, ok := strings.Cut(id, "/"); ok {
+		id = after
+	}
+	vmid, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || vmid < 100 {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("expected <node>/<vmid> or <vmid>, e.g. pve1/200, got %q", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
+}

@@ -1,0 +1,158 @@
+package lxc_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(acctest.Run(m))
+}
+
+const ctAddr = "pve_container.test"
+
+func checkContainersDestroyed(t *testing.T) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		for _, rs := range s.RootModule().Resources {
+			if rs.Type != "pve_container" {
+				continue
+			}
+			vmid, _ := strconv.Atoi(rs.Primary.Attributes["vmid"])
+			if g, err := acctest.PVEClient(t).FindGuest(context.Background(), vmid); err == nil {
+				return fmt.Errorf("container %d still exists on %s", vmid, g.Node)
+			}
+		}
+		return nil
+	}
+}
+
+func containerConfig(memory int, rootfs int, mounts, nics string) string {
+	return fmt.Sprintf(`
+resource "pve_container" "test" {
+  node            = "pve1"
+  hostname        = "acc-ct"
+  ostemplate      = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+  unprivileged    = true
+  memory          = %d
+  password        = "acc-password-1"
+  ssh_public_keys = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0ZXN0a2V5 acc@test"
+  tags            = ["acc"]
+  features = {
+    nesting = true
+  }
+  rootfs = {
+    storage = "local-lvm"
+    size    = %d
+  }
+  mount_points = {
+%s
+  }
+  network = {
+%s
+  }
+}
+`, memory, rootfs, mounts, nics)
+}
+
+const (
+	mp0  = `    mp0 = { storage = "local-lvm", size = 2, path = "/srv/data" }`
+	net0 = `    net0 = { name = "eth0", bridge = "vmbr0", ip = "dhcp" }`
+	net1 = `    net1 = { name = "eth1", bridge = "vmbr0", ip = "10.9.0.5/24", tag = 9 }`
+)
+
+// Create, import, then change in place: more memory, a bigger root file
+// system, a second NIC; the first NIC keeps its MAC. Every apply is
+// followed by an empty plan.
+func TestAccContainer_lifecycle(t *testing.T) {
+	sameMAC := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkContainersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: containerConfig(512, 4, mp0, net0),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("rootfs").AtMapKey("volume"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^local-lvm:vm-\d+-disk-\d+$`))),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("password"), knownvalue.Null()),
+					sameMAC.AddStateValue(ctAddr, tfjsonpath.New("network").AtMapKey("net0").AtMapKey("mac")),
+				},
+			},
+			{
+				ResourceName:            ctAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "ostemplate"},
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					return s.RootModule().Resources[ctAddr].Primary.Attributes["vmid"], nil
+				},
+			},
+			{
+				Config: containerConfig(1024, 6, mp0, net0+"\n"+net1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(ctAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("memory"), knownvalue.Int64Exact(1024)),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("rootfs").AtMapKey("size"), knownvalue.Int64Exact(6)),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("network"), knownvalue.MapSizeExact(2)),
+					sameMAC.AddStateValue(ctAddr, tfjsonpath.New("network").AtMapKey("net0").AtMapKey("mac")),
+				},
+			},
+		},
+	})
+}
+
+func TestAccContainer_badInput(t *testing.T) {
+	tests := []struct {
+		name, mounts, nics string
+		want               *regexp.Regexp
+	}{
+		{"mount slot", `    mp256 = { storage = "local-lvm", size = 2, path = "/x" }`, net0, regexp.MustCompile(`(?s)mount point slot`)},
+		{"nic slot", mp0, `    eth0 = { name = "eth0", bridge = "vmbr0" }`, regexp.MustCompile(`(?s)NIC slot`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      containerConfig(512, 4, tt.mounts, tt.nics),
+					PlanOnly:    true,
+					ExpectError: tt.want,
+				}},
+			})
+		})
+	}
+}
+
+func TestAccContainer_shrinkRootfs(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkContainersDestroyed(t),
+		Steps: []resource.TestStep{
+			{Config: containerConfig(512, 4, mp0, net0)},
+			{
+				Config:      containerConfig(512, 2, mp0, net0),
+				ExpectError: regexp.MustCompile(`(?s)Volumes Only Grow.*rootfs is 4 GiB`),
+			},
+		},
+	})
+}

@@ -1,0 +1,17 @@
+// Package lxc holds the LXC container types.
+package lxc
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+)
+
+// Resources returns the resources of the lxc service.
+func Resources() []func() resource.Resource {
+	return []func() resource.Resource{NewContainerResource}
+}
+
+// DataSources returns the data sources of the lxc service.
+func DataSources() []func() datasource.DataSource {
+	return nil
+}
