@@ -17,3 +17,26 @@ resource "pve_vm" "debian" {
     net0 = { model = "virtio", bridge = pve_network_bridge.vmbr1[data.pve_nodes.all.names[0]].name }
   }
 }
+
+# A Debian container on the second node, on the same bridge.
+resource "pve_container" "debian" {
+  node         = data.pve_nodes.all.names[1]
+  hostname     = "ct-debian"
+  ostemplate   = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+  unprivileged = true
+  memory       = 1024
+  tags         = ["demo"]
+
+  features = {
+    nesting = true
+  }
+
+  rootfs = {
+    storage = "local-lvm"
+    size    = 8
+  }
+
+  network = {
+    net0 = { name = "eth0", bridge = pve_network_bridge.vmbr1[data.pve_nodes.all.names[1]].name, ip = "dhcp" }
+  }
+}

@@ -43,3 +43,12 @@ output "vm" {
     mac     = pve_vm.debian.network["net0"].mac
   }
 }
+
+output "container" {
+  description = "The demo container: where it runs and its ID."
+  value = {
+    node    = pve_container.debian.node
+    vmid    = pve_container.debian.vmid
+    running = pve_container.debian.started
+  }
+}

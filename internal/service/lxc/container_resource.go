@@ -376,9 +376,11 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var created *pve.TaskResult
 	create := func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
-		_, err := c.CreateGuest(ctx, pve.LXC, node, p)
+		var err error
+		created, err = c.CreateGuest(ctx, pve.LXC, node, p)
 		return err
 	}
 	var vmid int
@@ -394,6 +396,7 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
+	taskWarnings(created, "Container %d was created with warnings", vmid, &resp.Diagnostics)
 	var startErr error
 	if plan.Started.ValueBool() {
 		settleNetwork(ctx, c, node, &resp.Diagnostics)
@@ -758,4 +761,14 @@ func (r *containerResource) ImportState(ctx context.Context, req resource.Import
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
+}
+
+// taskWarnings turns a task that ended with "WARNINGS: n" into a Terraform
+// warning carrying the end of its log.
+func taskWarnings(res *pve.TaskResult, format string, vmid int, diags *diag.Diagnostics) {
+	if res == nil || res.Warnings == 0 {
+		return
+	}
+	diags.AddWarning("Task Finished With Warnings",
+		fmt.Sprintf(format, vmid)+":\n\n"+strings.Join(res.LogTail, "\n"))
 }

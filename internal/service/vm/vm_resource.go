@@ -361,9 +361,11 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	// Bridges this apply staged on the node must be up before the VM's NICs
 	// are plugged into them.
 	settleNetwork(ctx, c, node, &resp.Diagnostics)
+	var created *pve.TaskResult
 	create := func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
-		_, err := c.CreateGuest(ctx, pve.QEMU, node, p)
+		var err error
+		created, err = c.CreateGuest(ctx, pve.QEMU, node, p)
 		return err
 	}
 	if plan.Clone != nil {
@@ -388,6 +390,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
+	taskWarnings(created, "VM %d was created with warnings", vmid, &resp.Diagnostics)
 	// Started separately rather than with the create's start=1: a VM that
 	// cannot start is then an error that says why, not a create task that
 	// ends with a warning.
@@ -856,4 +859,14 @@ func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
 		panic(fmt.Sprintf("building a %v map: %v", elem, diags))
 	}
 	return m
+}
+
+// taskWarnings turns a task that ended with "WARNINGS: n" into a Terraform
+// warning carrying the end of its log.
+func taskWarnings(res *pve.TaskResult, format string, vmid int, diags *diag.Diagnostics) {
+	if res == nil || res.Warnings == 0 {
+		return
+	}
+	diags.AddWarning("Task Finished With Warnings",
+		fmt.Sprintf(format, vmid)+":\n\n"+strings.Join(res.LogTail, "\n"))
 }
