@@ -46,3 +46,27 @@ func SplitTags(s string) []string {
 	}
 	return tags
 }
+
+// GuestFilter selects guests among /cluster/resources; zero fields match
+// everything.
+type GuestFilter struct {
+	Kind     GuestKind
+	Node     string
+	Tag      string
+	Name     func(string) bool
+	Template *bool
+}
+
+// Match reports whether r is a guest the filter selects.
+func (f GuestFilter) Match(r ClusterResource) bool {
+	switch {
+	case r.Type != string(QEMU) && r.Type != string(LXC),
+		f.Kind != "" && r.Type != string(f.Kind),
+		f.Node != "" && r.Node != f.Node,
+		f.Tag != "" && !slices.Contains(SplitTags(r.Tags), f.Tag),
+		f.Name != nil && !f.Name(r.Name),
+		f.Template != nil && *f.Template != (r.Template == 1):
+		return false
+	}
+	return true
+}

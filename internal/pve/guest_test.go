@@ -25,3 +25,34 @@ func TestSplitTags(t *testing.T) {
 		}
 	}
 }
+
+func TestGuestFilter(t *testing.T) {
+	yes := true
+	rs := []ClusterResource{
+		{Type: "qemu", VMID: 100, Node: "pve1", Name: "web1", Tags: "prod;web"},
+		{Type: "qemu", VMID: 9000, Node: "pve1", Name: "tmpl", Template: 1},
+		{Type: "lxc", VMID: 200, Node: "pve2", Name: "dns1", Tags: "prod"},
+		{Type: "node", Node: "pve1"},
+	}
+	tests := []struct {
+		f    GuestFilter
+		want []int
+	}{
+		{GuestFilter{}, []int{100, 9000, 200}},
+		{GuestFilter{Kind: QEMU}, []int{100, 9000}},
+		{GuestFilter{Kind: LXC, Tag: "prod"}, []int{200}},
+		{GuestFilter{Node: "pve1", Template: &yes}, []int{9000}},
+		{GuestFilter{Name: func(s string) bool { return s == "web1" }}, []int{100}},
+	}
+	for i, tt := range tests {
+		var got []int
+		for _, r := range rs {
+			if tt.f.Match(r) {
+				got = append(got, r.VMID)
+			}
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("filter %d: %v, want %v", i, got, tt.want)
+		}
+	}
+}

@@ -156,3 +156,25 @@ func TestAccContainer_shrinkRootfs(t *testing.T) {
 		},
 	})
 }
+
+func TestAccContainers_dataSource(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkContainersDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: containerConfig(512, 4, mp0, net0) + `
+data "pve_containers" "acc" {
+  tag        = "acc"
+  name_regex = "^acc-"
+  depends_on = [pve_container.test]
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.pve_containers.acc", tfjsonpath.New("containers"), knownvalue.ListSizeExact(1)),
+				statecheck.CompareValuePairs("data.pve_containers.acc", tfjsonpath.New("containers").AtSliceIndex(0).AtMapKey("vmid"),
+					ctAddr, tfjsonpath.New("vmid"), compare.ValuesSame()),
+			},
+		}},
+	})
+}

@@ -356,3 +356,29 @@ resource "pve_vm" "test" {
 		}},
 	})
 }
+
+func TestAccVMs_dataSource(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: vmConfig("pve3", disk0, nic0) + `
+data "pve_vms" "acc" {
+  node       = "pve3"
+  tag        = "web"
+  name_regex = "^acc-"
+  template   = false
+  depends_on = [pve_vm.test]
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.pve_vms.acc", tfjsonpath.New("vms"), knownvalue.ListSizeExact(1)),
+				statecheck.CompareValuePairs("data.pve_vms.acc", tfjsonpath.New("vms").AtSliceIndex(0).AtMapKey("vmid"),
+					vmAddr, tfjsonpath.New("vmid"), compare.ValuesSame()),
+				statecheck.ExpectKnownValue("data.pve_vms.acc", tfjsonpath.New("vms").AtSliceIndex(0).AtMapKey("tags"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("acc"), knownvalue.StringExact("web")})),
+			},
+		}},
+	})
+}

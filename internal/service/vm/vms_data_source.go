@@ -3,7 +3,6 @@ package vm
 import (
 	"context"
 	"regexp"
-	"slices"
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -107,17 +106,20 @@ func (d *vmsDataSource) Read(ctx context.Context, req datasource.ReadRequest, re
 		resp.Diagnostics.AddError("Unable to Read VMs", err.Error())
 		return
 	}
+	filter := pve.GuestFilter{Kind: pve.QEMU, Node: m.Node.ValueString(), Tag: m.Tag.ValueString()}
+	if nameRE != nil {
+		filter.Name = nameRE.MatchString
+	}
+	if !m.Template.IsNull() {
+		t := m.Template.ValueBool()
+		filter.Template = &t
+	}
 	m.VMs = []vmEntryModel{}
 	for _, r := range rs {
-		tags := pve.SplitTags(r.Tags)
-		switch {
-		case r.Type != "qemu",
-			!m.Node.IsNull() && r.Node != m.Node.ValueString(),
-			!m.Tag.IsNull() && !slices.Contains(tags, m.Tag.ValueString()),
-			nameRE != nil && !nameRE.MatchString(r.Name),
-			!m.Template.IsNull() && m.Template.ValueBool() != (r.Template == 1):
+		if !filter.Match(r) {
 			continue
 		}
+		tags := pve.SplitTags(r.Tags)
 		m.VMs = append(m.VMs, vmEntryModel{
 			VMID:     types.Int64Value(int64(r.VMID)),
 			Node:     types.StringValue(r.Node),
