@@ -74,6 +74,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return res, nil
 		}
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && retryable(req.Method, err) && attempt < attempts {
+			// Cancelled while a retryable answer came in: the caller stopped
+			// waiting, which is what the error must say.
+			return nil, fmt.Errorf("%w (after %w)", cerr, err)
+		}
 		if ctx.Err() != nil || attempt >= attempts || !retryable(req.Method, err) {
 			return nil, err
 		}
