@@ -1,7 +1,9 @@
 package pve
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,4 +71,16 @@ func (f GuestFilter) Match(r ClusterResource) bool {
 		return false
 	}
 	return true
+}
+
+// StorageType returns the type of a storage of the cluster ("lvmthin",
+// "dir", "rbd", ...).
+func (c *Client) StorageType(ctx context.Context, storage string) (string, error) {
+	var s struct {
+		Type string `json:"type"`
+	}
+	if err := c.Get(ctx, "/storage/"+url.PathEscape(storage), nil, &s); err != nil {
+		return "", err
+	}
+	return s.Type, nil
 }

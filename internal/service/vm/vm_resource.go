@@ -78,6 +78,11 @@ type vmModel struct {
 	Clone          *cloneModel    `tfsdk:"clone"`
 	Disks          types.Map      `tfsdk:"disks"`
 	Network        types.Map      `tfsdk:"network"`
+	Agent          *agentModel    `tfsdk:"agent"`
+	Startup        *startupModel  `tfsdk:"startup"`
+	Protection     types.Bool     `tfsdk:"protection"`
+	EFIDisk        *efiDiskModel  `tfsdk:"efi_disk"`
+	TPMState       *tpmStateModel `tfsdk:"tpm_state"`
 	Started        types.Bool     `tfsdk:"started"`
 	OnBoot         types.Bool     `tfsdk:"on_boot"`
 	RebootOnChange types.Bool     `tfsdk:"reboot_on_change"`
@@ -198,6 +203,14 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Validators:    []validator.Map{slotKeys{netFamilies}},
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 			},
+			"agent":     agentAttribute(),
+			"startup":   startupAttribute(),
+			"efi_disk":  efiDiskAttribute(),
+			"tpm_state": tpmStateAttribute(),
+			"protection": schema.BoolAttribute{
+				Description: "Protect the VM from removal and its disks from changes.",
+				Optional:    true,
+			},
 			"started": schema.BoolAttribute{
 				Description: "Whether the VM runs. Default true.",
 				Optional:    true,
@@ -237,6 +250,17 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if plan.EFIDisk != nil && state.EFIDisk != nil && !sameVolumeSettings(
+		[]attr.Value{plan.EFIDisk.Storage, plan.EFIDisk.Type, plan.EFIDisk.PreEnrolledKeys},
+		[]attr.Value{state.EFIDisk.Storage, state.EFIDisk.Type, state.EFIDisk.PreEnrolledKeys}) {
+		resp.Diagnostics.AddAttributeError(path.Root("efi_disk"), "Changing the EFI Disk Not Supported",
+			"the EFI disk keeps its storage, type and keys; remove it in one apply and add it again in another to recreate it (its EFI variables are lost)")
+	}
+	if plan.TPMState != nil && state.TPMState != nil && !sameVolumeSettings(
+		[]attr.Value{plan.TPMState.Storage, plan.TPMState.Version}, []attr.Value{state.TPMState.Storage, state.TPMState.Version}) {
+		resp.Diagnostics.AddAttributeError(path.Root("tpm_state"), "Changing the TPM State Not Supported",
+			"the TPM state keeps its storage and version; changing them would lose what the TPM holds (BitLocker keys, say)")
 	}
 	oldDisks := state.disks(ctx, &resp.Diagnostics)
 	for slot, d := range plan.disks(ctx, &resp.Diagnostics) {
@@ -305,6 +329,21 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	num("memory", m.Memory, o.Memory)
 	num("balloon", m.Balloon, o.Balloon)
 	flag("onboot", m.OnBoot, o.OnBoot)
+	flag("protection", m.Protection, o.Protection)
+	str("agent", m.Agent.toAPI(), o.Agent.toAPI())
+	str("startup", m.Startup.toAPI(), o.Startup.toAPI())
+	// The EFI disk and the TPM state are allocated when they appear and
+	// removed when they go; changing one is refused at plan time.
+	if m.EFIDisk != nil && o.EFIDisk == nil {
+		p.Set("efidisk0", m.EFIDisk.toAPI())
+	} else if m.EFIDisk == nil && o.EFIDisk != nil {
+		p.Add("delete", "efidisk0")
+	}
+	if m.TPMState != nil && o.TPMState == nil {
+		p.Set("tpmstate0", m.TPMState.toAPI())
+	} else if m.TPMState == nil && o.TPMState != nil {
+		p.Add("delete", "tpmstate0")
+	}
 	tags := types.StringNull()
 	oldTags := types.StringNull()
 	if !m.Tags.IsNull() {
@@ -391,6 +430,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
 	taskWarnings(created, "VM %d was created with warnings", vmid, &resp.Diagnostics)
+	warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
 	// Started separately rather than with the create's start=1: a VM that
 	// cannot start is then an error that says why, not a create task that
 	// ends with a warning.
@@ -537,6 +577,22 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	if v, ok := cfg.Get("onboot"); ok {
 		m.OnBoot = types.BoolValue(v == "1")
 	}
+	m.Protection = types.BoolNull()
+	if v, ok := cfg.Get("protection"); ok {
+		m.Protection = types.BoolValue(v == "1")
+	}
+	if m.Agent, err = agentFromAPI(cfg.Values["agent"]); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	if m.Startup, err = startupFromAPI(cfg.Values["startup"]); err != nil {
+		return fmt.Errorf("startup: %w", err)
+	}
+	if m.EFIDisk, err = efiDiskFromAPI(cfg.Values["efidisk0"]); err != nil {
+		return fmt.Errorf("efidisk0: %w", err)
+	}
+	if m.TPMState, err = tpmStateFromAPI(cfg.Values["tpmstate0"]); err != nil {
+		return fmt.Errorf("tpmstate0: %w", err)
+	}
 	m.Tags = types.SetNull(types.StringType)
 	if tags := pve.SplitTags(cfg.Values["tags"]); len(tags) > 0 {
 		vals := make([]attr.Value, len(tags))
@@ -619,6 +675,9 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if state.TPMState == nil {
+		warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
 	}
 	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -869,4 +928,29 @@ func taskWarnings(res *pve.TaskResult, format string, vmid int, diags *diag.Diag
 	}
 	diags.AddWarning("Task Finished With Warnings",
 		fmt.Sprintf(format, vmid)+":\n\n"+strings.Join(res.LogTail, "\n"))
+}
+
+// sameVolumeSettings compares planned settings with the state's, where an
+// unknown planned value (unset, computed) counts as unchanged.
+func sameVolumeSettings(plan, state []attr.Value) bool {
+	for i := range plan {
+		if !plan[i].IsUnknown() && !plan[i].Equal(state[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// warnTPMStorage warns when the TPM state lives on storage that cannot
+// snapshot it: PVE then refuses snapshots of the VM.
+func warnTPMStorage(ctx context.Context, c *pve.Client, m *vmModel, diags *diag.Diagnostics) {
+	if m.TPMState == nil {
+		return
+	}
+	storage := m.TPMState.Storage.ValueString()
+	typ, err := c.StorageType(ctx, storage)
+	if err == nil && snapshotless[typ] {
+		diags.AddAttributeWarning(path.Root("tpm_state").AtName("storage"), "TPM State Cannot Be Snapshot",
+			fmt.Sprintf("storage %s (%s) cannot snapshot the TPM state's raw volume: PVE will refuse snapshots of this VM", storage, typ))
+	}
 }

@@ -382,3 +382,75 @@ data "pve_vms" "acc" {
 		}},
 	})
 }
+
+// UEFI with an EFI disk and a TPM, the guest agent and the start order;
+// then the agent and start order change in place; import matches.
+func TestAccVM_firmwareAndAgent(t *testing.T) {
+	config := func(agentType string, order int) string {
+		return fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = "pve2"
+  name    = "uefi"
+  bios    = "ovmf"
+  machine = "q35"
+  started = false
+  efi_disk = {
+    storage           = "local-lvm"
+    type              = "4m"
+    pre_enrolled_keys = true
+  }
+  tpm_state = {
+    storage = "local-lvm"
+    version = "v2.0"
+  }
+  agent = {
+    enabled = true
+    trim    = true
+    type    = %q
+  }
+  startup = {
+    order = %d
+    up    = 30
+  }
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 8 }
+  }
+}
+`, agentType, order)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: config("virtio", 2),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("efi_disk").AtMapKey("volume"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^local-lvm:vm-\d+-disk-\d+$`))),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("tpm_state").AtMapKey("version"), knownvalue.StringExact("v2.0")),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("agent").AtMapKey("trim"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				ResourceName:            vmAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					return s.RootModule().Resources[vmAddr].Primary.Attributes["vmid"], nil
+				},
+			},
+			{
+				Config: config("isa", 3),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("agent").AtMapKey("type"), knownvalue.StringExact("isa")),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("startup").AtMapKey("order"), knownvalue.Int64Exact(3)),
+				},
+			},
+		},
+	})
+}

@@ -1,0 +1,272 @@
+package vm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
+)
+
+// The smaller blocks of a VM: the guest agent, the start order, the EFI
+// disk and the TPM state. Each has its schema, its PVE value (toAPI) and
+// its reading (fromAPI).
+
+type agentModel struct {
+	Enabled types.Bool   `tfsdk:"enabled"`
+	Trim    types.Bool   `tfsdk:"trim"`
+	Type    types.String `tfsdk:"type"`
+}
+
+func agentAttribute() schema.Attribute {
+	return schema.SingleNestedAttribute{
+		Description: "QEMU guest agent.",
+		Optional:    true,
+		Attributes: map[string]schema.Attribute{
+			"enabled": schema.BoolAttribute{Description: "Talk to a guest agent in the VM.", Required: true},
+			"trim":    schema.BoolAttribute{Description: "Run fstrim in the guest after a disk is moved or a VM migrated.", Optional: true},
+			"type": schema.StringAttribute{
+				Description: "Agent channel: `virtio` or `isa`. Unset: PVE's default (virtio).",
+				Optional:    true,
+				Validators:  []validator.String{stringvalidator.OneOf("virtio", "isa")},
+			},
+		},
+	}
+}
+
+func (a *agentModel) toAPI() types.String {
+	if a == nil {
+		return types.StringNull()
+	}
+	p := pve.PropertyString{}
+	p.Set("enabled", boolText(a.Enabled.ValueBool()))
+	if !a.Trim.IsNull() {
+		p.Set("fstrim_cloned_disks", boolText(a.Trim.ValueBool()))
+	}
+	if !a.Type.IsNull() {
+		p.Set("type", a.Type.ValueString())
+	}
+	return types.StringValue(p.Format("enabled"))
+}
+
+func agentFromAPI(v string) (*agentModel, error) {
+	if v == "" {
+		return nil, nil
+	}
+	p, err := pve.ParsePropertyString(v, "enabled")
+	if err != nil {
+		return nil, err
+	}
+	a := &agentModel{Enabled: types.BoolValue(p.Value("enabled") == "1"), Trim: types.BoolNull(), Type: types.StringNull()}
+	if t, ok := p.Get("fstrim_cloned_disks"); ok {
+		a.Trim = types.BoolValue(t == "1")
+	}
+	if t, ok := p.Get("type"); ok {
+		a.Type = types.StringValue(t)
+	}
+	return a, nil
+}
+
+type startupModel struct {
+	Order types.Int64 `tfsdk:"order"`
+	Up    types.Int64 `tfsdk:"up"`
+	Down  types.Int64 `tfsdk:"down"`
+}
+
+func startupAttribute() schema.Attribute {
+	num := func(desc string) schema.Int64Attribute {
+		return schema.Int64Attribute{Description: desc, Optional: true, Validators: []validator.Int64{int64validator.AtLeast(0)}}
+	}
+	return schema.SingleNestedAttribute{
+		Description: "Start and shutdown order when the node boots or shuts down (with `on_boot`).",
+		Optional:    true,
+		Attributes: map[string]schema.Attribute{
+			"order": num("Position in the start order; lower starts first and stops last."),
+			"up":    num("Seconds to wait after starting this VM before starting the next."),
+			"down":  num("Seconds to wait for this VM to shut down."),
+		},
+	}
+}
+
+func (s *startupModel) toAPI() types.String {
+	if s == nil {
+		return types.StringNull()
+	}
+	p := pve.PropertyString{}
+	for _, kv := range []struct {
+		k string
+		v types.Int64
+	}{{"order", s.Order}, {"up", s.Up}, {"down", s.Down}} {
+		if !kv.v.IsNull() && !kv.v.IsUnknown() {
+			p.Set(kv.k, strconv.FormatInt(kv.v.ValueInt64(), 10))
+		}
+	}
+	if len(p.Keys()) == 0 {
+		return types.StringNull()
+	}
+	return types.StringValue(p.Format(""))
+}
+
+func startupFromAPI(v string) (*startupModel, error) {
+	if v == "" {
+		return nil, nil
+	}
+	p, err := pve.ParsePropertyString(v, "order")
+	if err != nil {
+		return nil, err
+	}
+	s := &startupModel{Order: types.Int64Null(), Up: types.Int64Null(), Down: types.Int64Null()}
+	for k, dst := range map[string]*types.Int64{"order": &s.Order, "up": &s.Up, "down": &s.Down} {
+		if t, ok := p.Get(k); ok {
+			n, err := strconv.ParseInt(t, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("startup %s: %q is not a number", k, t)
+			}
+			*dst = types.Int64Value(n)
+		}
+	}
+	return s, nil
+}
+
+// efiDiskModel and tpmStateModel are small volumes PVE allocates itself.
+type efiDiskModel struct {
+	Storage         types.String `tfsdk:"storage"`
+	Type            types.String `tfsdk:"type"`
+	PreEnrolledKeys types.Bool   `tfsdk:"pre_enrolled_keys"`
+	Volume          types.String `tfsdk:"volume"`
+}
+
+type tpmStateModel struct {
+	Storage types.String `tfsdk:"storage"`
+	Version types.String `tfsdk:"version"`
+	Volume  types.String `tfsdk:"volume"`
+}
+
+func volumeAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		Description:   "The volume PVE allocated.",
+		Computed:      true,
+		PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
+	}
+}
+
+func efiDiskAttribute() schema.Attribute {
+	return schema.SingleNestedAttribute{
+		Description: "EFI variables disk (`efidisk0`), for `bios = \"ovmf\"`.",
+		Optional:    true,
+		Attributes: map[string]schema.Attribute{
+			"storage": schema.StringAttribute{Description: "Storage for the EFI disk.", Required: true},
+			"type": schema.StringAttribute{
+				Description:   "Size of the EFI vars: `4m` (needed for Secure Boot) or `2m`. Unset: as PVE sets it.",
+				Optional:      true,
+				Computed:      true,
+				Validators:    []validator.String{stringvalidator.OneOf("2m", "4m")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"pre_enrolled_keys": schema.BoolAttribute{
+				Description:   "Enroll the distribution and Microsoft Secure Boot keys. Unset: as PVE sets it.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+			},
+			"volume": volumeAttribute(),
+		},
+	}
+}
+
+func tpmStateAttribute() schema.Attribute {
+	return schema.SingleNestedAttribute{
+		Description: "TPM state (`tpmstate0`), e.g. for Windows 11. On storage that cannot snapshot raw volumes " +
+			"(LVM, directories) it is allowed, with a warning: snapshots of the VM will be refused.",
+		Optional: true,
+		Attributes: map[string]schema.Attribute{
+			"storage": schema.StringAttribute{Description: "Storage for the TPM state.", Required: true},
+			"version": schema.StringAttribute{
+				Description:   "TPM version: `v2.0` or `v1.2`. Unset: as PVE sets it.",
+				Optional:      true,
+				Computed:      true,
+				Validators:    []validator.String{stringvalidator.OneOf("v1.2", "v2.0")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"volume": volumeAttribute(),
+		},
+	}
+}
+
+func (e *efiDiskModel) toAPI() string {
+	p := pve.PropertyString{}
+	p.Set("file", e.Storage.ValueString()+":1")
+	if !e.Type.IsNull() && !e.Type.IsUnknown() {
+		p.Set("efitype", e.Type.ValueString())
+	}
+	if !e.PreEnrolledKeys.IsNull() && !e.PreEnrolledKeys.IsUnknown() {
+		p.Set("pre-enrolled-keys", boolText(e.PreEnrolledKeys.ValueBool()))
+	}
+	return p.Format("file")
+}
+
+func (t *tpmStateModel) toAPI() string {
+	p := pve.PropertyString{}
+	p.Set("file", t.Storage.ValueString()+":1")
+	if !t.Version.IsNull() && !t.Version.IsUnknown() {
+		p.Set("version", t.Version.ValueString())
+	}
+	return p.Format("file")
+}
+
+// efiDiskFromAPI reads efidisk0.
+func efiDiskFromAPI(v string) (*efiDiskModel, error) {
+	if v == "" {
+		return nil, nil
+	}
+	p, err := pve.ParsePropertyString(v, "file")
+	if err != nil {
+		return nil, err
+	}
+	storage, _, _ := strings.Cut(p.Value("file"), ":")
+	e := &efiDiskModel{Storage: types.StringValue(storage), Type: types.StringNull(), PreEnrolledKeys: types.BoolNull(),
+		Volume: types.StringValue(p.Value("file"))}
+	// Absent means PVE's defaults: the small 2m vars, no keys.
+	e.Type = types.StringValue("2m")
+	if t, ok := p.Get("efitype"); ok {
+		e.Type = types.StringValue(t)
+	}
+	e.PreEnrolledKeys = types.BoolValue(p.Value("pre-enrolled-keys") == "1")
+	return e, nil
+}
+
+func tpmStateFromAPI(v string) (*tpmStateModel, error) {
+	if v == "" {
+		return nil, nil
+	}
+	p, err := pve.ParsePropertyString(v, "file")
+	if err != nil {
+		return nil, err
+	}
+	storage, _, _ := strings.Cut(p.Value("file"), ":")
+	t := &tpmStateModel{Storage: types.StringValue(storage), Version: types.StringNull(), Volume: types.StringValue(p.Value("file"))}
+	t.Version = types.StringValue("v1.2") // PVE's default when the key is absent
+	if ver, ok := p.Get("version"); ok {
+		t.Version = types.StringValue(ver)
+	}
+	return t, nil
+}
+
+func boolText(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// snapshotless are storage types whose raw volumes cannot be snapshot.
+var snapshotless = map[string]bool{"lvm": true, "dir": true, "nfs": true, "cifs": true, "glusterfs": true, "iscsi": true}
