@@ -60,33 +60,34 @@ type cloneModel struct {
 }
 
 type vmModel struct {
-	ID             types.String   `tfsdk:"id"`
-	Node           types.String   `tfsdk:"node"`
-	VMID           types.Int64    `tfsdk:"vmid"`
-	Name           types.String   `tfsdk:"name"`
-	Description    types.String   `tfsdk:"description"`
-	Tags           types.Set      `tfsdk:"tags"`
-	Cores          types.Int64    `tfsdk:"cores"`
-	Sockets        types.Int64    `tfsdk:"sockets"`
-	CPUType        types.String   `tfsdk:"cpu_type"`
-	Memory         types.Int64    `tfsdk:"memory"`
-	Balloon        types.Int64    `tfsdk:"balloon"`
-	BIOS           types.String   `tfsdk:"bios"`
-	Machine        types.String   `tfsdk:"machine"`
-	SCSIController types.String   `tfsdk:"scsi_controller"`
-	CDROM          types.String   `tfsdk:"cdrom"`
-	Clone          *cloneModel    `tfsdk:"clone"`
-	Disks          types.Map      `tfsdk:"disks"`
-	Network        types.Map      `tfsdk:"network"`
-	Agent          *agentModel    `tfsdk:"agent"`
-	Startup        *startupModel  `tfsdk:"startup"`
-	Protection     types.Bool     `tfsdk:"protection"`
-	EFIDisk        *efiDiskModel  `tfsdk:"efi_disk"`
-	TPMState       *tpmStateModel `tfsdk:"tpm_state"`
-	Started        types.Bool     `tfsdk:"started"`
-	OnBoot         types.Bool     `tfsdk:"on_boot"`
-	RebootOnChange types.Bool     `tfsdk:"reboot_on_change"`
-	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+	ID             types.String    `tfsdk:"id"`
+	Node           types.String    `tfsdk:"node"`
+	VMID           types.Int64     `tfsdk:"vmid"`
+	Name           types.String    `tfsdk:"name"`
+	Description    types.String    `tfsdk:"description"`
+	Tags           types.Set       `tfsdk:"tags"`
+	Cores          types.Int64     `tfsdk:"cores"`
+	Sockets        types.Int64     `tfsdk:"sockets"`
+	CPUType        types.String    `tfsdk:"cpu_type"`
+	Memory         types.Int64     `tfsdk:"memory"`
+	Balloon        types.Int64     `tfsdk:"balloon"`
+	BIOS           types.String    `tfsdk:"bios"`
+	Machine        types.String    `tfsdk:"machine"`
+	SCSIController types.String    `tfsdk:"scsi_controller"`
+	CDROM          types.String    `tfsdk:"cdrom"`
+	Clone          *cloneModel     `tfsdk:"clone"`
+	Disks          types.Map       `tfsdk:"disks"`
+	Network        types.Map       `tfsdk:"network"`
+	CloudInit      *cloudInitModel `tfsdk:"cloud_init"`
+	Agent          *agentModel     `tfsdk:"agent"`
+	Startup        *startupModel   `tfsdk:"startup"`
+	Protection     types.Bool      `tfsdk:"protection"`
+	EFIDisk        *efiDiskModel   `tfsdk:"efi_disk"`
+	TPMState       *tpmStateModel  `tfsdk:"tpm_state"`
+	Started        types.Bool      `tfsdk:"started"`
+	OnBoot         types.Bool      `tfsdk:"on_boot"`
+	RebootOnChange types.Bool      `tfsdk:"reboot_on_change"`
+	Timeouts       timeouts.Value  `tfsdk:"timeouts"`
 }
 
 func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -203,10 +204,11 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Validators:    []validator.Map{slotKeys{netFamilies}},
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 			},
-			"agent":     agentAttribute(),
-			"startup":   startupAttribute(),
-			"efi_disk":  efiDiskAttribute(),
-			"tpm_state": tpmStateAttribute(),
+			"agent":      agentAttribute(),
+			"cloud_init": cloudInitAttribute(),
+			"startup":    startupAttribute(),
+			"efi_disk":   efiDiskAttribute(),
+			"tpm_state":  tpmStateAttribute(),
 			"protection": schema.BoolAttribute{
 				Description: "Protect the VM from removal and its disks from changes.",
 				Optional:    true,
@@ -240,13 +242,24 @@ func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest,
 }
 
 // ModifyPlan refuses at plan time what would otherwise destroy data or need
-// a replacement: shrinking a disk, moving it to another storage.
+// a replacement: shrinking a disk, moving it to another storage; and a disk
+// in the cloud-init drive's slot.
 func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan, state vmModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if _, taken := plan.disks(ctx, &resp.Diagnostics)[cloudInitDrive]; taken && plan.CloudInit != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("disks").AtMapKey(cloudInitDrive), "Slot Taken by Cloud-Init",
+			"with cloud_init, "+cloudInitDrive+" holds the cloud-init drive: put this disk in another slot")
+	}
+	if req.State.Raw.IsNull() {
+		return
+	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -330,6 +343,11 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	num("balloon", m.Balloon, o.Balloon)
 	flag("onboot", m.OnBoot, o.OnBoot)
 	flag("protection", m.Protection, o.Protection)
+	var priorCI *cloudInitModel
+	if prior != nil {
+		priorCI = o.CloudInit
+	}
+	cloudInitParams(ctx, m.CloudInit, priorCI, p, diags)
 	str("agent", m.Agent.toAPI(), o.Agent.toAPI())
 	str("startup", m.Startup.toAPI(), o.Startup.toAPI())
 	// The EFI disk and the TPM state are allocated when they appear and
@@ -580,6 +598,9 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	m.Protection = types.BoolNull()
 	if v, ok := cfg.Get("protection"); ok {
 		m.Protection = types.BoolValue(v == "1")
+	}
+	if m.CloudInit, err = cloudInitFromAPI(cfg, m.CloudInit); err != nil {
+		return fmt.Errorf("cloud-init: %w", err)
 	}
 	if m.Agent, err = agentFromAPI(cfg.Values["agent"]); err != nil {
 		return fmt.Errorf("agent: %w", err)

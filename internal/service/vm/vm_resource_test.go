@@ -454,3 +454,66 @@ resource "pve_vm" "test" {
 		},
 	})
 }
+
+func TestAccVM_cloudInit(t *testing.T) {
+	config := func(user, ipv6 string) string {
+		return fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = "pve1"
+  name    = "ci"
+  started = false
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 8 }
+  }
+  network = {
+    net0 = { model = "virtio", bridge = "vmbr0" }
+  }
+  cloud_init = {
+    storage    = "local-lvm"
+    user       = %q
+    password   = "s3cret-Passw0rd"
+    ssh_keys   = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0ZXN0a2V5 ops@lab", "ssh-rsa AAAAB3NzaC1yc2E ops@old"]
+    nameserver = "10.5.0.1"
+    ip_config = {
+      net0 = { ipv4 = "10.5.0.10/24", gw = "10.5.0.1"%s }
+    }
+  }
+}
+`, user, ipv6)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: config("ops", ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("ssh_keys"), knownvalue.ListSizeExact(2)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("ip_config").AtMapKey("net0").AtMapKey("ipv4"),
+						knownvalue.StringExact("10.5.0.10/24")),
+				},
+			},
+			{
+				ResourceName:            vmAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "cloud_init.password"},
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					return s.RootModule().Resources[vmAddr].Primary.Attributes["vmid"], nil
+				},
+			},
+			{
+				Config: config("admin", `, ipv6 = "auto"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("user"), knownvalue.StringExact("admin")),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("ip_config").AtMapKey("net0").AtMapKey("ipv6"),
+						knownvalue.StringExact("auto")),
+				},
+			},
+		},
+	})
+}

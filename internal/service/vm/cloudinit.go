@@ -1,0 +1,188 @@
+package vm
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
+)
+
+// cloudInitDrive is the slot of the cloud-init drive.
+const cloudInitDrive = "ide3"
+
+type cloudInitModel struct {
+	Storage      types.String             `tfsdk:"storage"`
+	User         types.String             `tfsdk:"user"`
+	Password     types.String             `tfsdk:"password"`
+	SSHKeys      types.List               `tfsdk:"ssh_keys"`
+	IPConfig     map[string]ipConfigModel `tfsdk:"ip_config"`
+	Nameserver   types.String             `tfsdk:"nameserver"`
+	Searchdomain types.String             `tfsdk:"searchdomain"`
+}
+
+type ipConfigModel struct {
+	IPv4 types.String `tfsdk:"ipv4"`
+	GW   types.String `tfsdk:"gw"`
+	IPv6 types.String `tfsdk:"ipv6"`
+	GW6  types.String `tfsdk:"gw6"`
+}
+
+func cloudInitAttribute() schema.Attribute {
+	opt := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Description: desc, Optional: true}
+	}
+	return schema.SingleNestedAttribute{
+		Description: "Cloud-init settings; the cloud-init drive is `" + cloudInitDrive + "`. Changes reach a running VM " +
+			"at its next boot.",
+		Optional: true,
+		Attributes: map[string]schema.Attribute{
+			"storage": schema.StringAttribute{Description: "Storage of the cloud-init drive, e.g. `local-lvm`.", Required: true},
+			"user":    opt("Default user."),
+			"password": schema.StringAttribute{
+				Description: "Password of the default user. PVE keeps only a hash and shows it masked, so a change made " +
+					"outside Terraform is not seen.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"ssh_keys": schema.ListAttribute{
+				Description: "SSH public keys of the default user.",
+				ElementType: types.StringType,
+				Optional:    true,
+			},
+			"ip_config": schema.MapNestedAttribute{
+				Description: "Addresses by NIC slot (`net0`..): `ipv4` is `dhcp` or an address with prefix length.",
+				Optional:    true,
+				Validators:  []validator.Map{slotKeys{netFamilies}},
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"ipv4": opt("`dhcp` or an IPv4 address with prefix length."),
+					"gw":   opt("IPv4 gateway."),
+					"ipv6": opt("`dhcp`, `auto` or an IPv6 address with prefix length."),
+					"gw6":  opt("IPv6 gateway."),
+				}},
+			},
+			"nameserver":   opt("DNS servers, space-separated. Unset: the node's."),
+			"searchdomain": opt("DNS search domain. Unset: the node's."),
+		},
+	}
+}
+
+// values renders the cloud-init keys of ci (nil: none) by PVE key.
+func (ci *cloudInitModel) values(ctx context.Context, diags *diag.Diagnostics) map[string]types.String {
+	out := map[string]types.String{}
+	if ci == nil {
+		return out
+	}
+	out["ciuser"] = ci.User
+	out["cipassword"] = ci.Password
+	out["nameserver"] = ci.Nameserver
+	out["searchdomain"] = ci.Searchdomain
+	out["sshkeys"] = types.StringNull()
+	if !ci.SSHKeys.IsNull() && !ci.SSHKeys.IsUnknown() {
+		var keys []string
+		diags.Append(ci.SSHKeys.ElementsAs(ctx, &keys, false)...)
+		// PVE wants the keys URL-encoded, spaces as %20 (not "+").
+		out["sshkeys"] = types.StringValue(strings.ReplaceAll(url.QueryEscape(strings.Join(keys, "\n")), "+", "%20"))
+	}
+	for slot, ip := range ci.IPConfig {
+		p := pve.PropertyString{}
+		for _, kv := range []struct {
+			k string
+			v types.String
+		}{{"ip", ip.IPv4}, {"gw", ip.GW}, {"ip6", ip.IPv6}, {"gw6", ip.GW6}} {
+			if !kv.v.IsNull() && !kv.v.IsUnknown() {
+				p.Set(kv.k, kv.v.ValueString())
+			}
+		}
+		out["ipconfig"+strings.TrimPrefix(slot, "net")] = types.StringValue(p.Format(""))
+	}
+	return out
+}
+
+// cloudInitParams sets the cloud-init keys of m, clearing those that prior
+// had and m has not, and adds or removes the drive.
+func cloudInitParams(ctx context.Context, m, prior *cloudInitModel, p url.Values, diags *diag.Diagnostics) {
+	now, before := m.values(ctx, diags), prior.values(ctx, diags)
+	for key, v := range now {
+		if !v.IsNull() && !v.IsUnknown() && !v.Equal(before[key]) {
+			p.Set(key, v.ValueString())
+		}
+	}
+	for key, v := range before {
+		if !v.IsNull() && (now[key].IsNull()) {
+			p.Add("delete", key)
+		}
+	}
+	switch {
+	case m != nil && prior == nil:
+		p.Set(cloudInitDrive, m.Storage.ValueString()+":cloudinit")
+	case m == nil && prior != nil:
+		p.Add("delete", cloudInitDrive)
+	}
+}
+
+// cloudInitFromAPI reads the cloud-init settings; the password is kept
+// from prior, since PVE shows it masked.
+func cloudInitFromAPI(cfg *pve.GuestConfig, prior *cloudInitModel) (*cloudInitModel, error) {
+	drive := cfg.Values[cloudInitDrive]
+	if !strings.Contains(drive, "cloudinit") {
+		return nil, nil
+	}
+	p, err := pve.ParsePropertyString(drive, "file")
+	if err != nil {
+		return nil, err
+	}
+	storage, _, _ := strings.Cut(p.Value("file"), ":")
+	str := func(key string) types.String {
+		if v := cfg.Values[key]; v != "" {
+			return types.StringValue(v)
+		}
+		return types.StringNull()
+	}
+	ci := &cloudInitModel{
+		Storage: types.StringValue(storage), User: str("ciuser"), Password: types.StringNull(),
+		SSHKeys: types.ListNull(types.StringType), Nameserver: str("nameserver"), Searchdomain: str("searchdomain"),
+	}
+	if _, ok := cfg.Values["cipassword"]; ok && prior != nil {
+		ci.Password = prior.Password
+	}
+	if enc := cfg.Values["sshkeys"]; enc != "" {
+		text, err := url.QueryUnescape(enc)
+		if err != nil {
+			return nil, err
+		}
+		var keys []string
+		for _, k := range strings.Split(text, "\n") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		ci.SSHKeys, _ = types.ListValueFrom(context.Background(), types.StringType, keys)
+	}
+	for key, value := range cfg.Values {
+		slot, ok := strings.CutPrefix(key, "ipconfig")
+		if !ok {
+			continue
+		}
+		ip, err := pve.ParsePropertyString(value, "")
+		if err != nil {
+			return nil, err
+		}
+		opt := func(k string) types.String {
+			if v := ip.Value(k); v != "" {
+				return types.StringValue(v)
+			}
+			return types.StringNull()
+		}
+		if ci.IPConfig == nil {
+			ci.IPConfig = map[string]ipConfigModel{}
+		}
+		ci.IPConfig["net"+slot] = ipConfigModel{IPv4: opt("ip"), GW: opt("gw"), IPv6: opt("ip6"), GW6: opt("gw6")}
+	}
+	return ci, nil
+}
