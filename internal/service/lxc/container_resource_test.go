@@ -178,3 +178,30 @@ data "pve_containers" "acc" {
 		}},
 	})
 }
+
+func TestAccContainerDataSource(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkContainersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: containerConfig(768, 4, mp0, net0) + `
+data "pve_container" "one" {
+  vmid = pve_container.test.vmid
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.pve_container.one", tfjsonpath.New("hostname"), knownvalue.StringExact("acc-ct")),
+					statecheck.ExpectKnownValue("data.pve_container.one", tfjsonpath.New("memory"), knownvalue.Int64Exact(768)),
+					statecheck.ExpectKnownValue("data.pve_container.one", tfjsonpath.New("unprivileged"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.pve_container.one", tfjsonpath.New("os_type"), knownvalue.StringExact("debian")),
+				},
+			},
+			{
+				Config:      `data "pve_container" "missing" { vmid = 999998 }`,
+				ExpectError: regexp.MustCompile(`(?s)Container Not Found.*999998`),
+			},
+		},
+	})
+}

@@ -13,5 +13,5 @@ func Resources() []func() resource.Resource {
 
 // DataSources returns the data sources of the lxc service.
 func DataSources() []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewContainersDataSource}
+	return []func() datasource.DataSource{NewContainerDataSource, NewContainersDataSource}
 }

@@ -13,5 +13,5 @@ func Resources() []func() resource.Resource {
 
 // DataSources returns the data sources of the vm service.
 func DataSources() []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewVMsDataSource}
+	return []func() datasource.DataSource{NewVMDataSource, NewVMsDataSource}
 }

@@ -517,3 +517,30 @@ resource "pve_vm" "test" {
 		},
 	})
 }
+
+func TestAccVMDataSource(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: vmConfig("pve2", disk0, nic0) + `
+data "pve_vm" "one" {
+  vmid = pve_vm.test.vmid
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.pve_vm.one", tfjsonpath.New("node"), knownvalue.StringExact("pve2")),
+					statecheck.ExpectKnownValue("data.pve_vm.one", tfjsonpath.New("name"), knownvalue.StringExact("acc-vm")),
+					statecheck.ExpectKnownValue("data.pve_vm.one", tfjsonpath.New("cores"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue("data.pve_vm.one", tfjsonpath.New("status"), knownvalue.StringExact("running")),
+				},
+			},
+			{
+				Config:      `data "pve_vm" "missing" { vmid = 999999 }`,
+				ExpectError: regexp.MustCompile(`(?s)VM Not Found.*999999`),
+			},
+		},
+	})
+}
