@@ -295,21 +295,14 @@ func configParams(ctx context.Context, m, prior *containerModel, p url.Values, d
 	set("protection", m.Protection, o.Protection, b(m.Protection))
 	tags, oldTags := types.StringNull(), types.StringNull()
 	if !m.Tags.IsNull() {
-		tags = types.StringValue(tagText(ctx, m.Tags, diags))
+		tags = types.StringValue(framework.TagText(ctx, m.Tags, diags))
 	}
 	if !o.Tags.IsNull() {
-		oldTags = types.StringValue(tagText(ctx, o.Tags, diags))
+		oldTags = types.StringValue(framework.TagText(ctx, o.Tags, diags))
 	}
 	set("tags", tags, oldTags, tags.ValueString())
 	features, oldFeatures := featureText(ctx, m.Features, diags), featureText(ctx, o.Features, diags)
 	set("features", features, oldFeatures, features.ValueString())
-}
-
-func tagText(ctx context.Context, s types.Set, diags *diag.Diagnostics) string {
-	var tags []string
-	diags.Append(s.ElementsAs(ctx, &tags, false)...)
-	slices.Sort(tags)
-	return strings.Join(tags, ";")
 }
 
 // featureText renders features as PVE's property string, null when none
@@ -396,23 +389,16 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
-	taskWarnings(created, "Container %d was created with warnings", vmid, &resp.Diagnostics)
+	framework.TaskWarnings(created, fmt.Sprintf("Container %d was created", vmid), &resp.Diagnostics)
 	var startErr error
 	if plan.Started.ValueBool() {
-		settleNetwork(ctx, c, node, &resp.Diagnostics)
+		framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
 		_, startErr = c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil)
 	}
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	if startErr != nil {
 		resp.Diagnostics.AddError("Unable to Start Container", fmt.Sprintf("container %d was created but did not start: %s", vmid, startErr))
-	}
-}
-
-// settleNetwork runs the network reload this provider scheduled for node.
-func settleNetwork(ctx context.Context, c *pve.Client, node string, diags *diag.Diagnostics) {
-	if err := c.SettleNetwork(ctx, node); err != nil && ctx.Err() == nil {
-		diags.AddWarning("Network Reload Failed", fmt.Sprintf("The network reload of node %s failed: %s", node, err))
 	}
 }
 
@@ -645,7 +631,7 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 		p.Set("delete", strings.Join(dels, ","))
 	}
 	if len(p) > 1 {
-		settleNetwork(ctx, c, node, &resp.Diagnostics)
+		framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
 		if _, err := c.UpdateGuestConfig(ctx, pve.LXC, node, vmid, p); err != nil {
 			fail("changing the configuration: %s", err)
 			return
@@ -673,7 +659,7 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 	running = st.Status == "running"
 	switch {
 	case plan.Started.ValueBool() && !running:
-		settleNetwork(ctx, c, node, &resp.Diagnostics)
+		framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
 		if _, err := c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil); err != nil {
 			fail("starting: %s", err)
 			return
@@ -761,14 +747,4 @@ func (r *containerResource) ImportState(ctx context.Context, req resource.Import
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
-}
-
-// taskWarnings turns a task that ended with "WARNINGS: n" into a Terraform
-// warning carrying the end of its log.
-func taskWarnings(res *pve.TaskResult, format string, vmid int, diags *diag.Diagnostics) {
-	if res == nil || res.Warnings == 0 {
-		return
-	}
-	diags.AddWarning("Task Finished With Warnings",
-		fmt.Sprintf(format, vmid)+":\n\n"+strings.Join(res.LogTail, "\n"))
 }

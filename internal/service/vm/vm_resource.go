@@ -365,10 +365,10 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	tags := types.StringNull()
 	oldTags := types.StringNull()
 	if !m.Tags.IsNull() {
-		tags = types.StringValue(tagText(ctx, m.Tags, diags))
+		tags = types.StringValue(framework.TagText(ctx, m.Tags, diags))
 	}
 	if prior != nil && !o.Tags.IsNull() {
-		oldTags = types.StringValue(tagText(ctx, o.Tags, diags))
+		oldTags = types.StringValue(framework.TagText(ctx, o.Tags, diags))
 	}
 	str("tags", tags, oldTags)
 	// Ejecting keeps the drive ("none"): a running VM changes media at once,
@@ -382,13 +382,6 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	case prior != nil && !o.CDROM.IsNull():
 		p.Set("ide2", "none,media=cdrom")
 	}
-}
-
-func tagText(ctx context.Context, s types.Set, diags *diag.Diagnostics) string {
-	var tags []string
-	diags.Append(s.ElementsAs(ctx, &tags, false)...)
-	slices.Sort(tags)
-	return strings.Join(tags, ";")
 }
 
 func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -417,7 +410,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	// Bridges this apply staged on the node must be up before the VM's NICs
 	// are plugged into them.
-	settleNetwork(ctx, c, node, &resp.Diagnostics)
+	framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
 	var created *pve.TaskResult
 	create := func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
@@ -447,7 +440,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
-	taskWarnings(created, "VM %d was created with warnings", vmid, &resp.Diagnostics)
+	framework.TaskWarnings(created, fmt.Sprintf("VM %d was created", vmid), &resp.Diagnostics)
 	warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
 	// Started separately rather than with the create's start=1: a VM that
 	// cannot start is then an error that says why, not a create task that
@@ -526,15 +519,6 @@ func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmMod
 	// so that it is not left behind unknown to Terraform.
 	r.readInto(ctx, c, plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-}
-
-// settleNetwork runs the network reload this provider scheduled for node,
-// if any; a failed reload is a warning here, the guest's own errors say
-// what it means for the guest.
-func settleNetwork(ctx context.Context, c *pve.Client, node string, diags *diag.Diagnostics) {
-	if err := c.SettleNetwork(ctx, node); err != nil && ctx.Err() == nil {
-		diags.AddWarning("Network Reload Failed", fmt.Sprintf("The network reload of node %s failed: %s", node, err))
-	}
 }
 
 // readInto reads the VM m names into m: the node it lives on now, its
@@ -774,7 +758,7 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 		p.Set("delete", strings.Join(dels, ","))
 	}
 	if len(p) > 1 { // more than the digest
-		settleNetwork(ctx, c, node, diags) // hot-plugged NICs need their bridge
+		framework.SettleNetwork(ctx, c, node, diags) // hot-plugged NICs need their bridge
 		if _, err := c.UpdateGuestConfig(ctx, pve.QEMU, node, vmid, p); err != nil {
 			fail("changing the configuration: %s", err)
 			return
@@ -806,7 +790,7 @@ func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node stri
 		return
 	}
 	running := st.Status == "running"
-	settleNetwork(ctx, c, node, diags)
+	framework.SettleNetwork(ctx, c, node, diags)
 	switch {
 	case plan.Started.ValueBool() && !running:
 		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "start", nil); err != nil {
@@ -939,16 +923,6 @@ func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
 		panic(fmt.Sprintf("building a %v map: %v", elem, diags))
 	}
 	return m
-}
-
-// taskWarnings turns a task that ended with "WARNINGS: n" into a Terraform
-// warning carrying the end of its log.
-func taskWarnings(res *pve.TaskResult, format string, vmid int, diags *diag.Diagnostics) {
-	if res == nil || res.Warnings == 0 {
-		return
-	}
-	diags.AddWarning("Task Finished With Warnings",
-		fmt.Sprintf(format, vmid)+":\n\n"+strings.Join(res.LogTail, "\n"))
 }
 
 // sameVolumeSettings compares planned settings with the state's, where an
