@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
@@ -270,3 +271,78 @@ func boolText(b bool) string {
 
 // snapshotless are storage types whose raw volumes cannot be snapshot.
 var snapshotless = map[string]bool{"lvm": true, "dir": true, "nfs": true, "cifs": true, "glusterfs": true, "iscsi": true}
+
+type vgaModel struct {
+	Type   types.String `tfsdk:"type"`
+	Memory types.Int64  `tfsdk:"memory"`
+}
+
+// VGA types PVE offers.
+var vgaTypes = []string{"std", "cirrus", "vmware", "qxl", "qxl2", "qxl3", "qxl4", "serial0", "serial1", "serial2", "serial3",
+	"virtio", "virtio-gl", "none"}
+
+func vgaAttribute() schema.Attribute {
+	return schema.SingleNestedAttribute{
+		Description: "Display adapter.",
+		Optional:    true,
+		Attributes: map[string]schema.Attribute{
+			"type": schema.StringAttribute{
+				Description: "Adapter type, e.g. `std`, `virtio`, `qxl`, or `serial0` for a serial console only.",
+				Required:    true,
+				Validators:  []validator.String{stringvalidator.OneOf(vgaTypes...)},
+			},
+			"memory": schema.Int64Attribute{
+				Description: "Video memory in MiB.",
+				Optional:    true,
+				Validators:  []validator.Int64{int64validator.Between(4, 512)},
+			},
+		},
+	}
+}
+
+func (v *vgaModel) toAPI() types.String {
+	if v == nil {
+		return types.StringNull()
+	}
+	p := pve.PropertyString{}
+	p.Set("type", v.Type.ValueString())
+	if !v.Memory.IsNull() && !v.Memory.IsUnknown() {
+		p.Set("memory", strconv.FormatInt(v.Memory.ValueInt64(), 10))
+	}
+	return types.StringValue(p.Format("type"))
+}
+
+func vgaFromAPI(v string) (*vgaModel, error) {
+	if v == "" {
+		return nil, nil
+	}
+	p, err := pve.ParsePropertyString(v, "type")
+	if err != nil {
+		return nil, err
+	}
+	m := &vgaModel{Type: types.StringValue(p.Value("type")), Memory: types.Int64Null()}
+	if mem, ok := p.Get("memory"); ok {
+		n, err := strconv.ParseInt(mem, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("vga memory %q is not a number", mem)
+		}
+		m.Memory = types.Int64Value(n)
+	}
+	return m, nil
+}
+
+// serialRE is what a serial port may be: a socket or a host device.
+var serialRE = regexpMust(`^(socket|/dev/.+)$`)
+
+func serialAttribute() schema.Attribute {
+	return schema.ListAttribute{
+		Description: "Serial ports `serial0`.. in order: `socket` (for `qm terminal` and a serial console) or a host " +
+			"device such as `/dev/ttyS0`. At most 4.",
+		ElementType: types.StringType,
+		Optional:    true,
+		Validators: []validator.List{
+			listvalidator.SizeAtMost(4),
+			listvalidator.ValueStringsAre(stringvalidator.RegexMatches(serialRE, "must be socket or /dev/...")),
+		},
+	}
+}

@@ -79,6 +79,8 @@ type vmModel struct {
 	Disks          types.Map       `tfsdk:"disks"`
 	Network        types.Map       `tfsdk:"network"`
 	CloudInit      *cloudInitModel `tfsdk:"cloud_init"`
+	VGA            *vgaModel       `tfsdk:"vga"`
+	Serial         types.List      `tfsdk:"serial"`
 	Agent          *agentModel     `tfsdk:"agent"`
 	Startup        *startupModel   `tfsdk:"startup"`
 	Protection     types.Bool      `tfsdk:"protection"`
@@ -206,6 +208,8 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 			},
 			"agent":      agentAttribute(),
 			"cloud_init": cloudInitAttribute(),
+			"vga":        vgaAttribute(),
+			"serial":     serialAttribute(),
 			"startup":    startupAttribute(),
 			"efi_disk":   efiDiskAttribute(),
 			"tpm_state":  tpmStateAttribute(),
@@ -349,6 +353,24 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	}
 	cloudInitParams(ctx, m.CloudInit, priorCI, p, diags)
 	str("agent", m.Agent.toAPI(), o.Agent.toAPI())
+	str("vga", m.VGA.toAPI(), o.VGA.toAPI())
+	var serial, oldSerial []string
+	if !m.Serial.IsNull() && !m.Serial.IsUnknown() {
+		diags.Append(m.Serial.ElementsAs(ctx, &serial, false)...)
+	}
+	if !o.Serial.IsNull() && !o.Serial.IsUnknown() {
+		diags.Append(o.Serial.ElementsAs(ctx, &oldSerial, false)...)
+	}
+	for i := range 4 {
+		now, before := types.StringNull(), types.StringNull()
+		if i < len(serial) {
+			now = types.StringValue(serial[i])
+		}
+		if i < len(oldSerial) {
+			before = types.StringValue(oldSerial[i])
+		}
+		str(fmt.Sprintf("serial%d", i), now, before)
+	}
 	str("startup", m.Startup.toAPI(), o.Startup.toAPI())
 	// The EFI disk and the TPM state are allocated when they appear and
 	// removed when they go; changing one is refused at plan time.
@@ -585,6 +607,21 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	}
 	if m.CloudInit, err = cloudInitFromAPI(cfg, m.CloudInit); err != nil {
 		return fmt.Errorf("cloud-init: %w", err)
+	}
+	if m.VGA, err = vgaFromAPI(cfg.Values["vga"]); err != nil {
+		return fmt.Errorf("vga: %w", err)
+	}
+	m.Serial = types.ListNull(types.StringType)
+	var serial []attr.Value
+	for i := range 4 {
+		v, ok := cfg.Get(fmt.Sprintf("serial%d", i))
+		if !ok {
+			break
+		}
+		serial = append(serial, types.StringValue(v))
+	}
+	if len(serial) > 0 {
+		m.Serial = types.ListValueMust(types.StringType, serial)
 	}
 	if m.Agent, err = agentFromAPI(cfg.Values["agent"]); err != nil {
 		return fmt.Errorf("agent: %w", err)

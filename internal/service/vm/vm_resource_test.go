@@ -387,6 +387,10 @@ data "pve_vms" "acc" {
 // then the agent and start order change in place; import matches.
 func TestAccVM_firmwareAndAgent(t *testing.T) {
 	config := func(agentType string, order int) string {
+		vga := `{ type = "serial0" }`
+		if agentType == "isa" {
+			vga = `{ type = "std", memory = 32 }`
+		}
 		return fmt.Sprintf(`
 resource "pve_vm" "test" {
   node    = "pve2"
@@ -394,6 +398,8 @@ resource "pve_vm" "test" {
   bios    = "ovmf"
   machine = "q35"
   started = false
+  serial  = ["socket"]
+  vga     = `+vga+`
   efi_disk = {
     storage           = "local-lvm"
     type              = "4m"
@@ -449,6 +455,8 @@ resource "pve_vm" "test" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("agent").AtMapKey("type"), knownvalue.StringExact("isa")),
 					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("startup").AtMapKey("order"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("vga").AtMapKey("memory"), knownvalue.Int64Exact(32)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("serial"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("socket")})),
 				},
 			},
 		},
