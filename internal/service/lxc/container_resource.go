@@ -134,7 +134,12 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				},
 				Validators: []validator.Int64{int64validator.Between(100, 999999999)},
 			},
-			"hostname":    schema.StringAttribute{Description: "Host name.", Optional: true},
+			"hostname": schema.StringAttribute{
+				Description:   "Host name. Unset: as PVE names it (`CT<vmid>`).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
 			"description": schema.StringAttribute{Description: "Description.", Optional: true},
 			"tags":        schema.SetAttribute{Description: "Tags.", ElementType: types.StringType, Optional: true},
 			"ostemplate": schema.StringAttribute{
@@ -144,9 +149,14 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				PlanModifiers: replaceTemplate,
 			},
 			"unprivileged": schema.BoolAttribute{
-				Description:   "Run unprivileged (user namespaces), as PVE recommends. Changing it replaces the container.",
-				Optional:      true,
-				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+				Description: "Run unprivileged (user namespaces). Unset: as PVE creates containers (unprivileged). " +
+					"Changing it replaces the container.",
+				Optional: true,
+				Computed: true,
+				PlanModifiers: []planmodifier.Bool{
+					boolplanmodifier.UseStateForUnknown(),
+					boolplanmodifier.RequiresReplaceIfConfigured(),
+				},
 			},
 			"features": schema.SingleNestedAttribute{
 				Description: "Container features.",
@@ -350,8 +360,8 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	node := plan.Node.ValueString()
 	p := url.Values{"ostemplate": {plan.OSTemplate.ValueString()}}
 	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
-	if plan.Unprivileged.ValueBool() {
-		p.Set("unprivileged", "1")
+	if !plan.Unprivileged.IsNull() && !plan.Unprivileged.IsUnknown() {
+		p.Set("unprivileged", map[bool]string{true: "1", false: "0"}[plan.Unprivileged.ValueBool()])
 	}
 	p.Set("rootfs", volumeModel{Storage: plan.RootFS.Storage, Size: plan.RootFS.Size}.createValue(false))
 	for slot, mp := range plan.mounts(ctx, &resp.Diagnostics) {
@@ -451,12 +461,17 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 	m.Node = types.StringValue(guest.Node)
 	m.VMID = types.Int64Value(int64(guest.VMID))
 	m.Hostname = str("hostname")
-	m.Description = str("description")
+	// PVE keeps descriptions as comment lines and returns them with a
+	// final line break.
+	m.Description = types.StringNull()
+	if d := strings.TrimRight(cfg.Values["description"], "\n"); d != "" {
+		m.Description = types.StringValue(d)
+	}
 	m.Nameserver = str("nameserver")
 	m.Searchdomain = str("searchdomain")
 	m.OnBoot = flag("onboot")
 	m.Protection = flag("protection")
-	m.Unprivileged = flag("unprivileged")
+	m.Unprivileged = types.BoolValue(cfg.Values["unprivileged"] == "1")
 	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "memory": &m.Memory, "swap": &m.Swap} {
 		if *dst, err = num(key); err != nil {
 			return err

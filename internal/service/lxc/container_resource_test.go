@@ -205,3 +205,34 @@ data "pve_container" "one" {
 		},
 	})
 }
+
+// Left unset, the host name is PVE's (CT<vmid>); a description comes back
+// as it was set. Both plan clean after apply.
+func TestAccContainer_defaults(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkContainersDestroyed(t),
+		Steps: []resource.TestStep{{
+			Config: `
+resource "pve_container" "test" {
+  node        = "pve3"
+  ostemplate  = "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst"
+  description = "made by the acceptance tests"
+  started     = false
+  features = {
+    nesting = true
+  }
+  rootfs = {
+    storage = "local-lvm"
+    size    = 2
+  }
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("hostname"), knownvalue.StringRegexp(regexp.MustCompile(`^CT\d+$`))),
+				statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("description"), knownvalue.StringExact("made by the acceptance tests")),
+			},
+		}},
+	})
+}

@@ -587,7 +587,12 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	m.Node = types.StringValue(guest.Node)
 	m.VMID = types.Int64Value(int64(guest.VMID))
 	m.Name = optStr("name")
-	m.Description = optStr("description")
+	// PVE keeps descriptions as comment lines; a final line break is not
+	// part of what was set.
+	m.Description = types.StringNull()
+	if d := strings.TrimRight(cfg.Values["description"], "\n"); d != "" {
+		m.Description = types.StringValue(d)
+	}
 	m.CPUType = optStr("cpu")
 	m.BIOS = optStr("bios")
 	m.Machine = optStr("machine")
