@@ -18,10 +18,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -97,8 +99,12 @@ func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, r
 }
 
 func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	// Settings a clone takes from its source, and PVE defaults otherwise:
+	// unset, they are left as they are.
+	keepStr := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	optInt := func(desc string, v ...validator.Int64) schema.Int64Attribute {
-		return schema.Int64Attribute{Description: desc, Optional: true, Validators: v}
+		return schema.Int64Attribute{Description: desc, Optional: true, Computed: true, Validators: v,
+			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
 	}
 	resp.Schema = schema.Schema{
 		Description: "A QEMU/KVM virtual machine. Devices are maps keyed by PVE's slot (`scsi0`, `net1`), so adding " +
@@ -128,37 +134,51 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Validators: []validator.Int64{int64validator.Between(100, 999999999)},
 			},
 			"name": schema.StringAttribute{
-				Description: "Name (a DNS name).",
-				Optional:    true,
+				Description:   "Name (a DNS name). Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepStr,
 				Validators: []validator.String{stringvalidator.RegexMatches(dnsNameRE,
 					"must be a DNS name: letters, digits, hyphens and dots")},
 			},
-			"description": schema.StringAttribute{Description: "Description, shown in the web UI's notes.", Optional: true},
-			"tags": schema.SetAttribute{
-				Description: "Tags.",
-				ElementType: types.StringType,
-				Optional:    true,
-				Validators:  nil,
+			"description": schema.StringAttribute{
+				Description:   "Description, shown in the web UI's notes. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepStr,
 			},
-			"cores":    optInt("CPU cores per socket. Unset: PVE's default (1).", int64validator.Between(1, 8192)),
-			"sockets":  optInt("CPU sockets. Unset: PVE's default (1).", int64validator.Between(1, 4)),
-			"cpu_type": schema.StringAttribute{Description: "CPU type, e.g. `host` or `x86-64-v2-AES`. Unset: PVE's default.", Optional: true},
-			"memory":   optInt("Memory in MiB. Unset: PVE's default (512).", int64validator.AtLeast(16)),
-			"balloon":  optInt("Minimum memory in MiB for the balloon driver; 0 disables ballooning.", int64validator.AtLeast(0)),
+			"tags": schema.SetAttribute{
+				Description:   "Tags. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				ElementType:   types.StringType,
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Set{setplanmodifier.UseStateForUnknown()},
+			},
+			"cores":    optInt("CPU cores per socket (PVE's default: 1). Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.Between(1, 8192)),
+			"sockets":  optInt("CPU sockets (PVE's default: 1). Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.Between(1, 4)),
+			"cpu_type": schema.StringAttribute{Description: "CPU type, e.g. `host` or `x86-64-v2-AES`. Unset: left as it is (PVE's default on a new VM, the source's on a clone).", Optional: true, Computed: true, PlanModifiers: keepStr},
+			"memory":   optInt("Memory in MiB (PVE's default: 512). Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.AtLeast(16)),
+			"balloon":  optInt("Minimum memory in MiB for the balloon driver; 0 disables ballooning. Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.AtLeast(0)),
 			"bios": schema.StringAttribute{
-				Description: "Firmware: `seabios` or `ovmf` (UEFI).",
-				Optional:    true,
-				Validators:  []validator.String{stringvalidator.OneOf("seabios", "ovmf")},
+				Description:   "Firmware: `seabios` or `ovmf` (UEFI). Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepStr,
+				Validators:    []validator.String{stringvalidator.OneOf("seabios", "ovmf")},
 			},
 			"machine": schema.StringAttribute{
-				Description: "Machine type: `q35` or `i440fx` (`pc`), optionally versioned (`pc-q35-9.2`).",
-				Optional:    true,
+				Description:   "Machine type: `q35` or `i440fx` (`pc`), optionally versioned (`pc-q35-9.2`). Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepStr,
 				Validators: []validator.String{stringvalidator.RegexMatches(machineRE,
 					"must be q35, i440fx, pc, or a versioned pc-q35-X.Y / pc-i440fx-X.Y")},
 			},
 			"scsi_controller": schema.StringAttribute{
-				Description: "SCSI controller: `virtio-scsi-single`, `virtio-scsi-pci`, `lsi`, `lsi53c810`, `megasas`, `pvscsi`.",
-				Optional:    true,
+				Description:   "SCSI controller: `virtio-scsi-single`, `virtio-scsi-pci`, `lsi`, `lsi53c810`, `megasas`, `pvscsi`. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepStr,
 				Validators: []validator.String{stringvalidator.OneOf("virtio-scsi-single", "virtio-scsi-pci", "lsi",
 					"lsi53c810", "megasas", "pvscsi")},
 			},
@@ -223,7 +243,12 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Computed:    true,
 				Default:     booldefault.StaticBool(true),
 			},
-			"on_boot": schema.BoolAttribute{Description: "Start the VM when its node boots.", Optional: true},
+			"on_boot": schema.BoolAttribute{
+				Description:   "Start the VM when its node boots. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+			},
 			"reboot_on_change": schema.BoolAttribute{
 				Description: "Reboot a running VM when a change can only take effect at its next start. Default false: " +
 					"such changes stay pending and a warning says so.",
@@ -301,35 +326,25 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 // configParams renders the settings of m that are plain configuration keys
 // (not devices); with prior, keys m no longer sets go to "delete".
 func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *diag.Diagnostics) {
-	str := func(key string, v, old types.String) {
+	// An unknown value is an attribute the configuration leaves unset: it
+	// stays as it is (PVE's default for a new VM, the source's for a clone).
+	set := func(key string, v, old attr.Value, text func() string) {
 		switch {
-		case !v.IsNull() && !v.IsUnknown():
+		case v.IsUnknown():
+		case !v.IsNull():
 			if prior == nil || !v.Equal(old) {
-				p.Set(key, v.ValueString())
+				p.Set(key, text())
 			}
 		case prior != nil && !old.IsNull():
 			p.Add("delete", key)
 		}
 	}
+	str := func(key string, v, old types.String) { set(key, v, old, v.ValueString) }
 	num := func(key string, v, old types.Int64) {
-		switch {
-		case !v.IsNull() && !v.IsUnknown():
-			if prior == nil || !v.Equal(old) {
-				p.Set(key, strconv.FormatInt(v.ValueInt64(), 10))
-			}
-		case prior != nil && !old.IsNull():
-			p.Add("delete", key)
-		}
+		set(key, v, old, func() string { return strconv.FormatInt(v.ValueInt64(), 10) })
 	}
 	flag := func(key string, v, old types.Bool) {
-		switch {
-		case !v.IsNull() && !v.IsUnknown():
-			if prior == nil || !v.Equal(old) {
-				p.Set(key, map[bool]string{true: "1", false: "0"}[v.ValueBool()])
-			}
-		case prior != nil && !old.IsNull():
-			p.Add("delete", key)
-		}
+		set(key, v, old, func() string { return boolText(v.ValueBool()) })
 	}
 	var o vmModel
 	if prior != nil {
@@ -386,7 +401,9 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	}
 	tags := types.StringNull()
 	oldTags := types.StringNull()
-	if !m.Tags.IsNull() {
+	if m.Tags.IsUnknown() {
+		tags = types.StringUnknown()
+	} else if !m.Tags.IsNull() {
 		tags = types.StringValue(framework.TagText(ctx, m.Tags, diags))
 	}
 	if prior != nil && !o.Tags.IsNull() {

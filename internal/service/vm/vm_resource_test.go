@@ -305,7 +305,8 @@ resource "pve_vm" "test" {
 }
 
 // A VM cloned from a template gets the rest of its configuration applied:
-// its disk grows, a NIC is added, and it starts.
+// its disk grows, a NIC is added, and it starts; what the configuration
+// leaves unset stays as the template has it.
 func TestAccVM_clone(t *testing.T) {
 	const template = 9001
 	resource.Test(t, resource.TestCase{
@@ -314,7 +315,7 @@ func TestAccVM_clone(t *testing.T) {
 			c := acctest.PVEClient(t)
 			ctx := context.Background()
 			if _, err := c.CreateGuest(ctx, pve.QEMU, "pve1", url.Values{"vmid": {strconv.Itoa(template)}, "name": {"tmpl"},
-				"scsi0": {"local-lvm:4"}, "net0": {"virtio,bridge=vmbr0"}}); err != nil {
+				"cores": {"4"}, "bios": {"ovmf"}, "scsi0": {"local-lvm:4"}, "net0": {"virtio,bridge=vmbr0"}}); err != nil {
 				t.Fatal(err)
 			}
 			var upid string
@@ -352,6 +353,9 @@ resource "pve_vm" "test" {
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("network"), knownvalue.MapSizeExact(2)),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("memory"), knownvalue.Int64Exact(1024)),
+				// Left unset, these are the template's, not PVE's defaults.
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cores"), knownvalue.Int64Exact(4)),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("bios"), knownvalue.StringExact("ovmf")),
 			},
 		}},
 	})

@@ -102,3 +102,22 @@ func TestConfigParamsUpdate(t *testing.T) {
 		t.Fatalf("create params = %v", p)
 	}
 }
+
+// A setting the configuration leaves unset (unknown in the plan) is left
+// as it is, not deleted: a clone keeps its template's.
+func TestConfigParamsUnsetIsKept(t *testing.T) {
+	prior := &vmModel{Cores: types.Int64Value(4), Name: types.StringValue("tmpl"), BIOS: types.StringValue("ovmf"),
+		Tags: types.SetNull(types.StringType), Description: types.StringNull(), Sockets: types.Int64Null(),
+		Memory: types.Int64Null(), Balloon: types.Int64Null(), OnBoot: types.BoolNull(), CPUType: types.StringNull(),
+		Machine: types.StringNull(), SCSIController: types.StringNull(), Protection: types.BoolNull(),
+		Serial: types.ListNull(types.StringType), CDROM: types.StringNull()}
+	plan := *prior
+	plan.Cores, plan.BIOS, plan.Tags = types.Int64Unknown(), types.StringUnknown(), types.SetUnknown(types.StringType)
+	plan.Name = types.StringValue("web")
+	var diags diag.Diagnostics
+	p := url.Values{}
+	configParams(context.Background(), &plan, prior, p, &diags)
+	if diags.HasError() || p.Encode() != (url.Values{"name": {"web"}}).Encode() {
+		t.Fatalf("params = %v (%v)", p, diags)
+	}
+}
