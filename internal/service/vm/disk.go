@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -32,7 +33,8 @@ type diskModel struct {
 
 func diskAttributes() map[string]schema.Attribute {
 	flag := func(desc string) schema.BoolAttribute {
-		return schema.BoolAttribute{Description: desc, Optional: true, Computed: true}
+		return schema.BoolAttribute{Description: desc + " Unset: left as it is.", Optional: true, Computed: true,
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseNonNullStateForUnknown()}}
 	}
 	return map[string]schema.Attribute{
 		"storage": schema.StringAttribute{

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,12 +9,19 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
@@ -21,6 +29,57 @@ import (
 // The smaller blocks of a VM: the guest agent, the start order, the EFI
 // disk and the TPM state. Each has its schema, its PVE value (toAPI) and
 // its reading (fromAPI).
+
+// keepObject keeps a block the configuration leaves unset as it is: a
+// clone keeps its template's agent, start order and display.
+var keepObject = []planmodifier.Object{objectplanmodifier.UseStateForUnknown()}
+
+// The same for the settings inside a block. (Terraform keeps an unset block
+// as it is only when every attribute inside it is computed.)
+var (
+	keepBool   = []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()}
+	keepInt    = []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}
+	keepString = []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+)
+
+// The attribute types of the blocks held as objects.
+var (
+	agentTypes   = map[string]attr.Type{"enabled": types.BoolType, "trim": types.BoolType, "type": types.StringType}
+	startupTypes = map[string]attr.Type{"order": types.Int64Type, "up": types.Int64Type, "down": types.Int64Type}
+	vgaTypesMap  = map[string]attr.Type{"type": types.StringType, "memory": types.Int64Type}
+)
+
+// objectAs returns the block o holds, nil when it is null or unknown.
+func objectAs[T any](ctx context.Context, o types.Object, diags *diag.Diagnostics) *T {
+	if o.IsNull() || o.IsUnknown() {
+		return nil
+	}
+	var v T
+	diags.Append(o.As(ctx, &v, basetypes.ObjectAsOptions{})...)
+	return &v
+}
+
+// objectOf returns v as an object of the given attribute types, null when
+// v is nil.
+func objectOf[T any](attrTypes map[string]attr.Type, v *T) types.Object {
+	if v == nil {
+		return types.ObjectNull(attrTypes)
+	}
+	o, diags := types.ObjectValueFrom(context.Background(), attrTypes, v)
+	if diags.HasError() {
+		panic(fmt.Sprintf("building a block: %v", diags))
+	}
+	return o
+}
+
+// blockAPI is the PVE value of a block: unknown (left as it is) while the
+// block is unknown, null when it is null.
+func blockAPI[T any](ctx context.Context, o types.Object, toAPI func(*T) types.String, diags *diag.Diagnostics) types.String {
+	if o.IsUnknown() {
+		return types.StringUnknown()
+	}
+	return toAPI(objectAs[T](ctx, o, diags))
+}
 
 type agentModel struct {
 	Enabled types.Bool   `tfsdk:"enabled"`
@@ -30,15 +89,21 @@ type agentModel struct {
 
 func agentAttribute() schema.Attribute {
 	return schema.SingleNestedAttribute{
-		Description: "QEMU guest agent.",
-		Optional:    true,
+		Description:   "QEMU guest agent. Unset: left as it is (none on a new VM, the source's on a clone).",
+		Optional:      true,
+		Computed:      true,
+		PlanModifiers: keepObject,
 		Attributes: map[string]schema.Attribute{
-			"enabled": schema.BoolAttribute{Description: "Talk to a guest agent in the VM.", Required: true},
-			"trim":    schema.BoolAttribute{Description: "Run fstrim in the guest after a disk is moved or a VM migrated.", Optional: true},
+			"enabled": schema.BoolAttribute{Description: "Talk to a guest agent in the VM. Default true.", Optional: true, Computed: true,
+				Default: booldefault.StaticBool(true)},
+			"trim": schema.BoolAttribute{Description: "Run fstrim in the guest after a disk is moved or a VM migrated. Unset: left as it is.",
+				Optional: true, Computed: true, PlanModifiers: keepBool},
 			"type": schema.StringAttribute{
-				Description: "Agent channel: `virtio` or `isa`. Unset: PVE's default (virtio).",
-				Optional:    true,
-				Validators:  []validator.String{stringvalidator.OneOf("virtio", "isa")},
+				Description:   "Agent channel: `virtio` or `isa`. Unset: left as it is (PVE's default: virtio).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepString,
+				Validators:    []validator.String{stringvalidator.OneOf("virtio", "isa")},
 			},
 		},
 	}
@@ -50,10 +115,10 @@ func (a *agentModel) toAPI() types.String {
 	}
 	p := pve.PropertyString{}
 	p.Set("enabled", boolText(a.Enabled.ValueBool()))
-	if !a.Trim.IsNull() {
+	if !a.Trim.IsNull() && !a.Trim.IsUnknown() {
 		p.Set("fstrim_cloned_disks", boolText(a.Trim.ValueBool()))
 	}
-	if !a.Type.IsNull() {
+	if !a.Type.IsNull() && !a.Type.IsUnknown() {
 		p.Set("type", a.Type.ValueString())
 	}
 	return types.StringValue(p.Format("enabled"))
@@ -85,11 +150,15 @@ type startupModel struct {
 
 func startupAttribute() schema.Attribute {
 	num := func(desc string) schema.Int64Attribute {
-		return schema.Int64Attribute{Description: desc, Optional: true, Validators: []validator.Int64{int64validator.AtLeast(0)}}
+		return schema.Int64Attribute{Description: desc + " Unset: left as it is.", Optional: true, Computed: true,
+			PlanModifiers: keepInt, Validators: []validator.Int64{int64validator.AtLeast(0)}}
 	}
 	return schema.SingleNestedAttribute{
-		Description: "Start and shutdown order when the node boots or shuts down (with `on_boot`).",
-		Optional:    true,
+		Description: "Start and shutdown order when the node boots or shuts down (with `on_boot`). Unset: left as it is " +
+			"(none on a new VM, the source's on a clone).",
+		Optional:      true,
+		Computed:      true,
+		PlanModifiers: keepObject,
 		Attributes: map[string]schema.Attribute{
 			"order": num("Position in the start order; lower starts first and stops last."),
 			"up":    num("Seconds to wait after starting this VM before starting the next."),
@@ -283,18 +352,24 @@ var vgaTypes = []string{"std", "cirrus", "vmware", "qxl", "qxl2", "qxl3", "qxl4"
 
 func vgaAttribute() schema.Attribute {
 	return schema.SingleNestedAttribute{
-		Description: "Display adapter.",
-		Optional:    true,
+		Description:   "Display adapter. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
+		Optional:      true,
+		Computed:      true,
+		PlanModifiers: keepObject,
 		Attributes: map[string]schema.Attribute{
 			"type": schema.StringAttribute{
-				Description: "Adapter type, e.g. `std`, `virtio`, `qxl`, or `serial0` for a serial console only.",
-				Required:    true,
-				Validators:  []validator.String{stringvalidator.OneOf(vgaTypes...)},
+				Description:   "Adapter type, e.g. `std`, `virtio`, `qxl`, or `serial0` for a serial console only. Unset: left as it is (PVE's default: std).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepString,
+				Validators:    []validator.String{stringvalidator.OneOf(vgaTypes...)},
 			},
 			"memory": schema.Int64Attribute{
-				Description: "Video memory in MiB.",
-				Optional:    true,
-				Validators:  []validator.Int64{int64validator.Between(4, 512)},
+				Description:   "Video memory in MiB. Unset: left as it is.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepInt,
+				Validators:    []validator.Int64{int64validator.Between(4, 512)},
 			},
 		},
 	}
@@ -305,7 +380,9 @@ func (v *vgaModel) toAPI() types.String {
 		return types.StringNull()
 	}
 	p := pve.PropertyString{}
-	p.Set("type", v.Type.ValueString())
+	if !v.Type.IsNull() && !v.Type.IsUnknown() {
+		p.Set("type", v.Type.ValueString())
+	}
 	if !v.Memory.IsNull() && !v.Memory.IsUnknown() {
 		p.Set("memory", strconv.FormatInt(v.Memory.ValueInt64(), 10))
 	}
@@ -320,7 +397,10 @@ func vgaFromAPI(v string) (*vgaModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &vgaModel{Type: types.StringValue(p.Value("type")), Memory: types.Int64Null()}
+	m := &vgaModel{Type: types.StringNull(), Memory: types.Int64Null()}
+	if t := p.Value("type"); t != "" {
+		m.Type = types.StringValue(t)
+	}
 	if mem, ok := p.Get("memory"); ok {
 		n, err := strconv.ParseInt(mem, 10, 64)
 		if err != nil {
@@ -337,9 +417,12 @@ var serialRE = regexpMust(`^(socket|/dev/.+)$`)
 func serialAttribute() schema.Attribute {
 	return schema.ListAttribute{
 		Description: "Serial ports `serial0`.. in order: `socket` (for `qm terminal` and a serial console) or a host " +
-			"device such as `/dev/ttyS0`. At most 4.",
-		ElementType: types.StringType,
-		Optional:    true,
+			"device such as `/dev/ttyS0`. At most 4. Unset: left as they are (none on a new VM, the source's on a clone); " +
+			"`[]` removes them.",
+		ElementType:   types.StringType,
+		Optional:      true,
+		Computed:      true,
+		PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 		Validators: []validator.List{
 			listvalidator.SizeAtMost(4),
 			listvalidator.ValueStringsAre(stringvalidator.RegexMatches(serialRE, "must be socket or /dev/...")),

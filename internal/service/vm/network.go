@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -55,9 +56,10 @@ func nicAttributes() map[string]schema.Attribute {
 				"must be a MAC address in upper case, such as BC:24:11:2A:3B:4C")},
 		},
 		"firewall": schema.BoolAttribute{
-			Description: "Filter the NIC's traffic with PVE's firewall. Default off.",
-			Optional:    true,
-			Computed:    true,
+			Description:   "Filter the NIC's traffic with PVE's firewall. Default off. Unset: left as it is.",
+			Optional:      true,
+			Computed:      true,
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseNonNullStateForUnknown()},
 		},
 		"mtu": schema.Int64Attribute{
 			Description: "MTU of a virtio NIC (1 = the bridge's MTU).",

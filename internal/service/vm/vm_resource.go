@@ -81,10 +81,10 @@ type vmModel struct {
 	Disks          types.Map       `tfsdk:"disks"`
 	Network        types.Map       `tfsdk:"network"`
 	CloudInit      *cloudInitModel `tfsdk:"cloud_init"`
-	VGA            *vgaModel       `tfsdk:"vga"`
+	VGA            types.Object    `tfsdk:"vga"`
 	Serial         types.List      `tfsdk:"serial"`
-	Agent          *agentModel     `tfsdk:"agent"`
-	Startup        *startupModel   `tfsdk:"startup"`
+	Agent          types.Object    `tfsdk:"agent"`
+	Startup        types.Object    `tfsdk:"startup"`
 	Protection     types.Bool      `tfsdk:"protection"`
 	EFIDisk        *efiDiskModel   `tfsdk:"efi_disk"`
 	TPMState       *tpmStateModel  `tfsdk:"tpm_state"`
@@ -367,8 +367,9 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 		priorCI = o.CloudInit
 	}
 	cloudInitParams(ctx, m.CloudInit, priorCI, p, diags)
-	str("agent", m.Agent.toAPI(), o.Agent.toAPI())
-	str("vga", m.VGA.toAPI(), o.VGA.toAPI())
+	str("agent", blockAPI(ctx, m.Agent, (*agentModel).toAPI, diags), blockAPI(ctx, o.Agent, (*agentModel).toAPI, diags))
+	str("vga", blockAPI(ctx, m.VGA, (*vgaModel).toAPI, diags), blockAPI(ctx, o.VGA, (*vgaModel).toAPI, diags))
+	str("startup", blockAPI(ctx, m.Startup, (*startupModel).toAPI, diags), blockAPI(ctx, o.Startup, (*startupModel).toAPI, diags))
 	var serial, oldSerial []string
 	if !m.Serial.IsNull() && !m.Serial.IsUnknown() {
 		diags.Append(m.Serial.ElementsAs(ctx, &serial, false)...)
@@ -377,6 +378,9 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 		diags.Append(o.Serial.ElementsAs(ctx, &oldSerial, false)...)
 	}
 	for i := range 4 {
+		if m.Serial.IsUnknown() {
+			break // unset: left as they are
+		}
 		now, before := types.StringNull(), types.StringNull()
 		if i < len(serial) {
 			now = types.StringValue(serial[i])
@@ -386,7 +390,6 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 		}
 		str(fmt.Sprintf("serial%d", i), now, before)
 	}
-	str("startup", m.Startup.toAPI(), o.Startup.toAPI())
 	// The EFI disk and the TPM state are allocated when they appear and
 	// removed when they go; changing one is refused at plan time.
 	if m.EFIDisk != nil && o.EFIDisk == nil {
@@ -630,10 +633,15 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	if m.CloudInit, err = cloudInitFromAPI(cfg, m.CloudInit); err != nil {
 		return fmt.Errorf("cloud-init: %w", err)
 	}
-	if m.VGA, err = vgaFromAPI(cfg.Values["vga"]); err != nil {
+	vga, err := vgaFromAPI(cfg.Values["vga"])
+	if err != nil {
 		return fmt.Errorf("vga: %w", err)
 	}
-	m.Serial = types.ListNull(types.StringType)
+	m.VGA = objectOf(vgaTypesMap, vga)
+	// "serial = []" (remove them all) reads back as it was set.
+	if m.Serial.IsNull() || m.Serial.IsUnknown() || len(m.Serial.Elements()) > 0 {
+		m.Serial = types.ListNull(types.StringType)
+	}
 	var serial []attr.Value
 	for i := range 4 {
 		v, ok := cfg.Get(fmt.Sprintf("serial%d", i))
@@ -645,12 +653,16 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	if len(serial) > 0 {
 		m.Serial = types.ListValueMust(types.StringType, serial)
 	}
-	if m.Agent, err = agentFromAPI(cfg.Values["agent"]); err != nil {
+	agent, err := agentFromAPI(cfg.Values["agent"])
+	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	if m.Startup, err = startupFromAPI(cfg.Values["startup"]); err != nil {
+	m.Agent = objectOf(agentTypes, agent)
+	startup, err := startupFromAPI(cfg.Values["startup"])
+	if err != nil {
 		return fmt.Errorf("startup: %w", err)
 	}
+	m.Startup = objectOf(startupTypes, startup)
 	if m.EFIDisk, err = efiDiskFromAPI(cfg.Values["efidisk0"]); err != nil {
 		return fmt.Errorf("efidisk0: %w", err)
 	}

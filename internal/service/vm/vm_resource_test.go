@@ -315,7 +315,8 @@ func TestAccVM_clone(t *testing.T) {
 			c := acctest.PVEClient(t)
 			ctx := context.Background()
 			if _, err := c.CreateGuest(ctx, pve.QEMU, "pve1", url.Values{"vmid": {strconv.Itoa(template)}, "name": {"tmpl"},
-				"cores": {"4"}, "bios": {"ovmf"}, "scsi0": {"local-lvm:4"}, "net0": {"virtio,bridge=vmbr0"}}); err != nil {
+				"cores": {"4"}, "bios": {"ovmf"}, "scsi0": {"local-lvm:4"}, "net0": {"virtio,bridge=vmbr0"},
+				"agent": {"enabled=1,fstrim_cloned_disks=1"}, "serial0": {"socket"}, "vga": {"serial0"}, "startup": {"order=2"}}); err != nil {
 				t.Fatal(err)
 			}
 			var upid string
@@ -356,6 +357,11 @@ resource "pve_vm" "test" {
 				// Left unset, these are the template's, not PVE's defaults.
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cores"), knownvalue.Int64Exact(4)),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("bios"), knownvalue.StringExact("ovmf")),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("agent"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+					"enabled": knownvalue.Bool(true), "trim": knownvalue.Bool(true), "type": knownvalue.Null()})),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("serial"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("socket")})),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("vga").AtMapKey("type"), knownvalue.StringExact("serial0")),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("startup").AtMapKey("order"), knownvalue.Int64Exact(2)),
 			},
 		}},
 	})
