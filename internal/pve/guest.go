@@ -84,3 +84,20 @@ func (c *Client) StorageType(ctx context.Context, storage string) (string, error
 	}
 	return s.Type, nil
 }
+
+// SetGuestPool moves a guest from pool from (may be "") to pool to; an empty
+// to takes it out of from. PUT /pools moves it in one call (allow-move).
+func (c *Client) SetGuestPool(ctx context.Context, vmid int, from, to string) error {
+	id := strconv.Itoa(vmid)
+	switch {
+	case to != "":
+		if err := c.Put(ctx, "/pools", url.Values{"poolid": {to}, "vms": {id}, "allow-move": {"1"}}, nil); err != nil {
+			return fmt.Errorf("adding guest %d to pool %s: %w", vmid, to, err)
+		}
+	case from != "":
+		if err := c.Put(ctx, "/pools", url.Values{"poolid": {from}, "vms": {id}, "delete": {"1"}}, nil); err != nil {
+			return fmt.Errorf("removing guest %d from pool %s: %w", vmid, from, err)
+		}
+	}
+	return nil
+}

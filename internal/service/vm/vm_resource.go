@@ -80,6 +80,10 @@ type vmModel struct {
 	Clone          *cloneModel     `tfsdk:"clone"`
 	Disks          types.Map       `tfsdk:"disks"`
 	Network        types.Map       `tfsdk:"network"`
+	USB            types.Map       `tfsdk:"usb"`
+	HostPCI        types.Map       `tfsdk:"hostpci"`
+	OSType         types.String    `tfsdk:"os_type"`
+	Pool           types.String    `tfsdk:"pool"`
 	CloudInit      *cloudInitModel `tfsdk:"cloud_init"`
 	VGA            types.Object    `tfsdk:"vga"`
 	Serial         types.List      `tfsdk:"serial"`
@@ -226,6 +230,41 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Validators:    []validator.Map{slotKeys{netFamilies}},
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 			},
+			"usb": schema.MapNestedAttribute{
+				Description: "USB devices by slot: `usb0`..`usb4`, and up to `usb13` with machine version 7.1 or later " +
+					"and `os_type` `l26`, `win8`, `win10` or `win11`. Unset: not managed (a clone keeps its template's).",
+				Optional:      true,
+				Computed:      true,
+				NestedObject:  schema.NestedAttributeObject{Attributes: usbAttributes()},
+				Validators:    []validator.Map{slotKeys{usbFamilies}},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+			},
+			"hostpci": schema.MapNestedAttribute{
+				Description: "Host PCI devices (GPUs, say) by slot: `hostpci0`..`hostpci15`, each a cluster mapping " +
+					"(`pve_mapping_pci`) or a raw host address. PVE does not hot-plug them: on a running VM a change " +
+					"waits for the next start. Unset: not managed (a clone keeps its template's).",
+				Optional:      true,
+				Computed:      true,
+				NestedObject:  schema.NestedAttributeObject{Attributes: hostPCIAttributes()},
+				Validators:    []validator.Map{slotKeys{hostPCIFamilies}},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+			},
+			"os_type": schema.StringAttribute{
+				Description: "Guest OS type, which PVE tunes the VM for: `l26` (Linux), `win11`, `win10`, `win8`, `win7`, " +
+					"`wvista`, `w2k8`, `w2k3`, `w2k`, `wxp`, `l24`, `solaris`, `other`. Unset: left as it is (PVE's default " +
+					"`other` on a new VM, the source's on a clone).",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keepStr,
+				Validators: []validator.String{stringvalidator.OneOf("other", "wxp", "w2k", "w2k3", "w2k8", "wvista",
+					"win7", "win8", "win10", "win11", "l24", "l26", "solaris")},
+			},
+			"pool": schema.StringAttribute{
+				Description: "Resource pool the VM belongs to. Changing it moves the VM to the new pool; unset, the VM is " +
+					"in no pool (PVE's clones do not join their source's pool either).",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.RegexMatches(poolIDRE, "must be a pool name: letters, digits, '-' and '_'")},
+			},
 			"agent":      agentAttribute(),
 			"cloud_init": cloudInitAttribute(),
 			"vga":        vgaAttribute(),
@@ -262,6 +301,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 
 var (
 	dnsNameRE = regexpMust(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$`)
+	poolIDRE  = regexpMust(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 	machineRE = regexpMust(`^(q35|i440fx|pc|pc-(q35|i440fx)-\d+\.\d+(\+pve\d+)?)$`)
 )
 
@@ -285,6 +325,20 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	if _, taken := plan.disks(ctx, &resp.Diagnostics)[cloudInitDrive]; taken && plan.CloudInit != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("disks").AtMapKey(cloudInitDrive), "Slot Taken by Cloud-Init",
 			"with cloud_init, "+cloudInitDrive+" holds the cloud-init drive: put this disk in another slot")
+	}
+	isNew := req.State.Raw.IsNull() && plan.Clone == nil
+	for slot := range elements[usbModel](ctx, plan.USB, &resp.Diagnostics) {
+		n, _ := strconv.Atoi(strings.TrimPrefix(slot, "usb"))
+		if problem := usbSlotProblem(n, plan.Machine, plan.OSType, isNew); problem != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("usb").AtMapKey(slot), "USB Slot Not Available", problem)
+		}
+	}
+	for slot, dev := range elements[hostPCIModel](ctx, plan.HostPCI, &resp.Diagnostics) {
+		if dev.PCIe.ValueBool() {
+			if problem := pcieProblem(plan.Machine, isNew); problem != "" {
+				resp.Diagnostics.AddAttributeError(path.Root("hostpci").AtMapKey(slot).AtName("pcie"), "PCIe Needs Q35", problem)
+			}
+		}
 	}
 	if req.State.Raw.IsNull() {
 		return
@@ -356,6 +410,7 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	str("bios", m.BIOS, o.BIOS)
 	str("machine", m.Machine, o.Machine)
 	str("scsihw", m.SCSIController, o.SCSIController)
+	str("ostype", m.OSType, o.OSType)
 	num("cores", m.Cores, o.Cores)
 	num("sockets", m.Sockets, o.Sockets)
 	num("memory", m.Memory, o.Memory)
@@ -444,8 +499,11 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	for slot, disk := range plan.disks(ctx, &resp.Diagnostics) {
 		p.Set(slot, disk.createValue())
 	}
-	for slot, nic := range plan.nics(ctx, &resp.Diagnostics) {
-		p.Set(slot, nic.value())
+	deviceParams(plan.nics(ctx, &resp.Diagnostics), nil, false, p)
+	deviceParams(elements[usbModel](ctx, plan.USB, &resp.Diagnostics), nil, false, p)
+	deviceParams(elements[hostPCIModel](ctx, plan.HostPCI, &resp.Diagnostics), nil, false, p)
+	if !plan.Pool.IsNull() {
+		p.Set("pool", plan.Pool.ValueString())
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -523,6 +581,9 @@ func (r *vmResource) cloneFunc(ctx context.Context, c *pve.Client, plan *vmModel
 		if !plan.Clone.Snapshot.IsNull() {
 			p.Set("snapshot", plan.Clone.Snapshot.ValueString())
 		}
+		if !plan.Pool.IsNull() {
+			p.Set("pool", plan.Pool.ValueString())
+		}
 		_, err := c.CloneGuest(ctx, pve.QEMU, source.Node, src, p)
 		return err
 	}, nil
@@ -555,6 +616,12 @@ func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmMod
 	}
 	if plan.Network.IsNull() || plan.Network.IsUnknown() {
 		plan.Network = prior.Network
+	}
+	if plan.USB.IsNull() || plan.USB.IsUnknown() {
+		plan.USB = prior.USB
+	}
+	if plan.HostPCI.IsNull() || plan.HostPCI.IsUnknown() {
+		plan.HostPCI = prior.HostPCI
 	}
 	r.converge(ctx, c, plan, &prior, "Create", &resp.Diagnostics)
 	// The clone exists: it goes into the state even when converging failed,
@@ -617,6 +684,11 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	m.BIOS = optStr("bios")
 	m.Machine = optStr("machine")
 	m.SCSIController = optStr("scsihw")
+	m.OSType = optStr("ostype")
+	m.Pool = types.StringNull()
+	if guest.Pool != "" {
+		m.Pool = types.StringValue(guest.Pool)
+	}
 	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "sockets": &m.Sockets, "memory": &m.Memory, "balloon": &m.Balloon} {
 		if *dst, err = optNum(key); err != nil {
 			return err
@@ -680,6 +752,8 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	m.CDROM = types.StringNull()
 	disks := map[string]diskModel{}
 	nics := map[string]nicModel{}
+	usbs := map[string]usbModel{}
+	pcis := map[string]hostPCIModel{}
 	for key, value := range cfg.Values {
 		switch {
 		case checkSlot(key, diskFamilies) == nil:
@@ -700,16 +774,20 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 				return fmt.Errorf("%s: %w", key, err)
 			}
 			nics[key] = n
+		case checkSlot(key, usbFamilies) == nil:
+			if usbs[key], err = usbFromAPI(value); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		case checkSlot(key, hostPCIFamilies) == nil:
+			if pcis[key], err = hostPCIFromAPI(value); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
 		}
 	}
-	m.Disks = types.MapValueMust(diskType, nil)
-	m.Network = types.MapValueMust(nicType, nil)
-	if len(disks) > 0 {
-		m.Disks = mapOf(diskType, disks)
-	}
-	if len(nics) > 0 {
-		m.Network = mapOf(nicType, nics)
-	}
+	m.Disks = mapOf(diskType, disks)
+	m.Network = mapOf(nicType, nics)
+	m.USB = mapOf(usbType, usbs)
+	m.HostPCI = mapOf(hostPCIType, pcis)
 	m.Started = types.BoolValue(guest.Status == "running")
 	return nil
 }
@@ -809,19 +887,10 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 			}
 		}
 	}
-	planNICs, priorNICs := plan.nics(ctx, diags), prior.nics(ctx, diags)
-	for slot, nic := range planNICs {
-		if old, exists := priorNICs[slot]; !exists || nic.value() != old.value() {
-			p.Set(slot, nic.value())
-		}
-	}
-	if managed(plan.Network) {
-		for slot := range priorNICs {
-			if _, kept := planNICs[slot]; !kept {
-				p.Add("delete", slot)
-			}
-		}
-	}
+	deviceParams(plan.nics(ctx, diags), prior.nics(ctx, diags), managed(plan.Network), p)
+	deviceParams(elements[usbModel](ctx, plan.USB, diags), elements[usbModel](ctx, prior.USB, diags), managed(plan.USB), p)
+	deviceParams(elements[hostPCIModel](ctx, plan.HostPCI, diags), elements[hostPCIModel](ctx, prior.HostPCI, diags),
+		managed(plan.HostPCI), p)
 	if diags.HasError() {
 		return
 	}
@@ -832,6 +901,12 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 		framework.SettleNetwork(ctx, c, node, diags) // hot-plugged NICs need their bridge
 		if _, err := c.UpdateGuestConfig(ctx, pve.QEMU, node, vmid, p); err != nil {
 			fail("changing the configuration: %s", err)
+			return
+		}
+	}
+	if plan.Pool.ValueString() != prior.Pool.ValueString() {
+		if err := c.SetGuestPool(ctx, vmid, prior.Pool.ValueString(), plan.Pool.ValueString()); err != nil {
+			fail("%s", err)
 			return
 		}
 	}
@@ -970,22 +1045,40 @@ var (
 // devices as they are.
 func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
 
-// disks returns the disks map, empty while it is unset or unknown.
-func (m *vmModel) disks(ctx context.Context, diags *diag.Diagnostics) map[string]diskModel {
-	out := map[string]diskModel{}
-	if managed(m.Disks) {
-		diags.Append(m.Disks.ElementsAs(ctx, &out, false)...)
+// elements returns the devices of a map, none while it is unset or unknown.
+func elements[T any](ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]T {
+	out := map[string]T{}
+	if managed(m) {
+		diags.Append(m.ElementsAs(ctx, &out, false)...)
 	}
 	return out
 }
 
+// disks returns the disks map, empty while it is unset or unknown.
+func (m *vmModel) disks(ctx context.Context, diags *diag.Diagnostics) map[string]diskModel {
+	return elements[diskModel](ctx, m.Disks, diags)
+}
+
 // nics returns the network map, empty while it is unset or unknown.
 func (m *vmModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]nicModel {
-	out := map[string]nicModel{}
-	if managed(m.Network) {
-		diags.Append(m.Network.ElementsAs(ctx, &out, false)...)
+	return elements[nicModel](ctx, m.Network, diags)
+}
+
+// deviceParams sets the devices of plan that are new or changed since
+// prior, and with managed deletes those that are gone.
+func deviceParams[T interface{ value() string }](plan, prior map[string]T, managed bool, p url.Values) {
+	for slot, dev := range plan {
+		if old, exists := prior[slot]; !exists || dev.value() != old.value() {
+			p.Set(slot, dev.value())
+		}
 	}
-	return out
+	if managed {
+		for slot := range prior {
+			if _, kept := plan[slot]; !kept {
+				p.Add("delete", slot)
+			}
+		}
+	}
 }
 
 func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
