@@ -2,11 +2,16 @@ package framework
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
@@ -37,4 +42,147 @@ func TagText(ctx context.Context, s types.Set, diags *diag.Diagnostics) string {
 	diags.Append(s.ElementsAs(ctx, &tags, false)...)
 	slices.Sort(tags)
 	return strings.Join(tags, ";")
+}
+
+// The life cycle that VMs and containers share: allocating a VM ID,
+// applying a configuration change, the run state, deleting, importing.
+
+// CreateGuestWithID runs create with the planned VM ID, or with a newly
+// allocated one when the plan leaves it unset, and returns the ID used.
+func CreateGuestWithID(ctx context.Context, c *pve.Client, vmid types.Int64, create func(vmid int) error) (int, error) {
+	if vmid.IsNull() || vmid.IsUnknown() {
+		return c.CreateWithNewVMID(ctx, create)
+	}
+	return int(vmid.ValueInt64()), create(int(vmid.ValueInt64()))
+}
+
+// SlotParams sets the devices of plan (slot to PVE value) that are new or
+// changed since prior; with managed it also deletes the slots plan no
+// longer has. An unmanaged map (unset in the configuration) adds and
+// changes but never deletes.
+func SlotParams(plan, prior map[string]string, managed bool, p url.Values) {
+	for _, slot := range slices.Sorted(maps.Keys(plan)) {
+		if old, exists := prior[slot]; !exists || plan[slot] != old {
+			p.Set(slot, plan[slot])
+		}
+	}
+	if managed {
+		for _, slot := range slices.Sorted(maps.Keys(prior)) {
+			if _, kept := plan[slot]; !kept {
+				p.Add("delete", slot)
+			}
+		}
+	}
+}
+
+// ApplyGuestConfig sends a configuration change built on a digest (the
+// repeated "delete" values joined as PVE wants them), when it changes
+// anything. Bridges staged on the node are brought up first: hot-plugged
+// NICs need them.
+func ApplyGuestConfig(ctx context.Context, c *pve.Client, kind pve.GuestKind, node string, vmid int, p url.Values, diags *diag.Diagnostics) error {
+	if dels := p["delete"]; len(dels) > 0 {
+		p.Set("delete", strings.Join(dels, ","))
+	}
+	if len(p) <= 1 && p.Has("digest") || len(p) == 0 {
+		return nil
+	}
+	SettleNetwork(ctx, c, node, diags)
+	if _, err := c.UpdateGuestConfig(ctx, kind, node, vmid, p); err != nil {
+		return fmt.Errorf("changing the configuration: %w", err)
+	}
+	return nil
+}
+
+// SetRunState starts or shuts down the guest as started says and reports
+// whether it was left running as it was (the case in which changes may
+// wait for its next start).
+func SetRunState(ctx context.Context, c *pve.Client, kind pve.GuestKind, node string, vmid int, started bool, diags *diag.Diagnostics) (stillRunning bool, err error) {
+	st, err := c.GuestCurrentStatus(ctx, kind, node, vmid)
+	if err != nil {
+		return false, err
+	}
+	running := st.Status == "running"
+	switch {
+	case started && !running:
+		SettleNetwork(ctx, c, node, diags)
+		if _, err := c.GuestAction(ctx, kind, node, vmid, "start", nil); err != nil {
+			return false, fmt.Errorf("starting: %w", err)
+		}
+		return false, nil
+	case !started && running:
+		if _, err := c.GuestAction(ctx, kind, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"120"}}); err != nil {
+			return false, fmt.Errorf("shutting down: %w", err)
+		}
+		return false, nil
+	}
+	return running, nil
+}
+
+// PendingKeys lists the configuration keys of a running guest that wait
+// for its next start, sorted.
+func PendingKeys(ctx context.Context, c *pve.Client, kind pve.GuestKind, node string, vmid int) ([]string, error) {
+	pending, err := c.GuestPending(ctx, kind, node, vmid)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, item := range pending {
+		if item.Pending != nil || item.Delete != 0 {
+			keys = append(keys, item.Key)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// ReadGuest finds the guest a resource's state names; a guest that is gone
+// is removed from the state (false).
+func ReadGuest(ctx context.Context, c *pve.Client, vmid types.Int64, state *tfsdk.State, summary string, diags *diag.Diagnostics) bool {
+	if _, err := c.FindGuest(ctx, int(vmid.ValueInt64())); err != nil {
+		if errors.Is(err, pve.ErrNotFound) {
+			state.RemoveResource(ctx)
+		} else {
+			diags.AddError(summary, err.Error())
+		}
+		return false
+	}
+	return true
+}
+
+// DeleteGuest stops a guest if it runs and destroys it, purged from
+// backup jobs, replication and HA. A guest already gone is not an error.
+func DeleteGuest(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid int, diags *diag.Diagnostics) {
+	what := fmt.Sprintf("%s %d", kind.Noun(), vmid)
+	summary := "Unable to Delete " + kind.Title()
+	guest, err := c.FindGuest(ctx, vmid)
+	if errors.Is(err, pve.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return
+	}
+	if guest.Status == "running" {
+		if _, err := c.GuestAction(ctx, kind, guest.Node, vmid, "stop", nil); err != nil {
+			diags.AddError(summary, fmt.Sprintf("stopping %s first: %s", what, err))
+			return
+		}
+	}
+	if _, err := c.DeleteGuest(ctx, kind, guest.Node, vmid); err != nil && !errors.Is(err, pve.ErrNotFound) {
+		diags.AddError(summary, fmt.Sprintf("%s: %s", what, err))
+	}
+}
+
+// GuestImportID reads an import ID, "<node>/<vmid>" or "<vmid>": the node
+// is only a hint, the guest is found wherever it is.
+func GuestImportID(id string) (int64, error) {
+	s := id
+	if _, after, ok := strings.Cut(s, "/"); ok {
+		s = after
+	}
+	vmid, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || vmid < 100 {
+		return 0, fmt.Errorf("expected <node>/<vmid> or <vmid>, e.g. pve1/100, got %q", id)
+	}
+	return vmid, nil
 }

@@ -56,6 +56,22 @@ const (
 	LXC  GuestKind = "lxc"
 )
 
+// Noun names the kind in messages: "VM" or "container".
+func (k GuestKind) Noun() string {
+	if k == LXC {
+		return "container"
+	}
+	return "VM"
+}
+
+// Title names the kind in titles: "VM" or "Container".
+func (k GuestKind) Title() string {
+	if k == LXC {
+		return "Container"
+	}
+	return "VM"
+}
+
 func guestPath(kind GuestKind, node string, vmid int) string {
 	return "/nodes/" + url.PathEscape(node) + "/" + string(kind) + "/" + strconv.Itoa(vmid)
 }

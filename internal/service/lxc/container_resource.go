@@ -3,7 +3,9 @@ package lxc
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,14 +24,18 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
+
+var poolIDRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 
 var (
 	_ resource.ResourceWithImportState = (*containerResource)(nil)
@@ -57,6 +63,14 @@ type rootfsModel struct {
 	Volume  types.String `tfsdk:"volume"`
 }
 
+// cloneModel is where a container is cloned from.
+type cloneModel struct {
+	SourceVMID    types.Int64  `tfsdk:"source_vmid"`
+	Full          types.Bool   `tfsdk:"full"`
+	TargetStorage types.String `tfsdk:"target_storage"`
+	Snapshot      types.String `tfsdk:"snapshot"`
+}
+
 type featuresModel struct {
 	Nesting types.Bool `tfsdk:"nesting"`
 	Keyctl  types.Bool `tfsdk:"keyctl"`
@@ -72,12 +86,14 @@ type containerModel struct {
 	Description   types.String   `tfsdk:"description"`
 	Tags          types.Set      `tfsdk:"tags"`
 	OSTemplate    types.String   `tfsdk:"ostemplate"`
+	Clone         *cloneModel    `tfsdk:"clone"`
+	Pool          types.String   `tfsdk:"pool"`
 	Unprivileged  types.Bool     `tfsdk:"unprivileged"`
 	Features      *featuresModel `tfsdk:"features"`
 	Cores         types.Int64    `tfsdk:"cores"`
 	Memory        types.Int64    `tfsdk:"memory"`
 	Swap          types.Int64    `tfsdk:"swap"`
-	RootFS        *rootfsModel   `tfsdk:"rootfs"`
+	RootFS        types.Object   `tfsdk:"rootfs"`
 	MountPoints   types.Map      `tfsdk:"mount_points"`
 	Network       types.Map      `tfsdk:"network"`
 	Password      types.String   `tfsdk:"password"`
@@ -143,10 +159,41 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"description": schema.StringAttribute{Description: "Description.", Optional: true},
 			"tags":        schema.SetAttribute{Description: "Tags.", ElementType: types.StringType, Optional: true},
 			"ostemplate": schema.StringAttribute{
-				Description: "Template volume, e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`. Changing it " +
-					"replaces the container. PVE does not keep it: after an import, the first apply only records it.",
-				Required:      true,
+				Description: "Template volume, e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`. Exactly one of " +
+					"`ostemplate` and `clone`. Changing it replaces the container. PVE does not keep it: after an import, " +
+					"the first apply only records it.",
+				Optional:      true,
 				PlanModifiers: replaceTemplate,
+				Validators: []validator.String{stringvalidator.ExactlyOneOf(path.MatchRoot("clone"))},
+			},
+			"clone": schema.SingleNestedAttribute{
+				Description: "Create the container as a clone of another container or template, then apply the rest of " +
+					"this configuration to it (volumes grow to their `size`). Changing it replaces the container.",
+				Optional:      true,
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()},
+				Attributes: map[string]schema.Attribute{
+					"source_vmid": schema.Int64Attribute{
+						Description: "VM ID of the container or template to clone; it is found on whichever node it is.",
+						Required:    true,
+						Validators:  []validator.Int64{int64validator.Between(100, 999999999)},
+					},
+					"full": schema.BoolAttribute{
+						Description: "Full clone (independent copies of the volumes). Unset: PVE's default, a linked clone " +
+							"of a template and a full clone of anything else.",
+						Optional: true,
+					},
+					"target_storage": schema.StringAttribute{
+						Description: "Storage for the volumes of a full clone. Unset: the source's storage.",
+						Optional:    true,
+					},
+					"snapshot": schema.StringAttribute{Description: "Clone this snapshot of the source.", Optional: true},
+				},
+			},
+			"pool": schema.StringAttribute{
+				Description: "Resource pool the container belongs to. Changing it moves the container to the new pool; " +
+					"unset, the container is in no pool.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.RegexMatches(poolIDRE, "must be a pool name: letters, digits, '-' and '_'")},
 			},
 			"unprivileged": schema.BoolAttribute{
 				Description: "Run unprivileged (user namespaces). Unset: as PVE creates containers (unprivileged). " +
@@ -176,9 +223,11 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"memory": optInt("Memory in MiB. Unset: PVE's default (512).", int64validator.AtLeast(16)),
 			"swap":   optInt("Swap in MiB. Unset: PVE's default (512).", int64validator.AtLeast(0)),
 			"rootfs": schema.SingleNestedAttribute{
-				Description: "Root file system.",
-				Required:    true,
-				Attributes:  volumeAttributes(false),
+				Description:   "Root file system; required with `ostemplate`. Unset on a clone: the source's, as it is.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
+				Attributes:    volumeAttributes(false),
 			},
 			"mount_points": schema.MapNestedAttribute{
 				Description:   "Mount points by slot: `mp0`..`mp255`. Unset: not managed.",
@@ -231,11 +280,21 @@ func (r *containerResource) Configure(_ context.Context, req resource.ConfigureR
 
 // ModifyPlan refuses shrinking a volume at plan time.
 func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan, state containerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if req.State.Raw.IsNull() {
+		if plan.Clone == nil && plan.RootFS.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root("rootfs"), "Missing Root File System",
+				"a container made from an ostemplate needs rootfs = { storage = ..., size = ... }")
+		}
+		return
+	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -246,8 +305,8 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 				fmt.Sprintf("%s is %d GiB; it cannot shrink to %d GiB", name, before.ValueInt64(), now.ValueInt64()))
 		}
 	}
-	if plan.RootFS != nil && state.RootFS != nil {
-		shrink(path.Root("rootfs").AtName("size"), "rootfs", plan.RootFS.Size, state.RootFS.Size)
+	if planRoot, stateRoot := plan.rootfs(ctx, &resp.Diagnostics), state.rootfs(ctx, &resp.Diagnostics); planRoot != nil && stateRoot != nil {
+		shrink(path.Root("rootfs").AtName("size"), "rootfs", planRoot.Size, stateRoot.Size)
 	}
 	old := state.mounts(ctx, &resp.Diagnostics)
 	for slot, mp := range plan.mounts(ctx, &resp.Diagnostics) {
@@ -258,6 +317,17 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 }
 
 func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
+
+
+// rootfs returns the root file system, nil while it is unknown.
+func (m *containerModel) rootfs(ctx context.Context, diags *diag.Diagnostics) *rootfsModel {
+	if m.RootFS.IsNull() || m.RootFS.IsUnknown() {
+		return nil
+	}
+	var r rootfsModel
+	diags.Append(m.RootFS.As(ctx, &r, basetypes.ObjectAsOptions{})...)
+	return &r
+}
 
 func (m *containerModel) mounts(ctx context.Context, diags *diag.Diagnostics) map[string]volumeModel {
 	out := map[string]volumeModel{}
@@ -356,6 +426,10 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if plan.Clone != nil {
+		r.createClone(ctx, c, &plan, resp)
+		return
+	}
 
 	node := plan.Node.ValueString()
 	p := url.Values{"ostemplate": {plan.OSTemplate.ValueString()}}
@@ -363,12 +437,17 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	if !plan.Unprivileged.IsNull() && !plan.Unprivileged.IsUnknown() {
 		p.Set("unprivileged", map[bool]string{true: "1", false: "0"}[plan.Unprivileged.ValueBool()])
 	}
-	p.Set("rootfs", volumeModel{Storage: plan.RootFS.Storage, Size: plan.RootFS.Size}.createValue(false))
+	if root := plan.rootfs(ctx, &resp.Diagnostics); root != nil {
+		p.Set("rootfs", volumeModel{Storage: root.Storage, Size: root.Size}.createValue(false))
+	}
 	for slot, mp := range plan.mounts(ctx, &resp.Diagnostics) {
 		p.Set(slot, mp.createValue(true))
 	}
 	for slot, nic := range plan.nics(ctx, &resp.Diagnostics) {
 		p.Set(slot, nic.value())
+	}
+	if !plan.Pool.IsNull() {
+		p.Set("pool", plan.Pool.ValueString())
 	}
 	if !config.Password.IsNull() {
 		p.Set("password", config.Password.ValueString())
@@ -380,20 +459,12 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	var created *pve.TaskResult
-	create := func(vmid int) error {
+	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
 		var err error
 		created, err = c.CreateGuest(ctx, pve.LXC, node, p)
 		return err
-	}
-	var vmid int
-	var err error
-	if plan.VMID.IsNull() || plan.VMID.IsUnknown() {
-		vmid, err = c.CreateWithNewVMID(ctx, create)
-	} else {
-		vmid = int(plan.VMID.ValueInt64())
-		err = create(vmid)
-	}
+	})
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("creating the container on node %s: %s", node, err))
 		return
@@ -410,6 +481,60 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	if startErr != nil {
 		resp.Diagnostics.AddError("Unable to Start Container", fmt.Sprintf("container %d was created but did not start: %s", vmid, startErr))
 	}
+}
+
+// createClone clones the source, then converges the clone to the plan as
+// an update would: what the clone brought is the prior state.
+func (r *containerResource) createClone(ctx context.Context, c *pve.Client, plan *containerModel, resp *resource.CreateResponse) {
+	src := int(plan.Clone.SourceVMID.ValueInt64())
+	source, err := c.FindGuest(ctx, src)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("finding the clone source %d: %s", src, err))
+		return
+	}
+	p := url.Values{}
+	for key, v := range map[string]types.String{"hostname": plan.Hostname, "description": plan.Description, "pool": plan.Pool,
+		"storage": plan.Clone.TargetStorage, "snapshot": plan.Clone.Snapshot} {
+		if !v.IsNull() && !v.IsUnknown() {
+			p.Set(key, v.ValueString())
+		}
+	}
+	if node := plan.Node.ValueString(); node != source.Node {
+		p.Set("target", node)
+	}
+	if !plan.Clone.Full.IsNull() {
+		p.Set("full", map[bool]string{true: "1", false: "0"}[plan.Clone.Full.ValueBool()])
+	}
+	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, func(vmid int) error {
+		p.Set("newid", strconv.Itoa(vmid))
+		_, err := c.CloneGuest(ctx, pve.LXC, source.Node, src, p)
+		return err
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("cloning container %d: %s", src, err))
+		return
+	}
+	plan.VMID = types.Int64Value(int64(vmid))
+	prior := containerModel{VMID: plan.VMID}
+	r.readInto(ctx, c, &prior, "Create", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Unset volumes and NICs are the clone's.
+	if plan.RootFS.IsNull() || plan.RootFS.IsUnknown() {
+		plan.RootFS = prior.RootFS
+	}
+	if !managed(plan.MountPoints) {
+		plan.MountPoints = prior.MountPoints
+	}
+	if !managed(plan.Network) {
+		plan.Network = prior.Network
+	}
+	r.converge(ctx, c, plan, &prior, "Create", &resp.Diagnostics)
+	// The clone exists: it goes into the state even when converging
+	// failed, so that it is not left behind unknown to Terraform.
+	r.readInto(ctx, c, plan, "Create", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *containerModel, action string, diags *diag.Diagnostics) {
@@ -500,7 +625,11 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 	if err != nil {
 		return fmt.Errorf("rootfs: %w", err)
 	}
-	m.RootFS = &rootfsModel{Storage: root.Storage, Size: root.Size, Volume: root.Volume}
+	m.RootFS, _ = types.ObjectValueFrom(ctx, rootfsType.AttrTypes, rootfsModel{Storage: root.Storage, Size: root.Size, Volume: root.Volume})
+	m.Pool = types.StringNull()
+	if guest.Pool != "" {
+		m.Pool = types.StringValue(guest.Pool)
+	}
 	mounts, nics := map[string]volumeModel{}, map[string]nicModel{}
 	for key, value := range cfg.Values {
 		switch {
@@ -548,12 +677,7 @@ func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := c.FindGuest(ctx, int(state.VMID.ValueInt64())); err != nil {
-		if isNotFound(err) {
-			resp.State.RemoveResource(ctx)
-			return
-		}
-		resp.Diagnostics.AddError("Unable to Read Container", err.Error())
+	if !framework.ReadGuest(ctx, c, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics) {
 		return
 	}
 	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
@@ -575,9 +699,21 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	vmid := int(state.VMID.ValueInt64())
+	r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// converge brings the existing container from prior to plan: configuration
+// keys and devices in one digest-guarded change, grown volumes, the pool, a
+// migration when the node changes, then the run state.
+func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, prior *containerModel, action string, diags *diag.Diagnostics) {
+	vmid := int(prior.VMID.ValueInt64())
 	fail := func(format string, args ...any) {
-		resp.Diagnostics.AddError("Unable to Update Container", fmt.Sprintf("container %d: ", vmid)+fmt.Sprintf(format, args...))
+		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: ", vmid)+fmt.Sprintf(format, args...))
 	}
 	guest, err := c.FindGuest(ctx, vmid)
 	if err != nil {
@@ -591,12 +727,13 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 		return
 	}
 	p := url.Values{"digest": {current.Digest}}
-	configParams(ctx, &plan, &state, p, &resp.Diagnostics)
+	configParams(ctx, plan, prior, p, diags)
 	resizes := map[string]int64{}
-	if plan.RootFS != nil && state.RootFS != nil && plan.RootFS.Size.ValueInt64() > state.RootFS.Size.ValueInt64() {
-		resizes["rootfs"] = plan.RootFS.Size.ValueInt64()
+	if planRoot, priorRoot := plan.rootfs(ctx, diags), prior.rootfs(ctx, diags); planRoot != nil && priorRoot != nil &&
+		planRoot.Size.ValueInt64() > priorRoot.Size.ValueInt64() {
+		resizes["rootfs"] = planRoot.Size.ValueInt64()
 	}
-	planMounts, priorMounts := plan.mounts(ctx, &resp.Diagnostics), state.mounts(ctx, &resp.Diagnostics)
+	planMounts, priorMounts := plan.mounts(ctx, diags), prior.mounts(ctx, diags)
 	for slot, mp := range planMounts {
 		old, exists := priorMounts[slot]
 		switch {
@@ -626,99 +763,61 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 			}
 		}
 	}
-	planNICs, priorNICs := plan.nics(ctx, &resp.Diagnostics), state.nics(ctx, &resp.Diagnostics)
-	for slot, nic := range planNICs {
-		if old, exists := priorNICs[slot]; !exists || nic.value() != old.value() {
-			p.Set(slot, nic.value())
-		}
-	}
-	if managed(plan.Network) {
-		for slot := range priorNICs {
-			if _, kept := planNICs[slot]; !kept {
-				p.Add("delete", slot)
-			}
-		}
-	}
-	if resp.Diagnostics.HasError() {
+	framework.SlotParams(nicValues(plan.nics(ctx, diags)), nicValues(prior.nics(ctx, diags)), managed(plan.Network), p)
+	if diags.HasError() {
 		return
 	}
-	if dels := p["delete"]; len(dels) > 0 {
-		p.Set("delete", strings.Join(dels, ","))
+	if err := framework.ApplyGuestConfig(ctx, c, pve.LXC, node, vmid, p, diags); err != nil {
+		fail("%s", err)
+		return
 	}
-	if len(p) > 1 {
-		framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
-		if _, err := c.UpdateGuestConfig(ctx, pve.LXC, node, vmid, p); err != nil {
-			fail("changing the configuration: %s", err)
-			return
-		}
-	}
-	for _, disk := range slices.Sorted(mapKeys(resizes)) {
+	for _, disk := range slices.Sorted(maps.Keys(resizes)) {
 		if err := c.ResizeGuestDisk(ctx, pve.LXC, node, vmid, disk, fmt.Sprintf("%dG", resizes[disk])); err != nil {
 			fail("growing %s: %s", disk, err)
 			return
 		}
 	}
-	running := guest.Status == "running"
+	if plan.Pool.ValueString() != prior.Pool.ValueString() {
+		if err := c.SetGuestPool(ctx, vmid, prior.Pool.ValueString(), plan.Pool.ValueString()); err != nil {
+			fail("%s", err)
+			return
+		}
+	}
 	if target := plan.Node.ValueString(); target != node {
-		if _, err := c.MigrateGuest(ctx, pve.LXC, node, vmid, target, running); err != nil {
+		if _, err := c.MigrateGuest(ctx, pve.LXC, node, vmid, target, guest.Status == "running"); err != nil {
 			fail("migrating from %s to %s: %s", node, target, err)
 			return
 		}
 		node = target
 	}
-	st, err := c.GuestCurrentStatus(ctx, pve.LXC, node, vmid)
+	running, err := framework.SetRunState(ctx, c, pve.LXC, node, vmid, plan.Started.ValueBool(), diags)
 	if err != nil {
 		fail("%s", err)
 		return
 	}
-	running = st.Status == "running"
-	switch {
-	case plan.Started.ValueBool() && !running:
-		framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
-		if _, err := c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil); err != nil {
-			fail("starting: %s", err)
-			return
-		}
-	case !plan.Started.ValueBool() && running:
-		if _, err := c.GuestAction(ctx, pve.LXC, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"60"}}); err != nil {
-			fail("shutting down: %s", err)
-			return
-		}
-	case running:
-		warnPending(ctx, c, node, vmid, &resp.Diagnostics)
+	if running {
+		warnPending(ctx, c, node, vmid, diags)
 	}
-	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// nicValues renders NICs as their PVE values by slot.
+func nicValues(nics map[string]nicModel) map[string]string {
+	out := make(map[string]string, len(nics))
+	for slot, n := range nics {
+		out[slot] = n.value()
+	}
+	return out
 }
 
 // warnPending says which changes wait for the container's next start.
 func warnPending(ctx context.Context, c *pve.Client, node string, vmid int, diags *diag.Diagnostics) {
-	pending, err := c.GuestPending(ctx, pve.LXC, node, vmid)
-	if err != nil {
-		return
-	}
-	var keys []string
-	for _, item := range pending {
-		if item.Pending != nil || item.Delete != 0 {
-			keys = append(keys, item.Key)
-		}
-	}
-	if len(keys) > 0 {
-		slices.Sort(keys)
+	keys, err := framework.PendingKeys(ctx, c, pve.LXC, node, vmid)
+	if err == nil && len(keys) > 0 {
 		diags.AddWarning("Container Needs a Restart",
 			fmt.Sprintf("container %d runs with its old %s; the change takes effect at its next start.", vmid, strings.Join(keys, ", ")))
 	}
 }
 
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
 
 func (r *containerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state containerModel
@@ -731,34 +830,13 @@ func (r *containerResource) Delete(ctx context.Context, req resource.DeleteReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	vmid := int(state.VMID.ValueInt64())
-	guest, err := c.FindGuest(ctx, vmid)
-	if isNotFound(err) {
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Delete Container", err.Error())
-		return
-	}
-	if guest.Status == "running" {
-		if _, err := c.GuestAction(ctx, pve.LXC, guest.Node, vmid, "stop", nil); err != nil {
-			resp.Diagnostics.AddError("Unable to Delete Container", fmt.Sprintf("stopping container %d first: %s", vmid, err))
-			return
-		}
-	}
-	if _, err := c.DeleteGuest(ctx, pve.LXC, guest.Node, vmid); err != nil && !isNotFound(err) {
-		resp.Diagnostics.AddError("Unable to Delete Container", fmt.Sprintf("container %d: %s", vmid, err))
-	}
+	framework.DeleteGuest(ctx, c, pve.LXC, int(state.VMID.ValueInt64()), &resp.Diagnostics)
 }
 
 func (r *containerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id := req.ID
-	if _, after, ok := strings.Cut(id, "/"); ok {
-		id = after
-	}
-	vmid, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || vmid < 100 {
-		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("expected <node>/<vmid> or <vmid>, e.g. pve1/200, got %q", req.ID))
+	vmid, err := framework.GuestImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)

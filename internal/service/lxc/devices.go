@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -65,8 +66,10 @@ func volumeAttributes(mountPoint bool) map[string]schema.Attribute {
 	}
 	if mountPoint {
 		a["path"] = schema.StringAttribute{Description: "Path inside the container, e.g. `/var/lib/data`.", Required: true}
-		a["backup"] = schema.BoolAttribute{Description: "Include the mount point in backups. Default off, as in PVE.", Optional: true, Computed: true}
-		a["read_only"] = schema.BoolAttribute{Description: "Mount read-only. Default off.", Optional: true, Computed: true}
+		a["backup"] = schema.BoolAttribute{Description: "Include the mount point in backups. Default off, as in PVE. Unset: left as it is.", Optional: true, Computed: true,
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseNonNullStateForUnknown()}}
+		a["read_only"] = schema.BoolAttribute{Description: "Mount read-only. Default off. Unset: left as it is.", Optional: true, Computed: true,
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseNonNullStateForUnknown()}}
 	}
 	return a
 }
@@ -146,7 +149,8 @@ func nicAttributes() map[string]schema.Attribute {
 			Optional:    true,
 			Validators:  []validator.Int64{int64validator.Between(1, 4094)},
 		},
-		"firewall": schema.BoolAttribute{Description: "Filter with PVE's firewall. Default off.", Optional: true, Computed: true},
+		"firewall": schema.BoolAttribute{Description: "Filter with PVE's firewall. Default off. Unset: left as it is.", Optional: true, Computed: true,
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseNonNullStateForUnknown()}},
 		"mac": schema.StringAttribute{
 			Description:   "MAC address. Unset: PVE generates one, which is kept.",
 			Optional:      true,

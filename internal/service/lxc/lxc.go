@@ -4,6 +4,9 @@ package lxc
 import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 // Resources returns the resources of the lxc service.
@@ -15,3 +18,6 @@ func Resources() []func() resource.Resource {
 func DataSources() []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewContainerDataSource, NewContainersDataSource}
 }
+
+// NewContainersDataSource returns the pve_containers data source.
+func NewContainersDataSource() datasource.DataSource { return framework.NewGuestListDataSource(pve.LXC) }

@@ -4,6 +4,9 @@ package vm
 import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 // Resources returns the resources of the vm service.
@@ -15,3 +18,6 @@ func Resources() []func() resource.Resource {
 func DataSources() []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewVMDataSource, NewVMsDataSource}
 }
+
+// NewVMsDataSource returns the pve_vms data source.
+func NewVMsDataSource() datasource.DataSource { return framework.NewGuestListDataSource(pve.QEMU) }

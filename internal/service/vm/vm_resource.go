@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -527,14 +526,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		r.createClone(ctx, c, &plan, create, resp)
 		return
 	}
-	var vmid int
-	var err error
-	if plan.VMID.IsNull() || plan.VMID.IsUnknown() {
-		vmid, err = c.CreateWithNewVMID(ctx, create)
-	} else {
-		vmid = int(plan.VMID.ValueInt64())
-		err = create(vmid)
-	}
+	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, create)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("creating the VM on node %s: %s", node, err))
 		return
@@ -592,14 +584,7 @@ func (r *vmResource) cloneFunc(ctx context.Context, c *pve.Client, plan *vmModel
 // createClone clones, then converges the clone to the plan as an update
 // would: what the clone brought is the prior state.
 func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmModel, create func(int) error, resp *resource.CreateResponse) {
-	var vmid int
-	var err error
-	if plan.VMID.IsNull() || plan.VMID.IsUnknown() {
-		vmid, err = c.CreateWithNewVMID(ctx, create)
-	} else {
-		vmid = int(plan.VMID.ValueInt64())
-		err = create(vmid)
-	}
+	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, create)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("cloning VM %d: %s", plan.Clone.SourceVMID.ValueInt64(), err))
 		return
@@ -799,12 +784,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := c.FindGuest(ctx, int(state.VMID.ValueInt64())); err != nil {
-		if isNotFound(err) {
-			resp.State.RemoveResource(ctx)
-			return
-		}
-		resp.Diagnostics.AddError("Unable to Read VM", err.Error())
+	if !framework.ReadGuest(ctx, c, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics) {
 		return
 	}
 	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
@@ -894,15 +874,9 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 	if diags.HasError() {
 		return
 	}
-	if dels := p["delete"]; len(dels) > 0 {
-		p.Set("delete", strings.Join(dels, ","))
-	}
-	if len(p) > 1 { // more than the digest
-		framework.SettleNetwork(ctx, c, node, diags) // hot-plugged NICs need their bridge
-		if _, err := c.UpdateGuestConfig(ctx, pve.QEMU, node, vmid, p); err != nil {
-			fail("changing the configuration: %s", err)
-			return
-		}
+	if err := framework.ApplyGuestConfig(ctx, c, pve.QEMU, node, vmid, p, diags); err != nil {
+		fail("%s", err)
+		return
 	}
 	if plan.Pool.ValueString() != prior.Pool.ValueString() {
 		if err := c.SetGuestPool(ctx, vmid, prior.Pool.ValueString(), plan.Pool.ValueString()); err != nil {
@@ -930,42 +904,22 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 // that wait for the next start: a reboot with reboot_on_change, else a
 // warning that names them.
 func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node string, vmid int, plan *vmModel, diags *diag.Diagnostics) {
-	st, err := c.GuestCurrentStatus(ctx, pve.QEMU, node, vmid)
+	running, err := framework.SetRunState(ctx, c, pve.QEMU, node, vmid, plan.Started.ValueBool(), diags)
+	if err != nil {
+		diags.AddError("Unable to Update VM", fmt.Sprintf("VM %d: %s", vmid, err))
+		return
+	}
+	if !running {
+		return
+	}
+	keys, err := framework.PendingKeys(ctx, c, pve.QEMU, node, vmid)
 	if err != nil {
 		diags.AddError("Unable to Update VM", err.Error())
 		return
-	}
-	running := st.Status == "running"
-	framework.SettleNetwork(ctx, c, node, diags)
-	switch {
-	case plan.Started.ValueBool() && !running:
-		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "start", nil); err != nil {
-			diags.AddError("Unable to Start VM", err.Error())
-		}
-		return
-	case !plan.Started.ValueBool() && running:
-		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "shutdown", url.Values{"forceStop": {"1"}, "timeout": {"120"}}); err != nil {
-			diags.AddError("Unable to Shut Down VM", err.Error())
-		}
-		return
-	case !running:
-		return
-	}
-	pending, err := c.GuestPending(ctx, pve.QEMU, node, vmid)
-	if err != nil {
-		diags.AddError("Unable to Update VM", err.Error())
-		return
-	}
-	var keys []string
-	for _, item := range pending {
-		if item.Pending != nil || item.Delete != 0 {
-			keys = append(keys, item.Key)
-		}
 	}
 	if len(keys) == 0 {
 		return
 	}
-	slices.Sort(keys)
 	if plan.RebootOnChange.ValueBool() {
 		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "reboot", nil); err != nil {
 			diags.AddError("Unable to Reboot VM", err.Error())
@@ -994,35 +948,13 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	vmid := int(state.VMID.ValueInt64())
-	guest, err := c.FindGuest(ctx, vmid)
-	if isNotFound(err) {
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Delete VM", err.Error())
-		return
-	}
-	if guest.Status == "running" {
-		if _, err := c.GuestAction(ctx, pve.QEMU, guest.Node, vmid, "stop", nil); err != nil {
-			resp.Diagnostics.AddError("Unable to Delete VM", fmt.Sprintf("stopping VM %d first: %s", vmid, err))
-			return
-		}
-	}
-	if _, err := c.DeleteGuest(ctx, pve.QEMU, guest.Node, vmid); err != nil && !isNotFound(err) {
-		resp.Diagnostics.AddError("Unable to Delete VM", fmt.Sprintf("VM %d: %s", vmid, err))
-	}
+	framework.DeleteGuest(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()), &resp.Diagnostics)
 }
 
 func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id := req.ID
-	if _, after, ok := strings.Cut(id, "/"); ok {
-		id = after // the node is found again from the cluster's resources
-	}
-	vmid, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || vmid < 100 {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("expected <node>/<vmid> or <vmid>, e.g. pve1/100, got %q", req.ID))
+	vmid, err := framework.GuestImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
@@ -1067,18 +999,16 @@ func (m *vmModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]
 // deviceParams sets the devices of plan that are new or changed since
 // prior, and with managed deletes those that are gone.
 func deviceParams[T interface{ value() string }](plan, prior map[string]T, managed bool, p url.Values) {
-	for slot, dev := range plan {
-		if old, exists := prior[slot]; !exists || dev.value() != old.value() {
-			p.Set(slot, dev.value())
-		}
+	framework.SlotParams(values(plan), values(prior), managed, p)
+}
+
+// values renders devices as their PVE values by slot.
+func values[T interface{ value() string }](devices map[string]T) map[string]string {
+	out := make(map[string]string, len(devices))
+	for slot, d := range devices {
+		out[slot] = d.value()
 	}
-	if managed {
-		for slot := range prior {
-			if _, kept := plan[slot]; !kept {
-				p.Add("delete", slot)
-			}
-		}
-	}
+	return out
 }
 
 func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
