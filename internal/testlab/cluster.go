@@ -37,6 +37,7 @@ func (p *PVE) registerBuiltins() {
 	p.registerStorageRoutes()
 	p.registerQemuRoutes()
 	p.registerLXCRoutes()
+	p.registerPoolRoutes()
 }
 
 // versionInfo is GET /version and GET /nodes/{node}/version. The "console"
@@ -86,7 +87,8 @@ func boolInt(b bool) int {
 }
 
 // clusterResources serves GET /cluster/resources, optionally filtered by
-// type (vm, storage, node, sdn).
+// type (vm, storage, node, sdn). Pools only come unfiltered, first, as
+// PVE's Cluster.pm lists them; guests in a pool carry its name in "pool".
 func (p *PVE) clusterResources(r *Request) (any, error) {
 	filter, _ := r.String("type")
 	now := time.Now()
@@ -121,7 +123,38 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 			}
 		}
 	}
-	var guests []map[string]any
+	guests, others := p.resourceEntriesLocked()
+	for _, e := range others {
+		if filter == "" || filter == e["type"] {
+			out = append(out, e)
+		}
+	}
+	pools := p.poolResourcesLocked(guests)
+	p.mu.Unlock()
+	if filter == "" || filter == "vm" {
+		slices.SortStableFunc(guests, func(a, b map[string]any) int { return a["vmid"].(int) - b["vmid"].(int) })
+		out = append(out, guests...)
+	}
+	if filter == "" || filter == "sdn" {
+		for _, n := range p.nodes {
+			out = append(out, map[string]any{
+				"id":     "sdn/" + n.name + "/localnetwork",
+				"type":   "sdn",
+				"sdn":    "localnetwork",
+				"node":   n.name,
+				"status": "ok",
+			})
+		}
+	}
+	if filter == "" { // pools come first; the type filter has no value for them
+		out = append(pools, out...)
+	}
+	return out, nil
+}
+
+// resourceEntriesLocked returns the /cluster/resources entries of the
+// guests (unsorted) and the other entries of the resource sources.
+func (p *PVE) resourceEntriesLocked() (guests, others []map[string]any) {
 	for _, id := range slices.Sorted(maps.Keys(p.guests)) {
 		g := p.guests[id]
 		if (g.kind == "qemu" && p.qemu.vms[id] != nil) || (g.kind == "lxc" && p.lxc.cts[id] != nil) {
@@ -140,28 +173,12 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 		for _, e := range src() {
 			if e["type"] == "qemu" || e["type"] == "lxc" {
 				guests = append(guests, e)
-			} else if filter == "" || filter == e["type"] {
-				out = append(out, e)
+			} else {
+				others = append(others, e)
 			}
 		}
 	}
-	p.mu.Unlock()
-	if filter == "" || filter == "vm" {
-		slices.SortStableFunc(guests, func(a, b map[string]any) int { return a["vmid"].(int) - b["vmid"].(int) })
-		out = append(out, guests...)
-	}
-	if filter == "" || filter == "sdn" {
-		for _, n := range p.nodes {
-			out = append(out, map[string]any{
-				"id":     "sdn/" + n.name + "/localnetwork",
-				"type":   "sdn",
-				"sdn":    "localnetwork",
-				"node":   n.name,
-				"status": "ok",
-			})
-		}
-	}
-	return out, nil
+	return guests, others
 }
 
 func storageResource(n *node, id, plugin, content string, used, total uint64) map[string]any {

@@ -139,8 +139,11 @@ func (p *PVE) createCT(r *Request) (any, error) {
 			return nil, err
 		}
 	}
-	if pool, ok := r.String("pool"); ok && pool != "" {
-		return nil, Errorf(http.StatusInternalServerError, "pool '%s' does not exist", pool)
+	pool, hasPool := r.String("pool")
+	if hasPool {
+		if err := p.checkPoolExistLocked(pool); err != nil {
+			return nil, err
+		}
 	}
 	ostemplate, _ := r.String("ostemplate")
 	storage, ok := r.String("storage")
@@ -315,6 +318,7 @@ func (p *PVE) createCT(r *Request) (any, error) {
 		if ok && final != nil {
 			ct.guestConfig = newGuestConfig(final)
 			ct.reload()
+			p.addGuestToPoolLocked(vmid, pool)
 			if start {
 				// vm_start is called as an API method: a vzstart task of its own
 				// (from memory: fork_worker in a worker forks another one)
@@ -616,6 +620,7 @@ func (p *PVE) destroyCT(r *Request) (any, error) {
 		}
 		delete(p.lxc.cts, vmid)
 		delete(p.guests, vmid)
+		p.removeGuestFromPoolLocked(vmid) // remove_vm_access
 		if purge {
 			delete(p.ha, haSID("lxc", vmid))
 		}
@@ -758,8 +763,11 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 	target, _ := r.String("target")
 	snapname, _ := r.String("snapname")
 	fullParam, hasFull := r.String("full")
-	if pool, ok := r.String("pool"); ok && pool != "" {
-		return nil, Errorf(http.StatusInternalServerError, "pool '%s' does not exist", pool)
+	pool, hasPool := r.String("pool")
+	if hasPool {
+		if err := p.checkPoolExist(pool); err != nil {
+			return nil, err
+		}
 	}
 	if target == node || target == "localhost" {
 		target = ""
@@ -932,6 +940,7 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 				nct.node = target
 				p.guests[newid] = guestRef{node: target, kind: "lxc"}
 			}
+			p.addGuestToPoolLocked(newid, pool)
 			return
 		}
 		for _, v := range newvols {

@@ -71,6 +71,7 @@ type PVE struct {
 	ops             []*vmOp                   // workers acting on guests
 	flocks          map[int]*flock            // guest config flocks, by VMID
 	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
+	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	lastPID         int
 	logged          map[string]bool

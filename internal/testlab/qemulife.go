@@ -29,9 +29,11 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		p.logOnce("qemu:restore", "testlab: restoring VM backups (archive) is not implemented by the lab")
 		return nil, &APIError{Status: http.StatusNotImplemented, Message: "restoring a backup archive is not implemented by the lab\n"}
 	}
-	if pool, ok := r.String("pool"); ok && pool != "" {
-		// the lab has no pools; from memory: check_pool_exist
-		return nil, Errorf(http.StatusInternalServerError, "pool '%s' does not exist", pool)
+	pool, hasPool := r.String("pool")
+	if hasPool {
+		if err := p.checkPoolExist(pool); err != nil {
+			return nil, err
+		}
 	}
 	start := r.Bool("start", false)
 	haManaged := r.Bool("ha-managed", false)
@@ -118,6 +120,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		}
 		if ok && final != nil {
 			vm.conf = final
+			p.addGuestToPoolLocked(vmid, pool)
 			if haManaged {
 				p.ha[haSID("qemu", vmid)] = true
 			}
@@ -512,6 +515,7 @@ func (p *PVE) destroyVM(r *Request) (any, error) {
 		}
 		delete(p.qemu.vms, vmid)
 		delete(p.guests, vmid)
+		p.removeGuestFromPoolLocked(vmid) // remove_vm_access
 		if purge {
 			delete(p.ha, haSID("qemu", vmid))
 		}
@@ -729,8 +733,11 @@ func (p *PVE) cloneVM(r *Request) (any, error) {
 	target, _ := r.String("target")
 	snapname, _ := r.String("snapname")
 	fullParam, _ := r.String("full")
-	if pool, ok := r.String("pool"); ok && pool != "" {
-		return nil, Errorf(http.StatusInternalServerError, "pool '%s' does not exist", pool)
+	pool, hasPool := r.String("pool")
+	if hasPool {
+		if err := p.checkPoolExist(pool); err != nil {
+			return nil, err
+		}
 	}
 	if target == node || target == "localhost" {
 		target = ""
@@ -835,6 +842,7 @@ func (p *PVE) cloneVM(r *Request) (any, error) {
 				nvm.node = target
 				p.guests[newid] = guestRef{node: target, kind: "qemu"}
 			}
+			p.addGuestToPoolLocked(newid, pool)
 			return
 		}
 		if n := p.nodeLocked(node); n != nil {
