@@ -8,6 +8,7 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/service/lxc"
 	"github.com/hcilab/terraform-provider-pve/internal/service/network"
 	"github.com/hcilab/terraform-provider-pve/internal/service/node"
+	"github.com/hcilab/terraform-provider-pve/internal/service/pool"
 	"github.com/hcilab/terraform-provider-pve/internal/service/vm"
 )
 
@@ -17,6 +18,7 @@ func resources() []func() resource.Resource {
 		lxc.Resources(),
 		network.Resources(),
 		node.Resources(),
+		pool.Resources(),
 		vm.Resources(),
 	)
 }
@@ -27,6 +29,7 @@ func dataSources() []func() datasource.DataSource {
 		lxc.DataSources(),
 		network.DataSources(),
 		node.DataSources(),
+		pool.DataSources(),
 		vm.DataSources(),
 	)
 }

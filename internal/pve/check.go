@@ -43,6 +43,18 @@ func CheckNodeName(s string) error {
 	return nil
 }
 
+// poolIDPattern is PVE's pve-poolid format: up to three levels of letters,
+// digits, '.', '-' and '_', separated by '/'.
+var poolIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+){0,2}$`)
+
+// CheckPoolID reports whether s is a valid pool ID.
+func CheckPoolID(s string) error {
+	if !poolIDPattern.MatchString(s) {
+		return fmt.Errorf("invalid pool ID %q: letters, digits, '.', '-' and '_', nested at most three levels as a/b/c", s)
+	}
+	return nil
+}
+
 // IsUnreachable reports whether err means the endpoint could not be reached
 // at all, as opposed to a definitive failure such as rejected credentials.
 func IsUnreachable(err error) bool {

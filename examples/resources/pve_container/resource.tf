@@ -28,3 +28,20 @@ resource "pve_container" "dns" {
   searchdomain = "lab.example"
   on_boot      = true
 }
+
+# A copy of a container template, with a bigger root file system; what
+# is not set here (memory, the template's NIC) is the template's.
+resource "pve_container" "worker" {
+  node     = "pve2"
+  hostname = "worker1"
+  pool     = "web"
+
+  clone = {
+    source_vmid = 9000
+  }
+
+  rootfs = {
+    storage = "local-lvm"
+    size    = 16
+  }
+}

@@ -21,8 +21,34 @@ resource "pve_vm" "web" {
   }
 
   on_boot = true
+  pool    = "web"
 
   timeouts = {
     create = "30m"
+  }
+}
+
+# A GPU guest: the GPU through a cluster-wide PCI mapping, so that the VM
+# can run on any node that has one; a USB security key by vendor:product.
+resource "pve_vm" "ml" {
+  node    = "pve2"
+  name    = "ml1"
+  os_type = "l26"
+  machine = "q35"
+  bios    = "ovmf"
+  memory  = 65536
+
+  efi_disk = { storage = "local-lvm" }
+
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 200 }
+  }
+
+  hostpci = {
+    hostpci0 = { mapping = "gpu", pcie = true, x_vga = true }
+  }
+
+  usb = {
+    usb0 = { mapping = "yubikey", usb3 = true }
   }
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,8 +33,6 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
-
-var poolIDRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 
 var (
 	_ resource.ResourceWithImportState = (*containerResource)(nil)
@@ -164,7 +161,7 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 					"the first apply only records it.",
 				Optional:      true,
 				PlanModifiers: replaceTemplate,
-				Validators: []validator.String{stringvalidator.ExactlyOneOf(path.MatchRoot("clone"))},
+				Validators:    []validator.String{stringvalidator.ExactlyOneOf(path.MatchRoot("clone"))},
 			},
 			"clone": schema.SingleNestedAttribute{
 				Description: "Create the container as a clone of another container or template, then apply the rest of " +
@@ -193,7 +190,7 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Description: "Resource pool the container belongs to. Changing it moves the container to the new pool; " +
 					"unset, the container is in no pool.",
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.RegexMatches(poolIDRE, "must be a pool name: letters, digits, '-' and '_'")},
+				Validators: []validator.String{framework.StringCheck("must be a pool ID", pve.CheckPoolID)},
 			},
 			"unprivileged": schema.BoolAttribute{
 				Description: "Run unprivileged (user namespaces). Unset: as PVE creates containers (unprivileged). " +
@@ -318,7 +315,6 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 
 func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
 
-
 // rootfs returns the root file system, nil while it is unknown.
 func (m *containerModel) rootfs(ctx context.Context, diags *diag.Diagnostics) *rootfsModel {
 	if m.RootFS.IsNull() || m.RootFS.IsUnknown() {
@@ -352,9 +348,12 @@ func configParams(ctx context.Context, m, prior *containerModel, p url.Values, d
 	if prior != nil {
 		o = *prior
 	}
+	// An unknown value is one the configuration leaves to PVE (or to the
+	// clone's source): it stays as it is.
 	set := func(key string, v, old attr.Value, text string) {
 		switch {
-		case !v.IsNull() && !v.IsUnknown():
+		case v.IsUnknown():
+		case !v.IsNull():
 			if prior == nil || !v.Equal(old) {
 				p.Set(key, text)
 			}
@@ -817,7 +816,6 @@ func warnPending(ctx context.Context, c *pve.Client, node string, vmid int, diag
 			fmt.Sprintf("container %d runs with its old %s; the change takes effect at its next start.", vmid, strings.Join(keys, ", ")))
 	}
 }
-
 
 func (r *containerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state containerModel

@@ -3,6 +3,7 @@ package lxc_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 func TestMain(m *testing.M) {
@@ -234,5 +236,72 @@ resource "pve_container" "test" {
 				statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("description"), knownvalue.StringExact("made by the acceptance tests")),
 			},
 		}},
+	})
+}
+
+// A clone of a container template, into a pool, with its root file system
+// grown and a NIC added; what the configuration leaves unset (memory, the
+// template's NIC) is the template's. Import matches; a missing rootfs
+// without a clone is a plan-time error.
+func TestAccContainer_clone(t *testing.T) {
+	const template = 9200
+	resource.Test(t, resource.TestCase{
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			c := acctest.PVEClient(t)
+			ctx := context.Background()
+			if _, err := c.CreateGuest(ctx, pve.LXC, "pve2", url.Values{"vmid": {strconv.Itoa(template)}, "hostname": {"ct-tmpl"},
+				"ostemplate": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}, "rootfs": {"local-lvm:2"},
+				"memory": {"768"}, "net0": {"name=eth0,bridge=vmbr0,ip=dhcp"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Post(ctx, fmt.Sprintf("/nodes/pve2/lxc/%d/template", template), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		},
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkContainersDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: `
+resource "pve_container" "test" {
+  node       = "pve1"
+  ostemplate = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+}`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Missing Root File System`),
+			},
+			{
+				Config: fmt.Sprintf(`
+resource "pve_pool" "ct" { pool_id = "acc-ct" }
+
+resource "pve_container" "test" {
+  node     = "pve2"
+  hostname = "ct-copy"
+  pool     = pve_pool.ct.pool_id
+  clone = {
+    source_vmid = %d
+  }
+  rootfs = {
+    storage = "local-lvm"
+    size    = 4
+  }
+  network = {
+    net0 = { name = "eth0", bridge = "vmbr0", ip = "dhcp" }
+    net1 = { name = "eth1", bridge = "vmbr0", ip = "10.9.0.7/24" }
+  }
+}
+`, template),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("hostname"), knownvalue.StringExact("ct-copy")),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("pool"), knownvalue.StringExact("acc-ct")),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("memory"), knownvalue.Int64Exact(768)),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("rootfs").AtMapKey("size"), knownvalue.Int64Exact(4)),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("network"), knownvalue.MapSizeExact(2)),
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
+				},
+			},
+			{ResourceName: ctAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"clone"}},
+		},
 	})
 }

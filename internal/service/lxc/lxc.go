@@ -20,4 +20,6 @@ func DataSources() []func() datasource.DataSource {
 }
 
 // NewContainersDataSource returns the pve_containers data source.
-func NewContainersDataSource() datasource.DataSource { return framework.NewGuestListDataSource(pve.LXC) }
+func NewContainersDataSource() datasource.DataSource {
+	return framework.NewGuestListDataSource(pve.LXC)
+}

@@ -104,9 +104,9 @@ func hostPCIAttributes() map[string]schema.Attribute {
 			Optional:   true,
 			Validators: []validator.String{stringvalidator.RegexMatches(pciIDRE, "must be a PCI address such as 0000:01:00 or 0000:01:00.0")},
 		},
-		"pcie": flagAttribute("Attach as a PCI Express device; needs `machine = \"q35\"`. Unset: left as it is (PVE's default: off)."),
+		"pcie":   flagAttribute("Attach as a PCI Express device; needs `machine = \"q35\"`. Unset: left as it is (PVE's default: off)."),
 		"rombar": flagAttribute("Make the device's ROM visible in the guest's memory map. Unset: left as it is (PVE's default: on)."),
-		"x_vga": flagAttribute("Make this the VM's primary GPU (x-vga). Unset: left as it is (PVE's default: off)."),
+		"x_vga":  flagAttribute("Make this the VM's primary GPU (x-vga). Unset: left as it is (PVE's default: off)."),
 		"mdev": schema.StringAttribute{
 			Description: "Mediated device type to create on the device, e.g. `nvidia-63` (for devices that support it).",
 			Optional:    true,

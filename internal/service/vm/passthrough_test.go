@@ -23,8 +23,8 @@ func TestPassthroughRoundTrip(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"mapping=gpu,pcie=1":                      "mapping=gpu,pcie=1,rombar=1,x-vga=0",
-		"host=0000:01:00,pcie=1,x-vga=1,rombar=0": "0000:01:00,pcie=1,rombar=0,x-vga=1",
+		"mapping=gpu,pcie=1":                       "mapping=gpu,pcie=1,rombar=1,x-vga=0",
+		"host=0000:01:00,pcie=1,x-vga=1,rombar=0":  "0000:01:00,pcie=1,rombar=0,x-vga=1",
 		"0000:02:00.0;0000:03:00.0,mdev=nvidia-63": "0000:02:00.0;0000:03:00.0,pcie=0,rombar=1,x-vga=0,mdev=nvidia-63",
 	} {
 		h, err := hostPCIFromAPI(in)

@@ -262,7 +262,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Description: "Resource pool the VM belongs to. Changing it moves the VM to the new pool; unset, the VM is " +
 					"in no pool (PVE's clones do not join their source's pool either).",
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.RegexMatches(poolIDRE, "must be a pool name: letters, digits, '-' and '_'")},
+				Validators: []validator.String{framework.StringCheck("must be a pool ID", pve.CheckPoolID)},
 			},
 			"agent":      agentAttribute(),
 			"cloud_init": cloudInitAttribute(),
@@ -300,7 +300,6 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 
 var (
 	dnsNameRE = regexpMust(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$`)
-	poolIDRE  = regexpMust(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 	machineRE = regexpMust(`^(q35|i440fx|pc|pc-(q35|i440fx)-\d+\.\d+(\+pve\d+)?)$`)
 )
 
@@ -329,13 +328,13 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	for slot := range elements[usbModel](ctx, plan.USB, &resp.Diagnostics) {
 		n, _ := strconv.Atoi(strings.TrimPrefix(slot, "usb"))
 		if problem := usbSlotProblem(n, plan.Machine, plan.OSType, isNew); problem != "" {
-			resp.Diagnostics.AddAttributeError(path.Root("usb").AtMapKey(slot), "USB Slot Not Available", problem)
+			resp.Diagnostics.AddAttributeError(path.Root("usb").AtMapKey(slot), "USB Slot Not Available", slot+": "+problem)
 		}
 	}
 	for slot, dev := range elements[hostPCIModel](ctx, plan.HostPCI, &resp.Diagnostics) {
 		if dev.PCIe.ValueBool() {
 			if problem := pcieProblem(plan.Machine, isNew); problem != "" {
-				resp.Diagnostics.AddAttributeError(path.Root("hostpci").AtMapKey(slot).AtName("pcie"), "PCIe Needs Q35", problem)
+				resp.Diagnostics.AddAttributeError(path.Root("hostpci").AtMapKey(slot).AtName("pcie"), "PCIe Needs Q35", slot+": "+problem)
 			}
 		}
 	}

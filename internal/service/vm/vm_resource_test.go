@@ -562,3 +562,137 @@ data "pve_vm" "one" {
 		},
 	})
 }
+
+func poolUSBConfig(pool, usb string) string {
+	return fmt.Sprintf(`
+resource "pve_pool" "a" { pool_id = "acc-a" }
+resource "pve_pool" "b" { pool_id = "acc-b" }
+
+resource "pve_vm" "test" {
+  node    = "pve1"
+  name    = "acc-usb"
+  os_type = "l26"
+  machine = "q35"
+  pool    = %s
+  usb = {
+%s
+  }
+}
+`, pool, usb)
+}
+
+// A VM in a pool with USB devices beyond usb4 (q35 and l26 allow them):
+// moved to another pool and out of pools; a USB device removed and one
+// changed, the others untouched; import matches.
+func TestAccVM_poolAndUSB(t *testing.T) {
+	usb := func(more string) string {
+		return `    usb0 = { host = "spice" }
+    usb7 = { host = "spice", usb3 = true }
+` + more
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkVMsDestroyed(t),
+		Steps: []resource.TestStep{
+			{
+				Config: poolUSBConfig("pve_pool.a.pool_id", usb(`    usb13 = { host = "spice" }`)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("pool"), knownvalue.StringExact("acc-a")),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("usb"), knownvalue.MapSizeExact(3)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("usb").AtMapKey("usb7").AtMapKey("usb3"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("usb").AtMapKey("usb0").AtMapKey("usb3"), knownvalue.Bool(false)),
+				},
+				Check: checkVMConfig(t, "usb13", "spice"),
+			},
+			{ResourceName: vmAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"reboot_on_change"}},
+			{
+				Config: poolUSBConfig("pve_pool.b.pool_id", usb("")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("pool"), knownvalue.StringExact("acc-b")),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("usb"), knownvalue.MapSizeExact(2)),
+				},
+				Check: resource.ComposeTestCheckFunc(checkVMConfig(t, "usb13", ""), checkPoolMembers(t, "acc-a"), checkPoolMembers(t, "acc-b", "qemu/")),
+			},
+			{
+				Config: poolUSBConfig("null", usb("")),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("pool"), knownvalue.Null()),
+				},
+				Check: checkPoolMembers(t, "acc-b"),
+			},
+		},
+	})
+}
+
+// checkVMConfig checks one key of the test VM's configuration as PVE has
+// it; want "" means the key is absent.
+func checkVMConfig(t *testing.T, key, want string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs := s.RootModule().Resources[vmAddr]
+		vmid, _ := strconv.Atoi(rs.Primary.Attributes["vmid"])
+		cfg, err := acctest.PVEClient(t).GuestConfig(context.Background(), pve.QEMU, rs.Primary.Attributes["node"], vmid, false)
+		if err != nil {
+			return err
+		}
+		if got := cfg.Values[key]; got != want {
+			return fmt.Errorf("VM %d %s = %q, want %q", vmid, key, got, want)
+		}
+		return nil
+	}
+}
+
+// checkPoolMembers checks the members of a pool by ID prefix ("qemu/").
+func checkPoolMembers(t *testing.T, pool string, prefixes ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		p, err := acctest.PVEClient(t).GetPool(context.Background(), pool)
+		if err != nil {
+			return err
+		}
+		if len(p.Members) != len(prefixes) {
+			return fmt.Errorf("pool %s has members %+v, want %v", pool, p.Members, prefixes)
+		}
+		for i, m := range p.Members {
+			if !strings.HasPrefix(m.ID, prefixes[i]) {
+				return fmt.Errorf("pool %s member %d is %s, want %s...", pool, i, m.ID, prefixes[i])
+			}
+		}
+		return nil
+	}
+}
+
+// USB slots beyond usb4 and PCIe devices are checked against the machine
+// and OS type at plan time, naming the slot.
+func TestAccVM_passthroughBadInput(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       *regexp.Regexp
+	}{
+		{"usb5 with an old OS type", `os_type = "win7"
+  usb = { usb5 = { host = "spice" } }`, regexp.MustCompile(`(?s)USB Slot Not Available.*usb5.*os_type is win7`)},
+		{"usb5 with an old machine", `os_type = "l26"
+  machine = "pc-q35-6.2"
+  usb = { usb5 = { host = "spice" } }`, regexp.MustCompile(`(?s)USB Slot Not Available.*machine version 7.1`)},
+		{"usb14", `usb = { usb14 = { host = "spice" } }`, regexp.MustCompile(`(?s)Invalid Slot.*usb14`)},
+		{"host and mapping", `usb = { usb0 = { host = "spice", mapping = "key" } }`, regexp.MustCompile(`(?s)Invalid Attribute Combination`)},
+		{"pcie without q35", `hostpci = { hostpci0 = { mapping = "gpu", pcie = true } }`, regexp.MustCompile(`(?s)PCIe Needs Q35.*hostpci0.*machine is unset`)},
+		{"bad PCI id", `hostpci = { hostpci0 = { id = "10de:2204" } }`, regexp.MustCompile(`(?s)must be a PCI address`)},
+		{"hostpci16", `hostpci = { hostpci16 = { mapping = "gpu" } }`, regexp.MustCompile(`(?s)Invalid Slot.*hostpci16`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      "resource \"pve_vm\" \"test\" {\n  node = \"pve1\"\n  " + tt.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: tt.want,
+				}},
+			})
+		})
+	}
+}
