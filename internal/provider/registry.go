@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
 	"github.com/hcilab/terraform-provider-pve/internal/service/lxc"
+	"github.com/hcilab/terraform-provider-pve/internal/service/mapping"
 	"github.com/hcilab/terraform-provider-pve/internal/service/network"
 	"github.com/hcilab/terraform-provider-pve/internal/service/node"
 	"github.com/hcilab/terraform-provider-pve/internal/service/pool"
@@ -16,6 +17,7 @@ import (
 func resources() []func() resource.Resource {
 	return join(
 		lxc.Resources(),
+		mapping.Resources(),
 		network.Resources(),
 		node.Resources(),
 		pool.Resources(),
@@ -27,6 +29,7 @@ func resources() []func() resource.Resource {
 func dataSources() []func() datasource.DataSource {
 	return join(
 		lxc.DataSources(),
+		mapping.DataSources(),
 		network.DataSources(),
 		node.DataSources(),
 		pool.DataSources(),

@@ -696,3 +696,25 @@ func TestAccVM_passthroughBadInput(t *testing.T) {
 		})
 	}
 }
+
+// With an API token, PVE refuses a raw host PCI device (only root@pam may
+// pass one through); the error says so.
+func TestAccVM_rawHostPCIRefusedToTokens(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: `
+resource "pve_vm" "raw" {
+  node    = "pve1"
+  machine = "q35"
+  started = false
+  hostpci = {
+    hostpci0 = { id = "0000:01:00", pcie = true }
+  }
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)only root can set 'hostpci0' config for\s+real devices`),
+		}},
+	})
+}
