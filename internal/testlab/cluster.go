@@ -37,6 +37,7 @@ func (p *PVE) registerBuiltins() {
 	p.registerStorageRoutes()
 	p.registerQemuRoutes()
 	p.registerLXCRoutes()
+	p.registerHardwareRoutes()
 }
 
 // versionInfo is GET /version and GET /nodes/{node}/version. The "console"
