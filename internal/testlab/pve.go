@@ -72,6 +72,7 @@ type PVE struct {
 	flocks          map[int]*flock            // guest config flocks, by VMID
 	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
+	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
 	lastPID         int
 	logged          map[string]bool
 }
