@@ -3,7 +3,6 @@ package testlab
 import (
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -261,16 +260,4 @@ func usbDeviceByID(n *node, id string) *usbDevice {
 		}
 	}
 	return found
-}
-
-// sortedKeysWithPrefix is a helper for config iteration in key order.
-func sortedKeysWithPrefix(conf map[string]string, re *regexp.Regexp) []string {
-	var out []string
-	for k := range conf {
-		if re.MatchString(k) {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

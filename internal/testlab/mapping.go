@@ -37,15 +37,25 @@ var (
 	// PVE::API2::Cluster::Mapping::USB puts its diagnostics under "errors"
 	// (the schema documents "error").
 	usbMappingKind = &mappingKind{name: "usb", checks: "errors"}
-	mappingKinds   = map[string]*mappingKind{"pci": pciMappingKind, "usb": usbMappingKind}
+	// Directory mappings (virtiofs) can only be read: creating one needs
+	// the node's file system, which the lab does not model.
+	dirMappingKind = &mappingKind{name: "dir", checks: "checks"}
+	mappingKinds   = map[string]*mappingKind{"pci": pciMappingKind, "usb": usbMappingKind, "dir": dirMappingKind}
 )
 
 // cfsFile is the file below /etc/pve.
-func (k *mappingKind) cfsFile() string { return "mapping/" + k.name + ".cfg" }
+func (k *mappingKind) cfsFile() string {
+	if k == dirMappingKind {
+		return "mapping/directory.cfg"
+	}
+	return "mapping/" + k.name + ".cfg"
+}
 
-// lockError is lock_<kind>_config's die when pmxcfs does not grant the lock.
+// lockError is lock_<kind>_config's die when pmxcfs does not grant the
+// lock (cfs_lock_file's lock ID is the file name with '.' and '/' as '_').
 func (k *mappingKind) lockError(prefix string) string {
-	return fmt.Sprintf("%s: cfs-lock 'file-mapping_%s_cfg' error: got lock request timeout", prefix, k.name)
+	id := strings.NewReplacer(".", "_", "/", "_").Replace(k.cfsFile())
+	return fmt.Sprintf("%s: cfs-lock 'file-%s' error: got lock request timeout", prefix, id)
 }
 
 // option reports whether key is an option of the kind and whether it is
@@ -230,6 +240,7 @@ func (p *PVE) writeMappingConfigLocked(cfg *mappingConfig) {
 var mappingEntryKeys = map[string][]string{
 	"pci": {"node", "id", "subsystem-id", "path", "iommugroup", "description"},
 	"usb": {"node", "id", "path", "description"},
+	"dir": {"node", "path"},
 }
 
 // parseMappingEntry parses a "map" property string
@@ -251,7 +262,7 @@ func parseMappingEntry(kind, s string) map[string]string {
 		}
 		out[k] = v
 	}
-	if out["node"] == "" || out["id"] == "" || (kind == "pci" && out["path"] == "") {
+	if out["node"] == "" || (kind != "dir" && out["id"] == "") || (kind != "usb" && out["path"] == "") {
 		return nil
 	}
 	return out
@@ -400,6 +411,8 @@ func (p *PVE) registerMappingRoutes() {
 			return k.lockError("delete " + k.name + " mapping failed")
 		}))
 	}
+	p.Handle(http.MethodGet, "/cluster/mapping/dir", p.listMappings(dirMappingKind))
+	p.Handle(http.MethodGet, "/cluster/mapping/dir/{id}", p.getMapping(dirMappingKind))
 }
 
 // localNode is the node that answers calls that are not proxied.
@@ -439,9 +452,10 @@ func (p *PVE) listMappings(k *mappingKind) HandlerFunc {
 				}
 				for _, entry := range entries {
 					var msg string
-					if k == pciMappingKind {
+					switch k {
+					case pciMappingKind:
 						msg = assertPCIMapping(n, s.id, entry, s)
-					} else {
+					case usbMappingKind:
 						msg = assertUSBMapping(n, s.id, entry)
 					}
 					if msg != "" {

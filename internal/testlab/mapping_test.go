@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	proxmox "github.com/luthermonson/go-proxmox"
@@ -309,4 +310,18 @@ func TestGoProxmoxHardwareAndMappings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Directory mappings can be listed and read; the lab has none.
+func TestMappingDir(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, PVEOptions{})
+	c := newCaller(t, lab).withToken()
+	if l := dataList(t, c.form(http.MethodGet, "/cluster/mapping/dir", url.Values{"check-node": {"pve2"}})); len(l) != 0 {
+		t.Errorf("dir mappings = %v", l)
+	}
+	expectError(t, c.get("/cluster/mapping/dir/share"), "mapping 'share' not found")
+	// a VM using one cannot be migrated: check_local_resources dereferences the missing entry
+	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "virtiofs0": {"dirid=share"}})
+	expectError(t, c.get("/nodes/pve1/qemu/100/migrate"), strings.TrimSuffix(helpersUndefArray, "\n"))
 }

@@ -463,11 +463,7 @@ func (p *PVE) localResourcesLocked(conf map[string]string, running bool) ([]stri
 	}
 	addMissing := func(kind, key, id string) error {
 		for _, n := range p.nodes {
-			var entries []map[string]string
-			ok := false
-			if kind != "dir" { // the lab has no directory mappings
-				entries, ok = p.nodeMappingsLocked(kind, id, n.name)
-			}
+			entries, ok := p.nodeMappingsLocked(kind, id, n.name)
 			if !ok {
 				return fmt.Errorf("%s", helpersUndefArray)
 			}
@@ -565,4 +561,16 @@ func (p *PVE) migrationDeviceProblemLocked(vm *qemuVM, target string, force bool
 		lines = append(lines, "migrating VM which uses mapped local devices")
 	}
 	return lines, ""
+}
+
+// sortedKeysWithPrefix lists the keys of conf that re matches, sorted.
+func sortedKeysWithPrefix(conf map[string]string, re *regexp.Regexp) []string {
+	var out []string
+	for k := range conf {
+		if re.MatchString(k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
