@@ -103,8 +103,6 @@ func usbDevicesOf(n *node) []usbDevice {
 
 var (
 	pciIDRE       = regexp.MustCompile(`^[a-f0-9]{4,}:[a-f0-9]{2}:[a-f0-9]{2}\.[a-f0-9]$`)
-	pciIDShortRE  = regexp.MustCompile(`^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-9a-fA-F]$`)
-	pciDomainRE   = regexp.MustCompile(`^[a-f0-9]{4,}:`)
 	pciFunctionRE = regexp.MustCompile(`(?i)\.[a-f0-9]`)
 )
 

@@ -871,6 +871,10 @@ func (p *PVE) applyUpdateLocked(vm *qemuVM, u *vmUpdate, now time.Time, w *worke
 			w.warn(fmt.Sprintf("cannot delete '%s' - not set in current configuration!", k))
 			continue
 		}
+		// check_hostpci_perm/check_usb_perm die before this deletion is written
+		if err := checkDevicePerm(u.user, k, val); err != nil {
+			return err
+		}
 		_, isPendingVal := vm.pending[k]
 		delete(vm.pending, k)
 		if !bootDeleted && slices.Contains(boot, k) {
@@ -904,11 +908,6 @@ func (p *PVE) applyUpdateLocked(vm *qemuVM, u *vmUpdate, now time.Time, w *worke
 			vm.addPendingDelete(k, u.force)
 		case k == "tags":
 			delete(vm.conf, k)
-		case hostPCIKeyRE.MatchString(k), usbKeyRE.MatchString(k):
-			if err := checkDevicePerm(u.user, k, val); err != nil {
-				return err
-			}
-			vm.addPendingDelete(k, u.force)
 		default:
 			vm.addPendingDelete(k, u.force)
 		}
