@@ -38,6 +38,8 @@ func (p *PVE) registerBuiltins() {
 	p.registerQemuRoutes()
 	p.registerLXCRoutes()
 	p.registerPoolRoutes()
+	p.registerHardwareRoutes()
+	p.registerMappingRoutes()
 }
 
 // versionInfo is GET /version and GET /nodes/{node}/version. The "console"

@@ -73,6 +73,7 @@ type PVE struct {
 	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
+	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
 	lastPID         int
 	logged          map[string]bool
 }

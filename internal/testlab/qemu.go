@@ -62,7 +62,8 @@ type qemuVM struct {
 	paused  bool
 	started time.Time
 	pid     int
-	machine string // running machine
+	machine string   // running machine
+	hostPCI []string // PCI functions it holds while running (pci-id-reservations)
 }
 
 // --- config keys ---------------------------------------------------------

@@ -510,8 +510,7 @@ func (p *PVE) hotplugPendingLocked(vm *qemuVM, now time.Time, selection map[stri
 	}
 	hotplugVal, hotplugSet := vm.conf["hotplug"]
 	features := hotplugFeatures(hotplugVal, hotplugSet)
-	ostype := vm.conf["ostype"]
-	usbHotplug := features["usb"] && (ostype == "l26" || windowsVersion(ostype) > 7)
+	usbHotplug := features["usb"] && usesQemuXHCI(vm.conf)
 	boot := bootOrder(vm.conf)
 
 	dels := pendingDeletes(vm.pending["delete"])
@@ -594,6 +593,11 @@ func (p *PVE) hotplugPendingLocked(vm *qemuVM, now time.Time, selection map[stri
 			case strings.HasPrefix(k, "usb"):
 				if !usbHotplug {
 					return errSkip
+				}
+				if !spiceRE.MatchString(parseUSBDevice(value)["host"]) { // a spice port needs nothing from the host
+					if msg := p.usbDeviceProblemLocked(p.nodeLocked(vm.node), value); msg != "" {
+						return fmt.Errorf("%s", strings.TrimSuffix(msg, "\n"))
+					}
 				}
 			case k == "vcpus":
 				if !features["cpu"] {
@@ -730,11 +734,12 @@ type vmUpdate struct {
 	skiplock bool
 	digest   string
 	logLine  string
+	user     string // who asks: the permission checks of host devices depend on it
 }
 
 // parseVMUpdate runs update_vm_api's checks that need no config.
 func parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
-	u := &vmUpdate{revert: map[string]bool{}}
+	u := &vmUpdate{revert: map[string]bool{}, user: r.User}
 	u.digest, _ = r.String("digest")
 	all := qemuSettings(r, "node", "vmid", "digest", "background_delay", "skip_cloud_init", "import-working-storage")
 	var args []string
@@ -866,6 +871,10 @@ func (p *PVE) applyUpdateLocked(vm *qemuVM, u *vmUpdate, now time.Time, w *worke
 			w.warn(fmt.Sprintf("cannot delete '%s' - not set in current configuration!", k))
 			continue
 		}
+		// check_hostpci_perm/check_usb_perm die before this deletion is written
+		if err := checkDevicePerm(u.user, k, val); err != nil {
+			return err
+		}
 		_, isPendingVal := vm.pending[k]
 		delete(vm.pending, k)
 		if !bootDeleted && slices.Contains(boot, k) {
@@ -934,6 +943,16 @@ func (p *PVE) applyUpdateLocked(vm *qemuVM, u *vmUpdate, now time.Time, w *worke
 			}
 		case k == "tags":
 			vm.pending[k] = uniqueTags(value)
+		case hostPCIKeyRE.MatchString(k), usbKeyRE.MatchString(k):
+			if old := vm.conf[k]; old != "" {
+				if err := checkDevicePerm(u.user, k, old); err != nil {
+					return err
+				}
+			}
+			if err := checkDevicePerm(u.user, k, value); err != nil {
+				return err
+			}
+			vm.pending[k] = value
 		case k == "cipassword":
 			if !strings.HasPrefix(value, "$") && windowsVersion(vm.conf["ostype"]) == 0 {
 				value = "$5$" + randomHex(8) + "$" + randomHex(21)[:43]
@@ -1028,7 +1047,7 @@ func (p *PVE) updateVMNow(node string, vmid int, u *vmUpdate) error {
 func (p *PVE) unlinkDisks(r *Request) (any, error) {
 	vmid := requestVMID(r)
 	idlist, _ := r.String("idlist")
-	u := &vmUpdate{revert: map[string]bool{}, settings: map[string]string{}, force: r.Bool("force", false)}
+	u := &vmUpdate{revert: map[string]bool{}, settings: map[string]string{}, force: r.Bool("force", false), user: r.User}
 	for _, k := range splitList(idlist) {
 		if k == "cdrom" {
 			k = "ide2"

@@ -44,6 +44,9 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		if err := checkStorageAccess(settings, storage); err != nil {
 			return nil, err
 		}
+		if err := checkCreateDevicePerms(r.User, settings); err != nil {
+			return nil, err
+		}
 		if err := checkDriveParams(settings); err != nil {
 			return nil, err
 		}
@@ -150,9 +153,14 @@ func isTrue(v string) bool {
 
 // startProblemLocked returns what keeps a VM with conf from starting on
 // node: the lines QEMU logs and the error of the start task ("" if it
-// starts). A NIC's bridge must exist on the node (the network script's
-// tap_plug; assumption: the kvm line and the exit status as PVE 9 logs them).
+// starts). Host devices are checked first (qemudevices.go: building the
+// command line fails before QEMU runs). A NIC's bridge must exist on the
+// node (the network script's tap_plug; assumption: the kvm line and the
+// exit status as PVE 9 logs them).
 func (p *PVE) startProblemLocked(node string, vmid int, conf map[string]string, now time.Time) ([]string, string) {
+	if lines, msg, _ := p.passthroughProblemLocked(node, vmid, conf); msg != "" {
+		return lines, msg
+	}
 	for i := range 32 {
 		k := fmt.Sprintf("net%d", i)
 		v, ok := conf[k]
@@ -180,12 +188,13 @@ func (p *PVE) startVMLocked(vm *qemuVM, at time.Time) {
 	default:
 		vm.machine = m
 	}
+	p.reservePCILocked(vm)
 }
 
 // stopVMLocked stops a VM's QEMU; vm_stop_cleanup applies pending changes
 // (from memory: _do_vm_stop calls it with apply_pending_changes set).
 func (p *PVE) stopVMLocked(vm *qemuVM) {
-	vm.running, vm.paused, vm.pid, vm.machine = false, false, 0, ""
+	vm.running, vm.paused, vm.pid, vm.machine, vm.hostPCI = false, false, 0, "", nil
 	p.applyPendingLocked(vm)
 }
 
@@ -962,9 +971,18 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 	if l := checkLock(vm); l != "" {
 		return nil, Errorf(http.StatusInternalServerError, "%s", l)
 	}
+	locRes, mapped, missing, err := p.localResourcesLocked(vm.conf, vm.running)
+	if err != nil {
+		return nil, Errorf(http.StatusInternalServerError, "%s", err.Error())
+	}
 	allowed := []string{}
+	notAllowed := map[string]any{}
 	for _, n := range p.nodes {
-		if n.name != vm.node {
+		switch {
+		case n.name == vm.node:
+		case len(missing[n.name]) > 0:
+			notAllowed[n.name] = map[string]any{"unavailable-resources": missing[n.name]}
+		default:
 			allowed = append(allowed, n.name)
 		}
 	}
@@ -989,11 +1007,11 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 	return map[string]any{
 		"running":              boolInt(vm.running),
 		"allowed_nodes":        allowed,
-		"not_allowed_nodes":    map[string]any{},
+		"not_allowed_nodes":    notAllowed,
 		"local_disks":          disks,
-		"local_resources":      []string{},
-		"mapped-resources":     []string{},
-		"mapped-resource-info": map[string]any{},
+		"local_resources":      locRes,
+		"mapped-resources":     slices.Sorted(maps.Keys(mapped)),
+		"mapped-resource-info": mapped,
 		"has-dbus-vmstate":     1,
 	}, nil
 }
@@ -1008,6 +1026,7 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 	target, _ := r.String("target")
 	online := r.Bool("online", false)
 	withLocal := r.Bool("with-local-disks", false)
+	force := r.Bool("force", false)
 	if target == node {
 		return nil, ParamError(map[string]string{"target": "target is local node."})
 	}
@@ -1018,6 +1037,9 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 	tn := p.nodeLocked(target)
 	if tn == nil {
 		return nil, Errorf(http.StatusInternalServerError, "no such cluster node '%s'", target)
+	}
+	if force && r.User != labUser {
+		return nil, ParamError(map[string]string{"force": "Only root may use this option."})
 	}
 	vm, err := p.vmOnLocked(node, vmid)
 	if err != nil {
@@ -1033,7 +1055,7 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 	live := false
 	begin := func(at time.Time, w *worker) {
 		ts := func(format string, args ...any) string { return taskLogTime(at) + " " + fmt.Sprintf(format, args...) }
-		w.log(ts("starting migration of VM %d to node '%s' (%s)", vmid, target, tn.ip))
+		// prepare: the VM, its lock and its devices
 		vm, err := p.vmOnLocked(node, vmid)
 		if err != nil {
 			w.log(ts("ERROR: migration aborted (duration 00:00:00): %s", strings.TrimSuffix(dieText(err), "\n")))
@@ -1045,6 +1067,17 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 			w.fail("migration aborted")
 			return
 		}
+		lines, problem := p.migrationDeviceProblemLocked(vm, target, force)
+		for _, l := range lines {
+			w.log(ts("%s", l))
+		}
+		if problem != "" {
+			w.log(ts("ERROR: migration aborted (duration 00:00:00): %s", problem))
+			w.fail("migration aborted")
+			return
+		}
+		// phase 1
+		w.log(ts("starting migration of VM %d to node '%s' (%s)", vmid, target, tn.ip))
 		ns := p.nodeLocked(node).storage
 		live = vm.running
 		var problems []string
@@ -1123,6 +1156,7 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 		p.guests[vmid] = guestRef{node: target, kind: "qemu"}
 		if live && vm.running {
 			vm.started, vm.pid = at, p.nextPIDLocked()
+			p.reservePCILocked(vm)
 		}
 	}
 	upid := p.spawnVMTaskLocked(now, node, "qmigrate", strconv.Itoa(vmid), r.User, migrateWork, nil, begin, finish)
