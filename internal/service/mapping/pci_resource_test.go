@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -45,25 +46,28 @@ func checkMappingsDestroyed(t *testing.T) func(*terraform.State) error {
 
 // gpuMapping builds the mapping from the data source: the GPU (whole
 // device, with its audio function) on each listed node.
-func gpuMapping(nodes, description string, liveMigration bool) string {
-	return fmt.Sprintf(`
-locals {
-  gpu_nodes = %s
-}
-
-data "pve_node_pci_devices" "gpus" {
-  for_each  = toset(local.gpu_nodes)
-  node      = each.key
+func gpuMapping(nodes []string, description string, liveMigration bool) string {
+	var b strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&b, `
+data "pve_node_pci_devices" "%[1]s" {
+  node      = %[1]q
   class     = "0300"
   vendor_id = "10de"
 }
-
+`, n)
+	}
+	refs := make([]string, len(nodes))
+	for i, n := range nodes {
+		refs[i] = "data.pve_node_pci_devices." + n
+	}
+	fmt.Fprintf(&b, `
 resource "pve_mapping_pci" "gpu" {
   name           = "gpu"
   description    = %q
   live_migration = %t
-  map = [for node, d in data.pve_node_pci_devices.gpus : {
-    node         = node
+  map = [for d in [%s] : {
+    node         = d.node
     path         = trimsuffix(d.devices[0].path, ".0")
     id           = d.devices[0].id
     subsystem_id = d.devices[0].subsystem_id
@@ -71,7 +75,8 @@ resource "pve_mapping_pci" "gpu" {
     description  = d.devices[0].device_name
   }]
 }
-`, nodes, description, liveMigration)
+`, description, liveMigration, strings.Join(refs, ", "))
+	return b.String()
 }
 
 // The GPU on two nodes, found through the data source; imported; changed in
@@ -84,7 +89,7 @@ func TestAccMappingPCI_basic(t *testing.T) {
 		CheckDestroy:             checkMappingsDestroyed(t),
 		Steps: []resource.TestStep{
 			{
-				Config: gpuMapping(`["pve1", "pve2"]`, "RTX 3090", true),
+				Config: gpuMapping([]string{"pve1", "pve2"}, "RTX 3090", true),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(pciAddr, tfjsonpath.New("id"), knownvalue.StringExact("gpu")),
 					statecheck.ExpectKnownValue(pciAddr, tfjsonpath.New("live_migration"), knownvalue.Bool(true)),
@@ -96,7 +101,7 @@ func TestAccMappingPCI_basic(t *testing.T) {
 			},
 			{ResourceName: pciAddr, ImportState: true, ImportStateId: "gpu", ImportStateVerify: true},
 			{
-				Config: gpuMapping(`["pve1", "pve2"]`, "RTX 3090 (24 GB)", false),
+				Config: gpuMapping([]string{"pve1", "pve2"}, "RTX 3090 (24 GB)", false),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(pciAddr, plancheck.ResourceActionUpdate),
 				}},
@@ -122,7 +127,7 @@ func TestAccMappingPCI_basic(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config:             gpuMapping(`["pve1", "pve2"]`, "RTX 3090 (24 GB)", false),
+				Config:             gpuMapping([]string{"pve1", "pve2"}, "RTX 3090 (24 GB)", false),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},

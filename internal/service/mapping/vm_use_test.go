@@ -26,7 +26,7 @@ resource "pve_vm" "gpu" {
 // A VM uses the mapping and runs; the mapping cannot be deleted while the
 // VM uses it (the error names the VM); with the VM gone, it can.
 func TestAccMappingPCI_usedByVM(t *testing.T) {
-	withMapping := gpuMapping(`["pve1", "pve2"]`, "RTX 3090", false) +
+	withMapping := gpuMapping([]string{"pve1", "pve2"}, "RTX 3090", false) +
 		`
 resource "pve_vm" "gpu" {
   node    = "pve1"

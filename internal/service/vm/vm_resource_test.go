@@ -714,7 +714,7 @@ resource "pve_vm" "raw" {
   }
 }
 `,
-			ExpectError: regexp.MustCompile(`(?s)only root can set 'hostpci0' config for\s+real devices`),
+			ExpectError: regexp.MustCompile(`only\s+root\s+can\s+set\s+'hostpci0'\s+config\s+for\s+non-mapped\s+devices`),
 		}},
 	})
 }
