@@ -52,3 +52,11 @@ output "container" {
     running = pve_container.debian.started
   }
 }
+
+output "gpu" {
+  description = "The GPU mapping's nodes and the VM that uses it."
+  value = {
+    nodes = sort([for e in pve_mapping_pci.gpu.map : e.node])
+    vm    = "${pve_vm.ml.name} (${pve_vm.ml.vmid}) on ${pve_vm.ml.node}, pool ${pve_vm.ml.pool}"
+  }
+}

@@ -1,0 +1,1 @@
+terraform import pve_mapping_usb.dongle dongle
