@@ -54,7 +54,9 @@ func (d *nodePCIDevicesDataSource) Metadata(_ context.Context, req datasource.Me
 }
 
 func (d *nodePCIDevicesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	str := func(desc string) schema.StringAttribute { return schema.StringAttribute{Description: desc, Computed: true} }
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Description: desc, Computed: true}
+	}
 	resp.Schema = schema.Schema{
 		Description: "A node's PCI devices (`/nodes/{node}/hardware/pci`), every class included, sorted by address; " +
 			"filtered by class and vendor, e.g. a node's GPUs to build a `pve_mapping_pci` from.",

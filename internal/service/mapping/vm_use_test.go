@@ -60,4 +60,3 @@ resource "pve_vm" "gpu" {
 		},
 	})
 }
-
