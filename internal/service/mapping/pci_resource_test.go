@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -171,4 +172,40 @@ resource "pve_mapping_pci" "gpu" {
 			},
 		}},
 	})
+}
+
+// Bad paths and IDs and a node mapped twice fail at plan time, naming what
+// is wrong.
+func TestAccMappingPCI_badInput(t *testing.T) {
+	tests := []struct {
+		name, entries string
+		want          *regexp.Regexp
+	}{
+		{"vendor:device as path", `{ node = "pve1", path = "10de:2204", id = "10de:2204" }`, regexp.MustCompile(`(?s)must be a PCI address`)},
+		{"path without domain", `{ node = "pve1", path = "01:00.0", id = "10de:2204" }`, regexp.MustCompile(`(?s)must be a PCI address`)},
+		{"decimal-looking id", `{ node = "pve1", path = "0000:01:00", id = "4318:8708x" }`, regexp.MustCompile(`(?s)must be vendor:device in hex`)},
+		{"bad subsystem id", `{ node = "pve1", path = "0000:01:00", id = "10de:2204", subsystem_id = "1458" }`, regexp.MustCompile(`(?s)must be vendor:device in hex`)},
+		{"node twice", `{ node = "pve1", path = "0000:01:00", id = "10de:2204" },
+    { node = "pve1", path = "0000:02:00", id = "10de:2204" }`, regexp.MustCompile(`(?s)Node Mapped Twice.*node pve1 has more than one entry`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: `
+resource "pve_mapping_pci" "gpu" {
+  name = "gpu"
+  map = [
+    ` + tt.entries + `
+  ]
+}
+`,
+					PlanOnly:    true,
+					ExpectError: tt.want,
+				}},
+			})
+		})
+	}
 }
