@@ -131,15 +131,7 @@ func TestAccContainer_badInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      containerConfig(512, 4, tt.mounts, tt.nics),
-					PlanOnly:    true,
-					ExpectError: tt.want,
-				}},
-			})
+			acctest.ExpectPlanError(t, containerConfig(512, 4, tt.mounts, tt.nics), tt.want)
 		})
 	}
 }

@@ -190,22 +190,14 @@ func TestAccMappingPCI_badInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: `
+			acctest.ExpectPlanError(t, `
 resource "pve_mapping_pci" "gpu" {
   name = "gpu"
   map = [
-    ` + tt.entries + `
+    `+tt.entries+`
   ]
 }
-`,
-					PlanOnly:    true,
-					ExpectError: tt.want,
-				}},
-			})
+`, tt.want)
 		})
 	}
 }

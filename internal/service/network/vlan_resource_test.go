@@ -82,15 +82,7 @@ func TestAccNetworkVLAN_badInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      "resource \"pve_network_vlan\" \"test\" {\nnode = \"pve1\"\n" + tt.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: tt.want,
-				}},
-			})
+			acctest.ExpectPlanError(t, "resource \"pve_network_vlan\" \"test\" {\nnode = \"pve1\"\n"+tt.body+"\n}\n", tt.want)
 		})
 	}
 }

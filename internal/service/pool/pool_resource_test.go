@@ -139,13 +139,5 @@ func TestAccPool_deleteWithMembers(t *testing.T) {
 }
 
 func TestAccPool_badID(t *testing.T) {
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      `resource "pve_pool" "test" { pool_id = "a/b/c/d" }`,
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(`(?s)Invalid Attribute Value.*pool_id = "a/b/c/d".*nested at most\s+three levels`),
-		}},
-	})
+	acctest.ExpectPlanError(t, `resource "pve_pool" "test" { pool_id = "a/b/c/d" }`, regexp.MustCompile(`(?s)Invalid Attribute Value.*pool_id = "a/b/c/d".*nested at most\s+three levels`))
 }

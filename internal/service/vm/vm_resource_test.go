@@ -162,15 +162,7 @@ func TestAccVM_badInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      vmConfig("pve1", tt.disks, nic0),
-					PlanOnly:    true,
-					ExpectError: tt.want,
-				}},
-			})
+			acctest.ExpectPlanError(t, vmConfig("pve1", tt.disks, nic0), tt.want)
 		})
 	}
 }
@@ -684,15 +676,7 @@ func TestAccVM_passthroughBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { acctest.PreCheck(t) },
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      "resource \"pve_vm\" \"test\" {\n  node = \"pve1\"\n  " + tt.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: tt.want,
-				}},
-			})
+			acctest.ExpectPlanError(t, "resource \"pve_vm\" \"test\" {\n  node = \"pve1\"\n  "+tt.body+"\n}\n", tt.want)
 		})
 	}
 }
