@@ -192,7 +192,7 @@ func (p *PVE) verifyToken(raw string) (string, *APIError) {
 	if parts[2] != labTokenName {
 		return "", authError(fmt.Sprintf("no such token '%s' for user '%s'\n", parts[2], parts[1]))
 	}
-	if !hmac.Equal([]byte(value), []byte(p.token)) {
+	if !hmac.Equal([]byte(value), []byte(p.lab.token)) {
 		return "", authError("invalid token value!\n")
 	}
 	return id, nil
@@ -211,7 +211,7 @@ func (p *PVE) createTicket(r *Request) (any, error) {
 	if username != labUser {
 		return nil, fail
 	}
-	if password != p.password {
+	if password != p.lab.password {
 		user, ok := p.verifyTicket(password)
 		if !ok || user != username {
 			return nil, fail
@@ -227,8 +227,8 @@ func (p *PVE) createTicket(r *Request) (any, error) {
 		res["CSRFPreventionToken"] = p.csrfToken(username, now)
 	}
 	res["cap"] = rootCapabilities()
-	if !p.standalone {
-		res["clustername"] = clusterName
+	if name := p.clusterName(); name != "" {
+		res["clustername"] = name
 	}
 	return res, nil
 }

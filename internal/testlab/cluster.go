@@ -48,37 +48,66 @@ func versionInfo() map[string]any {
 	return map[string]any{"version": pveVersion, "release": pveRelease, "repoid": pveRepoID}
 }
 
-// clusterStatus serves GET /cluster/status. A standalone node has no
-// cluster entry and node ID 0.
-func (p *PVE) clusterStatus(*Request) (any, error) {
+// clusterStatus serves GET /cluster/status: the cluster entry and the
+// nodes of the node list, the asked node marked local. A standalone node has
+// no cluster entry and node ID 0.
+func (p *PVE) clusterStatus(r *Request) (any, error) {
+	ci := p.clusterInfo()
 	out := []map[string]any{}
-	if !p.standalone {
-		out = append(out, map[string]any{
-			"id":      "cluster",
-			"type":    "cluster",
-			"name":    clusterName,
-			"nodes":   len(p.nodes),
-			"quorate": 1,
-			"version": len(p.nodes),
-		})
-	}
-	for i, n := range p.nodes {
-		nodeID := n.nodeID
-		if p.standalone {
-			nodeID = 0
+	if !ci.inCluster {
+		for _, m := range ci.members {
+			out = append(out, map[string]any{
+				"id":     "node/" + m.name,
+				"type":   "node",
+				"name":   m.name,
+				"ip":     m.ip,
+				"level":  "",
+				"local":  1,
+				"nodeid": 0,
+				"online": 1,
+			})
 		}
-		out = append(out, map[string]any{
-			"id":     "node/" + n.name,
+		return out, nil
+	}
+	out = append(out, map[string]any{
+		"id":      "cluster",
+		"type":    "cluster",
+		"name":    ci.name,
+		"nodes":   len(ci.members),
+		"quorate": boolInt(ci.quorate),
+		"version": ci.version,
+	})
+	for _, m := range ci.members {
+		e := map[string]any{
+			"id":     "node/" + m.name,
 			"type":   "node",
-			"name":   n.name,
-			"ip":     n.ip,
-			"level":  "",
-			"local":  boolInt(i == 0),
-			"nodeid": nodeID,
-			"online": 1,
-		})
+			"name":   m.name,
+			"local":  boolInt(m.name == r.LocalNode),
+			"nodeid": m.nodeid,
+			"online": boolInt(m.online),
+		}
+		if m.ip != "" {
+			e["ip"] = m.ip
+		}
+		if m.node != nil { // a node the cluster has statistics (RRD data) of
+			e["level"] = ""
+		}
+		out = append(out, e)
 	}
 	return out, nil
+}
+
+// offlineNodeStats is extract_node_stats for a node that is not online:
+// the last known maxima if the cluster has data of the node.
+func offlineNodeStats(m memberInfo) map[string]any {
+	e := map[string]any{"id": "node/" + m.name, "node": m.name, "type": "node", "status": "offline"}
+	if n := m.node; n != nil {
+		e["level"] = ""
+		e["maxcpu"] = n.threads
+		e["maxmem"] = n.memTotal
+		e["maxdisk"] = n.rootTotal
+	}
+	return e
 }
 
 func boolInt(b bool) int {
@@ -93,10 +122,16 @@ func boolInt(b bool) int {
 // PVE's Cluster.pm lists them; guests in a pool carry its name in "pool".
 func (p *PVE) clusterResources(r *Request) (any, error) {
 	filter, _ := r.String("type")
+	ci := p.clusterInfo()
 	now := time.Now()
 	out := []map[string]any{}
 	if filter == "" || filter == "node" {
-		for _, n := range p.nodes {
+		for _, m := range ci.members {
+			n := m.node
+			if !m.online || n == nil {
+				out = append(out, offlineNodeStats(m))
+				continue
+			}
 			out = append(out, map[string]any{
 				"id":          "node/" + n.name,
 				"type":        "node",
@@ -117,11 +152,21 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 	p.mu.Lock()
 	p.settleLocked(now)
 	if filter == "" || filter == "storage" {
-		for _, n := range p.nodes {
+		for _, m := range ci.members {
+			n := m.node
+			if n == nil {
+				continue
+			}
 			for i := range labStorages {
 				st := &labStorages[i]
 				d := p.storageStatusLocked(n, st)
-				out = append(out, storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64)))
+				e := storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64))
+				if !m.online { // no current data of the node: extract_storage_stats' default
+					e["status"] = "unknown"
+					delete(e, "disk")
+					delete(e, "maxdisk")
+				}
+				out = append(out, e)
 			}
 		}
 	}
@@ -135,15 +180,23 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 	p.mu.Unlock()
 	if filter == "" || filter == "vm" {
 		slices.SortStableFunc(guests, func(a, b map[string]any) int { return a["vmid"].(int) - b["vmid"].(int) })
+		for _, g := range guests {
+			if m := ci.member(g["node"].(string)); m == nil || !m.online {
+				g["status"] = "unknown" // no current data of its node
+			}
+		}
 		out = append(out, guests...)
 	}
 	if filter == "" || filter == "sdn" {
-		for _, n := range p.nodes {
+		for _, m := range ci.members {
+			if !m.online {
+				continue
+			}
 			out = append(out, map[string]any{
-				"id":     "sdn/" + n.name + "/localnetwork",
+				"id":     "sdn/" + m.name + "/localnetwork",
 				"type":   "sdn",
 				"sdn":    "localnetwork",
-				"node":   n.name,
+				"node":   m.name,
 				"status": "ok",
 			})
 		}

@@ -40,8 +40,8 @@ func plainError(status int, msg string) *response {
 	return &response{status: status, reason: first, ctype: "text/plain;charset=UTF-8", body: []byte(first)}
 }
 
-// serveRequest answers one HTTP request.
-func (p *PVE) serveRequest(req *http.Request) *response {
+// serveRequest answers one HTTP request that reached node local.
+func (p *PVE) serveRequest(req *http.Request, local string) *response {
 	if d := p.faults.requestLatency(); d > 0 {
 		time.Sleep(d)
 	}
@@ -73,7 +73,7 @@ func (p *PVE) serveRequest(req *http.Request) *response {
 	}
 
 	node, pathParams := p.routes.match(rel)
-	p.stats.inc(req.Method + " " + requestKey(node, rel))
+	p.lab.stats.inc(req.Method + " " + requestKey(node, rel))
 
 	auth, aerr := p.authenticate(req, rel)
 	if aerr != nil {
@@ -113,11 +113,16 @@ func (p *PVE) serveRequest(req *http.Request) *response {
 		PathParams: pathParams,
 		Params:     params,
 		User:       auth.user,
+		LocalNode:  local,
 	}
 	if strings.Contains(auth.user, "!") {
 		r.TokenID = auth.user
 	}
 	data, err := p.restHandle(r, node, auth)
+	var pe *proxyError
+	if errors.As(err, &pe) {
+		return plainError(pe.status, pe.reason)
+	}
 	if err != nil {
 		data = err
 	}
@@ -213,8 +218,16 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		return nil, &APIError{Status: http.StatusForbidden, Message: fmt.Sprintf("Permission check failed (URI '%s' not available with API token, need proper ticket.\n)\n", r.Path)}
 	}
 
-	if node, ok := p.proxyTarget(e, n, r); ok && p.node(node) == nil {
-		return nil, Errorf(http.StatusInternalServerError, "hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
+	if node, ok := p.proxyTarget(e, n, r); ok {
+		switch m := p.clusterInfo().member(node); {
+		case m == nil || (m.node == nil && m.host == nil):
+			return nil, Errorf(http.StatusInternalServerError, "hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
+		case !m.online:
+			// pveproxy cannot reach the node: AnyEvent::HTTP's 595 with the errno
+			return nil, &proxyError{status: 595, reason: "No route to host"}
+		default:
+			r.LocalNode = node
+		}
 	}
 
 	if e.schema != nil {
@@ -222,6 +235,10 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		if errs := validateParams(e.schema, r.Params); errs != nil {
 			return nil, ParamError(errs)
 		}
+	}
+
+	if r.Method != http.MethodGet && !e.noQuorum && !p.quorate() {
+		return nil, Errorf(http.StatusInternalServerError, "%s", noQuorumMessage(r, e))
 	}
 
 	if r.Method != http.MethodGet && !e.noLock && p.faults.lockTimeout() {
@@ -288,6 +305,32 @@ func lockTimeoutMessage(r *Request) string {
 		return fmt.Sprintf("can't lock file '/var/lock/pve-manager/pve-node-%s.lck' - got timeout", node)
 	}
 	return "cfs-lock 'file-datacenter_cfg' error: got lock request timeout"
+}
+
+// proxyError is a failure of pveproxy to reach the node a call is
+// proxied to: no JSON, the reason in the status line.
+type proxyError struct {
+	status int
+	reason string
+}
+
+func (e *proxyError) Error() string { return fmt.Sprintf("%d %s", e.status, e.reason) }
+
+// noQuorumMessage is the error of a modifying call on a node without
+// quorum, when /etc/pve is read-only: calls that lock a cluster-wide file
+// (cfs_lock_file and friends) cannot get the lock and fail with "no
+// quorum!" in the lock error; the others fail PVE::Cluster::check_cfs_quorum
+// (guest creation, start, ...).
+func noQuorumMessage(r *Request, e *endpoint) string {
+	msg := lockTimeoutMessage(r)
+	if e.lockMessage != nil {
+		msg = e.lockMessage(r)
+	}
+	const timeout = "error: got lock request timeout"
+	if strings.Contains(msg, "cfs-lock '") && strings.HasSuffix(msg, timeout) {
+		return strings.TrimSuffix(msg, timeout) + "error: no quorum!"
+	}
+	return "cluster not ready - no quorum?"
 }
 
 // render turns a handler result or error into the JSON answer of PVE's

@@ -415,13 +415,6 @@ func (p *PVE) registerMappingRoutes() {
 	p.Handle(http.MethodGet, "/cluster/mapping/dir/{id}", p.getMapping(dirMappingKind))
 }
 
-// localNode is the node that answers calls that are not proxied.
-func (p *PVE) localNodeLocked() *node {
-	if len(p.nodes) == 0 {
-		return nil
-	}
-	return p.nodes[0]
-}
 
 // listMappings serves GET /cluster/mapping/<kind> (index). With check-node
 // the call is proxied to that node, which checks its entries of every
@@ -434,7 +427,7 @@ func (p *PVE) listMappings(k *mappingKind) HandlerFunc {
 		var n *node
 		if check {
 			if checkNode == "localhost" {
-				n = p.localNodeLocked()
+				n = p.nodeLocked(r.LocalNode)
 			} else if n = p.nodeLocked(checkNode); n == nil {
 				return nil, Errorf(http.StatusInternalServerError, "hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", checkNode, checkNode)
 			}

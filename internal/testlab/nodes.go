@@ -91,26 +91,39 @@ func (p *PVE) registerNodeRoutes() {
 	p.Handle(http.MethodGet, "/nodes/{node}/version", func(*Request) (any, error) { return versionInfo(), nil })
 }
 
-// listNodes serves GET /nodes.
+// listNodes serves GET /nodes: the nodes of the node list (a standalone
+// node: itself), with statistics for those online.
 func (p *PVE) listNodes(*Request) (any, error) {
+	ci := p.clusterInfo()
 	now := time.Now()
 	out := []map[string]any{}
-	for _, n := range p.nodes {
-		out = append(out, map[string]any{
-			"node":            n.name,
-			"status":          "online",
-			"cpu":             n.cpu(now),
-			"maxcpu":          n.threads,
-			"mem":             n.memUsed(now),
-			"maxmem":          n.memTotal,
-			"disk":            n.rootUsed(),
-			"maxdisk":         n.rootTotal,
-			"uptime":          n.uptime(now),
-			"level":           "",
-			"id":              "node/" + n.name,
-			"type":            "node",
-			"ssl_fingerprint": p.Fingerprint(),
-		})
+	for _, m := range ci.members {
+		n := m.node
+		var e map[string]any
+		if m.online && n != nil {
+			e = map[string]any{
+				"node":    n.name,
+				"status":  "online",
+				"cpu":     n.cpu(now),
+				"maxcpu":  n.threads,
+				"mem":     n.memUsed(now),
+				"maxmem":  n.memTotal,
+				"disk":    n.rootUsed(),
+				"maxdisk": n.rootTotal,
+				"uptime":  n.uptime(now),
+				"level":   "",
+				"id":      "node/" + n.name,
+				"type":    "node",
+			}
+		} else {
+			e = offlineNodeStats(m)
+		}
+		// get_node_fingerprint reads /etc/pve/nodes/<node>/pve-ssl.pem, which
+		// a node that has not finished joining does not have yet
+		if n != nil {
+			e["ssl_fingerprint"] = m.host.cert.Load().fingerprint
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -28,6 +28,10 @@ type Request struct {
 	User   string // authenticated user, e.g. "root@pam"
 	// TokenID is the API token ("root@pam!lab") when the call used one.
 	TokenID string
+	// LocalNode is the node the handler runs on: the node whose endpoint
+	// received the call or, for a call proxied to the node in its path, that
+	// node.
+	LocalNode string
 }
 
 // String returns a parameter as PVE's Perl code sees it: numbers in their

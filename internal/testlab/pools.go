@@ -239,7 +239,7 @@ func (p *PVE) listPools(r *Request) (any, error) {
 		if rp == nil {
 			return nil, errNoPool(poolid)
 		}
-		e := map[string]any{"poolid": poolid, "members": p.poolMembersLocked(rp, typ)}
+		e := map[string]any{"poolid": poolid, "members": p.poolMembersLocked(rp, typ, r.LocalNode)}
 		if rp.comment != "" {
 			e["comment"] = rp.comment
 		}
@@ -268,7 +268,7 @@ func (p *PVE) readPool(r *Request) (any, error) {
 	if rp == nil {
 		return nil, errNoPool(poolid)
 	}
-	out := map[string]any{"members": p.poolMembersLocked(rp, typ)}
+	out := map[string]any{"members": p.poolMembersLocked(rp, typ, r.LocalNode)}
 	if rp.comment != "" {
 		out["comment"] = rp.comment
 	}
@@ -280,7 +280,7 @@ func (p *PVE) readPool(r *Request) (any, error) {
 // (extract_storage_stats on the node answering), optionally of one type.
 // Guests that no longer exist and storages that are not configured are
 // left out.
-func (p *PVE) poolMembersLocked(rp *resourcePool, typ string) []map[string]any {
+func (p *PVE) poolMembersLocked(rp *resourcePool, typ, local string) []map[string]any {
 	guests := map[int]map[string]any{}
 	list, _ := p.resourceEntriesLocked()
 	for _, g := range list {
@@ -300,7 +300,10 @@ func (p *PVE) poolMembersLocked(rp *resourcePool, typ string) []map[string]any {
 		out = append(out, e)
 	}
 	if typ == "" || typ == "storage" {
-		n := p.nodes[0] // the local node: the one answering
+		n := p.nodeLocked(local) // the node answering
+		if n == nil {
+			return out
+		}
 		for _, sid := range slices.Sorted(maps.Keys(rp.storage)) {
 			st := storageDefOf(sid)
 			if st == nil {

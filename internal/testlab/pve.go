@@ -23,7 +23,8 @@ const (
 	pveKVersion = "#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)"
 )
 
-// Lab identity: the user and API token the lab accepts.
+// Lab identity: the user and API token the lab accepts, and the name of
+// the cluster a lab starts with.
 const (
 	labUser      = "root@pam"
 	labTokenName = "lab"
@@ -31,12 +32,19 @@ const (
 )
 
 // PVEOptions configures StartPVE. The zero value starts a three node cluster
-// on a random loopback port.
+// on random loopback ports.
 type PVEOptions struct {
-	// Nodes is the number of cluster nodes, named pve1, pve2, ... (default 3).
-	// A single node is a standalone PVE host: no cluster entry, no cluster name.
+	// Nodes is the number of nodes, named pve1, pve2, ... (default 3). They
+	// form the cluster "pvelab", unless Standalone is set; a single node is
+	// always a standalone PVE host: no cluster entry, no cluster name.
 	Nodes int
-	// Addr is the listen address (default "127.0.0.1:0").
+	// Standalone starts the nodes as separate standalone PVE hosts, each
+	// with its own configuration, guests and VMID space, ready to form a
+	// cluster through the API (POST /cluster/config on one, POST
+	// /cluster/config/join on the others).
+	Standalone bool
+	// Addr is the listen address of pve1 (default "127.0.0.1:0"). The other
+	// nodes listen on the same host, on ports of their own.
 	Addr string
 	// SchemaPath is the PVE API schema (apidata JSON). "" discovers it (see
 	// StartPVE); "-" disables schema validation.
@@ -45,25 +53,27 @@ type PVEOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// PVE is a running simulated Proxmox VE cluster. All its methods are safe for
+// PVE is the state of one simulated Proxmox VE cluster, or of one
+// standalone node: what /etc/pve holds (guests, tasks, pools, mappings,
+// ...). StartPVE returns the state of pve1 as it starts; its methods that
+// concern the whole lab (endpoints, credentials, faults, node power) are
+// the same on every state of the lab. All its methods are safe for
 // concurrent use.
 type PVE struct {
-	logf       func(format string, args ...any)
-	schema     *apiSchema
-	cert       *labCert
-	srv        *httpServer
-	endpoint   string
-	password   string
-	token      string // secret of root@pam!lab
-	ticketKey  []byte
-	csrfKey    []byte
-	faults     *Faults
-	routes     *router
-	stats      requestStats
-	standalone bool
+	lab       *pveLab
+	logf      func(format string, args ...any)
+	schema    *apiSchema
+	faults    *Faults
+	routes    *router
+	ticketKey []byte // the cluster's authkey: signs tickets
+	csrfKey   []byte // the cluster's pve-www.key
+
+	// guarded by lab.mu
+	corosync *corosyncConf // /etc/pve/corosync.conf; nil: not in a cluster
+	isolated bool          // removed from its cluster: corosync stopped, no quorum
 
 	mu              sync.Mutex
-	nodes           []*node
+	nodes           []*node // the machines whose /etc/pve this is
 	tasks           map[string]*task
 	guests          map[int]guestRef
 	qemu            qemuState                 // VMs
@@ -75,10 +85,36 @@ type PVE struct {
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
 	lastPID         int
-	logged          map[string]bool
 }
 
-// StartPVE starts a simulated PVE cluster listening on HTTPS.
+// newPVEState returns an empty state of lab l with the lab's routes.
+func newPVEState(l *pveLab) *PVE {
+	p := &PVE{
+		lab:       l,
+		logf:      l.logf,
+		schema:    l.schema,
+		faults:    l.faults,
+		routes:    newRouter(),
+		ticketKey: randomBytes(32),
+		csrfKey:   randomBytes(32),
+		tasks:     map[string]*task{},
+		guests:    map[int]guestRef{},
+		qemu:      newQemuState(),
+		lxc:       newLXCState(),
+		flocks:    map[int]*flock{},
+		ha:        map[string]bool{},
+	}
+	if l.schema != nil {
+		p.routes.attachSchema(l.schema)
+	}
+	p.registerBuiltins()
+	p.checkRoutesAgainstSchema()
+	return p
+}
+
+// StartPVE starts a simulated PVE lab: opts.Nodes nodes, each serving the
+// API on its own HTTPS port, either as the cluster "pvelab" or (with
+// opts.Standalone) as separate hosts. It returns pve1's state.
 //
 // The API schema is found, in this order, at opts.SchemaPath, at the path in
 // the environment variable PVE_API_SCHEMA, or by walking up from the working
@@ -95,52 +131,79 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
-	p := &PVE{
-		logf:       opts.Logf,
-		password:   randomHex(12),
-		token:      randomUUID(),
-		ticketKey:  randomBytes(32),
-		csrfKey:    randomBytes(32),
-		faults:     newFaults(),
-		routes:     newRouter(),
-		standalone: opts.Nodes == 1,
-		tasks:      map[string]*task{},
-		guests:     map[int]guestRef{},
-		qemu:       newQemuState(),
-		lxc:        newLXCState(),
-		flocks:     map[int]*flock{},
-		ha:         map[string]bool{},
-		logged:     map[string]bool{},
+	l := &pveLab{
+		logf:     opts.Logf,
+		password: randomHex(12),
+		token:    randomUUID(),
+		faults:   newFaults(),
+		logged:   map[string]bool{},
 	}
-	if p.logf == nil {
-		p.logf = func(string, ...any) {}
+	if l.logf == nil {
+		l.logf = func(string, ...any) {}
 	}
-
-	if err := p.loadSchema(opts.SchemaPath); err != nil {
+	if err := l.loadSchema(opts.SchemaPath); err != nil {
 		return nil, err
 	}
-
-	cert, err := newLabCert()
+	ca, err := newLabCA()
 	if err != nil {
 		return nil, err
 	}
-	p.cert = cert
+	l.ca = ca
 
+	// the other nodes listen on pve1's host, on ports of their own
+	otherAddr := opts.Addr
+	if host, _, err := net.SplitHostPort(opts.Addr); err == nil {
+		otherAddr = net.JoinHostPort(host, "0")
+	}
 	now := time.Now()
 	for i := 1; i <= opts.Nodes; i++ {
-		p.nodes = append(p.nodes, newNode(i, now))
+		n := newNode(i, now)
+		key, err := newKey()
+		if err != nil {
+			return nil, err
+		}
+		h := &labHost{index: i, name: n.name, node: n, key: key, addr: otherAddr}
+		if i == 1 {
+			h.addr = opts.Addr
+		}
+		cert, err := ca.nodeCert(n.name, n.ip, key)
+		if err != nil {
+			return nil, err
+		}
+		h.cert.Store(cert)
+		l.hosts = append(l.hosts, h)
 	}
-	p.registerBuiltins()
-	p.checkRoutesAgainstSchema()
 
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("testlab: listen on %s: %w", opts.Addr, err)
+	if opts.Standalone || opts.Nodes == 1 {
+		for _, h := range l.hosts {
+			h.pve = l.newState([]*node{h.node}, nil)
+		}
+	} else {
+		conf := &corosyncConf{name: clusterName, version: len(l.hosts), links: map[int]int{0: 0}}
+		var nodes []*node
+		for _, h := range l.hosts {
+			nodes = append(nodes, h.node)
+			conf.nodes = append(conf.nodes, &corosyncNode{name: h.name, nodeid: h.node.nodeID, votes: 1, rings: map[int]string{0: h.node.ip}})
+		}
+		p := l.newState(nodes, conf)
+		for _, h := range l.hosts {
+			h.pve = p
+		}
 	}
-	p.endpoint = "https://" + endpointHost(ln.Addr())
-	p.srv = newHTTPServer(ln, cert.tlsConfig(), p.serveRequest)
-	go p.srv.serve()
-	return p, nil
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range l.hosts {
+		if err := l.listen(h); err != nil {
+			for _, o := range l.hosts {
+				if o.srv != nil {
+					_ = o.srv.close()
+				}
+			}
+			return nil, err
+		}
+	}
+	return l.hosts[0].pve, nil
 }
 
 // endpointHost returns host:port for a listener address, replacing an
@@ -157,25 +220,54 @@ func endpointHost(addr net.Addr) string {
 	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 }
 
-// Endpoint returns the base URL, e.g. "https://127.0.0.1:8006" (without /api2/json).
-func (p *PVE) Endpoint() string { return p.endpoint }
+// Endpoint returns pve1's base URL, e.g. "https://127.0.0.1:8006" (without /api2/json).
+func (p *PVE) Endpoint() string { return p.lab.hosts[0].endpoint }
 
-// Fingerprint returns the SHA-256 fingerprint of the lab certificate the way
-// PVE shows it: uppercase hex bytes separated by colons.
-func (p *PVE) Fingerprint() string { return p.cert.fingerprint }
+// NodeEndpoint returns the base URL of a node's API ("" for an unknown node).
+func (p *PVE) NodeEndpoint(name string) string {
+	if h := p.lab.host(name); h != nil {
+		return h.endpoint
+	}
+	return ""
+}
 
-// CACertPEM returns the PEM encoded self-signed certificate of the lab, valid
-// for 127.0.0.1, ::1 and localhost.
-func (p *PVE) CACertPEM() string { return string(p.cert.certPEM) }
+// NodeNames returns the names of the lab's nodes: pve1, pve2, ...
+func (p *PVE) NodeNames() []string {
+	var out []string
+	for _, h := range p.lab.hosts {
+		out = append(out, h.name)
+	}
+	return out
+}
+
+// Fingerprint returns the SHA-256 fingerprint of pve1's certificate the
+// way PVE shows it: uppercase hex bytes separated by colons.
+func (p *PVE) Fingerprint() string { return p.NodeFingerprint(p.lab.hosts[0].name) }
+
+// NodeFingerprint returns the fingerprint of the certificate a node serves
+// now ("" for an unknown node). A node that joins a cluster gets a new
+// certificate, as in PVE.
+func (p *PVE) NodeFingerprint(name string) string {
+	if h := p.lab.host(name); h != nil {
+		return h.cert.Load().fingerprint
+	}
+	return ""
+}
+
+// CACertPEM returns the PEM encoded certificate of the lab's CA, which
+// signs the certificates of all nodes (valid for 127.0.0.1, ::1, localhost,
+// the node's IP and name).
+func (p *PVE) CACertPEM() string { return string(p.lab.ca.certPEM) }
 
 // Username returns the user the lab accepts, "root@pam".
 func (p *PVE) Username() string { return labUser }
 
-// Password returns the password of root@pam (random per lab).
-func (p *PVE) Password() string { return p.password }
+// Password returns the password of root@pam (random per lab, the same on
+// every node).
+func (p *PVE) Password() string { return p.lab.password }
 
 // APIToken returns the lab's API token in the form user@realm!tokenid=secret.
-func (p *PVE) APIToken() string { return p.tokenID() + "=" + p.token }
+func (p *PVE) APIToken() string { return p.tokenID() + "=" + p.lab.token }
 
 func (p *PVE) tokenID() string { return labUser + "!" + labTokenName }
 
@@ -185,16 +277,35 @@ func (p *PVE) SchemaLoaded() bool { return p.schema != nil }
 // Faults returns the fault-injection knobs of the lab.
 func (p *PVE) Faults() *Faults { return p.faults }
 
-// Requests returns the number of API requests received per "METHOD /path/template",
-// e.g. "GET /nodes/{node}/status". Requests to unknown paths count under their
-// literal path.
-func (p *PVE) Requests() map[string]int { return p.stats.snapshot() }
+// Requests returns the number of API requests the lab's nodes received per
+// "METHOD /path/template", e.g. "GET /nodes/{node}/status". Requests to
+// unknown paths count under their literal path.
+func (p *PVE) Requests() map[string]int { return p.lab.stats.snapshot() }
 
 // ResetRequests zeroes the request counters.
-func (p *PVE) ResetRequests() { p.stats.reset() }
+func (p *PVE) ResetRequests() { p.lab.stats.reset() }
+
+// StopNode powers a node off: its endpoint refuses connections, it leaves
+// the membership of its cluster (offline in /cluster/status and /nodes)
+// and the cluster's quorum is counted without its votes.
+func (p *PVE) StopNode(name string) error { return p.lab.stopNode(name) }
+
+// StartNode powers a node on again: it listens on the same endpoint and
+// rejoins the membership of its cluster.
+func (p *PVE) StartNode(name string) error { return p.lab.startNode(name) }
+
+// NodeRunning reports whether a node is powered on.
+func (p *PVE) NodeRunning(name string) bool {
+	p.lab.mu.Lock()
+	defer p.lab.mu.Unlock()
+	h := p.lab.host(name)
+	return h != nil && h.up
+}
 
 // EnvLines returns shell lines exporting the lab's connection settings:
-// PVE_ENDPOINT, PVE_API_TOKEN, PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD.
+// PVE_ENDPOINT, PVE_API_TOKEN, PVE_TLS_FINGERPRINT, PVE_USERNAME and
+// PVE_PASSWORD (pve1's endpoint and certificate), then the endpoint and
+// fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1, ...
 func (p *PVE) EnvLines() []string {
 	vars := [][2]string{
 		{"PVE_ENDPOINT", p.Endpoint()},
@@ -202,6 +313,12 @@ func (p *PVE) EnvLines() []string {
 		{"PVE_TLS_FINGERPRINT", p.Fingerprint()},
 		{"PVE_USERNAME", p.Username()},
 		{"PVE_PASSWORD", p.Password()},
+	}
+	for _, name := range p.NodeNames() {
+		suffix := strings.ToUpper(name)
+		vars = append(vars,
+			[2]string{"PVE_ENDPOINT_" + suffix, p.NodeEndpoint(name)},
+			[2]string{"PVE_TLS_FINGERPRINT_" + suffix, p.NodeFingerprint(name)})
 	}
 	lines := make([]string, 0, len(vars))
 	for _, v := range vars {
@@ -220,24 +337,11 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Close stops the server and closes all connections.
-func (p *PVE) Close() error {
-	if p.srv == nil {
-		return nil
-	}
-	return p.srv.close()
-}
+// Close stops all nodes and closes all connections.
+func (p *PVE) Close() error { return p.lab.close() }
 
 // logOnce logs a message the first time key is seen.
-func (p *PVE) logOnce(key, format string, args ...any) {
-	p.mu.Lock()
-	seen := p.logged[key]
-	p.logged[key] = true
-	p.mu.Unlock()
-	if !seen {
-		p.logf(format, args...)
-	}
-}
+func (p *PVE) logOnce(key, format string, args ...any) { p.lab.logOnce(key, format, args...) }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
@@ -292,15 +396,15 @@ func findSchema() (string, error) {
 }
 
 // loadSchema loads the schema according to the SchemaPath option.
-func (p *PVE) loadSchema(path string) error {
+func (l *pveLab) loadSchema(path string) error {
 	switch path {
 	case "-":
-		p.logf("testlab: PVE schema validation disabled")
+		l.logf("testlab: PVE schema validation disabled")
 		return nil
 	case "":
 		found, err := findSchema()
 		if errors.Is(err, errSchemaNotFound) {
-			p.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", schemaFileName)
+			l.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", schemaFileName)
 			return nil
 		}
 		if err != nil {
@@ -312,7 +416,6 @@ func (p *PVE) loadSchema(path string) error {
 	if err != nil {
 		return fmt.Errorf("testlab: load PVE schema: %w", err)
 	}
-	p.schema = s
-	p.routes.attachSchema(s)
+	l.schema = s
 	return nil
 }

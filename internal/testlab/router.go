@@ -24,6 +24,13 @@ func WithLockMessage(msg func(r *Request) string) RouteOption {
 	return func(e *endpoint) { e.lockMessage = msg }
 }
 
+// WithoutQuorum marks a modifying route as one that works without quorum
+// because it writes no file in /etc/pve (e.g. the node's network
+// configuration), or that checks quorum itself.
+func WithoutQuorum() RouteOption {
+	return func(e *endpoint) { e.noQuorum = true }
+}
+
 // WithoutConfigLock marks a modifying route as one that takes no config
 // lock, so that lock-contention faults never hit it.
 func WithoutConfigLock() RouteOption {
@@ -37,6 +44,7 @@ type endpoint struct {
 	handler     HandlerFunc
 	lockMessage func(r *Request) string
 	noLock      bool
+	noQuorum    bool
 }
 
 // pathNode is a node of the path tree shared by the schema and the handlers.
@@ -120,7 +128,7 @@ func (p *PVE) Handle(method, template string, h HandlerFunc, opts ...RouteOption
 		e = &endpoint{}
 		n.methods[method] = e
 	}
-	e.handler, e.lockMessage, e.noLock = h, nil, false
+	e.handler, e.lockMessage, e.noLock, e.noQuorum = h, nil, false, false
 	for _, o := range opts {
 		o(e)
 	}
@@ -171,7 +179,7 @@ func (p *PVE) checkRoutesAgainstSchema() {
 		return
 	}
 	for _, r := range p.routes.handled() {
-		p.logf("testlab: route %s is not in the PVE schema", r)
+		p.logOnce("route:"+r, "testlab: route %s is not in the PVE schema", r)
 	}
 }
 

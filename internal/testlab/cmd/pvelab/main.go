@@ -1,10 +1,16 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-addr 127.0.0.1:0] [-env-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-env-file PATH]
+//
+// Every node serves the API on a port of its own. The nodes form the
+// cluster "pvelab", or with -standalone are separate PVE hosts, ready to
+// form a cluster through the API.
 //
 // It prints shell lines exporting PVE_ENDPOINT, PVE_API_TOKEN,
-// PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD on standard output
-// (eval "$(...)" friendly) and logs to standard error. With -env-file it also
+// PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD (pve1's endpoint and
+// certificate), then PVE_ENDPOINT_<NODE> and PVE_TLS_FINGERPRINT_<NODE> for
+// every node (PVE_ENDPOINT_PVE2, ...), on standard output (eval "$(...)"
+// friendly) and logs to standard error. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.
@@ -27,15 +33,17 @@ import (
 
 // config holds the command line settings.
 type config struct {
-	nodes   int
-	addr    string
+	nodes      int
+	standalone bool
+	addr       string
 	schema  string
 	envFile string
 }
 
 func main() {
 	var cfg config
-	flag.IntVar(&cfg.nodes, "nodes", 3, "number of cluster nodes (1 = standalone node)")
+	flag.IntVar(&cfg.nodes, "nodes", 3, "number of nodes (1 = standalone node)")
+	flag.BoolVar(&cfg.standalone, "standalone", false, "start the nodes as standalone hosts instead of a cluster")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
@@ -53,6 +61,7 @@ func main() {
 func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) error {
 	lab, err := testlab.StartPVE(testlab.PVEOptions{
 		Nodes:      cfg.nodes,
+		Standalone: cfg.standalone,
 		Addr:       cfg.addr,
 		SchemaPath: cfg.schema,
 		Logf:       logger.Printf,
@@ -72,7 +81,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		}
 		defer os.Remove(cfg.envFile)
 	}
-	logger.Printf("serving at %s (schema validation: %v); stop with Ctrl-C", lab.Endpoint(), lab.SchemaLoaded())
+	for _, name := range lab.NodeNames() {
+		logger.Printf("%s serving at %s", name, lab.NodeEndpoint(name))
+	}
+	logger.Printf("standalone: %v, schema validation: %v; stop with Ctrl-C", cfg.standalone || cfg.nodes == 1, lab.SchemaLoaded())
 
 	<-ctx.Done()
 	logger.Printf("stopping")

@@ -56,8 +56,19 @@ func TestRunWritesEnvAndStops(t *testing.T) {
 		t.Errorf("env file mode = %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(content)), "\n")
-	if len(lines) != 5 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
+	if len(lines) != 5+2*2 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
 		t.Errorf("env file = %q", content)
+	}
+	// pve1's lines repeat PVE_ENDPOINT and PVE_TLS_FINGERPRINT; pve2 has its own port
+	endpoint := strings.TrimPrefix(lines[0], "export PVE_ENDPOINT=")
+	if len(lines) == 9 {
+		if lines[5] != "export PVE_ENDPOINT_PVE1="+endpoint || strings.TrimPrefix(lines[6], "export PVE_TLS_FINGERPRINT_PVE1=") != strings.TrimPrefix(lines[2], "export PVE_TLS_FINGERPRINT=") {
+			t.Errorf("pve1 lines %q, %q", lines[5], lines[6])
+		}
+		if !strings.HasPrefix(lines[7], "export PVE_ENDPOINT_PVE2=https://127.0.0.1:") || lines[7] == "export PVE_ENDPOINT_PVE2="+endpoint ||
+			!strings.HasPrefix(lines[8], "export PVE_TLS_FINGERPRINT_PVE2=") {
+			t.Errorf("pve2 lines %q, %q", lines[7], lines[8])
+		}
 	}
 	if stdout.String() != string(content) {
 		t.Errorf("stdout %q differs from env file %q", stdout.String(), content)
