@@ -415,7 +415,6 @@ func (p *PVE) registerMappingRoutes() {
 	p.Handle(http.MethodGet, "/cluster/mapping/dir/{id}", p.getMapping(dirMappingKind))
 }
 
-
 // listMappings serves GET /cluster/mapping/<kind> (index). With check-node
 // the call is proxied to that node, which checks its entries of every
 // mapping against its hardware.

@@ -36,8 +36,8 @@ type config struct {
 	nodes      int
 	standalone bool
 	addr       string
-	schema  string
-	envFile string
+	schema     string
+	envFile    string
 }
 
 func main() {
