@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -73,10 +74,27 @@ type caller struct {
 	lab     *PVE
 	client  *http.Client
 	headers map[string]string
+	node    string // the node whose endpoint it calls; "" is pve1's (Endpoint)
 }
 
 func newCaller(t *testing.T, lab *PVE) *caller {
 	return &caller{t: t, lab: lab, client: httpClient(t, lab), headers: map[string]string{}}
+}
+
+// onNode returns a caller with the same credentials that calls node's endpoint.
+func (c *caller) onNode(node string) *caller {
+	cp := *c
+	cp.headers = maps.Clone(c.headers)
+	cp.node = node
+	return &cp
+}
+
+// endpoint is the base URL the caller calls.
+func (c *caller) endpoint() string {
+	if c.node == "" {
+		return c.lab.Endpoint()
+	}
+	return c.lab.NodeEndpoint(c.node)
 }
 
 // withToken authenticates with the lab's API token.
@@ -100,7 +118,7 @@ func (c *caller) withTicket() *caller {
 // form sends params form-encoded (POST/PUT) or in the query string.
 func (c *caller) form(method, path string, params url.Values) apiResult {
 	c.t.Helper()
-	target := c.lab.Endpoint() + "/api2/json" + path
+	target := c.endpoint() + "/api2/json" + path
 	var body io.Reader
 	if method == http.MethodPost || method == http.MethodPut {
 		body = strings.NewReader(params.Encode())
@@ -124,7 +142,7 @@ func (c *caller) json(method, path string, v any) apiResult {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req, err := http.NewRequest(method, c.lab.Endpoint()+"/api2/json"+path, strings.NewReader(string(raw)))
+	req, err := http.NewRequest(method, c.endpoint()+"/api2/json"+path, strings.NewReader(string(raw)))
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -146,12 +146,13 @@ func (nw *nodeNetwork) changes() string {
 
 func (p *PVE) registerNetworkRoutes() {
 	p.Handle(http.MethodGet, "/nodes/{node}/network", p.listNetwork)
-	p.Handle(http.MethodPost, "/nodes/{node}/network", p.createNetwork)
-	p.Handle(http.MethodPut, "/nodes/{node}/network", p.reloadNetwork, WithoutConfigLock())
-	p.Handle(http.MethodDelete, "/nodes/{node}/network", p.revertNetwork, WithoutConfigLock())
+	// /etc/network/interfaces is the node's own file: no quorum needed
+	p.Handle(http.MethodPost, "/nodes/{node}/network", p.createNetwork, WithoutQuorum())
+	p.Handle(http.MethodPut, "/nodes/{node}/network", p.reloadNetwork, WithoutConfigLock(), WithoutQuorum())
+	p.Handle(http.MethodDelete, "/nodes/{node}/network", p.revertNetwork, WithoutConfigLock(), WithoutQuorum())
 	p.Handle(http.MethodGet, "/nodes/{node}/network/{iface}", p.getNetwork)
-	p.Handle(http.MethodPut, "/nodes/{node}/network/{iface}", p.updateNetwork)
-	p.Handle(http.MethodDelete, "/nodes/{node}/network/{iface}", p.deleteNetwork)
+	p.Handle(http.MethodPut, "/nodes/{node}/network/{iface}", p.updateNetwork, WithoutQuorum())
+	p.Handle(http.MethodDelete, "/nodes/{node}/network/{iface}", p.deleteNetwork, WithoutQuorum())
 }
 
 // networkOf returns the network of the request's node. The caller holds p.mu.

@@ -215,7 +215,7 @@ func (p *PVE) registerTaskRoutes() {
 	})
 	p.Handle(http.MethodGet, "/nodes/{node}/tasks/{upid}/status", p.taskStatus)
 	p.Handle(http.MethodGet, "/nodes/{node}/tasks/{upid}/log", p.taskLog)
-	p.Handle(http.MethodDelete, "/nodes/{node}/tasks/{upid}", p.stopTask, WithoutConfigLock())
+	p.Handle(http.MethodDelete, "/nodes/{node}/tasks/{upid}", p.stopTask, WithoutConfigLock(), WithoutQuorum())
 }
 
 // listTasks serves GET /nodes/{node}/tasks (node_tasks).
