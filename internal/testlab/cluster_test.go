@@ -64,6 +64,7 @@ func createCluster(t *testing.T, c *caller, name string) {
 }
 
 func TestStandaloneNodes(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{Standalone: true})
 	c := newCaller(t, lab).withToken()
 	if lab.Endpoint() != lab.NodeEndpoint("pve1") || lab.Fingerprint() != lab.NodeFingerprint("pve1") || lab.NodeEndpoint("pve4") != "" {
@@ -125,6 +126,7 @@ func TestStandaloneNodes(t *testing.T) {
 }
 
 func TestClusterCreateAndJoin(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{Standalone: true})
 	requireSchema(t, lab)
 	c := newCaller(t, lab).withToken()
@@ -232,6 +234,7 @@ func TestClusterCreateAndJoin(t *testing.T) {
 }
 
 func TestClusterJoinRefusals(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{Standalone: true, Nodes: 4})
 	requireSchema(t, lab)
 	c := newCaller(t, lab).withToken()
@@ -315,6 +318,7 @@ func TestClusterJoinRefusals(t *testing.T) {
 }
 
 func TestClusterQuorum(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{})
 	c := newCaller(t, lab).withToken()
 	pve1 := c.onNode("pve1")
@@ -375,6 +379,7 @@ func TestClusterQuorum(t *testing.T) {
 }
 
 func TestClusterDeleteNode(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{Nodes: 4})
 	c := newCaller(t, lab).withToken()
 	pve1 := c.onNode("pve1")
@@ -415,6 +420,7 @@ func TestClusterDeleteNode(t *testing.T) {
 }
 
 func TestAddNodeAPI(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{})
 	requireSchema(t, lab)
 	c := newCaller(t, lab).withToken()
@@ -438,6 +444,7 @@ func TestAddNodeAPI(t *testing.T) {
 }
 
 func TestJoinRenewsCertificateAndTickets(t *testing.T) {
+	t.Parallel()
 	lab := startLab(t, PVEOptions{Standalone: true, Nodes: 2})
 	c := newCaller(t, lab).withToken()
 	createCluster(t, c.onNode("pve1"), "lab")
