@@ -324,10 +324,21 @@ func TestClusterQuorum(t *testing.T) {
 	pve1 := c.onNode("pve1")
 	all := map[string]bool{"pve1": true, "pve2": true, "pve3": true}
 	checkStatus(t, pve1, clusterName, 3, true, all)
+	runTask(t, pve1, http.MethodPost, "/nodes/pve3/qemu", url.Values{"vmid": {"100"}})
+	runTask(t, pve1, http.MethodPost, "/nodes/pve3/qemu/100/status/start", nil)
+	vmStatus := func() any {
+		return dataList(t, pve1.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))[0]["status"]
+	}
+	if st := vmStatus(); st != "running" {
+		t.Fatalf("VM %v", st)
+	}
 
 	// one node off: still a majority
 	if err := lab.StopNode("pve3"); err != nil {
 		t.Fatal(err)
+	}
+	if st := vmStatus(); st != "unknown" {
+		t.Errorf("VM on the stopped node: %v", st)
 	}
 	if lab.NodeRunning("pve3") {
 		t.Error("pve3 still running")
@@ -376,6 +387,13 @@ func TestClusterQuorum(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkStatus(t, c.onNode("pve3"), clusterName, 3, true, all)
+	// the node has booted again; its guests died with it
+	if st := dataMap(t, pve1.get("/nodes/pve3/status")); st["uptime"].(float64) > 60 {
+		t.Errorf("uptime %v", st["uptime"])
+	}
+	if st := vmStatus(); st != "stopped" {
+		t.Errorf("VM after the power cycle: %v", st)
+	}
 }
 
 func TestClusterDeleteNode(t *testing.T) {

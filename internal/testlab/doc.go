@@ -1,5 +1,5 @@
-// Package testlab runs the servers this project's tests talk to: a simulated
-// Proxmox VE cluster (StartPVE) and, later, simulated PBS and Redfish servers.
+// Package testlab runs the servers this project's tests talk to: simulated
+// Proxmox VE nodes (StartPVE) and, later, simulated PBS and Redfish servers.
 //
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
@@ -7,4 +7,13 @@
 // provider's own client, go-proxmox, curl) works against them unchanged. When
 // the official API schema is available (see StartPVE) every request is also
 // checked against it, exactly as pveproxy/pvedaemon check it.
+//
+// Every simulated node serves the API on its own HTTPS port with its own
+// certificate (NodeEndpoint, NodeFingerprint), signed by the lab's CA
+// (CACertPEM). The nodes start as the cluster "pvelab" or, with
+// PVEOptions.Standalone, as separate hosts that form clusters through the
+// API as real ones do (POST /cluster/config, POST /cluster/config/join). In
+// a cluster every member answers for the whole cluster. Nodes can be powered
+// off and on (StopNode, StartNode); a cluster without a majority of votes
+// loses quorum and refuses writes as PVE does.
 package testlab

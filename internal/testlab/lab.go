@@ -259,6 +259,7 @@ func (l *pveLab) stopNode(name string) error {
 	l.settleLocked(time.Now())
 	srv := h.srv
 	h.srv, h.up = nil, false
+	h.pve.powerLossLocked(h.name)
 	l.mu.Unlock()
 	if srv != nil {
 		return srv.close()
@@ -283,6 +284,7 @@ func (l *pveLab) startNode(name string) error {
 	if err := l.listen(h); err != nil {
 		return err
 	}
+	h.node.bootNano.Store(time.Now().UnixNano())
 	// A node removed from its cluster while it was off comes back with the
 	// corosync.conf it had: its cluster no longer knows it.
 	if p := h.pve; p.corosync != nil && !p.isolated && p.corosync.node(h.name) == nil {
@@ -309,6 +311,24 @@ func (l *pveLab) close() error {
 		}
 	}
 	return first
+}
+
+// powerLossLocked stops the guests running on node name: their processes
+// die with the machine (no shutdown, no cleanup). The caller holds lab.mu.
+func (p *PVE) powerLossLocked(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.settleLocked(time.Now())
+	for _, vm := range p.qemu.vms {
+		if vm.node == name && vm.running {
+			vm.running, vm.paused, vm.pid, vm.machine, vm.hostPCI = false, false, 0, "", nil
+		}
+	}
+	for _, ct := range p.lxc.cts {
+		if ct.node == name && ct.running {
+			stopCTLocked(ct)
+		}
+	}
 }
 
 // --- membership ----------------------------------------------------------

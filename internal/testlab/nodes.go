@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type node struct {
 	name      string
 	nodeID    int
 	ip        string
-	boot      time.Time
+	bootNano  atomic.Int64 // when it booted last (UnixNano); set again when it is powered on
 	sockets   int
 	cores     int // per socket
 	threads   int // logical CPUs
@@ -37,11 +38,10 @@ type node struct {
 // newNode returns node number i (1-based) of a lab started at now.
 func newNode(i int, now time.Time) *node {
 	boot := now.Add(-(72*time.Hour + time.Duration(i)*97*time.Minute))
-	return &node{
+	n := &node{
 		name:      fmt.Sprintf("pve%d", i),
 		nodeID:    i,
 		ip:        mgmtAddress(i),
-		boot:      boot,
 		sockets:   1,
 		cores:     8,
 		threads:   16,
@@ -51,7 +51,12 @@ func newNode(i int, now time.Time) *node {
 		net:       newNodeNetwork(mgmtAddress(i), boot.Add(-30*24*time.Hour)),
 		storage:   newNodeStorage(boot.Add(-30 * 24 * time.Hour)),
 	}
+	n.bootNano.Store(boot.UnixNano())
+	return n
 }
+
+// boot is when the node booted last.
+func (n *node) boot() time.Time { return time.Unix(0, n.bootNano.Load()) }
 
 // load is a small, slowly varying usage figure in [base, base+spread).
 func load(n *node, now time.Time, base, spread float64) float64 {
@@ -59,7 +64,7 @@ func load(n *node, now time.Time, base, spread float64) float64 {
 	return base + spread*(0.5+0.5*math.Sin(phase))
 }
 
-func (n *node) uptime(now time.Time) int64 { return int64(now.Sub(n.boot).Seconds()) }
+func (n *node) uptime(now time.Time) int64 { return int64(now.Sub(n.boot()).Seconds()) }
 func (n *node) memUsed(now time.Time) uint64 {
 	return 6*gib + uint64(load(n, now, 0, 1)*float64(gib))
 }

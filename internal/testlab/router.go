@@ -117,7 +117,8 @@ func (rt *router) attachSchema(s *apiSchema) {
 // Handle registers h for method and path template (e.g. "GET",
 // "/nodes/{node}/network"). Path parameters are the {name} segments; they
 // reach the handler in Request.PathParams and, like in PVE, among the
-// parameters. Registering a path twice replaces the handler.
+// parameters. Registering a path twice replaces the handler. A route
+// belongs to this state: in a lab of standalone nodes, to this node.
 func (p *PVE) Handle(method, template string, h HandlerFunc, opts ...RouteOption) {
 	rt := p.routes
 	rt.mu.Lock()

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"io"
 	"log"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +83,49 @@ func TestRunWritesEnvAndStops(t *testing.T) {
 	}
 	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
 		t.Errorf("env file left behind: %v", err)
+	}
+}
+
+// With -standalone every node is a PVE host of its own.
+func TestRunStandalone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 2, standalone: true, addr: "127.0.0.1:0", schema: "-"}, &stdout, log.New(io.Discard, "", 0))
+	}()
+	env := map[string]string{}
+	for range 500 {
+		if strings.Count(stdout.String(), "\n") == 9 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a test of the lab's answers
+	req, err := http.NewRequest(http.MethodGet, env["PVE_ENDPOINT_PVE2"]+"/api2/json/cluster/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "PVEAPIToken="+env["PVE_API_TOKEN"])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Data []map[string]any }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Data) != 1 || body.Data[0]["name"] != "pve2" || body.Data[0]["type"] != "node" {
+		t.Errorf("pve2's /cluster/status = %v", body.Data)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
