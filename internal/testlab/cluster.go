@@ -86,12 +86,10 @@ func (p *PVE) clusterStatus(r *Request) (any, error) {
 			"local":  boolInt(m.name == r.LocalNode),
 			"nodeid": m.nodeid,
 			"online": boolInt(m.online),
+			"level":  "",
 		}
 		if m.ip != "" {
 			e["ip"] = m.ip
-		}
-		if m.node != nil { // a node the cluster has statistics (RRD data) of
-			e["level"] = ""
 		}
 		out = append(out, e)
 	}

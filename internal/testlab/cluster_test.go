@@ -313,6 +313,19 @@ func TestClusterJoinRefusals(t *testing.T) {
 		t.Errorf("log %q", lines)
 	}
 	expectError(t, pve3.form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"other"}}), "cluster config '/etc/pve/corosync.conf' already exists")
+	// forced, a node with guests joins; its configuration database, guests
+	// included, is replaced by the cluster's
+	params = joinParams(lab, "pve1")
+	params.Set("force", "1")
+	lines = runTask(t, pve2, http.MethodPost, join, params)
+	if !slices.Equal(lines[:4], []string{"detected the following error(s):", "* this host already contains virtual guests", "", "WARNING : detected error but forced to continue!"}) {
+		t.Errorf("log %q", lines)
+	}
+	if vms := dataList(t, pve2.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})); len(vms) != 0 {
+		t.Errorf("guests %v", vms)
+	}
+	checkStatus(t, pve2, "lab", 4, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true, "pve4": true})
+
 	// the fingerprint is required through the API (pvecm add can ask instead)
 	expectParamError(t, pve2.form(http.MethodPost, join, url.Values{"hostname": {"pve1"}, "password": {"x"}}), "fingerprint", "property is missing and it is not optional")
 }
@@ -459,6 +472,7 @@ func TestAddNodeAPI(t *testing.T) {
 	// pve9 never comes: 3 of 4 votes are still a majority
 	checkStatus(t, c.onNode("pve1"), clusterName, 4, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true, "pve9": false})
 	expect(t, c.get("/nodes/pve2/status"), http.StatusOK, "OK")
+	expect(t, c.get("/nodes/pve9/status"), 595, "No route to host")
 }
 
 func TestJoinRenewsCertificateAndTickets(t *testing.T) {

@@ -303,7 +303,7 @@ func (l *pveLab) addNodeLocked(p *PVE, name string, a addNodeArgs) (string, *API
 	}
 	cn := &corosyncNode{name: name, nodeid: int(nodeid), votes: int(votes), rings: map[int]string{}}
 	if votes == 0 { // "quorum_votes => $votes if $votes": corosync's default of 1 applies
-		cn.votes = 1
+		cn.votes, cn.noVotes = 1, true
 	}
 	for lnum, lk := range links {
 		cn.rings[lnum] = lk.addr
@@ -488,6 +488,9 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 	// PVE::APIClient::LWP login against the member
 	w.log(fmt.Sprintf("Establishing API connection with host '%s'", hostname))
 	m := l.hostByAddress(hostname)
+	if hostname == "localhost" || hostname == "127.0.0.1" || hostname == "::1" {
+		m = j // its own pveproxy
+	}
 	switch {
 	case m == nil && net.ParseIP(hostname) == nil:
 		w.fail(fmt.Sprintf("500 Can't connect to %s:8006 (Name or service not known)", hostname))

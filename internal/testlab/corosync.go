@@ -19,10 +19,11 @@ const maxLinkIndex = 7
 
 // corosyncNode is a node of the node list.
 type corosyncNode struct {
-	name   string
-	nodeid int
-	votes  int            // quorum_votes
-	rings  map[int]string // link number → ring<N>_addr
+	name    string
+	nodeid  int
+	votes   int            // quorum_votes
+	noVotes bool           // no quorum_votes line: corosync counts 1 vote
+	rings   map[int]string // link number → ring<N>_addr
 }
 
 // corosyncConf is /etc/pve/corosync.conf.
@@ -89,9 +90,11 @@ func (c *corosyncConf) quorate(online func(name string) bool) bool {
 // a string.
 func (n *corosyncNode) entry() map[string]any {
 	e := map[string]any{
-		"name":         n.name,
-		"nodeid":       strconv.Itoa(n.nodeid),
-		"quorum_votes": strconv.Itoa(n.votes),
+		"name":   n.name,
+		"nodeid": strconv.Itoa(n.nodeid),
+	}
+	if !n.noVotes {
+		e["quorum_votes"] = strconv.Itoa(n.votes)
 	}
 	for l, addr := range n.rings {
 		e[fmt.Sprintf("ring%d_addr", l)] = addr

@@ -220,10 +220,11 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 
 	if node, ok := p.proxyTarget(e, n, r); ok {
 		switch m := p.clusterInfo().member(node); {
-		case m == nil || (m.node == nil && m.host == nil):
+		case m == nil:
 			return nil, Errorf(http.StatusInternalServerError, "hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
 		case !m.online:
-			// pveproxy cannot reach the node: AnyEvent::HTTP's 595 with the errno
+			// a node of the node list that is off: pveproxy cannot reach its
+			// address and answers with AnyEvent::HTTP's 595 and the errno
 			return nil, &proxyError{status: 595, reason: "No route to host"}
 		default:
 			r.LocalNode = node
