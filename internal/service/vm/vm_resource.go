@@ -358,6 +358,10 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 				fmt.Sprintf("%s is %d GiB; it cannot shrink to %d GiB (PVE does not shrink disks, and replacing the VM would lose its data)",
 					slot, old.Size.ValueInt64(), d.Size.ValueInt64()))
 		}
+		if !d.Format.IsUnknown() && d.Format.ValueString() != old.Format.ValueString() {
+			resp.Diagnostics.AddAttributeError(at.AtName("format"), "Converting Disks Not Supported",
+				fmt.Sprintf("%s is %s; converting it to %s is not supported (replacing the VM would lose its data)", slot, old.Format.ValueString(), d.Format.ValueString()))
+		}
 		if !d.Storage.IsUnknown() && d.Storage.ValueString() != old.Storage.ValueString() {
 			resp.Diagnostics.AddAttributeError(at.AtName("storage"), "Moving Disks Not Supported",
 				fmt.Sprintf("%s is on %s; moving it to %s is not supported yet", slot, old.Storage.ValueString(), d.Storage.ValueString()))
@@ -932,7 +936,7 @@ func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRe
 // The element types of the disks and network maps.
 var (
 	diskType = types.ObjectType{AttrTypes: map[string]attr.Type{
-		"storage": types.StringType, "size": types.Int64Type, "cache": types.StringType, "discard": types.BoolType,
+		"storage": types.StringType, "size": types.Int64Type, "format": types.StringType, "cache": types.StringType, "discard": types.BoolType,
 		"iothread": types.BoolType, "ssd": types.BoolType, "backup": types.BoolType, "volume": types.StringType,
 	}}
 	nicType = types.ObjectType{AttrTypes: map[string]attr.Type{

@@ -70,7 +70,7 @@ func noCDROM(config string) string {
 
 const (
 	disk0 = `    scsi0 = { storage = "local-lvm", size = 8, discard = true }`
-	disk1 = `    scsi1 = { storage = "local-lvm", size = 4 }`
+	disk1 = `    scsi1 = { storage = "local-lvm", size = 4, format = "raw" }`
 	nic0  = `    net0 = { model = "virtio", bridge = "vmbr0" }`
 	nic1  = `    net1 = { model = "virtio", bridge = "vmbr0", firewall = true }`
 )
@@ -179,6 +179,10 @@ func TestAccVM_shrinkDisk(t *testing.T) {
 			{
 				Config:      vmConfig("pve3", `    scsi0 = { storage = "local-lvm", size = 4, discard = true }`, nic0),
 				ExpectError: regexp.MustCompile(`(?s)Disks Only Grow.*scsi0 is 8 GiB; it cannot shrink to 4 GiB`),
+			},
+			{
+				Config:      vmConfig("pve3", `    scsi0 = { storage = "local-lvm", size = 8, discard = true, format = "qcow2" }`, nic0),
+				ExpectError: regexp.MustCompile(`(?s)Converting Disks Not Supported.*scsi0 is raw; converting it to qcow2`),
 			},
 		},
 	})

@@ -36,7 +36,7 @@ func TestDiskValues(t *testing.T) {
 	if err != nil || !isDisk {
 		t.Fatal(isDisk, err)
 	}
-	if read.Storage.ValueString() != "local-lvm" || read.Size.ValueInt64() != 32 || !read.Discard.ValueBool() ||
+	if read.Storage.ValueString() != "local-lvm" || read.Size.ValueInt64() != 32 || !read.Discard.ValueBool() || read.Format.ValueString() != "raw" ||
 		read.SSD.ValueBool() || read.Backup.ValueBool() || read.Volume.ValueString() != "local-lvm:vm-100-disk-0" {
 		t.Fatalf("diskFromAPI = %+v", read)
 	}
@@ -128,4 +128,22 @@ func TestConfigParamsUnsetIsKept(t *testing.T) {
 
 func cpuObject(cores, sockets types.Int64, typ types.String) types.Object {
 	return objectOf(cpuTypes, &cpuModel{Cores: cores, Sockets: sockets, Type: typ, NUMA: types.BoolNull()})
+}
+
+func TestDiskFormat(t *testing.T) {
+	for _, tt := range []struct{ volume, stated, want string }{
+		{"local-lvm:vm-100-disk-0", "", "raw"},
+		{"local:100/vm-100-disk-0.qcow2", "", "qcow2"},
+		{"nfs:100/vm-100-disk-1.vmdk", "", "vmdk"},
+		{"local:100/vm-100-disk-2.img", "qcow2", "qcow2"},
+	} {
+		if got := diskFormat(tt.volume, tt.stated); got != tt.want {
+			t.Errorf("diskFormat(%q, %q) = %q, want %q", tt.volume, tt.stated, got, tt.want)
+		}
+	}
+	d := diskModel{Storage: types.StringValue("local"), Size: types.Int64Value(8), Format: types.StringValue("qcow2"),
+		Cache: types.StringNull(), Backup: types.BoolNull()}
+	if got := d.createValue(); got != "local:8,format=qcow2" {
+		t.Errorf("createValue = %q", got)
+	}
 }
