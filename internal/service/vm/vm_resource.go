@@ -258,7 +258,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 			"cloud_init": cloudInitAttribute(),
 			"vga":        vgaAttribute(),
 			"serial":     serialAttribute(),
-			"startup":    startupAttribute(),
+			"startup":    framework.StartupAttribute("VM"),
 			"efi_disk":   efiDiskAttribute(),
 			"tpm_state":  tpmStateAttribute(),
 			"protection": schema.BoolAttribute{
@@ -409,7 +409,7 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	cloudInitParams(ctx, m.CloudInit, priorCI, p, diags)
 	str("agent", blockAPI(ctx, m.Agent, (*agentModel).toAPI, diags), blockAPI(ctx, o.Agent, (*agentModel).toAPI, diags))
 	str("vga", blockAPI(ctx, m.VGA, (*vgaModel).toAPI, diags), blockAPI(ctx, o.VGA, (*vgaModel).toAPI, diags))
-	str("startup", blockAPI(ctx, m.Startup, (*startupModel).toAPI, diags), blockAPI(ctx, o.Startup, (*startupModel).toAPI, diags))
+	str("startup", framework.StartupToAPI(ctx, m.Startup, diags), framework.StartupToAPI(ctx, o.Startup, diags))
 	var serial, oldSerial []string
 	if !m.Serial.IsNull() && !m.Serial.IsUnknown() {
 		diags.Append(m.Serial.ElementsAs(ctx, &serial, false)...)
@@ -687,11 +687,9 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		return fmt.Errorf("agent: %w", err)
 	}
 	m.Agent = objectOf(agentTypes, agent)
-	startup, err := startupFromAPI(cfg.Values["startup"])
-	if err != nil {
-		return fmt.Errorf("startup: %w", err)
+	if m.Startup, err = framework.StartupFromAPI(cfg.Values["startup"]); err != nil {
+		return err
 	}
-	m.Startup = objectOf(startupTypes, startup)
 	if m.EFIDisk, err = efiDiskFromAPI(cfg.Values["efidisk0"]); err != nil {
 		return fmt.Errorf("efidisk0: %w", err)
 	}
