@@ -44,8 +44,8 @@ var (
 
 // The attribute types of the blocks held as objects.
 var (
-	agentTypes   = map[string]attr.Type{"enabled": types.BoolType, "trim": types.BoolType, "type": types.StringType}
-	vgaTypesMap  = map[string]attr.Type{"type": types.StringType, "memory": types.Int64Type}
+	agentTypes  = map[string]attr.Type{"enabled": types.BoolType, "trim": types.BoolType, "type": types.StringType}
+	vgaTypesMap = map[string]attr.Type{"type": types.StringType, "memory": types.Int64Type}
 )
 
 // objectAs returns the block o holds, nil when it is null or unknown.
