@@ -9,7 +9,7 @@ import (
 
 // Resources returns the resources of the cluster service.
 func Resources() []func() resource.Resource {
-	return []func() resource.Resource{NewClusterResource, NewOptionsResource}
+	return []func() resource.Resource{NewClusterResource, NewOptionsResource, NewHAResourceResource, NewHARuleResource, NewHAGroupResource}
 }
 
 // DataSources returns the data sources of the cluster service.
