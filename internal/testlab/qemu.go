@@ -581,7 +581,7 @@ func (p *PVE) vmStatusLocked(vm *qemuVM, now time.Time, full bool) map[string]an
 				d["qmpstatus"] = "paused"
 			}
 			d["running-machine"] = vm.machine
-			d["running-qemu"] = qemuVersion
+			d["running-qemu"] = p.rel.qemu
 			d["proxmox-support"] = map[string]any{}
 		}
 	}

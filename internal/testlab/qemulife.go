@@ -79,7 +79,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 	}
 	begin := func(at time.Time, w *worker) {
 		conf := maps.Clone(settings)
-		conf["meta"] = fmt.Sprintf("creation-qemu=%s,ctime=%d", qemuVersion, at.Unix())
+		conf["meta"] = fmt.Sprintf("creation-qemu=%s,ctime=%d", p.rel.qemu, at.Unix())
 		created, vols, err := p.createDisksLocked(p.nodeLocked(node), vmid, settings, map[string]string{}, settings, storage, isTrue(conf["template"]), at, w)
 		if err != nil {
 			w.fail(fmt.Sprintf("unable to create VM %d - %s", vmid, dieText(err)))
