@@ -41,6 +41,7 @@ func (p *PVE) registerBuiltins() {
 	p.registerHardwareRoutes()
 	p.registerMappingRoutes()
 	p.registerOptionsRoutes()
+	p.registerHARoutes()
 }
 
 // clusterStatus serves GET /cluster/status. A standalone node has no

@@ -75,8 +75,8 @@ type PVE struct {
 	lxc             lxcState                  // containers
 	ops             []*vmOp                   // workers acting on guests
 	flocks          map[int]*flock            // guest config flocks, by VMID
-	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
 	rel             *pveReleaseInfo           // the modelled release
+	ha              *haState                  // /etc/pve/ha (ha.go)
 	dcConfig        string                    // /etc/pve/datacenter.cfg (options.go)
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
@@ -120,8 +120,8 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		qemu:       newQemuState(),
 		lxc:        newLXCState(),
 		flocks:     map[int]*flock{},
-		ha:         map[string]bool{},
 		rel:        rel,
+		ha:         newHAState(),
 		logged:     map[string]bool{},
 	}
 	if p.logf == nil {
