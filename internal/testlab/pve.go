@@ -143,6 +143,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		p.nodes = append(p.nodes, newNode(i, now))
 	}
 	p.registerBuiltins()
+	p.dropRoutesOutsideSchema()
 	p.checkRoutesAgainstSchema()
 
 	ln, err := net.Listen("tcp", opts.Addr)

@@ -102,3 +102,31 @@ func schemaFor(env string, rel *pveReleaseInfo) string {
 
 // findSchema finds the schema of the default release (see findSchemaFor).
 func findSchema() (string, error) { return findSchemaFor(pveReleases[defaultPVERelease]) }
+
+// dropRoutesOutsideSchema removes the handlers of methods the schema does
+// not have. The handlers are written for the default release; a lab of
+// another release answers those methods like that release does, as unknown
+// ("Method '...' not implemented").
+func (p *PVE) dropRoutesOutsideSchema() {
+	if p.schema == nil || p.rel.schemaFile == schemaFileName {
+		return
+	}
+	rt := p.routes
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var walk func(n *pathNode)
+	walk = func(n *pathNode) {
+		for m, e := range n.methods {
+			if e.schema == nil {
+				delete(n.methods, m)
+			}
+		}
+		for _, c := range n.literal {
+			walk(c)
+		}
+		if n.param != nil {
+			walk(n.param)
+		}
+	}
+	walk(rt.root)
+}
