@@ -45,6 +45,7 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 		"mac_prefix":      {"02:A0"},
 		"tag-style":       {"shape=dense,ordering=config"},
 		"registered-tags": {"prod;admin"},
+		"user-tag-access": {"user-allow=list,user-allow-list=team-b;team-a"},
 		"webauthn":        {"rp=lab,origin=https://pve.example.com,allow-subdomains=0"},
 		"crs":             {"ha=static,ha-rebalance-on-start=1"},
 		"fencing":         {"watchdog"},
@@ -65,11 +66,12 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 		"mac_prefix":      "02:A0",
 		"tag-style":       map[string]any{"shape": "dense", "ordering": "config"},
 		"registered-tags": []any{"prod", "admin"}, // as written; a later write sorts them
+		"user-tag-access": map[string]any{"user-allow": "list", "user-allow-list": []any{"team-b", "team-a"}},
 		"webauthn":        map[string]any{"rp": "lab", "origin": "https://pve.example.com", "allow-subdomains": float64(0)},
 		"crs":             map[string]any{"ha": "static", "ha-rebalance-on-start": float64(1)},
 		"fencing":         "watchdog",
 		"description":     "Lab cluster\nsee: https://wiki.example.com/pve 100%\n",
-		"allowed-tags":    []any{"admin", "prod", "web"},
+		"allowed-tags":    []any{"admin", "prod", "team-a", "team-b", "web"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("options =\n%v\nwant\n%v", got, want)
@@ -87,7 +89,8 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 			t.Errorf("%s not deleted: %v", k, got)
 		}
 	}
-	if got["mac_prefix"] != "BC:24:11" || got["description"] != "" || !reflect.DeepEqual(got["registered-tags"], []any{"admin", "prod"}) {
+	if got["mac_prefix"] != "BC:24:11" || got["description"] != "" || !reflect.DeepEqual(got["registered-tags"], []any{"admin", "prod"}) ||
+		!reflect.DeepEqual(got["user-tag-access"], map[string]any{"user-allow": "list", "user-allow-list": []any{"team-a", "team-b"}}) {
 		t.Errorf("options = %v", got)
 	}
 

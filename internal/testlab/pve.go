@@ -90,8 +90,10 @@ type PVE struct {
 // The API schema is found, in this order, at opts.SchemaPath, at the path in
 // the environment variable PVE_API_SCHEMA, or by walking up from the working
 // directory and looking at each level for ../shared/api-schemas/pve-9.1.3.json
-// and shared/api-schemas/pve-9.1.3.json. Without a schema the lab still works,
-// but it no longer rejects bad parameters; it says so once through Logf.
+// and shared/api-schemas/pve-9.1.3.json (pve-8.4.2.json with Version "8.4";
+// PVE_API_SCHEMA then names the 9.1 file, the 8.4 file is looked for beside
+// it). Without a schema the lab still works, but it no longer rejects bad
+// parameters; it says so once through Logf.
 func StartPVE(opts PVEOptions) (*PVE, error) {
 	if opts.Nodes < 0 {
 		return nil, fmt.Errorf("testlab: invalid node count %d", opts.Nodes)
