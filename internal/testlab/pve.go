@@ -43,6 +43,11 @@ type PVEOptions struct {
 	SchemaPath string
 	// Logf receives diagnostic messages (optional).
 	Logf func(format string, args ...any)
+	// Version is the PVE release to model: "9.1" (default) or "8.4". It
+	// selects the API schema (pve-9.1.3.json or pve-8.4.2.json), the versions
+	// the nodes report and release specific behaviour (HA rules on 9.1, HA
+	// groups on 8.4).
+	Version string
 }
 
 // PVE is a running simulated Proxmox VE cluster. All its methods are safe for
@@ -70,7 +75,9 @@ type PVE struct {
 	lxc             lxcState                  // containers
 	ops             []*vmOp                   // workers acting on guests
 	flocks          map[int]*flock            // guest config flocks, by VMID
-	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
+	rel             *pveReleaseInfo           // the modelled release
+	ha              *haState                  // /etc/pve/ha (ha.go)
+	dcConfig        string                    // /etc/pve/datacenter.cfg (options.go)
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
@@ -83,8 +90,10 @@ type PVE struct {
 // The API schema is found, in this order, at opts.SchemaPath, at the path in
 // the environment variable PVE_API_SCHEMA, or by walking up from the working
 // directory and looking at each level for ../shared/api-schemas/pve-9.1.3.json
-// and shared/api-schemas/pve-9.1.3.json. Without a schema the lab still works,
-// but it no longer rejects bad parameters; it says so once through Logf.
+// and shared/api-schemas/pve-9.1.3.json (pve-8.4.2.json with Version "8.4";
+// PVE_API_SCHEMA then names the 9.1 file, the 8.4 file is looked for beside
+// it). Without a schema the lab still works, but it no longer rejects bad
+// parameters; it says so once through Logf.
 func StartPVE(opts PVEOptions) (*PVE, error) {
 	if opts.Nodes < 0 {
 		return nil, fmt.Errorf("testlab: invalid node count %d", opts.Nodes)
@@ -94,6 +103,10 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
+	}
+	rel, err := lookupPVERelease(opts.Version)
+	if err != nil {
+		return nil, err
 	}
 	p := &PVE{
 		logf:       opts.Logf,
@@ -109,7 +122,8 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		qemu:       newQemuState(),
 		lxc:        newLXCState(),
 		flocks:     map[int]*flock{},
-		ha:         map[string]bool{},
+		rel:        rel,
+		ha:         newHAState(),
 		logged:     map[string]bool{},
 	}
 	if p.logf == nil {
@@ -131,6 +145,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		p.nodes = append(p.nodes, newNode(i, now))
 	}
 	p.registerBuiltins()
+	p.dropRoutesOutsideSchema()
 	p.checkRoutesAgainstSchema()
 
 	ln, err := net.Listen("tcp", opts.Addr)
@@ -264,11 +279,12 @@ var errSchemaNotFound = errors.New("schema not found")
 // schemaFileName is the schema the simulator models.
 const schemaFileName = "pve-9.1.3.json"
 
-// findSchema returns the schema path to use: PVE_API_SCHEMA, else the first
+// findSchemaFor returns the schema path to use: PVE_API_SCHEMA, else the first
 // shared/api-schemas file found walking up from the working directory.
-func findSchema() (string, error) {
+func findSchemaFor(rel *pveReleaseInfo) (string, error) {
+	schemaFileName := rel.schemaFile
 	if env := os.Getenv("PVE_API_SCHEMA"); env != "" {
-		return env, nil
+		return schemaFor(env, rel), nil
 	}
 	dir, err := os.Getwd()
 	if err != nil {
@@ -298,9 +314,9 @@ func (p *PVE) loadSchema(path string) error {
 		p.logf("testlab: PVE schema validation disabled")
 		return nil
 	case "":
-		found, err := findSchema()
+		found, err := findSchemaFor(p.rel)
 		if errors.Is(err, errSchemaNotFound) {
-			p.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", schemaFileName)
+			p.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", p.rel.schemaFile)
 			return nil
 		}
 		if err != nil {

@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-addr 127.0.0.1:0] [-env-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-env-file PATH]
 //
 // It prints shell lines exporting PVE_ENDPOINT, PVE_API_TOKEN,
 // PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD on standard output
@@ -30,6 +30,7 @@ type config struct {
 	nodes   int
 	addr    string
 	schema  string
+	version string
 	envFile string
 }
 
@@ -38,6 +39,7 @@ func main() {
 	flag.IntVar(&cfg.nodes, "nodes", 3, "number of cluster nodes (1 = standalone node)")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
+	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.Parse()
 
@@ -55,6 +57,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		Nodes:      cfg.nodes,
 		Addr:       cfg.addr,
 		SchemaPath: cfg.schema,
+		Version:    cfg.version,
 		Logf:       logger.Printf,
 	})
 	if err != nil {
