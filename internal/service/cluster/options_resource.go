@@ -63,10 +63,11 @@ var languages = []string{"ar", "ca", "da", "de", "en", "es", "eu", "fa", "fr", "
 var options = []option{
 	{attr: "keyboard", key: "keyboard", kind: "string", enum: keyboards, description: "Default keyboard layout of the VNC console."},
 	{attr: "language", key: "language", kind: "string", enum: languages, description: "Default language of the web UI."},
-	{attr: "console", key: "console", kind: "string", enum: []string{"applet", "vv", "html5", "xtermjs"}, description: "Default console viewer."},
+	{attr: "console", key: "console", kind: "string", enum: []string{"vv", "html5", "xtermjs"},
+		description: "Default console viewer: `html5` (noVNC), `xtermjs` or `vv` (SPICE). (PVE writes the old `applet` as `html5`.)"},
 	{attr: "email_from", key: "email_from", kind: "string", description: "Sender address of notification emails."},
 	{attr: "max_workers", key: "max_workers", kind: "int", description: "How many workers (per node) bulk actions such as stopall start at once."},
-	{attr: "mac_prefix", key: "mac_prefix", kind: "string", description: "Prefix of generated MAC addresses, e.g. `BC:24:11`."},
+	{attr: "mac_prefix", key: "mac_prefix", kind: "string", description: "Prefix of generated MAC addresses (PVE's default: `BC:24:11`)."},
 	{attr: "description", key: "description", kind: "string", description: "Datacenter notes, shown in the web UI."},
 	{attr: "migration", key: "migration", kind: "block", description: "How guests migrate.", sub: []subOption{
 		{attr: "type", key: "type", kind: "string", enum: []string{"secure", "insecure"}, description: "`secure` (through SSH) or `insecure` (plain TCP, faster, for trusted networks)."},
@@ -248,11 +249,18 @@ func params(plan, prior values) url.Values {
 	return p
 }
 
-// fromAPI reads the options PVE returns into v: every option when all is
-// set (import), else only those v manages (non-null).
+// defaults are what PVE reports for options nobody set: an import does not
+// take them as set.
+var defaults = map[string]string{"mac_prefix": `"BC:24:11"`}
+
+// fromAPI reads the options PVE returns into v: every option set when all
+// is (import), else only those v manages (non-null).
 func fromAPI(raw map[string]json.RawMessage, v values, all bool) error {
 	for _, o := range options {
 		if !all && (v[o.attr] == nil || v[o.attr].IsNull()) {
+			continue
+		}
+		if all && defaults[o.key] == string(raw[o.key]) {
 			continue
 		}
 		val, err := optionFromAPI(o, raw[o.key])
