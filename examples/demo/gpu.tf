@@ -32,7 +32,7 @@ resource "pve_vm" "ml" {
   tags    = ["demo", "gpu"]
   machine = "q35"
   os_type = "l26"
-  memory  = 8192
+  memory  = { size = 8192 }
 
   disks = {
     scsi0 = { storage = "local-lvm", size = 32 }

@@ -5,8 +5,8 @@ resource "pve_vm" "debian" {
   node   = data.pve_nodes.all.names[0]
   name   = "debian"
   tags   = ["demo"]
-  cores  = 2
-  memory = 2048
+  cpu    = { cores = 2 }
+  memory = { size = 2048 }
   cdrom  = "local:iso/debian-13.1.0-amd64-netinst.iso"
 
   disks = {

@@ -19,6 +19,9 @@ import (
 // and gets a clear error when that backend is not configured.
 type ProviderData struct {
 	PVE *Backend[*pve.Client]
+	// PVEConfig is the PVE backend's settings, from which clients of single
+	// nodes are made (NodeClient); nil when PVE is not configured.
+	PVEConfig *pve.Config
 }
 
 // Backend is one lazily connected backend client. The provider connects it
@@ -129,4 +132,22 @@ func (d *ProviderData) PVEClient(ctx context.Context, summary string, diags *dia
 		return nil
 	}
 	return c
+}
+
+// NodeClient connects to one node's own API as root@pam with a password:
+// what creating and joining a cluster need (PVE takes those only from
+// root@pam, on the node that changes). TLS follows the provider's settings;
+// a fingerprint, when given, pins this node's certificate instead.
+func (d *ProviderData) NodeClient(ctx context.Context, endpoint, fingerprint, password string) (*pve.Client, error) {
+	if d == nil || d.PVEConfig == nil {
+		return nil, errors.New("the PVE backend is not configured")
+	}
+	cfg := *d.PVEConfig
+	cfg.Endpoint = endpoint
+	cfg.APIToken, cfg.OTP = "", ""
+	cfg.Username, cfg.Password = "root@pam", password
+	if fingerprint != "" {
+		cfg.TLSFingerprint = fingerprint
+	}
+	return pve.New(ctx, cfg)
 }

@@ -146,9 +146,8 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := &framework.ProviderData{
-		PVE: configurePVE(ctx, m, &resp.Diagnostics),
-	}
+	data := &framework.ProviderData{}
+	data.PVE, data.PVEConfig = configurePVE(ctx, m, &resp.Diagnostics)
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data
@@ -156,18 +155,18 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 
 // configurePVE builds the PVE backend from the configuration and the
 // environment, and connects it now so that wrong credentials fail here.
-func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics) *framework.Backend[*pve.Client] {
+func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics) (*framework.Backend[*pve.Client], *pve.Config) {
 	const missing = `set "endpoint" in the provider "pve" block or the PVE_ENDPOINT environment variable`
 	for _, v := range []types.String{m.Endpoint, m.APIToken, m.Username, m.Password, m.OTP, m.CACertificate, m.TLSFingerprint, m.Timeout} {
 		if v.IsUnknown() {
 			return framework.NewBackend("PVE", func(context.Context) (*pve.Client, error) {
 				return nil, errors.New("the PVE settings of the provider depend on values that are not known yet")
-			}, func(error) bool { return true })
+			}, func(error) bool { return true }), nil
 		}
 	}
 	endpoint := framework.StringOrEnv(m.Endpoint, "PVE_ENDPOINT")
 	if endpoint == "" {
-		return framework.MissingBackend[*pve.Client]("PVE", missing)
+		return framework.MissingBackend[*pve.Client]("PVE", missing), nil
 	}
 	cfg := pve.Config{
 		Endpoint:       endpoint,
@@ -190,13 +189,13 @@ func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics)
 	if t := framework.StringOrEnv(m.Timeout, "PVE_TIMEOUT"); t != "" {
 		if err := checkDuration(t); err != nil {
 			diags.AddAttributeError(path.Root("timeout"), "Invalid PVE Timeout", err.Error())
-			return framework.MissingBackend[*pve.Client]("PVE", "its settings are invalid")
+			return framework.MissingBackend[*pve.Client]("PVE", "its settings are invalid"), nil
 		}
 		cfg.Timeout, _ = time.ParseDuration(t)
 	}
 	if err := cfg.Validate(); err != nil {
 		diags.AddError("Invalid PVE Provider Configuration", err.Error())
-		return framework.MissingBackend[*pve.Client]("PVE", "its settings are invalid")
+		return framework.MissingBackend[*pve.Client]("PVE", "its settings are invalid"), nil
 	}
 	backend := framework.NewBackend("PVE", func(ctx context.Context) (*pve.Client, error) {
 		return pve.New(ctx, cfg)
@@ -210,7 +209,7 @@ func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics)
 			tflog.Info(ctx, "PVE is not reachable yet; connecting again on first use", map[string]any{"error": err.Error()})
 		}
 	}
-	return backend
+	return backend, &cfg
 }
 
 func (p *pveProvider) Resources(context.Context) []func() resource.Resource {

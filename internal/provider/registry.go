@@ -5,6 +5,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
+	"github.com/hcilab/terraform-provider-pve/internal/service/cluster"
 	"github.com/hcilab/terraform-provider-pve/internal/service/lxc"
 	"github.com/hcilab/terraform-provider-pve/internal/service/mapping"
 	"github.com/hcilab/terraform-provider-pve/internal/service/network"
@@ -16,6 +17,7 @@ import (
 // resources joins the resources of every service package.
 func resources() []func() resource.Resource {
 	return join(
+		cluster.Resources(),
 		lxc.Resources(),
 		mapping.Resources(),
 		network.Resources(),
@@ -28,6 +30,7 @@ func resources() []func() resource.Resource {
 // dataSources joins the data sources of every service package.
 func dataSources() []func() datasource.DataSource {
 	return join(
+		cluster.DataSources(),
 		lxc.DataSources(),
 		mapping.DataSources(),
 		network.DataSources(),

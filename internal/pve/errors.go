@@ -34,6 +34,10 @@ var (
 	// request was never sent). The provider tries such an endpoint again
 	// later, since it may be a node that is still being installed.
 	ErrUnreachable = errors.New("unreachable")
+	// ErrNoQuorum: the cluster has lost quorum ("cluster not ready - no
+	// quorum?"): its configuration is read-only until enough nodes are
+	// back.
+	ErrNoQuorum = errors.New("the cluster has no quorum")
 )
 
 // APIError is a non-2xx answer from the PVE API. PVE puts its message in the
@@ -61,6 +65,10 @@ func (e *APIError) Error() string {
 		if e.Message != "" {
 			b.WriteByte(' ')
 			b.WriteString(e.Message)
+		}
+		if e.noQuorum() {
+			b.WriteString(" (the cluster has lost quorum: too few of its nodes are online, so PVE refuses changes " +
+				"until enough of them are back; pve_cluster_status shows which are offline)")
 		}
 		return b.String()
 	}
@@ -102,8 +110,14 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrTransient:
 		return e.transient()
+	case ErrNoQuorum:
+		return e.noQuorum()
 	}
 	return false
+}
+
+func (e *APIError) noQuorum() bool {
+	return e.StatusCode >= 500 && strings.Contains(strings.ToLower(e.Message), "no quorum")
 }
 
 // Proxy errors of pveproxy (AnyEvent::HTTP): 595 for connection failures,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,19 @@ func TestParameterErrorNotFound(t *testing.T) {
 		if got := errors.Is(e, ErrNotFound); got != tt.want {
 			t.Errorf("errors.Is(%v, ErrNotFound) = %v, want %v", tt.errs, got, tt.want)
 		}
+	}
+}
+
+func TestNoQuorum(t *testing.T) {
+	err := error(&APIError{Method: "PUT", Path: "/cluster/options", StatusCode: 500, Message: "cluster not ready - no quorum?"})
+	if !errors.Is(err, ErrNoQuorum) || errors.Is(err, ErrTransient) || errors.Is(err, ErrNotFound) {
+		t.Errorf("no quorum: Is(ErrNoQuorum)=%v Is(ErrTransient)=%v", errors.Is(err, ErrNoQuorum), errors.Is(err, ErrTransient))
+	}
+	if !strings.Contains(err.Error(), "cluster not ready - no quorum?") || !strings.Contains(err.Error(), "lost quorum") {
+		t.Errorf("message: %s", err)
+	}
+	other := &APIError{Method: "GET", Path: "/x", StatusCode: 500, Message: "quorum votes must be positive"}
+	if errors.Is(other, ErrNoQuorum) {
+		t.Error("only PVE's no-quorum refusal is ErrNoQuorum")
 	}
 }

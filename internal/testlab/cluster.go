@@ -25,7 +25,7 @@ func (p *PVE) registerBuiltins() {
 		}
 		return out, nil
 	})
-	p.Handle(http.MethodGet, "/version", func(*Request) (any, error) { return versionInfo(), nil })
+	p.Handle(http.MethodGet, "/version", p.apiVersion)
 	p.Handle(http.MethodGet, "/access/ticket", func(*Request) (any, error) { return nil, nil })
 	p.Handle(http.MethodPost, "/access/ticket", p.createTicket, WithoutConfigLock(), WithoutQuorum())
 	p.Handle(http.MethodGet, "/cluster/status", p.clusterStatus)
@@ -41,12 +41,8 @@ func (p *PVE) registerBuiltins() {
 	p.registerPoolRoutes()
 	p.registerHardwareRoutes()
 	p.registerMappingRoutes()
-}
-
-// versionInfo is GET /version and GET /nodes/{node}/version. The "console"
-// key only appears when datacenter.cfg sets it, which the lab's does not.
-func versionInfo() map[string]any {
-	return map[string]any{"version": pveVersion, "release": pveRelease, "repoid": pveRepoID}
+	p.registerOptionsRoutes()
+	p.registerHARoutes()
 }
 
 // clusterStatus serves GET /cluster/status: the cluster entry and the
@@ -263,11 +259,11 @@ func (p *PVE) nextID(r *Request) (any, error) {
 		}
 		return v, nil
 	}
-	const lower, upper = 100, 1000 * 1000
+	lower, upper, lowerText, upperText := p.nextIDRangeLocked()
 	for id := lower; id < upper; id++ {
 		if _, taken := p.guests[id]; !taken {
 			return strconv.Itoa(id), nil
 		}
 	}
-	return nil, Errorf(http.StatusInternalServerError, "unable to get any free VMID in range [%d, %d]", lower, upper)
+	return nil, Errorf(http.StatusInternalServerError, "unable to get any free VMID in range [%s, %s]", lowerText, upperText)
 }

@@ -16,4 +16,9 @@
 // a cluster every member answers for the whole cluster. Nodes can be powered
 // off and on (StopNode, StartNode); a cluster without a majority of votes
 // loses quorum and refuses writes as PVE does.
+//
+// Every node of a lab runs the same PVE release (PVEOptions.Version), with
+// its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the
+// HA configuration, ...) belongs to a cluster, or to a standalone host: a
+// node that joins a cluster sees the cluster's.
 package testlab

@@ -231,18 +231,34 @@ func haSID(kind string, vmid int) string {
 	return fmt.Sprintf("vm:%d", vmid)
 }
 
-// haStatus is PVE::HA::Config::get_service_status for the status API.
+// haStatusLocked is PVE::HA::Config::get_service_status for the status
+// API: managed (configured and not ignored), the group and the state the
+// HA manager has for it.
 func (p *PVE) haStatusLocked(kind string, vmid int) map[string]any {
-	if p.ha[haSID(kind, vmid)] {
-		return map[string]any{"managed": 1, "state": "started"}
+	sid := haSID(kind, vmid)
+	s := p.haConfigLocked(p.haResourcesFile()).get(sid)
+	if s == nil || s.opts["state"] == "ignored" {
+		return map[string]any{"managed": 0}
 	}
-	return map[string]any{"managed": 0}
+	var group, state any
+	if g, ok := s.opts["group"]; ok {
+		group = g
+	}
+	if st := p.haServiceStateLocked(sid); st != "" {
+		state = st
+	}
+	return map[string]any{"managed": 1, "group": group, "state": state}
 }
 
-// haResourceState is the "hastate" of a guest's resource entry.
+// haResourceState is the "hastate" of a guest's resource entry: the state
+// of the HA manager, else the requested state ("" without resource).
 func (p *PVE) haResourceState(kind string, vmid int) string {
-	if p.ha[haSID(kind, vmid)] {
-		return "started"
+	sid := haSID(kind, vmid)
+	if st := p.haServiceStateLocked(sid); st != "" {
+		return st
+	}
+	if s := p.haConfigLocked(p.haResourcesFile()).get(sid); s != nil {
+		return s.opts["state"]
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package testlab
 import (
 	"crypto/ecdsa"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -63,7 +64,8 @@ type topoChange struct {
 // pveLab is the lab: its machines and what they share.
 type pveLab struct {
 	logf     func(format string, args ...any)
-	schema   *apiSchema
+	rel      *pveReleaseInfo // the release every node runs (PVEOptions.Version)
+	schema   *apiSchema      // the API schema of that release
 	ca       *labCA
 	password string // root@pam's password, the same on every node
 	token    string // secret of root@pam!lab, the same on every node
@@ -232,7 +234,9 @@ func (l *pveLab) addMemberLocked(h *labHost, p *PVE) {
 }
 
 // isolateLocked makes h a node on its own with the stale corosync.conf it
-// kept: no corosync, so no quorum, and none of the cluster's guests.
+// kept: no corosync, so no quorum, and none of the cluster's guests. It
+// keeps its copy of the cluster's datacenter.cfg and HA configuration
+// (read-only without quorum).
 func (l *pveLab) isolateLocked(h *labHost) {
 	from := h.pve
 	conf := h.staleConf
@@ -243,6 +247,8 @@ func (l *pveLab) isolateLocked(h *labHost) {
 	p.isolated = true
 	from.mu.Lock()
 	from.nodes = slices.DeleteFunc(from.nodes, func(n *node) bool { return n == h.node })
+	p.dcConfig = from.dcConfig
+	p.ha.files = maps.Clone(from.ha.files)
 	from.mu.Unlock()
 	l.addMemberLocked(h, p)
 }

@@ -325,7 +325,7 @@ func (p *PVE) createCT(r *Request) (any, error) {
 				p.spawnCTStartLocked(at, node, vmid, r.User, false, "vzstart")
 			}
 			if haManaged {
-				p.ha[haSID("lxc", vmid)] = true
+				p.addHAResourceLocked(haSID("lxc", vmid), haCreateState(start))
 			}
 			return
 		}
@@ -411,6 +411,7 @@ func (p *PVE) spawnCTStartLocked(now time.Time, node string, vmid int, user stri
 		func(at time.Time, w *worker) {
 			if typ == "hastart" {
 				w.log(fmt.Sprintf("Requesting HA start for CT %d", vmid))
+				p.setHAStateLocked(haSID("lxc", vmid), "started") // ha-manager set ct:<vmid> --state started
 			}
 			ct, err := p.ctOnLocked(node, vmid)
 			switch {
@@ -452,7 +453,7 @@ func (p *PVE) ctPowerAction(action string) HandlerFunc {
 		// check_running looks at the node's running containers only
 		ct, _ := p.ctOnLocked(node, vmid)
 		running := ct != nil && ct.running
-		ha := p.ha[haSID("lxc", vmid)]
+		ha := p.vmIsHAManagedLocked(vmid)
 		id := strconv.Itoa(vmid)
 		locks := []flockReq{{vmid: vmid, timeout: lockConfigTimeout, ct: true}}
 		switch action {
@@ -480,6 +481,7 @@ func (p *PVE) ctPowerAction(action string) HandlerFunc {
 			return p.spawnVMTaskLocked(now, node, typ, id, r.User, work, locks, func(at time.Time, w *worker) {
 				if typ == "hastop" {
 					w.log(fmt.Sprintf("Requesting HA stop for CT %d", vmid))
+					p.setHAStateLocked(haSID("lxc", vmid), "stopped") // ha-manager set ct:<vmid> --state stopped
 					stopping = true
 					return
 				}
@@ -530,7 +532,7 @@ func (p *PVE) ctDestroyChecks(ct *lxcCT, purge bool) error {
 	if err := ct.checkLock(); err != nil {
 		return err
 	}
-	if !purge && p.ha[haSID("lxc", ct.vmid)] {
+	if !purge && p.haConfiguredLocked(haSID("lxc", ct.vmid)) {
 		return Errorf(http.StatusInternalServerError, "unable to remove CT %d - used in HA resources and purge parameter not set.", ct.vmid)
 	}
 	return nil
@@ -605,7 +607,7 @@ func (p *PVE) destroyCT(r *Request) (any, error) {
 		destroying = true
 		if purge {
 			w.log(fmt.Sprintf("purging CT %d from related configurations..", vmid))
-			if p.ha[haSID("lxc", vmid)] {
+			if p.haConfiguredLocked(haSID("lxc", vmid)) {
 				w.log(fmt.Sprintf("NOTE: removed CT %d from HA resource configuration.", vmid))
 			}
 		}
@@ -622,7 +624,7 @@ func (p *PVE) destroyCT(r *Request) (any, error) {
 		delete(p.guests, vmid)
 		p.removeGuestFromPoolLocked(vmid) // remove_vm_access
 		if purge {
-			delete(p.ha, haSID("lxc", vmid))
+			p.deleteHAServiceLocked(haSID("lxc", vmid), true)
 		}
 	}
 	return p.spawnVMTaskLocked(now, node, "vzdestroy", strconv.Itoa(vmid), r.User, destroyWork,
@@ -1087,7 +1089,7 @@ func (p *PVE) migrateCT(r *Request) (any, error) {
 		}
 	}
 	typ := "vzmigrate"
-	if p.ha[haSID("lxc", vmid)] {
+	if p.vmIsHAManagedLocked(vmid) {
 		typ, restart = "hamigrate", true
 	}
 	volumeMap := map[string]string{}

@@ -93,7 +93,7 @@ func (p *PVE) registerNodeRoutes() {
 	p.Handle(http.MethodGet, "/nodes", p.listNodes)
 	p.Handle(http.MethodGet, "/nodes/{node}", p.nodeIndex)
 	p.Handle(http.MethodGet, "/nodes/{node}/status", p.nodeStatus)
-	p.Handle(http.MethodGet, "/nodes/{node}/version", func(*Request) (any, error) { return versionInfo(), nil })
+	p.Handle(http.MethodGet, "/nodes/{node}/version", func(*Request) (any, error) { return p.versionInfo(), nil })
 }
 
 // listNodes serves GET /nodes: the nodes of the node list (a standalone
@@ -167,18 +167,18 @@ func (p *PVE) nodeStatus(r *Request) (any, error) {
 		},
 		"current-kernel": map[string]any{
 			"sysname": "Linux",
-			"release": pveKernel,
-			"version": pveKVersion,
+			"release": p.rel.kernel,
+			"version": p.rel.kversion,
 			"machine": "x86_64",
 		},
 		"idle":       0,
 		"ksm":        map[string]any{"shared": 0},
-		"kversion":   "Linux " + pveKernel + " " + pveKVersion,
+		"kversion":   "Linux " + p.rel.kernel + " " + p.rel.kversion,
 		"loadavg":    []string{loadavg(0.1), loadavg(0.08), loadavg(0.05)},
 		"memory":     map[string]any{"total": n.memTotal, "used": memUsed, "free": n.memTotal - memUsed, "available": n.memTotal - memUsed + gib},
 		"swap":       map[string]any{"total": n.swapTotal, "used": 0, "free": n.swapTotal},
 		"rootfs":     map[string]any{"total": n.rootTotal, "used": rootUsed, "free": n.rootTotal - rootUsed, "avail": n.rootTotal - rootUsed - 5*gib},
-		"pveversion": "pve-manager/" + pveVersion + "/" + pveRepoID,
+		"pveversion": "pve-manager/" + p.rel.version + "/" + p.rel.repoid,
 		"uptime":     n.uptime(now),
 		"wait":       math.Round(load(n, now, 0, 0.002)*1e6) / 1e6,
 	}, nil

@@ -51,18 +51,25 @@ type PVEOptions struct {
 	SchemaPath string
 	// Logf receives diagnostic messages (optional).
 	Logf func(format string, args ...any)
+	// Version is the PVE release to model: "9.1" (default) or "8.4". It
+	// selects the API schema (pve-9.1.3.json or pve-8.4.2.json), the versions
+	// the nodes report and release specific behaviour (HA rules on 9.1, HA
+	// groups on 8.4). Every node of the lab runs it, in a cluster or
+	// standalone.
+	Version string
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
 // standalone node: what /etc/pve holds (guests, tasks, pools, mappings,
-// ...). StartPVE returns the state of pve1 as it starts; its methods that
-// concern the whole lab (endpoints, credentials, faults, node power) are
-// the same on every state of the lab. All its methods are safe for
-// concurrent use.
+// datacenter.cfg, HA, ...). StartPVE returns the state of pve1 as it
+// starts; its methods that concern the whole lab (endpoints, credentials,
+// release, faults, node power) are the same on every state of the lab. All
+// its methods are safe for concurrent use.
 type PVE struct {
 	lab       *pveLab
 	logf      func(format string, args ...any)
-	schema    *apiSchema
+	rel       *pveReleaseInfo // the lab's release
+	schema    *apiSchema      // the lab's schema
 	faults    *Faults
 	routes    *router
 	ticketKey []byte // the cluster's authkey: signs tickets
@@ -80,7 +87,8 @@ type PVE struct {
 	lxc             lxcState                  // containers
 	ops             []*vmOp                   // workers acting on guests
 	flocks          map[int]*flock            // guest config flocks, by VMID
-	ha              map[string]bool           // HA resources, by SID ("vm:100", "ct:101")
+	ha              *haState                  // /etc/pve/ha (ha.go)
+	dcConfig        string                    // /etc/pve/datacenter.cfg (options.go)
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
@@ -92,6 +100,7 @@ func newPVEState(l *pveLab) *PVE {
 	p := &PVE{
 		lab:       l,
 		logf:      l.logf,
+		rel:       l.rel,
 		schema:    l.schema,
 		faults:    l.faults,
 		routes:    newRouter(),
@@ -102,12 +111,13 @@ func newPVEState(l *pveLab) *PVE {
 		qemu:      newQemuState(),
 		lxc:       newLXCState(),
 		flocks:    map[int]*flock{},
-		ha:        map[string]bool{},
+		ha:        newHAState(),
 	}
 	if l.schema != nil {
 		p.routes.attachSchema(l.schema)
 	}
 	p.registerBuiltins()
+	p.dropRoutesOutsideSchema()
 	p.checkRoutesAgainstSchema()
 	return p
 }
@@ -119,8 +129,10 @@ func newPVEState(l *pveLab) *PVE {
 // The API schema is found, in this order, at opts.SchemaPath, at the path in
 // the environment variable PVE_API_SCHEMA, or by walking up from the working
 // directory and looking at each level for ../shared/api-schemas/pve-9.1.3.json
-// and shared/api-schemas/pve-9.1.3.json. Without a schema the lab still works,
-// but it no longer rejects bad parameters; it says so once through Logf.
+// and shared/api-schemas/pve-9.1.3.json (pve-8.4.2.json with Version "8.4";
+// PVE_API_SCHEMA then names the 9.1 file, the 8.4 file is looked for beside
+// it). Without a schema the lab still works, but it no longer rejects bad
+// parameters; it says so once through Logf.
 func StartPVE(opts PVEOptions) (*PVE, error) {
 	if opts.Nodes < 0 {
 		return nil, fmt.Errorf("testlab: invalid node count %d", opts.Nodes)
@@ -131,8 +143,13 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	rel, err := lookupPVERelease(opts.Version)
+	if err != nil {
+		return nil, err
+	}
 	l := &pveLab{
 		logf:     opts.Logf,
+		rel:      rel,
 		password: randomHex(12),
 		token:    randomUUID(),
 		faults:   newFaults(),
@@ -368,11 +385,12 @@ var errSchemaNotFound = errors.New("schema not found")
 // schemaFileName is the schema the simulator models.
 const schemaFileName = "pve-9.1.3.json"
 
-// findSchema returns the schema path to use: PVE_API_SCHEMA, else the first
+// findSchemaFor returns the schema path to use: PVE_API_SCHEMA, else the first
 // shared/api-schemas file found walking up from the working directory.
-func findSchema() (string, error) {
+func findSchemaFor(rel *pveReleaseInfo) (string, error) {
+	schemaFileName := rel.schemaFile
 	if env := os.Getenv("PVE_API_SCHEMA"); env != "" {
-		return env, nil
+		return schemaFor(env, rel), nil
 	}
 	dir, err := os.Getwd()
 	if err != nil {
@@ -402,9 +420,9 @@ func (l *pveLab) loadSchema(path string) error {
 		l.logf("testlab: PVE schema validation disabled")
 		return nil
 	case "":
-		found, err := findSchema()
+		found, err := findSchemaFor(l.rel)
 		if errors.Is(err, errSchemaNotFound) {
-			l.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", schemaFileName)
+			l.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", l.rel.schemaFile)
 			return nil
 		}
 		if err != nil {

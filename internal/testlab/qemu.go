@@ -504,22 +504,7 @@ func (p *PVE) registerQemuRoutes() {
 	p.Handle(http.MethodPost, "/nodes/{node}/qemu/{vmid}/template", p.templateVM, WithoutConfigLock())
 	p.Handle(http.MethodGet, "/nodes/{node}/qemu/{vmid}/migrate", p.migratePrecondition)
 	p.Handle(http.MethodPost, "/nodes/{node}/qemu/{vmid}/migrate", p.migrateVM, WithoutConfigLock())
-	p.Handle(http.MethodGet, "/cluster/ha/resources", p.listHAResources)
 	p.resourceSources = append(p.resourceSources, p.qemuResourcesLocked)
-}
-
-// listHAResources serves GET /cluster/ha/resources. The lab has no HA
-// manager yet: the list holds what create with ha-managed=1 added.
-func (p *PVE) listHAResources(*Request) (any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.settleLocked(time.Now())
-	out := []map[string]any{}
-	for _, sid := range slices.Sorted(maps.Keys(p.ha)) {
-		typ, _, _ := strings.Cut(sid, ":")
-		out = append(out, map[string]any{"sid": sid, "type": typ, "state": "started"})
-	}
-	return out, nil
 }
 
 // vmStatusLocked is PVE::QemuServer::vmstatus for one VM.
@@ -581,7 +566,7 @@ func (p *PVE) vmStatusLocked(vm *qemuVM, now time.Time, full bool) map[string]an
 				d["qmpstatus"] = "paused"
 			}
 			d["running-machine"] = vm.machine
-			d["running-qemu"] = qemuVersion
+			d["running-qemu"] = p.rel.qemu
 			d["proxmox-support"] = map[string]any{}
 		}
 	}
@@ -622,7 +607,7 @@ func (p *PVE) getVMStatus(r *Request) (any, error) {
 		return nil, err
 	}
 	d := p.vmStatusLocked(vm, now, true)
-	d["ha"] = map[string]any{"managed": boolInt(p.ha[haSID("qemu", vm.vmid)])}
+	d["ha"] = p.haStatusLocked("qemu", vm.vmid)
 	if agent := vm.conf["agent"]; agent != "" {
 		first, _, _ := strings.Cut(agent, ",")
 		first = strings.TrimPrefix(first, "enabled=")

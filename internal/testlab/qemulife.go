@@ -79,7 +79,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 	}
 	begin := func(at time.Time, w *worker) {
 		conf := maps.Clone(settings)
-		conf["meta"] = fmt.Sprintf("creation-qemu=%s,ctime=%d", qemuVersion, at.Unix())
+		conf["meta"] = fmt.Sprintf("creation-qemu=%s,ctime=%d", p.rel.qemu, at.Unix())
 		created, vols, err := p.createDisksLocked(p.nodeLocked(node), vmid, settings, map[string]string{}, settings, storage, isTrue(conf["template"]), at, w)
 		if err != nil {
 			w.fail(fmt.Sprintf("unable to create VM %d - %s", vmid, dieText(err)))
@@ -125,7 +125,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 			vm.conf = final
 			p.addGuestToPoolLocked(vmid, pool)
 			if haManaged {
-				p.ha[haSID("qemu", vmid)] = true
+				p.addHAResourceLocked(haSID("qemu", vmid), haCreateState(start))
 			}
 			if startOK {
 				p.startVMLocked(vm, at)
@@ -304,7 +304,7 @@ func (p *PVE) powerAction(action string) HandlerFunc {
 			typ := "qmpause"
 			if todisk {
 				typ = "qmsuspend"
-				if p.ha[haSID("qemu", vmid)] {
+				if p.vmIsHAManagedLocked(vmid) {
 					return nil, Errorf(http.StatusInternalServerError, "Cannot suspend HA managed VM to disk")
 				}
 				statestorage = cmpOr(statestorage, cmpOr(vm.conf["vmstatestorage"], "local-lvm"))
@@ -420,7 +420,7 @@ func (p *PVE) destroyChecksLocked(vm *qemuVM, purge bool) error {
 	if isTrue(vm.conf["protection"]) {
 		return Errorf(http.StatusInternalServerError, "can't remove VM %d - protection mode enabled", vm.vmid)
 	}
-	if !purge && p.ha[haSID("qemu", vm.vmid)] {
+	if !purge && p.haConfiguredLocked(haSID("qemu", vm.vmid)) {
 		return Errorf(http.StatusInternalServerError, "unable to remove VM %d - used in HA resources and purge parameter not set.", vm.vmid)
 	}
 	if vm.running {
@@ -509,7 +509,7 @@ func (p *PVE) destroyVM(r *Request) (any, error) {
 		}
 		if purge {
 			w.log(fmt.Sprintf("purging VM %d from related configurations..", vmid))
-			if p.ha[haSID("qemu", vmid)] {
+			if p.haConfiguredLocked(haSID("qemu", vmid)) {
 				w.log(fmt.Sprintf("NOTE: removed VM %d from HA resource configuration.", vmid))
 			}
 		}
@@ -526,7 +526,7 @@ func (p *PVE) destroyVM(r *Request) (any, error) {
 		delete(p.guests, vmid)
 		p.removeGuestFromPoolLocked(vmid) // remove_vm_access
 		if purge {
-			delete(p.ha, haSID("qemu", vmid))
+			p.deleteHAServiceLocked(haSID("qemu", vmid), true)
 		}
 	}
 	return p.spawnVMTaskLocked(now, node, "qmdestroy", strconv.Itoa(vmid), r.User, destroyWork,

@@ -4,8 +4,8 @@ resource "pve_vm" "web" {
   node    = "pve1"
   name    = "web1"
   tags    = ["web", "prod"]
-  cores   = 4
-  memory  = 8192
+  cpu     = { cores = 4, type = "host" }
+  memory  = { size = 8192, balloon = 2048 }
   bios    = "ovmf"
   machine = "q35"
   cdrom   = "local:iso/debian-13.1.0-amd64-netinst.iso"
@@ -36,7 +36,7 @@ resource "pve_vm" "ml" {
   os_type = "l26"
   machine = "q35"
   bios    = "ovmf"
-  memory  = 65536
+  memory  = { size = 65536 }
 
   efi_disk = { storage = "local-lvm" }
 

@@ -99,6 +99,7 @@ type containerModel struct {
 	Searchdomain  types.String   `tfsdk:"searchdomain"`
 	Started       types.Bool     `tfsdk:"started"`
 	OnBoot        types.Bool     `tfsdk:"on_boot"`
+	Startup       types.Object   `tfsdk:"startup"`
 	Protection    types.Bool     `tfsdk:"protection"`
 	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
@@ -263,6 +264,7 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Default:     booldefault.StaticBool(true),
 			},
 			"on_boot":    flag("Start the container when its node boots."),
+			"startup":    framework.StartupAttribute("container"),
 			"protection": flag("Protect the container from removal (and its disks from changes)."),
 			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true, Delete: true},
 				"Defaults: create 20m, update 20m, delete 10m."),
@@ -371,6 +373,12 @@ func configParams(ctx context.Context, m, prior *containerModel, p url.Values, d
 	set("nameserver", m.Nameserver, o.Nameserver, m.Nameserver.ValueString())
 	set("searchdomain", m.Searchdomain, o.Searchdomain, m.Searchdomain.ValueString())
 	set("onboot", m.OnBoot, o.OnBoot, b(m.OnBoot))
+	startup := framework.StartupToAPI(ctx, m.Startup, diags)
+	oldStartup := types.StringNull()
+	if prior != nil {
+		oldStartup = framework.StartupToAPI(ctx, o.Startup, diags)
+	}
+	set("startup", startup, oldStartup, startup.ValueString())
 	set("protection", m.Protection, o.Protection, b(m.Protection))
 	tags, oldTags := types.StringNull(), types.StringNull()
 	if !m.Tags.IsNull() {
@@ -594,6 +602,9 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 	m.Nameserver = str("nameserver")
 	m.Searchdomain = str("searchdomain")
 	m.OnBoot = flag("onboot")
+	if m.Startup, err = framework.StartupFromAPI(cfg.Values["startup"]); err != nil {
+		return err
+	}
 	m.Protection = flag("protection")
 	m.Unprivileged = types.BoolValue(cfg.Values["unprivileged"] == "1")
 	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "memory": &m.Memory, "swap": &m.Swap} {

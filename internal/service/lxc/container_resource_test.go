@@ -53,6 +53,8 @@ resource "pve_container" "test" {
   password        = "acc-password-1"
   ssh_public_keys = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0ZXN0a2V5 acc@test"
   tags            = ["acc"]
+  on_boot         = true
+  startup         = { order = 3, up = 10 }
   features = {
     nesting = true
   }
@@ -89,6 +91,8 @@ func TestAccContainer_lifecycle(t *testing.T) {
 			{
 				Config: containerConfig(512, 4, mp0, net0),
 				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("startup"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"order": knownvalue.Int64Exact(3), "up": knownvalue.Int64Exact(10), "down": knownvalue.Null()})),
 					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(ctAddr, tfjsonpath.New("rootfs").AtMapKey("volume"),
 						knownvalue.StringRegexp(regexp.MustCompile(`^local-lvm:vm-\d+-disk-\d+$`))),

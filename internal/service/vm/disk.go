@@ -23,6 +23,7 @@ var cacheModes = []string{"none", "writethrough", "writeback", "unsafe", "direct
 type diskModel struct {
 	Storage  types.String `tfsdk:"storage"`
 	Size     types.Int64  `tfsdk:"size"`
+	Format   types.String `tfsdk:"format"`
 	Cache    types.String `tfsdk:"cache"`
 	Discard  types.Bool   `tfsdk:"discard"`
 	IOThread types.Bool   `tfsdk:"iothread"`
@@ -46,6 +47,15 @@ func diskAttributes() map[string]schema.Attribute {
 			Required:    true,
 			Validators:  []validator.Int64{int64validator.AtLeast(1)},
 		},
+		"format": schema.StringAttribute{
+			Description: "Image format: `raw`, `qcow2` or `vmdk`. Block storages (LVM, ZFS, Ceph RBD) only take `raw`. " +
+				"Unset: the storage's default (qcow2 on directory storages, raw elsewhere). Converting a disk is not " +
+				"supported (a plan-time error, never a replacement).",
+			Optional:      true,
+			Computed:      true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
+			Validators:    []validator.String{stringvalidator.OneOf("raw", "qcow2", "vmdk")},
+		},
 		"cache": schema.StringAttribute{
 			Description: "Cache mode: `none`, `writethrough`, `writeback`, `unsafe`, `directsync`. Unset: PVE's default (no cache).",
 			Optional:    true,
@@ -68,6 +78,9 @@ func diskAttributes() map[string]schema.Attribute {
 func (d diskModel) createValue() string {
 	p := pve.PropertyString{}
 	p.Set("file", fmt.Sprintf("%s:%d", d.Storage.ValueString(), d.Size.ValueInt64()))
+	if !d.Format.IsNull() && !d.Format.IsUnknown() {
+		p.Set("format", d.Format.ValueString())
+	}
 	d.setOptions(&p)
 	return p.Format("file")
 }
@@ -126,6 +139,7 @@ func diskFromAPI(value string) (diskModel, bool, error) {
 	d := diskModel{
 		Storage:  types.StringValue(storage),
 		Size:     types.Int64Value(size),
+		Format:   types.StringValue(diskFormat(file, p.Value("format"))),
 		Cache:    types.StringNull(),
 		Discard:  types.BoolValue(p.Value("discard") == "on"),
 		IOThread: types.BoolValue(p.Value("iothread") == "1"),
@@ -137,4 +151,18 @@ func diskFromAPI(value string) (diskModel, bool, error) {
 		d.Cache = types.StringValue(c)
 	}
 	return d, true, nil
+}
+
+// diskFormat is a volume's image format: as the configuration states it,
+// else as its file name shows it, else raw (block storages).
+func diskFormat(volume, stated string) string {
+	if stated != "" {
+		return stated
+	}
+	for _, f := range []string{"qcow2", "vmdk", "raw"} {
+		if strings.HasSuffix(volume, "."+f) {
+			return f
+		}
+	}
+	return "raw"
 }

@@ -44,9 +44,8 @@ var (
 
 // The attribute types of the blocks held as objects.
 var (
-	agentTypes   = map[string]attr.Type{"enabled": types.BoolType, "trim": types.BoolType, "type": types.StringType}
-	startupTypes = map[string]attr.Type{"order": types.Int64Type, "up": types.Int64Type, "down": types.Int64Type}
-	vgaTypesMap  = map[string]attr.Type{"type": types.StringType, "memory": types.Int64Type}
+	agentTypes  = map[string]attr.Type{"enabled": types.BoolType, "trim": types.BoolType, "type": types.StringType}
+	vgaTypesMap = map[string]attr.Type{"type": types.StringType, "memory": types.Int64Type}
 )
 
 // objectAs returns the block o holds, nil when it is null or unknown.
@@ -140,71 +139,6 @@ func agentFromAPI(v string) (*agentModel, error) {
 		a.Type = types.StringValue(t)
 	}
 	return a, nil
-}
-
-type startupModel struct {
-	Order types.Int64 `tfsdk:"order"`
-	Up    types.Int64 `tfsdk:"up"`
-	Down  types.Int64 `tfsdk:"down"`
-}
-
-func startupAttribute() schema.Attribute {
-	num := func(desc string) schema.Int64Attribute {
-		return schema.Int64Attribute{Description: desc + " Unset: left as it is.", Optional: true, Computed: true,
-			PlanModifiers: keepInt, Validators: []validator.Int64{int64validator.AtLeast(0)}}
-	}
-	return schema.SingleNestedAttribute{
-		Description: "Start and shutdown order when the node boots or shuts down (with `on_boot`). Unset: left as it is " +
-			"(none on a new VM, the source's on a clone).",
-		Optional:      true,
-		Computed:      true,
-		PlanModifiers: keepObject,
-		Attributes: map[string]schema.Attribute{
-			"order": num("Position in the start order; lower starts first and stops last."),
-			"up":    num("Seconds to wait after starting this VM before starting the next."),
-			"down":  num("Seconds to wait for this VM to shut down."),
-		},
-	}
-}
-
-func (s *startupModel) toAPI() types.String {
-	if s == nil {
-		return types.StringNull()
-	}
-	p := pve.PropertyString{}
-	for _, kv := range []struct {
-		k string
-		v types.Int64
-	}{{"order", s.Order}, {"up", s.Up}, {"down", s.Down}} {
-		if !kv.v.IsNull() && !kv.v.IsUnknown() {
-			p.Set(kv.k, strconv.FormatInt(kv.v.ValueInt64(), 10))
-		}
-	}
-	if len(p.Keys()) == 0 {
-		return types.StringNull()
-	}
-	return types.StringValue(p.Format(""))
-}
-
-func startupFromAPI(v string) (*startupModel, error) {
-	if v == "" {
-		return nil, nil
-	}
-	p, err := pve.ParsePropertyString(v, "order")
-	if err != nil {
-		return nil, err
-	}
-	s := &startupModel{Order: types.Int64Null(), Up: types.Int64Null(), Down: types.Int64Null()}
-	for k, dst := range map[string]*types.Int64{"order": &s.Order, "up": &s.Up, "down": &s.Down} {
-		if t, ok := p.Get(k); ok {
-			n, err := strconv.ParseInt(t, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("startup %s: %q is not a number", k, t)
-			}
-			*dst = types.Int64Value(n)
-		}
-	}
-	return s, nil
 }
 
 // efiDiskModel and tpmStateModel are small volumes PVE allocates itself.

@@ -67,11 +67,8 @@ type vmModel struct {
 	Name           types.String    `tfsdk:"name"`
 	Description    types.String    `tfsdk:"description"`
 	Tags           types.Set       `tfsdk:"tags"`
-	Cores          types.Int64     `tfsdk:"cores"`
-	Sockets        types.Int64     `tfsdk:"sockets"`
-	CPUType        types.String    `tfsdk:"cpu_type"`
-	Memory         types.Int64     `tfsdk:"memory"`
-	Balloon        types.Int64     `tfsdk:"balloon"`
+	CPU            types.Object    `tfsdk:"cpu"`
+	Memory         types.Object    `tfsdk:"memory"`
 	BIOS           types.String    `tfsdk:"bios"`
 	Machine        types.String    `tfsdk:"machine"`
 	SCSIController types.String    `tfsdk:"scsi_controller"`
@@ -105,10 +102,6 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 	// Settings a clone takes from its source, and PVE defaults otherwise:
 	// unset, they are left as they are.
 	keepStr := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
-	optInt := func(desc string, v ...validator.Int64) schema.Int64Attribute {
-		return schema.Int64Attribute{Description: desc, Optional: true, Computed: true, Validators: v,
-			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
-	}
 	resp.Schema = schema.Schema{
 		Description: "A QEMU/KVM virtual machine. Devices are maps keyed by PVE's slot (`scsi0`, `net1`), so adding " +
 			"one never touches another; disks only grow; changing `node` migrates the VM (online when it runs). " +
@@ -157,11 +150,8 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Computed:      true,
 				PlanModifiers: []planmodifier.Set{setplanmodifier.UseStateForUnknown()},
 			},
-			"cores":    optInt("CPU cores per socket (PVE's default: 1). Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.Between(1, 8192)),
-			"sockets":  optInt("CPU sockets (PVE's default: 1). Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.Between(1, 4)),
-			"cpu_type": schema.StringAttribute{Description: "CPU type, e.g. `host` or `x86-64-v2-AES`. Unset: left as it is (PVE's default on a new VM, the source's on a clone).", Optional: true, Computed: true, PlanModifiers: keepStr},
-			"memory":   optInt("Memory in MiB (PVE's default: 512). Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.AtLeast(16)),
-			"balloon":  optInt("Minimum memory in MiB for the balloon driver; 0 disables ballooning. Unset: left as it is (PVE's default on a new VM, the source's on a clone).", int64validator.AtLeast(0)),
+			"cpu":    cpuAttribute(),
+			"memory": memoryAttribute(),
 			"bios": schema.StringAttribute{
 				Description:   "Firmware: `seabios` or `ovmf` (UEFI). Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
 				Optional:      true,
@@ -268,7 +258,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 			"cloud_init": cloudInitAttribute(),
 			"vga":        vgaAttribute(),
 			"serial":     serialAttribute(),
-			"startup":    startupAttribute(),
+			"startup":    framework.StartupAttribute("VM"),
 			"efi_disk":   efiDiskAttribute(),
 			"tpm_state":  tpmStateAttribute(),
 			"protection": schema.BoolAttribute{
@@ -368,6 +358,10 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 				fmt.Sprintf("%s is %d GiB; it cannot shrink to %d GiB (PVE does not shrink disks, and replacing the VM would lose its data)",
 					slot, old.Size.ValueInt64(), d.Size.ValueInt64()))
 		}
+		if !d.Format.IsUnknown() && d.Format.ValueString() != old.Format.ValueString() {
+			resp.Diagnostics.AddAttributeError(at.AtName("format"), "Converting Disks Not Supported",
+				fmt.Sprintf("%s is %s; converting it to %s is not supported (replacing the VM would lose its data)", slot, old.Format.ValueString(), d.Format.ValueString()))
+		}
 		if !d.Storage.IsUnknown() && d.Storage.ValueString() != old.Storage.ValueString() {
 			resp.Diagnostics.AddAttributeError(at.AtName("storage"), "Moving Disks Not Supported",
 				fmt.Sprintf("%s is on %s; moving it to %s is not supported yet", slot, old.Storage.ValueString(), d.Storage.ValueString()))
@@ -392,9 +386,6 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 		}
 	}
 	str := func(key string, v, old types.String) { set(key, v, old, v.ValueString) }
-	num := func(key string, v, old types.Int64) {
-		set(key, v, old, func() string { return strconv.FormatInt(v.ValueInt64(), 10) })
-	}
 	flag := func(key string, v, old types.Bool) {
 		set(key, v, old, func() string { return boolText(v.ValueBool()) })
 	}
@@ -404,15 +395,11 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	}
 	str("name", m.Name, o.Name)
 	str("description", m.Description, o.Description)
-	str("cpu", m.CPUType, o.CPUType)
 	str("bios", m.BIOS, o.BIOS)
 	str("machine", m.Machine, o.Machine)
 	str("scsihw", m.SCSIController, o.SCSIController)
 	str("ostype", m.OSType, o.OSType)
-	num("cores", m.Cores, o.Cores)
-	num("sockets", m.Sockets, o.Sockets)
-	num("memory", m.Memory, o.Memory)
-	num("balloon", m.Balloon, o.Balloon)
+	sizingParams(ctx, m, &o, set, diags)
 	flag("onboot", m.OnBoot, o.OnBoot)
 	flag("protection", m.Protection, o.Protection)
 	var priorCI *cloudInitModel
@@ -422,7 +409,7 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	cloudInitParams(ctx, m.CloudInit, priorCI, p, diags)
 	str("agent", blockAPI(ctx, m.Agent, (*agentModel).toAPI, diags), blockAPI(ctx, o.Agent, (*agentModel).toAPI, diags))
 	str("vga", blockAPI(ctx, m.VGA, (*vgaModel).toAPI, diags), blockAPI(ctx, o.VGA, (*vgaModel).toAPI, diags))
-	str("startup", blockAPI(ctx, m.Startup, (*startupModel).toAPI, diags), blockAPI(ctx, o.Startup, (*startupModel).toAPI, diags))
+	str("startup", framework.StartupToAPI(ctx, m.Startup, diags), framework.StartupToAPI(ctx, o.Startup, diags))
 	var serial, oldSerial []string
 	if !m.Serial.IsNull() && !m.Serial.IsUnknown() {
 		diags.Append(m.Serial.ElementsAs(ctx, &serial, false)...)
@@ -642,17 +629,6 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		}
 		return types.StringNull()
 	}
-	optNum := func(key string) (types.Int64, error) {
-		v, ok := cfg.Get(key)
-		if !ok || v == "" {
-			return types.Int64Null(), nil
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return types.Int64Null(), fmt.Errorf("%s: %q is not a number", key, v)
-		}
-		return types.Int64Value(n), nil
-	}
 	var err error
 	m.ID = types.StringValue(strconv.Itoa(guest.VMID))
 	m.Node = types.StringValue(guest.Node)
@@ -664,7 +640,6 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	if d := strings.TrimRight(cfg.Values["description"], "\n"); d != "" {
 		m.Description = types.StringValue(d)
 	}
-	m.CPUType = optStr("cpu")
 	m.BIOS = optStr("bios")
 	m.Machine = optStr("machine")
 	m.SCSIController = optStr("scsihw")
@@ -673,10 +648,8 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	if guest.Pool != "" {
 		m.Pool = types.StringValue(guest.Pool)
 	}
-	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "sockets": &m.Sockets, "memory": &m.Memory, "balloon": &m.Balloon} {
-		if *dst, err = optNum(key); err != nil {
-			return err
-		}
+	if m.CPU, m.Memory, err = sizingFromAPI(cfg); err != nil {
+		return err
 	}
 	m.OnBoot = types.BoolNull()
 	if v, ok := cfg.Get("onboot"); ok {
@@ -714,11 +687,9 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		return fmt.Errorf("agent: %w", err)
 	}
 	m.Agent = objectOf(agentTypes, agent)
-	startup, err := startupFromAPI(cfg.Values["startup"])
-	if err != nil {
-		return fmt.Errorf("startup: %w", err)
+	if m.Startup, err = framework.StartupFromAPI(cfg.Values["startup"]); err != nil {
+		return err
 	}
-	m.Startup = objectOf(startupTypes, startup)
 	if m.EFIDisk, err = efiDiskFromAPI(cfg.Values["efidisk0"]); err != nil {
 		return fmt.Errorf("efidisk0: %w", err)
 	}
@@ -963,7 +934,7 @@ func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRe
 // The element types of the disks and network maps.
 var (
 	diskType = types.ObjectType{AttrTypes: map[string]attr.Type{
-		"storage": types.StringType, "size": types.Int64Type, "cache": types.StringType, "discard": types.BoolType,
+		"storage": types.StringType, "size": types.Int64Type, "format": types.StringType, "cache": types.StringType, "discard": types.BoolType,
 		"iothread": types.BoolType, "ssd": types.BoolType, "backup": types.BoolType, "volume": types.StringType,
 	}}
 	nicType = types.ObjectType{AttrTypes: map[string]attr.Type{

@@ -50,8 +50,8 @@ func vmConfig(node, disks, nics string) string {
 resource "pve_vm" "test" {
   node    = %q
   name    = "acc-vm"
-  cores   = 2
-  memory  = 2048
+  cpu     = { cores = 2 }
+  memory  = { size = 2048 }
   cdrom   = "local:iso/proxmox-ve_9.1-1.iso"
   tags    = ["acc", "web"]
   disks = {
@@ -70,7 +70,7 @@ func noCDROM(config string) string {
 
 const (
 	disk0 = `    scsi0 = { storage = "local-lvm", size = 8, discard = true }`
-	disk1 = `    scsi1 = { storage = "local-lvm", size = 4 }`
+	disk1 = `    scsi1 = { storage = "local-lvm", size = 4, format = "raw" }`
 	nic0  = `    net0 = { model = "virtio", bridge = "vmbr0" }`
 	nic1  = `    net1 = { model = "virtio", bridge = "vmbr0", firewall = true }`
 )
@@ -180,6 +180,10 @@ func TestAccVM_shrinkDisk(t *testing.T) {
 				Config:      vmConfig("pve3", `    scsi0 = { storage = "local-lvm", size = 4, discard = true }`, nic0),
 				ExpectError: regexp.MustCompile(`(?s)Disks Only Grow.*scsi0 is 8 GiB; it cannot shrink to 4 GiB`),
 			},
+			{
+				Config:      vmConfig("pve3", `    scsi0 = { storage = "local-lvm", size = 8, discard = true, format = "qcow2" }`, nic0),
+				ExpectError: regexp.MustCompile(`(?s)Converting Disks Not Supported.*scsi0 is raw; converting it to qcow2`),
+			},
 		},
 	})
 }
@@ -249,8 +253,8 @@ resource "pve_vm" "test" {
   node   = "pve2"
   vmid   = 4242
   name   = "made-by-hand"
-  cores  = 2
-  memory = 1024
+  cpu    = { cores = 2 }
+  memory = { size = 1024 }
   disks = {
     scsi0 = { storage = "local-lvm", size = 4, ssd = true }
   }
@@ -328,7 +332,7 @@ func TestAccVM_clone(t *testing.T) {
 resource "pve_vm" "test" {
   node   = "pve1"
   name   = "cloned"
-  memory = 1024
+  memory = { size = 1024 }
   clone = {
     source_vmid = %d
   }
@@ -345,9 +349,9 @@ resource "pve_vm" "test" {
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("disks").AtMapKey("scsi0").AtMapKey("size"), knownvalue.Int64Exact(10)),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("network"), knownvalue.MapSizeExact(2)),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("started"), knownvalue.Bool(true)),
-				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("memory"), knownvalue.Int64Exact(1024)),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("memory").AtMapKey("size"), knownvalue.Int64Exact(1024)),
 				// Left unset, these are the template's, not PVE's defaults.
-				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cores"), knownvalue.Int64Exact(4)),
+				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cpu").AtMapKey("cores"), knownvalue.Int64Exact(4)),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("bios"), knownvalue.StringExact("ovmf")),
 				statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("agent"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 					"enabled": knownvalue.Bool(true), "trim": knownvalue.Bool(true), "type": knownvalue.Null()})),
@@ -399,6 +403,8 @@ resource "pve_vm" "test" {
   name    = "uefi"
   bios    = "ovmf"
   machine = "q35"
+  cpu     = { type = "host", sockets = 2, numa = true }
+  memory  = { size = 4096, balloon = 1024 }
   started = false
   serial  = ["socket"]
   vga     = `+vga+`
@@ -438,6 +444,10 @@ resource "pve_vm" "test" {
 						knownvalue.StringRegexp(regexp.MustCompile(`^local-lvm:vm-\d+-disk-\d+$`))),
 					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("tpm_state").AtMapKey("version"), knownvalue.StringExact("v2.0")),
 					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("agent").AtMapKey("trim"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cpu"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"type": knownvalue.StringExact("host"), "sockets": knownvalue.Int64Exact(2), "numa": knownvalue.Bool(true),
+						"cores": knownvalue.Null()})),
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("memory").AtMapKey("balloon"), knownvalue.Int64Exact(1024)),
 				},
 			},
 			{

@@ -36,7 +36,7 @@ func TestDiskValues(t *testing.T) {
 	if err != nil || !isDisk {
 		t.Fatal(isDisk, err)
 	}
-	if read.Storage.ValueString() != "local-lvm" || read.Size.ValueInt64() != 32 || !read.Discard.ValueBool() ||
+	if read.Storage.ValueString() != "local-lvm" || read.Size.ValueInt64() != 32 || !read.Discard.ValueBool() || read.Format.ValueString() != "raw" ||
 		read.SSD.ValueBool() || read.Backup.ValueBool() || read.Volume.ValueString() != "local-lvm:vm-100-disk-0" {
 		t.Fatalf("diskFromAPI = %+v", read)
 	}
@@ -80,12 +80,12 @@ func TestNICRoundTrip(t *testing.T) {
 func TestConfigParamsUpdate(t *testing.T) {
 	ctx := context.Background()
 	tags, _ := types.SetValueFrom(ctx, types.StringType, []string{"web", "prod"})
-	prior := &vmModel{Name: types.StringValue("web1"), Cores: types.Int64Value(2), Memory: types.Int64Value(2048),
+	prior := &vmModel{Name: types.StringValue("web1"), CPU: cpuObject(types.Int64Value(2), types.Int64Null(), types.StringNull()),
+		Memory:      objectOf(memoryTypes, &memoryModel{Size: types.Int64Value(2048), Balloon: types.Int64Null()}),
 		Description: types.StringValue("old"), Tags: tags, CDROM: types.StringValue("local:iso/a.iso"),
-		Sockets: types.Int64Null(), Balloon: types.Int64Null(), OnBoot: types.BoolNull(), CPUType: types.StringNull(),
-		BIOS: types.StringNull(), Machine: types.StringNull(), SCSIController: types.StringNull()}
+		OnBoot: types.BoolNull(), BIOS: types.StringNull(), Machine: types.StringNull(), SCSIController: types.StringNull()}
 	plan := *prior
-	plan.Cores = types.Int64Value(4)
+	plan.CPU = cpuObject(types.Int64Value(4), types.Int64Unknown(), types.StringNull())
 	plan.Description = types.StringNull()
 	plan.CDROM = types.StringNull()
 	plan.OnBoot = types.BoolValue(true)
@@ -106,18 +106,44 @@ func TestConfigParamsUpdate(t *testing.T) {
 // A setting the configuration leaves unset (unknown in the plan) is left
 // as it is, not deleted: a clone keeps its template's.
 func TestConfigParamsUnsetIsKept(t *testing.T) {
-	prior := &vmModel{Cores: types.Int64Value(4), Name: types.StringValue("tmpl"), BIOS: types.StringValue("ovmf"),
-		Tags: types.SetNull(types.StringType), Description: types.StringNull(), Sockets: types.Int64Null(),
-		Memory: types.Int64Null(), Balloon: types.Int64Null(), OnBoot: types.BoolNull(), CPUType: types.StringNull(),
-		Machine: types.StringNull(), SCSIController: types.StringNull(), Protection: types.BoolNull(),
+	prior := &vmModel{CPU: cpuObject(types.Int64Value(4), types.Int64Null(), types.StringValue("host")), Name: types.StringValue("tmpl"),
+		BIOS: types.StringValue("ovmf"), Tags: types.SetNull(types.StringType), Description: types.StringNull(),
+		Memory: objectOf(memoryTypes, &memoryModel{Size: types.Int64Value(4096), Balloon: types.Int64Null()}),
+		OnBoot: types.BoolNull(), Machine: types.StringNull(), SCSIController: types.StringNull(), Protection: types.BoolNull(),
 		Serial: types.ListNull(types.StringType), CDROM: types.StringNull()}
 	plan := *prior
-	plan.Cores, plan.BIOS, plan.Tags = types.Int64Unknown(), types.StringUnknown(), types.SetUnknown(types.StringType)
+	// The cpu block is set with only its type (cores and sockets unset);
+	// the memory block, bios and tags are not set at all.
+	plan.CPU = cpuObject(types.Int64Unknown(), types.Int64Unknown(), types.StringValue("host"))
+	plan.Memory = types.ObjectUnknown(memoryTypes)
+	plan.BIOS, plan.Tags = types.StringUnknown(), types.SetUnknown(types.StringType)
 	plan.Name = types.StringValue("web")
 	var diags diag.Diagnostics
 	p := url.Values{}
 	configParams(context.Background(), &plan, prior, p, &diags)
 	if diags.HasError() || p.Encode() != (url.Values{"name": {"web"}}).Encode() {
 		t.Fatalf("params = %v (%v)", p, diags)
+	}
+}
+
+func cpuObject(cores, sockets types.Int64, typ types.String) types.Object {
+	return objectOf(cpuTypes, &cpuModel{Cores: cores, Sockets: sockets, Type: typ, NUMA: types.BoolNull()})
+}
+
+func TestDiskFormat(t *testing.T) {
+	for _, tt := range []struct{ volume, stated, want string }{
+		{"local-lvm:vm-100-disk-0", "", "raw"},
+		{"local:100/vm-100-disk-0.qcow2", "", "qcow2"},
+		{"nfs:100/vm-100-disk-1.vmdk", "", "vmdk"},
+		{"local:100/vm-100-disk-2.img", "qcow2", "qcow2"},
+	} {
+		if got := diskFormat(tt.volume, tt.stated); got != tt.want {
+			t.Errorf("diskFormat(%q, %q) = %q, want %q", tt.volume, tt.stated, got, tt.want)
+		}
+	}
+	d := diskModel{Storage: types.StringValue("local"), Size: types.Int64Value(8), Format: types.StringValue("qcow2"),
+		Cache: types.StringNull(), Backup: types.BoolNull()}
+	if got := d.createValue(); got != "local:8,format=qcow2" {
+		t.Errorf("createValue = %q", got)
 	}
 }

@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-env-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-env-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -37,6 +37,7 @@ type config struct {
 	standalone bool
 	addr       string
 	schema     string
+	version    string
 	envFile    string
 }
 
@@ -46,6 +47,7 @@ func main() {
 	flag.BoolVar(&cfg.standalone, "standalone", false, "start the nodes as standalone hosts instead of a cluster")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
+	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.Parse()
 
@@ -64,6 +66,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		Standalone: cfg.standalone,
 		Addr:       cfg.addr,
 		SchemaPath: cfg.schema,
+		Version:    cfg.version,
 		Logf:       logger.Printf,
 	})
 	if err != nil {

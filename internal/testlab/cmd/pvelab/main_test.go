@@ -129,3 +129,56 @@ func TestRunStandalone(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// -standalone and -pve-version together: standalone hosts of PVE 8.4.
+func TestRunStandalonePVE8(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 2, standalone: true, version: "8.4", addr: "127.0.0.1:0", schema: "-"}, &stdout, log.New(io.Discard, "", 0))
+	}()
+	for range 500 {
+		if strings.Count(stdout.String(), "\n") == 9 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a test of the lab's answers
+	get := func(path string, v any) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, env["PVE_ENDPOINT_PVE2"]+"/api2/json"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "PVEAPIToken="+env["PVE_API_TOKEN"])
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var status struct{ Data []map[string]any }
+	get("/cluster/status", &status)
+	if len(status.Data) != 1 || status.Data[0]["name"] != "pve2" || status.Data[0]["type"] != "node" {
+		t.Errorf("pve2's /cluster/status = %v", status.Data)
+	}
+	var version struct{ Data map[string]any }
+	get("/version", &version)
+	if version.Data["version"] != "8.4.1" || version.Data["release"] != "8.4" {
+		t.Errorf("pve2's /version = %v", version.Data)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

@@ -1,0 +1,1 @@
+terraform import pve_ha_resource.web vm:100

@@ -1,0 +1,180 @@
+package pve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+)
+
+// Cluster membership: create a cluster on a standalone node, join other
+// nodes to it, remove nodes, and read who is in it.
+
+// JoinInfo is what a node needs to join a cluster (GET /cluster/config/join).
+type JoinInfo struct {
+	ConfigDigest  string         `json:"config_digest"`
+	PreferredNode string         `json:"preferred_node"`
+	Nodes         []ClusterNode  `json:"nodelist"`
+	Totem         map[string]any `json:"totem"`
+}
+
+// ClusterNode is a node of the corosync configuration.
+type ClusterNode struct {
+	Name        string `json:"name"`
+	NodeID      int    `json:"nodeid"`
+	PVEAddr     string `json:"pve_addr"`
+	Fingerprint string `json:"pve_fp"`
+	Votes       int    `json:"quorum_votes"`
+	Ring0Addr   string `json:"ring0_addr"`
+	Ring1Addr   string `json:"ring1_addr"`
+}
+
+// ConfigVersion is corosync's config_version from the totem section, 0 when
+// it is missing.
+func (j *JoinInfo) ConfigVersion() int {
+	switch v := j.Totem["config_version"].(type) {
+	case float64:
+		return int(v)
+	case string:
+		n, _ := strconv.Atoi(v)
+		return n
+	case json.Number:
+		n, _ := v.Int64()
+		return int(n)
+	}
+	return 0
+}
+
+// ClusterName is the totem's cluster_name.
+func (j *JoinInfo) ClusterName() string {
+	s, _ := j.Totem["cluster_name"].(string)
+	return s
+}
+
+// ClusterJoinInfo reads the join information of the cluster the client's
+// node is in; node picks the member whose address and fingerprint lead
+// ("" for the node asked). A standalone node has none: ErrNotFound.
+func (c *Client) ClusterJoinInfo(ctx context.Context, node string) (*JoinInfo, error) {
+	var q url.Values
+	if node != "" {
+		q = url.Values{"node": {node}}
+	}
+	var info JoinInfo
+	if err := c.Get(ctx, "/cluster/config/join", q, &info); err != nil {
+		return nil, fmt.Errorf("reading the cluster's join information: %w", err)
+	}
+	if len(info.Nodes) == 0 {
+		return nil, fmt.Errorf("no cluster: %w", ErrNotFound)
+	}
+	return &info, nil
+}
+
+// ClusterLinks are a node's corosync links by number (link0, link1, ...):
+// an address, optionally ",priority=N".
+type ClusterLinks map[int]string
+
+func (l ClusterLinks) params(p url.Values) {
+	for n, addr := range l {
+		if addr != "" {
+			p.Set("link"+strconv.Itoa(n), addr)
+		}
+	}
+}
+
+// CreateCluster makes the client's (standalone) node the first node of a
+// new cluster and waits for the task.
+func (c *Client) CreateCluster(ctx context.Context, name string, links ClusterLinks, votes int) (*TaskResult, error) {
+	p := url.Values{"clustername": {name}}
+	links.params(p)
+	if votes > 0 {
+		p.Set("votes", strconv.Itoa(votes))
+	}
+	res, err := c.runTask(ctx, "POST", "/cluster/config", p)
+	if err != nil {
+		return nil, fmt.Errorf("creating cluster %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// JoinRequest is what a node sends to join a cluster through one of its
+// members.
+type JoinRequest struct {
+	// Hostname is the address of a member; Fingerprint its certificate's
+	// SHA-256 fingerprint.
+	Hostname, Fingerprint string
+	// Password is root@pam's password on the cluster.
+	Password string
+	Links    ClusterLinks
+	Votes    int
+}
+
+// JoinCluster joins the client's (standalone) node to a cluster and waits
+// for the task.
+func (c *Client) JoinCluster(ctx context.Context, req JoinRequest) (*TaskResult, error) {
+	p := url.Values{"hostname": {req.Hostname}, "fingerprint": {req.Fingerprint}, "password": {req.Password}}
+	req.Links.params(p)
+	if req.Votes > 0 {
+		p.Set("votes", strconv.Itoa(req.Votes))
+	}
+	res, err := c.runTask(ctx, "POST", "/cluster/config/join", p)
+	if err != nil {
+		return nil, fmt.Errorf("joining the cluster through %s: %w", req.Hostname, err)
+	}
+	return res, nil
+}
+
+// DeleteClusterNode removes a node from the cluster's configuration; PVE
+// refuses while the node is online.
+func (c *Client) DeleteClusterNode(ctx context.Context, node string) error {
+	if err := c.Delete(ctx, "/cluster/config/nodes/"+url.PathEscape(node), nil, nil); err != nil {
+		return fmt.Errorf("removing node %s from the cluster: %w", node, err)
+	}
+	return nil
+}
+
+// ClusterStatus is /cluster/status: the cluster (when there is one) and its
+// nodes as corosync sees them.
+type ClusterStatus struct {
+	// Name is "" on a standalone node.
+	Name    string
+	Quorate bool
+	// Version is corosync's config_version.
+	Version int
+	Nodes   []NodeMembership
+}
+
+// NodeMembership is a node's entry in /cluster/status.
+type NodeMembership struct {
+	Name   string `json:"name"`
+	NodeID int    `json:"nodeid"`
+	IP     string `json:"ip"`
+	Online Bool   `json:"online"`
+	Local  Bool   `json:"local"`
+}
+
+// ClusterStatus reads /cluster/status.
+func (c *Client) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
+	var entries []struct {
+		Type    string `json:"type"`
+		Name    string `json:"name"`
+		Quorate Bool   `json:"quorate"`
+		Version int    `json:"version"`
+		NodeMembership
+	}
+	if err := c.Get(ctx, "/cluster/status", nil, &entries); err != nil {
+		return nil, fmt.Errorf("reading the cluster status: %w", err)
+	}
+	st := &ClusterStatus{Quorate: true}
+	for _, e := range entries {
+		switch e.Type {
+		case "cluster":
+			st.Name, st.Quorate, st.Version = e.Name, bool(e.Quorate), e.Version
+		case "node":
+			m := e.NodeMembership
+			m.Name = e.Name
+			st.Nodes = append(st.Nodes, m)
+		}
+	}
+	return st, nil
+}
