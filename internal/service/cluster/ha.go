@@ -134,37 +134,27 @@ func (r *haResource) Configure(_ context.Context, req resource.ConfigureRequest,
 // haValues holds the settings by attribute name.
 type haValues map[string]attr.Value
 
-func (r *haResource) get(ctx context.Context, src interface {
-	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}, diags *diag.Diagnostics) (string, haValues) {
+// attrType is the Terraform type of a setting.
+func (f haField) attrType() attr.Type {
+	switch f.kind {
+	case "int":
+		return types.Int64Type
+	case "bool":
+		return types.BoolType
+	case "nodes":
+		return types.MapType{ElemType: types.Int64Type}
+	case "list":
+		return types.SetType{ElemType: types.StringType}
+	}
+	return types.StringType
+}
+
+func (r *haResource) get(ctx context.Context, src framework.Getter, diags *diag.Diagnostics) (string, haValues) {
 	var id types.String
 	diags.Append(src.GetAttribute(ctx, path.Root(r.spec.idAttr), &id)...)
 	v := haValues{}
 	for _, f := range r.spec.fields {
-		var val attr.Value
-		switch f.kind {
-		case "string":
-			var s types.String
-			diags.Append(src.GetAttribute(ctx, path.Root(f.attr), &s)...)
-			val = s
-		case "int":
-			var n types.Int64
-			diags.Append(src.GetAttribute(ctx, path.Root(f.attr), &n)...)
-			val = n
-		case "bool":
-			var b types.Bool
-			diags.Append(src.GetAttribute(ctx, path.Root(f.attr), &b)...)
-			val = b
-		case "nodes":
-			var m types.Map
-			diags.Append(src.GetAttribute(ctx, path.Root(f.attr), &m)...)
-			val = m
-		case "list":
-			var s types.Set
-			diags.Append(src.GetAttribute(ctx, path.Root(f.attr), &s)...)
-			val = s
-		}
-		v[f.attr] = val
+		v[f.attr] = framework.GetValue(ctx, src, f.attr, f.attrType(), diags)
 	}
 	return id.ValueString(), v
 }

@@ -163,27 +163,21 @@ func (r *optionsResource) Configure(_ context.Context, req resource.ConfigureReq
 // values holds the options by attribute name, as Terraform values.
 type values map[string]attr.Value
 
-func (r *optionsResource) get(ctx context.Context, src interface {
-	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}, diags *diag.Diagnostics) values {
+// attrType is the Terraform type of an option.
+func (o option) attrType() attr.Type {
+	switch o.kind {
+	case "int":
+		return types.Int64Type
+	case "block":
+		return types.ObjectType{AttrTypes: subTypes(o)}
+	}
+	return types.StringType
+}
+
+func (r *optionsResource) get(ctx context.Context, src framework.Getter, diags *diag.Diagnostics) values {
 	v := values{}
 	for _, o := range options {
-		var val attr.Value
-		switch o.kind {
-		case "string":
-			var s types.String
-			diags.Append(src.GetAttribute(ctx, path.Root(o.attr), &s)...)
-			val = s
-		case "int":
-			var n types.Int64
-			diags.Append(src.GetAttribute(ctx, path.Root(o.attr), &n)...)
-			val = n
-		case "block":
-			var b types.Object
-			diags.Append(src.GetAttribute(ctx, path.Root(o.attr), &b)...)
-			val = b
-		}
-		v[o.attr] = val
+		v[o.attr] = framework.GetValue(ctx, src, o.attr, o.attrType(), diags)
 	}
 	return v
 }
