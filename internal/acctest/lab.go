@@ -2,6 +2,7 @@ package acctest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
@@ -19,6 +20,13 @@ func StartLab(t *testing.T, opts testlab.PVEOptions) *testlab.PVE {
 	return lab
 }
 
+// StandaloneLab starts, for one test, a lab of n standalone PVE nodes, each
+// with its own API endpoint and certificate: what a cluster is made from.
+func StandaloneLab(t *testing.T, n int) *testlab.PVE {
+	t.Helper()
+	return StartLab(t, testlab.PVEOptions{Nodes: n, Standalone: true})
+}
+
 // ProviderBlock is a provider "pve" block for lab, talking to pve1 with the
 // lab's API token. Everything is set in the block, so that the environment
 // (which names the package's shared lab) does not apply.
@@ -30,4 +38,16 @@ provider "pve" {
   tls_fingerprint = %q
 }
 `, lab.Endpoint(), lab.APIToken(), lab.Fingerprint())
+}
+
+// NodesBlock is the nodes map of a pve_cluster for the named nodes of lab:
+// each node's own endpoint and certificate fingerprint.
+func NodesBlock(lab *testlab.PVE, names ...string) string {
+	var b strings.Builder
+	b.WriteString("{\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "    %s = { endpoint = %q, tls_fingerprint = %q }\n", n, lab.NodeEndpoint(n), lab.NodeFingerprint(n))
+	}
+	b.WriteString("  }")
+	return b.String()
 }

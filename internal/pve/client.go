@@ -256,6 +256,21 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// Relogin logs in again with the password the client was made with (a
+// ticket that PVE no longer accepts, after the node joined a cluster and
+// took its authentication key, say). A client with an API token has
+// nothing to renew.
+func (c *Client) Relogin(ctx context.Context) error {
+	t, ok := c.http.Transport.(*transport)
+	if !ok {
+		return nil
+	}
+	if a, ok := t.auth.(*ticketAuth); ok {
+		return a.login(ctx)
+	}
+	return nil
+}
+
 // API returns the underlying go-proxmox client for typed calls. Its requests
 // get the same authentication, error mapping, retries and logging as the
 // raw helpers. Its TermWebSocket and VNCWebSocket are not usable: go-proxmox

@@ -3,9 +3,11 @@ package pve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Cluster membership: create a cluster on a standalone node, join other
@@ -22,10 +24,10 @@ type JoinInfo struct {
 // ClusterNode is a node of the corosync configuration.
 type ClusterNode struct {
 	Name        string `json:"name"`
-	NodeID      int    `json:"nodeid"`
+	NodeID      Int    `json:"nodeid"` // PVE sends these as strings
 	PVEAddr     string `json:"pve_addr"`
 	Fingerprint string `json:"pve_fp"`
-	Votes       int    `json:"quorum_votes"`
+	Votes       Int    `json:"quorum_votes"`
 	Ring0Addr   string `json:"ring0_addr"`
 	Ring1Addr   string `json:"ring1_addr"`
 }
@@ -110,18 +112,48 @@ type JoinRequest struct {
 }
 
 // JoinCluster joins the client's (standalone) node to a cluster and waits
-// for the task.
-func (c *Client) JoinCluster(ctx context.Context, req JoinRequest) (*TaskResult, error) {
+// for the task. A joining node takes the cluster's authentication key and a
+// new certificate signed by the cluster's CA, so the client may lose the
+// node half-way (its ticket void, its certificate changed); then the task
+// is followed through member, a client of the cluster, once the node is
+// back in the membership.
+func (c *Client) JoinCluster(ctx context.Context, req JoinRequest, member *Client) (*TaskResult, error) {
 	p := url.Values{"hostname": {req.Hostname}, "fingerprint": {req.Fingerprint}, "password": {req.Password}}
 	req.Links.params(p)
 	if req.Votes > 0 {
 		p.Set("votes", strconv.Itoa(req.Votes))
 	}
-	res, err := c.runTask(ctx, "POST", "/cluster/config/join", p)
+	var upid string
+	if err := c.Post(ctx, "/cluster/config/join", p, &upid); err != nil {
+		return nil, fmt.Errorf("joining the cluster through %s: %w", req.Hostname, err)
+	}
+	res, err := c.WaitTask(ctx, upid, WaitOptions{})
+	var taskErr *TaskError
+	if err != nil && !errors.As(err, &taskErr) && member != nil && ctx.Err() == nil {
+		res, err = member.waitJoin(ctx, upid)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("joining the cluster through %s: %w", req.Hostname, err)
 	}
 	return res, nil
+}
+
+// waitJoin follows a join task through a member of the cluster: the node
+// is unreachable through the cluster until it has joined.
+func (c *Client) waitJoin(ctx context.Context, upid string) (*TaskResult, error) {
+	for {
+		res, err := c.WaitTask(ctx, upid, WaitOptions{})
+		var taskErr *TaskError
+		if err == nil || errors.As(err, &taskErr) || ctx.Err() != nil ||
+			!(errors.Is(err, ErrTransient) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreachable)) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // DeleteClusterNode removes a node from the cluster's configuration; PVE

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -114,8 +115,9 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 						PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
 					},
 					"tls_fingerprint": schema.StringAttribute{
-						Description: "SHA-256 fingerprint of the node's certificate. Unset: the provider's TLS settings; " +
-							"read back from the cluster once the node is a member.",
+						Description: "SHA-256 fingerprint of the node's certificate, to trust it before it joins (a " +
+							"joining node gets a new certificate signed by the cluster's CA; this value is kept as set). " +
+							"Unset: the provider's TLS settings; after an import, the member's current fingerprint.",
 						Optional:      true,
 						Computed:      true,
 						PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
@@ -157,6 +159,8 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 					"the cluster stays as it is and is only forgotten. Default false: destroying is refused, so that a " +
 					"typo does not drop a cluster from the state.",
 				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
 			},
 			"cluster_id": schema.StringAttribute{
 				Description:   "The cluster's identity: its corosync cluster name.",
@@ -311,6 +315,42 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 }
 
+// settle replaces what is still unknown (a read that failed after a
+// partial create) with null: the state must hold known values.
+func (m *clusterModel) settle(ctx context.Context) {
+	for _, v := range []*types.String{&m.ID, &m.FirstNode, &m.ClusterID} {
+		if v.IsUnknown() {
+			*v = types.StringNull()
+		}
+	}
+	for _, v := range []*types.Int64{&m.ConfigVersion, &m.ExpectedVotes, &m.Quorum} {
+		if v.IsUnknown() {
+			*v = types.Int64Null()
+		}
+	}
+	if m.Quorate.IsUnknown() {
+		m.Quorate = types.BoolNull()
+	}
+	var diags diag.Diagnostics
+	nodes := m.nodes(ctx, &diags)
+	for name, n := range nodes {
+		for _, v := range []*types.String{&n.Endpoint, &n.TLSFingerprint, &n.Link0, &n.Link1} {
+			if v.IsUnknown() {
+				*v = types.StringNull()
+			}
+		}
+		for _, v := range []*types.Int64{&n.Votes, &n.NodeID} {
+			if v.IsUnknown() {
+				*v = types.Int64Null()
+			}
+		}
+		nodes[name] = n
+	}
+	if len(nodes) > 0 {
+		m.Nodes, _ = types.MapValueFrom(ctx, nodeType, nodes)
+	}
+}
+
 func unknownOf(attribute string) attr.Value {
 	switch attribute {
 	case "quorate":
@@ -384,6 +424,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	// join fails, so that the next apply joins the rest.
 	r.joinNodes(ctx, c, first, nodes, sorted(without(mapKeys(nodes), first)), password, &resp.Diagnostics)
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
+	plan.settle(ctx)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -431,7 +472,7 @@ func (r *clusterResource) joinNodes(ctx context.Context, member *pve.Client, mem
 			return joined
 		}
 		_, err = c.JoinCluster(ctx, pve.JoinRequest{Hostname: via.PVEAddr, Fingerprint: via.Fingerprint, Password: password,
-			Links: links(n), Votes: votes(n)})
+			Links: links(n), Votes: votes(n)}, member)
 		if err != nil {
 			diags.AddError("Unable to Join Node", fmt.Sprintf("node %s: %s", name, err))
 			return joined
@@ -506,14 +547,17 @@ func (r *clusterResource) read(ctx context.Context, c *pve.Client, m *clusterMod
 			if known := p.Endpoint; !known.IsNull() && !known.IsUnknown() {
 				e.Endpoint = known
 			}
-			if v := p.TLSFingerprint; !v.IsNull() && !v.IsUnknown() && sameFingerprint(v.ValueString(), n.Fingerprint) {
+			// What the configuration pins is the certificate to trust
+			// before the join: a joining node gets a new one, signed by the
+			// cluster's CA. It is kept as configured.
+			if v := p.TLSFingerprint; !v.IsNull() && !v.IsUnknown() {
 				e.TLSFingerprint = v
 			}
 			if v := p.Link0; !v.IsNull() && !v.IsUnknown() && linkAddress(v.ValueString()) == linkAddress(n.Ring0Addr) {
 				e.Link0 = v
 			}
 		}
-		expected += n.Votes
+		expected += int(n.Votes)
 		out[n.Name] = e
 	}
 	nodes, d := types.MapValueFrom(ctx, nodeType, out)
@@ -648,6 +692,7 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	plan.FirstNode = state.FirstNode
 	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	plan.settle(ctx)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -685,6 +730,7 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("nodes"), types.MapNull(nodeType))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("allow_destroy"), false)...)
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {

@@ -111,7 +111,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 			return
 		}
 		for _, n := range info.Nodes {
-			votes[n.Name] = n.Votes
+			votes[n.Name] = int(n.Votes)
 		}
 	}
 	m := statusModel{Name: types.StringValue(st.Name), Clustered: types.BoolValue(st.Name != ""),

@@ -1,0 +1,234 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+)
+
+// clusterConfig is a cluster of the named nodes of lab, with the status
+// data source read after it.
+func clusterConfig(lab *testlab.PVE, nodes ...string) string {
+	return acctest.ProviderBlock(lab) + fmt.Sprintf(`
+resource "pve_cluster" "test" {
+  name          = "acc"
+  first_node    = "pve1"
+  root_password = %q
+  allow_destroy = true
+  nodes         = %s
+}
+
+data "pve_cluster_status" "test" {
+  depends_on = [pve_cluster.test]
+}
+`, lab.Password(), acctest.NodesBlock(lab, nodes...))
+}
+
+// importedConfig is what a user writes to import a cluster: its name and
+// members, no endpoints (those are only needed to join).
+func importedConfig(lab *testlab.PVE, nodes ...string) string {
+	body := ""
+	for _, n := range nodes {
+		body += fmt.Sprintf("    %s = {}\n", n)
+	}
+	return acctest.ProviderBlock(lab) + `
+resource "pve_cluster" "test" {
+  name = "acc"
+  nodes = {
+` + body + `  }
+}
+`
+}
+
+const clusterAddr = "pve_cluster.test"
+
+// Three standalone nodes become one cluster in one apply; the status data
+// source reports it quorate with quorum 2; importing it gives an empty plan;
+// a fourth node joins later; removing a node that is online is refused, and
+// once it is shut down it is removed.
+func TestAccCluster_lifecycle(t *testing.T) {
+	lab := acctest.StandaloneLab(t, 4)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: clusterConfig(lab, "pve1", "pve2", "pve3"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("id"), knownvalue.StringExact("acc")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("quorate"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("expected_votes"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("quorum"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes").AtMapKey("pve1").AtMapKey("node_id"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("name"), knownvalue.StringExact("acc")),
+					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("quorate"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("quorum"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3)),
+					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("warnings"), knownvalue.ListSizeExact(0)),
+				},
+			},
+			{
+				// Forget the cluster, then import it by name with the
+				// configuration a user with an existing cluster writes: the
+				// import changes nothing, and the plan after it is empty.
+				Config: acctest.ProviderBlock(lab) + `
+removed {
+  from = pve_cluster.test
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+			},
+			{
+				Config: importedConfig(lab, "pve1", "pve2", "pve3") + `
+import {
+  to = pve_cluster.test
+  id = "acc"
+}
+`,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(clusterAddr, plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("first_node"), knownvalue.StringExact("pve1")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), knownvalue.MapSizeExact(3)),
+				},
+			},
+			{
+				Config:   importedConfig(lab, "pve1", "pve2", "pve3"),
+				PlanOnly: true,
+			},
+			{
+				Config: clusterConfig(lab, "pve1", "pve2", "pve3", "pve4"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(clusterAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("expected_votes"), knownvalue.Int64Exact(4)),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("quorum"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("warnings"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringRegexp(regexp.MustCompile(`even number of nodes \(4\)`)),
+					})),
+				},
+			},
+			{
+				Config:      clusterConfig(lab, "pve1", "pve2", "pve3"),
+				ExpectError: regexp.MustCompile(`(?s)node pve4 is still online: shut it down first`),
+			},
+			{
+				PreConfig: func() {
+					if err := lab.StopNode("pve4"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: clusterConfig(lab, "pve1", "pve2", "pve3"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), knownvalue.MapSizeExact(3)),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("expected_votes"), knownvalue.Int64Exact(3)),
+				},
+			},
+		},
+	})
+}
+
+// Destroying the cluster is refused at plan time unless allow_destroy is
+// set; with it, the cluster is only forgotten.
+func TestAccCluster_destroyRefused(t *testing.T) {
+	lab := acctest.StandaloneLab(t, 2)
+	config := func(allow bool) string {
+		return acctest.ProviderBlock(lab) + fmt.Sprintf(`
+resource "pve_cluster" "test" {
+  name          = "acc"
+  root_password = %q
+  allow_destroy = %t
+  nodes         = %s
+}
+`, lab.Password(), allow, acctest.NodesBlock(lab, "pve1", "pve2"))
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config(false)},
+			{
+				Config:      acctest.ProviderBlock(lab),
+				ExpectError: regexp.MustCompile(`(?s)Cluster Destroy Refused.*allow_destroy`),
+			},
+			{Config: config(true)},
+		},
+	})
+}
+
+// A node that hosts a guest cannot join: said at plan time, before the
+// cluster is created.
+func TestAccCluster_nodeWithGuests(t *testing.T) {
+	lab := acctest.StandaloneLab(t, 2)
+	resource.Test(t, resource.TestCase{
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			c, err := pve.New(context.Background(), pve.Config{Endpoint: lab.NodeEndpoint("pve2"), APIToken: lab.APIToken(),
+				TLSFingerprint: lab.NodeFingerprint("pve2")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CreateGuest(context.Background(), pve.QEMU, "pve2", url.Values{"vmid": {"100"}}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      clusterConfig(lab, "pve1", "pve2"),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)Node Hosts Guests.*node pve2 hosts VM 100`),
+		}},
+	})
+}
+
+// Once two of three nodes are off, the cluster has no quorum and a write
+// fails with a message that says so.
+func TestAccCluster_noQuorum(t *testing.T) {
+	lab := acctest.StandaloneLab(t, 3)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: clusterConfig(lab, "pve1", "pve2", "pve3")},
+			{
+				PreConfig: func() {
+					for _, n := range []string{"pve2", "pve3"} {
+						if err := lab.StopNode(n); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: clusterConfig(lab, "pve1", "pve2", "pve3") + `
+resource "pve_pool" "late" { pool_id = "late" }
+`,
+				ExpectError: regexp.MustCompile(`(?s)create pool failed: cfs-lock\s+'file-user_cfg' error: no quorum!.*lost\s+quorum`),
+			},
+			{
+				PreConfig: func() {
+					for _, n := range []string{"pve2", "pve3"} {
+						if err := lab.StartNode(n); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: clusterConfig(lab, "pve1", "pve2", "pve3"),
+			},
+		},
+	})
+}
