@@ -3,9 +3,10 @@
 # the "gpu" mapping; a VM that uses the mapping can run on any of them.
 
 data "pve_node_pci_devices" "gpus" {
-  for_each = toset(data.pve_nodes.all.names)
-  node     = each.key
-  class    = "0300" # VGA controllers
+  for_each   = toset(local.nodes)
+  node       = each.key
+  class      = "0300" # VGA controllers
+  depends_on = [pve_cluster.homelab]
 }
 
 resource "pve_pool" "ml" {

@@ -2,7 +2,7 @@
 # installer. Its VM ID comes from the cluster.
 
 resource "pve_vm" "debian" {
-  node   = data.pve_nodes.all.names[0]
+  node   = local.nodes[0]
   name   = "debian"
   tags   = ["demo"]
   cpu    = { cores = 2 }
@@ -14,13 +14,13 @@ resource "pve_vm" "debian" {
   }
 
   network = {
-    net0 = { model = "virtio", bridge = pve_network_bridge.vmbr1[data.pve_nodes.all.names[0]].name }
+    net0 = { model = "virtio", bridge = pve_network_bridge.vmbr1[local.nodes[0]].name }
   }
 }
 
 # A Debian container on the second node, on the same bridge.
 resource "pve_container" "debian" {
-  node         = data.pve_nodes.all.names[1]
+  node         = local.nodes[1]
   hostname     = "ct-debian"
   ostemplate   = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
   unprivileged = true
@@ -37,6 +37,6 @@ resource "pve_container" "debian" {
   }
 
   network = {
-    net0 = { name = "eth0", bridge = pve_network_bridge.vmbr1[data.pve_nodes.all.names[1]].name, ip = "dhcp" }
+    net0 = { name = "eth0", bridge = pve_network_bridge.vmbr1[local.nodes[1]].name, ip = "dhcp" }
   }
 }

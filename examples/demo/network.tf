@@ -3,7 +3,7 @@
 # bridge of a node go live together, in one network reload of that node.
 
 resource "pve_network_bond" "bond0" {
-  for_each = toset(data.pve_nodes.all.names)
+  for_each = toset(local.nodes)
 
   node             = each.key
   name             = "bond0"

@@ -1,3 +1,15 @@
+output "cluster" {
+  description = "The cluster: its members, quorum and what makes it fragile."
+  value = {
+    name           = data.pve_cluster_status.homelab.name
+    quorate        = data.pve_cluster_status.homelab.quorate
+    expected_votes = data.pve_cluster_status.homelab.expected_votes
+    quorum         = data.pve_cluster_status.homelab.quorum
+    members        = [for n in data.pve_cluster_status.homelab.nodes : "${n.name} (id ${n.node_id}, ${n.online ? "online" : "offline"})"]
+    warnings       = data.pve_cluster_status.homelab.warnings
+  }
+}
+
 output "pve_version" {
   description = "Version of the PVE API."
   value       = data.pve_version.this.version
@@ -40,6 +52,7 @@ output "vm" {
     node    = pve_vm.debian.node
     vmid    = pve_vm.debian.vmid
     running = pve_vm.debian.started
+    ha      = "${pve_ha_resource.debian.state}, prefers ${local.nodes[0]}"
     mac     = pve_vm.debian.network["net0"].mac
   }
 }

@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 echo "==> starting the lab"
 (cd "$repo" && go build -o "$work/pvelab" ./internal/testlab/cmd/pvelab)
-"$work/pvelab" -env-file "$work/lab.env" 2>"$work/lab.log" >/dev/null &
+"$work/pvelab" -standalone -env-file "$work/lab.env" 2>"$work/lab.log" >/dev/null &
 lab_pid=$!
 for _ in $(seq 1 100); do
   [ -s "$work/lab.env" ] && break
@@ -37,7 +37,17 @@ done
 [ -s "$work/lab.env" ] || { cat "$work/lab.log" >&2; echo "the lab did not start in time" >&2; exit 1; }
 # shellcheck disable=SC1091
 source "$work/lab.env"
-echo "    PVE API at $PVE_ENDPOINT"
+echo "    three standalone PVE nodes; pve1's API at $PVE_ENDPOINT"
+# The cluster's inputs: each node's own API and certificate, and root's
+# password (variables, as a user would pass them).
+nodes_json="{"
+for node in pve1 pve2 pve3; do
+  upper=$(echo "$node" | tr '[:lower:]' '[:upper:]')
+  ep_var="PVE_ENDPOINT_$upper"; fp_var="PVE_TLS_FINGERPRINT_$upper"
+  nodes_json+="\"$node\":{\"endpoint\":\"${!ep_var}\",\"tls_fingerprint\":\"${!fp_var}\"},"
+done
+export TF_VAR_nodes="${nodes_json%,}}"
+export TF_VAR_root_password="$PVE_PASSWORD"
 
 # The built provider, laid out as a registry release of version 0.1.0 (any
 # version would do: the demo sets no constraint).
