@@ -605,8 +605,6 @@ func hostPort(host, port string) string {
 	return host + ":" + port
 }
 
-func sameFingerprint(a, b string) bool {
-	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, ":", "")) }
 	return norm(a) == norm(b)
 }
 
