@@ -605,9 +605,6 @@ func hostPort(host, port string) string {
 	return host + ":" + port
 }
 
-	return norm(a) == norm(b)
-}
-
 // linkAddress is a link's address without its options.
 func linkAddress(s string) string {
 	s = strings.TrimPrefix(s, "address=")
