@@ -22,6 +22,8 @@ type ProviderData struct {
 	// PVEConfig is the PVE backend's settings, from which clients of single
 	// nodes are made (NodeClient); nil when PVE is not configured.
 	PVEConfig *pve.Config
+	// BMC holds the defaults of every BMC block.
+	BMC BMCDefaults
 }
 
 // Backend is one lazily connected backend client. The provider connects it

@@ -3,6 +3,8 @@ package provider
 import (
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
 )
 
 // The pbs, ceph and bmc blocks are declared now, with their environment
@@ -126,5 +128,19 @@ func bmcBlock() schema.Block {
 				Optional:    true,
 			},
 		},
+	}
+}
+
+// bmcDefaults are the provider's BMC defaults: the bmc block, else the
+// BMC_* environment.
+func bmcDefaults(m *bmcModel) framework.BMCDefaults {
+	if m == nil {
+		m = &bmcModel{Username: types.StringNull(), Password: types.StringNull(), Insecure: types.BoolNull(), CACertificate: types.StringNull()}
+	}
+	return framework.BMCDefaults{
+		Username:      framework.StringOrEnv(m.Username, "BMC_USERNAME"),
+		Password:      framework.StringOrEnv(m.Password, "BMC_PASSWORD"),
+		Insecure:      framework.BoolOrEnv(m.Insecure, "BMC_INSECURE"),
+		CACertificate: framework.StringOrEnv(m.CACertificate, "BMC_CA_CERTIFICATE"),
 	}
 }

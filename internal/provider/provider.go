@@ -148,6 +148,7 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	}
 	data := &framework.ProviderData{}
 	data.PVE, data.PVEConfig = configurePVE(ctx, m, &resp.Diagnostics)
+	data.BMC = bmcDefaults(m.BMC)
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data

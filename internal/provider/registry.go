@@ -5,6 +5,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
+	"github.com/hcilab/terraform-provider-pve/internal/service/bmc"
 	"github.com/hcilab/terraform-provider-pve/internal/service/cluster"
 	"github.com/hcilab/terraform-provider-pve/internal/service/lxc"
 	"github.com/hcilab/terraform-provider-pve/internal/service/mapping"
@@ -17,6 +18,7 @@ import (
 // resources joins the resources of every service package.
 func resources() []func() resource.Resource {
 	return join(
+		bmc.Resources(),
 		cluster.Resources(),
 		lxc.Resources(),
 		mapping.Resources(),
@@ -30,6 +32,7 @@ func resources() []func() resource.Resource {
 // dataSources joins the data sources of every service package.
 func dataSources() []func() datasource.DataSource {
 	return join(
+		bmc.DataSources(),
 		cluster.DataSources(),
 		lxc.DataSources(),
 		mapping.DataSources(),

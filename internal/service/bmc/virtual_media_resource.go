@@ -1,0 +1,267 @@
+package bmc
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/redfish"
+)
+
+// NewVirtualMediaResource returns the pve_bmc_virtual_media resource.
+func NewVirtualMediaResource() resource.Resource {
+	return &virtualMediaResource{}
+}
+
+type virtualMediaResource struct {
+	data *framework.ProviderData
+}
+
+type virtualMediaModel struct {
+	ID               types.String        `tfsdk:"id"`
+	BMC              *framework.BMCModel `tfsdk:"bmc"`
+	SystemID         types.String        `tfsdk:"system_id"`
+	Image            types.String        `tfsdk:"image"`
+	Slot             types.String        `tfsdk:"slot"`
+	WriteProtected   types.Bool          `tfsdk:"write_protected"`
+	TransferProtocol types.String        `tfsdk:"transfer_protocol"`
+	ImageUsername    types.String        `tfsdk:"image_username"`
+	ImagePassword    types.String        `tfsdk:"image_password"`
+	Inserted         types.Bool          `tfsdk:"inserted"`
+	SlotID           types.String        `tfsdk:"slot_id"`
+	Timeouts         timeouts.Value      `tfsdk:"timeouts"`
+}
+
+var imageURLRE = regexp.MustCompile(`^(https?|nfs|cifs|smb)://\S+$`)
+
+func (r *virtualMediaResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_bmc_virtual_media"
+}
+
+func (r *virtualMediaResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	resp.Schema = schema.Schema{
+		Description: "An image (the PVE installer ISO, say) inserted into one of a server's virtual media slots through " +
+			"its BMC: inserted on create, ejected on destroy, ejected and inserted again on change. An image ejected " +
+			"out of band shows as a diff. Works whether the BMC keeps virtual media under the system or under its " +
+			"manager, with the InsertMedia action or by PATCH where the BMC has no action.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Description:   "`<BMC endpoint>#<system id>#<slot>`.",
+				Computed:      true,
+				PlanModifiers: keep,
+			},
+			"bmc":       framework.BMCAttribute(),
+			"system_id": systemIDAttribute(),
+			"image": schema.StringAttribute{
+				Description: "URL of the image: `http(s)://`, `nfs://` or `cifs://`.",
+				Required:    true,
+				Validators:  []validator.String{stringvalidator.RegexMatches(imageURLRE, "must be an http, https, nfs or cifs URL")},
+			},
+			"slot": schema.StringAttribute{
+				Description: "ID of the slot (e.g. `CD1`). Unset: the first slot whose media types fit the image: CD/DVD " +
+					"for an `.iso`, USB stick or removable disk for an `.img`.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: keep,
+			},
+			"write_protected": schema.BoolAttribute{
+				Description: "Insert the image write-protected. Unset: the BMC's default (only what is set is sent).",
+				Optional:    true,
+			},
+			"transfer_protocol": schema.StringAttribute{
+				Description: "Transfer protocol: `HTTP`, `HTTPS`, `NFS`, `CIFS`, ... Unset: the BMC works it out from the URL.",
+				Optional:    true,
+				Validators:  []validator.String{stringvalidator.OneOf("HTTP", "HTTPS", "NFS", "CIFS", "FTP", "SFTP", "TFTP", "SCP", "OEM")},
+			},
+			"image_username": schema.StringAttribute{Description: "User for the image server.", Optional: true, Sensitive: true},
+			"image_password": schema.StringAttribute{Description: "Password for the image server.", Optional: true, Sensitive: true},
+			"inserted": schema.BoolAttribute{
+				Description: "Whether the BMC reports the image inserted.",
+				Computed:    true,
+			},
+			"slot_id": schema.StringAttribute{
+				Description:   "The slot the image is in.",
+				Computed:      true,
+				PlanModifiers: keep,
+			},
+			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}, "Defaults: 5m each."),
+		},
+	}
+}
+
+func (r *virtualMediaResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
+}
+
+// insert ejects whatever the slot holds and inserts m's image.
+func (r *virtualMediaResource) insert(ctx context.Context, m *virtualMediaModel) error {
+	return withSystem(ctx, r.data, m.BMC, m.SystemID, func(s *redfish.Session, sys *schemas.ComputerSystem) error {
+		m.SystemID = types.StringValue(sys.ID)
+		slots, err := s.MediaSlots(sys)
+		if err != nil {
+			return err
+		}
+		slot, err := redfish.PickSlot(slots, m.Slot.ValueString(), m.Image.ValueString())
+		if err != nil {
+			return err
+		}
+		m.Slot = types.StringValue(slot.ID)
+		if redfish.Inserted(slot) {
+			if err := s.EjectMedia(slot); err != nil {
+				return err
+			}
+		}
+		in := redfish.Insert{Image: m.Image.ValueString(), TransferProtocol: m.TransferProtocol.ValueString()}
+		if !m.WriteProtected.IsNull() {
+			wp := m.WriteProtected.ValueBool()
+			in.WriteProtected = &wp
+		}
+		if !m.ImageUsername.IsNull() {
+			u := m.ImageUsername.ValueString()
+			in.UserName = &u
+		}
+		if !m.ImagePassword.IsNull() {
+			p := m.ImagePassword.ValueString()
+			in.Password = &p
+		}
+		return s.InsertMedia(slot, in)
+	})
+}
+
+// read sets what the slot holds: image follows it, so that an image
+// ejected or swapped out of band shows as a diff.
+func (r *virtualMediaResource) read(ctx context.Context, m *virtualMediaModel) error {
+	return withSystem(ctx, r.data, m.BMC, m.SystemID, func(s *redfish.Session, sys *schemas.ComputerSystem) error {
+		m.SystemID = types.StringValue(sys.ID)
+		slots, err := s.MediaSlots(sys)
+		if err != nil {
+			return err
+		}
+		slot, err := redfish.PickSlot(slots, m.Slot.ValueString(), m.Image.ValueString())
+		if err != nil {
+			return err
+		}
+		inserted := redfish.Inserted(slot)
+		m.Slot = types.StringValue(slot.ID)
+		m.SlotID = types.StringValue(slot.ID)
+		m.ID = types.StringValue(resourceID(m.BMC, sys.ID) + "#" + slot.ID)
+		m.Inserted = types.BoolValue(inserted)
+		if !inserted {
+			m.Image = types.StringValue("")
+		} else {
+			m.Image = types.StringValue(slot.Image)
+		}
+		if !m.WriteProtected.IsNull() && slot.WriteProtected != nil {
+			m.WriteProtected = types.BoolValue(*slot.WriteProtected)
+		}
+		return nil
+	})
+}
+
+func (r *virtualMediaResource) apply(ctx context.Context, m *virtualMediaModel, t timeouts.Value, create bool, diags interface {
+	AddError(string, string)
+}) bool {
+	var timeout = defaultMediaTimeout
+	if create {
+		timeout, _ = t.Create(ctx, defaultMediaTimeout)
+	} else {
+		timeout, _ = t.Update(ctx, defaultMediaTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := r.insert(ctx, m); err != nil {
+		diags.AddError("Unable to Insert Virtual Media", err.Error())
+		return false
+	}
+	if err := r.read(ctx, m); err != nil {
+		diags.AddError("Unable to Read Virtual Media", err.Error())
+		return false
+	}
+	return true
+}
+
+func (r *virtualMediaResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan virtualMediaModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.apply(ctx, &plan, plan.Timeouts, true, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	}
+}
+
+func (r *virtualMediaResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state virtualMediaModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.read(ctx, &state); err != nil {
+		addError(&resp.Diagnostics, "Unable to Read Virtual Media", err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *virtualMediaResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state virtualMediaModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// A new slot: empty the old one first.
+	if !plan.Slot.IsUnknown() && plan.Slot.ValueString() != state.Slot.ValueString() {
+		r.eject(ctx, &state, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	if r.apply(ctx, &plan, plan.Timeouts, false, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	}
+}
+
+func (r *virtualMediaResource) eject(ctx context.Context, m *virtualMediaModel, diags interface {
+	AddError(string, string)
+}) {
+	err := withSystem(ctx, r.data, m.BMC, m.SystemID, func(s *redfish.Session, sys *schemas.ComputerSystem) error {
+		slots, err := s.MediaSlots(sys)
+		if err != nil {
+			return err
+		}
+		slot, err := redfish.PickSlot(slots, m.Slot.ValueString(), m.Image.ValueString())
+		if err != nil || !redfish.Inserted(slot) {
+			return nil // nothing to eject
+		}
+		return s.EjectMedia(slot)
+	})
+	if err != nil {
+		diags.AddError("Unable to Eject Virtual Media", err.Error())
+	}
+}
+
+func (r *virtualMediaResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state virtualMediaModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := state.Timeouts.Delete(ctx, defaultMediaTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r.eject(ctx, &state, &resp.Diagnostics)
+}
