@@ -90,7 +90,7 @@ func TestPickSlot(t *testing.T) {
 		{Entity: schemas.Entity{ID: "CD1"}, MediaTypes: []schemas.VirtualMediaType{"CD", "DVD"}},
 	}
 	for image, want := range map[string]string{
-		"https://repo/proxmox-ve_9.1-1.iso":    "CD1",
+		"https://repo/proxmox-ve_9.1-1.iso":   "CD1",
 		"http://repo/installer.IMG?token=abc": "Floppy1",
 	} {
 		got, err := PickSlot(slots, "", image)

@@ -128,11 +128,11 @@ func (s *Session) SetBoot(sys *schemas.ComputerSystem, b BootOverride) error {
 // Facts are what a system tells about itself.
 type Facts struct {
 	ID, Manufacturer, Model, SerialNumber, BIOSVersion, PowerState, Health string
-	ProcessorCount                                                       int
-	ProcessorModel                                                       string
-	MemoryGiB                                                            float64
-	MACAddresses                                                         []string
-	BMCFirmwareVersion                                                   string
+	ProcessorCount                                                         int
+	ProcessorModel                                                         string
+	MemoryGiB                                                              float64
+	MACAddresses                                                           []string
+	BMCFirmwareVersion                                                     string
 }
 
 // SystemFacts reads a system's facts, its NICs' MAC addresses and its

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -107,4 +108,42 @@ func normalPower(s string) string {
 		return "Off"
 	}
 	return s
+}
+
+// The CRUD shape the BMC resources share: apply the plan through the BMC,
+// read back what the BMC reports, save it.
+
+type getter interface {
+	Get(ctx context.Context, target any) diag.Diagnostics
+}
+
+type setter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// save applies the model src holds (with a deadline when timeout is not
+// zero), reads it back and sets it into dst.
+func save[M any](ctx context.Context, src getter, dst setter, timeout func(*M) time.Duration,
+	apply, read func(context.Context, *M) error, summary string, diags *diag.Diagnostics) {
+	var m M
+	diags.Append(src.Get(ctx, &m)...)
+	if diags.HasError() {
+		return
+	}
+	if timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout(&m))
+		defer cancel()
+	}
+	if apply != nil {
+		if err := apply(ctx, &m); err != nil {
+			addError(diags, "Unable to "+summary, err)
+			return
+		}
+	}
+	if err := read(ctx, &m); err != nil {
+		addError(diags, "Unable to Read "+strings.TrimPrefix(strings.TrimPrefix(summary, "Set "), "Insert "), err)
+		return
+	}
+	diags.Append(dst.Set(ctx, m)...)
 }

@@ -125,43 +125,20 @@ func (r *bootOverrideResource) read(ctx context.Context, m *bootOverrideModel) e
 }
 
 func (r *bootOverrideResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan bootOverrideModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.apply(ctx, &plan); err != nil {
-		addError(&resp.Diagnostics, "Unable to Set Boot Override", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	save(ctx, req.Plan, &resp.State, nil, r.apply, noRead, "Set Boot Override", &resp.Diagnostics)
 }
 
 func (r *bootOverrideResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state bootOverrideModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.read(ctx, &state); err != nil {
-		addError(&resp.Diagnostics, "Unable to Read Boot Override", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	save(ctx, req.State, &resp.State, nil, nil, r.read, "Set Boot Override", &resp.Diagnostics)
 }
 
 func (r *bootOverrideResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan bootOverrideModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.apply(ctx, &plan); err != nil {
-		addError(&resp.Diagnostics, "Unable to Set Boot Override", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	save(ctx, req.Plan, &resp.State, nil, r.apply, noRead, "Set Boot Override", &resp.Diagnostics)
 }
+
+// noRead keeps what was applied: right after a reset the BMC may already
+// report a Once override used, or still the old one.
+func noRead(context.Context, *bootOverrideModel) error { return nil }
 
 func (r *bootOverrideResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state bootOverrideModel

@@ -184,58 +184,21 @@ func (r *powerResource) read(ctx context.Context, m *powerModel) error {
 }
 
 func (r *powerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan powerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultPowerTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := r.converge(ctx, &plan); err != nil {
-		addError(&resp.Diagnostics, "Unable to Set Server Power", err)
-		return
-	}
-	if err := r.read(ctx, &plan); err != nil {
-		addError(&resp.Diagnostics, "Unable to Read Server Power", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	save(ctx, req.Plan, &resp.State, func(m *powerModel) time.Duration {
+		t, _ := m.Timeouts.Create(ctx, defaultPowerTimeout)
+		return t
+	}, r.converge, r.read, "Set Server Power", &resp.Diagnostics)
 }
 
 func (r *powerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state powerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.read(ctx, &state); err != nil {
-		addError(&resp.Diagnostics, "Unable to Read Server Power", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	save(ctx, req.State, &resp.State, nil, nil, r.read, "Set Server Power", &resp.Diagnostics)
 }
 
 func (r *powerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan powerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := plan.Timeouts.Update(ctx, defaultPowerTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := r.converge(ctx, &plan); err != nil {
-		addError(&resp.Diagnostics, "Unable to Set Server Power", err)
-		return
-	}
-	if err := r.read(ctx, &plan); err != nil {
-		addError(&resp.Diagnostics, "Unable to Read Server Power", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	save(ctx, req.Plan, &resp.State, func(m *powerModel) time.Duration {
+		t, _ := m.Timeouts.Update(ctx, defaultPowerTimeout)
+		return t
+	}, r.converge, r.read, "Set Server Power", &resp.Diagnostics)
 }
 
 func (r *powerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

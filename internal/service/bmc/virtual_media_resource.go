@@ -3,6 +3,7 @@ package bmc
 import (
 	"context"
 	"regexp"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -169,50 +170,15 @@ func (r *virtualMediaResource) read(ctx context.Context, m *virtualMediaModel) e
 	})
 }
 
-func (r *virtualMediaResource) apply(ctx context.Context, m *virtualMediaModel, t timeouts.Value, create bool, diags interface {
-	AddError(string, string)
-}) bool {
-	var timeout = defaultMediaTimeout
-	if create {
-		timeout, _ = t.Create(ctx, defaultMediaTimeout)
-	} else {
-		timeout, _ = t.Update(ctx, defaultMediaTimeout)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := r.insert(ctx, m); err != nil {
-		diags.AddError("Unable to Insert Virtual Media", err.Error())
-		return false
-	}
-	if err := r.read(ctx, m); err != nil {
-		diags.AddError("Unable to Read Virtual Media", err.Error())
-		return false
-	}
-	return true
-}
-
 func (r *virtualMediaResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan virtualMediaModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if r.apply(ctx, &plan, plan.Timeouts, true, &resp.Diagnostics) {
-		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	}
+	save(ctx, req.Plan, &resp.State, func(m *virtualMediaModel) time.Duration {
+		t, _ := m.Timeouts.Create(ctx, defaultMediaTimeout)
+		return t
+	}, r.insert, r.read, "Insert Virtual Media", &resp.Diagnostics)
 }
 
 func (r *virtualMediaResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state virtualMediaModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.read(ctx, &state); err != nil {
-		addError(&resp.Diagnostics, "Unable to Read Virtual Media", err)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	save(ctx, req.State, &resp.State, nil, nil, r.read, "Insert Virtual Media", &resp.Diagnostics)
 }
 
 func (r *virtualMediaResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -229,9 +195,10 @@ func (r *virtualMediaResource) Update(ctx context.Context, req resource.UpdateRe
 			return
 		}
 	}
-	if r.apply(ctx, &plan, plan.Timeouts, false, &resp.Diagnostics) {
-		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	}
+	save(ctx, req.Plan, &resp.State, func(m *virtualMediaModel) time.Duration {
+		t, _ := m.Timeouts.Update(ctx, defaultMediaTimeout)
+		return t
+	}, r.insert, r.read, "Insert Virtual Media", &resp.Diagnostics)
 }
 
 func (r *virtualMediaResource) eject(ctx context.Context, m *virtualMediaModel, diags interface {
