@@ -9,7 +9,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -23,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
@@ -43,17 +46,18 @@ type clusterResource struct {
 }
 
 type clusterModel struct {
-	ID            types.String `tfsdk:"id"`
-	Name          types.String `tfsdk:"name"`
-	FirstNode     types.String `tfsdk:"first_node"`
-	Nodes         types.Map    `tfsdk:"nodes"`
-	RootPassword  types.String `tfsdk:"root_password"`
-	AllowDestroy  types.Bool   `tfsdk:"allow_destroy"`
-	ClusterID     types.String `tfsdk:"cluster_id"`
-	ConfigVersion types.Int64  `tfsdk:"config_version"`
-	Quorate       types.Bool   `tfsdk:"quorate"`
-	ExpectedVotes types.Int64  `tfsdk:"expected_votes"`
-	Quorum        types.Int64  `tfsdk:"quorum"`
+	ID            types.String   `tfsdk:"id"`
+	Name          types.String   `tfsdk:"name"`
+	FirstNode     types.String   `tfsdk:"first_node"`
+	Nodes         types.Map      `tfsdk:"nodes"`
+	RootPassword  types.String   `tfsdk:"root_password"`
+	AllowDestroy  types.Bool     `tfsdk:"allow_destroy"`
+	ClusterID     types.String   `tfsdk:"cluster_id"`
+	ConfigVersion types.Int64    `tfsdk:"config_version"`
+	Quorate       types.Bool     `tfsdk:"quorate"`
+	ExpectedVotes types.Int64    `tfsdk:"expected_votes"`
+	Quorum        types.Int64    `tfsdk:"quorum"`
+	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
 
 type nodeModel struct {
@@ -74,7 +78,7 @@ func (r *clusterResource) Metadata(_ context.Context, req resource.MetadataReque
 	resp.TypeName = req.ProviderTypeName + "_cluster"
 }
 
-func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keepStr := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	keepInt := []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}
 	resp.Schema = schema.Schema{
@@ -182,9 +186,13 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Computed:      true,
 				PlanModifiers: keepInt,
 			},
+			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true},
+				"How long creating the cluster and joining nodes may take, waiting for nodes that are still booting. Defaults: 30m each."),
 		},
 	}
 }
+
+const defaultClusterTimeout = 30 * time.Minute
 
 var clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,14}$`)
 
@@ -385,6 +393,10 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, d := plan.Timeouts.Create(ctx, defaultClusterTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	nodes := plan.nodes(ctx, &resp.Diagnostics)
 	name := plan.Name.ValueString()
 	first := plan.firstNode(nodes)
@@ -397,7 +409,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	fn := nodes[first]
-	c, err := r.data.NodeClient(ctx, fn.Endpoint.ValueString(), fn.TLSFingerprint.ValueString(), password)
+	c, err := r.nodeClient(ctx, fn, password)
 	if err != nil {
 		fail("connecting to the first node %s: %s", first, err)
 		return
@@ -453,7 +465,7 @@ func (r *clusterResource) joinNodes(ctx context.Context, member *pve.Client, mem
 				fmt.Sprintf("node %s joins through its own API: set its endpoint", name))
 			return joined
 		}
-		c, err := r.data.NodeClient(ctx, n.Endpoint.ValueString(), n.TLSFingerprint.ValueString(), password)
+		c, err := r.nodeClient(ctx, n, password)
 		if err != nil {
 			diags.AddError("Unable to Join Node", fmt.Sprintf("connecting to node %s: %s", name, err))
 			return joined
@@ -480,6 +492,28 @@ func (r *clusterResource) joinNodes(ctx context.Context, member *pve.Client, mem
 		joined = append(joined, name)
 	}
 	return joined
+}
+
+// nodeClient connects to a node's own API, waiting while it cannot be
+// reached: in a bare-metal apply the node may still be booting the
+// installer or PVE (bounded by the create or update timeout).
+func (r *clusterResource) nodeClient(ctx context.Context, n nodeModel, password string) (*pve.Client, error) {
+	delay := time.Second
+	for {
+		c, err := r.data.NodeClient(ctx, n.Endpoint.ValueString(), n.TLSFingerprint.ValueString(), password)
+		if err == nil || !(pve.IsUnreachable(err) || errors.Is(err, pve.ErrTransient)) {
+			return c, err
+		}
+		tflog.Info(ctx, "node not reachable yet; waiting", map[string]any{"endpoint": n.Endpoint.ValueString(), "error": err.Error()})
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (still unreachable when the timeout ran out)", err)
+		case <-time.After(delay):
+		}
+		if delay < 10*time.Second {
+			delay *= 2
+		}
+	}
 }
 
 func links(n nodeModel) pve.ClusterLinks {
@@ -639,6 +673,10 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, d := plan.Timeouts.Update(ctx, defaultClusterTimeout)
+	resp.Diagnostics.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	planNodes, stateNodes := plan.nodes(ctx, &resp.Diagnostics), state.nodes(ctx, &resp.Diagnostics)
 	var adding, removing []string
 	for name := range planNodes {
