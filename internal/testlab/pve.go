@@ -353,7 +353,9 @@ func (p *PVE) NodeRunning(name string) bool {
 // EnvLines returns shell lines exporting the lab's connection settings:
 // PVE_ENDPOINT, PVE_API_TOKEN, PVE_TLS_FINGERPRINT, PVE_USERNAME and
 // PVE_PASSWORD (pve1's endpoint and certificate), then the endpoint and
-// fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1, ...
+// fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1,
+// ..., then the BMCs' BMC_USERNAME and BMC_PASSWORD and the endpoint of
+// every node's BMC: BMC_ENDPOINT_PVE1, ...
 func (p *PVE) EnvLines() []string {
 	vars := [][2]string{
 		{"PVE_ENDPOINT", p.Endpoint()},
@@ -368,6 +370,7 @@ func (p *PVE) EnvLines() []string {
 			[2]string{"PVE_ENDPOINT_" + suffix, p.NodeEndpoint(name)},
 			[2]string{"PVE_TLS_FINGERPRINT_" + suffix, p.NodeFingerprint(name)})
 	}
+	vars = append(vars, p.bmcEnvVars()...)
 	lines := make([]string, 0, len(vars))
 	for _, v := range vars {
 		lines = append(lines, "export "+v[0]+"="+shellQuote(v[1]))

@@ -961,3 +961,14 @@ func (b *BMC) VirtualMedia() []BMCVirtualMedia {
 	})
 	return out
 }
+
+// bmcEnvVars are the variables EnvLines exports for the BMCs:
+// BMC_USERNAME, BMC_PASSWORD and the endpoint of every node's BMC,
+// BMC_ENDPOINT_PVE1, ...
+func (p *PVE) bmcEnvVars() [][2]string {
+	vars := [][2]string{{"BMC_USERNAME", p.BMCUsername()}, {"BMC_PASSWORD", p.BMCPassword()}}
+	for _, name := range p.NodeNames() {
+		vars = append(vars, [2]string{"BMC_ENDPOINT_" + strings.ToUpper(name), p.BMCEndpoint(name)})
+	}
+	return vars
+}

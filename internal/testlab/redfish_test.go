@@ -953,6 +953,25 @@ func TestBMCMockupResources(t *testing.T) {
 	}
 }
 
+func TestBMCEnvLines(t *testing.T) {
+	t.Parallel()
+	lab := startBMCLab(t, PVEOptions{Nodes: 2})
+	lines := strings.Join(lab.EnvLines(), "\n")
+	for _, want := range []string{
+		"export BMC_USERNAME=ADMIN",
+		"export BMC_PASSWORD=" + lab.BMCPassword(),
+		"export BMC_ENDPOINT_PVE1=" + lab.BMCEndpoint("pve1"),
+		"export BMC_ENDPOINT_PVE2=" + lab.BMCEndpoint("pve2"),
+	} {
+		if !strings.Contains(lines, want+"\n") && !strings.HasSuffix(lines, want) {
+			t.Errorf("EnvLines lack %q:\n%s", want, lines)
+		}
+	}
+	if !strings.HasPrefix(lines, "export PVE_ENDPOINT=") {
+		t.Errorf("EnvLines start with %q", lines[:30])
+	}
+}
+
 // crawl follows every @odata.id from the service root and reports the
 // links that do not answer 200.
 func crawl(t *testing.T, c *rfCaller) (visited int, broken []string) {

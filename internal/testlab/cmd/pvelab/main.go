@@ -4,13 +4,15 @@
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
-// form a cluster through the API.
+// form a cluster through the API. Every node has a BMC, a Redfish service
+// on a port of its own that powers the node off and on.
 //
 // It prints shell lines exporting PVE_ENDPOINT, PVE_API_TOKEN,
 // PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD (pve1's endpoint and
 // certificate), then PVE_ENDPOINT_<NODE> and PVE_TLS_FINGERPRINT_<NODE> for
-// every node (PVE_ENDPOINT_PVE2, ...), on standard output (eval "$(...)"
-// friendly) and logs to standard error. With -env-file it also
+// every node (PVE_ENDPOINT_PVE2, ...), then BMC_USERNAME, BMC_PASSWORD and
+// BMC_ENDPOINT_<NODE> for every node's BMC, on standard output (eval
+// "$(...)" friendly) and logs to standard error. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.
@@ -85,7 +87,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		defer os.Remove(cfg.envFile)
 	}
 	for _, name := range lab.NodeNames() {
-		logger.Printf("%s serving at %s", name, lab.NodeEndpoint(name))
+		logger.Printf("%s serving at %s, its BMC at %s (Redfish system %s)", name, lab.NodeEndpoint(name),
+			lab.BMCEndpoint(name), lab.BMC(name).SystemID())
 	}
 	logger.Printf("standalone: %v, schema validation: %v; stop with Ctrl-C", cfg.standalone || cfg.nodes == 1, lab.SchemaLoaded())
 
