@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Virtual media: the mockup's two slots, a CD/DVD drive (CD1) and a
@@ -44,6 +45,7 @@ type vmSlot struct {
 	protocol       string
 	userName       string
 	password       string
+	pendingUntil   time.Time // a media task is under way until then
 }
 
 func newVirtualMedia() []*vmSlot {
@@ -234,6 +236,9 @@ func (b *BMC) insertMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 	if ins.image, ins.protocol, rerr = checkImage(image, protocol, action); rerr != nil {
 		return nil, rerr
 	}
+	if q.now.Before(s.pendingUntil) {
+		return nil, rfErr(http.StatusConflict, msg("ResourceInUse"))
+	}
 	if s.inserted {
 		return nil, rfErr(http.StatusInternalServerError, rfMessage{key: "ResourceInUse", related: []string{"#/Image"},
 			resolution: "The Virtual Media image server is already connected. Eject the media before inserting another."})
@@ -243,7 +248,8 @@ func (b *BMC) insertMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 		apply()
 		return noContent(), nil
 	}
-	return b.startTask(q, "InsertMedia", q.now.Add(b.timing.Media), apply), nil
+	s.pendingUntil = q.now.Add(b.timing.Media)
+	return b.startTask(q, "InsertMedia", s.pendingUntil, apply), nil
 }
 
 func (s *vmSlot) insert(ins mediaInsert) {
@@ -266,6 +272,9 @@ func (b *BMC) ejectMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 	if len(obj) > 0 {
 		return nil, rfErr(http.StatusBadRequest, msg("ActionParameterUnknown", action, sortedKeys(obj)[0]))
 	}
+	if q.now.Before(s.pendingUntil) {
+		return nil, rfErr(http.StatusConflict, msg("ResourceInUse"))
+	}
 	if !s.inserted {
 		return nil, rfErr(http.StatusInternalServerError,
 			rfMessage{key: "GeneralError", resolution: "No Virtual Media devices are currently connected."}, msg("InternalError"))
@@ -274,7 +283,8 @@ func (b *BMC) ejectMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 		s.eject()
 		return noContent(), nil
 	}
-	return b.startTask(q, "EjectMedia", q.now.Add(b.timing.Media), s.eject), nil
+	s.pendingUntil = q.now.Add(b.timing.Media)
+	return b.startTask(q, "EjectMedia", s.pendingUntil, s.eject), nil
 }
 
 // patchMedia serves PATCH of a slot, with BMCVariant.PatchVirtualMedia:

@@ -883,6 +883,9 @@ func TestBMCTaskActions(t *testing.T) {
 		t.Error("inserted before the task ended")
 	}
 	mon := res.Header.Get("Location")
+	// the slot is busy until the task ends
+	expectRF(t, c.do(http.MethodPost, "/redfish/v1/Systems/"+b.SystemID()+"/VirtualMedia/CD1/Actions/VirtualMedia.EjectMedia",
+		map[string]any{}, nil), http.StatusConflict, "ResourceInUse")
 	waitUntil(t, "the media task", func() bool { return c.get(mon).Status == http.StatusOK })
 	if !b.VirtualMedia()[0].Inserted {
 		t.Error("not inserted after the task")
