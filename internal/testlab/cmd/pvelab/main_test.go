@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -100,7 +102,7 @@ func TestRunStandalone(t *testing.T) {
 	var stdout syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, config{nodes: 2, standalone: true, addr: "127.0.0.1:0", schema: "-"}, &stdout, log.New(io.Discard, "", 0))
+		done <- run(ctx, config{nodes: 2, standalone: true, addr: "127.0.0.1:0", schema: "-", bmc: "manager"}, &stdout, log.New(io.Discard, "", 0))
 	}()
 	env := map[string]string{}
 	for range 500 {
@@ -147,6 +149,14 @@ func TestRunStandalone(t *testing.T) {
 	}
 	if err := json.NewDecoder(bmcResp.Body).Decode(&systems); err != nil || bmcResp.StatusCode != http.StatusOK || systems.Count != 1 {
 		t.Errorf("pve2's BMC: %s, %d systems, %v", bmcResp.Status, systems.Count, err)
+	}
+	// -bmc manager: the virtual media are under the manager
+	req, _ = http.NewRequest(http.MethodGet, env["BMC_ENDPOINT_PVE2"]+"/redfish/v1/Managers/BMC/VirtualMedia", nil)
+	req.SetBasicAuth(env["BMC_USERNAME"], env["BMC_PASSWORD"])
+	if mediaResp, err := client.Do(req); err != nil || mediaResp.StatusCode != http.StatusOK {
+		t.Errorf("virtual media under the manager: %v %v", mediaResp, err)
+	} else {
+		mediaResp.Body.Close()
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -204,5 +214,24 @@ func TestRunStandalonePVE8(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestParseBMCVariant(t *testing.T) {
+	v, err := parseBMCVariant("manager, patch,tasks,busy=1500ms,sessions=8")
+	if err != nil || !v.VirtualMediaUnderManager || !v.PatchVirtualMedia || !v.TaskActions ||
+		v.BusyAfterPowerOn != 1500*time.Millisecond || v.MaxSessions != 8 {
+		t.Errorf("variant %+v, %v", v, err)
+	}
+	if v, err := parseBMCVariant(""); err != nil || v != (testlab.BMCVariant{}) {
+		t.Errorf("empty: %+v, %v", v, err)
+	}
+	for _, bad := range []string{"idrac", "busy=soon", "sessions=many"} {
+		if _, err := parseBMCVariant(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if err := run(context.Background(), config{nodes: 1, schema: "-", bmc: "nonsense"}, io.Discard, log.New(io.Discard, "", 0)); err == nil {
+		t.Error("run accepted -bmc nonsense")
 	}
 }
