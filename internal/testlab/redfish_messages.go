@@ -98,7 +98,7 @@ type rfMessage struct {
 // msg returns the message key of the Base registry with its arguments.
 func msg(key string, args ...string) rfMessage { return rfMessage{key: key, args: args} }
 
-// json renders the message as a Message object (Message.v1_1_1).
+// json renders the message as a Message object (Message.v1_1_2).
 func (m rfMessage) json() map[string]any {
 	reg, ok := baseMessages[m.key]
 	if !ok {
@@ -113,7 +113,7 @@ func (m rfMessage) json() map[string]any {
 		args = []string{}
 	}
 	out := map[string]any{
-		"@odata.type":     "#Message.v1_1_1.Message",
+		"@odata.type":     "#Message.v1_1_2.Message",
 		"MessageId":       baseRegistry + "." + m.key,
 		"Message":         text,
 		"MessageArgs":     args,

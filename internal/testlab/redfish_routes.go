@@ -487,7 +487,7 @@ func (b *BMC) metadata() []byte {
 		"ManagerCollection", "Chassis.v1_22_0", "ChassisCollection", "VirtualMedia.v1_6_0", "VirtualMediaCollection",
 		"SessionService.v1_1_8", "Session.v1_6_0", "SessionCollection", "AccountService.v1_12_0", "ManagerAccount.v1_10_0",
 		"ManagerAccountCollection", "TaskService.v1_2_0", "Task.v1_7_0", "TaskCollection", "EthernetInterface.v1_9_0",
-		"EthernetInterfaceCollection", "Processor.v1_18_0", "ProcessorCollection", "Memory.v1_17_0", "MemoryCollection", "Message.v1_1_1"} {
+		"EthernetInterfaceCollection", "Processor.v1_17_0", "ProcessorCollection", "Memory.v1_17_0", "MemoryCollection", "Message.v1_1_2"} {
 		schema, _, _ := strings.Cut(ns, ".")
 		fmt.Fprintf(&sb, "  <edmx:Reference Uri=\"http://redfish.dmtf.org/schemas/v1/%s_v1.xml\">\n    <edmx:Include Namespace=\"%s\"/>\n", schema, schema)
 		if ns != schema {

@@ -578,7 +578,7 @@ func (b *BMC) processor(id string) map[string]any {
 	}
 	return map[string]any{
 		"@odata.id":             b.systemURI() + "/Processors/" + id,
-		"@odata.type":           "#Processor.v1_18_0.Processor",
+		"@odata.type":           "#Processor.v1_17_0.Processor",
 		"Id":                    id,
 		"Name":                  "Processor",
 		"Socket":                fmt.Sprintf("CPU %d", i),

@@ -977,8 +977,9 @@ func TestBMCEnvLines(t *testing.T) {
 
 // crawl follows every @odata.id from the service root and reports the
 // links that do not answer 200.
-func crawl(t *testing.T, c *rfCaller) (visited int, broken []string) {
+func crawl(t *testing.T, c *rfCaller) (visited int, broken []string, types map[string]bool) {
 	t.Helper()
+	types = map[string]bool{}
 	seen := map[string]bool{}
 	queue := []string{"/redfish/v1/"}
 	var walk func(v any, from string)
@@ -1013,9 +1014,12 @@ func crawl(t *testing.T, c *rfCaller) (visited int, broken []string) {
 			broken = append(broken, fmt.Sprintf("%s: %d", p, res.Status))
 			continue
 		}
+		if typ, ok := res.Body["@odata.type"].(string); ok && rfModelled(mockupKey(c.bmc, strings.TrimSuffix(p, "/"))) {
+			types[typ] = true // the types of what the BMC models (the mockup's $metadata lacks some of its own)
+		}
 		walk(res.Body, p)
 	}
-	return visited, broken
+	return visited, broken, types
 }
 
 func TestBMCEveryLinkResolves(t *testing.T) {
@@ -1031,12 +1035,22 @@ func TestBMCEveryLinkResolves(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lab := startBMCLab(t, PVEOptions{Nodes: 1, RedfishMockup: tc.mockup, BMC: tc.variant})
-			visited, broken := crawl(t, newRF(t, lab, "pve1").basic())
+			c := newRF(t, lab, "pve1").basic()
+			visited, broken, types := crawl(t, c)
 			if len(broken) > 0 {
 				t.Errorf("%d of %d links broken:\n%s", len(broken), visited, strings.Join(broken, "\n"))
 			}
-			if visited < 20 {
-				t.Errorf("only %d resources", visited)
+			// $metadata declares every type the BMC models
+			metadata := c.get("/redfish/v1/$metadata").Raw
+			for typ := range types {
+				ns := strings.TrimPrefix(typ, "#")
+				ns = ns[:strings.LastIndex(ns, ".")]
+				if !strings.Contains(metadata, `Namespace="`+ns+`"`) {
+					t.Errorf("$metadata lacks %s (%s)", ns, typ)
+				}
+			}
+			if visited < 20 || len(types) < 15 {
+				t.Errorf("only %d resources, %d types", visited, len(types))
 			}
 		})
 	}
