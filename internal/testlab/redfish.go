@@ -589,7 +589,12 @@ func (b *BMC) write(w http.ResponseWriter, r *http.Request, resp *rfResponse) {
 		h.Set("Content-Type", resp.ctype)
 		if resp.etag {
 			sum := sha256.Sum256(payload)
-			h.Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+			tag := `"` + strings.ToUpper(hex.EncodeToString(sum[:8])) + `"`
+			h.Set("ETag", tag)
+			if inm := r.Header.Get("If-None-Match"); inm != "" && r.Method == http.MethodGet && etagMatches(inm, tag) {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
 		}
 	}
 	if payload != nil {

@@ -11,6 +11,26 @@ import (
 // The computer system of a BMC: its power, which drives the lab's machine,
 // its boot source override, and its inventory (processors, memory, NICs),
 // from the node's hardware.
+//
+// ComputerSystem.Reset (BMCTiming gives the durations):
+//   - On: PoweringOn, then On; the host boots and its node serves after
+//     BMCTiming.Boot. ForceOff: the machine stops at once, PoweringOff,
+//     then Off. GracefulShutdown: the OS shuts down (PoweringOff) for
+//     longer, the machine stops when the power goes off. GracefulRestart
+//     and ForceRestart keep PowerState On while the node goes down and
+//     boots again. PushPowerButton is GracefulShutdown or On, PowerCycle
+//     ForceOff then On, Nmi changes nothing.
+//   - On when on, ForceOff or GracefulShutdown when off change nothing and
+//     succeed, as bmcweb does; a restart or Nmi of a system that is off
+//     answers 400 (iLO's status; the Base message ResourceInStandby); a
+//     reset while a transition runs answers 409 ResourceInUse, except
+//     ForceOff, which always cuts the power.
+//   - A ResetType outside ResetType@Redfish.AllowableValues answers 400
+//     PropertyValueNotInList, as iDRAC does.
+//
+// The boot source override (PATCH of Boot) takes the targets of bmcweb;
+// the firmware reads it when the host starts booting: "Once" then turns
+// into Disabled/None, "Continuous" stays.
 
 // Power states of ComputerSystem.PowerState.
 const (

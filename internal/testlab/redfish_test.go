@@ -542,7 +542,11 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 	expectRF(t, c.reset("ForceOff"), http.StatusNoContent, "")
 	expectRF(t, c.reset("ForceRestart"), http.StatusBadRequest, "ResourceInStandby")
 
-	// On: PoweringOn, On, and after the boot the node is back
+	// On: PoweringOn, On, and after the boot the node is back (slow
+	// transitions, so that the checks below happen during them)
+	slow := fastTiming
+	slow.PowerOn, slow.GracefulShutdown = time.Second, time.Second
+	c.bmc.SetTiming(slow)
 	expectRF(t, c.reset("On"), http.StatusNoContent, "")
 	if p := c.power(); p != "PoweringOn" {
 		t.Fatalf("PowerState %s after On", p)
@@ -562,7 +566,7 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 		t.Fatalf("during shutdown: running %v, %s", lab.NodeRunning("pve2"), c.power())
 	}
 	waitUntil(t, "Off", func() bool { return c.power() == "Off" })
-	if took := time.Since(start); took < fastTiming.GracefulShutdown {
+	if took := time.Since(start); took < slow.GracefulShutdown {
 		t.Errorf("graceful shutdown took %v", took)
 	}
 	if lab.NodeRunning("pve2") {
@@ -847,6 +851,9 @@ func TestBMCTaskActions(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, PVEOptions{Nodes: 1, BMC: BMCVariant{TaskActions: true}})
 	b := lab.BMC("pve1")
+	slowMedia := fastTiming
+	slowMedia.Media = time.Second // the checks during the media task have time
+	b.SetTiming(slowMedia)
 	c := newRF(t, lab, "pve1").basic()
 	res := c.reset("ForceOff")
 	expectRF(t, res, http.StatusAccepted, "")
