@@ -1,5 +1,6 @@
 // Package testlab runs the servers this project's tests talk to: simulated
-// Proxmox VE nodes (StartPVE) and, later, simulated PBS and Redfish servers.
+// Proxmox VE nodes (StartPVE) with their BMCs (Redfish) and, later, a
+// simulated PBS.
 //
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
@@ -16,6 +17,16 @@
 // a cluster every member answers for the whole cluster. Nodes can be powered
 // off and on (StopNode, StartNode); a cluster without a majority of votes
 // loses quorum and refuses writes as PVE does.
+//
+// Every node has a BMC (PVE.BMC, BMCEndpoint, BMCUsername, BMCPassword): a
+// Redfish service on an HTTPS port of its own, with a certificate signed
+// by the same CA, shaped like the DMTF public rack-mount mockup and
+// behaving like real BMCs (sessions with a limited number of slots, power
+// transitions, boot override, virtual media, ETags). Its power drives its
+// node: powering the system off stops the node, powering it on boots it.
+// Vendor differences a client must cope with (where virtual media live,
+// PATCH instead of actions, task monitors, 503 while the host boots) are
+// switched per BMC (BMCVariant); see redfish.go.
 //
 // Every node of a lab runs the same PVE release (PVEOptions.Version), with
 // its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the

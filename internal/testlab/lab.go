@@ -47,6 +47,8 @@ type labHost struct {
 	addr     string // the address its listener binds
 	endpoint string
 
+	bmc *BMC // its BMC (redfish.go)
+
 	// guarded by pveLab.mu
 	pve       *PVE
 	up        bool
@@ -69,8 +71,11 @@ type pveLab struct {
 	ca       *labCA
 	password string // root@pam's password, the same on every node
 	token    string // secret of root@pam!lab, the same on every node
-	faults   *Faults
-	stats    requestStats
+
+	bmcPassword string    // the BMCs' ADMIN password, the same on every BMC
+	mockup      *rfMockup // the Redfish mockup the BMCs serve (nil: none)
+	faults      *Faults
+	stats       requestStats
 
 	logMu  sync.Mutex
 	logged map[string]bool
@@ -300,6 +305,7 @@ func (l *pveLab) startNode(name string) error {
 }
 
 func (l *pveLab) close() error {
+	bmcErr := l.closeBMCs()
 	l.mu.Lock()
 	l.closed = true
 	var srvs []*httpServer
@@ -310,7 +316,7 @@ func (l *pveLab) close() error {
 		}
 	}
 	l.mu.Unlock()
-	var first error
+	first := bmcErr
 	for _, s := range srvs {
 		if err := s.close(); err != nil && first == nil {
 			first = err

@@ -57,6 +57,15 @@ type PVEOptions struct {
 	// groups on 8.4). Every node of the lab runs it, in a cluster or
 	// standalone.
 	Version string
+	// BMC is the vendor behaviour every node's BMC starts with (see
+	// BMCVariant; BMC.SetVariant changes it later). The zero value is the
+	// DMTF mockup's shape.
+	BMC BMCVariant
+	// RedfishMockup is the DMTF public rack-mount mockup
+	// (public-rackmount1) the BMCs serve. "" discovers it: REDFISH_MOCKUP,
+	// else shared/redfish-mockups/public-rackmount1 beside the repository,
+	// found as the schema is; "-" serves only what the BMCs model.
+	RedfishMockup string
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -148,17 +157,21 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		return nil, err
 	}
 	l := &pveLab{
-		logf:     opts.Logf,
-		rel:      rel,
-		password: randomHex(12),
-		token:    randomUUID(),
-		faults:   newFaults(),
-		logged:   map[string]bool{},
+		logf:        opts.Logf,
+		rel:         rel,
+		password:    randomHex(12),
+		token:       randomUUID(),
+		bmcPassword: randomHex(10),
+		faults:      newFaults(),
+		logged:      map[string]bool{},
 	}
 	if l.logf == nil {
 		l.logf = func(string, ...any) {}
 	}
 	if err := l.loadSchema(opts.SchemaPath); err != nil {
+		return nil, err
+	}
+	if err := l.loadRedfishMockup(opts.RedfishMockup); err != nil {
 		return nil, err
 	}
 	ca, err := newLabCA()
@@ -208,6 +221,10 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		}
 	}
 
+	if err := l.startBMCs(otherAddr, opts.BMC); err != nil {
+		_ = l.closeBMCs()
+		return nil, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, h := range l.hosts {
@@ -217,6 +234,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 					_ = o.srv.close()
 				}
 			}
+			_ = l.closeBMCs()
 			return nil, err
 		}
 	}
@@ -304,12 +322,25 @@ func (p *PVE) ResetRequests() { p.lab.stats.reset() }
 
 // StopNode powers a node off: its endpoint refuses connections, it leaves
 // the membership of its cluster (offline in /cluster/status and /nodes)
-// and the cluster's quorum is counted without its votes.
-func (p *PVE) StopNode(name string) error { return p.lab.stopNode(name) }
+// and the cluster's quorum is counted without its votes. Its BMC shows the
+// system off.
+func (p *PVE) StopNode(name string) error {
+	err := p.lab.stopNode(name)
+	if b := p.BMC(name); b != nil {
+		b.syncHostPower()
+	}
+	return err
+}
 
 // StartNode powers a node on again: it listens on the same endpoint and
-// rejoins the membership of its cluster.
-func (p *PVE) StartNode(name string) error { return p.lab.startNode(name) }
+// rejoins the membership of its cluster. Its BMC shows the system on.
+func (p *PVE) StartNode(name string) error {
+	err := p.lab.startNode(name)
+	if b := p.BMC(name); b != nil {
+		b.syncHostPower()
+	}
+	return err
+}
 
 // NodeRunning reports whether a node is powered on.
 func (p *PVE) NodeRunning(name string) bool {
@@ -322,7 +353,9 @@ func (p *PVE) NodeRunning(name string) bool {
 // EnvLines returns shell lines exporting the lab's connection settings:
 // PVE_ENDPOINT, PVE_API_TOKEN, PVE_TLS_FINGERPRINT, PVE_USERNAME and
 // PVE_PASSWORD (pve1's endpoint and certificate), then the endpoint and
-// fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1, ...
+// fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1,
+// ..., then the BMCs' BMC_USERNAME and BMC_PASSWORD and the endpoint of
+// every node's BMC: BMC_ENDPOINT_PVE1, ...
 func (p *PVE) EnvLines() []string {
 	vars := [][2]string{
 		{"PVE_ENDPOINT", p.Endpoint()},
@@ -337,6 +370,7 @@ func (p *PVE) EnvLines() []string {
 			[2]string{"PVE_ENDPOINT_" + suffix, p.NodeEndpoint(name)},
 			[2]string{"PVE_TLS_FINGERPRINT_" + suffix, p.NodeFingerprint(name)})
 	}
+	vars = append(vars, p.bmcEnvVars()...)
 	lines := make([]string, 0, len(vars))
 	for _, v := range vars {
 		lines = append(lines, "export "+v[0]+"="+shellQuote(v[1]))

@@ -1,16 +1,22 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-env-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-bmc VARIANT] [-env-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
-// form a cluster through the API.
+// form a cluster through the API. Every node has a BMC, a Redfish service
+// on a port of its own that powers the node off and on.
 //
 // It prints shell lines exporting PVE_ENDPOINT, PVE_API_TOKEN,
 // PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD (pve1's endpoint and
 // certificate), then PVE_ENDPOINT_<NODE> and PVE_TLS_FINGERPRINT_<NODE> for
-// every node (PVE_ENDPOINT_PVE2, ...), on standard output (eval "$(...)"
-// friendly) and logs to standard error. With -env-file it also
+// every node (PVE_ENDPOINT_PVE2, ...), then BMC_USERNAME, BMC_PASSWORD and
+// BMC_ENDPOINT_<NODE> for every node's BMC, on standard output (eval
+// "$(...)" friendly) and logs to standard error. -bmc picks the BMCs' vendor
+// behaviour: a comma separated list of "manager" (virtual media under the
+// manager), "patch" (virtual media by PATCH, no actions), "tasks" (actions
+// answer with task monitors), "busy=DURATION" (503 for that long after
+// power on) and "sessions=N" (session slots). With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.
@@ -25,8 +31,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
@@ -38,6 +46,7 @@ type config struct {
 	addr       string
 	schema     string
 	version    string
+	bmc        string
 	envFile    string
 }
 
@@ -48,6 +57,7 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
+	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.Parse()
 
@@ -61,12 +71,17 @@ func main() {
 
 // run serves a lab until ctx ends.
 func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) error {
+	variant, err := parseBMCVariant(cfg.bmc)
+	if err != nil {
+		return err
+	}
 	lab, err := testlab.StartPVE(testlab.PVEOptions{
 		Nodes:      cfg.nodes,
 		Standalone: cfg.standalone,
 		Addr:       cfg.addr,
 		SchemaPath: cfg.schema,
 		Version:    cfg.version,
+		BMC:        variant,
 		Logf:       logger.Printf,
 	})
 	if err != nil {
@@ -85,13 +100,42 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		defer os.Remove(cfg.envFile)
 	}
 	for _, name := range lab.NodeNames() {
-		logger.Printf("%s serving at %s", name, lab.NodeEndpoint(name))
+		logger.Printf("%s serving at %s, its BMC at %s (Redfish system %s)", name, lab.NodeEndpoint(name),
+			lab.BMCEndpoint(name), lab.BMC(name).SystemID())
 	}
 	logger.Printf("standalone: %v, schema validation: %v; stop with Ctrl-C", cfg.standalone || cfg.nodes == 1, lab.SchemaLoaded())
 
 	<-ctx.Done()
 	logger.Printf("stopping")
 	return nil
+}
+
+// parseBMCVariant parses the -bmc flag.
+func parseBMCVariant(s string) (testlab.BMCVariant, error) {
+	var v testlab.BMCVariant
+	for _, item := range strings.Split(s, ",") {
+		key, value, _ := strings.Cut(strings.TrimSpace(item), "=")
+		var err error
+		switch key {
+		case "":
+		case "manager":
+			v.VirtualMediaUnderManager = true
+		case "patch":
+			v.PatchVirtualMedia = true
+		case "tasks":
+			v.TaskActions = true
+		case "busy":
+			v.BusyAfterPowerOn, err = time.ParseDuration(value)
+		case "sessions":
+			v.MaxSessions, err = strconv.Atoi(value)
+		default:
+			err = fmt.Errorf("unknown behaviour %q", key)
+		}
+		if err != nil {
+			return v, fmt.Errorf("-bmc %q: %w", s, err)
+		}
+	}
+	return v, nil
 }
 
 // writeFileAtomic writes data so that readers never see a partial file.

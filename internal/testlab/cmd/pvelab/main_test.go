@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -59,18 +61,25 @@ func TestRunWritesEnvAndStops(t *testing.T) {
 		t.Errorf("env file mode = %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(content)), "\n")
-	if len(lines) != 5+2*2 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
+	if len(lines) != 5+2*2+2+2 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
 		t.Errorf("env file = %q", content)
 	}
 	// pve1's lines repeat PVE_ENDPOINT and PVE_TLS_FINGERPRINT; pve2 has its own port
 	endpoint := strings.TrimPrefix(lines[0], "export PVE_ENDPOINT=")
-	if len(lines) == 9 {
+	if len(lines) == 13 {
 		if lines[5] != "export PVE_ENDPOINT_PVE1="+endpoint || strings.TrimPrefix(lines[6], "export PVE_TLS_FINGERPRINT_PVE1=") != strings.TrimPrefix(lines[2], "export PVE_TLS_FINGERPRINT=") {
 			t.Errorf("pve1 lines %q, %q", lines[5], lines[6])
 		}
 		if !strings.HasPrefix(lines[7], "export PVE_ENDPOINT_PVE2=https://127.0.0.1:") || lines[7] == "export PVE_ENDPOINT_PVE2="+endpoint ||
 			!strings.HasPrefix(lines[8], "export PVE_TLS_FINGERPRINT_PVE2=") {
 			t.Errorf("pve2 lines %q, %q", lines[7], lines[8])
+		}
+		// then the BMCs: credentials and one endpoint per node, none a node's
+		if lines[9] != "export BMC_USERNAME=ADMIN" || !strings.HasPrefix(lines[10], "export BMC_PASSWORD=") ||
+			!strings.HasPrefix(lines[11], "export BMC_ENDPOINT_PVE1=https://127.0.0.1:") ||
+			!strings.HasPrefix(lines[12], "export BMC_ENDPOINT_PVE2=https://127.0.0.1:") ||
+			strings.TrimPrefix(lines[11], "export BMC_ENDPOINT_PVE1=") == endpoint {
+			t.Errorf("BMC lines %q", lines[9:])
 		}
 	}
 	if stdout.String() != string(content) {
@@ -93,11 +102,11 @@ func TestRunStandalone(t *testing.T) {
 	var stdout syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, config{nodes: 2, standalone: true, addr: "127.0.0.1:0", schema: "-"}, &stdout, log.New(io.Discard, "", 0))
+		done <- run(ctx, config{nodes: 2, standalone: true, addr: "127.0.0.1:0", schema: "-", bmc: "manager"}, &stdout, log.New(io.Discard, "", 0))
 	}()
 	env := map[string]string{}
 	for range 500 {
-		if strings.Count(stdout.String(), "\n") == 9 {
+		if strings.Count(stdout.String(), "\n") == 13 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -124,6 +133,31 @@ func TestRunStandalone(t *testing.T) {
 	if len(body.Data) != 1 || body.Data[0]["name"] != "pve2" || body.Data[0]["type"] != "node" {
 		t.Errorf("pve2's /cluster/status = %v", body.Data)
 	}
+	// pve2's BMC answers with the BMC credentials
+	req, err = http.NewRequest(http.MethodGet, env["BMC_ENDPOINT_PVE2"]+"/redfish/v1/Systems", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(env["BMC_USERNAME"], env["BMC_PASSWORD"])
+	bmcResp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bmcResp.Body.Close()
+	var systems struct {
+		Count int `json:"Members@odata.count"`
+	}
+	if err := json.NewDecoder(bmcResp.Body).Decode(&systems); err != nil || bmcResp.StatusCode != http.StatusOK || systems.Count != 1 {
+		t.Errorf("pve2's BMC: %s, %d systems, %v", bmcResp.Status, systems.Count, err)
+	}
+	// -bmc manager: the virtual media are under the manager
+	req, _ = http.NewRequest(http.MethodGet, env["BMC_ENDPOINT_PVE2"]+"/redfish/v1/Managers/BMC/VirtualMedia", nil)
+	req.SetBasicAuth(env["BMC_USERNAME"], env["BMC_PASSWORD"])
+	if mediaResp, err := client.Do(req); err != nil || mediaResp.StatusCode != http.StatusOK {
+		t.Errorf("virtual media under the manager: %v %v", mediaResp, err)
+	} else {
+		mediaResp.Body.Close()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
@@ -140,7 +174,7 @@ func TestRunStandalonePVE8(t *testing.T) {
 		done <- run(ctx, config{nodes: 2, standalone: true, version: "8.4", addr: "127.0.0.1:0", schema: "-"}, &stdout, log.New(io.Discard, "", 0))
 	}()
 	for range 500 {
-		if strings.Count(stdout.String(), "\n") == 9 {
+		if strings.Count(stdout.String(), "\n") == 13 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -180,5 +214,24 @@ func TestRunStandalonePVE8(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestParseBMCVariant(t *testing.T) {
+	v, err := parseBMCVariant("manager, patch,tasks,busy=1500ms,sessions=8")
+	if err != nil || !v.VirtualMediaUnderManager || !v.PatchVirtualMedia || !v.TaskActions ||
+		v.BusyAfterPowerOn != 1500*time.Millisecond || v.MaxSessions != 8 {
+		t.Errorf("variant %+v, %v", v, err)
+	}
+	if v, err := parseBMCVariant(""); err != nil || v != (testlab.BMCVariant{}) {
+		t.Errorf("empty: %+v, %v", v, err)
+	}
+	for _, bad := range []string{"idrac", "busy=soon", "sessions=many"} {
+		if _, err := parseBMCVariant(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if err := run(context.Background(), config{nodes: 1, schema: "-", bmc: "nonsense"}, io.Discard, log.New(io.Discard, "", 0)); err == nil {
+		t.Error("run accepted -bmc nonsense")
 	}
 }

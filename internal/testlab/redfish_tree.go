@@ -1,0 +1,222 @@
+package testlab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The BMCs' resource tree is the DMTF public rack-mount mockup
+// (public-rackmount1: one index.json per resource, in short form, without
+// the redfish/v1 folders). The resources the BMCs model (service root,
+// systems, managers, chassis, sessions, accounts, virtual media, tasks and
+// the system's NICs, processors and memory) are built per BMC, in the
+// mockup's shape, with the node's values; every other resource of the
+// mockup (BIOS attributes, sensors, log services, registries, $metadata,
+// ...) is served as the mockup has it, with the mockup's system ID replaced
+// by the node's. Without the mockup the BMCs serve only the resources they
+// model, and link only to those.
+
+// Where the mockup's system is, and which IDs it uses.
+const (
+	mockupDir      = "public-rackmount1"
+	mockupSystemID = "437XR1138R2"
+	rfManagerID    = "BMC" // the mockup's manager, kept
+	rfChassisID    = "1U"  // the mockup's chassis, kept
+)
+
+// rfMockup is the static part of the tree, shared by the BMCs of a lab.
+type rfMockup struct {
+	dir  string
+	docs map[string][]byte // by URI ("/redfish/v1/Systems/437XR1138R2/Bios"), the mockup's bytes
+}
+
+// rfModelled reports whether the BMCs build the resource at uri (with the
+// mockup's IDs) themselves: the mockup's copy is never served.
+func rfModelled(uri string) bool {
+	sys := "/redfish/v1/Systems/" + mockupSystemID
+	mgr := "/redfish/v1/Managers/" + rfManagerID
+	switch uri {
+	case "/redfish/v1", "/redfish/v1/odata", "/redfish/v1/Systems", sys, "/redfish/v1/Managers", mgr,
+		"/redfish/v1/Chassis", "/redfish/v1/Chassis/" + rfChassisID,
+		"/redfish/v1/AccountService", "/redfish/v1/AccountService/Accounts":
+		return true
+	}
+	// the Redfish host interface, between the BMC and the host, stays the mockup's
+	if uri == sys+"/EthernetInterfaces/ToManager" || uri == mgr+"/EthernetInterfaces/ToHost" {
+		return false
+	}
+	for _, prefix := range []string{
+		sys + "/VirtualMedia", sys + "/EthernetInterfaces", sys + "/Processors", sys + "/Memory",
+		mgr + "/VirtualMedia", mgr + "/EthernetInterfaces",
+		"/redfish/v1/SessionService", "/redfish/v1/TaskService", "/redfish/v1/AccountService/Accounts/",
+	} {
+		if uri == prefix || strings.HasPrefix(uri, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// loadMockup reads the mockup in dir.
+func loadMockup(dir string) (*rfMockup, error) {
+	m := &rfMockup{dir: dir, docs: map[string][]byte{}}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		var uri string
+		switch {
+		case rel == "index.json":
+			uri = "/redfish/v1"
+		case strings.HasSuffix(rel, "/index.json"):
+			uri = "/redfish/v1/" + strings.TrimSuffix(rel, "/index.json")
+		case rel == "$metadata/index.xml":
+			uri = "/redfish/v1/$metadata"
+		case strings.HasPrefix(rel, "Registries/") && strings.HasSuffix(rel, ".json"):
+			uri = "/redfish/v1/" + rel // the registry files themselves
+		default:
+			return nil // explorer_config.json and the like
+		}
+		if rfModelled(uri) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(rel, ".json") && !json.Valid(b) {
+			return fmt.Errorf("%s: not JSON", path)
+		}
+		m.docs[uri] = b
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("testlab: load Redfish mockup: %w", err)
+	}
+	if len(m.docs) == 0 {
+		return nil, fmt.Errorf("testlab: load Redfish mockup: no resources in %s", dir)
+	}
+	return m, nil
+}
+
+// errMockupNotFound is returned by findMockup when there is no mockup.
+var errMockupNotFound = errors.New("mockup not found")
+
+// findMockup returns the mockup to use: REDFISH_MOCKUP, else the first
+// shared/redfish-mockups/public-rackmount1 found walking up from the
+// working directory (beside the repository or in it), as the PVE schema is
+// found.
+func findMockup() (string, error) {
+	if env := os.Getenv("REDFISH_MOCKUP"); env != "" {
+		return env, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		for _, c := range []string{
+			filepath.Join(dir, "..", "shared", "redfish-mockups", mockupDir),
+			filepath.Join(dir, "shared", "redfish-mockups", mockupDir),
+		} {
+			if st, err := os.Stat(filepath.Join(c, "index.json")); err == nil && !st.IsDir() {
+				return c, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errMockupNotFound
+		}
+		dir = parent
+	}
+}
+
+// loadRedfishMockup loads the mockup according to PVEOptions.RedfishMockup.
+func (l *pveLab) loadRedfishMockup(path string) error {
+	switch path {
+	case "-":
+		return nil
+	case "":
+		found, err := findMockup()
+		if errors.Is(err, errMockupNotFound) {
+			return nil // said when a BMC is asked for what only the mockup has (BMC.static)
+		}
+		if err != nil {
+			return fmt.Errorf("testlab: find Redfish mockup: %w", err)
+		}
+		path = found
+	}
+	m, err := loadMockup(path)
+	if err != nil {
+		return err
+	}
+	l.mockup = m
+	return nil
+}
+
+// doc returns the mockup's resource at uri as BMC b serves it: with the
+// mockup's system ID replaced by b's. uri is what the client asked for.
+func (m *rfMockup) doc(b *BMC, uri string) ([]byte, bool) {
+	if m == nil || strings.Contains(uri, mockupSystemID) && b.id.systemID != mockupSystemID {
+		return nil, false
+	}
+	key := strings.Replace(uri, "/Systems/"+b.id.systemID, "/Systems/"+mockupSystemID, 1)
+	raw, ok := m.docs[key]
+	if !ok {
+		return nil, false
+	}
+	return bytes.ReplaceAll(raw, []byte(mockupSystemID), []byte(b.id.systemID)), true
+}
+
+// mockupKey is the mockup's URI of what a client asks b for at uri.
+func mockupKey(b *BMC, uri string) string {
+	return strings.Replace(uri, "/Systems/"+b.id.systemID, "/Systems/"+mockupSystemID, 1)
+}
+
+// pruneLinks drops from a mockup document the links to resources the BMC
+// models but does not have (the mockup's second processor, its CD's
+// certificates, ...), with their @odata.count, so that every link a BMC
+// serves resolves.
+func pruneLinks(b *BMC, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = pruneLinks(b, e)
+			if arr, ok := x[k].([]any); ok {
+				if _, counted := x[k+"@odata.count"]; counted {
+					x[k+"@odata.count"] = len(arr)
+				}
+			}
+		}
+		return x
+	case []any:
+		out := x[:0]
+		for _, e := range x {
+			if l, ok := e.(map[string]any); ok && len(l) == 1 {
+				if uri, ok := l["@odata.id"].(string); ok && b.danglingLocked(uri) {
+					continue
+				}
+			}
+			out = append(out, pruneLinks(b, e))
+		}
+		return out
+	}
+	return v
+}
+
+// has reports whether b serves the mockup's resource at uri.
+func (m *rfMockup) has(b *BMC, uri string) bool {
+	_, ok := m.doc(b, uri)
+	return ok
+}
