@@ -110,6 +110,16 @@ func (s *Session) InsertMedia(slot *schemas.VirtualMedia, in Insert) error {
 	return s.waitTask(task, "inserting "+in.Image)
 }
 
+// Refresh reads a slot again (its ETag changes with every change, and a
+// PATCH with a stale one is refused).
+func (s *Session) Refresh(slot *schemas.VirtualMedia) (*schemas.VirtualMedia, error) {
+	fresh, err := schemas.GetVirtualMedia(s.api, slot.ODataID)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s again: %w", slot.ID, err)
+	}
+	return fresh, nil
+}
+
 // EjectMedia ejects a slot's media (the action, or a PATCH where the slot
 // has none).
 func (s *Session) EjectMedia(slot *schemas.VirtualMedia) error {

@@ -132,7 +132,13 @@ type Facts struct {
 	ProcessorModel                                                         string
 	MemoryGiB                                                              float64
 	MACAddresses                                                           []string
+	NICs                                                                   []NIC
 	BMCFirmwareVersion                                                     string
+}
+
+// NIC is one of a system's Ethernet interfaces.
+type NIC struct {
+	ID, Name, MAC string
 }
 
 // SystemFacts reads a system's facts, its NICs' MAC addresses and its
@@ -158,6 +164,7 @@ func (s *Session) SystemFacts(sys *schemas.ComputerSystem) (*Facts, error) {
 		}
 		if mac != "" {
 			f.MACAddresses = append(f.MACAddresses, strings.ToUpper(mac))
+			f.NICs = append(f.NICs, NIC{ID: n.ID, Name: n.Name, MAC: strings.ToUpper(mac)})
 		}
 	}
 	managers, err := sys.ManagedBy()

@@ -21,6 +21,12 @@ type systemDataSource struct {
 	data *framework.ProviderData
 }
 
+type nicModel struct {
+	ID   types.String `tfsdk:"id"`
+	Name types.String `tfsdk:"name"`
+	MAC  types.String `tfsdk:"mac"`
+}
+
 type systemModel struct {
 	BMC                *framework.BMCModel `tfsdk:"bmc"`
 	SystemID           types.String        `tfsdk:"system_id"`
@@ -34,6 +40,7 @@ type systemModel struct {
 	ProcessorModel     types.String        `tfsdk:"processor_model"`
 	MemoryGiB          types.Float64       `tfsdk:"memory_gib"`
 	MACAddresses       []string            `tfsdk:"mac_addresses"`
+	NICs               []nicModel          `tfsdk:"nics"`
 	BMCFirmwareVersion types.String        `tfsdk:"bmc_firmware_version"`
 }
 
@@ -55,16 +62,26 @@ func (d *systemDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				Optional:    true,
 				Computed:    true,
 			},
-			"manufacturer":         str("Manufacturer."),
-			"model":                str("Model."),
-			"serial_number":        str("Serial number."),
-			"bios_version":         str("BIOS version."),
-			"power_state":          str("Power state (`On`, `Off`, `PoweringOn`, `PoweringOff`)."),
-			"health":               str("Health (`OK`, `Warning`, `Critical`)."),
-			"processor_count":      schema.Int64Attribute{Description: "Number of processors (sockets).", Computed: true},
-			"processor_model":      str("Processor model."),
-			"memory_gib":           schema.Float64Attribute{Description: "Installed memory in GiB.", Computed: true},
-			"mac_addresses":        schema.ListAttribute{Description: "MAC addresses of the system's NICs, upper case, in the BMC's order.", ElementType: types.StringType, Computed: true},
+			"manufacturer":    str("Manufacturer."),
+			"model":           str("Model."),
+			"serial_number":   str("Serial number."),
+			"bios_version":    str("BIOS version."),
+			"power_state":     str("Power state (`On`, `Off`, `PoweringOn`, `PoweringOff`)."),
+			"health":          str("Health (`OK`, `Warning`, `Critical`)."),
+			"processor_count": schema.Int64Attribute{Description: "Number of processors (sockets).", Computed: true},
+			"processor_model": str("Processor model."),
+			"memory_gib":      schema.Float64Attribute{Description: "Installed memory in GiB.", Computed: true},
+			"mac_addresses": schema.ListAttribute{Description: "MAC addresses of the system's Ethernet interfaces, upper case, in the " +
+				"BMC's order (a host-to-BMC interface, where the BMC lists one, included: see `nics`).", ElementType: types.StringType, Computed: true},
+			"nics": schema.ListNestedAttribute{
+				Description: "The system's Ethernet interfaces as the BMC lists them: ID, name and MAC address.",
+				Computed:    true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"id":   str("Interface ID."),
+					"name": str("Interface name."),
+					"mac":  str("MAC address, upper case."),
+				}},
+			},
 			"bmc_firmware_version": str("Firmware version of the BMC."),
 		},
 	}
@@ -93,6 +110,10 @@ func (d *systemDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		m.MACAddresses = f.MACAddresses
 		if m.MACAddresses == nil {
 			m.MACAddresses = []string{}
+		}
+		m.NICs = []nicModel{}
+		for _, n := range f.NICs {
+			m.NICs = append(m.NICs, nicModel{ID: types.StringValue(n.ID), Name: types.StringValue(n.Name), MAC: types.StringValue(n.MAC)})
 		}
 		m.BMCFirmwareVersion = types.StringValue(f.BMCFirmwareVersion)
 		return nil

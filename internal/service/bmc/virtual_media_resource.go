@@ -122,6 +122,9 @@ func (r *virtualMediaResource) insert(ctx context.Context, m *virtualMediaModel)
 			if err := s.EjectMedia(slot); err != nil {
 				return err
 			}
+			if slot, err = s.Refresh(slot); err != nil {
+				return err
+			}
 		}
 		in := redfish.Insert{Image: m.Image.ValueString(), TransferProtocol: m.TransferProtocol.ValueString()}
 		if !m.WriteProtected.IsNull() {
