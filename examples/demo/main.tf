@@ -37,6 +37,9 @@ resource "pve_cluster" "homelab" {
   root_password = var.root_password
   allow_destroy = true # the demo tears everything down again
   nodes         = var.nodes
+
+  # The nodes boot the installer first (baremetal.tf).
+  depends_on = [pve_bmc_boot_override.installer]
 }
 
 locals {

@@ -1,3 +1,14 @@
+output "servers" {
+  description = "What each server's BMC says (make, serial, the MACs of its NICs), and the installer boot it was given."
+  value = {
+    for node, s in data.pve_bmc_system.server : node => {
+      server = "${s.manufacturer} ${s.model}, serial ${s.serial_number}, BMC firmware ${s.bmc_firmware_version}"
+      nics   = [for n in s.nics : "${n.name} ${n.mac}"]
+      install = "boot ${pve_bmc_boot_override.installer[node].target} ${lower(pve_bmc_boot_override.installer[node].enabled)}, with ${pve_bmc_virtual_media.installer[node].image} in ${pve_bmc_virtual_media.installer[node].slot_id}"
+    }
+  }
+}
+
 output "cluster" {
   description = "The cluster: its members, quorum and what makes it fragile."
   value = {

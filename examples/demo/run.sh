@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 echo "==> starting the lab"
 (cd "$repo" && go build -o "$work/pvelab" ./internal/testlab/cmd/pvelab)
-"$work/pvelab" -standalone -env-file "$work/lab.env" 2>"$work/lab.log" >/dev/null &
+"$work/pvelab" -standalone -env-file "$work/lab.env" -ca-file "$work/lab-ca.pem" 2>"$work/lab.log" >/dev/null &
 lab_pid=$!
 for _ in $(seq 1 100); do
   [ -s "$work/lab.env" ] && break
@@ -48,6 +48,18 @@ for node in pve1 pve2 pve3; do
 done
 export TF_VAR_nodes="${nodes_json%,}}"
 export TF_VAR_root_password="$PVE_PASSWORD"
+# The BMCs: their addresses as a variable, the credentials and the CA as
+# the provider's bmc {} defaults (BMC_USERNAME and BMC_PASSWORD come from
+# the lab's lines).
+bmc_json="{"
+for node in pve1 pve2 pve3; do
+  upper=$(echo "$node" | tr '[:lower:]' '[:upper:]')
+  bmc_var="BMC_ENDPOINT_$upper"
+  bmc_json+="\"$node\":\"${!bmc_var}\","
+done
+export TF_VAR_bmc_endpoints="${bmc_json%,}}"
+BMC_CA_CERTIFICATE="$(cat "$work/lab-ca.pem")"
+export BMC_CA_CERTIFICATE
 
 # The built provider, laid out as a registry release of version 0.1.0 (any
 # version would do: the demo sets no constraint).

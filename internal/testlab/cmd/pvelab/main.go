@@ -48,6 +48,7 @@ type config struct {
 	version    string
 	bmc        string
 	envFile    string
+	caFile     string
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
+	flag.StringVar(&cfg.caFile, "ca-file", "", "write the lab CA (it signs every node's and BMC's certificate) to this PEM file")
 	flag.Parse()
 
 	logger := log.New(os.Stderr, "pvelab: ", log.LstdFlags)
@@ -89,6 +91,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 	}
 	defer lab.Close()
 
+	if cfg.caFile != "" {
+		if err := writeFileAtomic(cfg.caFile, []byte(lab.CACertPEM())); err != nil {
+			return fmt.Errorf("write CA file: %w", err)
+		}
+		defer os.Remove(cfg.caFile)
+	}
 	lines := strings.Join(lab.EnvLines(), "\n") + "\n"
 	if _, err := io.WriteString(stdout, lines); err != nil {
 		return err

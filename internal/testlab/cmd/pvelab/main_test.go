@@ -235,3 +235,32 @@ func TestParseBMCVariant(t *testing.T) {
 		t.Error("run accepted -bmc nonsense")
 	}
 }
+
+// -ca-file writes the lab CA, which verifies the nodes and the BMCs.
+func TestRunWritesCAFile(t *testing.T) {
+	dir := t.TempDir()
+	envFile, caFile := filepath.Join(dir, "lab.env"), filepath.Join(dir, "ca.pem")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 1, addr: "127.0.0.1:0", schema: "-", envFile: envFile, caFile: caFile}, io.Discard, log.New(io.Discard, "", 0))
+	}()
+	var pem []byte
+	for range 500 {
+		if _, err := os.Stat(envFile); err == nil {
+			pem, _ = os.ReadFile(caFile)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.HasPrefix(string(pem), "-----BEGIN CERTIFICATE-----") {
+		t.Errorf("CA file = %q", pem)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(caFile); !os.IsNotExist(err) {
+		t.Errorf("CA file left behind: %v", err)
+	}
+}
