@@ -332,3 +332,41 @@ data "pve_bmc_system" "test" {
 		}},
 	})
 }
+
+// A reset type the BMC does not list is refused at apply with the ones it
+// allows; a BMC that answers 503 + Retry-After while the host boots is
+// waited for (and the session still logged out).
+func TestAccBMCPower_resetTypesAndBusyBMC(t *testing.T) {
+	lab := acctest.Lab()
+	const node = "pve1"
+	lab.BMC(node).SetVariant(testlab.BMCVariant{BusyAfterPowerOn: 2 * time.Second})
+	t.Cleanup(func() { lab.BMC(node).SetVariant(testlab.BMCVariant{}) })
+	config := func(state, onMethod string) string {
+		return provider(lab) + fmt.Sprintf(`
+resource "pve_bmc_power" "test" {
+  bmc        = { endpoint = %q }
+  state      = %q
+  on_method  = %q
+  off_method = "ForceOff"
+}
+`, lab.BMCEndpoint(node), state, onMethod)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("Off", "On"), Check: noSessions(lab)},
+			{
+				Config:      config("On", "ForceOn"),
+				ExpectError: regexp.MustCompile(`does\s+not\s+allow\s+the\s+reset\s+type\s+ForceOn;\s+it\s+allows\s+On,\s+ForceOff`),
+			},
+			{
+				Config: config("On", "On"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("pve_bmc_power.test", tfjsonpath.New("power_state"), knownvalue.StringExact("On")),
+				},
+				Check: noSessions(lab),
+			},
+		},
+	})
+}
