@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
 	"github.com/hcilab/terraform-provider-pve/internal/service/bmc"
+	"github.com/hcilab/terraform-provider-pve/internal/service/ceph"
 	"github.com/hcilab/terraform-provider-pve/internal/service/cluster"
 	"github.com/hcilab/terraform-provider-pve/internal/service/lxc"
 	"github.com/hcilab/terraform-provider-pve/internal/service/mapping"
@@ -45,7 +46,9 @@ func dataSources() []func() datasource.DataSource {
 
 // functions joins the provider functions of every service package.
 func functions() []func() function.Function {
-	return nil
+	return join(
+		ceph.Functions(),
+	)
 }
 
 func join[T any](lists ...[]T) []T {

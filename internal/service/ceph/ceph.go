@@ -1,0 +1,20 @@
+// Package ceph holds the Ceph types: pools, CRUSH rules, erasure-code
+// profiles, their data sources and the pg_num function.
+package ceph
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+)
+
+// Resources returns the resources of the ceph service.
+func Resources() []func() resource.Resource { return nil }
+
+// DataSources returns the data sources of the ceph service.
+func DataSources() []func() datasource.DataSource { return nil }
+
+// Functions returns the provider functions of the ceph service.
+func Functions() []func() function.Function {
+	return []func() function.Function{NewPGNumFunction}
+}
