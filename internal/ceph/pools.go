@@ -1,0 +1,217 @@
+package ceph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Client runs the monitor commands the provider needs over a Conn.
+type Client struct {
+	conn Conn
+}
+
+// NewClient wraps a connection.
+func NewClient(conn Conn) *Client { return &Client{conn: conn} }
+
+// Close closes the connection.
+func (c *Client) Close() { c.conn.Close() }
+
+// ErrNotFound: the pool, rule or profile does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists: the object exists already (Ceph answers success for some of
+// these; the client does not adopt them silently).
+var ErrExists = errors.New("already exists")
+
+// command runs one monitor command and decodes its JSON output into out
+// (when not nil).
+func (c *Client) command(ctx context.Context, cmd map[string]any, out any) error {
+	if _, ok := cmd["format"]; !ok && out != nil {
+		cmd["format"] = "json"
+	}
+	buf, status, err := c.conn.MonCommand(ctx, cmd)
+	prefix, _ := cmd["prefix"].(string)
+	if err != nil {
+		ce := &CommandError{Prefix: prefix, Err: err, Status: status}
+		if errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("%w: %w", ce, ErrNotFound)
+		}
+		if errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("%w: %w", ce, ErrExists)
+		}
+		return ce
+	}
+	if out != nil && len(buf) > 0 {
+		if err := json.Unmarshal(buf, out); err != nil {
+			return fmt.Errorf("ceph %s: decoding %q: %w", prefix, truncate(buf), err)
+		}
+	}
+	return nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "..."
+	}
+	return string(b)
+}
+
+// Pool is a pool as "osd pool ls detail" shows it.
+type Pool struct {
+	Name               string                       `json:"pool_name"`
+	ID                 int64                        `json:"pool_id"`
+	Type               int                          `json:"type"` // 1 replicated, 3 erasure
+	Size               int64                        `json:"size"`
+	MinSize            int64                        `json:"min_size"`
+	PGNum              int64                        `json:"pg_num"`
+	PGNumTarget        int64                        `json:"pg_num_target"`
+	CrushRule          int64                        `json:"crush_rule"`
+	AutoscaleMode      string                       `json:"pg_autoscale_mode"`
+	ErasureCodeProfile string                       `json:"erasure_code_profile"`
+	QuotaMaxBytes      int64                        `json:"quota_max_bytes"`
+	QuotaMaxObjects    int64                        `json:"quota_max_objects"`
+	FlagsNames         string                       `json:"flags_names"`
+	Applications       map[string]map[string]string `json:"application_metadata"`
+	Options            struct {
+		TargetSizeRatio float64 `json:"target_size_ratio"`
+		TargetSizeBytes int64   `json:"target_size_bytes"`
+	} `json:"options"`
+}
+
+// Erasure reports whether the pool is erasure-coded.
+func (p Pool) Erasure() bool { return p.Type == 3 }
+
+// ECOverwrites reports whether an EC pool allows overwrites.
+func (p Pool) ECOverwrites() bool { return strings.Contains(p.FlagsNames, "ec_overwrites") }
+
+// Pools lists the pools.
+func (c *Client) Pools(ctx context.Context) ([]Pool, error) {
+	var pools []Pool
+	err := c.command(ctx, map[string]any{"prefix": "osd pool ls", "detail": "detail"}, &pools)
+	return pools, err
+}
+
+// Pool finds one pool by name.
+func (c *Client) Pool(ctx context.Context, name string) (*Pool, error) {
+	pools, err := c.Pools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pools {
+		if p.Name == name {
+			return &p, nil
+		}
+	}
+	return nil, fmt.Errorf("pool %s: %w", name, ErrNotFound)
+}
+
+// PoolSpec is what a pool is created with.
+type PoolSpec struct {
+	Name               string
+	PGNum              int64
+	ErasureCodeProfile string // makes an EC pool
+	CrushRule          string
+	AutoscaleMode      string
+}
+
+// CreatePool creates a pool; one that exists already is ErrExists (Ceph
+// itself answers success).
+func (c *Client) CreatePool(ctx context.Context, spec PoolSpec) error {
+	if _, err := c.Pool(ctx, spec.Name); err == nil {
+		return fmt.Errorf("pool %s: %w: import it instead (terraform import ... %s)", spec.Name, ErrExists, spec.Name)
+	}
+	cmd := map[string]any{"prefix": "osd pool create", "pool": spec.Name, "pool_type": "replicated"}
+	if spec.PGNum > 0 {
+		cmd["pg_num"] = spec.PGNum
+	}
+	if spec.ErasureCodeProfile != "" {
+		cmd["pool_type"] = "erasure"
+		cmd["erasure_code_profile"] = spec.ErasureCodeProfile
+	}
+	if spec.CrushRule != "" {
+		cmd["rule"] = spec.CrushRule
+	}
+	if spec.AutoscaleMode != "" {
+		cmd["autoscale_mode"] = spec.AutoscaleMode
+	}
+	return c.command(ctx, cmd, nil)
+}
+
+// SetPool sets one pool variable ("size", "min_size", "pg_num",
+// "pg_autoscale_mode", "crush_rule", "target_size_ratio", ...).
+func (c *Client) SetPool(ctx context.Context, pool, variable, value string) error {
+	cmd := map[string]any{"prefix": "osd pool set", "pool": pool, "var": variable, "val": value}
+	if variable == "size" || variable == "min_size" {
+		cmd["yes_i_really_mean_it"] = true // size 1 needs it
+	}
+	return c.command(ctx, cmd, nil)
+}
+
+// SetQuota sets a pool quota ("max_bytes", "max_objects"); 0 removes it.
+func (c *Client) SetQuota(ctx context.Context, pool, field string, value int64) error {
+	return c.command(ctx, map[string]any{"prefix": "osd pool set-quota", "pool": pool, "field": field,
+		"val": strconv.FormatInt(value, 10)}, nil)
+}
+
+// EnableApplication tags a pool with an application (rbd, cephfs, rgw).
+func (c *Client) EnableApplication(ctx context.Context, pool, app string) error {
+	return c.command(ctx, map[string]any{"prefix": "osd pool application enable", "pool": pool, "app": app,
+		"yes_i_really_mean_it": true}, nil)
+}
+
+// DisableApplication removes an application tag.
+func (c *Client) DisableApplication(ctx context.Context, pool, app string) error {
+	return c.command(ctx, map[string]any{"prefix": "osd pool application disable", "pool": pool, "app": app,
+		"yes_i_really_mean_it": true}, nil)
+}
+
+// PoolObjects counts a pool's objects ("df").
+func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
+	var df struct {
+		Pools []struct {
+			Name  string `json:"name"`
+			Stats struct {
+				Objects int64 `json:"objects"`
+			} `json:"stats"`
+		} `json:"pools"`
+	}
+	if err := c.command(ctx, map[string]any{"prefix": "df"}, &df); err != nil {
+		return 0, err
+	}
+	for _, p := range df.Pools {
+		if p.Name == pool {
+			return p.Stats.Objects, nil
+		}
+	}
+	return 0, fmt.Errorf("pool %s: %w", pool, ErrNotFound)
+}
+
+// ErrPoolDeleteDisabled: the monitors refuse pool deletion.
+var ErrPoolDeleteDisabled = errors.New("the monitors refuse to delete pools: set mon_allow_pool_delete = true " +
+	"(ceph config set mon mon_allow_pool_delete true) and try again")
+
+// DeletePool deletes a pool; with force false a pool that holds objects is
+// refused (data is not lost by a typo).
+func (c *Client) DeletePool(ctx context.Context, pool string, force bool) error {
+	if !force {
+		n, err := c.PoolObjects(ctx, pool)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("pool %s holds %d objects: set force_destroy = true to delete it with its data", pool, n)
+		}
+	}
+	err := c.command(ctx, map[string]any{"prefix": "osd pool rm", "pool": pool, "pool2": pool,
+		"yes_i_really_really_mean_it": true}, nil)
+	var ce *CommandError
+	if errors.As(err, &ce) && errors.Is(ce.Err, syscall.EPERM) && strings.Contains(ce.Status, "mon_allow_pool_delete") {
+		return fmt.Errorf("deleting pool %s: %w (%s)", pool, ErrPoolDeleteDisabled, strings.TrimSpace(ce.Status))
+	}
+	return err
+}
