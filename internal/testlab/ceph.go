@@ -307,6 +307,9 @@ func (c *Ceph) confText(opts CephOptions) string {
 		// memstore: objects in memory, up to this per OSD
 		"osd_objectstore":       "memstore",
 		"memstore_device_bytes": fmt.Sprint(10 << 30),
+		// erasure coded pools for RBD need allow_ec_overwrites, which the
+		// monitors allow only on BlueStore OSDs unless told otherwise
+		"mon_debug_no_require_bluestore_for_ec_overwrites": "true",
 	}
 	for k, v := range opts.Config {
 		global[strings.ReplaceAll(strings.TrimSpace(k), " ", "_")] = v
