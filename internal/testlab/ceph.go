@@ -556,6 +556,17 @@ func (c *Ceph) FSID() string { return c.fsid }
 // and logs (log/).
 func (c *Ceph) Dir() string { return c.dir }
 
+// EnvLines returns shell lines exporting what the provider's ceph block
+// reads from the environment to reach the cluster as client.admin:
+// CEPH_MON_HOST, CEPH_USER and CEPH_KEY.
+func (c *Ceph) EnvLines() []string {
+	return []string{
+		"export CEPH_MON_HOST=" + shellQuote(c.monHost),
+		"export CEPH_USER=admin",
+		"export CEPH_KEY=" + shellQuote(c.adminKey),
+	}
+}
+
 // StartupTime returns how long StartCeph took.
 func (c *Ceph) StartupTime() time.Duration { return c.started }
 

@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-env-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-ceph] [-env-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -10,7 +10,10 @@
 // PVE_TLS_FINGERPRINT, PVE_USERNAME and PVE_PASSWORD (pve1's endpoint and
 // certificate), then PVE_ENDPOINT_<NODE> and PVE_TLS_FINGERPRINT_<NODE> for
 // every node (PVE_ENDPOINT_PVE2, ...), on standard output (eval "$(...)"
-// friendly) and logs to standard error. With -env-file it also
+// friendly) and logs to standard error. With -ceph it also starts a real
+// Ceph cluster (testlab.StartCeph; Debian's ceph-mon, ceph-mgr, ceph-osd
+// and ceph-common must be installed), whose pools the nodes' Ceph API
+// manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.
@@ -38,6 +41,7 @@ type config struct {
 	addr       string
 	schema     string
 	version    string
+	ceph       bool
 	envFile    string
 }
 
@@ -48,6 +52,7 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
+	flag.BoolVar(&cfg.ceph, "ceph", false, "also start a real Ceph cluster (1 mon, 1 mgr, 3 OSDs) for the nodes' Ceph API")
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.Parse()
 
@@ -61,7 +66,17 @@ func main() {
 
 // run serves a lab until ctx ends.
 func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) error {
+	var ceph *testlab.Ceph
+	if cfg.ceph {
+		var err error
+		ceph, err = testlab.StartCeph(testlab.CephOptions{Logf: logger.Printf})
+		if err != nil {
+			return err
+		}
+		defer ceph.Close()
+	}
 	lab, err := testlab.StartPVE(testlab.PVEOptions{
+		Ceph:       ceph,
 		Nodes:      cfg.nodes,
 		Standalone: cfg.standalone,
 		Addr:       cfg.addr,
@@ -74,7 +89,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 	}
 	defer lab.Close()
 
-	lines := strings.Join(lab.EnvLines(), "\n") + "\n"
+	env := lab.EnvLines()
+	if ceph != nil {
+		env = append(env, ceph.EnvLines()...)
+	}
+	lines := strings.Join(env, "\n") + "\n"
 	if _, err := io.WriteString(stdout, lines); err != nil {
 		return err
 	}
