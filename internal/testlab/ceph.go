@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -443,6 +444,18 @@ func (c *Ceph) deadDaemon() error {
 	return nil
 }
 
+// logTails returns the last lines of every daemon's log.
+func (c *Ceph) logTails() string {
+	c.mu.Lock()
+	daemons := slices.Clone(c.daemons)
+	c.mu.Unlock()
+	var b strings.Builder
+	for _, d := range daemons {
+		fmt.Fprintf(&b, "--- %s\n%s\n", d.name, tailFile(d.log, c.path("log", d.name+".out")))
+	}
+	return b.String()
+}
+
 // tailFile returns the last lines of the first of the files that has any.
 func tailFile(paths ...string) string {
 	for _, p := range paths {
@@ -508,7 +521,7 @@ func (c *Ceph) waitReady(ctx context.Context) error {
 				healthSince = time.Now()
 			}
 			if time.Since(healthSince) > 10*time.Second {
-				checks := slices.Sorted(mapKeys(st.Health.Checks))
+				checks := slices.Sorted(maps.Keys(st.Health.Checks))
 				c.logf("testlab: Ceph is up but %s: %s", st.Health.Status, strings.Join(checks, ", "))
 				return nil
 			}
@@ -519,18 +532,8 @@ func (c *Ceph) waitReady(ctx context.Context) error {
 			if st != nil {
 				msg = fmt.Sprintf("%d/%d OSDs up, %d in, mgr available %v, %s", st.OSDMap.NumUpOSDs, n, st.OSDMap.NumInOSDs, st.MgrMap.Available, st.Health.Status)
 			}
-			return fmt.Errorf("testlab: Ceph did not come up in time (%s); see the logs in %s", msg, c.path("log"))
+			return fmt.Errorf("testlab: Ceph did not come up in time (%s); the daemons' logs end with:\n%s", msg, c.logTails())
 		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }
@@ -642,7 +645,7 @@ func (c *Ceph) CommandJSON(v any, args ...string) error {
 // is kept open between calls, so a command takes milliseconds.
 func (c *Ceph) MonCommand(cmd map[string]any) ([]byte, string, error) {
 	if _, ok := cmd["format"]; !ok {
-		cmd = cloneMap(cmd)
+		cmd = maps.Clone(cmd)
 		cmd["format"] = "json"
 	}
 	c.mu.Lock()
@@ -655,14 +658,6 @@ func (c *Ceph) MonCommand(cmd map[string]any) ([]byte, string, error) {
 }
 
 var errCephClosed = errors.New("testlab: the Ceph cluster is not running")
-
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
 
 // Close kills the daemons StartCeph started, waits for them and removes the
 // cluster's directory. It is safe to call more than once.
@@ -679,8 +674,10 @@ func (c *Ceph) Close() error {
 	if rc != nil {
 		rc.close()
 	}
-	// nothing of the cluster is kept: no need for a clean shutdown
+	// nothing of the cluster is kept: no need for a clean shutdown. Each
+	// daemon leads a process group of its own (Setpgid): kill the group.
 	for _, d := range daemons {
+		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 		_ = d.cmd.Process.Signal(syscall.SIGKILL)
 	}
 	for _, d := range daemons {

@@ -2,6 +2,7 @@ package testlab
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -63,7 +64,7 @@ func TestCephStartStatusClose(t *testing.T) {
 		t.Error("no active manager")
 	}
 	if st.Health.Status != "HEALTH_OK" {
-		t.Errorf("health = %s %v", st.Health.Status, slices.Sorted(mapKeys(st.Health.Checks)))
+		t.Errorf("health = %s %v", st.Health.Status, slices.Sorted(maps.Keys(st.Health.Checks)))
 	}
 	var fsid struct {
 		FSID string `json:"fsid"`
