@@ -676,9 +676,15 @@ func (c *Ceph) Close() error {
 	}
 	// nothing of the cluster is kept: no need for a clean shutdown. Each
 	// daemon leads a process group of its own (Setpgid): kill the group.
+	// A daemon that has ended and been reaped is left alone: its ID may
+	// be someone else's by now.
 	for _, d := range daemons {
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		_ = d.cmd.Process.Signal(syscall.SIGKILL)
+		select {
+		case <-d.done:
+		default:
+			_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+			_ = d.cmd.Process.Signal(syscall.SIGKILL)
+		}
 	}
 	for _, d := range daemons {
 		select {
