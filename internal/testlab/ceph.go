@@ -30,15 +30,17 @@ import (
 //	ceph.client.admin.keyring    client.admin's key (KeyringPath, AdminKey)
 //	mon/mon.a/                   the monitor's store
 //	mgr/x/                       the manager's data directory and keyring
+//	mgr-modules/                 links to the manager modules it loads
 //	osd/<id>/                    each OSD's data directory and keyring
 //	log/                         every daemon's log and stderr, cluster.log
 //	run/                         admin sockets
+//	rados-helper.py              the librados connection of MonCommand
 //
 // Every key is made up front and put into the monitor's store when it is
 // created (ceph-mon --mkfs), so no daemon needs a bootstrap key. The OSDs
 // keep their objects in memory (memstore): an OSD is ready as soon as it
 // has booted, and a cluster of a monitor, a manager and three OSDs is
-// HEALTH_OK a few seconds after StartCeph is called. Each OSD stands on a
+// HEALTH_OK one or two seconds after StartCeph is called. Each OSD stands on a
 // CRUSH host of its own, pve1, pve2, ... like one OSD per node of a PVE
 // cluster, so that rules with failure domain "host" can be satisfied, and
 // declares its device class itself when it boots (the crush_device_class

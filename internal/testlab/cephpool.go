@@ -387,9 +387,6 @@ func (p *PVE) cephWorker(r *Request, typ, id string, work func(w *cephTaskLog) e
 	return t.upid
 }
 
-// cephParam is one pool setting as set_pool sends it.
-type cephParam struct{ key, value string }
-
 // poolSettingKeys are the settings of $ceph_pool_common_options besides
 // name (target_size is sent as target_size_bytes).
 var poolSettingKeys = []string{"size", "min_size", "pg_num", "pg_num_min", "crush_rule", "application", "pg_autoscale_mode", "target_size_ratio"}
