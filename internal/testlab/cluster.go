@@ -43,6 +43,7 @@ func (p *PVE) registerBuiltins() {
 	p.registerMappingRoutes()
 	p.registerOptionsRoutes()
 	p.registerHARoutes()
+	p.registerCephRoutes()
 }
 
 // clusterStatus serves GET /cluster/status: the cluster entry and the

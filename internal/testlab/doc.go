@@ -1,6 +1,6 @@
 // Package testlab runs the servers this project's tests talk to: simulated
-// Proxmox VE nodes (StartPVE) with their BMCs (Redfish) and, later, a
-// simulated PBS.
+// Proxmox VE nodes (StartPVE) with their BMCs (Redfish), a real Ceph
+// cluster (StartCeph) and, later, a simulated PBS.
 //
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
@@ -32,4 +32,10 @@
 // its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the
 // HA configuration, ...) belongs to a cluster, or to a standalone host: a
 // node that joins a cluster sees the cluster's.
+//
+// Ceph is not simulated: StartCeph runs Debian's ceph-mon, ceph-mgr and
+// ceph-osd on loopback (see ceph.go), and the nodes' Ceph API
+// (/nodes/{node}/ceph/pool, /nodes/{node}/ceph/rules) acts on the cluster
+// given as PVEOptions.Ceph. RequireCeph installs the packages for tests
+// that run as root and fails the others, unless PVE_LAB_CEPH=skip.
 package testlab

@@ -51,6 +51,11 @@ type PVEOptions struct {
 	SchemaPath string
 	// Logf receives diagnostic messages (optional).
 	Logf func(format string, args ...any)
+	// Ceph is the real Ceph cluster (StartCeph) the nodes run, as set up by
+	// pveceph: their /nodes/{node}/ceph/... methods act on it (see
+	// AttachCeph). Without it they answer as nodes without Ceph installed.
+	// The lab does not close it.
+	Ceph *Ceph
 	// Version is the PVE release to model: "9.1" (default) or "8.4". It
 	// selects the API schema (pve-9.1.3.json or pve-8.4.2.json), the versions
 	// the nodes report and release specific behaviour (HA rules on 9.1, HA
@@ -101,6 +106,7 @@ type PVE struct {
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
+	ceph            *Ceph                     // the Ceph cluster of /etc/pve/ceph.conf (cephpool.go); nil: none
 	lastPID         int
 }
 
@@ -225,6 +231,12 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		_ = l.closeBMCs()
 		return nil, err
 	}
+	if opts.Ceph != nil {
+		for _, h := range l.hosts {
+			h.pve.AttachCeph(opts.Ceph)
+		}
+	}
+
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, h := range l.hosts {

@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-bmc VARIANT] [-env-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-bmc VARIANT] [-ceph] [-env-file PATH] [-ca-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -17,6 +17,11 @@
 // manager), "patch" (virtual media by PATCH, no actions), "tasks" (actions
 // answer with task monitors), "busy=DURATION" (503 for that long after
 // power on) and "sessions=N" (session slots). With -env-file it also
+// every node (PVE_ENDPOINT_PVE2, ...), on standard output (eval "$(...)"
+// friendly) and logs to standard error. With -ceph it also starts a real
+// Ceph cluster (testlab.StartCeph; Debian's ceph-mon, ceph-mgr, ceph-osd
+// and ceph-common must be installed), whose pools the nodes' Ceph API
+// manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.
@@ -47,6 +52,7 @@ type config struct {
 	schema     string
 	version    string
 	bmc        string
+	ceph       bool
 	envFile    string
 	caFile     string
 }
@@ -59,6 +65,7 @@ func main() {
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
+	flag.BoolVar(&cfg.ceph, "ceph", false, "also start a real Ceph cluster (1 mon, 1 mgr, 3 OSDs) for the nodes' Ceph API")
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.StringVar(&cfg.caFile, "ca-file", "", "write the lab CA (it signs every node's and BMC's certificate) to this PEM file")
 	flag.Parse()
@@ -77,7 +84,17 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 	if err != nil {
 		return err
 	}
+	var ceph *testlab.Ceph
+	if cfg.ceph {
+		var err error
+		ceph, err = testlab.StartCeph(testlab.CephOptions{Logf: logger.Printf})
+		if err != nil {
+			return err
+		}
+		defer ceph.Close()
+	}
 	lab, err := testlab.StartPVE(testlab.PVEOptions{
+		Ceph:       ceph,
 		Nodes:      cfg.nodes,
 		Standalone: cfg.standalone,
 		Addr:       cfg.addr,
@@ -97,7 +114,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		}
 		defer os.Remove(cfg.caFile)
 	}
-	lines := strings.Join(lab.EnvLines(), "\n") + "\n"
+	env := lab.EnvLines()
+	if ceph != nil {
+		env = append(env, ceph.EnvLines()...)
+	}
+	lines := strings.Join(env, "\n") + "\n"
 	if _, err := io.WriteString(stdout, lines); err != nil {
 		return err
 	}

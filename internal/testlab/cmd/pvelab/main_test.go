@@ -264,3 +264,56 @@ func TestRunWritesCAFile(t *testing.T) {
 		t.Errorf("CA file left behind: %v", err)
 	}
 }
+
+// With -ceph the nodes' Ceph API runs on a real cluster, whose address
+// and key are exported too.
+func TestRunCeph(t *testing.T) {
+	testlab.RequireCeph(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 1, ceph: true, addr: "127.0.0.1:0", schema: "-"}, &stdout, log.New(io.Discard, "", 0))
+	}()
+	env := map[string]string{}
+	for range 3000 {
+		if strings.Contains(stdout.String(), "CEPH_KEY=") {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	if !strings.HasPrefix(env["CEPH_MON_HOST"], "[v2:127.0.0.1:") || env["CEPH_USER"] != "admin" || !strings.HasPrefix(env["CEPH_KEY"], "AQ") {
+		t.Errorf("Ceph lines in %q", stdout.String())
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a test of the lab's answers
+	req, err := http.NewRequest(http.MethodGet, env["PVE_ENDPOINT"]+"/api2/json/nodes/pve1/ceph/rules", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "PVEAPIToken="+env["PVE_API_TOKEN"])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Data []map[string]any }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Data) != 1 || body.Data[0]["name"] != "replicated_rule" {
+		t.Errorf("/nodes/pve1/ceph/rules = %v", body.Data)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
