@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -16,10 +17,12 @@ import (
 var ErrNotBuilt = errors.New("this build of the provider has no librados: CRUSH rules and erasure-code profiles " +
 	"need the ceph build (make build-ceph, or the release's linux_amd64 ceph archive)")
 
-// Conn sends monitor commands: the command as JSON, the output buffer and
-// the status string back.
+// Conn sends monitor commands (and, for what the manager serves, such as
+// df, manager commands): the command as JSON, the output buffer and the
+// status string back.
 type Conn interface {
 	MonCommand(ctx context.Context, cmd map[string]any) (out []byte, status string, err error)
+	MgrCommand(ctx context.Context, cmd map[string]any) (out []byte, status string, err error)
 	Close()
 }
 
@@ -67,6 +70,7 @@ type CommandError struct {
 	Prefix string
 	Err    error
 	Status string
+	Errno  syscall.Errno
 }
 
 func (e *CommandError) Error() string {

@@ -34,14 +34,18 @@ func (c *Client) command(ctx context.Context, cmd map[string]any, out any) error
 	if _, ok := cmd["format"]; !ok && out != nil {
 		cmd["format"] = "json"
 	}
-	buf, status, err := c.conn.MonCommand(ctx, cmd)
 	prefix, _ := cmd["prefix"].(string)
+	send := c.conn.MonCommand
+	if mgrCommands[prefix] {
+		send = c.conn.MgrCommand
+	}
+	buf, status, err := send(ctx, cmd)
 	if err != nil {
-		ce := &CommandError{Prefix: prefix, Err: err, Status: status}
-		if errors.Is(err, syscall.ENOENT) {
+		ce := &CommandError{Prefix: prefix, Err: err, Status: status, Errno: errno(err)}
+		switch ce.Errno {
+		case syscall.ENOENT:
 			return fmt.Errorf("%w: %w", ce, ErrNotFound)
-		}
-		if errors.Is(err, syscall.EEXIST) {
+		case syscall.EEXIST:
 			return fmt.Errorf("%w: %w", ce, ErrExists)
 		}
 		return ce
@@ -52,6 +56,28 @@ func (c *Client) command(ctx context.Context, cmd map[string]any, out any) error
 		}
 	}
 	return nil
+}
+
+// mgrCommands are served by the manager: the monitors' answer lacks the
+// per-pool statistics.
+var mgrCommands = map[string]bool{"osd pool autoscale-status": true}
+
+// errno is the error number of a failed command: go-ceph's errors carry
+// librados' negative return code; others may be an Errno.
+func errno(err error) syscall.Errno {
+	var coded interface{ ErrorCode() int }
+	if errors.As(err, &coded) {
+		c := coded.ErrorCode()
+		if c < 0 {
+			c = -c
+		}
+		return syscall.Errno(c)
+	}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return 0
 }
 
 func truncate(b []byte) string {
@@ -170,7 +196,9 @@ func (c *Client) DisableApplication(ctx context.Context, pool, app string) error
 		"yes_i_really_mean_it": true}, nil)
 }
 
-// PoolObjects counts a pool's objects ("df").
+// PoolObjects counts a pool's objects ("df"). The monitors learn the pool
+// statistics from the manager every few seconds: a pool created a moment
+// ago may not be listed yet, and counts as empty.
 func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
 	var df struct {
 		Pools []struct {
@@ -188,7 +216,7 @@ func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
 			return p.Stats.Objects, nil
 		}
 	}
-	return 0, fmt.Errorf("pool %s: %w", pool, ErrNotFound)
+	return 0, nil
 }
 
 // ErrPoolDeleteDisabled: the monitors refuse pool deletion.
@@ -210,7 +238,7 @@ func (c *Client) DeletePool(ctx context.Context, pool string, force bool) error 
 	err := c.command(ctx, map[string]any{"prefix": "osd pool rm", "pool": pool, "pool2": pool,
 		"yes_i_really_really_mean_it": true}, nil)
 	var ce *CommandError
-	if errors.As(err, &ce) && errors.Is(ce.Err, syscall.EPERM) && strings.Contains(ce.Status, "mon_allow_pool_delete") {
+	if errors.As(err, &ce) && strings.Contains(ce.Status, "mon_allow_pool_delete") {
 		return fmt.Errorf("deleting pool %s: %w (%s)", pool, ErrPoolDeleteDisabled, strings.TrimSpace(ce.Status))
 	}
 	return err

@@ -75,4 +75,12 @@ func (c *radosConn) MonCommand(_ context.Context, cmd map[string]any) ([]byte, s
 	return out, status, err
 }
 
+func (c *radosConn) MgrCommand(_ context.Context, cmd map[string]any) ([]byte, string, error) {
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	return c.conn.MgrCommand([][]byte{b})
+}
+
 func (c *radosConn) Close() { c.conn.Shutdown() }
