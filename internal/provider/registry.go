@@ -20,6 +20,7 @@ import (
 func resources() []func() resource.Resource {
 	return join(
 		bmc.Resources(),
+		ceph.Resources(),
 		cluster.Resources(),
 		lxc.Resources(),
 		mapping.Resources(),
@@ -34,6 +35,7 @@ func resources() []func() resource.Resource {
 func dataSources() []func() datasource.DataSource {
 	return join(
 		bmc.DataSources(),
+		ceph.DataSources(),
 		cluster.DataSources(),
 		lxc.DataSources(),
 		mapping.DataSources(),

@@ -1,0 +1,1 @@
+terraform import pve_ceph_pool.vm_disks vm-disks

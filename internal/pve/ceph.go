@@ -1,0 +1,59 @@
+package pve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+)
+
+// PVE-managed Ceph pools (/nodes/{node}/ceph/pool): what the default,
+// cgo-free build manages pools with.
+
+func cephPoolPath(node, name string) string {
+	p := "/nodes/" + url.PathEscape(node) + "/ceph/pool"
+	if name != "" {
+		p += "/" + url.PathEscape(name)
+	}
+	return p
+}
+
+// CephPool reads a pool's settings and usage (GET .../status?verbose=1).
+// A pool that does not exist is ErrNotFound.
+func (c *Client) CephPool(ctx context.Context, node, name string) (map[string]json.RawMessage, error) {
+	var out map[string]json.RawMessage
+	if err := c.Get(ctx, cephPoolPath(node, name)+"/status", url.Values{"verbose": {"1"}}, &out); err != nil {
+		return nil, fmt.Errorf("reading Ceph pool %s: %w", name, err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("Ceph pool %s: %w", name, ErrNotFound)
+	}
+	return out, nil
+}
+
+// CreateCephPool creates a pool and waits for the task.
+func (c *Client) CreateCephPool(ctx context.Context, node string, p url.Values) (*TaskResult, error) {
+	res, err := c.runTask(ctx, "POST", cephPoolPath(node, ""), p)
+	if err != nil {
+		return nil, fmt.Errorf("creating Ceph pool %s: %w", p.Get("name"), err)
+	}
+	return res, nil
+}
+
+// UpdateCephPool changes a pool and waits for the task.
+func (c *Client) UpdateCephPool(ctx context.Context, node, name string, p url.Values) (*TaskResult, error) {
+	res, err := c.runTask(ctx, "PUT", cephPoolPath(node, name), p)
+	if err != nil {
+		return nil, fmt.Errorf("changing Ceph pool %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// DeleteCephPool deletes a pool and waits for the task.
+func (c *Client) DeleteCephPool(ctx context.Context, node, name string, p url.Values) (*TaskResult, error) {
+	res, err := c.runTask(ctx, "DELETE", cephPoolPath(node, name), p)
+	if err != nil {
+		return nil, fmt.Errorf("deleting Ceph pool %s: %w", name, err)
+	}
+	return res, nil
+}
