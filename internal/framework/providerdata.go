@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
+	"github.com/hcilab/terraform-provider-pve/internal/ceph"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -24,6 +25,24 @@ type ProviderData struct {
 	PVEConfig *pve.Config
 	// BMC holds the defaults of every BMC block.
 	BMC BMCDefaults
+	// Ceph is the librados connection of the provider's ceph {} block
+	// (missing when the block is not set).
+	Ceph *Backend[*ceph.Client]
+}
+
+// CephClient returns the connected librados client, or adds an error with
+// the given summary (saying which settings or which build are missing).
+func (d *ProviderData) CephClient(ctx context.Context, summary string, diags *diag.Diagnostics) *ceph.Client {
+	if d == nil || d.Ceph == nil {
+		diags.AddError(summary, "the provider is not configured")
+		return nil
+	}
+	c, err := d.Ceph.Client(ctx)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	return c
 }
 
 // Backend is one lazily connected backend client. The provider connects it

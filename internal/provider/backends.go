@@ -1,9 +1,12 @@
 package provider
 
 import (
+	"context"
+
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/hcilab/terraform-provider-pve/internal/ceph"
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 )
 
@@ -143,4 +146,30 @@ func bmcDefaults(m *bmcModel) framework.BMCDefaults {
 		Insecure:      framework.BoolOrEnv(m.Insecure, "BMC_INSECURE"),
 		CACertificate: framework.StringOrEnv(m.CACertificate, "BMC_CA_CERTIFICATE"),
 	}
+}
+
+// cephBackend is the librados connection of the ceph {} block (or the
+// CEPH_* environment): connected on first use.
+func cephBackend(m *cephModel) *framework.Backend[*ceph.Client] {
+	if m == nil {
+		m = &cephModel{MonHost: types.StringNull(), User: types.StringNull(), Key: types.StringNull(),
+			KeyringFile: types.StringNull(), ConfigFile: types.StringNull()}
+	}
+	cfg := ceph.Config{
+		MonHost:     framework.StringOrEnv(m.MonHost, "CEPH_MON_HOST"),
+		User:        framework.StringOrEnv(m.User, "CEPH_USER"),
+		Key:         framework.StringOrEnv(m.Key, "CEPH_KEY"),
+		KeyringFile: framework.StringOrEnv(m.KeyringFile, "CEPH_KEYRING_FILE"),
+		ConfigFile:  framework.StringOrEnv(m.ConfigFile, "CEPH_CONFIG_FILE"),
+	}
+	if cfg.MonHost == "" && cfg.ConfigFile == "" {
+		return framework.MissingBackend[*ceph.Client]("Ceph", `set mon_host (or config_file) in the provider's ceph {} block, or CEPH_MON_HOST`)
+	}
+	return framework.NewBackend("Ceph", func(ctx context.Context) (*ceph.Client, error) {
+		conn, err := ceph.Connect(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return ceph.NewClient(conn), nil
+	}, func(error) bool { return false })
 }

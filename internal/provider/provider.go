@@ -149,6 +149,7 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	data := &framework.ProviderData{}
 	data.PVE, data.PVEConfig = configurePVE(ctx, m, &resp.Diagnostics)
 	data.BMC = bmcDefaults(m.BMC)
+	data.Ceph = cephBackend(m.Ceph)
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data
