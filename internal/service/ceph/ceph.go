@@ -9,7 +9,9 @@ import (
 )
 
 // Resources returns the resources of the ceph service.
-func Resources() []func() resource.Resource { return []func() resource.Resource{NewPoolResource} }
+func Resources() []func() resource.Resource {
+	return []func() resource.Resource{NewPoolResource, NewCrushRuleResource}
+}
 
 // DataSources returns the data sources of the ceph service.
 func DataSources() []func() datasource.DataSource { return nil }

@@ -1,0 +1,1 @@
+terraform import pve_ceph_crush_rule.fast fast

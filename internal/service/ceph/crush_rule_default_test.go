@@ -1,0 +1,22 @@
+//go:build !ceph
+
+package ceph_test
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+)
+
+// Without librados, a CRUSH rule is a plan-time error that says which
+// build to use.
+func TestAccCephCrushRule_needsCephBuild(t *testing.T) {
+	acctest.ExpectPlanError(t, `
+resource "pve_ceph_crush_rule" "test" {
+  name           = "fast"
+  failure_domain = "host"
+  device_class   = "ssd"
+}
+`, regexp.MustCompile(`(?s)Needs the Ceph Build.*make build-ceph`))
+}
