@@ -10,7 +10,7 @@ import (
 
 // Resources returns the resources of the ceph service.
 func Resources() []func() resource.Resource {
-	return []func() resource.Resource{NewPoolResource, NewCrushRuleResource}
+	return []func() resource.Resource{NewPoolResource, NewCrushRuleResource, NewErasureCodeProfileResource}
 }
 
 // DataSources returns the data sources of the ceph service.

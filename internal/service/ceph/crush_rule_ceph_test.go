@@ -5,6 +5,7 @@ package ceph_test
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -67,6 +68,67 @@ resource "pve_ceph_pool" "fast" {
 				ExpectError: regexp.MustCompile(`(?s)rule fast is used by pool fastpool`),
 			},
 			{Config: base + fmt.Sprintf(pool, "pve_ceph_crush_rule.fast.name")},
+		},
+	})
+}
+
+// An EC profile and an erasure rule made from it; imported; the profile is
+// not deleted while a pool (made outside) uses it.
+func TestAccCephErasureCodeProfile_withRule(t *testing.T) {
+	lab, c := cephLab(t, true)
+	config := fmt.Sprintf(`
+provider "pve" {
+  endpoint        = %q
+  api_token       = %q
+  tls_fingerprint = %q
+  ceph {
+    mon_host = %q
+    key      = %q
+  }
+}
+
+resource "pve_ceph_erasure_code_profile" "ec" {
+  name           = "ec21"
+  k              = 2
+  m              = 1
+  failure_domain = "osd"
+}
+
+resource "pve_ceph_crush_rule" "ec" {
+  name                 = "ec21-rule"
+  type                 = "erasure"
+  erasure_code_profile = pve_ceph_erasure_code_profile.ec.name
+}
+`, lab.Endpoint(), lab.APIToken(), lab.Fingerprint(), c.MonHost(), c.AdminKey())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("pve_ceph_erasure_code_profile.ec", tfjsonpath.New("plugin"), knownvalue.NotNull()),
+					statecheck.ExpectKnownValue("pve_ceph_crush_rule.ec", tfjsonpath.New("type"), knownvalue.StringExact("erasure")),
+				},
+			},
+			{ResourceName: "pve_ceph_erasure_code_profile.ec", ImportState: true, ImportStateId: "ec21", ImportStateVerify: true},
+			{
+				PreConfig: func() {
+					if _, err := c.Command("osd", "pool", "create", "ecpool", "8", "8", "erasure", "ec21", "ec21-rule"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      strings.SplitN(config, `resource "pve_ceph_erasure_code_profile"`, 2)[0],
+				ExpectError: regexp.MustCompile(`(?s)used by pool ecpool`),
+			},
+			{
+				PreConfig: func() {
+					if _, err := c.Command("osd", "pool", "rm", "ecpool", "ecpool", "--yes-i-really-really-mean-it"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+			},
 		},
 	})
 }

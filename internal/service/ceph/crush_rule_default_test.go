@@ -20,3 +20,13 @@ resource "pve_ceph_crush_rule" "test" {
 }
 `, regexp.MustCompile(`(?s)Needs the Ceph Build.*make build-ceph`))
 }
+
+func TestAccCephErasureCodeProfile_needsCephBuild(t *testing.T) {
+	acctest.ExpectPlanError(t, `
+resource "pve_ceph_erasure_code_profile" "test" {
+  name = "ec21"
+  k    = 2
+  m    = 1
+}
+`, regexp.MustCompile(`(?s)Needs the Ceph Build.*make build-ceph`))
+}

@@ -1,0 +1,1 @@
+terraform import pve_ceph_erasure_code_profile.ec42 ec42
