@@ -14,7 +14,9 @@ func Resources() []func() resource.Resource {
 }
 
 // DataSources returns the data sources of the ceph service.
-func DataSources() []func() datasource.DataSource { return nil }
+func DataSources() []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewStatusDataSource, NewPoolsDataSource}
+}
 
 // Functions returns the provider functions of the ceph service.
 func Functions() []func() function.Function {

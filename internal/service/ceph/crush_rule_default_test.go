@@ -30,3 +30,7 @@ resource "pve_ceph_erasure_code_profile" "test" {
 }
 `, regexp.MustCompile(`(?s)Needs the Ceph Build.*make build-ceph`))
 }
+
+func TestAccCephStatus_needsCephBuild(t *testing.T) {
+	acctest.ExpectPlanError(t, `data "pve_ceph_status" "test" {}`, regexp.MustCompile(`(?s)Needs the Ceph Build`))
+}
