@@ -2,7 +2,6 @@ package ceph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -18,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/ceph"
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
 )
 
 var (
@@ -27,10 +25,17 @@ var (
 )
 
 // NewCrushRuleResource returns the pve_ceph_crush_rule resource.
-func NewCrushRuleResource() resource.Resource { return &crushRuleResource{} }
+func NewCrushRuleResource() resource.Resource {
+	r := &crushRuleResource{}
+	r.immutable = immutable[crushRuleModel]{typeName: "pve_ceph_crush_rule", title: "CRUSH Rule",
+		name:   func(m *crushRuleModel) string { return m.Name.ValueString() },
+		read:   r.read,
+		remove: func(ctx context.Context, c *ceph.Client, name string) error { return c.DeleteRule(ctx, name) }}
+	return r
+}
 
 type crushRuleResource struct {
-	data *framework.ProviderData
+	immutable[crushRuleModel]
 }
 
 type crushRuleModel struct {
@@ -85,16 +90,6 @@ func (r *crushRuleResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"rule_id": schema.Int64Attribute{Description: "The rule's ID.", Computed: true,
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}},
 		},
-	}
-}
-
-func (r *crushRuleResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *crushRuleResource) ModifyPlan(_ context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if !req.Plan.Raw.IsNull() {
-		needsLibrados("pve_ceph_crush_rule", &resp.Diagnostics)
 	}
 }
 
@@ -153,45 +148,4 @@ func (r *crushRuleResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-}
-
-func (r *crushRuleResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state crushRuleModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.CephClient(ctx, "Unable to Read CRUSH Rule", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.read(ctx, c, &state); err != nil {
-		if errors.Is(err, ceph.ErrNotFound) {
-			resp.State.RemoveResource(ctx)
-			return
-		}
-		resp.Diagnostics.AddError("Unable to Read CRUSH Rule", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-}
-
-// Update never runs: every setting replaces the rule.
-func (r *crushRuleResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan crushRuleModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-}
-
-func (r *crushRuleResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state crushRuleModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.CephClient(ctx, "Unable to Delete CRUSH Rule", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := c.DeleteRule(ctx, state.Name.ValueString()); err != nil && !errors.Is(err, ceph.ErrNotFound) {
-		resp.Diagnostics.AddError("Unable to Delete CRUSH Rule", err.Error())
-	}
-}
-
-func (r *crushRuleResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("name"), req, resp)
 }

@@ -2,10 +2,8 @@ package ceph
 
 import (
 	"context"
-	"errors"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
@@ -15,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/ceph"
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
 )
 
 var (
@@ -24,10 +21,17 @@ var (
 )
 
 // NewErasureCodeProfileResource returns the pve_ceph_erasure_code_profile resource.
-func NewErasureCodeProfileResource() resource.Resource { return &ecProfileResource{} }
+func NewErasureCodeProfileResource() resource.Resource {
+	r := &ecProfileResource{}
+	r.immutable = immutable[ecProfileModel]{typeName: "pve_ceph_erasure_code_profile", title: "Erasure-Code Profile",
+		name:   func(m *ecProfileModel) string { return m.Name.ValueString() },
+		read:   r.read,
+		remove: func(ctx context.Context, c *ceph.Client, name string) error { return c.DeleteProfile(ctx, name) }}
+	return r
+}
 
 type ecProfileResource struct {
-	data *framework.ProviderData
+	immutable[ecProfileModel]
 }
 
 type ecProfileModel struct {
@@ -68,16 +72,6 @@ func (r *ecProfileResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"technique": schema.StringAttribute{Description: "The plugin's technique, e.g. `reed_sol_van` (jerasure's default).",
 				Optional: true, Computed: true, PlanModifiers: replaceKeep},
 		},
-	}
-}
-
-func (r *ecProfileResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *ecProfileResource) ModifyPlan(_ context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if !req.Plan.Raw.IsNull() {
-		needsLibrados("pve_ceph_erasure_code_profile", &resp.Diagnostics)
 	}
 }
 
@@ -122,45 +116,4 @@ func (r *ecProfileResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-}
-
-func (r *ecProfileResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state ecProfileModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.CephClient(ctx, "Unable to Read Erasure-Code Profile", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.read(ctx, c, &state); err != nil {
-		if errors.Is(err, ceph.ErrNotFound) {
-			resp.State.RemoveResource(ctx)
-			return
-		}
-		resp.Diagnostics.AddError("Unable to Read Erasure-Code Profile", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-}
-
-// Update never runs: every setting replaces the profile.
-func (r *ecProfileResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan ecProfileModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-}
-
-func (r *ecProfileResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state ecProfileModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.CephClient(ctx, "Unable to Delete Erasure-Code Profile", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := c.DeleteProfile(ctx, state.Name.ValueString()); err != nil && !errors.Is(err, ceph.ErrNotFound) {
-		resp.Diagnostics.AddError("Unable to Delete Erasure-Code Profile", err.Error())
-	}
-}
-
-func (r *ecProfileResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("name"), req, resp)
 }
