@@ -256,6 +256,28 @@ func (c *Client) FindGuest(ctx context.Context, vmid int) (*ClusterResource, err
 	return nil, fmt.Errorf("guest %d: %w", vmid, ErrNotFound)
 }
 
+// FindGuestConfig finds a guest of the given kind wherever it runs and
+// reads its configuration (pending changes applied). A guest of the other
+// kind with that ID is ErrNotFound, said so.
+func (c *Client) FindGuestConfig(ctx context.Context, kind GuestKind, vmid int) (*ClusterResource, *GuestConfig, error) {
+	guest, err := c.FindGuest(ctx, vmid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if guest.Type != string(kind) {
+		other := QEMU
+		if kind == QEMU {
+			other = LXC
+		}
+		return nil, nil, fmt.Errorf("guest %d is a %s, not a %s: %w", vmid, other.Noun(), kind.Noun(), ErrNotFound)
+	}
+	cfg, err := c.GuestConfig(ctx, kind, guest.Node, vmid, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return guest, cfg, nil
+}
+
 // ids hands out VMIDs to parallel creates in this process: PVE's nextid
 // only checks which ids are free now, so two creates that ask at the same
 // time would get the same one.

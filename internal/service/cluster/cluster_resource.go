@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -214,7 +216,7 @@ func (m *clusterModel) firstNode(nodes map[string]nodeModel) string {
 	if v := m.FirstNode; !v.IsNull() && !v.IsUnknown() && v.ValueString() != "" {
 		return v.ValueString()
 	}
-	names := slices.Sorted(mapKeys(nodes))
+	names := slices.Sorted(maps.Keys(nodes))
 	if len(names) == 0 {
 		return ""
 	}
@@ -434,7 +436,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	plan.ID = types.StringValue(name)
 	// The cluster exists from here on: it goes into the state even when a
 	// join fails, so that the next apply joins the rest.
-	r.joinNodes(ctx, c, first, nodes, sorted(without(mapKeys(nodes), first)), password, &resp.Diagnostics)
+	r.joinNodes(ctx, c, first, nodes, sorted(without(maps.Keys(nodes), first)), password, &resp.Diagnostics)
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	plan.settle(ctx)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -766,17 +768,7 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("allow_destroy"), false)...)
 }
 
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func without(keys func(func(string) bool), drop string) []string {
+func without(keys iter.Seq[string], drop string) []string {
 	var out []string
 	for k := range keys {
 		if k != drop {

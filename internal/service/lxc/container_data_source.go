@@ -2,7 +2,6 @@ package lxc
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -82,19 +81,11 @@ func (d *containerDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	vmid := int(m.VMID.ValueInt64())
-	guest, err := c.FindGuest(ctx, vmid)
-	if err == nil && guest.Type != string(pve.LXC) {
-		err = fmt.Errorf("guest %d is a VM, not a container: %w", vmid, pve.ErrNotFound)
-	}
+	guest, cfg, err := c.FindGuestConfig(ctx, pve.LXC, vmid)
 	if isNotFound(err) {
 		resp.Diagnostics.AddAttributeError(path.Root("vmid"), "Container Not Found", err.Error())
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Container", err.Error())
-		return
-	}
-	cfg, err := c.GuestConfig(ctx, pve.LXC, guest.Node, vmid, false)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Read Container", err.Error())
 		return

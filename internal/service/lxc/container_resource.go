@@ -546,15 +546,7 @@ func (r *containerResource) createClone(ctx context.Context, c *pve.Client, plan
 
 func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *containerModel, action string, diags *diag.Diagnostics) {
 	vmid := int(m.VMID.ValueInt64())
-	guest, err := c.FindGuest(ctx, vmid)
-	if err == nil && guest.Type != string(pve.LXC) {
-		err = fmt.Errorf("guest %d is a %s, not a container", vmid, guest.Type)
-	}
-	if err != nil {
-		diags.AddError("Unable to "+action+" Container", err.Error())
-		return
-	}
-	cfg, err := c.GuestConfig(ctx, pve.LXC, guest.Node, vmid, false)
+	guest, cfg, err := c.FindGuestConfig(ctx, pve.LXC, vmid)
 	if err != nil {
 		diags.AddError("Unable to "+action+" Container", err.Error())
 		return

@@ -200,6 +200,15 @@ data "pve_container" "one" {
 				Config:      `data "pve_container" "missing" { vmid = 999998 }`,
 				ExpectError: regexp.MustCompile(`(?s)Container Not Found.*999998`),
 			},
+			{
+				// A container's ID asked of the VM data source.
+				Config: containerConfig(768, 4, mp0, net0) + `
+data "pve_vm" "wrong_kind" {
+  vmid = pve_container.test.vmid
+}
+`,
+				ExpectError: regexp.MustCompile(`(?s)VM Not Found.*is a container, not a VM`),
+			},
 		},
 	})
 }

@@ -2,7 +2,6 @@ package vm
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -85,19 +84,11 @@ func (d *vmDataSource) Read(ctx context.Context, req datasource.ReadRequest, res
 		return
 	}
 	vmid := int(m.VMID.ValueInt64())
-	guest, err := c.FindGuest(ctx, vmid)
-	if err == nil && guest.Type != string(pve.QEMU) {
-		err = fmt.Errorf("guest %d is a container, not a VM: %w", vmid, pve.ErrNotFound)
-	}
+	guest, cfg, err := c.FindGuestConfig(ctx, pve.QEMU, vmid)
 	if isNotFound(err) {
 		resp.Diagnostics.AddAttributeError(path.Root("vmid"), "VM Not Found", err.Error())
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read VM", err.Error())
-		return
-	}
-	cfg, err := c.GuestConfig(ctx, pve.QEMU, guest.Node, vmid, false)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Read VM", err.Error())
 		return

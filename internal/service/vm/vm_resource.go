@@ -605,12 +605,7 @@ func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmMod
 // configuration with pending changes applied, and whether it runs.
 func (r *vmResource) readInto(ctx context.Context, c *pve.Client, m *vmModel, action string, diags *diag.Diagnostics) {
 	vmid := int(m.VMID.ValueInt64())
-	guest, err := c.FindGuest(ctx, vmid)
-	if err != nil {
-		diags.AddError("Unable to "+action+" VM", err.Error())
-		return
-	}
-	cfg, err := c.GuestConfig(ctx, pve.QEMU, guest.Node, vmid, false)
+	guest, cfg, err := c.FindGuestConfig(ctx, pve.QEMU, vmid)
 	if err != nil {
 		diags.AddError("Unable to "+action+" VM", err.Error())
 		return
