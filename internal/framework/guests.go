@@ -136,9 +136,14 @@ func PendingKeys(ctx context.Context, c *pve.Client, kind pve.GuestKind, node st
 }
 
 // ReadGuest finds the guest a resource's state names; a guest that is gone
-// is removed from the state (false).
-func ReadGuest(ctx context.Context, c *pve.Client, vmid types.Int64, state *tfsdk.State, summary string, diags *diag.Diagnostics) bool {
-	if _, err := c.FindGuest(ctx, int(vmid.ValueInt64())); err != nil {
+// (or whose ID now belongs to a guest of the other kind) is removed from
+// the state (false).
+func ReadGuest(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid types.Int64, state *tfsdk.State, summary string, diags *diag.Diagnostics) bool {
+	guest, err := c.FindGuest(ctx, int(vmid.ValueInt64()))
+	if err == nil && guest.Type != string(kind) {
+		err = pve.ErrNotFound
+	}
+	if err != nil {
 		if errors.Is(err, pve.ErrNotFound) {
 			state.RemoveResource(ctx)
 		} else {

@@ -679,7 +679,7 @@ func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !framework.ReadGuest(ctx, c, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics) {
+	if !framework.ReadGuest(ctx, c, pve.LXC, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics) {
 		return
 	}
 	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)

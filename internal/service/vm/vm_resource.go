@@ -749,7 +749,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !framework.ReadGuest(ctx, c, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics) {
+	if !framework.ReadGuest(ctx, c, pve.QEMU, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics) {
 		return
 	}
 	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
