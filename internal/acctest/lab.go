@@ -51,3 +51,20 @@ func NodesBlock(lab *testlab.PVE, names ...string) string {
 	b.WriteString("  }")
 	return b.String()
 }
+
+// CephProviderBlock is ProviderBlock with a ceph {} block for the lab's
+// real Ceph cluster: the pve_ceph_* types then go through librados (in the
+// ceph build).
+func CephProviderBlock(lab *testlab.PVE, c *testlab.Ceph) string {
+	return fmt.Sprintf(`
+provider "pve" {
+  endpoint        = %q
+  api_token       = %q
+  tls_fingerprint = %q
+  ceph {
+    mon_host = %q
+    key      = %q
+  }
+}
+`, lab.Endpoint(), lab.APIToken(), lab.Fingerprint(), c.MonHost(), c.AdminKey())
+}

@@ -54,6 +54,20 @@ func (c *Client) Rule(ctx context.Context, name string) (*CrushRule, error) {
 	return r, nil
 }
 
+// RuleNames maps every rule's ID to its name (pools name their rule by
+// ID).
+func (c *Client) RuleNames(ctx context.Context) (map[int64]string, error) {
+	var dumps []crushRuleDump
+	if err := c.command(ctx, map[string]any{"prefix": "osd crush rule dump"}, &dumps); err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(dumps))
+	for _, d := range dumps {
+		names[d.RuleID] = d.RuleName
+	}
+	return names, nil
+}
+
 // CreateReplicatedRule creates a replicated rule; an existing one is
 // ErrExists (Ceph answers success).
 func (c *Client) CreateReplicatedRule(ctx context.Context, name, root, failureDomain, deviceClass string) error {

@@ -196,10 +196,10 @@ func (c *Client) DisableApplication(ctx context.Context, pool, app string) error
 		"yes_i_really_mean_it": true}, nil)
 }
 
-// PoolObjects counts a pool's objects ("df"). The monitors learn the pool
+// PoolUsage counts a pool's objects ("df"). The monitors learn the pool
 // statistics from the manager every few seconds: a pool created a moment
-// ago may not be listed yet, and counts as empty.
-func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
+// ago may not be listed yet, which reported false says.
+func (c *Client) PoolUsage(ctx context.Context, pool string) (objects int64, reported bool, err error) {
 	var df struct {
 		Pools []struct {
 			Name  string `json:"name"`
@@ -209,14 +209,21 @@ func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
 		} `json:"pools"`
 	}
 	if err := c.command(ctx, map[string]any{"prefix": "df"}, &df); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for _, p := range df.Pools {
 		if p.Name == pool {
-			return p.Stats.Objects, nil
+			return p.Stats.Objects, true, nil
 		}
 	}
-	return 0, nil
+	return 0, false, nil
+}
+
+// PoolObjects counts a pool's objects; a pool Ceph has not reported yet
+// counts as empty (see PoolUsage).
+func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
+	n, _, err := c.PoolUsage(ctx, pool)
+	return n, err
 }
 
 // ErrPoolDeleteDisabled: the monitors refuse pool deletion.

@@ -3,8 +3,10 @@ package pve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // PVE-managed Ceph pools (/nodes/{node}/ceph/pool): what the default,
@@ -19,10 +21,15 @@ func cephPoolPath(node, name string) string {
 }
 
 // CephPool reads a pool's settings and usage (GET .../status?verbose=1).
-// A pool that does not exist is ErrNotFound.
+// A pool that does not exist is ErrNotFound: PVE passes Ceph's refusal on
+// as a 500, "mon_command failed - unrecognized pool 'name'".
 func (c *Client) CephPool(ctx context.Context, node, name string) (map[string]json.RawMessage, error) {
 	var out map[string]json.RawMessage
 	if err := c.Get(ctx, cephPoolPath(node, name)+"/status", url.Values{"verbose": {"1"}}, &out); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && strings.Contains(ae.Message, "unrecognized pool") {
+			return nil, fmt.Errorf("reading Ceph pool %s: %w: %w", name, ErrNotFound, err)
+		}
 		return nil, fmt.Errorf("reading Ceph pool %s: %w", name, err)
 	}
 	if out == nil {

@@ -16,22 +16,12 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 )
 
-// A replicated ssd rule through librados, a pool on it through PVE's API
-// (both on the lab's real cluster), the rule imported, then refused
+// A replicated ssd rule and a pool on it, through librados (on the lab's
+// real cluster), the rule imported, then refused
 // deletion while the pool uses it.
 func TestAccCephCrushRule_ssdPool(t *testing.T) {
 	lab, c := cephLab(t, true)
-	providerBlock := fmt.Sprintf(`
-provider "pve" {
-  endpoint        = %q
-  api_token       = %q
-  tls_fingerprint = %q
-  ceph {
-    mon_host = %q
-    key      = %q
-  }
-}
-`, lab.Endpoint(), lab.APIToken(), lab.Fingerprint(), c.MonHost(), c.AdminKey())
+	providerBlock := acctest.CephProviderBlock(lab, c)
 	base := providerBlock + `
 resource "pve_ceph_crush_rule" "fast" {
   name           = "fast"
@@ -76,17 +66,7 @@ resource "pve_ceph_pool" "fast" {
 // not deleted while a pool (made outside) uses it.
 func TestAccCephErasureCodeProfile_withRule(t *testing.T) {
 	lab, c := cephLab(t, true)
-	config := fmt.Sprintf(`
-provider "pve" {
-  endpoint        = %q
-  api_token       = %q
-  tls_fingerprint = %q
-  ceph {
-    mon_host = %q
-    key      = %q
-  }
-}
-
+	config := acctest.CephProviderBlock(lab, c) + `
 resource "pve_ceph_erasure_code_profile" "ec" {
   name           = "ec21"
   k              = 2
@@ -99,7 +79,7 @@ resource "pve_ceph_crush_rule" "ec" {
   type                 = "erasure"
   erasure_code_profile = pve_ceph_erasure_code_profile.ec.name
 }
-`, lab.Endpoint(), lab.APIToken(), lab.Fingerprint(), c.MonHost(), c.AdminKey())
+`
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -143,20 +123,10 @@ func TestAccCephStatusAndPools(t *testing.T) {
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "pve" {
-  endpoint        = %q
-  api_token       = %q
-  tls_fingerprint = %q
-  ceph {
-    mon_host = %q
-    key      = %q
-  }
-}
-
+			Config: acctest.CephProviderBlock(lab, c) + `
 data "pve_ceph_status" "test" {}
 data "pve_ceph_pools" "test" {}
-`, lab.Endpoint(), lab.APIToken(), lab.Fingerprint(), c.MonHost(), c.AdminKey()),
+`,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.pve_ceph_status.test", tfjsonpath.New("fsid"), knownvalue.StringExact(c.FSID())),
 				statecheck.ExpectKnownValue("data.pve_ceph_status.test", tfjsonpath.New("osds_up"), knownvalue.Int64Exact(3)),

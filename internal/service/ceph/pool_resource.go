@@ -2,20 +2,21 @@ package ceph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -29,6 +30,7 @@ import (
 var (
 	_ resource.ResourceWithImportState    = (*poolResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*poolResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*poolResource)(nil)
 )
 
 // NewPoolResource returns the pve_ceph_pool resource.
@@ -49,11 +51,18 @@ type poolModel struct {
 	PGNum           types.Int64   `tfsdk:"pg_num"`
 	PGAutoscaleMode types.String  `tfsdk:"pg_autoscale_mode"`
 	TargetSizeRatio types.Float64 `tfsdk:"target_size_ratio"`
+	TargetSizeBytes types.Int64   `tfsdk:"target_size_bytes"`
 	CrushRule       types.String  `tfsdk:"crush_rule"`
 	Application     types.String  `tfsdk:"application"`
-	ForceDestroy    types.Bool    `tfsdk:"force_destroy"`
-	PGNumActual     types.Int64   `tfsdk:"pg_num_actual"`
-	Objects         types.Int64   `tfsdk:"objects"`
+	// librados only
+	ErasureCodeProfile types.String `tfsdk:"erasure_code_profile"`
+	AllowECOverwrites  types.Bool   `tfsdk:"allow_ec_overwrites"`
+	QuotaMaxBytes      types.Int64  `tfsdk:"quota_max_bytes"`
+	QuotaMaxObjects    types.Int64  `tfsdk:"quota_max_objects"`
+
+	ForceDestroy types.Bool  `tfsdk:"force_destroy"`
+	PGNumActual  types.Int64 `tfsdk:"pg_num_actual"`
+	Objects      types.Int64 `tfsdk:"objects"`
 }
 
 func (r *poolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -67,18 +76,21 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 		return schema.Int64Attribute{Description: desc, Optional: true, Computed: true, PlanModifiers: keepInt, Validators: v}
 	}
 	resp.Schema = schema.Schema{
-		Description: "A Ceph pool of a PVE-managed Ceph cluster, through PVE's API (`/nodes/{node}/ceph/pool`). " +
+		Description: "A Ceph pool. With the provider's `ceph {}` block (the ceph build) it is managed through " +
+			"librados; without it, through PVE's API (`/nodes/{node}/ceph/pool`) of a PVE-managed Ceph cluster, which " +
+			"offers no quotas and no erasure-coded pools of their own (PVE makes those as a pair of pools). " +
 			"`size` is set before `min_size`; with the autoscaler on, `pg_num` is the target and the PG count Ceph " +
 			"reaches is `pg_num_actual` (no diff while Ceph converges). A pool that holds objects is not deleted " +
 			"unless `force_destroy = true`. Import by pool name.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				Description:   "The pool name.",
+				Description:   "Ceph's pool ID (a number).",
 				Computed:      true,
 				PlanModifiers: keepStr,
 			},
 			"node": schema.StringAttribute{
-				Description:   "Node whose API manages the pool (any node of the Ceph cluster). Unset: the first online node.",
+				Description: "Node whose API manages the pool (any node of the Ceph cluster), when the pool is managed " +
+					"through PVE's API. Unset: the first online node. Null with librados.",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: keepStr,
@@ -90,7 +102,8 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.RegexMatches(poolNameRE, "must be letters, digits, '.', '-' and '_'")},
 			},
-			"size":     optInt("Replicas (PVE's default 3). Set before min_size.", int64validator.Between(1, 7)),
+			"size": optInt("Replicas (PVE's default 3; Ceph's osd_pool_default_size with librados). Set before min_size, "+
+				"which Ceph then resets. An erasure-coded pool's size is its profile's k+m.", int64validator.Between(1, 7)),
 			"min_size": optInt("Replicas needed for I/O (PVE's default 2); at most size.", int64validator.Between(1, 7)),
 			"pg_num": optInt("Placement groups (PVE's default 128; see the pg_num function): the target, which Ceph reaches step by "+
 				"step (pg_num_actual), or which the autoscaler replaces when it is on.",
@@ -103,9 +116,30 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				Validators:    []validator.String{stringvalidator.OneOf("on", "off", "warn")},
 			},
 			"target_size_ratio": schema.Float64Attribute{
-				Description: "Share of the cluster's capacity the pool is expected to use, for the autoscaler.",
+				Description: "Share of the cluster's capacity the pool is expected to use, for the autoscaler. Removing it clears it.",
 				Optional:    true,
+				Validators:  []validator.Float64{float64validator.AtLeast(0)},
 			},
+			"target_size_bytes": schema.Int64Attribute{
+				Description: "Bytes the pool is expected to hold, for the autoscaler. Removing it clears it.",
+				Optional:    true,
+				Validators:  []validator.Int64{int64validator.AtLeast(0)},
+			},
+			"erasure_code_profile": schema.StringAttribute{
+				Description: "Makes an erasure-coded pool with this profile (see pve_ceph_erasure_code_profile). Unset: a " +
+					"replicated pool. Changing it replaces the pool. Needs librados (the provider's ceph {} block).",
+				Optional:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"allow_ec_overwrites": schema.BoolAttribute{
+				Description: "Let an erasure-coded pool take partial writes (RBD and CephFS data need it). Ceph cannot turn it " +
+					"off again. Needs librados.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+			},
+			"quota_max_bytes":   optInt("Quota in bytes; 0 means none. Needs librados.", int64validator.AtLeast(0)),
+			"quota_max_objects": optInt("Quota in objects; 0 means none. Needs librados.", int64validator.AtLeast(0)),
 			"crush_rule": schema.StringAttribute{
 				Description:   "CRUSH rule (by name). Unset: the cluster's default rule.",
 				Optional:      true,
@@ -113,7 +147,8 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				PlanModifiers: keepStr,
 			},
 			"application": schema.StringAttribute{
-				Description:   "What the pool is for: `rbd` (PVE's default), `cephfs` or `rgw`.",
+				Description: "What the pool is for: `rbd` (PVE's default), `cephfs` or `rgw`. With librados a change disables " +
+					"the old application; PVE's API cannot, and Ceph refuses a second one.",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: keepStr,
@@ -134,14 +169,31 @@ var poolNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 
 func (r *poolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
-	r.data.RequirePVE(&resp.Diagnostics)
+}
+
+// librados reports whether the provider's ceph {} block is set: pools go
+// through librados then.
+func (r *poolResource) librados() bool {
+	return r.data != nil && r.data.Ceph != nil && r.data.Ceph.Check() == nil
 }
 
 // ValidateConfig checks min_size <= size when both are set.
 func (r *poolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var size, minSize types.Int64
+	var profile types.String
+	var overwrites types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("size"), &size)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("min_size"), &minSize)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("erasure_code_profile"), &profile)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("allow_ec_overwrites"), &overwrites)...)
+	if profile.IsNull() && !overwrites.IsNull() && !overwrites.IsUnknown() {
+		resp.Diagnostics.AddAttributeError(path.Root("allow_ec_overwrites"), "Not an Erasure-Coded Pool",
+			"allow_ec_overwrites is for erasure-coded pools: set erasure_code_profile too, or leave it out")
+	}
+	if !profile.IsNull() && !size.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("size"), "Size of an Erasure-Coded Pool",
+			"an erasure-coded pool's size is its profile's k+m: leave size out")
+	}
 	if size.IsNull() || size.IsUnknown() || minSize.IsNull() || minSize.IsUnknown() {
 		return
 	}
@@ -151,147 +203,172 @@ func (r *poolResource) ValidateConfig(ctx context.Context, req resource.Validate
 	}
 }
 
-// node is the node to talk to: the configured one, else the first online.
-func (r *poolResource) node(ctx context.Context, c *pve.Client, m *poolModel) (string, error) {
+// libradosOnly are the settings of m that only librados sets, with why
+// PVE's API lacks them.
+func libradosOnly(m *poolModel) []struct {
+	set       bool
+	attr, why string
+} {
+	return []struct {
+		set       bool
+		attr, why string
+	}{
+		{!m.ErasureCodeProfile.IsNull(), "erasure_code_profile", "PVE's API makes an erasure-coded pool as a pair of pools (<name>-data and <name>-metadata)"},
+		{!m.AllowECOverwrites.IsNull(), "allow_ec_overwrites", "PVE's API does not set it"},
+		{!m.QuotaMaxBytes.IsNull(), "quota_max_bytes", "PVE's API has no pool quotas"},
+		{!m.QuotaMaxObjects.IsNull(), "quota_max_objects", "PVE's API has no pool quotas"},
+	}
+}
+
+// ModifyPlan refuses what the transport cannot do, before anything is
+// sent, and plans min_size as unknown when a size change will reset it.
+func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return
+	}
+	if r.librados() {
+		needsLibrados("pve_ceph_pool with the provider's ceph {} block", &resp.Diagnostics)
+	} else {
+		var config poolModel
+		resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+		for _, s := range libradosOnly(&config) {
+			if s.set {
+				resp.Diagnostics.AddAttributeError(path.Root(s.attr), "Needs librados",
+					fmt.Sprintf("%s is set through librados only (%s): configure the provider's ceph {} block, with the ceph build", s.attr, s.why))
+			}
+		}
+	}
+	if resp.Diagnostics.HasError() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state poolModel
+	var configMinSize types.Int64
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("min_size"), &configMinSize)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if state.AllowECOverwrites.ValueBool() && !plan.AllowECOverwrites.IsUnknown() && !plan.AllowECOverwrites.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("allow_ec_overwrites"), "EC Overwrites Stay On",
+			"Ceph cannot turn allow_ec_overwrites off once it is on: set it to true, or leave it out")
+		return
+	}
+	if configMinSize.IsNull() && !plan.Size.IsUnknown() && !plan.Size.Equal(state.Size) {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("min_size"), types.Int64Unknown())...)
+	}
+}
+
+// transport picks librados or PVE's API (on m's node, or the first online
+// node, which it records in m).
+func (r *poolResource) transport(ctx context.Context, summary string, m *poolModel, diags *diag.Diagnostics) poolTransport {
+	if r.librados() {
+		c := r.data.CephClient(ctx, summary, diags)
+		if c == nil {
+			return nil
+		}
+		m.Node = types.StringNull()
+		return radosPools{c}
+	}
+	c := r.data.PVEClient(ctx, summary, diags)
+	if c == nil {
+		return nil
+	}
 	if !m.Node.IsNull() && !m.Node.IsUnknown() && m.Node.ValueString() != "" {
-		return m.Node.ValueString(), nil
+		return pvePools{c, m.Node.ValueString()}
 	}
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
-		return "", err
+		diags.AddError(summary, err.Error())
+		return nil
 	}
 	for _, n := range nodes {
 		if n.Status == "online" {
 			m.Node = types.StringValue(n.Node)
-			return n.Node, nil
+			return pvePools{c, n.Node}
 		}
 	}
-	return "", errors.New("no node is online")
+	diags.AddError(summary, "no node is online")
+	return nil
 }
 
-// params renders the settings of m that differ from prior (all of them
-// on create).
-func params(m, prior *poolModel) url.Values {
-	p := url.Values{}
-	num := func(key string, v, old types.Int64) {
-		if !v.IsNull() && !v.IsUnknown() && (prior == nil || !v.Equal(old)) {
-			p.Set(key, strconv.FormatInt(v.ValueInt64(), 10))
+// fromAPI sets m from the pool as read.
+func (m *poolModel) fromAPI(p *poolInfo) {
+	optStr := func(s string) types.String {
+		if s == "" {
+			return types.StringNull()
 		}
+		return types.StringValue(s)
 	}
-	str := func(key string, v, old types.String) {
-		if !v.IsNull() && !v.IsUnknown() && (prior == nil || !v.Equal(old)) {
-			p.Set(key, v.ValueString())
+	optInt := func(v *int64) types.Int64 {
+		if v == nil {
+			return types.Int64Null()
 		}
+		return types.Int64Value(*v)
 	}
-	var o poolModel
-	if prior != nil {
-		o = *prior
-	}
-	num("size", m.Size, o.Size)
-	num("min_size", m.MinSize, o.MinSize)
-	num("pg_num", m.PGNum, o.PGNum)
-	str("pg_autoscale_mode", m.PGAutoscaleMode, o.PGAutoscaleMode)
-	str("crush_rule", m.CrushRule, o.CrushRule)
-	str("application", m.Application, o.Application)
-	if v := m.TargetSizeRatio; !v.IsNull() && !v.IsUnknown() && (prior == nil || !v.Equal(o.TargetSizeRatio)) {
-		p.Set("target_size_ratio", strconv.FormatFloat(v.ValueFloat64(), 'f', -1, 64))
-	}
-	return p
-}
-
-// read sets m from the pool as PVE reports it.
-func (r *poolResource) read(ctx context.Context, c *pve.Client, m *poolModel) error {
-	node, err := r.node(ctx, c, m)
-	if err != nil {
-		return err
-	}
-	raw, err := c.CephPool(ctx, node, m.Name.ValueString())
-	if err != nil {
-		return err
-	}
-	num := func(key string) types.Int64 {
-		var n json.Number
-		if err := json.Unmarshal(raw[key], &n); err == nil {
-			if i, err := n.Int64(); err == nil {
-				return types.Int64Value(i)
-			}
-		}
-		var s string
-		if err := json.Unmarshal(raw[key], &s); err == nil {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return types.Int64Value(i)
-			}
-		}
-		return types.Int64Null()
-	}
-	str := func(key string) types.String {
-		var s string
-		if err := json.Unmarshal(raw[key], &s); err == nil && s != "" {
-			return types.StringValue(s)
-		}
-		return types.StringNull()
-	}
-	m.ID = types.StringValue(m.Name.ValueString())
-	m.Size, m.MinSize = num("size"), num("min_size")
-	m.PGNumActual = num("pg_num")
-	m.PGAutoscaleMode = str("pg_autoscale_mode")
-	m.CrushRule = str("crush_rule")
+	m.ID = types.StringValue(strconv.FormatInt(p.ID, 10))
+	m.Size, m.MinSize = types.Int64Value(p.Size), types.Int64Value(p.MinSize)
+	m.PGNumActual = types.Int64Value(p.PGNum)
 	// pg_num is the target: Ceph changes the real count step by step
 	// towards it (or, with the autoscaler on, towards its own), which is
 	// no diff; pg_num_actual shows where it is.
 	if m.PGNum.IsNull() || m.PGNum.IsUnknown() {
 		m.PGNum = m.PGNumActual
 	}
-	var ratio float64
-	if err := json.Unmarshal(raw["target_size_ratio"], &ratio); err == nil && ratio != 0 {
-		m.TargetSizeRatio = types.Float64Value(ratio)
-	} else {
-		m.TargetSizeRatio = types.Float64Null()
+	m.PGAutoscaleMode = optStr(p.AutoscaleMode)
+	m.CrushRule = optStr(p.CrushRule)
+	m.TargetSizeRatio = types.Float64Null()
+	if p.TargetSizeRatio != 0 {
+		m.TargetSizeRatio = types.Float64Value(p.TargetSizeRatio)
 	}
-	var apps []string
-	_ = json.Unmarshal(raw["application_list"], &apps)
-	m.Application = types.StringNull()
-	if len(apps) > 0 {
-		m.Application = types.StringValue(strings.Join(apps, ","))
+	m.TargetSizeBytes = types.Int64Null()
+	if p.TargetSizeBytes != 0 {
+		m.TargetSizeBytes = types.Int64Value(p.TargetSizeBytes)
 	}
+	m.Application = optStr(strings.Join(p.Applications, ","))
+	m.ErasureCodeProfile = optStr(p.ECProfile)
+	m.AllowECOverwrites = types.BoolPointerValue(p.ECOverwrites)
+	m.QuotaMaxBytes, m.QuotaMaxObjects = optInt(p.QuotaMaxBytes), optInt(p.QuotaMaxObjects)
 	// Ceph reports pool usage every few seconds: a pool it has not
 	// reported yet has no statistics (objects unknown: null).
-	m.Objects = types.Int64Null()
-	var stats struct {
-		Objects *int64 `json:"objects"`
+	m.Objects = optInt(p.Objects)
+}
+
+// read sets m from the pool through t.
+func (m *poolModel) read(ctx context.Context, t poolTransport) error {
+	p, err := t.get(ctx, m.Name.ValueString())
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(raw["statistics"], &stats); err == nil && stats.Objects != nil {
-		m.Objects = types.Int64Value(*stats.Objects)
-	}
+	m.fromAPI(p)
 	return nil
 }
 
 func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	const summary = "Unable to Create Ceph Pool"
 	var plan poolModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	c := r.data.PVEClient(ctx, "Unable to Create Ceph Pool", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	node, err := r.node(ctx, c, &plan)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Ceph Pool", err.Error())
+	t := r.transport(ctx, summary, &plan, &resp.Diagnostics)
+	if t == nil {
 		return
 	}
 	name := plan.Name.ValueString()
-	if _, err := c.CephPool(ctx, node, name); err == nil {
-		resp.Diagnostics.AddError("Unable to Create Ceph Pool",
+	if _, err := t.get(ctx, name); err == nil {
+		resp.Diagnostics.AddError(summary,
 			fmt.Sprintf("pool %s exists already: import it (terraform import pve_ceph_pool.<name> %s) rather than create it", name, name))
 		return
-	}
-	p := params(&plan, nil)
-	p.Set("name", name)
-	p.Set("add_storages", "0")
-	if _, err := c.CreateCephPool(ctx, node, p); err != nil {
-		resp.Diagnostics.AddError("Unable to Create Ceph Pool", err.Error())
+	} else if !errors.Is(err, errPoolNotFound) {
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
-	if err := r.read(ctx, c, &plan); err != nil {
+	if err := t.create(ctx, &plan); err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	if err := plan.read(ctx, t); err != nil {
 		resp.Diagnostics.AddError("Unable to Read Ceph Pool", err.Error())
 		return
 	}
@@ -299,43 +376,44 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 }
 
 func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	const summary = "Unable to Read Ceph Pool"
 	var state poolModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.PVEClient(ctx, "Unable to Read Ceph Pool", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := r.read(ctx, c, &state); err != nil {
-		if errors.Is(err, pve.ErrNotFound) {
+	t := r.transport(ctx, summary, &state, &resp.Diagnostics)
+	if t == nil {
+		return
+	}
+	if err := state.read(ctx, t); err != nil {
+		if errors.Is(err, errPoolNotFound) {
 			resp.State.RemoveResource(ctx)
 			return
 		}
-		resp.Diagnostics.AddError("Unable to Read Ceph Pool", err.Error())
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	const summary = "Unable to Update Ceph Pool"
 	var plan, state poolModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.PVEClient(ctx, "Unable to Update Ceph Pool", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	node, err := r.node(ctx, c, &plan)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Update Ceph Pool", err.Error())
+	t := r.transport(ctx, summary, &plan, &resp.Diagnostics)
+	if t == nil {
 		return
 	}
-	if p := params(&plan, &state); len(p) > 0 {
-		if _, err := c.UpdateCephPool(ctx, node, plan.Name.ValueString(), p); err != nil {
-			resp.Diagnostics.AddError("Unable to Update Ceph Pool", err.Error())
-			return
-		}
+	if err := t.update(ctx, &plan, &state); err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
 	}
-	if err := r.read(ctx, c, &plan); err != nil {
+	if err := plan.read(ctx, t); err != nil {
 		resp.Diagnostics.AddError("Unable to Read Ceph Pool", err.Error())
 		return
 	}
@@ -344,54 +422,49 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 
 // Delete refuses a pool with data unless force_destroy.
 func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	const summary = "Unable to Delete Ceph Pool"
 	var state poolModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := r.data.PVEClient(ctx, "Unable to Delete Ceph Pool", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	name := state.Name.ValueString()
-	if err := r.read(ctx, c, &state); err != nil {
-		if errors.Is(err, pve.ErrNotFound) {
-			return
-		}
-		resp.Diagnostics.AddError("Unable to Delete Ceph Pool", err.Error())
+	t := r.transport(ctx, summary, &state, &resp.Diagnostics)
+	if t == nil {
 		return
 	}
+	name, force := state.Name.ValueString(), state.ForceDestroy.ValueBool()
 	// Wait (a little) for Ceph to report the pool's usage: deleting is
 	// decided on it.
-	for i := 0; state.Objects.IsNull() && !state.ForceDestroy.ValueBool() && i < 20; i++ {
+	for i := 0; ; i++ {
+		if err := state.read(ctx, t); err != nil {
+			if errors.Is(err, errPoolNotFound) {
+				return
+			}
+			resp.Diagnostics.AddError(summary, err.Error())
+			return
+		}
+		if force || !state.Objects.IsNull() || i == 20 {
+			break
+		}
 		select {
 		case <-ctx.Done():
-			resp.Diagnostics.AddError("Unable to Delete Ceph Pool", ctx.Err().Error())
+			resp.Diagnostics.AddError(summary, ctx.Err().Error())
 			return
 		case <-time.After(500 * time.Millisecond):
 		}
-		if err := r.read(ctx, c, &state); err != nil {
-			resp.Diagnostics.AddError("Unable to Delete Ceph Pool", err.Error())
-			return
-		}
 	}
-	if state.Objects.IsNull() && !state.ForceDestroy.ValueBool() {
+	if state.Objects.IsNull() && !force {
 		resp.Diagnostics.AddError("Ceph Pool Usage Unknown",
 			fmt.Sprintf("Ceph has not reported how much pool %s holds yet: try again in a few seconds, or set force_destroy = true", name))
 		return
 	}
-	if n := state.Objects.ValueInt64(); n > 0 && !state.ForceDestroy.ValueBool() {
+	if n := state.Objects.ValueInt64(); n > 0 && !force {
 		resp.Diagnostics.AddError("Ceph Pool Holds Data",
 			fmt.Sprintf("pool %s holds %d objects: set force_destroy = true (and apply) to delete it with its data", name, n))
 		return
 	}
-	p := url.Values{"remove_storages": {"0"}}
-	if state.ForceDestroy.ValueBool() {
-		p.Set("force", "1")
-	}
-	if _, err := c.DeleteCephPool(ctx, state.Node.ValueString(), name, p); err != nil && !errors.Is(err, pve.ErrNotFound) {
-		msg := err.Error()
-		if strings.Contains(msg, "mon_allow_pool_delete") {
-			msg += " (the Ceph monitors refuse to delete pools: set mon_allow_pool_delete = true, e.g. `ceph config set mon mon_allow_pool_delete true`)"
-		}
-		resp.Diagnostics.AddError("Unable to Delete Ceph Pool", msg)
+	if err := t.remove(ctx, name, force); err != nil && !errors.Is(err, errPoolNotFound) {
+		resp.Diagnostics.AddError(summary, err.Error())
 	}
 }
 

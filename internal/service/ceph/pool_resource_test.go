@@ -30,18 +30,16 @@ func cephLab(t *testing.T, allowDelete bool) (*testlab.PVE, *testlab.Ceph) {
 	return acctest.StartLab(t, testlab.PVEOptions{Ceph: c}), c
 }
 
-func poolConfig(lab *testlab.PVE, size, minSize, pgNum int, extra string) string {
-	return acctest.ProviderBlock(lab) + fmt.Sprintf(`
+// poolConfig is the test pool with the given settings (HCL lines).
+func poolConfig(providerBlock, settings string) string {
+	return providerBlock + fmt.Sprintf(`
 resource "pve_ceph_pool" "test" {
   name              = "acc-rbd"
-  size              = %d
-  min_size          = %d
-  pg_num            = %d
   pg_autoscale_mode = "off"
   application       = "rbd"
   %s
 }
-`, size, minSize, pgNum, extra)
+`, settings)
 }
 
 func checkPoolGone(c *testlab.Ceph, name string) resource.TestCheckFunc {
@@ -59,75 +57,114 @@ func checkPoolGone(c *testlab.Ceph, name string) resource.TestCheckFunc {
 	}
 }
 
-// Through PVE's API on a real Ceph cluster: created, imported, changed in
-// place (size before min_size, pg_num), refused deletion while it holds an
-// object, deleted with force_destroy.
-func TestAccCephPool_pveAPI(t *testing.T) {
-	lab, c := cephLab(t, true)
+// putObject writes an object into pool and waits until Ceph counts it
+// (it reports pool usage every few seconds).
+func putObject(t *testing.T, c *testlab.Ceph, pool string) {
+	t.Helper()
+	cmd := exec.Command("rados", "-c", c.ConfPath(), "-k", c.KeyringPath(), "-p", pool, "put", "hello", "/etc/hostname")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rados put: %v: %s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var df struct {
+			Pools []struct {
+				Name  string `json:"name"`
+				Stats struct {
+					Objects int64 `json:"objects"`
+				} `json:"stats"`
+			} `json:"pools"`
+		}
+		if err := c.CommandJSON(&df, "df"); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range df.Pools {
+			if p.Name == pool && p.Stats.Objects > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Ceph never counted the object")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// poolLifecycle is the pool test both transports pass (providerBlock
+// picks one): created, imported, changed in place (size before min_size:
+// 2/1 to 3/3 works only in that order; pg_num; the autoscaler targets,
+// one replaced by the other), a size change alone letting Ceph lower
+// min_size, refused deletion while it holds an object, deleted with
+// force_destroy.
+func poolLifecycle(t *testing.T, c *testlab.Ceph, providerBlock string, node knownvalue.Check) {
+	const name = "pve_ceph_pool.test"
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkPoolGone(c, "acc-rbd"),
 		Steps: []resource.TestStep{
 			{
-				Config: poolConfig(lab, 3, 2, 8, ""),
+				Config: poolConfig(providerBlock, "size = 2\n min_size = 1\n pg_num = 8\n target_size_bytes = 1073741824"),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("pve_ceph_pool.test", tfjsonpath.New("pg_num_actual"), knownvalue.Int64Exact(8)),
-					statecheck.ExpectKnownValue("pve_ceph_pool.test", tfjsonpath.New("application"), knownvalue.StringExact("rbd")),
-					statecheck.ExpectKnownValue("pve_ceph_pool.test", tfjsonpath.New("crush_rule"), knownvalue.NotNull()),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9]+$`))),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("node"), node),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("pg_num_actual"), knownvalue.Int64Exact(8)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("application"), knownvalue.StringExact("rbd")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("crush_rule"), knownvalue.StringExact("replicated_rule")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("target_size_bytes"), knownvalue.Int64Exact(1073741824)),
 				},
 			},
-			{ResourceName: "pve_ceph_pool.test", ImportState: true, ImportStateId: "acc-rbd", ImportStateVerify: true,
+			{ResourceName: name, ImportState: true, ImportStateId: "acc-rbd", ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{"objects"}},
 			{
-				Config: poolConfig(lab, 2, 1, 16, ""),
+				Config: poolConfig(providerBlock, "size = 3\n min_size = 3\n pg_num = 16\n target_size_ratio = 0.2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("pve_ceph_pool.test", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("pve_ceph_pool.test", tfjsonpath.New("size"), knownvalue.Int64Exact(2)),
-					statecheck.ExpectKnownValue("pve_ceph_pool.test", tfjsonpath.New("min_size"), knownvalue.Int64Exact(1)),
-					statecheck.ExpectKnownValue("pve_ceph_pool.test", tfjsonpath.New("pg_num"), knownvalue.Int64Exact(16)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("size"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("min_size"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("pg_num"), knownvalue.Int64Exact(16)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("target_size_ratio"), knownvalue.Float64Exact(0.2)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("target_size_bytes"), knownvalue.Null()),
 				},
 			},
 			{
-				PreConfig: func() {
-					cmd := exec.Command("rados", "-c", c.ConfPath(), "-k", c.KeyringPath(), "-p", "acc-rbd", "put", "hello", "/etc/hostname")
-					if out, err := cmd.CombinedOutput(); err != nil {
-						t.Fatalf("rados put: %v: %s", err, out)
-					}
-					// Ceph reports pool usage every few seconds: wait
-					// until the object counts.
-					deadline := time.Now().Add(30 * time.Second)
-					for {
-						var df struct {
-							Pools []struct {
-								Name  string `json:"name"`
-								Stats struct {
-									Objects int64 `json:"objects"`
-								} `json:"stats"`
-							} `json:"pools"`
-						}
-						if err := c.CommandJSON(&df, "df"); err != nil {
-							t.Fatal(err)
-						}
-						for _, p := range df.Pools {
-							if p.Name == "acc-rbd" && p.Stats.Objects > 0 {
-								return
-							}
-						}
-						if time.Now().After(deadline) {
-							t.Fatal("Ceph never counted the object")
-						}
-						time.Sleep(500 * time.Millisecond)
-					}
+				// min_size left out: Ceph lowers it to the new size.
+				Config: poolConfig(providerBlock, "size = 2\n pg_num = 16"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(name, tfjsonpath.New("min_size")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("size"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("min_size"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("target_size_ratio"), knownvalue.Null()),
 				},
-				Config:      acctest.ProviderBlock(lab),
+			},
+			{
+				PreConfig:   func() { putObject(t, c, "acc-rbd") },
+				Config:      providerBlock,
 				ExpectError: regexp.MustCompile(`(?s)Ceph Pool Holds Data.*force_destroy`),
 			},
-			{Config: poolConfig(lab, 2, 1, 16, "force_destroy = true")},
+			{Config: poolConfig(providerBlock, "size = 2\n pg_num = 16\n force_destroy = true")},
 		},
 	})
+}
+
+// Through PVE's API (no ceph {} block), on a real Ceph cluster.
+func TestAccCephPool_pveAPI(t *testing.T) {
+	lab, c := cephLab(t, true)
+	poolLifecycle(t, c, acctest.ProviderBlock(lab), knownvalue.StringExact("pve1"))
+}
+
+// Settings only librados sets are plan-time errors through PVE's API.
+func TestAccCephPool_needsLibrados(t *testing.T) {
+	acctest.ExpectPlanError(t, `
+resource "pve_ceph_pool" "test" {
+  name            = "x"
+  quota_max_bytes = 1024
+}
+`, regexp.MustCompile(`(?s)Needs librados.*quota_max_bytes is set through librados only.*ceph \{\} block`))
 }
 
 // min_size above size is a plan-time error.
