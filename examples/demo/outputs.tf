@@ -84,3 +84,15 @@ output "gpu" {
     vm    = "${pve_vm.ml.name} (${pve_vm.ml.vmid}) on ${pve_vm.ml.node}, pool ${pve_vm.ml.pool}"
   }
 }
+
+output "ceph" {
+  description = "The Ceph cluster and the pools the demo made."
+  value = {
+    health = data.pve_ceph_status.homelab.health
+    osds   = "${data.pve_ceph_status.homelab.osds_up} up, ${data.pve_ceph_status.homelab.osds_in} in, of ${data.pve_ceph_status.homelab.osds}"
+    pools = {
+      for p in [pve_ceph_pool.vm_disks, pve_ceph_pool.archive] : p.name =>
+      "${p.erasure_code_profile == null ? "replicated ${p.size}/${p.min_size}" : "erasure ${p.erasure_code_profile}"}, ${p.pg_num} PGs, rule ${p.crush_rule}, for ${p.application}"
+    }
+  }
+}

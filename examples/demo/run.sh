@@ -27,9 +27,9 @@ trap cleanup EXIT
 
 echo "==> starting the lab"
 (cd "$repo" && go build -o "$work/pvelab" ./internal/testlab/cmd/pvelab)
-"$work/pvelab" -standalone -env-file "$work/lab.env" -ca-file "$work/lab-ca.pem" 2>"$work/lab.log" >/dev/null &
+"$work/pvelab" -standalone -ceph -env-file "$work/lab.env" -ca-file "$work/lab-ca.pem" 2>"$work/lab.log" >/dev/null &
 lab_pid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   [ -s "$work/lab.env" ] && break
   kill -0 "$lab_pid" 2>/dev/null || { cat "$work/lab.log" >&2; echo "the lab did not start" >&2; exit 1; }
   sleep 0.1
@@ -37,7 +37,7 @@ done
 [ -s "$work/lab.env" ] || { cat "$work/lab.log" >&2; echo "the lab did not start in time" >&2; exit 1; }
 # shellcheck disable=SC1091
 source "$work/lab.env"
-echo "    three standalone PVE nodes; pve1's API at $PVE_ENDPOINT"
+echo "    three standalone PVE nodes; pve1's API at $PVE_ENDPOINT; Ceph's monitor at $CEPH_MON_HOST"
 # The cluster's inputs: each node's own API and certificate, and root's
 # password (variables, as a user would pass them).
 nodes_json="{"
@@ -81,6 +81,11 @@ echo "==> tofu init"
 grep -E "Installed|has been successfully initialized" "$work/init.log" | sed 's/^/    /' 
 echo "==> tofu apply"
 "$TOFU" apply -auto-approve -input=false -no-color
+echo "==> tofu plan (must be empty: what was applied reads back as configured)"
+rc=0
+"$TOFU" plan -detailed-exitcode -input=false -no-color >"$work/plan.log" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ]; then cat "$work/plan.log" >&2; echo "the plan after apply is not empty (exit $rc)" >&2; exit 1; fi
+grep -E "^No changes" "$work/plan.log" | sed 's/^/    /'
 echo "==> outputs"
 "$TOFU" output -no-color
 echo "==> tofu destroy"

@@ -17,6 +17,11 @@ type Status struct {
 	QuorumNames []string `json:"quorum_names"`
 	MonMap      struct {
 		NumMons int `json:"num_mons"`
+		// Mons is the monitor list of "mon dump", which PVE's status
+		// carries instead of num_mons.
+		Mons []struct {
+			Name string `json:"name"`
+		} `json:"mons"`
 	} `json:"monmap"`
 	OSDMap struct {
 		NumOSDs   int `json:"num_osds"`
@@ -30,6 +35,14 @@ type Status struct {
 		BytesAvail int64 `json:"bytes_avail"`
 		BytesTotal int64 `json:"bytes_total"`
 	} `json:"pgmap"`
+}
+
+// Monitors is the number of monitors, from either form of the monitor map.
+func (s *Status) Monitors() int {
+	if s.MonMap.NumMons == 0 {
+		return len(s.MonMap.Mons)
+	}
+	return s.MonMap.NumMons
 }
 
 // Status reads the cluster's status.

@@ -64,3 +64,36 @@ func (c *Client) DeleteCephPool(ctx context.Context, node, name string, p url.Va
 	}
 	return res, nil
 }
+
+// CephStatus reads the Ceph cluster's status (GET /cluster/ceph/status):
+// Ceph's `status`, with the health and, since Octopus, the monitor map
+// (`mon dump`: a list of mons, without num_mons) that PVE adds.
+func (c *Client) CephStatus(ctx context.Context) (json.RawMessage, error) {
+	var out json.RawMessage
+	if err := c.Get(ctx, "/cluster/ceph/status", nil, &out); err != nil {
+		return nil, fmt.Errorf("reading Ceph status: %w", err)
+	}
+	return out, nil
+}
+
+// CephPoolEntry is one pool of GET /nodes/{node}/ceph/pool.
+type CephPoolEntry struct {
+	Name                string                     `json:"pool_name"`
+	ID                  int64                      `json:"pool"`
+	Type                string                     `json:"type"`
+	Size                int64                      `json:"size"`
+	MinSize             int64                      `json:"min_size"`
+	PGNum               int64                      `json:"pg_num"`
+	PGAutoscaleMode     string                     `json:"pg_autoscale_mode"`
+	CrushRuleName       string                     `json:"crush_rule_name"`
+	ApplicationMetadata map[string]json.RawMessage `json:"application_metadata"`
+}
+
+// CephPools lists the pools through node.
+func (c *Client) CephPools(ctx context.Context, node string) ([]CephPoolEntry, error) {
+	var out []CephPoolEntry
+	if err := c.Get(ctx, cephPoolPath(node, ""), nil, &out); err != nil {
+		return nil, fmt.Errorf("listing Ceph pools: %w", err)
+	}
+	return out, nil
+}

@@ -60,6 +60,39 @@ func (p *PVE) registerCephRoutes() {
 	p.Handle(http.MethodDelete, "/nodes/{node}/ceph/pool/{name}", p.cephDestroyPool, WithoutConfigLock(), WithoutQuorum())
 	p.Handle(http.MethodGet, "/nodes/{node}/ceph/pool/{name}/status", p.cephPoolStatus)
 	p.Handle(http.MethodGet, "/nodes/{node}/ceph/rules", p.cephRules)
+	p.Handle(http.MethodGet, "/cluster/ceph/status", p.cephStatus)
+	p.Handle(http.MethodGet, "/nodes/{node}/ceph/status", p.cephStatus)
+}
+
+// cephStatus serves GET /cluster/ceph/status and /nodes/{node}/ceph/status
+// (PVE::Ceph::Tools::ceph_cluster_status): `status`, its health replaced
+// by `health detail`, and, as Ceph since Octopus keeps the monitor list
+// out of `status`, its monmap and mgrmap by `mon dump` and `mgr dump`.
+func (p *PVE) cephStatus(*Request) (any, error) {
+	c, err := p.cephInited()
+	if err != nil {
+		return nil, err
+	}
+	if err := radosNew(c); err != nil {
+		return nil, err
+	}
+	st, err := monCommand(c, map[string]any{"prefix": "status"})
+	if err != nil {
+		return nil, err
+	}
+	status := asMap(st)
+	if status["health"], err = monCommand(c, map[string]any{"prefix": "health", "detail": "detail"}); err != nil {
+		return nil, err
+	}
+	if _, ok := asMap(status["monmap"])["mons"]; !ok {
+		if status["monmap"], err = monCommand(c, map[string]any{"prefix": "mon dump"}); err != nil {
+			return nil, err
+		}
+		if status["mgrmap"], err = monCommand(c, map[string]any{"prefix": "mgr dump"}); err != nil {
+			return nil, err
+		}
+	}
+	return status, nil
 }
 
 // cephInited is PVE::Ceph::Tools::check_ceph_inited (and, the lab keeping

@@ -114,28 +114,7 @@ resource "pve_ceph_crush_rule" "ec" {
 }
 
 // The status and pool list of the lab's cluster through librados.
-func TestAccCephStatusAndPools(t *testing.T) {
+func TestAccCephStatusAndPools_librados(t *testing.T) {
 	lab, c := cephLab(t, true)
-	if _, err := c.Command("osd", "pool", "create", "listed", "8"); err != nil {
-		t.Fatal(err)
-	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: acctest.CephProviderBlock(lab, c) + `
-data "pve_ceph_status" "test" {}
-data "pve_ceph_pools" "test" {}
-`,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.pve_ceph_status.test", tfjsonpath.New("fsid"), knownvalue.StringExact(c.FSID())),
-				statecheck.ExpectKnownValue("data.pve_ceph_status.test", tfjsonpath.New("osds_up"), knownvalue.Int64Exact(3)),
-				statecheck.ExpectKnownValue("data.pve_ceph_status.test", tfjsonpath.New("mons"), knownvalue.Int64Exact(1)),
-				// Sorted by name: the manager's device_health_metrics, then ours.
-				statecheck.ExpectKnownValue("data.pve_ceph_pools.test", tfjsonpath.New("pools"), knownvalue.ListPartial(map[int]knownvalue.Check{
-					1: knownvalue.ObjectPartial(map[string]knownvalue.Check{"name": knownvalue.StringExact("listed"), "type": knownvalue.StringExact("replicated")}),
-				})),
-			},
-		}},
-	})
+	statusAndPools(t, c, acctest.CephProviderBlock(lab, c))
 }

@@ -31,6 +31,16 @@ resource "pve_ceph_erasure_code_profile" "test" {
 `, regexp.MustCompile(`(?s)Needs the Ceph Build.*make build-ceph`))
 }
 
-func TestAccCephStatus_needsCephBuild(t *testing.T) {
-	acctest.ExpectPlanError(t, `data "pve_ceph_status" "test" {}`, regexp.MustCompile(`(?s)Needs the Ceph Build`))
+// The ceph {} block asks for librados, which this build lacks.
+func TestAccCephStatus_cephBlockNeedsCephBuild(t *testing.T) {
+	acctest.ExpectPlanError(t, `
+provider "pve" {
+  ceph {
+    mon_host = "127.0.0.1:6789"
+    key      = "AQAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAA=="
+  }
+}
+
+data "pve_ceph_status" "test" {}
+`, regexp.MustCompile(`(?s)Needs the Ceph Build`))
 }

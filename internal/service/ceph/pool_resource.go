@@ -171,11 +171,7 @@ func (r *poolResource) Configure(_ context.Context, req resource.ConfigureReques
 	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
 }
 
-// librados reports whether the provider's ceph {} block is set: pools go
-// through librados then.
-func (r *poolResource) librados() bool {
-	return r.data != nil && r.data.Ceph != nil && r.data.Ceph.Check() == nil
-}
+func (r *poolResource) librados() bool { return librados(r.data) }
 
 // ValidateConfig checks min_size <= size when both are set.
 func (r *poolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -277,19 +273,13 @@ func (r *poolResource) transport(ctx context.Context, summary string, m *poolMod
 	if !m.Node.IsNull() && !m.Node.IsUnknown() && m.Node.ValueString() != "" {
 		return pvePools{c, m.Node.ValueString()}
 	}
-	nodes, err := c.Nodes(ctx)
+	node, err := onlineNode(ctx, c)
 	if err != nil {
 		diags.AddError(summary, err.Error())
 		return nil
 	}
-	for _, n := range nodes {
-		if n.Status == "online" {
-			m.Node = types.StringValue(n.Node)
-			return pvePools{c, n.Node}
-		}
-	}
-	diags.AddError(summary, "no node is online")
-	return nil
+	m.Node = types.StringValue(node)
+	return pvePools{c, node}
 }
 
 // fromAPI sets m from the pool as read.

@@ -177,3 +177,19 @@ resource "pve_ceph_pool" "test" {
 }
 `, regexp.MustCompile(`(?s)min_size 3 is more than size 2`))
 }
+
+// A pool that exists already is not adopted: the error says to import it.
+func TestAccCephPool_exists(t *testing.T) {
+	lab, c := cephLab(t, true)
+	if _, err := c.Command("osd", "pool", "create", "acc-rbd", "8"); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      poolConfig(acctest.ProviderBlock(lab), "pg_num = 8"),
+			ExpectError: regexp.MustCompile(`(?s)pool acc-rbd exists already: import it`),
+		}},
+	})
+}

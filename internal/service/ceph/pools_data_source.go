@@ -2,11 +2,14 @@ package ceph
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
@@ -29,6 +32,7 @@ type poolEntry struct {
 	MinSize            types.Int64  `tfsdk:"min_size"`
 	PGNum              types.Int64  `tfsdk:"pg_num"`
 	PGAutoscaleMode    types.String `tfsdk:"pg_autoscale_mode"`
+	CrushRule          types.String `tfsdk:"crush_rule"`
 	ErasureCodeProfile types.String `tfsdk:"erasure_code_profile"`
 	Application        types.String `tfsdk:"application"`
 }
@@ -49,8 +53,8 @@ func (d *poolsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 		return schema.Int64Attribute{Description: desc, Computed: true}
 	}
 	resp.Schema = schema.Schema{
-		Description: "The Ceph cluster's pools (`osd pool ls detail`), by name. Needs the ceph (librados) build and the " +
-			"provider's ceph {} block.",
+		Description: "The Ceph cluster's pools, by name: through librados (`osd pool ls detail`) with the provider's " +
+			"ceph {} block (the ceph build), else through PVE's API (`/nodes/{node}/ceph/pool`, on the first online node).",
 		Attributes: map[string]schema.Attribute{
 			"pools": schema.ListNestedAttribute{
 				Description: "The pools.",
@@ -63,7 +67,8 @@ func (d *poolsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 					"min_size":             num("Replicas needed for I/O."),
 					"pg_num":               num("Placement groups now."),
 					"pg_autoscale_mode":    str("PG autoscaler mode."),
-					"erasure_code_profile": str("Profile of an erasure pool."),
+					"crush_rule":           str("CRUSH rule name."),
+					"erasure_code_profile": str("Profile of an erasure pool (null through PVE's API, which does not report it)."),
 					"application":          str("Applications, comma separated (rbd, cephfs, rgw)."),
 				}},
 			},
@@ -76,35 +81,78 @@ func (d *poolsDataSource) Configure(_ context.Context, req datasource.ConfigureR
 }
 
 func (d *poolsDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	needsLibrados("pve_ceph_pools", &resp.Diagnostics)
+	const summary = "Unable to Read Ceph Pools"
+	var pools []poolEntry
+	if librados(d.data) {
+		pools = d.libradosPools(ctx, summary, &resp.Diagnostics)
+	} else {
+		pools = d.pvePools(ctx, summary, &resp.Diagnostics)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	c := d.data.CephClient(ctx, "Unable to Read Ceph Pools", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
+	sort.Slice(pools, func(i, j int) bool { return pools[i].Name.ValueString() < pools[j].Name.ValueString() })
+	resp.Diagnostics.Append(resp.State.Set(ctx, poolsModel{Pools: pools})...)
+}
+
+func optString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+func (d *poolsDataSource) libradosPools(ctx context.Context, summary string, diags *diag.Diagnostics) []poolEntry {
+	needsLibrados("pve_ceph_pools with the provider's ceph {} block", diags)
+	c := d.data.CephClient(ctx, summary, diags)
+	if diags.HasError() {
+		return nil
 	}
 	pools, err := c.Pools(ctx)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Ceph Pools", err.Error())
-		return
+		diags.AddError(summary, err.Error())
+		return nil
 	}
-	m := poolsModel{Pools: []poolEntry{}}
+	rules, err := c.RuleNames(ctx)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	out := []poolEntry{}
 	for _, p := range pools {
-		typ := "replicated"
+		typ, profile := "replicated", ""
 		if p.Erasure() {
-			typ = "erasure"
+			typ, profile = "erasure", p.ErasureCodeProfile
 		}
-		var apps []string
-		for a := range p.Applications {
-			apps = append(apps, a)
-		}
-		sort.Strings(apps)
-		m.Pools = append(m.Pools, poolEntry{Name: types.StringValue(p.Name), ID: types.Int64Value(p.ID), Type: types.StringValue(typ),
+		out = append(out, poolEntry{Name: types.StringValue(p.Name), ID: types.Int64Value(p.ID), Type: types.StringValue(typ),
 			Size: types.Int64Value(p.Size), MinSize: types.Int64Value(p.MinSize), PGNum: types.Int64Value(p.PGNum),
-			PGAutoscaleMode: types.StringValue(p.AutoscaleMode), ErasureCodeProfile: types.StringValue(p.ErasureCodeProfile),
-			Application: types.StringValue(strings.Join(apps, ","))})
+			PGAutoscaleMode: optString(p.AutoscaleMode), CrushRule: optString(rules[p.CrushRule]),
+			ErasureCodeProfile: optString(profile), Application: types.StringValue(strings.Join(slices.Sorted(maps.Keys(p.Applications)), ","))})
 	}
-	sort.Slice(m.Pools, func(i, j int) bool { return m.Pools[i].Name.ValueString() < m.Pools[j].Name.ValueString() })
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	return out
+}
+
+func (d *poolsDataSource) pvePools(ctx context.Context, summary string, diags *diag.Diagnostics) []poolEntry {
+	c := d.data.PVEClient(ctx, summary, diags)
+	if diags.HasError() {
+		return nil
+	}
+	node, err := onlineNode(ctx, c)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	pools, err := c.CephPools(ctx, node)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	out := []poolEntry{}
+	for _, p := range pools {
+		out = append(out, poolEntry{Name: types.StringValue(p.Name), ID: types.Int64Value(p.ID), Type: types.StringValue(p.Type),
+			Size: types.Int64Value(p.Size), MinSize: types.Int64Value(p.MinSize), PGNum: types.Int64Value(p.PGNum),
+			PGAutoscaleMode: optString(p.PGAutoscaleMode), CrushRule: optString(p.CrushRuleName), ErasureCodeProfile: types.StringNull(),
+			Application: types.StringValue(strings.Join(slices.Sorted(maps.Keys(p.ApplicationMetadata)), ","))})
+	}
+	return out
 }

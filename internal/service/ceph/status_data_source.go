@@ -2,12 +2,15 @@ package ceph
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/hcilab/terraform-provider-pve/internal/ceph"
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 )
 
@@ -45,8 +48,8 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 		return schema.Int64Attribute{Description: desc, Computed: true}
 	}
 	resp.Schema = schema.Schema{
-		Description: "The Ceph cluster's health, monitors, OSDs and usage (`ceph status`). Needs the ceph (librados) build " +
-			"and the provider's ceph {} block.",
+		Description: "The Ceph cluster's health, monitors, OSDs and usage (`ceph status`): through librados with the " +
+			"provider's ceph {} block (the ceph build), else through PVE's API (`/cluster/ceph/status`) of a PVE-managed Ceph cluster.",
 		Attributes: map[string]schema.Attribute{
 			"fsid":            schema.StringAttribute{Description: "The cluster's FSID.", Computed: true},
 			"health":          schema.StringAttribute{Description: "`HEALTH_OK`, `HEALTH_WARN` or `HEALTH_ERR`.", Computed: true},
@@ -70,21 +73,13 @@ func (d *statusDataSource) Configure(_ context.Context, req datasource.Configure
 }
 
 func (d *statusDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
-	needsLibrados("pve_ceph_status", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	c := d.data.CephClient(ctx, "Unable to Read Ceph Status", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Ceph Status", err.Error())
+	const summary = "Unable to Read Ceph Status"
+	st := d.status(ctx, summary, &resp.Diagnostics)
+	if st == nil {
 		return
 	}
 	m := statusModel{FSID: types.StringValue(st.FSID), Health: types.StringValue(st.Health.Status),
-		Mons: types.Int64Value(int64(st.MonMap.NumMons)), QuorumNames: st.QuorumNames,
+		Mons: types.Int64Value(int64(st.Monitors())), QuorumNames: st.QuorumNames,
 		OSDs: types.Int64Value(int64(st.OSDMap.NumOSDs)), OSDsUp: types.Int64Value(int64(st.OSDMap.NumUpOSDs)),
 		OSDsIn: types.Int64Value(int64(st.OSDMap.NumInOSDs)), Pools: types.Int64Value(int64(st.PGMap.NumPools)),
 		PGs: types.Int64Value(int64(st.PGMap.NumPGs)), BytesUsed: types.Int64Value(st.PGMap.BytesUsed),
@@ -98,4 +93,36 @@ func (d *statusDataSource) Read(ctx context.Context, _ datasource.ReadRequest, r
 	}
 	sort.Strings(m.HealthChecks)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+// status reads the status through librados or PVE's API.
+func (d *statusDataSource) status(ctx context.Context, summary string, diags *diag.Diagnostics) *ceph.Status {
+	if librados(d.data) {
+		needsLibrados("pve_ceph_status with the provider's ceph {} block", diags)
+		c := d.data.CephClient(ctx, summary, diags)
+		if diags.HasError() {
+			return nil
+		}
+		st, err := c.Status(ctx)
+		if err != nil {
+			diags.AddError(summary, err.Error())
+			return nil
+		}
+		return st
+	}
+	c := d.data.PVEClient(ctx, summary, diags)
+	if diags.HasError() {
+		return nil
+	}
+	raw, err := c.CephStatus(ctx)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	var st ceph.Status
+	if err := json.Unmarshal(raw, &st); err != nil {
+		diags.AddError(summary, "decoding PVE's Ceph status: "+err.Error())
+		return nil
+	}
+	return &st
 }

@@ -87,7 +87,9 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 	var ceph *testlab.Ceph
 	if cfg.ceph {
 		var err error
-		ceph, err = testlab.StartCeph(testlab.CephOptions{Logf: logger.Printf})
+		// pveceph init writes mon_allow_pool_delete = true into the
+		// ceph.conf of a PVE-managed cluster.
+		ceph, err = testlab.StartCeph(testlab.CephOptions{AllowPoolDelete: true, Logf: logger.Printf})
 		if err != nil {
 			return err
 		}
