@@ -89,9 +89,9 @@ func TestServerFingerprint(t *testing.T) {
 	want = strings.Join(parts, ":") // PBS's display form: AA:BB:...
 
 	for name, mod := range map[string]func(*Config){
-		"CA":          func(c *Config) { c.CACertificate = serverCAPEM(f.srv) },
-		"pinned":      func(c *Config) { c.CACertificate, c.TLSFingerprint = "", strings.ToLower(want) },
-		"insecure":    func(c *Config) { c.CACertificate, c.Insecure = "", true },
+		"CA":       func(c *Config) { c.CACertificate = serverCAPEM(f.srv) },
+		"pinned":   func(c *Config) { c.CACertificate, c.TLSFingerprint = "", strings.ToLower(want) },
+		"insecure": func(c *Config) { c.CACertificate, c.Insecure = "", true },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := newTestClient(t, f, mod)
