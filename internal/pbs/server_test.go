@@ -265,3 +265,11 @@ func form(r *http.Request) url.Values {
 	}
 	return r.URL.Query()
 }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
