@@ -31,9 +31,6 @@ func addForm(out url.Values, v reflect.Value) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
@@ -41,8 +38,11 @@ func addForm(out url.Values, v reflect.Value) {
 		name, opts, _ := strings.Cut(tag, ",")
 		omitempty := strings.Contains(opts, "omitempty")
 		fv := v.Field(i)
-		if f.Anonymous && name == "" {
-			addForm(out, fv)
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			addForm(out, fv) // flattened, as encoding/json does
+			continue
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {
