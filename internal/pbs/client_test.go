@@ -292,7 +292,8 @@ func TestRawHelpers(t *testing.T) {
 		got = append(got, r.Method+" "+r.URL.RawQuery+" "+r.Header.Get("Content-Type")+" "+r.PostForm.Encode())
 		writeData(w, map[string]any{"n": 1}, "digest", "abc")
 	}
-	f.handle("GET /config/prune", record)
+	digest := strings.Repeat("0f", 32)
+	f.handle("GET /nodes/pbs1/tasks", record)
 	f.handle("POST /config/prune", record)
 	f.handle("PUT /config/prune/job1", record)
 	f.handle("DELETE /config/prune/job1", record)
@@ -306,20 +307,20 @@ func TestRawHelpers(t *testing.T) {
 		N int `json:"n"`
 	}
 	for _, err := range []error{
-		c.Get(ctx, "/config/prune", url.Values{"x": {"1"}}, &out),
-		c.Post(ctx, "/config/prune", url.Values{"id": {"job1"}, "store": {"store1"}}, &out),
+		c.Get(ctx, "/nodes/pbs1/tasks", url.Values{"limit": {"5"}}, &out),
+		c.Post(ctx, "/config/prune", url.Values{"id": {"job1"}, "store": {"store1"}, "schedule": {"daily"}}, &out),
 		c.Put(ctx, "/config/prune/job1", url.Values{"delete": {"comment", "keep-last"}}, nil),
-		c.Delete(ctx, "/config/prune/job1", url.Values{"digest": {"abc"}}, nil),
+		c.Delete(ctx, "/config/prune/job1", url.Values{"digest": {digest}}, nil),
 	} {
 		if err != nil {
 			t.Error(err)
 		}
 	}
 	want := []string{
-		"GET x=1  ",
-		"POST  application/x-www-form-urlencoded id=job1&store=store1",
+		"GET limit=5  ",
+		"POST  application/x-www-form-urlencoded id=job1&schedule=daily&store=store1",
 		"PUT  application/x-www-form-urlencoded delete=comment&delete=keep-last",
-		"DELETE digest=abc  ",
+		"DELETE digest=" + digest + "  ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

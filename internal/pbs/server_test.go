@@ -1,6 +1,7 @@
 package pbs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -99,6 +100,10 @@ func (f *fakePBS) serve(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "authentication failed - "+msg)
 			return
 		}
+	}
+	if msg := checkSchema(f.t, r); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
 	}
 	if _, pattern := f.mux.Handler(r); pattern == "" {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Path '%s' not found.", r.URL.Path))
@@ -272,4 +277,24 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// checkSchema checks the request's parameters against the official schema,
+// if it is present, as PBS checks them before calling a handler. The body
+// is left for the handler to read.
+func checkSchema(t testing.TB, r *http.Request) string {
+	schema, err := loadSchema()
+	if err != nil {
+		t.Fatalf("loading the API schema: %v", err)
+	}
+	if schema == nil {
+		return ""
+	}
+	params := r.URL.Query()
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		params, _ = url.ParseQuery(string(body))
+	}
+	return schema.check(r, params)
 }

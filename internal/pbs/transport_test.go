@@ -141,7 +141,7 @@ func TestRetryDialRefused(t *testing.T) {
 	}
 	base.CloseIdleConnections() // New's connection would be reused otherwise
 	var upid string
-	if err := c.Post(context.Background(), "/config/datastore", nil, &upid); err != nil {
+	if err := c.Post(context.Background(), "/config/datastore", url.Values{"name": {"store1"}, "path": {"/mnt/store1"}}, &upid); err != nil {
 		t.Fatal(err)
 	}
 	if dials.Load() != 2 || f.count("POST /config/datastore") != 1 || upid != testUPID {
@@ -220,9 +220,11 @@ func TestRetryDelay(t *testing.T) {
 // requests carrying secrets, and checks that no secret is written.
 func TestLogRedaction(t *testing.T) {
 	f := newFakePBS(t, false)
-	f.handle("POST /config/s3", data(nil))
+	// /redaction is not a PBS path, so the schema does not restrict its
+	// parameters.
+	f.handle("POST /redaction", data(nil))
 	f.handle("POST /access/users", data(nil))
-	f.handle("GET /config/datastore", data([]map[string]any{{"name": "store1", "path": "/mnt/store1"}}))
+	f.handle("GET /redaction", data([]map[string]any{{"name": "store1", "path": "/mnt/store1"}}))
 
 	var buf bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &buf)
@@ -234,13 +236,13 @@ func TestLogRedaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Get(ctx, "/config/datastore", url.Values{"ticket": {testTicket}}, nil); err != nil {
+	if err := c.Get(ctx, "/redaction", url.Values{"ticket": {testTicket}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Post(ctx, "/access/users", url.Values{"userid": {"alice@pbs"}, "password": {userPassword}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Post(ctx, "/config/s3", url.Values{"id": {"s3"}, "access-key": {"AKIAEXAMPLE"}, "secret-key": {s3Secret}, "key": {encKey}}, nil); err != nil {
+	if err := c.Post(ctx, "/redaction", url.Values{"id": {"s3"}, "access-key": {"AKIAEXAMPLE"}, "secret-key": {s3Secret}, "key": {encKey}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A known secret is masked wherever it appears, whatever the field.
