@@ -20,7 +20,7 @@ var (
 	// ErrNotFound: the object does not exist. PBS answers 404 ("datastore
 	// 'x' does not exist.", "job 'x' does not exist.") or, where a handler
 	// looks the object up in its section config, 400 "no such datastore
-	// 'x'". A 404 for an API path PBS does not know ("Path '...' not
+	// 'x'" (also "no such prune 'x'" for a prune job). A 404 for an API path PBS does not know ("Path '...' not
 	// found.") is not ErrNotFound: the server is too old for the call, the
 	// object may well exist.
 	ErrNotFound = errors.New("not found")
@@ -138,7 +138,10 @@ func (e *APIError) notFound() bool {
 	case http.StatusNotFound:
 		return !unknownPath.MatchString(strings.TrimSpace(strings.ToLower(e.Message)))
 	case http.StatusBadRequest, http.StatusInternalServerError:
-		return noSuchObject.MatchString(msg) || doesNotExist.MatchString(msg)
+		// PBS 4 answers "'x' does not exist" with 404; before, a DELETE
+		// answered it with 400. Elsewhere the phrase may well be about
+		// something else than the object (a path, a user).
+		return noSuchObject.MatchString(msg) || (e.Method == http.MethodDelete && doesNotExist.MatchString(msg))
 	}
 	return false
 }

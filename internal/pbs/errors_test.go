@@ -48,6 +48,21 @@ func TestErrorMapping(t *testing.T) {
 			wantMsg: "400 no such prune 'job9'", want: []error{ErrNotFound},
 		},
 		{
+			name: "missing datastore on delete, before PBS 4", method: http.MethodDelete,
+			handler: status(400, "datastore 'store9' does not exist."),
+			wantMsg: "400 datastore 'store9' does not exist.", want: []error{ErrNotFound},
+		},
+		{
+			name: "something else that does not exist", method: http.MethodPost,
+			handler: status(400, "removable datastore path '/mnt/usb' does not exist"),
+			wantMsg: "400 removable datastore path '/mnt/usb' does not exist", want: nil,
+		},
+		{
+			name: "no such file is not a missing object", method: http.MethodGet,
+			handler: status(400, "unable to open task log - ENOENT: No such file or directory"),
+			wantMsg: "400 unable to open task log - ENOENT: No such file or directory", want: nil,
+		},
+		{
 			name: "unknown API path is not a missing object", method: http.MethodGet,
 			handler: status(404, "Path '/api2/json/thing' not found."),
 			wantMsg: "404 Path '/api2/json/thing' not found.", want: nil,

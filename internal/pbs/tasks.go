@@ -164,6 +164,8 @@ type TaskError struct {
 	UPID       UPID
 	ExitStatus string   // PBS's error message
 	LogTail    []string // the last lines of the task log
+
+	upid string // the UPID as PBS wrote it, for the message
 }
 
 // Error renders the task type, the exit status, then the log tail line by
@@ -174,7 +176,11 @@ func (e *TaskError) Error() string {
 	if status == "" {
 		status = "no exit status"
 	}
-	msg := fmt.Sprintf("task %s (%s) failed: %s", e.UPID, e.UPID.WorkerType, status)
+	upid := e.upid
+	if upid == "" {
+		upid = e.UPID.String()
+	}
+	msg := fmt.Sprintf("task %s (%s) failed: %s", upid, e.UPID.WorkerType, status)
 	tail := e.LogTail
 	if n := len(tail); n > 0 && strings.TrimSpace(tail[n-1]) == "TASK ERROR: "+e.ExitStatus {
 		tail = tail[:n-1]
@@ -235,7 +241,7 @@ func (c *Client) WaitTaskResult(ctx context.Context, upid string, opts WaitOptio
 			return nil, fmt.Errorf("read status of task %s: %w", upid, err)
 		}
 		if st.Status == "stopped" {
-			return c.taskOutcome(ctx, u, taskPath, st.ExitStatus, opts.LogLines)
+			return c.taskOutcome(ctx, u, upid, taskPath, st.ExitStatus, opts.LogLines)
 		}
 		delay = nextPoll(delay, opts.MaxPoll, rand.Float64())
 	}
@@ -252,7 +258,7 @@ func nextPoll(d, maxPoll time.Duration, jitter float64) time.Duration {
 }
 
 // taskOutcome turns the exit status of a stopped task into its result.
-func (c *Client) taskOutcome(ctx context.Context, u UPID, taskPath, exit string, lines int) (*TaskResult, error) {
+func (c *Client) taskOutcome(ctx context.Context, u UPID, upid, taskPath, exit string, lines int) (*TaskResult, error) {
 	res := &TaskResult{UPID: u, ExitStatus: exit}
 	if exit == "OK" {
 		return res, nil
@@ -262,7 +268,7 @@ func (c *Client) taskOutcome(ctx context.Context, u UPID, taskPath, exit string,
 		res.LogTail = c.taskLogTail(ctx, taskPath, lines)
 		return res, nil
 	}
-	return nil, &TaskError{UPID: u, ExitStatus: exit, LogTail: c.taskLogTail(ctx, taskPath, lines)}
+	return nil, &TaskError{UPID: u, ExitStatus: exit, LogTail: c.taskLogTail(ctx, taskPath, lines), upid: upid}
 }
 
 // parseWarnings reads n of the exit status "WARNINGS: n".

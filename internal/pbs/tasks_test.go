@@ -274,6 +274,20 @@ func TestWaitTaskEscapedID(t *testing.T) {
 	}
 }
 
+// TestTaskErrorNamesTheUPIDAsGiven: the error quotes the UPID as PBS wrote
+// it (here with lower-case hex and a long task ID), so that it can be found
+// in PBS's task list.
+func TestTaskErrorNamesTheUPIDAsGiven(t *testing.T) {
+	const upid = "UPID:pbs1:000007c4:00009a2b:00000000000000ff:6745a3f1:delete-datastore:store1:root@pam:"
+	f := newFakePBS(t, false)
+	f.addTask(upid, &fakeTask{exit: "datastore is in use"})
+	c := newTestClient(t, f, nil)
+	err := c.WaitTask(context.Background(), upid)
+	if want := "task " + upid + " (delete-datastore) failed: datastore is in use"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
 // TestWaitTaskSchedule waits with the default options: the first poll comes
 // after FirstPoll, the status is polled until the task stops, and nothing
 // else is requested for an OK task.
