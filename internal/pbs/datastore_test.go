@@ -244,7 +244,7 @@ func TestDatastoreLifecycle(t *testing.T) {
 		t.Errorf("create sent\n%s\nwant\n%s", got, wantForm)
 	}
 	upid := taskUPID("create-datastore", "store1", 1)
-	if n := f.count("GET /nodes/pbs1/tasks/" + upid + "/status"); n != 2 {
+	if n := f.count("GET /nodes/localhost/tasks/" + upid + "/status"); n != 2 {
 		t.Errorf("create-datastore task polled %d times, want 2 (until stopped)", n)
 	}
 
@@ -302,7 +302,7 @@ func TestDatastoreLifecycle(t *testing.T) {
 	if got := cfg.lastWrite(); got != "destroy-data=1" {
 		t.Errorf("delete sent %q", got)
 	}
-	if n := f.count("GET /nodes/pbs1/tasks/" + taskUPID("delete-datastore", "store1", 2) + "/status"); n != 2 {
+	if n := f.count("GET /nodes/localhost/tasks/" + taskUPID("delete-datastore", "store1", 2) + "/status"); n != 2 {
 		t.Errorf("delete-datastore task polled %d times, want 2", n)
 	}
 	if _, _, err := c.Datastore(ctx, "store1"); !errors.Is(err, ErrNotFound) {

@@ -43,6 +43,7 @@ type fakePBS struct {
 	routes   map[string]http.HandlerFunc
 	requests []string // "METHOD /path" below /api2/json, in order
 	ticket   string   // the ticket currently accepted
+	tasks    map[string]*fakeTask
 }
 
 // newFakePBS starts a fake PBS; with useTLS it speaks HTTPS with

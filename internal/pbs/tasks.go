@@ -223,7 +223,9 @@ func (c *Client) WaitTaskResult(ctx context.Context, upid string, opts WaitOptio
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	taskPath := "/nodes/" + pathEscape(u.Node) + "/tasks/" + pathEscape(upid)
+	// PBS has one node, and its own clients (web interface,
+	// proxmox-backup-client) address it as "localhost", whatever its name.
+	taskPath := "/nodes/localhost/tasks/" + pathEscape(upid)
 
 	delay := opts.FirstPoll
 	for {

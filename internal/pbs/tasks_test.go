@@ -107,22 +107,39 @@ type fakeTask struct {
 }
 
 // addTask serves the status and log endpoints of upid on f as
-// src/api2/node/tasks.rs does.
+// src/api2/node/tasks.rs does, beside the tasks added before.
 func (f *fakePBS) addTask(upid string, task *fakeTask) {
-	u, err := ParseUPID(upid)
-	if err != nil {
+	if _, err := ParseUPID(upid); err != nil {
 		f.t.Fatal(err)
 	}
-	prefix := "/nodes/" + u.Node + "/tasks/{upid}"
-	check := func(w http.ResponseWriter, r *http.Request) bool {
-		if r.PathValue("upid") != upid {
-			writeError(w, http.StatusBadRequest, "unable to parse UPID '"+r.PathValue("upid")+"'")
-			return false
-		}
-		return true
+	f.mu.Lock()
+	first := f.tasks == nil
+	if first {
+		f.tasks = map[string]*fakeTask{}
 	}
-	f.handle("GET "+prefix+"/status", func(w http.ResponseWriter, r *http.Request) {
-		if !check(w, r) {
+	f.tasks[upid] = task
+	f.mu.Unlock()
+	if !first {
+		return
+	}
+	lookup := func(w http.ResponseWriter, r *http.Request) (*fakeTask, UPID, bool) {
+		f.mu.Lock()
+		task := f.tasks[r.PathValue("upid")]
+		f.mu.Unlock()
+		u, err := ParseUPID(r.PathValue("upid"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "parameter verification failed - 'upid': value does not match the regex pattern")
+			return nil, u, false
+		}
+		if task == nil {
+			writeError(w, http.StatusBadRequest, "unable to open task log \"/var/log/proxmox-backup/tasks/...\" - ENOENT: No such file or directory")
+			return nil, u, false
+		}
+		return task, u, true
+	}
+	f.handle("GET /nodes/{node}/tasks/{upid}/status", func(w http.ResponseWriter, r *http.Request) {
+		task, u, ok := lookup(w, r)
+		if !ok {
 			return
 		}
 		task.mu.Lock()
@@ -130,7 +147,7 @@ func (f *fakePBS) addTask(upid string, task *fakeTask) {
 		n := task.polls
 		task.mu.Unlock()
 		st := map[string]any{
-			"upid": upid, "node": u.Node, "pid": u.PID, "pstart": u.PStart, "starttime": u.StartTime,
+			"upid": r.PathValue("upid"), "node": u.Node, "pid": u.PID, "pstart": u.PStart, "starttime": u.StartTime,
 			"type": u.WorkerType, "id": u.WorkerID, "user": "root@pam", "status": "running",
 		}
 		if n > task.running {
@@ -139,8 +156,9 @@ func (f *fakePBS) addTask(upid string, task *fakeTask) {
 		}
 		writeData(w, st)
 	})
-	f.handle("GET "+prefix+"/log", func(w http.ResponseWriter, r *http.Request) {
-		if !check(w, r) {
+	f.handle("GET /nodes/{node}/tasks/{upid}/log", func(w http.ResponseWriter, r *http.Request) {
+		task, _, ok := lookup(w, r)
+		if !ok {
 			return
 		}
 		start, _ := strconv.Atoi(r.URL.Query().Get("start"))
@@ -302,7 +320,7 @@ func TestWaitTaskSchedule(t *testing.T) {
 	if err := c.WaitTask(context.Background(), testUPID); err != nil {
 		t.Fatal(err)
 	}
-	status := "GET /nodes/pbs1/tasks/" + testUPID + "/status"
+	status := "GET /nodes/localhost/tasks/" + testUPID + "/status"
 	if got, want := strings.Join(f.log()[before:], "\n"), strings.Repeat(status+"\n", 3); got+"\n" != want {
 		t.Errorf("requests:\n%s\nwant three status polls", got)
 	}
