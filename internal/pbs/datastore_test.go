@@ -225,7 +225,7 @@ func TestDatastoreLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	tuning := DatastoreTuning{ChunkOrder: "none", GCAtimeCutoff: ptr[int64](60)}.String()
-	maint := MaintenanceMode{Type: MaintenanceReadOnly, Message: "moving, back soon"}.String()
+	maint := MaintenanceMode{Type: MaintenanceReadOnly, Message: "moving to new disks"}.String()
 	create := DatastoreCreate{Datastore: Datastore{
 		Name: "store1", Path: "/mnt/datastore/store1", Comment: "lab",
 		GCSchedule: "daily", VerifyNew: ptr(true),
@@ -238,7 +238,7 @@ func TestDatastoreLifecycle(t *testing.T) {
 	wantForm := url.Values{
 		"name": {"store1"}, "path": {"/mnt/datastore/store1"}, "comment": {"lab"}, "gc-schedule": {"daily"},
 		"verify-new": {"1"}, "notify": {"gc=error"}, "notification-mode": {"notification-system"},
-		"tuning": {"chunk-order=none,gc-atime-cutoff=60"}, "maintenance-mode": {`type=read-only,message="moving, back soon"`},
+		"tuning": {"chunk-order=none,gc-atime-cutoff=60"}, "maintenance-mode": {"read-only,message=moving to new disks"},
 	}.Encode()
 	if got := cfg.lastWrite(); got != wantForm {
 		t.Errorf("create sent\n%s\nwant\n%s", got, wantForm)
@@ -259,7 +259,7 @@ func TestDatastoreLifecycle(t *testing.T) {
 	if digest != cfg.digest() || len(digest) != 64 {
 		t.Errorf("digest = %q, want the config's %q", digest, cfg.digest())
 	}
-	if m, err := ParseMaintenanceMode(d.MaintenanceMode); err != nil || m.Message != "moving, back soon" {
+	if m, err := ParseMaintenanceMode(d.MaintenanceMode); err != nil || m.Message != "moving to new disks" {
 		t.Errorf("maintenance mode read back as %+v, %v", m, err)
 	}
 

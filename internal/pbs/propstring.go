@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Property is one key=value pair of a property string.
@@ -307,12 +309,13 @@ const (
 	MaintenanceS3Refresh = "s3-refresh"
 )
 
-// MaintenanceMode is the datastore's "maintenance-mode" property string,
-// "type=offline,message=\"disk swap\"". "type" is the default key, so PBS's
-// own tasks write just "delete" or "unmount".
+// MaintenanceMode is the datastore's "maintenance-mode" property string.
+// "type" is its default key: PBS's web interface sends
+// `type=offline,message="disk swap"`, and PBS 4 stores what its own printer
+// makes of it, `offline,message=disk swap`.
 type MaintenanceMode struct {
 	Type    string
-	Message string // at most 64 characters, no control characters
+	Message string // at most 64 characters, no control characters, no comma (see Validate)
 	// Other holds keys this package does not know.
 	Other map[string]string
 }
@@ -339,27 +342,66 @@ func ParseMaintenanceMode(s string) (MaintenanceMode, error) {
 	return m, nil
 }
 
-// String renders the mode as PBS's web interface writes it: "type=<type>"
-// and, if there is a message, ",message=" with the message always quoted.
+// String renders the mode as PBS 4 stores it after an update
+// (DataStoreConfig::set_maintenance_mode prints it with proxmox-schema's
+// printer): the type without its key, then the message, quoted only if it
+// holds '"', '\', a newline or a comma.
 func (m MaintenanceMode) String() string {
 	var w propertyWriter
-	w.str("type", m.Type)
-	s := w.String()
-	if m.Message != "" {
-		if s != "" {
-			s += ","
-		}
-		s += "message=" + quote(m.Message)
+	w.str("message", m.Message)
+	w.other(m.Other)
+	return withDefaultKey("type", m.Type, w)
+}
+
+// maxMaintenanceMessage is PBS's limit (MAINTENANCE_MESSAGE_SCHEMA).
+const maxMaintenanceMessage = 64
+
+// Validate checks the mode as PBS will: a type of its enumeration and a
+// message of at most 64 characters without control characters. It also
+// refuses a comma in the message: PBS 4 stores the message without quotes
+// unless it holds '"' or '\', so a comma would split it when PBS reads it
+// back, and PBS would then ignore the maintenance mode.
+func (m MaintenanceMode) Validate() error {
+	switch m.Type {
+	case MaintenanceReadOnly, MaintenanceOffline, MaintenanceDelete, MaintenanceUnmount, MaintenanceS3Refresh:
+	case "":
+		return errors.New("invalid maintenance mode: the type is missing")
+	default:
+		return fmt.Errorf("invalid maintenance mode type %q: expected %s or %s", m.Type, MaintenanceReadOnly, MaintenanceOffline)
 	}
-	var rest propertyWriter
-	rest.other(m.Other)
+	if n := utf8.RuneCountInString(m.Message); n > maxMaintenanceMessage {
+		return fmt.Errorf("invalid maintenance message: %d characters, at most %d are allowed", n, maxMaintenanceMessage)
+	}
+	for _, r := range m.Message {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("invalid maintenance message %q: control characters are not allowed", m.Message)
+		}
+	}
+	if strings.Contains(m.Message, ",") {
+		return fmt.Errorf("invalid maintenance message %q: PBS cannot store a comma in it", m.Message)
+	}
+	if len(m.Other) > 0 {
+		return errors.New("invalid maintenance mode: only type and message can be set")
+	}
+	return nil
+}
+
+// withDefaultKey renders a property string whose default key comes first
+// without "key=", as proxmox-schema's printer writes it, unless the value
+// would not read back that way; rest follows.
+func withDefaultKey(key, value string, rest propertyWriter) string {
+	var parts []string
+	switch {
+	case value == "":
+	case strings.ContainsAny(value, "=,\"\\\n"):
+		parts = append(parts, key+"="+quoteIfNeeded(value))
+	default:
+		parts = append(parts, value)
+	}
 	if len(rest) > 0 {
-		if s != "" {
-			s += ","
-		}
-		s += rest.String()
+		parts = append(parts, rest.String())
 	}
-	return s
+	return strings.Join(parts, ",")
 }
 
 // Backend types of DatastoreBackend.
@@ -369,7 +411,7 @@ const (
 )
 
 // DatastoreBackend is the datastore's "backend" property string (PBS 4):
-// "type=s3,client=<s3 endpoint id>,bucket=<name>". Without it a datastore
+// "s3,client=<s3 endpoint id>,bucket=<name>" ("type" is the default key). Without it a datastore
 // is on the local filesystem. It can only be set when the datastore is
 // created.
 type DatastoreBackend struct {
@@ -405,14 +447,13 @@ func ParseDatastoreBackend(s string) (DatastoreBackend, error) {
 	return b, nil
 }
 
-// String renders the backend in PBS's key order: type, client, bucket,
-// max-cache-size.
+// String renders the backend as proxmox-schema's printer does: the type
+// without its key, then client, bucket and max-cache-size.
 func (b DatastoreBackend) String() string {
 	var w propertyWriter
-	w.str("type", b.Type)
 	w.str("client", b.Client)
 	w.str("bucket", b.Bucket)
 	w.str("max-cache-size", b.MaxCacheSize)
 	w.other(b.Other)
-	return w.String()
+	return withDefaultKey("type", b.Type, w)
 }

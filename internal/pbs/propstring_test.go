@@ -123,18 +123,20 @@ func TestMaintenanceMode(t *testing.T) {
 	tests := []struct {
 		in    string
 		want  MaintenanceMode
-		canon string
+		canon string // String(): what PBS 4 stores
 	}{
-		// As PBS's web interface writes it.
-		{`type=offline,message="disk swap, back at 5"`, MaintenanceMode{Type: MaintenanceOffline, Message: "disk swap, back at 5"},
-			`type=offline,message="disk swap, back at 5"`},
+		// As PBS's web interface sends it, and as PBS then stores it.
+		{`type=offline,message="disk swap"`, MaintenanceMode{Type: MaintenanceOffline, Message: "disk swap"},
+			"offline,message=disk swap"},
 		{`type=read-only,message="the \"big\" one"`, MaintenanceMode{Type: MaintenanceReadOnly, Message: `the "big" one`},
-			`type=read-only,message="the \"big\" one"`},
-		{"type=read-only", MaintenanceMode{Type: MaintenanceReadOnly}, "type=read-only"},
-		// As PBS's own tasks write it (type is the default key).
-		{"delete", MaintenanceMode{Type: MaintenanceDelete}, "type=delete"},
-		{"unmount,message=x", MaintenanceMode{Type: MaintenanceUnmount, Message: "x"}, `type=unmount,message="x"`},
-		{`message=a\b,type=offline`, MaintenanceMode{Type: MaintenanceOffline, Message: `a\b`}, `type=offline,message="a\\b"`},
+			`read-only,message="the \"big\" one"`},
+		{"type=read-only", MaintenanceMode{Type: MaintenanceReadOnly}, "read-only"},
+		// As PBS's own tasks write it.
+		{"delete", MaintenanceMode{Type: MaintenanceDelete}, "delete"},
+		{"unmount,message=x", MaintenanceMode{Type: MaintenanceUnmount, Message: "x"}, "unmount,message=x"},
+		{`message=a\b,type=offline`, MaintenanceMode{Type: MaintenanceOffline, Message: `a\b`}, `offline,message="a\\b"`},
+		// A comma is quoted here, although PBS's printer would not.
+		{`offline,message="a, b"`, MaintenanceMode{Type: MaintenanceOffline, Message: "a, b"}, `offline,message="a, b"`},
 		{"", MaintenanceMode{}, ""},
 	}
 	for _, tt := range tests {
@@ -149,6 +151,30 @@ func TestMaintenanceMode(t *testing.T) {
 	if _, err := ParseMaintenanceMode("offline,read-only"); err == nil {
 		t.Error("two types parsed")
 	}
+	// A type that would not read back bare keeps its key.
+	if s := (MaintenanceMode{Type: "a=b"}).String(); s != "type=a=b" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+func TestMaintenanceModeValidate(t *testing.T) {
+	for _, tt := range []struct {
+		m    MaintenanceMode
+		want string
+	}{
+		{MaintenanceMode{Type: MaintenanceOffline, Message: "disk swap until 17:00"}, ""},
+		{MaintenanceMode{Type: MaintenanceReadOnly}, ""},
+		{MaintenanceMode{Message: "x"}, "the type is missing"},
+		{MaintenanceMode{Type: "closed"}, `invalid maintenance mode type "closed": expected read-only or offline`},
+		{MaintenanceMode{Type: MaintenanceOffline, Message: strings.Repeat("é", 65)}, "65 characters, at most 64"},
+		{MaintenanceMode{Type: MaintenanceOffline, Message: "a\tb"}, "control characters"},
+		{MaintenanceMode{Type: MaintenanceOffline, Message: "a, b"}, "PBS cannot store a comma"},
+	} {
+		err := tt.m.Validate()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("Validate(%+v) = %v, want %q", tt.m, err, tt.want)
+		}
+	}
 }
 
 func TestDatastoreBackend(t *testing.T) {
@@ -158,7 +184,7 @@ func TestDatastoreBackend(t *testing.T) {
 		t.Fatalf("got %+v, %v", b, err)
 	}
 	b.MaxCacheSize = "50 GiB"
-	if s := b.String(); s != "type=s3,client=minio,bucket=pbs-backups,max-cache-size=50 GiB" {
+	if s := b.String(); s != "s3,client=minio,bucket=pbs-backups,max-cache-size=50 GiB" {
 		t.Errorf("String() = %q", s)
 	}
 }
