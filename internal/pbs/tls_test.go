@@ -1,0 +1,135 @@
+package pbs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestTLS(t *testing.T) {
+	f := newFakePBS(t, true)
+	endpoint := f.srv.URL // https://127.0.0.1:port
+	leaf := sha256.Sum256(f.srv.Certificate().Raw)
+	hexFP := hex.EncodeToString(leaf[:])
+	wrong := sha256.Sum256([]byte("another certificate"))
+
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want []string // fragments of the error; none for success
+	}{
+		{"untrusted", func(*Config) {}, []string{
+			"the certificate of " + endpoint + " is not trusted: set ca_certificate or tls_fingerprint, or insecure = true",
+			"x509: certificate signed by unknown authority",
+		}},
+		{"CA certificate", func(c *Config) { c.CACertificate = serverCAPEM(f.srv) }, nil},
+		{"CA certificate in a bundle", func(c *Config) { c.CACertificate = "# lab CA\n" + serverCAPEM(f.srv) + serverCAPEM(f.srv) }, nil},
+		{"fingerprint, lower case", func(c *Config) { c.TLSFingerprint = hexFP }, nil},
+		{"fingerprint, PBS's format", func(c *Config) { c.TLSFingerprint = formatFingerprint(leaf) }, nil},
+		{"fingerprint overrides insecure", func(c *Config) { c.TLSFingerprint, c.Insecure = formatFingerprint(wrong), true },
+			[]string{"TLS fingerprint mismatch"}},
+		{"wrong fingerprint", func(c *Config) { c.TLSFingerprint = formatFingerprint(wrong) }, []string{
+			"TLS fingerprint mismatch for " + endpoint + ": server presented SHA256 " + formatFingerprint(leaf) +
+				", expected " + formatFingerprint(wrong),
+		}},
+		{"insecure", func(c *Config) { c.Insecure = true }, nil},
+		{"host name mismatch", func(c *Config) {
+			c.Endpoint = strings.Replace(endpoint, "127.0.0.1", "localhost", 1)
+			c.CACertificate = serverCAPEM(f.srv)
+		}, []string{"is not valid for the name localhost", "x509: certificate is valid for"}},
+		{"host name mismatch, pinned", func(c *Config) {
+			c.Endpoint = strings.Replace(endpoint, "127.0.0.1", "localhost", 1)
+			c.TLSFingerprint = hexFP
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{Endpoint: endpoint, APIToken: testToken, Retry: fastRetry}
+			tt.mod(&cfg)
+			c, err := New(context.Background(), cfg)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				if _, err := c.Version(context.Background()); err != nil {
+					t.Errorf("Version: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("New succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q, want it to contain %q", err, w)
+				}
+			}
+			if errors.Is(err, ErrTransient) {
+				t.Errorf("a certificate failure must not be transient: %v", err)
+			}
+		})
+	}
+	// Certificate failures are not retried.
+	if n := f.count("GET /version"); n != 2*6 {
+		t.Errorf("GET /version reached the server %d times, want twice per successful case (12)", n)
+	}
+}
+
+func TestServerFingerprint(t *testing.T) {
+	f := newFakePBS(t, true)
+	leaf := sha256.Sum256(f.srv.Certificate().Raw)
+	want := strings.ToUpper(hex.EncodeToString(leaf[:]))
+	var parts []string
+	for i := 0; i < len(want); i += 2 {
+		parts = append(parts, want[i:i+2])
+	}
+	want = strings.Join(parts, ":") // PBS's display form: AA:BB:...
+
+	for name, mod := range map[string]func(*Config){
+		"CA":       func(c *Config) { c.CACertificate = serverCAPEM(f.srv) },
+		"pinned":   func(c *Config) { c.CACertificate, c.TLSFingerprint = "", strings.ToLower(want) },
+		"insecure": func(c *Config) { c.CACertificate, c.Insecure = "", true },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := newTestClient(t, f, mod)
+			got, err := c.ServerFingerprint(context.Background())
+			if err != nil || got != want {
+				t.Errorf("ServerFingerprint() = %q, %v; want %q", got, err, want)
+			}
+		})
+	}
+
+	t.Run("untrusted", func(t *testing.T) {
+		c := newTestClient(t, f, func(c *Config) { c.CACertificate, c.Insecure = "", true })
+		c.tlsConfig.InsecureSkipVerify = false // as if the CA were removed since New
+		_, err := c.ServerFingerprint(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "is not trusted") {
+			t.Errorf("err = %v, want an untrusted certificate", err)
+		}
+	})
+
+	t.Run("plain http", func(t *testing.T) {
+		c := newTestClient(t, newFakePBS(t, false), nil)
+		_, err := c.ServerFingerprint(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "does not use https") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+func TestFingerprintFormat(t *testing.T) {
+	d, err := parseFingerprint(" aa:BB:" + strings.Repeat("0f", 30) + " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "AA:BB:" + strings.TrimSuffix(strings.Repeat("0F:", 30), ":")
+	if got := formatFingerprint(d); got != want {
+		t.Errorf("formatFingerprint = %q, want %q", got, want)
+	}
+	if CheckFingerprint(want) != nil || CheckFingerprint("AA:BB") == nil {
+		t.Error("CheckFingerprint")
+	}
+}
