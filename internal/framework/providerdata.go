@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/hcilab/terraform-provider-pve/internal/ceph"
+	"github.com/hcilab/terraform-provider-pve/internal/pbs"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -28,6 +29,24 @@ type ProviderData struct {
 	// Ceph is the librados connection of the provider's ceph {} block
 	// (missing when the block is not set).
 	Ceph *Backend[*ceph.Client]
+	// PBS is the Proxmox Backup Server of the provider's pbs {} block
+	// (missing when it has no endpoint).
+	PBS *Backend[*pbs.Client]
+}
+
+// PBSClient returns the connected PBS client, or adds an error with the
+// given summary (saying which settings are missing).
+func (d *ProviderData) PBSClient(ctx context.Context, summary string, diags *diag.Diagnostics) *pbs.Client {
+	if d == nil || d.PBS == nil {
+		diags.AddError(summary, "the provider is not configured")
+		return nil
+	}
+	c, err := d.PBS.Client(ctx)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	return c
 }
 
 // CephClient returns the connected librados client, or adds an error with

@@ -2,17 +2,20 @@ package provider
 
 import (
 	"context"
+	"errors"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/ceph"
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/pbs"
 )
 
-// The pbs, ceph and bmc blocks are declared now, with their environment
-// fallbacks, so that configurations written today keep working; the types
-// that use them arrive with their backends.
+// The pbs, ceph and bmc blocks: each backend's settings, with their
+// environment fallbacks.
 
 type pbsModel struct {
 	Endpoint       types.String `tfsdk:"endpoint"`
@@ -150,6 +153,49 @@ func bmcDefaults(m *bmcModel) framework.BMCDefaults {
 
 // cephBackend is the librados connection of the ceph {} block (or the
 // CEPH_* environment): connected on first use.
+// pbsBackend builds the PBS backend from the pbs {} block and the PBS_*
+// variables; it connects (and logs in) on first use.
+func pbsBackend(m *pbsModel, diags *diag.Diagnostics) *framework.Backend[*pbs.Client] {
+	if m == nil {
+		m = &pbsModel{Endpoint: types.StringNull(), APIToken: types.StringNull(), Username: types.StringNull(),
+			Password: types.StringNull(), Insecure: types.BoolNull(), CACertificate: types.StringNull(), TLSFingerprint: types.StringNull()}
+	}
+	for _, v := range []types.String{m.Endpoint, m.APIToken, m.Username, m.Password, m.CACertificate, m.TLSFingerprint} {
+		if v.IsUnknown() {
+			return framework.NewBackend("PBS", func(context.Context) (*pbs.Client, error) {
+				return nil, errors.New("the PBS settings of the provider depend on values that are not known yet")
+			}, func(error) bool { return true })
+		}
+	}
+	cfg := pbs.Config{
+		Endpoint:       framework.StringOrEnv(m.Endpoint, "PBS_ENDPOINT"),
+		APIToken:       framework.StringOrEnv(m.APIToken, "PBS_API_TOKEN"),
+		Username:       framework.StringOrEnv(m.Username, "PBS_USERNAME"),
+		Password:       framework.StringOrEnv(m.Password, "PBS_PASSWORD"),
+		Insecure:       framework.BoolOrEnv(m.Insecure, "PBS_INSECURE"),
+		CACertificate:  framework.StringOrEnv(m.CACertificate, "PBS_CA_CERTIFICATE"),
+		TLSFingerprint: framework.StringOrEnv(m.TLSFingerprint, "PBS_TLS_FINGERPRINT"),
+		UserAgent:      "terraform-provider-pve",
+	}
+	if cfg.Endpoint == "" {
+		return framework.MissingBackend[*pbs.Client]("PBS", `set endpoint in the provider's pbs {} block, or PBS_ENDPOINT`)
+	}
+	// One way to authenticate: the configuration wins over the
+	// environment, and where both come from the environment, the token.
+	if !m.Username.IsNull() && m.APIToken.IsNull() {
+		cfg.APIToken = ""
+	} else if cfg.APIToken != "" {
+		cfg.Username, cfg.Password = "", ""
+	}
+	if err := cfg.Validate(); err != nil {
+		diags.AddAttributeError(path.Root("pbs"), "Invalid PBS Provider Configuration", err.Error())
+		return framework.MissingBackend[*pbs.Client]("PBS", "its settings are invalid")
+	}
+	return framework.NewBackend("PBS", func(ctx context.Context) (*pbs.Client, error) {
+		return pbs.New(ctx, cfg)
+	}, func(err error) bool { return errors.Is(err, pbs.ErrUnreachable) || errors.Is(err, pbs.ErrTransient) })
+}
+
 func cephBackend(m *cephModel) *framework.Backend[*ceph.Client] {
 	if m == nil {
 		m = &cephModel{MonHost: types.StringNull(), User: types.StringNull(), Key: types.StringNull(),

@@ -150,6 +150,7 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	data.PVE, data.PVEConfig = configurePVE(ctx, m, &resp.Diagnostics)
 	data.BMC = bmcDefaults(m.BMC)
 	data.Ceph = cephBackend(m.Ceph)
+	data.PBS = pbsBackend(m.PBS, &resp.Diagnostics)
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data

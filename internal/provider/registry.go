@@ -12,7 +12,9 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/service/mapping"
 	"github.com/hcilab/terraform-provider-pve/internal/service/network"
 	"github.com/hcilab/terraform-provider-pve/internal/service/node"
+	"github.com/hcilab/terraform-provider-pve/internal/service/pbs"
 	"github.com/hcilab/terraform-provider-pve/internal/service/pool"
+	"github.com/hcilab/terraform-provider-pve/internal/service/storage"
 	"github.com/hcilab/terraform-provider-pve/internal/service/vm"
 )
 
@@ -26,7 +28,9 @@ func resources() []func() resource.Resource {
 		mapping.Resources(),
 		network.Resources(),
 		node.Resources(),
+		pbs.Resources(),
 		pool.Resources(),
+		storage.Resources(),
 		vm.Resources(),
 	)
 }
@@ -41,7 +45,9 @@ func dataSources() []func() datasource.DataSource {
 		mapping.DataSources(),
 		network.DataSources(),
 		node.DataSources(),
+		pbs.DataSources(),
 		pool.DataSources(),
+		storage.DataSources(),
 		vm.DataSources(),
 	)
 }

@@ -1,0 +1,18 @@
+// Package storage holds the PVE storage types: storages of the cluster's
+// storage.cfg, such as a Proxmox Backup Server datastore (pve_storage_pbs).
+package storage
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+)
+
+// Resources returns the resources of the storage service.
+func Resources() []func() resource.Resource {
+	return []func() resource.Resource{NewPBSResource}
+}
+
+// DataSources returns the data sources of the storage service.
+func DataSources() []func() datasource.DataSource {
+	return nil
+}
