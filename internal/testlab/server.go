@@ -35,7 +35,9 @@ type response struct {
 	ctype  string // Content-Type; "" sends none
 	body   []byte
 	delay  time.Duration // hold the answer back this long (unauthorized calls)
-	drop   bool          // reset the connection without answering
+	// headers are more header lines (PBS's writer sends them)
+	headers [][2]string
+	drop    bool // reset the connection without answering
 }
 
 // httpServer is a minimal HTTP/1.1 over TLS server.
@@ -43,8 +45,12 @@ type httpServer struct {
 	ln      net.Listener
 	tlsConf *tls.Config
 	handle  func(req *http.Request) *response
-	done    chan struct{}
-	wg      sync.WaitGroup
+	// write writes an answer; keepErrors keeps the connection open after
+	// an error status (hyper does, pveproxy does not).
+	write      func(w *bufio.Writer, req *http.Request, resp *response, keep bool)
+	keepErrors bool
+	done       chan struct{}
+	wg         sync.WaitGroup
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -56,6 +62,7 @@ func newHTTPServer(ln net.Listener, conf *tls.Config, handle func(*http.Request)
 		ln:      ln,
 		tlsConf: conf,
 		handle:  handle,
+		write:   writeResponse,
 		done:    make(chan struct{}),
 		conns:   map[net.Conn]struct{}{},
 	}
@@ -150,9 +157,9 @@ func (s *httpServer) serveConn(raw net.Conn) {
 				return
 			}
 		}
-		keep := keepAlive(req) && resp.status < 400 && n < keepAliveRequests && drained(req.Body)
+		keep := keepAlive(req) && (resp.status < 400 || s.keepErrors) && n < keepAliveRequests && drained(req.Body)
 		_ = conn.SetWriteDeadline(time.Now().Add(requestTimeout))
-		writeResponse(bw, req, resp, keep)
+		s.write(bw, req, resp, keep)
 		if bw.Flush() != nil || !keep {
 			return
 		}

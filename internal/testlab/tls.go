@@ -94,33 +94,39 @@ func newLabCA() (*labCA, error) {
 // 127.0.0.1, ::1, localhost, the node's IP and its name. key is the node's
 // key (pve-ssl.key), which PVE keeps when it renews the certificate.
 func (ca *labCA) nodeCert(name, ip string, key *ecdsa.PrivateKey) (*labCert, error) {
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	if parsed := net.ParseIP(ip); parsed != nil {
+		ips = append(ips, parsed)
+	}
+	subject := pkix.Name{
+		CommonName:         name,
+		OrganizationalUnit: []string{"PVE Cluster Node"},
+		Organization:       []string{"Proxmox Virtual Environment"},
+	}
+	return ca.serverCert(subject, []string{"localhost", name}, ips, key)
+}
+
+// serverCert issues a TLS server certificate for the names and addresses.
+func (ca *labCA) serverCert(subject pkix.Name, dnsNames []string, ips []net.IP, key *ecdsa.PrivateKey) (*labCert, error) {
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	if parsed := net.ParseIP(ip); parsed != nil {
-		ips = append(ips, parsed)
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{
-			CommonName:         name,
-			OrganizationalUnit: []string{"PVE Cluster Node"},
-			Organization:       []string{"Proxmox Virtual Environment"},
-		},
+		SerialNumber:          serial,
+		Subject:               subject,
 		NotBefore:             now.Add(-24 * time.Hour),
 		NotAfter:              now.AddDate(2, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		DNSNames:              []string{"localhost", name},
+		DNSNames:              dnsNames,
 		IPAddresses:           ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		return nil, fmt.Errorf("testlab: create node certificate: %w", err)
+		return nil, fmt.Errorf("testlab: create server certificate: %w", err)
 	}
 	return &labCert{
 		cert:        tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},

@@ -1,0 +1,575 @@
+package testlab
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The request pipeline of proxmox-rest-server (rest.rs, formatter.rs) as
+// proxmox-backup-proxy runs it:
+//
+//  1. the path is normalised; a component starting with "." is refused;
+//     path and query together may be 3072 bytes;
+//  2. /api2/<format>/...: "json" or "extjs"; anything outside /api2 is
+//     a static file (the lab has none);
+//  3. the method is looked up in the router;
+//  4. authentication, unless the method is open to the world: 401
+//     "authentication failed - <why>", with no Content-Type;
+//  5. no method: 404 "Path '<path>' not found.";
+//  6. parameters: form body, query and path (parse_parameter_strings) or a
+//     JSON body (verify_json); errors are a ParameterError, 400;
+//  7. the handler; its error becomes the body text, with status 400 unless
+//     it is an HttpError.
+//
+// The json formatter answers {"data": ...} plus the result attributes
+// (e.g. "digest", "total") on success and the bare error message as body
+// on failure, with Content-Type application/json either way.
+
+// pbsHandler serves one PBS API method.
+type pbsHandler func(r *pbsRequest) (any, error)
+
+// pbsRequest is a call as a handler sees it.
+type pbsRequest struct {
+	Method   string
+	Path     string // below /api2/json
+	Template string
+	Params   map[string]any // typed: string, int64, float64, bool, []any
+	AuthID   string         // "root@pam" or "root@pam!token"
+	// attrs are result attributes added next to "data" (rpcenv[...]).
+	attrs map[string]any
+	// header is the raw request, for handlers that need it (the ticket call).
+	header http.Header
+}
+
+func (r *pbsRequest) str(name string) (string, bool) {
+	v, ok := r.Params[name].(string)
+	return v, ok
+}
+
+// boolean returns a boolean parameter (also from a string, for a
+// simulator running without schema).
+func (r *pbsRequest) boolean(name string, def bool) bool {
+	switch v := r.Params[name].(type) {
+	case bool:
+		return v
+	case string:
+		if b, err := parsePBSBoolean(v); err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+// integer returns an integer parameter (also from a string, for a
+// simulator running without schema).
+func (r *pbsRequest) integer(name string) (int64, bool) {
+	switch v := r.Params[name].(type) {
+	case int64:
+		return v, true
+	case string:
+		if n, err := parseRustInt(v); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// pbsHTTPError is proxmox-router's HttpError: an answer with a status.
+type pbsHTTPError struct {
+	status int
+	msg    string
+}
+
+func (e *pbsHTTPError) Error() string { return e.msg }
+
+func pbsHTTPErr(status int, format string, args ...any) error {
+	return &pbsHTTPError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// pbsRaw is an answer a handler writes itself (ApiHandler::AsyncHttp).
+type pbsRaw struct {
+	ctype   string
+	body    []byte
+	headers [][2]string
+}
+
+// --- router ---------------------------------------------------------------
+
+type pbsEndpoint struct {
+	schema  *pbsMethod
+	handler pbsHandler
+	world   bool
+}
+
+type pbsRouteNode struct {
+	template  string
+	literal   map[string]*pbsRouteNode
+	param     *pbsRouteNode
+	paramName string
+	children  []string
+	methods   map[string]*pbsEndpoint
+}
+
+func newPBSRouteNode(t string) *pbsRouteNode {
+	return &pbsRouteNode{template: t, literal: map[string]*pbsRouteNode{}, methods: map[string]*pbsEndpoint{}}
+}
+
+// pbsRouter is proxmox-router's Router tree: literal subdirectories before
+// the match_all parameter, no backtracking.
+type pbsRouter struct {
+	root *pbsRouteNode
+}
+
+func newPBSRouter(schema *pbsSchema) *pbsRouter {
+	rt := &pbsRouter{root: newPBSRouteNode("")}
+	if schema != nil {
+		for _, dir := range schema.dirs {
+			rt.insert(dir)
+		}
+		for path, methods := range schema.methods {
+			n := rt.insert(path)
+			for m, ms := range methods {
+				n.methods[m] = &pbsEndpoint{schema: ms, world: ms.world}
+			}
+		}
+	}
+	return rt
+}
+
+func (rt *pbsRouter) insert(template string) *pbsRouteNode {
+	n := rt.root
+	for _, seg := range splitPath(template) {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			if n.param == nil {
+				n.param = newPBSRouteNode(n.template + "/" + seg)
+				n.paramName = seg[1 : len(seg)-1]
+			}
+			n = n.param
+			continue
+		}
+		child, ok := n.literal[seg]
+		if !ok {
+			child = newPBSRouteNode(n.template + "/" + seg)
+			n.literal[seg] = child
+			n.children = append(n.children, seg)
+		}
+		n = child
+	}
+	return n
+}
+
+// handle registers a handler; world marks methods without authentication
+// (used when no schema says so).
+func (rt *pbsRouter) handle(method, template string, h pbsHandler, world bool) {
+	n := rt.insert(template)
+	e := n.methods[method]
+	if e == nil {
+		e = &pbsEndpoint{world: world}
+		n.methods[method] = e
+	}
+	e.handler = h
+	if e.schema == nil {
+		e.world = world
+	}
+}
+
+func (rt *pbsRouter) match(comps []string) (*pbsRouteNode, map[string]string) {
+	n := rt.root
+	params := map[string]string{}
+	for _, seg := range comps {
+		if child, ok := n.literal[seg]; ok {
+			n = child
+			continue
+		}
+		if n.param == nil {
+			return nil, nil
+		}
+		params[n.paramName] = seg
+		n = n.param
+	}
+	return n, params
+}
+
+// registerSubdirListings gives every schema directory whose GET is a
+// list_subdirs_api_method (no parameters, additional properties allowed)
+// its listing, unless a handler is registered.
+func (rt *pbsRouter) registerSubdirListings() {
+	var walk func(n *pbsRouteNode)
+	walk = func(n *pbsRouteNode) {
+		if e := n.methods[http.MethodGet]; e != nil && e.handler == nil && e.schema != nil && e.schema.params != nil &&
+			e.schema.params.AdditionalProperties && len(e.schema.params.Properties) == 0 && len(n.children) > 0 {
+			names := slices.Sorted(slices.Values(n.children))
+			e.handler = func(*pbsRequest) (any, error) {
+				out := []map[string]any{}
+				for _, c := range names {
+					out = append(out, map[string]any{"subdir": c})
+				}
+				return out, nil
+			}
+		}
+		for _, c := range n.literal {
+			walk(c)
+		}
+		if n.param != nil {
+			walk(n.param)
+		}
+	}
+	walk(rt.root)
+}
+
+// --- the pipeline ----------------------------------------------------------
+
+const (
+	pbsMaxURIQueryLength = 3072
+	pbsMaxBody           = 64 * 1024
+)
+
+// pbsWorld lists the methods open to the world when there is no schema.
+var pbsWorld = map[string]bool{
+	"POST /access/ticket": true, "DELETE /access/ticket": true, "GET /ping": true, "GET /access/domains": true,
+}
+
+// plainPBSError is an error answered outside the formatter (ApiService's
+// error path): the message as body, no Content-Type.
+func plainPBSError(status int, msg string) *response {
+	return &response{status: status, body: []byte(msg)}
+}
+
+// serve answers one request.
+func (s *PBS) serve(req *http.Request) *response {
+	if d := s.faults.requestLatency(); d > 0 {
+		time.Sleep(d)
+	}
+	if s.faults.drop() {
+		return &response{drop: true}
+	}
+	var comps []string
+	for _, c := range strings.Split(req.URL.Path, "/") {
+		if c == "" {
+			continue
+		}
+		if strings.HasPrefix(c, ".") {
+			return plainPBSError(http.StatusBadRequest, "Path contains illegal components.")
+		}
+		comps = append(comps, c)
+	}
+	fullPath := "/" + strings.Join(comps, "/")
+	if len(fullPath)+len(req.URL.RawQuery) > pbsMaxURIQueryLength {
+		return &response{status: http.StatusRequestURITooLong}
+	}
+	if len(comps) == 0 || comps[0] != "api2" {
+		if req.Method != http.MethodGet {
+			return plainPBSError(http.StatusBadRequest, "invalid http method for path")
+		}
+		if len(comps) == 0 { // the GUI's index page
+			return &response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: []byte("<!DOCTYPE html>\n<html><head><title>" + s.hostname + " - Proxmox Backup Server</title></head><body></body></html>\n")}
+		}
+		return plainPBSError(http.StatusNotFound, fmt.Sprintf("no such file: '%s'", strings.Join(comps, "/")))
+	}
+	if len(comps) == 1 {
+		return plainPBSError(http.StatusNotFound, fmt.Sprintf("invalid api path '%s'", fullPath))
+	}
+	format := comps[1]
+	if format != "json" && format != "extjs" {
+		return plainPBSError(http.StatusBadRequest, fmt.Sprintf("Unsupported output format '%s'.", format))
+	}
+	rel := "/" + strings.Join(comps[2:], "/")
+
+	node, uriParams := s.routes.match(comps[2:])
+	var ep *pbsEndpoint
+	if node != nil {
+		ep = node.methods[req.Method]
+	}
+	key := rel
+	if node != nil {
+		key = node.template
+		if key == "" {
+			key = "/"
+		}
+	}
+	s.stats.inc(req.Method + " " + key)
+
+	world := ep != nil && (ep.world || (ep.schema == nil && pbsWorld[req.Method+" "+key]))
+	authID := ""
+	if !world {
+		id, err := s.checkAuth(req)
+		if err != nil {
+			resp := plainPBSError(http.StatusUnauthorized, "authentication failed - "+err.Error())
+			resp.delay = s.faults.authFailureDelay()
+			return resp
+		}
+		authID = id
+	}
+	if ep == nil {
+		return s.formatError(format, pbsHTTPErr(http.StatusNotFound, "Path '%s' not found.", fullPath))
+	}
+	if !(req.Method == http.MethodPost && key == "/access/ticket") {
+		if status, reason, ok := s.faults.requestFailure(); ok {
+			return s.formatError(format, pbsHTTPErr(status, "%s", reason))
+		}
+	}
+	if ep.handler == nil {
+		s.logf("testlab: PBS %s %s is in the schema but the simulator does not implement it", req.Method, key)
+		return s.formatError(format, pbsHTTPErr(http.StatusNotImplemented, "%s %s is not implemented by the PBS simulator", req.Method, key))
+	}
+
+	params, err := s.requestParams(req, ep, uriParams, key)
+	if err != nil {
+		return s.formatError(format, err)
+	}
+	r := &pbsRequest{Method: req.Method, Path: rel, Template: key, Params: params, AuthID: authID, attrs: map[string]any{}, header: req.Header}
+	data, err := s.callPBSHandler(ep.handler, r)
+	if err != nil {
+		resp := s.formatError(format, err)
+		var he *pbsHTTPError
+		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
+			resp.delay = s.faults.authFailureDelay()
+		}
+		return resp
+	}
+	if raw, ok := data.(*pbsRaw); ok {
+		return &response{status: http.StatusOK, ctype: raw.ctype, body: raw.body, headers: raw.headers}
+	}
+	return s.formatData(format, data, r.attrs)
+}
+
+func (s *PBS) callPBSHandler(h pbsHandler, r *pbsRequest) (data any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logf("testlab: PBS handler for %s %s panicked: %v", r.Method, r.Template, v)
+			data, err = nil, pbsHTTPErr(http.StatusInternalServerError, "internal error: %v", v)
+		}
+	}()
+	return h(r)
+}
+
+// requestParams is get_request_parameters: the body (form or JSON), the
+// query string (without "_dc") and the path parameters, checked against
+// the method's schema. Without a schema the values stay strings.
+func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[string]string, key string) (map[string]any, error) {
+	isJSON := false
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		switch strings.TrimSpace(strings.Split(ct, ";")[0]) {
+		case "application/x-www-form-urlencoded":
+		case "application/json":
+			isJSON = true
+		default:
+			return nil, fmt.Errorf("unsupported content type Ok(%q)", ct)
+		}
+	}
+	var body []byte
+	if req.Body != nil && !(req.Method == http.MethodGet && key == "/nodes/{node}/tasks/{upid}/log") {
+		b, err := io.ReadAll(io.LimitReader(req.Body, pbsMaxBody+1))
+		if err != nil {
+			return nil, pbsHTTPErr(http.StatusBadRequest, "Problems reading request body: %s", err)
+		}
+		if len(b) >= pbsMaxBody {
+			return nil, pbsHTTPErr(http.StatusBadRequest, "Request body too large")
+		}
+		if !utf8.Valid(b) {
+			return nil, errors.New("Request body not uft8: invalid utf-8 sequence")
+		}
+		body = b
+	}
+	uriNames := slices.Sorted(func(yield func(string) bool) {
+		for k := range uriParams {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	var schema *pbsProp
+	if ep.schema != nil {
+		schema = ep.schema.params
+	}
+
+	if isJSON {
+		params := map[string]any{}
+		if len(bytes.TrimSpace(body)) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return nil, fmt.Errorf("%s", jsonErrorText(err)) // guessed: serde_json's wording differs
+			}
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return nil, errors.New("invalid type: expected a JSON object") // guessed
+			}
+			params = obj
+		}
+		for _, k := range uriNames {
+			if schema != nil {
+				if ps := schema.Properties[k]; ps != nil {
+					v, err := parsePBSSimpleValue(uriParams[k], ps)
+					if err != nil {
+						return nil, err
+					}
+					params[k] = v
+				}
+				continue
+			}
+			params[k] = uriParams[k]
+		}
+		if schema != nil {
+			if err := verifyPBSJSON(params, schema); err != nil {
+				return nil, err
+			}
+		}
+		normalizePBSJSON(params)
+		return params, nil
+	}
+
+	var pairs []pbsKV
+	for _, kv := range formPairs(string(body)) {
+		pairs = append(pairs, kv)
+	}
+	for _, kv := range formPairs(req.URL.RawQuery) {
+		if kv.k == "_dc" {
+			continue
+		}
+		pairs = append(pairs, kv)
+	}
+	for _, k := range uriNames {
+		pairs = append(pairs, pbsKV{k, uriParams[k]})
+	}
+	if schema != nil {
+		return parsePBSParameterStrings(pairs, schema)
+	}
+	params := map[string]any{}
+	for _, kv := range pairs {
+		switch old := params[kv.k].(type) {
+		case nil:
+			params[kv.k] = kv.v
+		case string:
+			params[kv.k] = []any{old, kv.v}
+		case []any:
+			params[kv.k] = append(old, kv.v)
+		}
+	}
+	return params, nil
+}
+
+// formPairs is form_urlencoded::parse: pairs separated by '&', '+' as
+// space, invalid escapes kept, invalid UTF-8 replaced.
+func formPairs(data string) []pbsKV {
+	var out []pbsKV
+	for _, part := range strings.Split(data, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		out = append(out, pbsKV{formUnescape(k), formUnescape(v)})
+	}
+	return out
+}
+
+func formUnescape(s string) string {
+	s = strings.ReplaceAll(s, "+", " ")
+	if u, err := url.PathUnescape(s); err == nil {
+		return strings.ToValidUTF8(u, "\uFFFD")
+	}
+	return unescapeForm(s)
+}
+
+// jsonErrorText renders a JSON syntax error (guessed; serde_json says e.g.
+// "expected value at line 1 column 1").
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s at offset %d", se.Error(), se.Offset)
+	}
+	return err.Error()
+}
+
+// formatData renders a result with the json or extjs formatter.
+func (s *PBS) formatData(format string, data any, attrs map[string]any) *response {
+	body := map[string]any{"data": data}
+	if format == "extjs" {
+		body["success"] = true
+	}
+	for k, v := range attrs {
+		body[k] = v
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return plainPBSError(http.StatusInternalServerError, "unable to encode response: "+err.Error())
+	}
+	return &response{status: http.StatusOK, ctype: jsonContentType, body: raw}
+}
+
+// formatError renders an error: the json formatter sends the message as
+// the body with the HttpError's status or 400; the extjs formatter answers
+// 200 with success false.
+func (s *PBS) formatError(format string, err error) *response {
+	if format == "extjs" {
+		msg := err.Error()
+		errs := map[string]string{}
+		var pe *pbsParamError
+		if errors.As(err, &pe) {
+			for i, n := range pe.names {
+				errs[n] = pe.msgs[i]
+			}
+			msg = "parameter verification errors"
+		}
+		raw, _ := json.Marshal(map[string]any{"message": msg, "errors": errs, "success": false})
+		return &response{status: http.StatusOK, ctype: jsonContentType, body: raw}
+	}
+	status := http.StatusBadRequest
+	var he *pbsHTTPError
+	if errors.As(err, &he) {
+		status = he.status
+	}
+	return &response{status: status, ctype: jsonContentType, body: []byte(err.Error())}
+}
+
+// writePBSResponse writes an answer the way hyper does for
+// proxmox-rest-server: the canonical reason phrase, lower-case header
+// names, a deflate body when the client accepts it.
+func writePBSResponse(w *bufio.Writer, req *http.Request, resp *response, keep bool) {
+	body := resp.body
+	deflated := false
+	if len(body) > 0 && acceptsDeflate(req.Header.Get("Accept-Encoding")) && resp.ctype != "" {
+		var buf bytes.Buffer
+		zw := zlib.NewWriter(&buf)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		body, deflated = buf.Bytes(), true
+	}
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
+	if resp.ctype != "" {
+		fmt.Fprintf(w, "content-type: %s\r\n", resp.ctype)
+	}
+	for _, h := range resp.headers {
+		fmt.Fprintf(w, "%s: %s\r\n", h[0], h[1])
+	}
+	if deflated {
+		fmt.Fprintf(w, "content-encoding: deflate\r\n")
+	}
+	if !keep {
+		fmt.Fprintf(w, "connection: close\r\n")
+	}
+	fmt.Fprintf(w, "content-length: %d\r\ndate: %s\r\n\r\n", len(body), time.Now().UTC().Format(http.TimeFormat))
+	_, _ = w.Write(body)
+}
+
+// acceptsDeflate is extract_compression_method: only deflate is offered.
+func acceptsDeflate(h string) bool {
+	for _, enc := range strings.FieldsFunc(h, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if enc == "deflate" || strings.HasPrefix(enc, "deflate;q=") {
+			return true
+		}
+	}
+	return false
+}
