@@ -1,0 +1,44 @@
+package acctest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+)
+
+// StartPBS starts, for one test, a simulated Proxmox Backup Server whose
+// certificate the PVE lab's CA signs (lab may be nil: a CA of its own),
+// closed when the test ends.
+func StartPBS(t *testing.T, lab *testlab.PVE) *testlab.PBS {
+	t.Helper()
+	s, err := testlab.StartPBS(testlab.PBSOptions{PVE: lab, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// PBSProviderBlock is a provider "pve" block with a pbs {} block for s,
+// logging in with s's API token and trusting its CA; with lab set, it
+// talks to lab's pve1 too.
+func PBSProviderBlock(lab *testlab.PVE, s *testlab.PBS) string {
+	pveSettings := ""
+	if lab != nil {
+		pveSettings = fmt.Sprintf(`
+  endpoint        = %q
+  api_token       = %q
+  tls_fingerprint = %q
+`, lab.Endpoint(), lab.APIToken(), lab.Fingerprint())
+	}
+	return fmt.Sprintf(`
+provider "pve" {%s
+  pbs {
+    endpoint       = %q
+    api_token      = %q
+    ca_certificate = %q
+  }
+}
+`, pveSettings, s.URL(), s.APIToken(), s.CACertPEM())
+}
