@@ -1,0 +1,1 @@
+terraform import pve_pbs_namespace.homelab backups:homelab

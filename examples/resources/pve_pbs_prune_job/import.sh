@@ -1,0 +1,1 @@
+terraform import pve_pbs_prune_job.backups backups-nightly

@@ -1,0 +1,1 @@
+terraform import pve_storage_pbs.backups pbs-backups
