@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
 
 var (
@@ -40,4 +41,16 @@ func PVEClient(t *testing.T) *pve.Client {
 		t.Fatalf("acctest: connecting to PVE: %v", clientErr)
 	}
 	return client
+}
+
+// LabClient is a client for a lab a test started for itself (StartLab),
+// with the lab's API token.
+func LabClient(t *testing.T, lab *testlab.PVE) *pve.Client {
+	t.Helper()
+	c, err := pve.New(context.Background(), pve.Config{Endpoint: lab.Endpoint(), APIToken: lab.APIToken(),
+		TLSFingerprint: lab.Fingerprint()})
+	if err != nil {
+		t.Fatalf("acctest: connecting to the lab: %v", err)
+	}
+	return c
 }

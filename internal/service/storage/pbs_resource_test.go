@@ -1,0 +1,141 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+)
+
+// storageConfig is a PBS datastore and its registration in PVE; fingerprint
+// is an HCL expression.
+func storageConfig(s *testlab.PBS, fingerprint, extra string) string {
+	return fmt.Sprintf(`
+resource "pve_pbs_datastore" "store" {
+  name = "backups"
+  path = "/mnt/datastore/backups"
+}
+
+resource "pve_pbs_namespace" "cluster" {
+  store = pve_pbs_datastore.store.name
+  name  = "pvelab"
+}
+
+resource "pve_storage_pbs" "test" {
+  storage_id  = "pbs-backups"
+  server      = %q
+  port        = %d
+  datastore   = pve_pbs_datastore.store.name
+  namespace   = pve_pbs_namespace.cluster.name
+  username    = %q
+  password    = %q
+  fingerprint = %s
+  %s
+}
+`, s.Host(), s.Port(), s.Username(), s.Password(), fingerprint, extra)
+}
+
+func checkStorageGone(t *testing.T, lab *testlab.PVE, id string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c := acctest.LabClient(t, lab)
+		if _, err := c.Storage(context.Background(), id); !errors.Is(err, pve.ErrNotFound) {
+			return fmt.Errorf("storage %s after destroy: %v", id, err)
+		}
+		return nil
+	}
+}
+
+// The datastore registered in PVE with the fingerprint taken from the PBS
+// resource and an encryption key PVE generates (returned once): created,
+// imported, changed in place (nodes, retention, disabled), replaced when
+// the datastore changes, and removed.
+func TestAccStoragePBS_basic(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.PVEOptions{})
+	s := acctest.StartPBS(t, lab)
+	provider := acctest.PBSProviderBlock(lab, s)
+	const name = "pve_storage_pbs.test"
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkStorageGone(t, lab, "pbs-backups"),
+		Steps: []resource.TestStep{
+			{
+				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", `encryption_key = "autogen"
+  prune_backups {
+    keep_last  = 3
+    keep_daily = 7
+  }`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("fingerprint"), knownvalue.StringExact(s.Fingerprint())),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("generated_encryption_key"), knownvalue.StringRegexp(regexp.MustCompile(`"kdf"|"key"`))),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("content"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("backup")})),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("prune_backups").AtMapKey("keep_daily"), knownvalue.Int64Exact(7)),
+				},
+			},
+			{ResourceName: name, ImportState: true, ImportStateId: "pbs-backups", ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"password", "encryption_key", "generated_encryption_key"}},
+			{
+				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", `encryption_key = "autogen"
+  nodes   = ["pve1", "pve2"]
+  disable = true
+  prune_backups {
+    keep_all = true
+  }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("nodes"), knownvalue.SetSizeExact(2)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("prune_backups").AtMapKey("keep_all"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("prune_backups").AtMapKey("keep_last"), knownvalue.Null()),
+				},
+			},
+			{
+				Config: provider + `
+resource "pve_pbs_datastore" "other" {
+  name = "other"
+  path = "/mnt/datastore/other"
+}
+` + strings.NewReplacer("datastore   = pve_pbs_datastore.store.name", "datastore   = pve_pbs_datastore.other.name",
+					"namespace   = pve_pbs_namespace.cluster.name", "").Replace(storageConfig(s, "pve_pbs_datastore.store.fingerprint", "")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(name, plancheck.ResourceActionReplace),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("datastore"), knownvalue.StringExact("other")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("generated_encryption_key"), knownvalue.Null()),
+				},
+			},
+		},
+	})
+}
+
+// A fingerprint that is not the PBS server's: PVE refuses the storage, and
+// the error says where the right one is.
+func TestAccStoragePBS_wrongFingerprint(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.PVEOptions{})
+	s := acctest.StartPBS(t, lab)
+	wrong := strings.Repeat("AB:", 31) + "AB"
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkStorageGone(t, lab, "pbs-backups"),
+		Steps: []resource.TestStep{{
+			Config:      acctest.PBSProviderBlock(lab, s) + storageConfig(s, fmt.Sprintf("%q", wrong), ""),
+			ExpectError: regexp.MustCompile(`(?s)Unable to Create PBS Storage.*fingerprint.*pve_pbs_datastore.<name>.fingerprint`),
+		}},
+	})
+}
