@@ -145,6 +145,10 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 			})
 		}
 	}
+	var defs []*storageDef
+	if filter == "" || filter == "storage" {
+		defs = p.storageDefs()
+	}
 	p.mu.Lock()
 	p.settleLocked(now)
 	if filter == "" || filter == "storage" {
@@ -153,11 +157,16 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 			if n == nil {
 				continue
 			}
-			for i := range labStorages {
-				st := &labStorages[i]
+			for _, st := range defs {
+				if !st.availableOn(n.name) {
+					continue
+				}
 				d := p.storageStatusLocked(n, st)
 				e := storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64))
-				if !m.online { // no current data of the node: extract_storage_stats' default
+				e["shared"] = boolInt(st.shared)
+				// no current data of the node, or pvestatd does not report the
+				// storage (not active): extract_storage_stats' default
+				if !m.online || d["active"] != 1 {
 					e["status"] = "unknown"
 					delete(e, "disk")
 					delete(e, "maxdisk")

@@ -1,6 +1,6 @@
 // Package testlab runs the servers this project's tests talk to: simulated
 // Proxmox VE nodes (StartPVE) with their BMCs (Redfish), a real Ceph
-// cluster (StartCeph) and, later, a simulated PBS.
+// cluster (StartCeph) and a simulated Proxmox Backup Server (StartPBS).
 //
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
@@ -32,6 +32,15 @@
 // its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the
 // HA configuration, ...) belongs to a cluster, or to a standalone host: a
 // node that joins a cluster sees the cluster's.
+//
+// StartPBS runs a Proxmox Backup Server 4 on an HTTPS port of its own
+// (pbs.go): datastores (created and removed by worker tasks, their chunk
+// stores kept unless destroyed), prune jobs, namespaces, tickets and API
+// tokens, checked against the PBS apidoc when it is available. Given
+// PBSOptions.PVE, the PVE lab's CA signs its certificate. A PVE lab's
+// storage.cfg (per cluster, or per standalone host) holds storages of the
+// types dir, lvmthin and pbs; adding a pbs storage connects to its server
+// as PVE does, checking the certificate's fingerprint and logging in.
 //
 // Ceph is not simulated: StartCeph runs Debian's ceph-mon, ceph-mgr and
 // ceph-osd on loopback (see ceph.go), and the nodes' Ceph API

@@ -255,6 +255,9 @@ func (l *pveLab) isolateLocked(h *labHost) {
 	p.dcConfig = from.dcConfig
 	p.ha.files = maps.Clone(from.ha.files)
 	from.mu.Unlock()
+	from.storeMu.Lock()
+	p.storageCfg, p.privFiles = from.storageCfg, maps.Clone(from.privFiles)
+	from.storeMu.Unlock()
 	l.addMemberLocked(h, p)
 }
 

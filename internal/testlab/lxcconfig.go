@@ -164,7 +164,7 @@ func (p *PVE) lxcCreateDisksLocked(n *node, vmid int, settings map[string]string
 			res[k] = mp.print(k)
 			continue
 		}
-		st := storageDefOf(m[1])
+		st := p.storageDefOf(m[1])
 		if st == nil {
 			return fail("storage '%s' does not exist", m[1])
 		}
@@ -185,12 +185,12 @@ func (p *PVE) lxcCreateDisksLocked(n *node, vmid int, settings map[string]string
 }
 
 // lxcCheckContentType is update_pct_config's $check_content_type.
-func lxcCheckContentType(volume string) error {
+func (p *PVE) lxcCheckContentType(volume string) error {
 	sid, _, ok := parseVolumeID(volume)
 	if !ok {
 		return Errorf(http.StatusInternalServerError, "unable to parse volume ID '%s'", volume)
 	}
-	st := storageDefOf(sid)
+	st := p.storageDefOf(sid)
 	if st == nil {
 		return errNoStorage(sid)
 	}
@@ -495,7 +495,7 @@ func (p *PVE) lxcUpdatePctConfigLocked(ct *lxcCT, settings map[string]string, de
 				return nil, Errorf(http.StatusInternalServerError, "can't update CT %d drive '%s' - protection mode enabled", ct.vmid, k)
 			}
 			if mp := parseMountPoint(value); mp.kind() == "volume" {
-				if err := lxcCheckContentType(mp["volume"]); err != nil {
+				if err := p.lxcCheckContentType(mp["volume"]); err != nil {
 					return nil, err
 				}
 			}

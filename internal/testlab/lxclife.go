@@ -158,7 +158,7 @@ func (p *PVE) createCT(r *Request) (any, error) {
 		return nil, Errorf(http.StatusInternalServerError, "pipe requires cli environment")
 	}
 	if _, _, ok := parseVolumeID(ostemplate); ok { // check_volume_access
-		vtype, err := parseVolname(ostemplate)
+		vtype, err := p.parseVolname(ostemplate)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +170,7 @@ func (p *PVE) createCT(r *Request) (any, error) {
 		return nil, Errorf(http.StatusInternalServerError, "Only root can pass arbitrary filesystem paths.")
 	}
 	checkStorage := func(sid string) error { // $check_and_activate_storage
-		st := storageDefOf(sid)
+		st := p.storageDefOf(sid)
 		if st == nil {
 			return errNoStorage(sid)
 		}
@@ -664,7 +664,7 @@ func (p *PVE) ctResizeCheck(node string, vmid int, disk, sizeStr, digest string)
 	if _, _, ok := parseVolumeID(volid); !ok {
 		return fail("unable to parse volume ID '%s'", volid)
 	}
-	if _, err := parseVolname(volid); err != nil {
+	if _, err := p.parseVolname(volid); err != nil {
 		return nil, nil, nil, 0, err
 	}
 	if owner := volumeOwner(volid); owner != vmid {
@@ -781,7 +781,7 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 		return nil, Errorf(http.StatusInternalServerError, "no such cluster node '%s'", target)
 	}
 	if storage != "" {
-		st := storageDefOf(storage)
+		st := p.storageDefOf(storage)
 		if st == nil {
 			return nil, errNoStorage(storage)
 		}
@@ -850,7 +850,7 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 			if storage != "" {
 				sid = storage
 			}
-			if st := storageDefOf(sid); st == nil || !st.shared {
+			if st := p.storageDefOf(sid); st == nil || !st.shared {
 				sharedVM = false
 			}
 			if full {
@@ -1079,7 +1079,7 @@ func (p *PVE) migrateCT(r *Request) (any, error) {
 	if targetStorage != "" {
 		for _, sid := range []string{"local", "local-lvm"} {
 			t := mapStorage(sid)
-			st := storageDefOf(t)
+			st := p.storageDefOf(t)
 			if st == nil {
 				return nil, errNoStorage(t)
 			}

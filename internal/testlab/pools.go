@@ -305,12 +305,14 @@ func (p *PVE) poolMembersLocked(rp *resourcePool, typ, local string) []map[strin
 			return out
 		}
 		for _, sid := range slices.Sorted(maps.Keys(rp.storage)) {
-			st := storageDefOf(sid)
+			st := p.storageDefOf(sid)
 			if st == nil {
 				continue
 			}
 			d := p.storageStatusLocked(n, st)
-			out = append(out, storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64)))
+			e := storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64))
+			e["shared"] = boolInt(st.shared)
+			out = append(out, e)
 		}
 	}
 	return out
@@ -433,7 +435,7 @@ func (p *PVE) deletePool(r *Request) (any, error) {
 		}
 	}
 	for _, sid := range slices.Sorted(maps.Keys(rp.storage)) {
-		if storageDefOf(sid) != nil {
+		if p.storageDefOf(sid) != nil {
 			return nil, fail("pool '%s' is not empty (contains storage '%s')", poolid, sid)
 		}
 	}

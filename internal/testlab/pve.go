@@ -108,6 +108,14 @@ type PVE struct {
 	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
 	ceph            *Ceph                     // the Ceph cluster of /etc/pve/ceph.conf (cephpool.go); nil: none
 	lastPID         int
+
+	// /etc/pve/storage.cfg and /etc/pve/priv/storage (storagecfg.go):
+	// storeLock is the cfs lock writers hold, storeMu guards the contents
+	// (taken after mu, never before it).
+	storeLock  sync.Mutex
+	storeMu    sync.Mutex
+	storageCfg string
+	privFiles  map[string]string
 }
 
 // newPVEState returns an empty state of lab l with the lab's routes.
@@ -127,6 +135,9 @@ func newPVEState(l *pveLab) *PVE {
 		lxc:       newLXCState(),
 		flocks:    map[int]*flock{},
 		ha:        newHAState(),
+
+		storageCfg: installerStorageCfg,
+		privFiles:  map[string]string{},
 	}
 	if l.schema != nil {
 		p.routes.attachSchema(l.schema)

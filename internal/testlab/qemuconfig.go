@@ -53,7 +53,7 @@ func driveKeys(s map[string]string) []string {
 
 // checkStorageAccess is $check_storage_access (for root: storage existence
 // and content types).
-func checkStorageAccess(s map[string]string, defStorage string) error {
+func (p *PVE) checkStorageAccess(s map[string]string, defStorage string) error {
 	for _, k := range driveKeys(s) {
 		d := parseDrive(s[k])
 		volid := d["file"]
@@ -67,7 +67,7 @@ func checkStorageAccess(s map[string]string, defStorage string) error {
 			if storage == "" {
 				return Errorf(http.StatusInternalServerError, "no storage ID specified (and no default storage)")
 			}
-			st := storageDefOf(storage)
+			st := p.storageDefOf(storage)
 			if st == nil {
 				return errNoStorage(storage)
 			}
@@ -78,7 +78,7 @@ func checkStorageAccess(s map[string]string, defStorage string) error {
 			if !hasSid {
 				continue
 			}
-			vtype, err := parseVolname(volid)
+			vtype, err := p.parseVolname(volid)
 			if err != nil {
 				return err
 			}
@@ -101,12 +101,12 @@ func checkStorageAccess(s map[string]string, defStorage string) error {
 
 // checkDriveParams is $check_drive_param: ISO images need media=cdrom;
 // every drive is stored as print_drive prints it.
-func checkDriveParams(s map[string]string) error {
+func (p *PVE) checkDriveParams(s map[string]string) error {
 	for _, k := range driveKeys(s) {
 		d := parseDrive(s[k])
 		volid := d["file"]
 		if _, volname, ok := parseVolumeID(volid); ok && !newDiskRE.MatchString(volid) && volname != "cloudinit" {
-			if vtype, err := parseVolname(volid); err == nil && vtype == "iso" && !d.isCdrom() {
+			if vtype, err := p.parseVolname(volid); err == nil && vtype == "iso" && !d.isCdrom() {
 				return ParamError(map[string]string{k: "explicit 'media=cdrom' is required for iso images"})
 			}
 		}
@@ -168,7 +168,7 @@ func (p *PVE) createDisksLocked(n *node, vmid int, conf, pending, settings map[s
 					return fail("%s - cloud-init drive is already attached at '%s'", ds, key)
 				}
 			}
-			st := storageDefOf(storage)
+			st := p.storageDefOf(storage)
 			if st == nil {
 				return fail("storage '%s' does not exist", storage)
 			}
@@ -194,7 +194,7 @@ func (p *PVE) createDisksLocked(n *node, vmid int, conf, pending, settings map[s
 			if storage == "" {
 				return fail("no storage ID specified (and no default storage)")
 			}
-			st := storageDefOf(storage)
+			st := p.storageDefOf(storage)
 			if st == nil {
 				return fail("storage '%s' does not exist", storage)
 			}
@@ -235,11 +235,11 @@ func (p *PVE) createDisksLocked(n *node, vmid int, conf, pending, settings map[s
 		default:
 			var size uint64
 			if hasSid {
-				st := storageDefOf(sid)
+				st := p.storageDefOf(sid)
 				if st == nil {
 					return fail("storage '%s' does not exist", sid)
 				}
-				vtype, err := parseVolname(volid)
+				vtype, err := p.parseVolname(volid)
 				if err != nil {
 					return fail("%s", strings.TrimSuffix(dieText(err), "\n"))
 				}
@@ -738,7 +738,7 @@ type vmUpdate struct {
 }
 
 // parseVMUpdate runs update_vm_api's checks that need no config.
-func parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
+func (p *PVE) parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
 	u := &vmUpdate{revert: map[string]bool{}, user: r.User}
 	u.digest, _ = r.String("digest")
 	all := qemuSettings(r, "node", "vmid", "digest", "background_delay", "skip_cloud_init", "import-working-storage")
@@ -784,7 +784,7 @@ func parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
 		}
 		u.deletes = append(u.deletes, k)
 	}
-	if err := checkDriveParams(u.settings); err != nil {
+	if err := p.checkDriveParams(u.settings); err != nil {
 		return nil, err
 	}
 	for k, v := range u.settings {
@@ -799,7 +799,7 @@ func parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
 			u.settings[k] = randomUUID()
 		}
 	}
-	if err := checkStorageAccess(u.settings, ""); err != nil {
+	if err := p.checkStorageAccess(u.settings, ""); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -1013,7 +1013,7 @@ func tpmVersionChange(old, nw string) error {
 // updateVMSync serves PUT /nodes/{node}/qemu/{vmid}/config (update_vm).
 func (p *PVE) updateVMSync(r *Request) (any, error) {
 	vmid := requestVMID(r)
-	u, err := parseVMUpdate(r, vmid)
+	u, err := p.parseVMUpdate(r, vmid)
 	if err != nil {
 		return nil, err
 	}
@@ -1066,7 +1066,7 @@ func (p *PVE) unlinkDisks(r *Request) (any, error) {
 func (p *PVE) updateVMAsync(r *Request) (any, error) {
 	vmid := requestVMID(r)
 	node := r.PathParams["node"]
-	u, err := parseVMUpdate(r, vmid)
+	u, err := p.parseVMUpdate(r, vmid)
 	if err != nil {
 		return nil, err
 	}

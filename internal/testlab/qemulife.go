@@ -41,13 +41,13 @@ func (p *PVE) createVM(r *Request) (any, error) {
 	settings := qemuSettings(r, "node", "vmid", "archive", "storage", "force", "unique", "live-restore", "pool", "bwlimit", "start", "ha-managed", "import-working-storage")
 	if len(settings) > 0 {
 		resolveCdromAlias(settings)
-		if err := checkStorageAccess(settings, storage); err != nil {
+		if err := p.checkStorageAccess(settings, storage); err != nil {
 			return nil, err
 		}
 		if err := checkCreateDevicePerms(r.User, settings); err != nil {
 			return nil, err
 		}
-		if err := checkDriveParams(settings); err != nil {
+		if err := p.checkDriveParams(settings); err != nil {
 			return nil, err
 		}
 		addRandomMACs(settings)
@@ -308,7 +308,7 @@ func (p *PVE) powerAction(action string) HandlerFunc {
 					return nil, Errorf(http.StatusInternalServerError, "Cannot suspend HA managed VM to disk")
 				}
 				statestorage = cmpOr(statestorage, cmpOr(vm.conf["vmstatestorage"], "local-lvm"))
-				if st := storageDefOf(statestorage); st == nil {
+				if st := p.storageDefOf(statestorage); st == nil {
 					return nil, errNoStorage(statestorage)
 				}
 			}
@@ -642,7 +642,7 @@ func (p *PVE) cloneCheckLocked(node string, vmid, newid int, running bool, fullP
 		return nil, Errorf(http.StatusInternalServerError, "no such cluster node '%s'", target)
 	}
 	if storage != "" {
-		st := storageDefOf(storage)
+		st := p.storageDefOf(storage)
 		if st == nil {
 			return nil, errNoStorage(storage)
 		}
@@ -680,7 +680,7 @@ func (p *PVE) cloneCheckLocked(node string, vmid, newid int, running bool, fullP
 	for _, k := range driveKeys(vm.conf) {
 		d := parseDrive(vm.conf[k])
 		if sid, _, ok := parseVolumeID(d["file"]); ok {
-			if st := storageDefOf(sid); st != nil && !st.shared {
+			if st := p.storageDefOf(sid); st != nil && !st.shared {
 				plan.sharedVM = false
 			}
 		}
@@ -936,7 +936,7 @@ type localVolume struct {
 	cdrom    bool
 }
 
-func localVolumes(conf map[string]string) []localVolume {
+func (p *PVE) localVolumes(conf map[string]string) []localVolume {
 	var out []localVolume
 	for _, k := range slices.Sorted(maps.Keys(conf)) {
 		var lv localVolume
@@ -953,7 +953,7 @@ func localVolumes(conf map[string]string) []localVolume {
 		if !ok {
 			continue
 		}
-		if st := storageDefOf(sid); st != nil && !st.shared {
+		if st := p.storageDefOf(sid); st != nil && !st.shared {
 			out = append(out, lv)
 		}
 	}
@@ -988,7 +988,7 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 	}
 	ns := p.nodeLocked(vm.node).storage
 	disks := []map[string]any{}
-	for _, lv := range localVolumes(vm.conf) {
+	for _, lv := range p.localVolumes(vm.conf) {
 		e := map[string]any{"volid": lv.volid, "is_attached": boolInt(lv.attached), "referenced_in_config": 1}
 		if v := ns.vols[lv.volid]; v != nil {
 			e["size"] = v.size
@@ -1081,7 +1081,7 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 		ns := p.nodeLocked(node).storage
 		live = vm.running
 		var problems []string
-		for _, lv := range localVolumes(vm.conf) {
+		for _, lv := range p.localVolumes(vm.conf) {
 			switch {
 			case lv.cdrom:
 				problems = append(problems, fmt.Sprintf("can't migrate local disk '%s': local cdrom image", lv.volid))

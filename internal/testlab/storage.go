@@ -1,8 +1,6 @@
 package testlab
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/http"
@@ -31,50 +29,50 @@ import (
 // (LvmThinPlugin::status reports the pool's data usage). LVM rounds
 // volume sizes up to its 4 MiB extents.
 
-// storageDef is one entry of /etc/pve/storage.cfg.
+// storageDef is one storage of /etc/pve/storage.cfg as the code using it
+// sees it (PVE::Storage::storage_config after parsing).
 type storageDef struct {
 	id       string
-	typ      string // plugin type: dir, lvmthin
+	typ      string // plugin type: dir, lvmthin, pbs, ...
 	content  []string
 	path     string // dir
 	vgname   string // lvmthin
 	thinpool string // lvmthin
 	shared   bool
+	nodes    []string // nil: all nodes
+	disabled bool
+	opts     map[string]string // every option as written in the file
 }
 
-// labStorages is the lab's storage.cfg.
-var labStorages = []storageDef{
-	{id: "local", typ: "dir", path: "/var/lib/vz", content: []string{"backup", "import", "iso", "snippets", "vztmpl"}},
-	{id: "local-lvm", typ: "lvmthin", vgname: "pve", thinpool: "data", content: []string{"images", "rootdir"}},
-}
+// installerStorageCfg is storage.cfg as the lab's nodes start with it.
+const installerStorageCfg = "dir: local\n\tpath /var/lib/vz\n\tcontent backup,import,iso,snippets,vztmpl\n\n" +
+	"lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent images,rootdir\n"
 
-// storageCfgText is storage.cfg as PVE writes it; its SHA1 is the digest
-// the config API reports.
-func storageCfgText() string {
-	var b strings.Builder
-	for i, s := range labStorages {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "%s: %s\n", s.typ, s.id)
-		switch s.typ {
-		case "dir":
-			fmt.Fprintf(&b, "\tpath %s\n", s.path)
-		case "lvmthin":
-			fmt.Fprintf(&b, "\tthinpool %s\n\tvgname %s\n", s.thinpool, s.vgname)
-		}
-		fmt.Fprintf(&b, "\tcontent %s\n", strings.Join(s.content, ","))
-	}
-	return b.String()
-}
-
-func storageDefOf(id string) *storageDef {
-	for i := range labStorages {
-		if labStorages[i].id == id {
-			return &labStorages[i]
+// storageDefOf returns the configuration of a storage (nil if there is
+// none). It may be called with PVE.mu held.
+func (p *PVE) storageDefOf(id string) *storageDef {
+	for _, d := range p.storageDefs() {
+		if d.id == id {
+			return d
 		}
 	}
 	return nil
+}
+
+// storageDefs returns the storages in file order.
+func (p *PVE) storageDefs() []*storageDef {
+	cfg := p.readStorageConfig()
+	out := make([]*storageDef, 0, len(cfg.sections))
+	for _, sec := range cfg.sections {
+		out = append(out, sec.def())
+	}
+	return out
+}
+
+// availableOn reports whether the storage is configured for node
+// (storage_check_node).
+func (s *storageDef) availableOn(node string) bool {
+	return s.nodes == nil || slices.Contains(s.nodes, node)
 }
 
 func (s *storageDef) hasContent(ct string) bool { return slices.Contains(s.content, ct) }
@@ -153,20 +151,26 @@ var (
 	dirSnippetRE = regexp.MustCompile(`^snippets/[^/]+$`)
 	dirBackupRE  = regexp.MustCompile(`^backup/[^/]+$`)
 	dirImportRE  = regexp.MustCompile(`^import/[^/]+$`)
+	pbsVolnameRE = regexp.MustCompile(`^backup/([^\s_]+)/([^\s_]+)/([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)$`)
 )
 
 // parseVolname is PVE::Storage::parse_volname: the content type of a
 // volume of a storage, or the plugin's die for a name it cannot parse.
-func parseVolname(volid string) (string, error) {
+func (p *PVE) parseVolname(volid string) (string, error) {
 	sid, name, ok := parseVolumeID(volid)
 	if !ok {
 		return "", Errorf(http.StatusInternalServerError, "unable to parse volume ID '%s'", volid)
 	}
-	s := storageDefOf(sid)
+	s := p.storageDefOf(sid)
 	if s == nil {
 		return "", errNoStorage(sid)
 	}
 	switch s.typ {
+	case "pbs":
+		if !pbsVolnameRE.MatchString(name) {
+			return "", Errorf(http.StatusInternalServerError, "unable to parse PBS volume name '%s'", name)
+		}
+		return "backup", nil
 	case "lvmthin":
 		if !lvmVolnameRE.MatchString(name) {
 			return "", Errorf(http.StatusInternalServerError, "unable to parse lvm volume name '%s'", name)
@@ -240,36 +244,53 @@ func (ns *nodeStorage) baseInUse(volid string) bool {
 	return false
 }
 
-// status is the storage_info entry of a storage: type, content, total,
-// used, avail, shared, active, enabled.
+// storageStatusLocked is the storage_info entry of a storage on node n:
+// type, content, total, used, avail, shared, active, enabled. A disabled
+// storage is not activated; a PBS storage asks its server (activation,
+// then the datastore's status), and is inactive when that fails. The
+// caller holds p.mu.
 func (p *PVE) storageStatusLocked(n *node, s *storageDef) map[string]any {
-	var total, used uint64
-	switch s.typ {
-	case "lvmthin":
+	var total, used, avail uint64
+	active := 1
+	switch {
+	case s.disabled:
+		active = 0
+	case s.typ == "lvmthin":
 		total = thinPoolSize
 		for _, v := range n.storage.vols {
 			if v.storage == s.id {
 				used += v.used
 			}
 		}
-	default:
+		avail = total - min(used, total)
+	case s.typ == "pbs":
+		st, err := p.pbsStorageStatus(s)
+		if err != nil {
+			p.logf("testlab: storage '%s' on %s: %v", s.id, n.name, err)
+			active = 0
+		} else {
+			total, used, avail = st[0], st[1], st[2]
+		}
+	case s.typ == "dir":
 		total, used = n.rootTotal, n.rootUsed()
+		avail = total - min(used, total)
+	default: // a type the lab cannot reach
+		active = 0
 	}
 	return map[string]any{
 		"type":    s.typ,
 		"content": strings.Join(s.content, ","),
 		"total":   total,
 		"used":    used,
-		"avail":   total - min(used, total),
+		"avail":   avail,
 		"shared":  boolInt(s.shared),
-		"active":  1,
-		"enabled": 1,
+		"active":  active,
+		"enabled": boolInt(!s.disabled),
 	}
 }
 
 func (p *PVE) registerStorageRoutes() {
-	p.Handle(http.MethodGet, "/storage", p.listStorageConfig)
-	p.Handle(http.MethodGet, "/storage/{storage}", p.getStorageConfig)
+	p.registerStorageConfigRoutes()
 	p.Handle(http.MethodGet, "/nodes/{node}/storage", p.listNodeStorage)
 	p.Handle(http.MethodGet, "/nodes/{node}/storage/{storage}", func(*Request) (any, error) {
 		out := []map[string]any{}
@@ -282,69 +303,36 @@ func (p *PVE) registerStorageRoutes() {
 	p.Handle(http.MethodGet, "/nodes/{node}/storage/{storage}/content", p.storageContent)
 }
 
-// storageConfigEntry is $api_storage_config: the section of storage.cfg
-// plus its ID and the file's digest.
-func storageConfigEntry(s *storageDef) map[string]any {
-	sum := sha1.Sum([]byte(storageCfgText()))
-	m := map[string]any{
-		"storage": s.id,
-		"type":    s.typ,
-		"content": strings.Join(s.content, ","),
-		"digest":  hex.EncodeToString(sum[:]),
-	}
-	switch s.typ {
-	case "dir":
-		m["path"] = s.path
-	case "lvmthin":
-		m["vgname"], m["thinpool"] = s.vgname, s.thinpool
-	}
-	if s.shared {
-		m["shared"] = 1
-	}
-	return m
-}
-
-// listStorageConfig serves GET /storage.
-func (p *PVE) listStorageConfig(r *Request) (any, error) {
-	typ, _ := r.String("type")
-	out := []map[string]any{}
-	for i := range labStorages {
-		if typ != "" && labStorages[i].typ != typ {
-			continue
-		}
-		out = append(out, storageConfigEntry(&labStorages[i]))
-	}
-	return out, nil
-}
-
-// getStorageConfig serves GET /storage/{storage}.
-func (p *PVE) getStorageConfig(r *Request) (any, error) {
-	s := storageDefOf(r.PathParams["storage"])
-	if s == nil {
-		return nil, errNoStorage(r.PathParams["storage"])
-	}
-	return storageConfigEntry(s), nil
-}
-
-// listNodeStorage serves GET /nodes/{node}/storage (Status index).
+// listNodeStorage serves GET /nodes/{node}/storage (Status index over
+// storage_info): the storages configured for the node; with a content
+// filter only enabled ones with that content.
 func (p *PVE) listNodeStorage(r *Request) (any, error) {
 	only, _ := r.String("storage")
 	contents := []string{}
 	if c, ok := r.String("content"); ok {
 		contents = splitList(c)
 	}
+	onlyEnabled := r.Bool("enabled", false)
+	defs := p.storageDefs()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.settleLocked(time.Now())
 	n := p.nodeLocked(r.PathParams["node"])
 	res := map[string]map[string]any{}
-	for i := range labStorages {
-		s := &labStorages[i]
-		if len(contents) > 0 && !slices.ContainsFunc(contents, s.hasContent) {
+	for _, s := range defs {
+		if !s.availableOn(n.name) {
+			continue
+		}
+		if len(contents) > 0 && (s.disabled || !slices.ContainsFunc(contents, s.hasContent)) {
+			continue
+		}
+		if onlyEnabled && s.disabled {
 			continue
 		}
 		d := p.storageStatusLocked(n, s)
-		d["used_fraction"] = float64(d["used"].(uint64)) / float64(d["total"].(uint64))
+		if t := d["total"].(uint64); t > 0 {
+			d["used_fraction"] = float64(d["used"].(uint64)) / float64(t)
+		}
 		res[s.id] = d
 	}
 	if only != "" && res[only] == nil {
@@ -363,8 +351,8 @@ func (p *PVE) listNodeStorage(r *Request) (any, error) {
 
 // storageStatus serves GET /nodes/{node}/storage/{storage}/status.
 func (p *PVE) storageStatus(r *Request) (any, error) {
-	s := storageDefOf(r.PathParams["storage"])
-	if s == nil {
+	s := p.storageDefOf(r.PathParams["storage"])
+	if s == nil || !s.availableOn(r.PathParams["node"]) {
 		return nil, ParamError(map[string]string{"storage": "No such storage."})
 	}
 	p.mu.Lock()
@@ -374,9 +362,10 @@ func (p *PVE) storageStatus(r *Request) (any, error) {
 }
 
 // storageContent serves GET /nodes/{node}/storage/{storage}/content
-// (PVE::Storage::volume_list).
+// (PVE::Storage::volume_list). A PBS storage lists the backups of its
+// datastore, which the simulated PBS has none of.
 func (p *PVE) storageContent(r *Request) (any, error) {
-	s := storageDefOf(r.PathParams["storage"])
+	s := p.storageDefOf(r.PathParams["storage"])
 	if s == nil {
 		return nil, errNoStorage(r.PathParams["storage"])
 	}
@@ -384,6 +373,15 @@ func (p *PVE) storageContent(r *Request) (any, error) {
 	vmid, err := r.Int("vmid", 0)
 	if err != nil {
 		return nil, err
+	}
+	if s.typ == "pbs" {
+		if ct != "" && ct != "backup" {
+			return []map[string]any{}, nil
+		}
+		if err := p.pbsListSnapshots(s); err != nil {
+			return nil, Errorf(http.StatusInternalServerError, "%s", err.Error())
+		}
+		return []map[string]any{}, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

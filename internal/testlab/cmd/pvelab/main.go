@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-bmc VARIANT] [-ceph] [-env-file PATH] [-ca-file PATH]
+//	go run ./internal/testlab/cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -21,7 +21,10 @@
 // friendly) and logs to standard error. With -ceph it also starts a real
 // Ceph cluster (testlab.StartCeph; Debian's ceph-mon, ceph-mgr, ceph-osd
 // and ceph-common must be installed), whose pools the nodes' Ceph API
-// manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -env-file it also
+// manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -pbs
+// it also starts a simulated Proxmox Backup Server (testlab.StartPBS) whose
+// certificate the lab's CA signs, and exports PBS_ENDPOINT, PBS_USERNAME,
+// PBS_PASSWORD, PBS_FINGERPRINT and PBS_API_TOKEN too. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.
@@ -33,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -53,6 +57,7 @@ type config struct {
 	version    string
 	bmc        string
 	ceph       bool
+	pbs        bool
 	envFile    string
 	caFile     string
 }
@@ -66,6 +71,7 @@ func main() {
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
 	flag.BoolVar(&cfg.ceph, "ceph", false, "also start a real Ceph cluster (1 mon, 1 mgr, 3 OSDs) for the nodes' Ceph API")
+	flag.BoolVar(&cfg.pbs, "pbs", false, "also start a simulated Proxmox Backup Server (same CA)")
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.StringVar(&cfg.caFile, "ca-file", "", "write the lab CA (it signs every node's and BMC's certificate) to this PEM file")
 	flag.Parse()
@@ -116,9 +122,20 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		}
 		defer os.Remove(cfg.caFile)
 	}
+	var pbs *testlab.PBS
+	if cfg.pbs {
+		pbs, err = testlab.StartPBS(testlab.PBSOptions{PVE: lab, Addr: pbsAddr(cfg.addr), Logf: logger.Printf})
+		if err != nil {
+			return err
+		}
+		defer pbs.Close()
+	}
 	env := lab.EnvLines()
 	if ceph != nil {
 		env = append(env, ceph.EnvLines()...)
+	}
+	if pbs != nil {
+		env = append(env, pbs.EnvLines()...)
 	}
 	lines := strings.Join(env, "\n") + "\n"
 	if _, err := io.WriteString(stdout, lines); err != nil {
@@ -134,11 +151,22 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		logger.Printf("%s serving at %s, its BMC at %s (Redfish system %s)", name, lab.NodeEndpoint(name),
 			lab.BMCEndpoint(name), lab.BMC(name).SystemID())
 	}
+	if pbs != nil {
+		logger.Printf("PBS %s serving at %s (fingerprint %s), schema validation: %v", pbs.Hostname(), pbs.URL(), pbs.Fingerprint(), pbs.SchemaLoaded())
+	}
 	logger.Printf("standalone: %v, schema validation: %v; stop with Ctrl-C", cfg.standalone || cfg.nodes == 1, lab.SchemaLoaded())
 
 	<-ctx.Done()
 	logger.Printf("stopping")
 	return nil
+}
+
+// pbsAddr is the PBS's listen address: pve1's host on a port of its own.
+func pbsAddr(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return net.JoinHostPort(host, "0")
+	}
+	return "127.0.0.1:0"
 }
 
 // parseBMCVariant parses the -bmc flag.

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,4 +320,70 @@ func TestRunCeph(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+// With -pbs a simulated PBS runs beside the nodes, with a certificate of
+// the same CA, and its connection settings are exported.
+func TestRunPBS(t *testing.T) {
+	dir := t.TempDir()
+	envFile, caFile := filepath.Join(dir, "lab.env"), filepath.Join(dir, "ca.pem")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 1, pbs: true, addr: "127.0.0.1:0", schema: "-", envFile: envFile, caFile: caFile}, io.Discard, log.New(io.Discard, "", 0))
+	}()
+	var content []byte
+	for range 500 {
+		if b, err := os.ReadFile(envFile); err == nil {
+			content = b
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	env := map[string]string{}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(string(content)), "\n") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		env[k] = strings.Trim(v, "'")
+		names = append(names, k)
+	}
+	if tail := strings.Join(names[len(names)-5:], " "); tail != "PBS_ENDPOINT PBS_USERNAME PBS_PASSWORD PBS_FINGERPRINT PBS_API_TOKEN" {
+		t.Fatalf("last lines %s in %q", tail, content)
+	}
+	if !strings.HasPrefix(env["PBS_ENDPOINT"], "https://127.0.0.1:") || env["PBS_ENDPOINT"] == env["PVE_ENDPOINT"] || env["PBS_USERNAME"] != "root@pam" {
+		t.Errorf("PBS lines %v", env)
+	}
+	// the PBS trusts the lab CA's clients and logs in with the exported password
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.PostForm(env["PBS_ENDPOINT"]+"/api2/json/access/ticket", url.Values{"username": {env["PBS_USERNAME"]}, "password": {env["PBS_PASSWORD"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		t.Fatalf("login: %s", resp.Status)
+	}
+	sum := sha256.Sum256(resp.TLS.PeerCertificates[0].Raw)
+	if fp := strings.ToUpper(strings.Join(hexPairs(sum[:]), ":")); fp != env["PBS_FINGERPRINT"] {
+		t.Errorf("PBS_FINGERPRINT %s, the server shows %s", env["PBS_FINGERPRINT"], fp)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hexPairs(b []byte) []string {
+	out := make([]string, len(b))
+	for i, c := range b {
+		out[i] = hex.EncodeToString([]byte{c})
+	}
+	return out
 }

@@ -1,0 +1,248 @@
+package testlab
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// pbsStorageLab starts a PVE lab and a PBS with the lab's CA and a
+// datastore "ds1".
+func pbsStorageLab(t *testing.T, opts PVEOptions) (*PVE, *PBS) {
+	t.Helper()
+	lab := startLab(t, opts)
+	s := startPBS(t, PBSOptions{PVE: lab})
+	c := newPBSClient(t, s).withToken()
+	if st := c.waitTask(c.call(http.MethodPost, "/config/datastore", url.Values{"name": {"ds1"}, "path": {"/mnt/ds1"}}).upid(t)); st != "OK" {
+		t.Fatalf("create datastore: %s", st)
+	}
+	return lab, s
+}
+
+func pbsStorageParams(s *PBS, id string) url.Values {
+	return url.Values{
+		"type": {"pbs"}, "storage": {id}, "server": {s.Host()}, "port": {fmt.Sprint(s.Port())},
+		"datastore": {"ds1"}, "username": {"root@pam"}, "password": {s.Password()}, "fingerprint": {s.Fingerprint()},
+	}
+}
+
+func TestPBSStorageAdd(t *testing.T) {
+	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 1})
+	c := newCaller(t, lab).withToken()
+
+	res := c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
+	if res.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", res.Status, res.Raw)
+	}
+	if d := res.Body["data"].(map[string]any); d["storage"] != "backup" || d["type"] != "pbs" || d["config"] != nil {
+		t.Errorf("create answered %v", d)
+	}
+	cfg := c.get("/storage/backup").Body["data"].(map[string]any)
+	if cfg["server"] != s.Host() || cfg["port"] != float64(s.Port()) || cfg["content"] != "backup" || cfg["shared"] != float64(1) ||
+		cfg["password"] != nil || cfg["fingerprint"] != s.Fingerprint() || cfg["username"] != "root@pam" {
+		t.Errorf("GET /storage/backup = %v", cfg)
+	}
+	if pw, ok := lab.PrivFile("/etc/pve/priv/storage/backup.pw"); !ok || pw != s.Password()+"\n" {
+		t.Errorf("backup.pw = %q, %v", pw, ok)
+	}
+	wantSection := "pbs: backup\n\tdatastore ds1\n\tserver " + s.Host() + "\n\tfingerprint " + s.Fingerprint() +
+		fmt.Sprintf("\n\tport %d\n\tusername root@pam\n\n", s.Port())
+	if !strings.HasSuffix(lab.StorageConfig(), wantSection) || !strings.HasPrefix(lab.StorageConfig(), "dir: local\n") {
+		t.Errorf("storage.cfg:\n%s", lab.StorageConfig())
+	}
+	if l := dataList(t, c.form(http.MethodGet, "/storage", url.Values{"type": {"pbs"}})); len(l) != 1 {
+		t.Errorf("type filter: %v", l)
+	}
+	c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
+	expectAPIError(t, c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")), 500, "create storage failed: storage ID 'backup' already defined\n")
+
+	// the node's status comes from the PBS
+	if err := s.SetDatastoreUsage("ds1", 100*gib, 25*gib); err != nil {
+		t.Fatal(err)
+	}
+	st := c.get("/nodes/pve1/storage/backup/status").Body["data"].(map[string]any)
+	if st["total"] != float64(100*gib) || st["used"] != float64(25*gib) || st["avail"] != float64(75*gib) || st["active"] != float64(1) || st["type"] != "pbs" {
+		t.Errorf("status %v", st)
+	}
+	list := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage", url.Values{"content": {"backup"}}))
+	if len(list) != 2 { // local and backup
+		t.Errorf("backup storages %v", list)
+	}
+	if l := dataList(t, c.get("/nodes/pve1/storage/backup/content")); len(l) != 0 {
+		t.Errorf("content %v", l)
+	}
+	found := false
+	for _, e := range dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"storage"}})) {
+		if e["storage"] == "backup" {
+			found = e["status"] == "available" && e["shared"] == float64(1) && e["maxdisk"] == float64(100*gib) && e["plugintype"] == "pbs"
+		}
+	}
+	if !found {
+		t.Error("backup not available in /cluster/resources")
+	}
+
+	// update: a digest, a fixed option, no activation
+	digest := cfg["digest"].(string)
+	expectAPIError(t, c.form(http.MethodPut, "/storage/backup", url.Values{"server": {"10.0.0.1"}}), 500,
+		"update storage failed: can't change value of fixed parameter 'server'\n")
+	expectAPIError(t, c.form(http.MethodPut, "/storage/backup", url.Values{"namespace": {"a"}, "digest": {strings.Repeat("0", 40)}}), 500,
+		"update storage failed: detected modified configuration - file changed by other user? Try again.\n")
+	res = c.form(http.MethodPut, "/storage/backup", url.Values{"namespace": {"a"}, "password": {"wrong"}, "digest": {digest}, "delete": {"username"}})
+	if res.Status != http.StatusOK {
+		t.Fatalf("update: %d %s", res.Status, res.Raw)
+	}
+	cfg = c.get("/storage/backup").Body["data"].(map[string]any)
+	if cfg["namespace"] != "a" || cfg["username"] != nil {
+		t.Errorf("after update %v", cfg)
+	}
+	if pw, _ := lab.PrivFile("/etc/pve/priv/storage/backup.pw"); pw != "wrong\n" {
+		t.Errorf("password after update %q", pw)
+	}
+	// a storage that cannot log in is inactive
+	if st := c.get("/nodes/pve1/storage/backup/status").Body["data"].(map[string]any); st["active"] != float64(0) || st["total"] != float64(0) {
+		t.Errorf("status with a wrong password %v", st)
+	}
+	expectAPIError(t, c.form(http.MethodPut, "/storage/backup", url.Values{"delete": {"server"}}), 500,
+		"update storage failed: unable to delete required option 'server'\n")
+
+	// delete takes the secrets along
+	if res := c.form(http.MethodDelete, "/storage/backup", nil); res.Status != http.StatusOK {
+		t.Fatalf("delete: %d %s", res.Status, res.Raw)
+	}
+	if _, ok := lab.PrivFile("/etc/pve/priv/storage/backup.pw"); ok {
+		t.Error("backup.pw left behind")
+	}
+	expectAPIError(t, c.form(http.MethodDelete, "/storage/backup", nil), 500, "delete storage failed: storage 'backup' does not exist\n")
+	expectAPIError(t, c.get("/storage/backup"), 500, "storage 'backup' does not exist\n")
+}
+
+// PVE connects to the PBS on create and refuses with PVE's texts.
+func TestPBSStorageAddFailures(t *testing.T) {
+	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 1})
+	c := newCaller(t, lab).withToken()
+
+	p := pbsStorageParams(s, "bad")
+	p.Set("fingerprint", strings.Repeat("AB:", 31)+"AB")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+		"create storage failed: bad: error fetching datastores - fingerprint '"+s.Fingerprint()+"' not verified, abort!\n")
+	p.Del("fingerprint") // the lab CA is no system CA
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+		"create storage failed: bad: error fetching datastores - fingerprint '"+s.Fingerprint()+"' not verified, abort!\n")
+	if _, ok := lab.PrivFile("/etc/pve/priv/storage/bad.pw"); ok {
+		t.Error("a failed create left the password")
+	}
+
+	p = pbsStorageParams(s, "bad")
+	p.Set("password", "wrong")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500, "create storage failed: bad: error fetching datastores - 401 Unauthorized\n")
+	p = pbsStorageParams(s, "bad")
+	p.Set("datastore", "nope")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+		"create storage failed: bad: Cannot find datastore 'nope', check permissions and existence!\n")
+	p = pbsStorageParams(s, "bad")
+	p.Set("port", "1")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+		"create storage failed: bad: error fetching datastores - 500 Can't connect to "+s.Host()+":1 (Connection refused)\n")
+	p = pbsStorageParams(s, "bad")
+	p.Del("server")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500, "missing value for required option 'server'\n")
+	p = pbsStorageParams(s, "bad")
+	p.Set("path", "/srv")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500, "unexpected property 'path'\n")
+
+	// disabled: not activated, so not checked
+	p = pbsStorageParams(s, "off")
+	p.Set("password", "wrong")
+	p.Set("disable", "1")
+	if res := c.form(http.MethodPost, "/storage", p); res.Status != http.StatusOK {
+		t.Errorf("disabled storage: %d %s", res.Status, res.Raw)
+	}
+	if !strings.Contains(lab.StorageConfig(), "pbs: off\n\tdisable\n") {
+		t.Errorf("storage.cfg:\n%s", lab.StorageConfig())
+	}
+
+	if cfg := lab.StorageConfig(); strings.Contains(cfg, "pbs: bad") {
+		t.Errorf("a failed create was written:\n%s", cfg)
+	}
+}
+
+// An API token as username, and an encryption key made on create.
+func TestPBSStorageTokenAndEncryption(t *testing.T) {
+	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 1})
+	c := newCaller(t, lab).withToken()
+	id, secret, _ := strings.Cut(s.APIToken(), ":")
+	p := pbsStorageParams(s, "tok")
+	p.Set("username", id)
+	p.Set("password", secret)
+	p.Set("encryption-key", "autogen")
+	res := c.form(http.MethodPost, "/storage", p)
+	if res.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", res.Status, res.Raw)
+	}
+	key := res.Body["data"].(map[string]any)["config"].(map[string]any)["encryption-key"].(string)
+	var kf map[string]any
+	if err := json.Unmarshal([]byte(key), &kf); err != nil || kf["data"] == nil || kf["kdf"] != nil {
+		t.Fatalf("key %q: %v", key, err)
+	}
+	cfg := c.get("/storage/tok").Body["data"].(map[string]any)
+	if cfg["encryption-key"] != kf["fingerprint"] {
+		t.Errorf("encryption-key %v, key fingerprint %v", cfg["encryption-key"], kf["fingerprint"])
+	}
+	if enc, ok := lab.PrivFile("/etc/pve/priv/storage/tok.enc"); !ok || enc != key+"\n" {
+		t.Errorf("tok.enc %q", enc)
+	}
+	p = pbsStorageParams(s, "tok2")
+	p.Set("encryption-key", "not json")
+	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+		"create storage failed: Value does not seems like a valid, JSON formatted encryption key!\n")
+}
+
+// storage.cfg belongs to the cluster, or to each standalone node.
+func TestStorageConfigScope(t *testing.T) {
+	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 2})
+	c := newCaller(t, lab).withToken()
+	if res := c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")); res.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", res.Status, res.Raw)
+	}
+	if res := c.onNode("pve2").get("/storage/backup"); res.Status != http.StatusOK {
+		t.Errorf("pve2 does not see the cluster's storage: %d %s", res.Status, res.Raw)
+	}
+	// restricted to pve2: not listed on pve1
+	p := pbsStorageParams(s, "other")
+	p.Set("nodes", "pve2")
+	if res := c.form(http.MethodPost, "/storage", p); res.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", res.Status, res.Raw)
+	}
+	for _, e := range dataList(t, c.get("/nodes/pve1/storage")) {
+		if e["storage"] == "other" {
+			t.Error("pve1 lists a storage restricted to pve2")
+		}
+	}
+	if l := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage", url.Values{"storage": {"other"}})); len(l) != 1 || l[0]["active"] != float64(1) {
+		t.Errorf("pve2: %v", l)
+	}
+
+	alone := startLab(t, PVEOptions{Nodes: 2, Standalone: true})
+	a := newCaller(t, alone).withToken()
+	if res := a.form(http.MethodPost, "/storage", url.Values{"type": {"dir"}, "storage": {"extra"}, "path": {"/srv/extra"}, "content": {"iso,backup"}}); res.Status != http.StatusOK {
+		t.Fatalf("create dir: %d %s", res.Status, res.Raw)
+	}
+	if res := a.get("/storage/extra"); res.Status != http.StatusOK || res.Body["data"].(map[string]any)["content"] != "backup,iso" {
+		t.Errorf("pve1: %d %s", res.Status, res.Raw)
+	}
+	expectAPIError(t, a.onNode("pve2").get("/storage/extra"), 500, "storage 'extra' does not exist\n")
+	if !strings.HasSuffix(alone.StorageConfig(), "dir: extra\n\tpath /srv/extra\n\tcontent backup,iso\n\n") {
+		t.Errorf("storage.cfg:\n%s", alone.StorageConfig())
+	}
+}
+
+// expectAPIError checks an error answer of the PVE lab and its message.
+func expectAPIError(t *testing.T, res apiResult, status int, msg string) {
+	t.Helper()
+	if res.Status != status || res.Body["message"] != msg {
+		t.Errorf("got %d %q, want %d %q", res.Status, res.Body["message"], status, msg)
+	}
+}
