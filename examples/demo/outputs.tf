@@ -96,3 +96,13 @@ output "ceph" {
     }
   }
 }
+
+output "backups" {
+  description = "Where the cluster backs up to."
+  value = {
+    storage     = "${pve_storage_pbs.backups.storage_id}: ${pve_storage_pbs.backups.server}:${pve_storage_pbs.backups.port}, datastore ${pve_storage_pbs.backups.datastore}, namespace ${pve_storage_pbs.backups.namespace}"
+    fingerprint = pve_storage_pbs.backups.fingerprint
+    retention   = "last ${pve_pbs_prune_job.backups.keep.last}, ${pve_pbs_prune_job.backups.keep.daily} daily, ${pve_pbs_prune_job.backups.keep.weekly} weekly, ${pve_pbs_prune_job.backups.keep.monthly} monthly, pruned ${pve_pbs_prune_job.backups.schedule}"
+    encrypted   = nonsensitive(pve_storage_pbs.backups.generated_encryption_key != null)
+  }
+}

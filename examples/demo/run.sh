@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 echo "==> starting the lab"
 (cd "$repo" && go build -o "$work/pvelab" ./internal/testlab/cmd/pvelab)
-"$work/pvelab" -standalone -ceph -env-file "$work/lab.env" -ca-file "$work/lab-ca.pem" 2>"$work/lab.log" >/dev/null &
+"$work/pvelab" -standalone -ceph -pbs -env-file "$work/lab.env" -ca-file "$work/lab-ca.pem" 2>"$work/lab.log" >/dev/null &
 lab_pid=$!
 for _ in $(seq 1 300); do
   [ -s "$work/lab.env" ] && break
@@ -37,7 +37,7 @@ done
 [ -s "$work/lab.env" ] || { cat "$work/lab.log" >&2; echo "the lab did not start in time" >&2; exit 1; }
 # shellcheck disable=SC1091
 source "$work/lab.env"
-echo "    three standalone PVE nodes; pve1's API at $PVE_ENDPOINT; Ceph's monitor at $CEPH_MON_HOST"
+echo "    three standalone PVE nodes; pve1's API at $PVE_ENDPOINT; Ceph's monitor at $CEPH_MON_HOST; PBS at $PBS_ENDPOINT"
 # The cluster's inputs: each node's own API and certificate, and root's
 # password (variables, as a user would pass them).
 nodes_json="{"
@@ -48,6 +48,13 @@ for node in pve1 pve2 pve3; do
 done
 export TF_VAR_nodes="${nodes_json%,}}"
 export TF_VAR_root_password="$PVE_PASSWORD"
+# The backup server as the nodes reach it, and the password they log in
+# with.
+pbs_hostport="${PBS_ENDPOINT#https://}"; pbs_hostport="${pbs_hostport%%/*}"
+export TF_VAR_pbs_server="{\"host\":\"${pbs_hostport%:*}\",\"port\":${pbs_hostport##*:}}"
+export TF_VAR_pbs_password="$PBS_PASSWORD"
+# The provider logs in to PBS with the lab's API token (PBS_API_TOKEN).
+unset PBS_USERNAME PBS_PASSWORD
 # The BMCs: their addresses as a variable, the credentials and the CA as
 # the provider's bmc {} defaults (BMC_USERNAME and BMC_PASSWORD come from
 # the lab's lines).
@@ -60,6 +67,8 @@ done
 export TF_VAR_bmc_endpoints="${bmc_json%,}}"
 BMC_CA_CERTIFICATE="$(cat "$work/lab-ca.pem")"
 export BMC_CA_CERTIFICATE
+# The lab CA signs the backup server's certificate too.
+export PBS_CA_CERTIFICATE="$BMC_CA_CERTIFICATE"
 
 # The built provider, laid out as a registry release of version 0.1.0 (any
 # version would do: the demo sets no constraint).
