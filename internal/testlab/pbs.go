@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -348,10 +347,9 @@ func (s *PBS) usageOf(path string) (total, used uint64) {
 	return u[0], u[1]
 }
 
-// pbsNodeLine is the node name PBS reports for task list entries.
+// pbsTaskListNode is the node name PBS reports for task list entries
+// (into_task_list_item).
 const pbsTaskListNode = "localhost"
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // registerRoutes registers the handlers of the simulator.
 func (s *PBS) registerRoutes() {

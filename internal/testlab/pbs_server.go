@@ -151,9 +151,12 @@ func (rt *pbsRouter) insert(template string) *pbsRouteNode {
 	n := rt.root
 	for _, seg := range splitPath(template) {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := seg[1 : len(seg)-1]
 			if n.param == nil {
 				n.param = newPBSRouteNode(n.template + "/" + seg)
-				n.paramName = seg[1 : len(seg)-1]
+				n.paramName = name
+			} else if n.paramName != name {
+				panic(fmt.Sprintf("testlab: PBS path %s: parameter {%s} conflicts with {%s}", template, name, n.paramName))
 			}
 			n = n.param
 			continue

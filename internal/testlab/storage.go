@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// The storages of the lab, as the PVE installer sets them up on every node
-// (PVE::API2::Storage::Config, ::Status and ::Content serve them):
+// The storages of the lab. storage.cfg belongs to a cluster or a
+// standalone node (storagecfg.go serves /storage); it starts as the PVE
+// installer writes it (::Status and ::Content serve the nodes' views):
 //
 //	dir: local
 //		path /var/lib/vz
@@ -22,7 +23,8 @@ import (
 //		vgname pve
 //		content rootdir,images
 //
-// Both are local (not shared): every node has its own volumes. local-lvm
+// Both are local (not shared): every node has its own volumes; storages
+// added through the API (dir, pbs) start empty. local-lvm
 // is an LVM thin pool: allocating a volume reserves no space, only data
 // written to it does, so the pool's "used" grows with what guests wrote
 // (EFI vars, copied clones), not with the sizes of the disks

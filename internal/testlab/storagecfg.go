@@ -259,12 +259,9 @@ func (p *PVE) deletePrivFile(path string) {
 }
 
 // lockStorageConfig is PVE::Storage::lock_storage_config: code runs with
-// the cfs lock of storage.cfg held; its error is prefixed with errmsg. A
-// lock-contention fault fails it like a cfs lock timeout.
+// the cfs lock of storage.cfg held; its error is prefixed with errmsg.
+// (Lock-contention faults hit the route before, with the same message.)
 func (p *PVE) lockStorageConfig(errmsg string, code func(cfg *storageConfig) error) error {
-	if p.faults.lockTimeout() {
-		return Errorf(http.StatusInternalServerError, "%s: cfs-lock 'file-storage_cfg' error: got lock request timeout", errmsg)
-	}
 	p.storeLock.Lock()
 	defer p.storeLock.Unlock()
 	cfg := p.readStorageConfig()
