@@ -318,14 +318,14 @@ func (s *PBS) SetDatastoreUsage(store string, total, used uint64) error {
 }
 
 // EnvLines returns shell lines exporting the server's connection settings:
-// PBS_ENDPOINT, PBS_USERNAME, PBS_PASSWORD, PBS_FINGERPRINT and
+// PBS_ENDPOINT, PBS_USERNAME, PBS_PASSWORD, PBS_TLS_FINGERPRINT and
 // PBS_API_TOKEN.
 func (s *PBS) EnvLines() []string {
 	vars := [][2]string{
 		{"PBS_ENDPOINT", s.URL()},
 		{"PBS_USERNAME", s.Username()},
 		{"PBS_PASSWORD", s.Password()},
-		{"PBS_FINGERPRINT", s.Fingerprint()},
+		{"PBS_TLS_FINGERPRINT", s.Fingerprint()},
 		{"PBS_API_TOKEN", s.APIToken()},
 	}
 	out := make([]string, 0, len(vars))

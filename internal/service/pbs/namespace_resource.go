@@ -97,6 +97,16 @@ func (r *namespaceResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// PBS answers success for a namespace that exists already: it is not
+	// adopted silently.
+	if err := plan.find(ctx, c); err == nil {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("namespace %s of datastore %s exists already: import it "+
+			"(terraform import pve_pbs_namespace.<name> %s)", plan.Name.ValueString(), plan.Store.ValueString(), plan.ID.ValueString()))
+		return
+	} else if !errors.Is(err, pbs.ErrNotFound) {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
 	parent, name := path.Split(plan.Name.ValueString())
 	if _, err := c.CreateNamespace(ctx, plan.Store.ValueString(), strings.TrimSuffix(parent, "/"), name); err != nil {
 		if errors.Is(err, pbs.ErrConflict) {

@@ -102,8 +102,9 @@ func TestAccPBSPruneJob_basic(t *testing.T) {
 
 // PBS's refusal comes through: a namespace whose parent does not exist.
 // (PBS takes a prune job for a datastore it does not have: the job fails
-// when it runs.)
-func TestAccPBSNamespace_missingParent(t *testing.T) {
+// when it runs.) A namespace that exists already, which PBS would answer
+// with success, is not adopted.
+func TestAccPBSNamespace_refused(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -120,7 +121,25 @@ resource "pve_pbs_namespace" "orphan" {
   name  = "missing/child"
 }
 `,
-			ExpectError: regexp.MustCompile(`(?s)Unable to Create PBS Namespace.*missing`),
+			ExpectError: regexp.MustCompile(`(?s)Unable to Create PBS Namespace.*parent missing doesn't already exists`),
+		}, {
+			PreConfig: func() {
+				if _, err := client(t, s).CreateNamespace(context.Background(), "backups", "", "taken"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: acctest.PBSProviderBlock(nil, s) + `
+resource "pve_pbs_datastore" "store" {
+  name = "backups"
+  path = "/mnt/datastore/backups"
+}
+
+resource "pve_pbs_namespace" "taken" {
+  store = pve_pbs_datastore.store.name
+  name  = "taken"
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)namespace taken of datastore backups exists already: import it`),
 		}},
 	})
 }

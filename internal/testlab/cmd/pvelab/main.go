@@ -24,7 +24,7 @@
 // manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -pbs
 // it also starts a simulated Proxmox Backup Server (testlab.StartPBS) whose
 // certificate the lab's CA signs, and exports PBS_ENDPOINT, PBS_USERNAME,
-// PBS_PASSWORD, PBS_FINGERPRINT and PBS_API_TOKEN too. With -env-file it also
+// PBS_PASSWORD, PBS_TLS_FINGERPRINT and PBS_API_TOKEN too. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
 // SIGTERM.

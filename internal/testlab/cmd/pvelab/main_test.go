@@ -348,7 +348,7 @@ func TestRunPBS(t *testing.T) {
 		env[k] = strings.Trim(v, "'")
 		names = append(names, k)
 	}
-	if tail := strings.Join(names[len(names)-5:], " "); tail != "PBS_ENDPOINT PBS_USERNAME PBS_PASSWORD PBS_FINGERPRINT PBS_API_TOKEN" {
+	if tail := strings.Join(names[len(names)-5:], " "); tail != "PBS_ENDPOINT PBS_USERNAME PBS_PASSWORD PBS_TLS_FINGERPRINT PBS_API_TOKEN" {
 		t.Fatalf("last lines %s in %q", tail, content)
 	}
 	if !strings.HasPrefix(env["PBS_ENDPOINT"], "https://127.0.0.1:") || env["PBS_ENDPOINT"] == env["PVE_ENDPOINT"] || env["PBS_USERNAME"] != "root@pam" {
@@ -371,8 +371,8 @@ func TestRunPBS(t *testing.T) {
 		t.Fatalf("login: %s", resp.Status)
 	}
 	sum := sha256.Sum256(resp.TLS.PeerCertificates[0].Raw)
-	if fp := strings.ToUpper(strings.Join(hexPairs(sum[:]), ":")); fp != env["PBS_FINGERPRINT"] {
-		t.Errorf("PBS_FINGERPRINT %s, the server shows %s", env["PBS_FINGERPRINT"], fp)
+	if fp := strings.ToUpper(strings.Join(hexPairs(sum[:]), ":")); fp != env["PBS_TLS_FINGERPRINT"] {
+		t.Errorf("PBS_TLS_FINGERPRINT %s, the server shows %s", env["PBS_TLS_FINGERPRINT"], fp)
 	}
 	cancel()
 	if err := <-done; err != nil {
