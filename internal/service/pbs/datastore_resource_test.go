@@ -245,3 +245,27 @@ func TestAccPBSDatastore_badInput(t *testing.T) {
 		acctest.ExpectPlanError(t, tt.config, tt.want)
 	}
 }
+
+// A create task that fails: its error text comes through, not an exit
+// code.
+func TestAccPBSDatastore_createTaskFails(t *testing.T) {
+	s := acctest.StartPBS(t, nil)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.PBSProviderBlock(nil, s) + `
+resource "pve_pbs_datastore" "outer" {
+  name = "outer"
+  path = "/mnt/datastore/outer"
+}
+
+resource "pve_pbs_datastore" "inner" {
+  name = "inner"
+  path = "${pve_pbs_datastore.outer.path}/inner"
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)Unable to Create PBS Datastore.*TASK ERROR.*nested datastores not allowed`),
+		}},
+	})
+}
