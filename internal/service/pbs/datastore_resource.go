@@ -72,6 +72,19 @@ type datastoreModel struct {
 	KeepJobConfigs   types.Bool        `tfsdk:"keep_job_configs"`
 }
 
+// commentRE is PBS's single-line comment, as PBS keeps it: PBS trims
+// comments, so leading or trailing blanks would read back as a diff.
+var commentRE = regexp.MustCompile(`^[^\s\x00-\x1f](?:[^\x00-\x1f]*[^\s\x00-\x1f])?$`)
+
+func commentAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		Description: "Comment (one line).",
+		Optional:    true,
+		Validators: []validator.String{stringvalidator.RegexMatches(commentRE,
+			"must be one line without leading or trailing blanks (PBS trims them)")},
+	}
+}
+
 // safeID is PBS's SAFE_ID (datastore, prune job and remote names).
 var safeID = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._\-]*$`)
 
@@ -113,7 +126,7 @@ func (r *datastoreResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^/`), "must be an absolute path")},
 			},
-			"comment": schema.StringAttribute{Description: "Comment.", Optional: true},
+			"comment": commentAttribute(),
 			"gc_schedule": schema.StringAttribute{
 				Description: "Garbage collection schedule, a PBS calendar event (`daily`, `sat 03:00`). Unset: no scheduled garbage collection.",
 				Optional:    true,

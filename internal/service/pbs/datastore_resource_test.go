@@ -241,6 +241,11 @@ func TestAccPBSDatastore_badInput(t *testing.T) {
     message = "a, b"
   }
 }`, regexp.MustCompile(`must not hold commas`)},
+		{`resource "pve_pbs_datastore" "t" {
+  name    = "abc"
+  path    = "/mnt/abc"
+  comment = "trailing "
+}`, regexp.MustCompile(`without leading or trailing blanks`)},
 	} {
 		acctest.ExpectPlanError(t, tt.config, tt.want)
 	}

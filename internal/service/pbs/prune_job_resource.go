@@ -87,7 +87,7 @@ func (r *pruneJobResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Optional:    true,
 				Validators:  []validator.Int64{int64validator.Between(0, 7)},
 			},
-			"comment": schema.StringAttribute{Description: "Comment.", Optional: true},
+			"comment": commentAttribute(),
 			"disable": schema.BoolAttribute{Description: "Keep the job but do not run it.", Optional: true},
 		},
 		Blocks: map[string]schema.Block{
