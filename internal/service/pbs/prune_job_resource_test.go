@@ -161,3 +161,34 @@ resource "pve_pbs_namespace" "t" {
 }
 `, regexp.MustCompile(`(?s)7 levels at most`))
 }
+
+// A prune job and a namespace deleted behind Terraform's back are planned
+// again, and made again.
+func TestAccPBSPruneJob_disappears(t *testing.T) {
+	s := acctest.StartPBS(t, nil)
+	config := acctest.PBSProviderBlock(nil, s) + pruneConfig("last = 1", "")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					c := client(t, s)
+					if err := c.DeletePruneJob(context.Background(), "backups-vms", ""); err != nil {
+						return err
+					}
+					return c.DeleteNamespace(context.Background(), "backups", "cluster-a/vms", false)
+				},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pve_pbs_prune_job.test", plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction("pve_pbs_namespace.vms", plancheck.ResourceActionCreate),
+				}},
+			},
+		},
+	})
+}

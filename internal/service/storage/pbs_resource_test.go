@@ -139,3 +139,29 @@ func TestAccStoragePBS_wrongFingerprint(t *testing.T) {
 		}},
 	})
 }
+
+// A storage removed behind Terraform's back is planned again.
+func TestAccStoragePBS_disappears(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.PVEOptions{})
+	s := acctest.StartPBS(t, lab)
+	config := acctest.PBSProviderBlock(lab, s) + storageConfig(s, "pve_pbs_datastore.store.fingerprint", "")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					return acctest.LabClient(t, lab).DeleteStorage(context.Background(), "pbs-backups")
+				},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pve_storage_pbs.test", plancheck.ResourceActionCreate),
+				}},
+			},
+		},
+	})
+}
