@@ -274,3 +274,36 @@ resource "pve_pbs_datastore" "inner" {
 		}},
 	})
 }
+
+// The pbs {} block with a username and password (a ticket, and the CSRF
+// token on writes) and the server's certificate pinned by fingerprint
+// instead of a CA.
+func TestAccPBSDatastore_passwordAndFingerprint(t *testing.T) {
+	s := acctest.StartPBS(t, nil)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDatastoreGone(t, s, "viaticket", "/mnt/datastore/viaticket", true),
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "pve" {
+  pbs {
+    endpoint        = %q
+    username        = %q
+    password        = %q
+    tls_fingerprint = %q
+  }
+}
+
+resource "pve_pbs_datastore" "test" {
+  name    = "viaticket"
+  path    = "/mnt/datastore/viaticket"
+  comment = "made with a ticket"
+}
+`, s.URL(), s.Username(), s.Password(), s.Fingerprint()),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("pve_pbs_datastore.test", tfjsonpath.New("comment"), knownvalue.StringExact("made with a ticket")),
+			},
+		}},
+	})
+}
