@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -70,7 +72,13 @@ type datastoreModel struct {
 	Fingerprint      types.String      `tfsdk:"fingerprint"`
 	DestroyData      types.Bool        `tfsdk:"destroy_data"`
 	KeepJobConfigs   types.Bool        `tfsdk:"keep_job_configs"`
+	Timeouts         timeouts.Value    `tfsdk:"timeouts"`
 }
+
+// defaultTaskTimeout bounds PBS's create and delete workers: a create
+// makes the chunk store's 65536 directories, which takes a while on slow
+// disks.
+const defaultTaskTimeout = 20 * time.Minute
 
 // commentRE is PBS's single-line comment, as PBS keeps it: PBS trims
 // comments, so leading or trailing blanks would read back as a diff.
@@ -94,7 +102,7 @@ func (r *datastoreResource) Metadata(_ context.Context, req resource.MetadataReq
 	resp.TypeName = req.ProviderTypeName + "_pbs_datastore"
 }
 
-func (r *datastoreResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *datastoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	level := func(job string) schema.StringAttribute {
 		return schema.StringAttribute{
 			Description: fmt.Sprintf("When to notify about %s jobs: `always`, `error` or `never`.", job),
@@ -152,6 +160,8 @@ func (r *datastoreResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Description: "Keep the datastore's prune, sync and verify jobs on destroy. Default true.",
 				Optional:    true,
 			},
+			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Delete: true},
+				"Default 20m each: how long PBS's create and delete workers may run."),
 		},
 		Blocks: map[string]schema.Block{
 			"notify": schema.SingleNestedBlock{
@@ -359,6 +369,10 @@ func (r *datastoreResource) Create(ctx context.Context, req resource.CreateReque
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultTaskTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	d := pbs.DatastoreCreate{Datastore: pbs.Datastore{Name: name, Path: plan.Path.ValueString()}}
 	want := plan.desired("")
 	val := func(k string) string {
@@ -476,6 +490,10 @@ func (r *datastoreResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultTaskTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	opts := pbs.DeleteDatastoreOptions{DestroyData: state.DestroyData.ValueBool(),
 		KeepJobConfigs: state.KeepJobConfigs.IsNull() || state.KeepJobConfigs.ValueBool()}
 	if err := c.DeleteDatastore(ctx, state.Name.ValueString(), opts); err != nil && !errors.Is(err, pbs.ErrNotFound) {

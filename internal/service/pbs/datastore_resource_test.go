@@ -307,3 +307,24 @@ resource "pve_pbs_datastore" "test" {
 		}},
 	})
 }
+
+// The create timeout bounds the wait for PBS's worker (50 ms in the lab).
+func TestAccPBSDatastore_createTimeout(t *testing.T) {
+	s := acctest.StartPBS(t, nil)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.PBSProviderBlock(nil, s) + `
+resource "pve_pbs_datastore" "test" {
+  name = "slow"
+  path = "/mnt/datastore/slow"
+  timeouts = {
+    create = "20ms"
+  }
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)Unable to Create PBS Datastore.*deadline exceeded`),
+		}},
+	})
+}
