@@ -126,6 +126,16 @@ func (c *Client) Do(ctx context.Context, fn func(s *Session) error) error {
 	if err != nil {
 		return c.wrap("connecting", err)
 	}
+	if basic {
+		// Basic authentication is checked by the first request that needs
+		// it (the service root needs none): check the credentials now, so
+		// that a wrong password is ErrAuthentication, not a failed listing.
+		res, err := api.Get("/redfish/v1/Systems")
+		if err != nil {
+			return c.wrap("logging in with basic authentication", err)
+		}
+		res.Body.Close()
+	}
 	defer api.Logout()
 	if err := fn(&Session{api: api, ctx: ctx, Basic: basic}); err != nil {
 		return c.wrap("", err)

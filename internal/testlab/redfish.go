@@ -85,6 +85,10 @@ type BMCVariant struct {
 	BusyAfterPowerOn time.Duration
 	// MaxSessions is the number of session slots (0: 4).
 	MaxSessions int
+	// NoSessions makes the BMC refuse session logins: POST
+	// /redfish/v1/SessionService/Sessions answers 405, as BMCs without
+	// session support do; clients use basic authentication instead.
+	NoSessions bool
 }
 
 // BMCTiming are the durations of a BMC's host power transitions. The zero

@@ -292,7 +292,11 @@ func (b *BMC) sessionRoute(q *rfRequest, rest []string) (*rfResponse, *rfError) 
 		}
 		return jsonResponse(http.StatusOK, b.sessionService()), nil
 	case len(rest) == 1 && rest[0] == "Sessions":
-		if err := allow(q, http.MethodGet, http.MethodPost); err != nil {
+		methods := []string{http.MethodGet, http.MethodPost}
+		if b.variant.NoSessions {
+			methods = methods[:1]
+		}
+		if err := allow(q, methods...); err != nil {
 			return nil, err
 		}
 		if q.method == http.MethodPost {
