@@ -136,6 +136,7 @@ type BMC struct {
 
 	mu             sync.Mutex
 	variant        BMCVariant
+	busyAnswers    int // 503s answered while busy (BusyAfterPowerOn)
 	timing         BMCTiming
 	sessions       map[string]*bmcSession // by token
 	sessionSeq     int
@@ -521,6 +522,7 @@ func (b *BMC) serveLocked(q *rfRequest) (*rfResponse, *rfError) {
 		secs := strconv.Itoa(int(math.Ceil(until.Sub(q.now).Seconds())))
 		e := rfErr(http.StatusServiceUnavailable, msg("ServiceTemporarilyUnavailable", secs))
 		e.header = http.Header{"Retry-After": {secs}}
+		b.busyAnswers++
 		return nil, e
 	}
 	if !open && !login {
@@ -897,6 +899,14 @@ func (b *BMC) SessionCount() int {
 	defer b.mu.Unlock()
 	b.expireSessionsLocked(time.Now())
 	return len(b.sessions)
+}
+
+// BusyAnswers returns how many requests the BMC answered with 503 while
+// busy after a power on (BMCVariant.BusyAfterPowerOn).
+func (b *BMC) BusyAnswers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.busyAnswers
 }
 
 // SetVariant switches the BMC's vendor behaviours. Virtual media keep their

@@ -341,6 +341,7 @@ func TestAccBMCPower_resetTypesAndBusyBMC(t *testing.T) {
 	const node = "pve1"
 	lab.BMC(node).SetVariant(testlab.BMCVariant{BusyAfterPowerOn: 2 * time.Second})
 	t.Cleanup(func() { lab.BMC(node).SetVariant(testlab.BMCVariant{}) })
+	var busyBefore int
 	config := func(state, onMethod string) string {
 		return provider(lab) + fmt.Sprintf(`
 resource "pve_bmc_power" "test" {
@@ -361,11 +362,18 @@ resource "pve_bmc_power" "test" {
 				ExpectError: regexp.MustCompile(`does\s+not\s+allow\s+the\s+reset\s+type\s+ForceOn;\s+it\s+allows\s+On,\s+ForceOff`),
 			},
 			{
-				Config: config("On", "On"),
+				PreConfig: func() { busyBefore = lab.BMC(node).BusyAnswers() },
+				Config:    config("On", "On"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("pve_bmc_power.test", tfjsonpath.New("power_state"), knownvalue.StringExact("On")),
 				},
-				Check: noSessions(lab),
+				Check: resource.ComposeTestCheckFunc(noSessions(lab), func(*terraform.State) error {
+					// The wait for On met the busy BMC: its 503s were retried.
+					if lab.BMC(node).BusyAnswers() == busyBefore {
+						return fmt.Errorf("the BMC never answered 503 while busy: the test did not exercise the retries")
+					}
+					return nil
+				}),
 			},
 		},
 	})
