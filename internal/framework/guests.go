@@ -135,23 +135,22 @@ func PendingKeys(ctx context.Context, c *pve.Client, kind pve.GuestKind, node st
 	return keys, nil
 }
 
-// ReadGuest finds the guest a resource's state names; a guest that is gone
-// (or whose ID now belongs to a guest of the other kind) is removed from
-// the state (false).
-func ReadGuest(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid types.Int64, state *tfsdk.State, summary string, diags *diag.Diagnostics) bool {
-	guest, err := c.FindGuest(ctx, int(vmid.ValueInt64()))
-	if err == nil && guest.Type != string(kind) {
-		err = pve.ErrNotFound
-	}
+// ReadGuest finds the guest a resource's state names, with its
+// configuration, in one lookup; a guest that is gone (or whose ID now
+// belongs to a guest of the other kind) is removed from the state (ok
+// false, no error).
+func ReadGuest(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid types.Int64, state *tfsdk.State, summary string,
+	diags *diag.Diagnostics) (guest *pve.ClusterResource, cfg *pve.GuestConfig, ok bool) {
+	guest, cfg, err := c.FindGuestConfig(ctx, kind, int(vmid.ValueInt64()))
 	if err != nil {
 		if errors.Is(err, pve.ErrNotFound) {
 			state.RemoveResource(ctx)
 		} else {
 			diags.AddError(summary, err.Error())
 		}
-		return false
+		return nil, nil, false
 	}
-	return true
+	return guest, cfg, true
 }
 
 // DeleteGuest stops a guest if it runs and destroys it, purged from

@@ -679,11 +679,12 @@ func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !framework.ReadGuest(ctx, c, pve.LXC, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics) {
+	guest, cfg, ok := framework.ReadGuest(ctx, c, pve.LXC, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	if err := state.fromAPI(ctx, guest, cfg); err != nil {
+		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", guest.VMID, err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)

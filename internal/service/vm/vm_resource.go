@@ -749,11 +749,12 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !framework.ReadGuest(ctx, c, pve.QEMU, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics) {
+	guest, cfg, ok := framework.ReadGuest(ctx, c, pve.QEMU, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	r.readInto(ctx, c, &state, "Read", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	if err := state.fromAPI(guest, cfg); err != nil {
+		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", guest.VMID, err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
