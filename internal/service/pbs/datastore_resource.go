@@ -224,14 +224,19 @@ func (r *datastoreResource) Configure(_ context.Context, req resource.ConfigureR
 	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
 }
 
-// ValidateConfig wants a type in a maintenance block.
+// ValidateConfig wants a type in a maintenance block, and something in a
+// notify block.
 func (r *datastoreResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m datastoreModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || m.Maintenance == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	if m.Maintenance.Type.IsNull() {
+	if n := m.Notify; n != nil && n.GC.IsNull() && n.Verify.IsNull() && n.Sync.IsNull() && n.Prune.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("notify"), "Empty Notify Block",
+			"set at least one of gc, verify, sync, prune in notify, or leave the block out")
+	}
+	if m.Maintenance != nil && m.Maintenance.Type.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("maintenance").AtName("type"), "Missing Maintenance Type",
 			"a maintenance block needs type = \"read-only\" or \"offline\"")
 	}

@@ -246,6 +246,11 @@ func TestAccPBSDatastore_badInput(t *testing.T) {
   path    = "/mnt/abc"
   comment = "trailing "
 }`, regexp.MustCompile(`without leading or trailing blanks`)},
+		{`resource "pve_pbs_datastore" "t" {
+  name = "abc"
+  path = "/mnt/abc"
+  notify {}
+}`, regexp.MustCompile(`Empty Notify Block`)},
 	} {
 		acctest.ExpectPlanError(t, tt.config, tt.want)
 	}

@@ -28,7 +28,8 @@ import (
 )
 
 var (
-	_ resource.ResourceWithImportState = (*pbsResource)(nil)
+	_ resource.ResourceWithImportState    = (*pbsResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*pbsResource)(nil)
 )
 
 // NewPBSResource returns the pve_storage_pbs resource.
@@ -151,12 +152,13 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.Set{setplanmodifier.UseStateForUnknown()},
-				Validators:    []validator.Set{setvalidator.ValueStringsAre(stringvalidator.OneOf("backup"))},
+				Validators:    []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.OneOf("backup"))},
 			},
 			"nodes": schema.SetAttribute{
 				Description: "Nodes that use the storage. Unset: all.",
 				ElementType: types.StringType,
 				Optional:    true,
+				Validators:  []validator.Set{setvalidator.SizeAtLeast(1)},
 			},
 			"disable": schema.BoolAttribute{Description: "Keep the definition but do not use the storage.", Optional: true},
 		},
@@ -178,6 +180,31 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 func (r *pbsResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
 	r.data.RequirePVE(&resp.Diagnostics)
+}
+
+// ValidateConfig wants something in a prune_backups block, and keep_all
+// alone.
+func (r *pbsResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m pbsModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || m.PruneBackups == nil {
+		return
+	}
+	p := m.PruneBackups
+	n := 0
+	for _, v := range p.values() {
+		if !v.IsNull() {
+			n++
+		}
+	}
+	switch {
+	case p.KeepAll.IsNull() && n == 0:
+		resp.Diagnostics.AddAttributeError(path.Root("prune_backups"), "Empty Retention",
+			"set keep_all or at least one keep_* setting in prune_backups, or leave the block out")
+	case p.KeepAll.ValueBool() && n > 0:
+		resp.Diagnostics.AddAttributeError(path.Root("prune_backups").AtName("keep_all"), "Conflicting Retention",
+			"keep_all = true keeps every backup: leave the keep_* settings out")
+	}
 }
 
 // pruneKeys are prune-backups' keys in the order PVE prints them.

@@ -165,3 +165,30 @@ func TestAccStoragePBS_disappears(t *testing.T) {
 		},
 	})
 }
+
+// Bad input is refused at plan time.
+func TestAccStoragePBS_badInput(t *testing.T) {
+	base := `
+resource "pve_storage_pbs" "t" {
+  storage_id = "pbs"
+  server     = "pbs.example.com"
+  datastore  = "backups"
+  username   = "root@pam"
+  password   = "secret"
+  %s
+}
+`
+	for _, tt := range []struct {
+		extra string
+		want  *regexp.Regexp
+	}{
+		{`prune_backups {}`, regexp.MustCompile(`Empty Retention`)},
+		{"prune_backups {\n    keep_all  = true\n    keep_last = 2\n  }", regexp.MustCompile(`Conflicting Retention`)},
+		{`nodes = []`, regexp.MustCompile(`set must contain at least 1`)},
+		{`fingerprint = "AB:CD"`, regexp.MustCompile(`must be a SHA-256 fingerprint`)},
+	} {
+		acctest.ExpectPlanError(t, fmt.Sprintf(base, tt.extra), tt.want)
+	}
+	acctest.ExpectPlanError(t, strings.Replace(fmt.Sprintf(base, ""), `"root@pam"`, `"root"`, 1),
+		regexp.MustCompile(`must be user@realm`))
+}
