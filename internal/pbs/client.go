@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // Defaults for the zero values of Config and RetryPolicy.
@@ -149,7 +151,7 @@ func CheckEndpoint(s string) error {
 // CheckFingerprint reports whether s is a SHA-256 fingerprint (64 hex
 // digits, any case, colons optional).
 func CheckFingerprint(s string) error {
-	_, err := parseFingerprint(s)
+	_, err := apiclient.ParseFingerprint(s)
 	return err
 }
 
@@ -181,12 +183,12 @@ func (c Config) Validate() error {
 	}
 
 	if c.TLSFingerprint != "" {
-		if _, err := parseFingerprint(c.TLSFingerprint); err != nil {
+		if _, err := apiclient.ParseFingerprint(c.TLSFingerprint); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if c.CACertificate != "" {
-		if _, err := parseCertificates(c.CACertificate); err != nil {
+		if _, err := apiclient.ParseCertificates(c.CACertificate); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -204,28 +206,7 @@ func (c Config) Validate() error {
 
 // normalizeEndpoint checks an endpoint and returns it as scheme://host[:port].
 func normalizeEndpoint(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Errorf("invalid endpoint URL %q: %w", raw, err)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("invalid endpoint URL %q: expected an absolute http or https URL such as https://pbs.example.com:8007", raw)
-	case u.Host == "" || u.Hostname() == "":
-		return "", fmt.Errorf("invalid endpoint URL %q: missing host", raw)
-	case u.User != nil:
-		return "", fmt.Errorf("invalid endpoint URL %q: must not contain credentials", raw)
-	case u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("invalid endpoint URL %q: must not contain a query or fragment", raw)
-	}
-	if p := strings.TrimSuffix(u.Path, "/"); p != "" && p != apiRoot {
-		return "", fmt.Errorf("invalid endpoint URL %q: unexpected path %q, give the server's address such as https://pbs.example.com:8007", raw, u.Path)
-	}
-	return u.Scheme + "://" + u.Host, nil
+	return apiclient.NormalizeEndpoint(raw, apiRoot, "https://pbs.example.com:8007")
 }
 
 // Client is a connection to one PBS API endpoint. It is safe for concurrent
@@ -251,7 +232,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := newTLSConfig(endpoint, cfg)
+	tc, err := apiclient.NewTLSConfig(endpoint, apiclient.TLSOptions{Insecure: cfg.Insecure, CACertificate: cfg.CACertificate, Fingerprint: cfg.TLSFingerprint})
 	if err != nil {
 		return nil, err
 	}
@@ -281,22 +262,14 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		timeout:   timeout,
 		wait:      cfg.Wait.withDefaults(),
 	}
-	var auth authenticator
+	var auth apiclient.Authenticator
 	if cfg.APIToken != "" {
 		auth = newTokenAuth(cfg.APIToken)
 	} else {
 		auth = &ticketAuth{username: cfg.Username, password: cfg.Password, client: c, now: time.Now}
 	}
 	c.http = &http.Client{
-		Transport: &transport{
-			base:      base,
-			endpoint:  endpoint,
-			prefix:    apiRoot,
-			userAgent: userAgent,
-			timeout:   timeout,
-			retry:     cfg.Retry.withDefaults(),
-			auth:      auth,
-		},
+		Transport: newTransport(base, endpoint, userAgent, timeout, cfg.Retry, auth),
 		// PBS does not redirect API calls; a redirect is a proxy in front
 		// of it, and following one would resend credentials elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -321,11 +294,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // Relogin logs in again with the password the client was made with. A
 // client with an API token has nothing to renew.
 func (c *Client) Relogin(ctx context.Context) error {
-	t, ok := c.http.Transport.(*transport)
+	t, ok := c.http.Transport.(*apiclient.Transport)
 	if !ok {
 		return nil
 	}
-	if a, ok := t.auth.(*ticketAuth); ok {
+	if a, ok := t.Auth.(*ticketAuth); ok {
 		return a.login(ctx)
 	}
 	return nil
@@ -470,8 +443,8 @@ func newTokenAuth(token string) *tokenAuth {
 	return &tokenAuth{header: tokenScheme + "=" + token, id: id, secret: secret}
 }
 
-func (a *tokenAuth) apply(_ context.Context, h http.Header) { h.Set("Authorization", a.header) }
-func (a *tokenAuth) secrets() []string                      { return []string{a.secret} }
+func (a *tokenAuth) Apply(_ context.Context, h http.Header) { h.Set("Authorization", a.header) }
+func (a *tokenAuth) Secrets() []string                      { return []string{a.secret} }
 
 // ticketAuth authenticates with a ticket obtained with username and
 // password, and renews it with itself before it expires.
@@ -531,7 +504,7 @@ func (a *ticketAuth) requestTicket(ctx context.Context, password string) (*ticke
 	return &t, nil
 }
 
-func (a *ticketAuth) apply(ctx context.Context, h http.Header) {
+func (a *ticketAuth) Apply(ctx context.Context, h http.Header) {
 	s := a.current.Load()
 	if s == nil {
 		return
@@ -569,7 +542,7 @@ func (a *ticketAuth) renew(ctx context.Context, old *session) *session {
 	return s
 }
 
-func (a *ticketAuth) secrets() []string {
+func (a *ticketAuth) Secrets() []string {
 	out := []string{a.password}
 	if s := a.current.Load(); s != nil {
 		out = append(out, s.ticket, s.csrf)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -235,7 +237,7 @@ func TestTicketRenewal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := c.http.Transport.(*transport).auth.(*ticketAuth)
+	auth := c.http.Transport.(*apiclient.Transport).Auth.(*ticketAuth)
 	now := time.Now()
 	auth.now = func() time.Time { return now }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // Sentinel errors. Every error this package returns for a failed API call
@@ -33,7 +35,7 @@ var (
 	// a dropped connection, or proxmox-backup-proxy failing to reach the
 	// privileged proxmox-backup-api daemon while it restarts). The
 	// transport has already retried idempotent requests before returning it.
-	ErrTransient = errors.New("transient failure")
+	ErrTransient = apiclient.ErrTransient
 	// ErrConflict: the write collides with the current state: the config
 	// digest sent with it is stale ("detected modified configuration - file
 	// changed by other user? Try again."), or the object already exists.
@@ -44,7 +46,7 @@ var (
 	ErrLocked = errors.New("locked")
 	// ErrUnreachable: no connection could be made to the endpoint (the
 	// request was never sent).
-	ErrUnreachable = errors.New("unreachable")
+	ErrUnreachable = apiclient.ErrUnreachable
 )
 
 // APIError is a non-2xx answer from the PBS API. PBS (proxmox-rest-server)
@@ -188,20 +190,6 @@ func lockedMessage(msg string) bool {
 	return strings.Contains(msg, "unable to acquire lock") || strings.Contains(msg, "unable to aquire lock")
 }
 
-// netError is a request that got no HTTP answer at all.
-type netError struct {
-	msg       string // what failed, naming the request or the address
-	err       error
-	transient bool // another attempt may succeed
-	unsent    bool // the request never reached the server, so any method may be re-sent
-}
-
-func (e *netError) Error() string { return e.msg + ": " + e.err.Error() }
-func (e *netError) Unwrap() error { return e.err }
-func (e *netError) Is(target error) bool {
-	return (target == ErrTransient && e.transient) || (target == ErrUnreachable && e.unsent)
-}
-
 // retryable reports whether a request with this method that failed with err
 // may be sent again. Idempotent methods (GET, PUT, DELETE) are retried on
 // any transient failure, POST only when the failure proves nothing was
@@ -210,21 +198,13 @@ func (e *netError) Is(target error) bool {
 // the first one removed answers "does not exist", which callers treat as
 // gone.
 func retryable(method string, err error) bool {
-	var ne *netError
+	var ne *apiclient.NetError
 	if errors.As(err, &ne) {
-		return ne.transient && (ne.unsent || idempotent(method))
+		return ne.Transient && (ne.Unsent || apiclient.Idempotent(method))
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.transient() && (idempotent(method) || ae.unprocessed())
-	}
-	return false
-}
-
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
-		return true
+		return ae.transient() && (apiclient.Idempotent(method) || ae.unprocessed())
 	}
 	return false
 }

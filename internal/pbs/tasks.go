@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // Defaults of WaitOptions.
@@ -229,7 +231,7 @@ func (c *Client) WaitTaskResult(ctx context.Context, upid string, opts WaitOptio
 
 	delay := opts.FirstPoll
 	for {
-		if err := sleep(ctx, delay); err != nil {
+		if err := apiclient.Sleep(ctx, delay); err != nil {
 			return nil, stoppedWaiting(upid, err)
 		}
 		var st struct {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 func TestTLS(t *testing.T) {
@@ -28,12 +30,12 @@ func TestTLS(t *testing.T) {
 		{"CA certificate", func(c *Config) { c.CACertificate = serverCAPEM(f.srv) }, nil},
 		{"CA certificate in a bundle", func(c *Config) { c.CACertificate = "# lab CA\n" + serverCAPEM(f.srv) + serverCAPEM(f.srv) }, nil},
 		{"fingerprint, lower case", func(c *Config) { c.TLSFingerprint = hexFP }, nil},
-		{"fingerprint, PBS's format", func(c *Config) { c.TLSFingerprint = formatFingerprint(leaf) }, nil},
-		{"fingerprint overrides insecure", func(c *Config) { c.TLSFingerprint, c.Insecure = formatFingerprint(wrong), true },
+		{"fingerprint, PBS's format", func(c *Config) { c.TLSFingerprint = apiclient.FormatFingerprint(leaf) }, nil},
+		{"fingerprint overrides insecure", func(c *Config) { c.TLSFingerprint, c.Insecure = apiclient.FormatFingerprint(wrong), true },
 			[]string{"TLS fingerprint mismatch"}},
-		{"wrong fingerprint", func(c *Config) { c.TLSFingerprint = formatFingerprint(wrong) }, []string{
-			"TLS fingerprint mismatch for " + endpoint + ": server presented SHA256 " + formatFingerprint(leaf) +
-				", expected " + formatFingerprint(wrong),
+		{"wrong fingerprint", func(c *Config) { c.TLSFingerprint = apiclient.FormatFingerprint(wrong) }, []string{
+			"TLS fingerprint mismatch for " + endpoint + ": server presented SHA256 " + apiclient.FormatFingerprint(leaf) +
+				", expected " + apiclient.FormatFingerprint(wrong),
 		}},
 		{"insecure", func(c *Config) { c.Insecure = true }, nil},
 		{"host name mismatch", func(c *Config) {
@@ -118,18 +120,4 @@ func TestServerFingerprint(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-}
-
-func TestFingerprintFormat(t *testing.T) {
-	d, err := parseFingerprint(" aa:BB:" + strings.Repeat("0f", 30) + " ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "AA:BB:" + strings.TrimSuffix(strings.Repeat("0F:", 30), ":")
-	if got := formatFingerprint(d); got != want {
-		t.Errorf("formatFingerprint = %q, want %q", got, want)
-	}
-	if CheckFingerprint(want) != nil || CheckFingerprint("AA:BB") == nil {
-		t.Error("CheckFingerprint")
-	}
 }

@@ -1,438 +1,49 @@
 package pbs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"math/rand/v2"
-	"mime"
-	"net"
 	"net/http"
-	"net/url"
-	"sort"
-	"strings"
-	"syscall"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
-const (
-	// maxBufferedBody is the largest request body kept in memory so that it
-	// can be sent again. Larger bodies (uploads) are streamed, sent once, and
-	// not bound by the per-request timeout.
-	maxBufferedBody = 1 << 20
-	// maxLoggedBody caps the bodies written to the trace log.
-	maxLoggedBody = 16 << 10
-	// maxRetryAfter caps how long a Retry-After header can make us wait.
-	maxRetryAfter = time.Minute
-	// redacted replaces secrets in logs; it is also what tflog's masking uses.
-	redacted = "***"
-)
-
-// transport is the http.RoundTripper behind every call of the client. For
-// every request it adds the credentials, logs with secrets masked, turns
-// each non-2xx answer into an *APIError, and retries transient failures
-// where that is safe.
-type transport struct {
-	base      http.RoundTripper
-	endpoint  string // https://host:8007, for messages
-	prefix    string // path of the API root, stripped from paths in messages
-	userAgent string
-	timeout   time.Duration // per attempt
-	retry     RetryPolicy   // defaults applied
-	auth      authenticator
-}
-
-// authenticator adds credentials to requests.
-type authenticator interface {
-	// apply sets the authentication headers of a request.
-	apply(ctx context.Context, h http.Header)
-	// secrets lists the values that must never appear in logs.
-	secrets() []string
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	path := strings.TrimPrefix(req.URL.Path, t.prefix)
-
-	body, streamed, err := takeBody(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read request body: %w", req.Method, path, err)
+// newTransport is the http.RoundTripper behind every call of the client
+// (see apiclient.Transport): it authenticates, logs with secrets masked,
+// turns each non-2xx answer into an *APIError, and retries transient
+// failures where that is safe.
+func newTransport(base http.RoundTripper, endpoint, userAgent string, timeout time.Duration, retry RetryPolicy,
+	auth apiclient.Authenticator) *apiclient.Transport {
+	retry = retry.withDefaults()
+	return &apiclient.Transport{
+		Base: base, Product: "PBS", Endpoint: endpoint, Prefix: apiRoot, LoginPath: "/access/ticket",
+		UserAgent: userAgent, Timeout: timeout, MaxAttempts: retry.MaxAttempts, Auth: auth,
+		TokenScheme: tokenScheme, TokenSeparator: ":",
+		NewError: func(method, path string, res *http.Response, body []byte) error {
+			return newAPIError(method, path, res, body, time.Now())
+		},
+		Retryable: retryable,
+		Delay:     retry.delay,
 	}
-	attempts := t.retry.MaxAttempts
-	if streamed != nil {
-		attempts = 1 // a streamed body cannot be sent twice
-	}
-
-	for attempt := 1; ; attempt++ {
-		res, err := t.attempt(ctx, req, path, body, streamed, attempt)
-		if err == nil {
-			return res, nil
-		}
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && retryable(req.Method, err) && attempt < attempts {
-			// Cancelled while a retryable answer came in: the caller stopped
-			// waiting, which is what the error must say.
-			return nil, fmt.Errorf("%w (after %w)", cerr, err)
-		}
-		if ctx.Err() != nil || attempt >= attempts || !retryable(req.Method, err) {
-			return nil, err
-		}
-		delay := t.retry.delay(attempt, err, rand.Float64())
-		tflog.Debug(maskSecrets(ctx, t.auth.secrets()), "retrying PBS API request", map[string]any{
-			"http_method": req.Method, "http_path": path, "attempt": attempt,
-			"delay_ms": delay.Milliseconds(), "error": err.Error(),
-		})
-		if serr := sleep(ctx, delay); serr != nil {
-			return nil, fmt.Errorf("%w (while retrying %w)", serr, err)
-		}
-	}
-}
-
-// attempt sends the request once and reads the whole answer.
-func (t *transport) attempt(ctx context.Context, orig *http.Request, path string, body []byte, streamed io.ReadCloser, n int) (*http.Response, error) {
-	actx := ctx
-	if streamed == nil {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, t.timeout)
-		defer cancel()
-	}
-	req := orig.Clone(actx)
-	switch {
-	case streamed != nil:
-		req.Body = streamed
-	case body != nil:
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-		req.ContentLength = int64(len(body))
-	}
-	req.Header.Set("User-Agent", t.userAgent)
-	if !(req.Method == http.MethodPost && path == "/access/ticket") {
-		t.auth.apply(ctx, req.Header)
-	}
-
-	secrets := t.auth.secrets()
-	lctx := maskSecrets(ctx, secrets)
-	tflog.Debug(lctx, "PBS API request", map[string]any{
-		"http_method": req.Method, "http_path": path, "attempt": n,
-	})
-	details := map[string]any{
-		"http_method": req.Method, "http_path": path, "http_request_headers": logHeaders(req.Header),
-	}
-	if req.URL.RawQuery != "" {
-		details["http_query"] = redactQuery(req.URL.RawQuery)
-	}
-	if body != nil || streamed != nil {
-		details["http_request_body"] = logBody{contentType: req.Header.Get("Content-Type"), data: body, streamed: streamed != nil, secrets: secrets}
-	}
-	tflog.Trace(lctx, "PBS API request details", details)
-
-	start := time.Now()
-	res, err := t.base.RoundTrip(req)
-	if err != nil {
-		err = t.failure(ctx, actx, req.Method, path, err)
-		tflog.Debug(lctx, "PBS API request failed", map[string]any{
-			"http_method": req.Method, "http_path": path, "duration_ms": time.Since(start).Milliseconds(), "error": err.Error(),
-		})
-		return nil, err
-	}
-	data, err := io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if err != nil {
-		err = t.failure(ctx, actx, req.Method, path, err)
-		tflog.Debug(lctx, "PBS API response unreadable", map[string]any{
-			"http_method": req.Method, "http_path": path, "http_status": res.StatusCode, "error": err.Error(),
-		})
-		return nil, err
-	}
-	tflog.Debug(lctx, "PBS API response", map[string]any{
-		"http_method": req.Method, "http_path": path, "http_status": res.StatusCode,
-		"duration_ms": time.Since(start).Milliseconds(),
-	})
-	tflog.Trace(lctx, "PBS API response body", map[string]any{
-		"http_method": req.Method, "http_path": path, "http_status": res.StatusCode,
-		"http_response_body": logBody{contentType: res.Header.Get("Content-Type"), data: data, secrets: secrets},
-	})
-
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return nil, newAPIError(orig.Method, path, res, data, time.Now())
-	}
-	res.Body = io.NopCloser(bytes.NewReader(data))
-	res.ContentLength = int64(len(data))
-	res.Request = orig
-	return res, nil
-}
-
-// failure turns an error of the underlying transport into one that says
-// what failed, and whether it is worth another attempt.
-func (t *transport) failure(ctx, actx context.Context, method, path string, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%s %s: %w", method, path, cerr)
-	}
-	if actx.Err() != nil {
-		return &netError{msg: fmt.Sprintf("%s %s: no answer within %s", method, path, t.timeout), err: err, transient: true}
-	}
-	if terr := describeTLSError(t.endpoint, err); terr != nil {
-		return terr
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		var dns *net.DNSError
-		permanent := errors.As(err, &dns) && dns.IsNotFound
-		return &netError{msg: "cannot reach PBS at " + t.endpoint, err: err, transient: !permanent, unsent: true}
-	}
-	return &netError{msg: method + " " + path, err: err, transient: transientNetError(err)}
-}
-
-// transientNetError reports whether a connection failure may pass.
-func transientNetError(err error) bool {
-	for _, target := range []error{
-		syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE,
-		io.EOF, io.ErrUnexpectedEOF,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// maskSecrets returns ctx with tflog masking of the secrets in messages and
-// string fields.
-func maskSecrets(ctx context.Context, secrets []string) context.Context {
-	var nonEmpty []string // an empty string would mask everything
-	for _, s := range secrets {
-		if s != "" {
-			nonEmpty = append(nonEmpty, s)
-		}
-	}
-	if len(nonEmpty) == 0 {
-		return ctx
-	}
-	return tflog.MaskLogStrings(ctx, nonEmpty...)
-}
-
-// takeBody empties the request's body: small bodies are returned as bytes
-// to be sent with every attempt; large or unsized ones (a ContentLength of 0
-// with a body means unknown) are returned as a stream that can be sent only
-// once. RoundTrip must close the body in all cases, which this does for
-// buffered bodies; streams are closed by the transport that sends them.
-func takeBody(req *http.Request) (buf []byte, stream io.ReadCloser, err error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil, nil
-	}
-	if req.ContentLength <= 0 || req.ContentLength > maxBufferedBody {
-		return nil, req.Body, nil
-	}
-	defer func() { _ = req.Body.Close() }()
-	buf, err = io.ReadAll(req.Body)
-	return buf, nil, err
 }
 
 // delay returns how long to wait after the given failed attempt (1-based):
 // exponential backoff with jitter in [d/2, d), or longer if the server asked
 // for it with Retry-After.
 func (p RetryPolicy) delay(attempt int, err error, jitter float64) time.Duration {
-	d := p.InitialBackoff
-	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, p.MaxBackoff)
-	d = d/2 + time.Duration(jitter*float64(d/2))
+	d := apiclient.Backoff(p.InitialBackoff, p.MaxBackoff, attempt, jitter)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.retryAfter > d {
-		d = min(ae.retryAfter, maxRetryAfter)
+		d = min(ae.retryAfter, apiclient.MaxRetryAfter)
 	}
 	return d
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
-
-// sensitiveKey reports whether a parameter or JSON field holds a secret:
-// passwords, tickets, token secrets, the CSRF token, and keys (encryption
-// keys, S3 access and secret keys, private keys).
-func sensitiveKey(k string) bool {
-	k = strings.ToLower(k)
-	switch k {
-	case "otp", "tfa-challenge", "key", "keyfile", "master-key", "recovery":
-		return true
-	}
-	for _, s := range []string{"password", "passwd", "secret", "ticket", "token", "private", "hmac", "-key", "_key", "key-"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactQuery renders a query string with secret parameters masked.
-func redactQuery(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	vals, err := url.ParseQuery(raw)
-	if err != nil {
-		return redacted
-	}
-	return redactValues(vals)
-}
-
-// redactValues renders form values as k=v&... with secret values masked.
-func redactValues(vals url.Values) string {
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		for _, v := range vals[k] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(url.QueryEscape(k))
-			b.WriteByte('=')
-			if sensitiveKey(k) {
-				b.WriteString(redacted)
-			} else {
-				b.WriteString(url.QueryEscape(v))
-			}
-		}
-	}
-	return b.String()
-}
-
-// logHeaders renders request headers for the trace log with credentials
-// masked. It is rendered only if the entry is written.
-type logHeaders http.Header
-
-func (h logHeaders) String() string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		for _, v := range h[k] {
-			switch http.CanonicalHeaderKey(k) {
-			case "Authorization":
-				// Keep the token ID, which helps debugging; drop the secret.
-				if rest, ok := strings.CutPrefix(v, tokenScheme+"="); ok {
-					id, _, _ := strings.Cut(rest, ":")
-					v = tokenScheme + "=" + id + ":" + redacted
-				} else {
-					v = redacted
-				}
-			case "Cookie":
-				v = redactCookies(v)
-			case "Csrfpreventiontoken":
-				v = redacted
-			}
-			fmt.Fprintf(&b, "%s: %s\n", k, v)
-		}
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// MarshalJSON renders the headers as a JSON string for JSON loggers.
-func (h logHeaders) MarshalJSON() ([]byte, error) { return json.Marshal(h.String()) }
-
-func redactCookies(v string) string {
-	parts := strings.Split(v, ";")
-	for i, p := range parts {
-		name, _, _ := strings.Cut(strings.TrimSpace(p), "=")
-		parts[i] = name + "=" + redacted
-	}
-	return strings.Join(parts, "; ")
-}
-
-// logBody is a request or response body for the trace log: secret fields of
-// form and JSON bodies are masked, as is every known secret anywhere. It is
-// rendered only if the entry is actually written, so requests pay nothing
-// for it unless trace logging is on.
-type logBody struct {
-	contentType string
-	data        []byte
-	streamed    bool // the body was sent as a stream and is not at hand
-	secrets     []string
-}
-
-func (b logBody) String() string {
-	if b.streamed {
-		return "(streamed body not shown)"
-	}
-	if len(b.data) == 0 {
-		return ""
-	}
-	var s string
-	mt, _, _ := mime.ParseMediaType(b.contentType)
-	switch {
-	case mt == "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(b.data))
-		if err != nil {
-			return fmt.Sprintf("(%d bytes of malformed form data not shown)", len(b.data))
-		}
-		s = redactValues(vals)
-	case mt == "application/json" || json.Valid(b.data):
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(b.data))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			return fmt.Sprintf("(%d bytes of malformed JSON not shown)", len(b.data))
-		}
-		out, err := json.Marshal(redactJSON(v))
-		if err != nil {
-			return fmt.Sprintf("(%d bytes not shown: %v)", len(b.data), err)
-		}
-		s = string(out)
-	default:
-		s = string(b.data)
-	}
-	for _, secret := range b.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, redacted)
-		}
-	}
-	if len(s) > maxLoggedBody {
-		s = fmt.Sprintf("%s... (%d bytes in all)", s[:maxLoggedBody], len(s))
-	}
-	return s
-}
-
-// MarshalJSON renders the body as a JSON string for JSON loggers.
-func (b logBody) MarshalJSON() ([]byte, error) { return json.Marshal(b.String()) }
-
-// redactJSON masks the values of secret fields, at any depth.
-func redactJSON(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if sensitiveKey(k) {
-				x[k] = redacted
-			} else {
-				x[k] = redactJSON(e)
-			}
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = redactJSON(e)
-		}
-	}
-	return v
+// ServerFingerprint connects to the server and returns the SHA-256
+// fingerprint of its leaf certificate as PBS displays it (AA:BB:...): the
+// value PVE's PBS storage wants as "fingerprint". The connection is checked
+// as the client's requests are (CA, pin or insecure).
+func (c *Client) ServerFingerprint(ctx context.Context) (string, error) {
+	return apiclient.ServerFingerprint(ctx, c.endpoint, c.tlsConfig, c.timeout)
 }

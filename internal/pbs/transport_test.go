@@ -15,6 +15,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // failFirst answers the first n requests with fail, then with ok.
@@ -132,7 +134,7 @@ func TestRetryDialRefused(t *testing.T) {
 	_ = closed.Close()
 
 	var dials atomic.Int32
-	base := c.http.Transport.(*transport).base.(*http.Transport)
+	base := c.http.Transport.(*apiclient.Transport).Base.(*http.Transport)
 	base.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if dials.Add(1) == 1 {
 			addr = refusedAddr // a real "connection refused"
@@ -207,7 +209,7 @@ func TestRetryDelay(t *testing.T) {
 		{3, 0.999, nil, 400 * time.Millisecond, 800 * time.Millisecond},
 		{10, 0.999, nil, 1500 * time.Millisecond, 3 * time.Second},
 		{1, 0, &APIError{StatusCode: 503, retryAfter: 2 * time.Second}, 2 * time.Second, 2 * time.Second},
-		{1, 0, &APIError{StatusCode: 503, retryAfter: time.Hour}, maxRetryAfter, maxRetryAfter},
+		{1, 0, &APIError{StatusCode: 503, retryAfter: time.Hour}, apiclient.MaxRetryAfter, apiclient.MaxRetryAfter},
 	}
 	for _, tt := range tests {
 		if d := p.delay(tt.attempt, tt.err, tt.jitter); d < tt.min || d > tt.max {
@@ -251,7 +253,7 @@ func TestLogRedaction(t *testing.T) {
 	}
 	// tflog's masking covers messages and string fields logged with the
 	// transport's context.
-	tflog.Debug(maskSecrets(ctx, c.http.Transport.(*transport).auth.secrets()), "message with "+testTicket, map[string]any{"field": "x" + testCSRF})
+	tflog.Debug(apiclient.MaskSecrets(ctx, c.http.Transport.(*apiclient.Transport).Auth.Secrets()), "message with "+testTicket, map[string]any{"field": "x" + testCSRF})
 	tc := newTestClient(t, f, nil)
 	if _, err := tc.Version(ctx); err != nil {
 		t.Fatal(err)
@@ -287,17 +289,5 @@ func TestLogRedaction(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(out)
-	}
-}
-
-func TestSensitiveKey(t *testing.T) {
-	for k, want := range map[string]bool{
-		"password": true, "ticket": true, "CSRFPreventionToken": true, "secret-key": true, "access-key": true,
-		"key": true, "keyfile": true, "master-key": true, "private-key": true, "tfa-challenge": true,
-		"keep-last": false, "name": false, "comment": false, "fingerprint": false, "digest": false, "keep-daily": false,
-	} {
-		if sensitiveKey(k) != want {
-			t.Errorf("sensitiveKey(%q) = %v, want %v", k, !want, want)
-		}
 	}
 }

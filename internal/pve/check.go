@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // The checks below are the single place where the provider's settings and
@@ -28,7 +30,7 @@ func CheckAPIToken(s string) error {
 // CheckFingerprint reports whether s is a SHA-256 fingerprint (64 hex
 // digits, any case, colons optional).
 func CheckFingerprint(s string) error {
-	_, err := parseFingerprint(s)
+	_, err := apiclient.ParseFingerprint(s)
 	return err
 }
 

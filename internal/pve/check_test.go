@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 func TestChecks(t *testing.T) {
@@ -46,7 +48,7 @@ func TestCheckAPITokenHidesSecret(t *testing.T) {
 }
 
 func TestIsUnreachable(t *testing.T) {
-	if !IsUnreachable(&netError{msg: "cannot reach PVE", err: errors.New("refused"), unsent: true}) {
+	if !IsUnreachable(&apiclient.NetError{Msg: "cannot reach PVE", Err: errors.New("refused"), Unsent: true}) {
 		t.Error("a request that was never sent is unreachable")
 	}
 	if IsUnreachable(fmt.Errorf("login: %w", ErrAuthentication)) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -203,7 +205,7 @@ func TestTicketRenewal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := c.http.Transport.(*transport).auth.(*ticketAuth)
+	auth := c.http.Transport.(*apiclient.Transport).Auth.(*ticketAuth)
 	now := time.Now()
 	auth.now = func() time.Time { return now }
 

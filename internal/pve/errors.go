@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // Sentinel errors. Every error this package returns for a failed API call
@@ -27,13 +29,13 @@ var (
 	// ErrTransient: a failure that may pass on its own (HTTP 502, 503, 504,
 	// the proxy errors 595/596, a dropped connection). The transport has
 	// already retried idempotent requests before returning it.
-	ErrTransient = errors.New("transient failure")
+	ErrTransient = apiclient.ErrTransient
 	// ErrAuthentication: the credentials were rejected (HTTP 401).
 	ErrAuthentication = errors.New("authentication failed")
 	// ErrUnreachable: no connection could be made to the endpoint (the
 	// request was never sent). The provider tries such an endpoint again
 	// later, since it may be a node that is still being installed.
-	ErrUnreachable = errors.New("unreachable")
+	ErrUnreachable = apiclient.ErrUnreachable
 	// ErrNoQuorum: the cluster has lost quorum ("cluster not ready - no
 	// quorum?"): its configuration is read-only until enough nodes are
 	// back.
@@ -179,39 +181,17 @@ func (e *APIError) unprocessed() bool {
 		(e.StatusCode == statusProxyConnect && strings.Contains(msg, "connection refused"))
 }
 
-// netError is a request that got no HTTP answer at all.
-type netError struct {
-	msg       string // what failed, naming the request or the address
-	err       error
-	transient bool // another attempt may succeed
-	unsent    bool // the request never reached the server, so any method may be re-sent
-}
-
-func (e *netError) Error() string { return e.msg + ": " + e.err.Error() }
-func (e *netError) Unwrap() error { return e.err }
-func (e *netError) Is(target error) bool {
-	return (target == ErrTransient && e.transient) || (target == ErrUnreachable && e.unsent)
-}
-
 // retryable reports whether a request with this method that failed with err
 // may be sent again. Idempotent methods are retried on any transient
 // failure, POST only when the failure proves nothing was carried out.
 func retryable(method string, err error) bool {
-	var ne *netError
+	var ne *apiclient.NetError
 	if errors.As(err, &ne) {
-		return ne.transient && (ne.unsent || idempotent(method))
+		return ne.Transient && (ne.Unsent || apiclient.Idempotent(method))
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.transient() && (idempotent(method) || ae.unprocessed())
-	}
-	return false
-}
-
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
-		return true
+		return ae.transient() && (apiclient.Idempotent(method) || ae.unprocessed())
 	}
 	return false
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // Defaults of WaitOptions.
@@ -98,7 +100,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*
 
 	delay := opts.FirstPoll
 	for {
-		if err := sleep(ctx, delay); err != nil {
+		if err := apiclient.Sleep(ctx, delay); err != nil {
 			return nil, stoppedWaiting(upid, err)
 		}
 		var st struct {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // failFirst answers the first n requests with fail, then with ok.
@@ -165,7 +167,7 @@ func TestRetryDialRefused(t *testing.T) {
 	_ = closed.Close()
 
 	var dials atomic.Int32
-	base := c.http.Transport.(*transport).base.(*http.Transport)
+	base := c.http.Transport.(*apiclient.Transport).Base.(*http.Transport)
 	base.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if dials.Add(1) == 1 {
 			addr = refusedAddr // a real "connection refused"
@@ -241,7 +243,7 @@ func TestRetryDelay(t *testing.T) {
 		{3, 0.999, nil, 400 * time.Millisecond, 800 * time.Millisecond},
 		{10, 0.999, nil, 1500 * time.Millisecond, 3 * time.Second},
 		{1, 0, &APIError{StatusCode: 503, retryAfter: 2 * time.Second}, 2 * time.Second, 2 * time.Second},
-		{1, 0, &APIError{StatusCode: 503, retryAfter: time.Hour}, maxRetryAfter, maxRetryAfter},
+		{1, 0, &APIError{StatusCode: 503, retryAfter: time.Hour}, apiclient.MaxRetryAfter, apiclient.MaxRetryAfter},
 	}
 	for _, tt := range tests {
 		if d := p.delay(tt.attempt, tt.err, tt.jitter); d < tt.min || d > tt.max {
@@ -279,7 +281,7 @@ func TestLogRedaction(t *testing.T) {
 	}
 	// tflog's masking covers messages and string fields logged with the
 	// transport's context.
-	tflog.Debug(maskSecrets(ctx, c.http.Transport.(*transport).auth.secrets()), "message with "+testTicket, map[string]any{"field": "x" + testCSRF})
+	tflog.Debug(apiclient.MaskSecrets(ctx, c.http.Transport.(*apiclient.Transport).Auth.Secrets()), "message with "+testTicket, map[string]any{"field": "x" + testCSRF})
 	tc := newTestClient(t, f, nil)
 	if _, err := tc.Version(ctx); err != nil {
 		t.Fatal(err)
@@ -325,35 +327,10 @@ func flatten(e map[string]any) []string {
 	return out
 }
 
-func TestLogBodyRedaction(t *testing.T) {
-	tests := []struct {
-		name, contentType, body, want string
-	}{
-		{"form", "application/x-www-form-urlencoded", "username=root%40pam&password=hunter2&otp=123456",
-			"otp=***&password=***&username=root%40pam"},
-		{"json nested", "application/json;charset=UTF-8",
-			`{"data":{"ticket":"PVE:x","CSRFPreventionToken":"abc","cap":{"vms":{"VM.Audit":1}},"list":[{"cipassword":"x","n":1}]}}`,
-			`{"data":{"CSRFPreventionToken":"***","cap":{"vms":{"VM.Audit":1}},"list":[{"cipassword":"***","n":1}],"ticket":"***"}}`},
-		{"known secret anywhere", "text/plain", "hello s3cr3t world", "hello *** world"},
-		{"empty", "application/json", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := logBody{contentType: tt.contentType, data: []byte(tt.body), secrets: []string{"s3cr3t", ""}}
-			if got := b.String(); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-	if got := (logBody{streamed: true}).String(); got != "(streamed body not shown)" {
-		t.Errorf("streamed: got %q", got)
-	}
-}
-
 // TestStreamedBody: large or unsized bodies (uploads) are streamed, never
 // held in memory, and so sent only once.
 func TestStreamedBody(t *testing.T) {
-	const size = 2 * maxBufferedBody
+	const size = 2 << 20 // more than the transport buffers
 	f := newFakePVE(t, false)
 	f.handle("POST /nodes/pve1/storage/local/upload", func(w http.ResponseWriter, r *http.Request) {
 		file, hdr, err := r.FormFile("filename")

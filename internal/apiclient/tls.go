@@ -1,6 +1,7 @@
-package pve
+package apiclient
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,19 +9,33 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
+	"time"
 )
 
-// newTLSConfig builds the TLS settings for a validated Config.
+// TLSOptions are a client's certificate settings.
+type TLSOptions struct {
+	// Insecure skips verification.
+	Insecure bool
+	// CACertificate is a PEM bundle trusted besides the system roots.
+	CACertificate string
+	// Fingerprint pins the server's leaf certificate (SHA-256).
+	Fingerprint string
+}
+
+// NewTLSConfig builds the TLS settings of validated options.
 //
 // A fingerprint pins the server's leaf certificate and replaces chain and
-// host name verification, as PVE's own tools do. Otherwise insecure skips
-// verification, and a CA bundle is trusted in addition to the system roots.
-func newTLSConfig(endpoint string, cfg Config) (*tls.Config, error) {
+// host name verification, as Proxmox's own tools (pvesh, proxmox-backup-client,
+// PVE's PBS storage) do. Otherwise insecure skips verification, and a CA bundle is
+// trusted in addition to the system roots.
+func NewTLSConfig(endpoint string, cfg TLSOptions) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	switch {
-	case cfg.TLSFingerprint != "":
-		want, err := parseFingerprint(cfg.TLSFingerprint)
+	case cfg.Fingerprint != "":
+		want, err := ParseFingerprint(cfg.Fingerprint)
 		if err != nil {
 			return nil, err
 		}
@@ -31,14 +46,14 @@ func newTLSConfig(endpoint string, cfg Config) (*tls.Config, error) {
 				return fmt.Errorf("TLS fingerprint check for %s: server presented no certificate", endpoint)
 			}
 			if got := sha256.Sum256(cs.PeerCertificates[0].Raw); got != want {
-				return &fingerprintError{endpoint: endpoint, got: got, want: want}
+				return &FingerprintError{Endpoint: endpoint, Got: got, Want: want}
 			}
 			return nil
 		}
 	case cfg.Insecure:
 		tc.InsecureSkipVerify = true //nolint:gosec // asked for with insecure = true
 	case cfg.CACertificate != "":
-		certs, err := parseCertificates(cfg.CACertificate)
+		certs, err := ParseCertificates(cfg.CACertificate)
 		if err != nil {
 			return nil, err
 		}
@@ -54,9 +69,9 @@ func newTLSConfig(endpoint string, cfg Config) (*tls.Config, error) {
 	return tc, nil
 }
 
-// parseFingerprint reads a SHA-256 fingerprint: 64 hex digits in either case,
+// ParseFingerprint reads a SHA-256 fingerprint: 64 hex digits in either case,
 // optionally separated by colons.
-func parseFingerprint(s string) ([sha256.Size]byte, error) {
+func ParseFingerprint(s string) ([sha256.Size]byte, error) {
 	var d [sha256.Size]byte
 	h := strings.ReplaceAll(strings.TrimSpace(s), ":", "")
 	if len(h) != 2*sha256.Size {
@@ -68,8 +83,8 @@ func parseFingerprint(s string) ([sha256.Size]byte, error) {
 	return d, nil
 }
 
-// formatFingerprint renders a fingerprint as PVE shows it: AA:BB:...
-func formatFingerprint(d [sha256.Size]byte) string {
+// FormatFingerprint renders a fingerprint as PVE and PBS show it: AA:BB:...
+func FormatFingerprint(d [sha256.Size]byte) string {
 	const digits = "0123456789ABCDEF"
 	b := make([]byte, 0, 3*len(d)-1)
 	for i, x := range d {
@@ -81,9 +96,9 @@ func formatFingerprint(d [sha256.Size]byte) string {
 	return string(b)
 }
 
-// parseCertificates reads every certificate of a PEM bundle; there must be
+// ParseCertificates reads every certificate of a PEM bundle; there must be
 // at least one.
-func parseCertificates(bundle string) ([]*x509.Certificate, error) {
+func ParseCertificates(bundle string) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	rest := []byte(bundle)
 	for {
@@ -108,20 +123,20 @@ func parseCertificates(bundle string) ([]*x509.Certificate, error) {
 }
 
 // fingerprintError: the server's certificate is not the pinned one.
-type fingerprintError struct {
-	endpoint  string
-	got, want [sha256.Size]byte
+type FingerprintError struct {
+	Endpoint  string
+	Got, Want [sha256.Size]byte
 }
 
-func (e *fingerprintError) Error() string {
+func (e *FingerprintError) Error() string {
 	return fmt.Sprintf("TLS fingerprint mismatch for %s: server presented SHA256 %s, expected %s",
-		e.endpoint, formatFingerprint(e.got), formatFingerprint(e.want))
+		e.Endpoint, FormatFingerprint(e.Got), FormatFingerprint(e.Want))
 }
 
-// describeTLSError explains a failed certificate check in the provider's
+// DescribeTLSError explains a failed certificate check in the provider's
 // terms, or returns nil when err is not one.
-func describeTLSError(endpoint string, err error) error {
-	var fe *fingerprintError
+func DescribeTLSError(endpoint string, err error) error {
+	var fe *FingerprintError
 	if errors.As(err, &fe) {
 		return fe
 	}
@@ -142,4 +157,43 @@ func describeTLSError(endpoint string, err error) error {
 		return fmt.Errorf("cannot verify the certificate of %s: %w", endpoint, err)
 	}
 	return nil
+}
+
+// ServerFingerprint connects to the server and returns the SHA-256
+// fingerprint of its leaf certificate as Proxmox displays it (upper-case hex,
+// colon-separated): the value PVE's PBS storage wants as "fingerprint". The
+// connection is checked as the client's requests are (CA, pin or insecure),
+// so an untrusted server is an error unless the client was told to accept
+// it.
+func ServerFingerprint(ctx context.Context, endpoint string, tc *tls.Config, timeout time.Duration) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "https" {
+		return "", fmt.Errorf("server fingerprint of %s: the endpoint does not use https, so there is no certificate", endpoint)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "443")
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: tc.Clone()}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return "", fmt.Errorf("server fingerprint of %s: %w", endpoint, cerr)
+		}
+		if terr := DescribeTLSError(endpoint, err); terr != nil {
+			return "", terr
+		}
+		return "", &NetError{Msg: "cannot reach " + endpoint, Err: err, Transient: true, Unsent: true}
+	}
+	defer func() { _ = conn.Close() }()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", fmt.Errorf("server fingerprint of %s: the server presented no certificate", endpoint)
+	}
+	return FormatFingerprint(sha256.Sum256(certs[0].Raw)), nil
 }
