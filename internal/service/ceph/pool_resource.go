@@ -90,7 +90,7 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			},
 			"node": schema.StringAttribute{
 				Description: "Node whose API manages the pool (any node of the Ceph cluster), when the pool is managed " +
-					"through PVE's API. Unset: the first online node. Null with librados.",
+					"through PVE's API. Unset: the first online node (null with librados, which does not use it).",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: keepStr,
@@ -263,7 +263,9 @@ func (r *poolResource) transport(ctx context.Context, summary string, m *poolMod
 		if c == nil {
 			return nil
 		}
-		m.Node = types.StringNull()
+		if m.Node.IsUnknown() {
+			m.Node = types.StringNull() // a configured node is kept: librados does not use it
+		}
 		return radosPools{c}
 	}
 	c := r.data.PVEClient(ctx, summary, diags)

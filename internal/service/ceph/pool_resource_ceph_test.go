@@ -34,6 +34,7 @@ func TestAccCephPool_libradosQuotaAndEC(t *testing.T) {
 		return acctest.CephProviderBlock(lab, c) + fmt.Sprintf(`
 resource "pve_ceph_pool" "q" {
   name              = "quota"
+  node              = "pve1" # kept, though librados does not use it
   pg_num            = 8
   pg_autoscale_mode = "off"
   application       = %q
@@ -109,7 +110,7 @@ resource "pve_ceph_pool" "ec" {
 			{ResourceName: ec, ImportState: true, ImportStateId: "ecdata", ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{"objects"}},
 			{ResourceName: q, ImportState: true, ImportStateId: "quota", ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"objects"}},
+				ImportStateVerifyIgnore: []string{"objects", "node"}},
 			{
 				Config: config("quota_max_objects = 0\n  quota_max_bytes = 2147483648", "cephfs"),
 				Check:  cephSees(0, 2147483648, "cephfs"),
