@@ -5,9 +5,11 @@
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
 // envelopes and task life cycle, so that any client of the real API (the
-// provider's own client, go-proxmox, curl) works against them unchanged. When
-// the official API schema is available (see StartPVE) every request is also
-// checked against it, exactly as pveproxy/pvedaemon check it.
+// provider's own client, go-proxmox, curl) works against them unchanged.
+// Every request is checked against the official API schema, exactly as
+// pveproxy/pvedaemon check it: the whole official file when it is beside the
+// repository, else the lab's copy of the part it serves (package labdata,
+// which also holds the Redfish mockup the BMCs answer from).
 //
 // Every simulated node serves the API on its own HTTPS port with its own
 // certificate (NodeEndpoint, NodeFingerprint), signed by the lab's CA
@@ -36,7 +38,7 @@
 // StartPBS runs a Proxmox Backup Server 4 on an HTTPS port of its own
 // (pbs.go): datastores (created and removed by worker tasks, their chunk
 // stores kept unless destroyed), prune jobs, namespaces, tickets and API
-// tokens, checked against the PBS apidoc when it is available. Given
+// tokens, checked against the PBS apidoc like the PVE schema. Given
 // PBSOptions.PVE, the PVE lab's CA signs its certificate. A PVE lab's
 // storage.cfg (per cluster, or per standalone host) holds storages of the
 // types dir, lvmthin and pbs; adding a pbs storage connects to its server

@@ -3,11 +3,11 @@ package testlab
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -53,8 +53,9 @@ type PBSOptions struct {
 	Password string
 	// SchemaPath is the PBS API schema (apidoc JSON). "" discovers it:
 	// PBS_API_SCHEMA, else shared/api-schemas/pbs-4.x.json beside the
-	// repository, found walking up from the working directory; "-"
-	// disables schema validation.
+	// repository, found walking up from the working directory, else the
+	// lab's copy of the part it serves (package labdata); "-" disables
+	// schema validation.
 	SchemaPath string
 	// PVE is a running PVE lab whose CA signs the server's certificate, so
 	// that one CA (PVE.CACertPEM) covers both. Without it the PBS has a CA
@@ -187,23 +188,22 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 	return s, nil
 }
 
+// loadSchema loads the schema according to PBSOptions.SchemaPath: a file,
+// "-" for none, or "" for PBS_API_SCHEMA, else the official schema beside
+// the repository, else the lab's copy (labfiles.go).
 func (s *PBS) loadSchema(path string) error {
-	switch path {
-	case "-":
+	if path == "" {
+		path = os.Getenv("PBS_API_SCHEMA")
+	}
+	src, ok, err := findAPISchema(path, pbsSchemaFileName)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		s.logf("testlab: PBS schema validation disabled")
 		return nil
-	case "":
-		found, err := findPBSSchema()
-		if errors.Is(err, errSchemaNotFound) {
-			s.logf("testlab: PBS API schema %s not found (set PBS_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", pbsSchemaFileName)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("testlab: find PBS schema: %w", err)
-		}
-		path = found
 	}
-	sch, err := loadPBSSchemaFile(path)
+	sch, err := loadPBSSchema(src)
 	if err != nil {
 		return fmt.Errorf("testlab: load PBS schema: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 )
 
 // The PBS API schema (the apidoc of Proxmox Backup Server 4.x) and the
@@ -30,7 +31,7 @@ import (
 // one line per parameter, in the order the parameters arrived.
 
 // pbsSchemaFileName is the PBS schema the simulator models.
-const pbsSchemaFileName = "pbs-4.x.json"
+const pbsSchemaFileName = labdata.PBS4
 
 // pbsSchema is the parsed PBS API schema.
 type pbsSchema struct {
@@ -75,18 +76,22 @@ var (
 	pbsSchemaCache = map[string]*pbsSchema{}
 )
 
-// loadPBSSchemaFile parses a PBS apidoc file.
-func loadPBSSchemaFile(path string) (*pbsSchema, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
+// loadPBSSchema parses a PBS apidoc, caching it by source.
+func loadPBSSchema(src apiSchemaSource) (*pbsSchema, error) {
+	key := src.key()
+	if src.path != "" {
+		abs, err := filepath.Abs(src.path)
+		if err != nil {
+			return nil, err
+		}
+		src.path, key = abs, abs
 	}
 	pbsSchemaMu.Lock()
 	defer pbsSchemaMu.Unlock()
-	if s := pbsSchemaCache[abs]; s != nil {
+	if s := pbsSchemaCache[key]; s != nil {
 		return s, nil
 	}
-	data, err := os.ReadFile(abs)
+	data, err := src.read()
 	if err != nil {
 		return nil, err
 	}
@@ -94,16 +99,16 @@ func loadPBSSchemaFile(path string) (*pbsSchema, error) {
 	dec.UseNumber()
 	var tree []any
 	if err := dec.Decode(&tree); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	s := &pbsSchema{methods: map[string]map[string]*pbsMethod{}}
 	if err := s.walk(tree); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	if len(s.methods) == 0 {
-		return nil, fmt.Errorf("%s: no API methods found", path)
+		return nil, fmt.Errorf("%s: no API methods found", key)
 	}
-	pbsSchemaCache[abs] = s
+	pbsSchemaCache[key] = s
 	return s, nil
 }
 
@@ -233,34 +238,6 @@ func compilePBSPattern(pat string) (*regexp.Regexp, error) {
 		pat = pat[1 : len(pat)-1]
 	}
 	return regexp.Compile(pat)
-}
-
-// findPBSSchema returns the path of the PBS schema: PBS_API_SCHEMA, else
-// shared/api-schemas/pbs-4.x.json found walking up from the working
-// directory, as the PVE lab finds its schema.
-func findPBSSchema() (string, error) {
-	if env := os.Getenv("PBS_API_SCHEMA"); env != "" {
-		return env, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		for _, c := range []string{
-			filepath.Join(dir, "..", "shared", "api-schemas", pbsSchemaFileName),
-			filepath.Join(dir, "shared", "api-schemas", pbsSchemaFileName),
-		} {
-			if st, err := os.Stat(c); err == nil && !st.IsDir() {
-				return c, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errSchemaNotFound
-		}
-		dir = parent
-	}
 }
 
 // --- parameter errors ------------------------------------------------------

@@ -3,11 +3,9 @@ package testlab
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -66,10 +64,9 @@ type PVEOptions struct {
 	// BMCVariant; BMC.SetVariant changes it later). The zero value is the
 	// DMTF mockup's shape.
 	BMC BMCVariant
-	// RedfishMockup is the DMTF public rack-mount mockup
-	// (public-rackmount1) the BMCs serve. "" discovers it: REDFISH_MOCKUP,
-	// else shared/redfish-mockups/public-rackmount1 beside the repository,
-	// found as the schema is; "-" serves only what the BMCs model.
+	// RedfishMockup is the folder of the DMTF public rack-mount mockup
+	// (public-rackmount1) the BMCs serve. "" is REDFISH_MOCKUP, else the
+	// lab's copy (package labdata); "-" serves only what the BMCs model.
 	RedfishMockup string
 }
 
@@ -157,8 +154,9 @@ func newPVEState(l *pveLab) *PVE {
 // directory and looking at each level for ../shared/api-schemas/pve-9.1.3.json
 // and shared/api-schemas/pve-9.1.3.json (pve-8.4.2.json with Version "8.4";
 // PVE_API_SCHEMA then names the 9.1 file, the 8.4 file is looked for beside
-// it). Without a schema the lab still works, but it no longer rejects bad
-// parameters; it says so once through Logf.
+// it). Without the official file the lab uses its own copy of the served
+// routes' part of it (package labdata), so that requests are checked all the
+// same; under CI (CI=true) the official file must be found.
 func StartPVE(opts PVEOptions) (*PVE, error) {
 	if opts.Nodes < 0 {
 		return nil, fmt.Errorf("testlab: invalid node count %d", opts.Nodes)
@@ -436,58 +434,24 @@ func randomUUID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// errSchemaNotFound is returned by findSchema when no schema file was found.
-var errSchemaNotFound = errors.New("schema not found")
-
-// schemaFileName is the schema the simulator models.
-const schemaFileName = "pve-9.1.3.json"
-
-// findSchemaFor returns the schema path to use: PVE_API_SCHEMA, else the first
-// shared/api-schemas file found walking up from the working directory.
-func findSchemaFor(rel *pveReleaseInfo) (string, error) {
-	schemaFileName := rel.schemaFile
-	if env := os.Getenv("PVE_API_SCHEMA"); env != "" {
-		return schemaFor(env, rel), nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		for _, c := range []string{
-			filepath.Join(dir, "..", "shared", "api-schemas", schemaFileName),
-			filepath.Join(dir, "shared", "api-schemas", schemaFileName),
-		} {
-			if st, err := os.Stat(c); err == nil && !st.IsDir() {
-				return c, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errSchemaNotFound
-		}
-		dir = parent
-	}
-}
-
-// loadSchema loads the schema according to the SchemaPath option.
+// loadSchema loads the schema according to the SchemaPath option: a file,
+// "-" for none, or "" for PVE_API_SCHEMA, else the official schema beside
+// the repository, else the lab's copy (labfiles.go).
 func (l *pveLab) loadSchema(path string) error {
-	switch path {
-	case "-":
+	if path == "" {
+		if env := os.Getenv("PVE_API_SCHEMA"); env != "" {
+			path = schemaFor(env, l.rel)
+		}
+	}
+	src, ok, err := findAPISchema(path, l.rel.schemaFile)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		l.logf("testlab: PVE schema validation disabled")
 		return nil
-	case "":
-		found, err := findSchemaFor(l.rel)
-		if errors.Is(err, errSchemaNotFound) {
-			l.logf("testlab: PVE API schema %s not found (set PVE_API_SCHEMA or put shared/api-schemas beside the repository); requests are not validated against the official schema", l.rel.schemaFile)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("testlab: find PVE schema: %w", err)
-		}
-		path = found
 	}
-	s, err := loadSchemaFile(path)
+	s, err := loadSchemaSource(src)
 	if err != nil {
 		return fmt.Errorf("testlab: load PVE schema: %w", err)
 	}

@@ -144,9 +144,6 @@ func (b *BMC) routeLocked(q *rfRequest) (*rfResponse, *rfError) {
 // static serves the mockup's resource at q's path.
 func (b *BMC) static(q *rfRequest) (*rfResponse, *rfError) {
 	doc, ok := b.lab.mockup.doc(b, q.path)
-	if b.lab.mockup == nil {
-		b.lab.logOnce("redfish-mockup", "testlab: Redfish mockup %s not found (set REDFISH_MOCKUP or put shared/redfish-mockups beside the repository); the BMCs serve only the resources they model, not %s", mockupDir, q.path)
-	}
 	if !ok || rfModelled(mockupKey(b, q.path)) {
 		return nil, rfErr(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
 	}

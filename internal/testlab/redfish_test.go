@@ -930,7 +930,7 @@ func TestBMCMockupResources(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, PVEOptions{Nodes: 1})
 	if lab.lab.mockup == nil {
-		t.Skip("Redfish mockup not found (set REDFISH_MOCKUP or put shared/redfish-mockups beside the repository)")
+		t.Fatal("the BMCs serve no mockup")
 	}
 	b := lab.BMC("pve1")
 	c := newRF(t, lab, "pve1").basic()

@@ -3,12 +3,12 @@ package testlab
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 )
 
 // The BMCs' resource tree is the DMTF public rack-mount mockup
@@ -24,7 +24,6 @@ import (
 
 // Where the mockup's system is, and which IDs it uses.
 const (
-	mockupDir      = "public-rackmount1"
 	mockupSystemID = "437XR1138R2"
 	rfManagerID    = "BMC" // the mockup's manager, kept
 	rfChassisID    = "1U"  // the mockup's chassis, kept
@@ -63,40 +62,24 @@ func rfModelled(uri string) bool {
 	return false
 }
 
-// loadMockup reads the mockup in dir.
-func loadMockup(dir string) (*rfMockup, error) {
-	m := &rfMockup{dir: dir, docs: map[string][]byte{}}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+// loadMockup reads the mockup in fsys (rooted at the mockup's folder);
+// name says where it is, in errors.
+func loadMockup(fsys fs.FS, name string) (*rfMockup, error) {
+	m := &rfMockup{dir: name, docs: map[string][]byte{}}
+	err := fs.WalkDir(fsys, ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		var uri string
-		switch {
-		case rel == "index.json":
-			uri = "/redfish/v1"
-		case strings.HasSuffix(rel, "/index.json"):
-			uri = "/redfish/v1/" + strings.TrimSuffix(rel, "/index.json")
-		case rel == "$metadata/index.xml":
-			uri = "/redfish/v1/$metadata"
-		case strings.HasPrefix(rel, "Registries/") && strings.HasSuffix(rel, ".json"):
-			uri = "/redfish/v1/" + rel // the registry files themselves
-		default:
-			return nil // explorer_config.json and the like
-		}
-		if rfModelled(uri) {
+		uri, ok := mockupURI(rel)
+		if !ok || rfModelled(uri) {
 			return nil
 		}
-		b, err := os.ReadFile(path)
+		b, err := fs.ReadFile(fsys, rel)
 		if err != nil {
 			return err
 		}
 		if strings.HasSuffix(rel, ".json") && !json.Valid(b) {
-			return fmt.Errorf("%s: not JSON", path)
+			return fmt.Errorf("%s/%s: not JSON", name, rel)
 		}
 		m.docs[uri] = b
 		return nil
@@ -105,59 +88,54 @@ func loadMockup(dir string) (*rfMockup, error) {
 		return nil, fmt.Errorf("testlab: load Redfish mockup: %w", err)
 	}
 	if len(m.docs) == 0 {
-		return nil, fmt.Errorf("testlab: load Redfish mockup: no resources in %s", dir)
+		return nil, fmt.Errorf("testlab: load Redfish mockup: no resources in %s", name)
 	}
 	return m, nil
 }
 
-// errMockupNotFound is returned by findMockup when there is no mockup.
-var errMockupNotFound = errors.New("mockup not found")
-
-// findMockup returns the mockup to use: REDFISH_MOCKUP, else the first
-// shared/redfish-mockups/public-rackmount1 found walking up from the
-// working directory (beside the repository or in it), as the PVE schema is
-// found.
-func findMockup() (string, error) {
-	if env := os.Getenv("REDFISH_MOCKUP"); env != "" {
-		return env, nil
+// mockupURI returns the URI of the mockup's file at rel (a path inside the
+// mockup's folder), false for files that are no resource.
+func mockupURI(rel string) (string, bool) {
+	switch {
+	case rel == "index.json":
+		return "/redfish/v1", true
+	case strings.HasSuffix(rel, "/index.json"):
+		return "/redfish/v1/" + strings.TrimSuffix(rel, "/index.json"), true
+	case rel == "$metadata/index.xml":
+		return "/redfish/v1/$metadata", true
+	case strings.HasPrefix(rel, "Registries/") && strings.HasSuffix(rel, ".json"):
+		return "/redfish/v1/" + rel, true // the registry files themselves
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		for _, c := range []string{
-			filepath.Join(dir, "..", "shared", "redfish-mockups", mockupDir),
-			filepath.Join(dir, "shared", "redfish-mockups", mockupDir),
-		} {
-			if st, err := os.Stat(filepath.Join(c, "index.json")); err == nil && !st.IsDir() {
-				return c, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errMockupNotFound
-		}
-		dir = parent
-	}
+	return "", false // explorer_config.json and the like
 }
 
-// loadRedfishMockup loads the mockup according to PVEOptions.RedfishMockup.
+// MockupFile reports whether the lab keeps the mockup's file at rel (a
+// path inside the mockup's folder): the files loadMockup reads, less the
+// resources the BMCs build themselves. labdata's generator keeps these.
+func MockupFile(rel string) bool {
+	uri, ok := mockupURI(rel)
+	return ok && !rfModelled(uri)
+}
+
+// loadRedfishMockup loads the mockup according to PVEOptions.RedfishMockup:
+// a folder, "-" for none, or "" for REDFISH_MOCKUP, else the lab's copy
+// (package labdata).
 func (l *pveLab) loadRedfishMockup(path string) error {
+	if path == "" {
+		path = os.Getenv("REDFISH_MOCKUP")
+	}
+	var (
+		m   *rfMockup
+		err error
+	)
 	switch path {
 	case "-":
 		return nil
 	case "":
-		found, err := findMockup()
-		if errors.Is(err, errMockupNotFound) {
-			return nil // said when a BMC is asked for what only the mockup has (BMC.static)
-		}
-		if err != nil {
-			return fmt.Errorf("testlab: find Redfish mockup: %w", err)
-		}
-		path = found
+		m, err = loadMockup(labdata.RedfishMockup(), "labdata:"+labdata.MockupName)
+	default:
+		m, err = loadMockup(os.DirFS(path), path)
 	}
-	m, err := loadMockup(path)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -68,7 +67,7 @@ type indexedFamily struct {
 	max    int
 }
 
-var schemaCache sync.Map // absolute path -> *apiSchema
+var schemaCache sync.Map // source key -> *apiSchema
 
 // loadSchemaFile loads and parses a schema file, caching it by path.
 func loadSchemaFile(path string) (*apiSchema, error) {
@@ -76,18 +75,23 @@ func loadSchemaFile(path string) (*apiSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s, ok := schemaCache.Load(abs); ok {
+	return loadSchemaSource(apiSchemaSource{path: abs})
+}
+
+// loadSchemaSource loads and parses a schema, caching it by source.
+func loadSchemaSource(src apiSchemaSource) (*apiSchema, error) {
+	if s, ok := schemaCache.Load(src.key()); ok {
 		return s.(*apiSchema), nil
 	}
-	data, err := os.ReadFile(abs)
+	data, err := src.read()
 	if err != nil {
 		return nil, err
 	}
 	s, err := parseSchema(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", src.key(), err)
 	}
-	schemaCache.Store(abs, s)
+	schemaCache.Store(src.key(), s)
 	return s, nil
 }
 

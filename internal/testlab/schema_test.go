@@ -1,24 +1,38 @@
 package testlab
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 )
 
-// schemaFile returns the path of a shared schema file, or skips the test.
+// schemaFile returns the path of a schema file: the official one beside
+// the repository, else (not under CI) the lab's copy written to a temporary
+// file.
 func schemaFile(t *testing.T, name string) string {
 	t.Helper()
-	found, err := findSchema()
-	if err != nil {
-		t.Skipf("PVE API schemas not found (%v): put shared/api-schemas beside the repository or set PVE_API_SCHEMA", err)
+	path, err := labdata.Find("api-schemas/" + name)
+	if err == nil {
+		return path
 	}
-	path := filepath.Join(filepath.Dir(found), name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("schema %s not available: %v", name, err)
+	if !errors.Is(err, labdata.ErrNotFound) {
+		t.Fatal(err)
+	}
+	t.Logf("%s is not beside the repository: using the lab's copy", name)
+	data, err := labdata.Schema(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	return path
 }
@@ -69,33 +83,119 @@ func TestSchemaFromEnvironment(t *testing.T) {
 	}
 }
 
-func TestWithoutSchema(t *testing.T) {
+// TestWithoutShared starts labs where no official schema is beside the
+// repository: they check requests against the lab's copy, except under CI,
+// where StartPVE fails and says why.
+func TestWithoutShared(t *testing.T) {
 	t.Setenv("PVE_API_SCHEMA", "")
+	t.Setenv("CI", "")
 	t.Chdir(t.TempDir())
-	var mu sync.Mutex
-	var logs []string
-	lab := startLab(t, PVEOptions{Logf: func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		logs = append(logs, format)
-	}})
-	if lab.SchemaLoaded() {
-		t.Fatal("schema loaded from an empty directory")
+	lab := startLab(t, PVEOptions{})
+	if !lab.SchemaLoaded() {
+		t.Fatal("the lab's copy of the schema was not loaded")
 	}
-	mu.Lock()
-	if len(logs) != 1 || !strings.Contains(logs[0], "not found") {
-		t.Errorf("logs = %q, want one message about the missing schema", logs)
-	}
-	mu.Unlock()
-
 	c := newCaller(t, lab).withTicket()
 	expect(t, c.get("/nodes/pve1/status"), http.StatusOK, "OK")
-	expect(t, c.get("/nodes/nope/status"), http.StatusInternalServerError, "hostname lookup 'nope' failed - failed to get address info for: nope: Name or service not known")
-	expect(t, c.get("/cluster/nextid"), http.StatusOK, "OK")
+	expect(t, c.get("/cluster/nextid?vmid=abc"), http.StatusBadRequest, "Parameter verification failed.")
 	expect(t, c.get("/nope"), http.StatusNotImplemented, "Method 'GET /nope' not implemented")
+
+	t.Setenv("CI", "true")
+	if _, err := StartPVE(PVEOptions{}); err == nil || !strings.Contains(err.Error(), "shared/api-schemas/pve-9.1.3.json is not beside the repository") {
+		t.Errorf("StartPVE under CI without shared/: %v, want an error that names the missing schema", err)
+	}
+	if _, err := StartPBS(PBSOptions{}); err == nil || !strings.Contains(err.Error(), "shared/api-schemas/pbs-4.x.json is not beside the repository") {
+		t.Errorf("StartPBS under CI without shared/: %v, want an error that names the missing schema", err)
+	}
+	t.Setenv("CI", "")
 
 	disabled := startLab(t, PVEOptions{SchemaPath: "-"})
 	if disabled.SchemaLoaded() {
 		t.Error(`SchemaPath "-" loaded a schema`)
+	}
+	c = newCaller(t, disabled).withTicket()
+	expect(t, c.get("/nodes/pve1/status"), http.StatusOK, "OK")
+	expect(t, c.get("/nodes/nope/status"), http.StatusInternalServerError, "hostname lookup 'nope' failed - failed to get address info for: nope: Name or service not known")
+}
+
+// TestLabData checks package labdata's files: with the official files
+// beside the repository, that they are what go generate makes of them
+// today; without, that the lab's copy holds the parameters of every route
+// the simulators serve.
+func TestLabData(t *testing.T) {
+	want, err := GenerateLabData()
+	if errors.Is(err, labdata.ErrNotFound) {
+		t.Logf("official files not beside the repository (%v): checking the lab's copy alone", err)
+		checkLabDataCovers(t)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	err = fs.WalkDir(labdata.Files(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		got[path], err = fs.ReadFile(labdata.Files(), path)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		if g, ok := got[name]; !ok {
+			t.Errorf("labdata lacks %s: run go generate in internal/testlab/labdata", name)
+		} else if !bytes.Equal(g, w) {
+			t.Errorf("labdata/%s differs from what go generate makes of the official file: run go generate in internal/testlab/labdata", name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("labdata/%s is no longer generated: run go generate in internal/testlab/labdata", name)
+		}
+	}
+	checkLabDataCovers(t)
+}
+
+// checkLabDataCovers checks that the lab's copies of the schemas have the
+// parameters of every route the simulators serve.
+func checkLabDataCovers(t *testing.T) {
+	t.Helper()
+	pve, pbs, err := ServedRoutes("9.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadSchemaSource(apiSchemaSource{embedded: labdata.PVE91})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, m := range s.methods {
+		if m.params != nil {
+			have[m.method+" "+m.path] = true
+		}
+	}
+	for r := range pve {
+		if !have[r] && r != "GET /" { // the schema's tree has no root node
+
+			t.Errorf("the lab's copy of %s has no parameters for %s", labdata.PVE91, r)
+		}
+	}
+	ps, err := loadPBSSchema(apiSchemaSource{embedded: labdata.PBS4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range pbs {
+		method, path, _ := strings.Cut(r, " ")
+		if m := ps.methods[path][method]; (m == nil || m.params == nil) && path != "/" {
+			t.Errorf("the lab's copy of %s has no parameters for %s", labdata.PBS4, r)
+		}
+	}
+	m, err := loadMockup(labdata.RedfishMockup(), labdata.MockupName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.docs["/redfish/v1/Systems/"+mockupSystemID+"/Bios"]; !ok {
+		t.Error("the lab's copy of the Redfish mockup has no BIOS resource")
 	}
 }

@@ -3,6 +3,7 @@ package testlab
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -146,17 +147,20 @@ func TestValidateArraysAndRequires(t *testing.T) {
 	lab := startLab(t, PVEOptions{})
 	requireSchema(t, lab)
 
-	ms := methodSchemaFor(t, lab, http.MethodPut, "/cluster/notifications/endpoints/sendmail/{name}")
-	params := map[string]any{"name": "mail1", "mailto": "a@example.com\x00b@example.com", "delete": "comment"}
+	// the map of a PCI mapping is an array; form-encoded, its entries
+	// arrive NUL-joined (repeated keys)
+	ms := methodSchemaFor(t, lab, http.MethodPut, "/cluster/mapping/pci/{id}")
+	entry := "node=pve1,path=0000:01:00.0,id=10de:1b80"
+	params := map[string]any{"id": "gpu", "map": entry + "\x00" + strings.Replace(entry, "pve1", "pve2", 1), "delete": "description"}
 	normalizeArrays(ms, params)
 	if errs := validateParams(ms, params); errs != nil {
 		t.Fatalf("errors = %v", errs)
 	}
-	if list, ok := params["mailto"].([]any); !ok || len(list) != 2 {
-		t.Fatalf("mailto = %#v, want a list of two", params["mailto"])
+	if list, ok := params["map"].([]any); !ok || len(list) != 2 {
+		t.Fatalf("map = %#v, want a list of two", params["map"])
 	}
-	params = map[string]any{"name": "mail1", "delete": []any{"Comment!"}}
-	if errs := validateParams(ms, params); errs["delete[0]"] != "invalid format - invalid configuration ID 'Comment!'\n" {
+	params = map[string]any{"id": "gpu", "delete": "description,Comment!"}
+	if errs := validateParams(ms, params); errs["delete"] != "invalid format - invalid configuration ID 'Comment!'\n" {
 		t.Fatalf("errors = %q", errs)
 	}
 

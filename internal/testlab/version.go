@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 )
 
 // pveReleaseInfo is what a lab reports and how it behaves for one PVE
@@ -100,8 +102,8 @@ func schemaFor(env string, rel *pveReleaseInfo) string {
 	return env
 }
 
-// findSchema finds the schema of the default release (see findSchemaFor).
-func findSchema() (string, error) { return findSchemaFor(pveReleases[defaultPVERelease]) }
+// schemaFileName is the schema of the release the simulator models by default.
+const schemaFileName = labdata.PVE91
 
 // dropRoutesOutsideSchema removes the handlers of methods the schema does
 // not have. The handlers are written for the default release; a lab of
