@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -28,7 +27,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
@@ -52,56 +50,6 @@ func NewContainerResource() resource.Resource {
 
 type containerResource struct {
 	data *framework.ProviderData
-}
-
-type rootfsModel struct {
-	Storage types.String `tfsdk:"storage"`
-	Size    types.Int64  `tfsdk:"size"`
-	Volume  types.String `tfsdk:"volume"`
-}
-
-// cloneModel is where a container is cloned from.
-type cloneModel struct {
-	SourceVMID    types.Int64  `tfsdk:"source_vmid"`
-	Full          types.Bool   `tfsdk:"full"`
-	TargetStorage types.String `tfsdk:"target_storage"`
-	Snapshot      types.String `tfsdk:"snapshot"`
-}
-
-type featuresModel struct {
-	Nesting types.Bool `tfsdk:"nesting"`
-	Keyctl  types.Bool `tfsdk:"keyctl"`
-	Fuse    types.Bool `tfsdk:"fuse"`
-	Mount   types.List `tfsdk:"mount"`
-}
-
-type containerModel struct {
-	ID            types.String   `tfsdk:"id"`
-	Node          types.String   `tfsdk:"node"`
-	VMID          types.Int64    `tfsdk:"vmid"`
-	Hostname      types.String   `tfsdk:"hostname"`
-	Description   types.String   `tfsdk:"description"`
-	Tags          types.Set      `tfsdk:"tags"`
-	OSTemplate    types.String   `tfsdk:"ostemplate"`
-	Clone         *cloneModel    `tfsdk:"clone"`
-	Pool          types.String   `tfsdk:"pool"`
-	Unprivileged  types.Bool     `tfsdk:"unprivileged"`
-	Features      *featuresModel `tfsdk:"features"`
-	Cores         types.Int64    `tfsdk:"cores"`
-	Memory        types.Int64    `tfsdk:"memory"`
-	Swap          types.Int64    `tfsdk:"swap"`
-	RootFS        types.Object   `tfsdk:"rootfs"`
-	MountPoints   types.Map      `tfsdk:"mount_points"`
-	Network       types.Map      `tfsdk:"network"`
-	Password      types.String   `tfsdk:"password"`
-	SSHPublicKeys types.String   `tfsdk:"ssh_public_keys"`
-	Nameserver    types.String   `tfsdk:"nameserver"`
-	Searchdomain  types.String   `tfsdk:"searchdomain"`
-	Started       types.Bool     `tfsdk:"started"`
-	OnBoot        types.Bool     `tfsdk:"on_boot"`
-	Startup       types.Object   `tfsdk:"startup"`
-	Protection    types.Bool     `tfsdk:"protection"`
-	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *containerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -315,111 +263,6 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 }
 
-func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
-
-// rootfs returns the root file system, nil while it is unknown.
-func (m *containerModel) rootfs(ctx context.Context, diags *diag.Diagnostics) *rootfsModel {
-	if m.RootFS.IsNull() || m.RootFS.IsUnknown() {
-		return nil
-	}
-	var r rootfsModel
-	diags.Append(m.RootFS.As(ctx, &r, basetypes.ObjectAsOptions{})...)
-	return &r
-}
-
-func (m *containerModel) mounts(ctx context.Context, diags *diag.Diagnostics) map[string]volumeModel {
-	out := map[string]volumeModel{}
-	if managed(m.MountPoints) {
-		diags.Append(m.MountPoints.ElementsAs(ctx, &out, false)...)
-	}
-	return out
-}
-
-func (m *containerModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]nicModel {
-	out := map[string]nicModel{}
-	if managed(m.Network) {
-		diags.Append(m.Network.ElementsAs(ctx, &out, false)...)
-	}
-	return out
-}
-
-// configParams renders the plain configuration keys of m; with prior,
-// keys m no longer sets go to "delete".
-func configParams(ctx context.Context, m, prior *containerModel, p url.Values, diags *diag.Diagnostics) {
-	var o containerModel
-	if prior != nil {
-		o = *prior
-	}
-	// An unknown value is one the configuration leaves to PVE (or to the
-	// clone's source): it stays as it is.
-	set := func(key string, v, old attr.Value, text string) {
-		switch {
-		case v.IsUnknown():
-		case !v.IsNull():
-			if prior == nil || !v.Equal(old) {
-				p.Set(key, text)
-			}
-		case prior != nil && !old.IsNull():
-			p.Add("delete", key)
-		}
-	}
-	b := func(v types.Bool) string { return map[bool]string{true: "1", false: "0"}[v.ValueBool()] }
-	n := func(v types.Int64) string { return strconv.FormatInt(v.ValueInt64(), 10) }
-	set("hostname", m.Hostname, o.Hostname, m.Hostname.ValueString())
-	set("description", m.Description, o.Description, m.Description.ValueString())
-	set("cores", m.Cores, o.Cores, n(m.Cores))
-	set("memory", m.Memory, o.Memory, n(m.Memory))
-	set("swap", m.Swap, o.Swap, n(m.Swap))
-	set("nameserver", m.Nameserver, o.Nameserver, m.Nameserver.ValueString())
-	set("searchdomain", m.Searchdomain, o.Searchdomain, m.Searchdomain.ValueString())
-	set("onboot", m.OnBoot, o.OnBoot, b(m.OnBoot))
-	startup := framework.StartupToAPI(ctx, m.Startup, diags)
-	oldStartup := types.StringNull()
-	if prior != nil {
-		oldStartup = framework.StartupToAPI(ctx, o.Startup, diags)
-	}
-	set("startup", startup, oldStartup, startup.ValueString())
-	set("protection", m.Protection, o.Protection, b(m.Protection))
-	tags, oldTags := types.StringNull(), types.StringNull()
-	if !m.Tags.IsNull() {
-		tags = types.StringValue(framework.TagText(ctx, m.Tags, diags))
-	}
-	if !o.Tags.IsNull() {
-		oldTags = types.StringValue(framework.TagText(ctx, o.Tags, diags))
-	}
-	set("tags", tags, oldTags, tags.ValueString())
-	features, oldFeatures := featureText(ctx, m.Features, diags), featureText(ctx, o.Features, diags)
-	set("features", features, oldFeatures, features.ValueString())
-}
-
-// featureText renders features as PVE's property string, null when none
-// is set.
-func featureText(ctx context.Context, f *featuresModel, diags *diag.Diagnostics) types.String {
-	if f == nil {
-		return types.StringNull()
-	}
-	p := pve.PropertyString{}
-	for _, kv := range []struct {
-		key string
-		v   types.Bool
-	}{{"fuse", f.Fuse}, {"keyctl", f.Keyctl}, {"nesting", f.Nesting}} {
-		if kv.v.ValueBool() {
-			p.Set(kv.key, "1")
-		}
-	}
-	if !f.Mount.IsNull() {
-		var mounts []string
-		diags.Append(f.Mount.ElementsAs(ctx, &mounts, false)...)
-		if len(mounts) > 0 {
-			p.Set("mount", strings.Join(mounts, ";"))
-		}
-	}
-	if len(p.Keys()) == 0 {
-		return types.StringNull()
-	}
-	return types.StringValue(p.Format(""))
-}
-
 func (r *containerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan, config containerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -490,60 +333,6 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	}
 }
 
-// createClone clones the source, then converges the clone to the plan as
-// an update would: what the clone brought is the prior state.
-func (r *containerResource) createClone(ctx context.Context, c *pve.Client, plan *containerModel, resp *resource.CreateResponse) {
-	src := int(plan.Clone.SourceVMID.ValueInt64())
-	source, err := c.FindGuest(ctx, src)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("finding the clone source %d: %s", src, err))
-		return
-	}
-	p := url.Values{}
-	for key, v := range map[string]types.String{"hostname": plan.Hostname, "description": plan.Description, "pool": plan.Pool,
-		"storage": plan.Clone.TargetStorage, "snapshot": plan.Clone.Snapshot} {
-		if !v.IsNull() && !v.IsUnknown() {
-			p.Set(key, v.ValueString())
-		}
-	}
-	if node := plan.Node.ValueString(); node != source.Node {
-		p.Set("target", node)
-	}
-	if !plan.Clone.Full.IsNull() {
-		p.Set("full", map[bool]string{true: "1", false: "0"}[plan.Clone.Full.ValueBool()])
-	}
-	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, func(vmid int) error {
-		p.Set("newid", strconv.Itoa(vmid))
-		_, err := c.CloneGuest(ctx, pve.LXC, source.Node, src, p)
-		return err
-	})
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("cloning container %d: %s", src, err))
-		return
-	}
-	plan.VMID = types.Int64Value(int64(vmid))
-	prior := containerModel{VMID: plan.VMID}
-	r.readInto(ctx, c, &prior, "Create", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	// Unset volumes and NICs are the clone's.
-	if plan.RootFS.IsNull() || plan.RootFS.IsUnknown() {
-		plan.RootFS = prior.RootFS
-	}
-	if !managed(plan.MountPoints) {
-		plan.MountPoints = prior.MountPoints
-	}
-	if !managed(plan.Network) {
-		plan.Network = prior.Network
-	}
-	r.converge(ctx, c, plan, &prior, "Create", &resp.Diagnostics)
-	// The clone exists: it goes into the state even when converging
-	// failed, so that it is not left behind unknown to Terraform.
-	r.readInto(ctx, c, plan, "Create", &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-}
-
 func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *containerModel, action string, diags *diag.Diagnostics) {
 	vmid := int(m.VMID.ValueInt64())
 	guest, cfg, err := c.FindGuestConfig(ctx, pve.LXC, vmid)
@@ -554,122 +343,6 @@ func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *cont
 	if err := m.fromAPI(ctx, guest, cfg); err != nil {
 		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: %s", vmid, err))
 	}
-}
-
-func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource, cfg *pve.GuestConfig) error {
-	str := func(key string) types.String {
-		if v, ok := cfg.Get(key); ok && v != "" {
-			return types.StringValue(v)
-		}
-		return types.StringNull()
-	}
-	num := func(key string) (types.Int64, error) {
-		v, ok := cfg.Get(key)
-		if !ok || v == "" {
-			return types.Int64Null(), nil
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return types.Int64Null(), fmt.Errorf("%s: %q is not a number", key, v)
-		}
-		return types.Int64Value(n), nil
-	}
-	flag := func(key string) types.Bool {
-		if v, ok := cfg.Get(key); ok {
-			return types.BoolValue(v == "1")
-		}
-		return types.BoolNull()
-	}
-	var err error
-	m.ID = types.StringValue(strconv.Itoa(guest.VMID))
-	m.Node = types.StringValue(guest.Node)
-	m.VMID = types.Int64Value(int64(guest.VMID))
-	m.Hostname = str("hostname")
-	// PVE keeps descriptions as comment lines and returns them with a
-	// final line break.
-	m.Description = types.StringNull()
-	if d := strings.TrimRight(cfg.Values["description"], "\n"); d != "" {
-		m.Description = types.StringValue(d)
-	}
-	m.Nameserver = str("nameserver")
-	m.Searchdomain = str("searchdomain")
-	m.OnBoot = flag("onboot")
-	if m.Startup, err = framework.StartupFromAPI(cfg.Values["startup"]); err != nil {
-		return err
-	}
-	m.Protection = flag("protection")
-	m.Unprivileged = types.BoolValue(cfg.Values["unprivileged"] == "1")
-	for key, dst := range map[string]*types.Int64{"cores": &m.Cores, "memory": &m.Memory, "swap": &m.Swap} {
-		if *dst, err = num(key); err != nil {
-			return err
-		}
-	}
-	m.Tags = types.SetNull(types.StringType)
-	if tags := pve.SplitTags(cfg.Values["tags"]); len(tags) > 0 {
-		m.Tags, _ = types.SetValueFrom(ctx, types.StringType, tags)
-	}
-	m.Features = nil
-	if f := cfg.Values["features"]; f != "" {
-		p, err := pve.ParsePropertyString(f, "")
-		if err != nil {
-			return fmt.Errorf("features: %w", err)
-		}
-		fm := &featuresModel{
-			Nesting: optFlag(p, "nesting"), Keyctl: optFlag(p, "keyctl"), Fuse: optFlag(p, "fuse"),
-			Mount: types.ListNull(types.StringType),
-		}
-		if mnt := p.Value("mount"); mnt != "" {
-			fm.Mount, _ = types.ListValueFrom(ctx, types.StringType, strings.Split(mnt, ";"))
-		}
-		m.Features = fm
-	}
-	root, err := volumeFromAPI(cfg.Values["rootfs"], false)
-	if err != nil {
-		return fmt.Errorf("rootfs: %w", err)
-	}
-	m.RootFS, _ = types.ObjectValueFrom(ctx, rootfsType.AttrTypes, rootfsModel{Storage: root.Storage, Size: root.Size, Volume: root.Volume})
-	m.Pool = types.StringNull()
-	if guest.Pool != "" {
-		m.Pool = types.StringValue(guest.Pool)
-	}
-	mounts, nics := map[string]volumeModel{}, map[string]nicModel{}
-	for key, value := range cfg.Values {
-		switch {
-		case mountSlotRE.MatchString(key):
-			v, err := volumeFromAPI(value, true)
-			if err != nil {
-				return fmt.Errorf("%s: %w", key, err)
-			}
-			mounts[key] = v
-		case netSlotRE.MatchString(key):
-			n, err := nicFromAPI(value)
-			if err != nil {
-				return fmt.Errorf("%s: %w", key, err)
-			}
-			nics[key] = n
-		}
-	}
-	var diags diag.Diagnostics
-	m.MountPoints, diags = types.MapValueFrom(ctx, mountType, mounts)
-	if diags.HasError() {
-		return fmt.Errorf("mount points: %v", diags)
-	}
-	m.Network, diags = types.MapValueFrom(ctx, nicType, nics)
-	if diags.HasError() {
-		return fmt.Errorf("network: %v", diags)
-	}
-	m.Started = types.BoolValue(guest.Status == "running")
-	m.Password, m.SSHPublicKeys = types.StringNull(), types.StringNull()
-	return nil
-}
-
-// optFlag reads a 0/1 feature flag: null when absent, so that an unset
-// flag does not show a diff.
-func optFlag(p pve.PropertyString, key string) types.Bool {
-	if v, ok := p.Get(key); ok {
-		return types.BoolValue(v == "1")
-	}
-	return types.BoolNull()
 }
 
 func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -801,15 +474,6 @@ func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, p
 	if running {
 		warnPending(ctx, c, node, vmid, diags)
 	}
-}
-
-// nicValues renders NICs as their PVE values by slot.
-func nicValues(nics map[string]nicModel) map[string]string {
-	out := make(map[string]string, len(nics))
-	for slot, n := range nics {
-		out[slot] = n.value()
-	}
-	return out
 }
 
 // warnPending says which changes wait for the container's next start.

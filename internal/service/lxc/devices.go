@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -9,12 +10,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
@@ -33,6 +36,12 @@ type volumeModel struct {
 	Backup   types.Bool   `tfsdk:"backup"`
 	ReadOnly types.Bool   `tfsdk:"read_only"`
 	Volume   types.String `tfsdk:"volume"`
+}
+
+type rootfsModel struct {
+	Storage types.String `tfsdk:"storage"`
+	Size    types.Int64  `tfsdk:"size"`
+	Volume  types.String `tfsdk:"volume"`
 }
 
 var (
@@ -217,4 +226,41 @@ func nicFromAPI(value string) (nicModel, error) {
 		Tag: num("tag"), Firewall: types.BoolValue(p.Value("firewall") == "1"), MAC: opt("hwaddr"), MTU: num("mtu"),
 		Rate: opt("rate"),
 	}, nil
+}
+
+func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
+
+// rootfs returns the root file system, nil while it is unknown.
+func (m *containerModel) rootfs(ctx context.Context, diags *diag.Diagnostics) *rootfsModel {
+	if m.RootFS.IsNull() || m.RootFS.IsUnknown() {
+		return nil
+	}
+	var r rootfsModel
+	diags.Append(m.RootFS.As(ctx, &r, basetypes.ObjectAsOptions{})...)
+	return &r
+}
+
+func (m *containerModel) mounts(ctx context.Context, diags *diag.Diagnostics) map[string]volumeModel {
+	out := map[string]volumeModel{}
+	if managed(m.MountPoints) {
+		diags.Append(m.MountPoints.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+func (m *containerModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]nicModel {
+	out := map[string]nicModel{}
+	if managed(m.Network) {
+		diags.Append(m.Network.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+// nicValues renders NICs as their PVE values by slot.
+func nicValues(nics map[string]nicModel) map[string]string {
+	out := make(map[string]string, len(nics))
+	for slot, n := range nics {
+		out[slot] = n.value()
+	}
+	return out
 }

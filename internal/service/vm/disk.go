@@ -1,11 +1,14 @@
 package vm
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -31,6 +34,12 @@ type diskModel struct {
 	Backup   types.Bool   `tfsdk:"backup"`
 	Volume   types.String `tfsdk:"volume"`
 }
+
+// diskType is the element type of the disks map.
+var diskType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"storage": types.StringType, "size": types.Int64Type, "format": types.StringType, "cache": types.StringType, "discard": types.BoolType,
+	"iothread": types.BoolType, "ssd": types.BoolType, "backup": types.BoolType, "volume": types.StringType,
+}}
 
 func diskAttributes() map[string]schema.Attribute {
 	flag := func(desc string) schema.BoolAttribute {
@@ -165,4 +174,15 @@ func diskFormat(volume, stated string) string {
 		}
 	}
 	return "raw"
+}
+
+// disks returns the disks map, empty while it is unset or unknown.
+func (m *vmModel) disks(ctx context.Context, diags *diag.Diagnostics) map[string]diskModel {
+	return elements[diskModel](ctx, m.Disks, diags)
+}
+
+func sameDiskOptions(a, b diskModel) bool {
+	return a.Cache.Equal(b.Cache) && a.Discard.ValueBool() == b.Discard.ValueBool() &&
+		a.IOThread.ValueBool() == b.IOThread.ValueBool() && a.SSD.ValueBool() == b.SSD.ValueBool() &&
+		a.Backup.ValueBool() == b.Backup.ValueBool()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
@@ -361,5 +362,30 @@ func serialAttribute() schema.Attribute {
 			listvalidator.SizeAtMost(4),
 			listvalidator.ValueStringsAre(stringvalidator.RegexMatches(serialRE, "must be socket or /dev/...")),
 		},
+	}
+}
+
+// sameVolumeSettings compares planned settings with the state's, where an
+// unknown planned value (unset, computed) counts as unchanged.
+func sameVolumeSettings(plan, state []attr.Value) bool {
+	for i := range plan {
+		if !plan[i].IsUnknown() && !plan[i].Equal(state[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// warnTPMStorage warns when the TPM state lives on storage that cannot
+// snapshot it: PVE then refuses snapshots of the VM.
+func warnTPMStorage(ctx context.Context, c *pve.Client, m *vmModel, diags *diag.Diagnostics) {
+	if m.TPMState == nil {
+		return
+	}
+	storage := m.TPMState.Storage.ValueString()
+	typ, err := c.StorageType(ctx, storage)
+	if err == nil && snapshotless[typ] {
+		diags.AddAttributeWarning(path.Root("tpm_state").AtName("storage"), "TPM State Cannot Be Snapshot",
+			fmt.Sprintf("storage %s (%s) cannot snapshot the TPM state's raw volume: PVE will refuse snapshots of this VM", storage, typ))
 	}
 }

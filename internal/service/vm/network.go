@@ -1,12 +1,15 @@
 package vm
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -30,6 +33,12 @@ type nicModel struct {
 	MTU      types.Int64  `tfsdk:"mtu"`
 	Rate     types.String `tfsdk:"rate"`
 }
+
+// nicType is the element type of the network map.
+var nicType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"model": types.StringType, "bridge": types.StringType, "tag": types.Int64Type, "mac": types.StringType,
+	"firewall": types.BoolType, "mtu": types.Int64Type, "rate": types.StringType,
+}}
 
 func nicAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
@@ -140,3 +149,8 @@ func nicFromAPI(value string) (nicModel, error) {
 }
 
 var macRE = regexp.MustCompile(`^([0-9A-F]{2}:){5}[0-9A-F]{2}$`)
+
+// nics returns the network map, empty while it is unset or unknown.
+func (m *vmModel) nics(ctx context.Context, diags *diag.Diagnostics) map[string]nicModel {
+	return elements[nicModel](ctx, m.Network, diags)
+}

@@ -3,10 +3,15 @@ package vm
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
 )
 
 // A slot family and how many slots PVE has of it.
@@ -62,4 +67,40 @@ func (v slotKeys) ValidateMap(_ context.Context, req validator.MapRequest, resp 
 			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Invalid Slot", err.Error())
 		}
 	}
+}
+
+// managed reports whether a device map is set: unset maps leave the
+// devices as they are.
+func managed(m types.Map) bool { return !m.IsNull() && !m.IsUnknown() }
+
+// elements returns the devices of a map, none while it is unset or unknown.
+func elements[T any](ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]T {
+	out := map[string]T{}
+	if managed(m) {
+		diags.Append(m.ElementsAs(ctx, &out, false)...)
+	}
+	return out
+}
+
+// deviceParams sets the devices of plan that are new or changed since
+// prior, and with managed deletes those that are gone.
+func deviceParams[T interface{ value() string }](plan, prior map[string]T, managed bool, p url.Values) {
+	framework.SlotParams(values(plan), values(prior), managed, p)
+}
+
+// values renders devices as their PVE values by slot.
+func values[T interface{ value() string }](devices map[string]T) map[string]string {
+	out := make(map[string]string, len(devices))
+	for slot, d := range devices {
+		out[slot] = d.value()
+	}
+	return out
+}
+
+func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
+	m, diags := types.MapValueFrom(context.Background(), elem, items)
+	if diags.HasError() {
+		panic(fmt.Sprintf("building a %v map: %v", elem, diags))
+	}
+	return m
 }
