@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // StartLab starts a lab of its own for one test (a PVE 8 lab, say), closed
@@ -55,7 +56,7 @@ func NodesBlock(lab *testlab.PVE, names ...string) string {
 // CephProviderBlock is ProviderBlock with a ceph {} block for the lab's
 // real Ceph cluster: the pve_ceph_* types then go through librados (in the
 // ceph build).
-func CephProviderBlock(lab *testlab.PVE, c *testlab.Ceph) string {
+func CephProviderBlock(lab *testlab.PVE, c *cephlab.Cluster) string {
 	return fmt.Sprintf(`
 provider "pve" {
   endpoint        = %q

@@ -11,15 +11,15 @@ import (
 
 	"github.com/ceph/go-ceph/rados"
 
-	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // startCeph starts the lab's real Ceph cluster and connects to it through
 // librados, as the provider's ceph build does.
-func startCeph(t *testing.T) (*testlab.Ceph, *Client) {
+func startCeph(t *testing.T) (*cephlab.Cluster, *Client) {
 	t.Helper()
-	testlab.RequireCeph(t)
-	lab, err := testlab.StartCeph(testlab.CephOptions{Logf: t.Logf})
+	cephlab.Require(t)
+	lab, err := cephlab.Start(cephlab.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestPoolsOnRealCeph(t *testing.T) {
 
 // A dead monitor fails in seconds, not five minutes.
 func TestConnectTimeout(t *testing.T) {
-	testlab.RequireCeph(t)
+	cephlab.Require(t)
 	start := time.Now()
 	_, err := Connect(context.Background(), Config{MonHost: "127.0.0.1:1", Key: "AQAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAA==", Timeout: 2 * time.Second})
 	if err == nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // PVE's Ceph pool API (PVE::API2::Ceph::Pool and the rules method of
@@ -33,14 +35,14 @@ import (
 // /nodes/{node}/ceph/... methods act on it. nil detaches it. Every state
 // the lab starts with gets PVEOptions.Ceph; a node that joins a cluster
 // sees the cluster's.
-func (p *PVE) AttachCeph(c *Ceph) {
+func (p *PVE) AttachCeph(c *cephlab.Cluster) {
 	p.mu.Lock()
 	p.ceph = c
 	p.mu.Unlock()
 }
 
 // Ceph returns the Ceph cluster attached to this state (nil if none).
-func (p *PVE) Ceph() *Ceph {
+func (p *PVE) Ceph() *cephlab.Cluster {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.ceph
@@ -98,7 +100,7 @@ func (p *PVE) cephStatus(*Request) (any, error) {
 // cephInited is PVE::Ceph::Tools::check_ceph_inited (and, the lab keeping
 // the admin keyring with the cluster, check_ceph_configured): the attached
 // cluster, or the error of a node without Ceph.
-func (p *PVE) cephInited() (*Ceph, error) {
+func (p *PVE) cephInited() (*cephlab.Cluster, error) {
 	c := p.Ceph()
 	if c == nil {
 		return nil, Errorf(http.StatusInternalServerError, "binary not installed: %s", cephBinMon)
@@ -110,10 +112,8 @@ func (p *PVE) cephInited() (*Ceph, error) {
 var errRadosConnect = Errorf(http.StatusInternalServerError, "rados_connect failed - Connection timed out")
 
 // radosNew is PVE::RADOS->new: it fails when the cluster is not running.
-func radosNew(c *Ceph) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed || c.rados == nil {
+func radosNew(c *cephlab.Cluster) error {
+	if !c.Running() {
 		return errRadosConnect
 	}
 	return nil
@@ -122,9 +122,9 @@ func radosNew(c *Ceph) error {
 // monCommand is PVE::RADOS::mon_command: the command's output, decoded
 // from JSON the way Perl's JSON decoder does when the format is json (nil
 // for no output), or PVE's error.
-func monCommand(c *Ceph, cmd map[string]any) (any, error) {
+func monCommand(c *cephlab.Cluster, cmd map[string]any) (any, error) {
 	out, _, err := c.MonCommand(cmd)
-	var ce *CephError
+	var ce *cephlab.CommandError
 	switch {
 	case errors.As(err, &ce):
 		return nil, Errorf(http.StatusInternalServerError, "mon_command failed - %s", ce.Status)
@@ -195,7 +195,7 @@ func asList(v any) []any {
 
 // autoscaleStatus is $get_autoscale_status: `osd pool autoscale-status` by
 // pool name; nil when the manager does not answer or there are no pools.
-func autoscaleStatus(c *Ceph) map[string]any {
+func autoscaleStatus(c *cephlab.Cluster) map[string]any {
 	res, err := monCommand(c, map[string]any{"prefix": "osd pool autoscale-status"})
 	if err != nil {
 		return nil
@@ -444,7 +444,7 @@ func poolSettings(r *Request) map[string]string {
 // setPool is PVE::Ceph::Tools::set_pool: size first (it resets min_size),
 // then the others by name; a setting Ceph refuses is reported and the
 // rest still applied, then the worker dies naming what could not be set.
-func setPool(c *Ceph, w *cephTaskLog, pool string, param map[string]string) error {
+func setPool(c *cephlab.Cluster, w *cephTaskLog, pool string, param map[string]string) error {
 	keys := slices.Sorted(maps.Keys(param))
 	if i := slices.Index(keys, "size"); i > 0 {
 		keys = append([]string{"size"}, slices.Delete(keys, i, i+1)...)
@@ -471,7 +471,7 @@ func setPool(c *Ceph, w *cephTaskLog, pool string, param map[string]string) erro
 
 // createPool is PVE::Ceph::Tools::create_pool: `osd pool create` with the
 // pool type and erasure code profile, then set_pool with the rest.
-func createPool(c *Ceph, w *cephTaskLog, pool string, param map[string]string) error {
+func createPool(c *cephlab.Cluster, w *cephTaskLog, pool string, param map[string]string) error {
 	pgNum, _ := strconv.ParseFloat(param["pg_num"], 64)
 	if pgNum == 0 {
 		pgNum = 128
@@ -507,7 +507,7 @@ var ecFormat = func() map[string]*propSchema {
 func ecProfileName(pool string) string { return "pve_ec_" + pool }
 
 // ecProfileExists is PVE::Ceph::Tools::ecprofile_exists.
-func ecProfileExists(c *Ceph, name string) (bool, error) {
+func ecProfileExists(c *cephlab.Cluster, name string) (bool, error) {
 	res, err := monCommand(c, map[string]any{"prefix": "osd erasure-code-profile ls"})
 	if err != nil {
 		return false, err

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // The Ceph pool API of the simulated nodes on the lab's real Ceph cluster.
@@ -23,7 +25,7 @@ func cephPoolEntry(t *testing.T, c *caller, node, name string) map[string]any {
 }
 
 // cephCLIPools lists the pools with the ceph CLI.
-func cephCLIPools(t *testing.T, c *Ceph) []string {
+func cephCLIPools(t *testing.T, c *cephlab.Cluster) []string {
 	t.Helper()
 	var pools []string
 	if err := c.CommandJSON(&pools, "osd", "pool", "ls"); err != nil {
@@ -57,7 +59,7 @@ func TestCephPoolAPIWithoutCeph(t *testing.T) {
 	}
 
 	// a cluster that has been closed cannot be reached
-	closed := &Ceph{closed: true}
+	closed := &cephlab.Cluster{}
 	lab.AttachCeph(closed)
 	const noMon = "rados_connect failed - Connection timed out"
 	expectError(t, c.get("/nodes/pve1/ceph/pool"), noMon)

@@ -1,6 +1,6 @@
 // Package testlab runs the servers this project's tests talk to: simulated
 // Proxmox VE nodes (StartPVE) with their BMCs (Redfish), a real Ceph
-// cluster (StartCeph) and a simulated Proxmox Backup Server (StartPBS).
+// cluster (cephlab.Start) and a simulated Proxmox Backup Server (StartPBS).
 //
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
@@ -44,9 +44,9 @@
 // types dir, lvmthin and pbs; adding a pbs storage connects to its server
 // as PVE does, checking the certificate's fingerprint and logging in.
 //
-// Ceph is not simulated: StartCeph runs Debian's ceph-mon, ceph-mgr and
-// ceph-osd on loopback (see ceph.go), and the nodes' Ceph API
+// Ceph is not simulated: cephlab.Start runs Debian's ceph-mon, ceph-mgr and
+// ceph-osd on loopback (package cephlab), and the nodes' Ceph API
 // (/nodes/{node}/ceph/pool, /nodes/{node}/ceph/rules) acts on the cluster
-// given as PVEOptions.Ceph. RequireCeph installs the packages for tests
+// given as PVEOptions.Ceph. cephlab.Require installs the packages for tests
 // that run as root and fails the others, unless PVE_LAB_CEPH=skip.
 package testlab

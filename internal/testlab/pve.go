@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // PVE release the simulator reports; it matches the bundled schema file name.
@@ -49,11 +51,11 @@ type PVEOptions struct {
 	SchemaPath string
 	// Logf receives diagnostic messages (optional).
 	Logf func(format string, args ...any)
-	// Ceph is the real Ceph cluster (StartCeph) the nodes run, as set up by
+	// Ceph is the real Ceph cluster (cephlab.Start) the nodes run, as set up by
 	// pveceph: their /nodes/{node}/ceph/... methods act on it (see
 	// AttachCeph). Without it they answer as nodes without Ceph installed.
 	// The lab does not close it.
-	Ceph *Ceph
+	Ceph *cephlab.Cluster
 	// Version is the PVE release to model: "9.1" (default) or "8.4". It
 	// selects the API schema (pve-9.1.3.json or pve-8.4.2.json), the versions
 	// the nodes report and release specific behaviour (HA rules on 9.1, HA
@@ -103,7 +105,7 @@ type PVE struct {
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
 	mappingFiles    map[string]string         // /etc/pve/mapping/<kind>.cfg, by kind ("pci", "usb")
-	ceph            *Ceph                     // the Ceph cluster of /etc/pve/ceph.conf (cephpool.go); nil: none
+	ceph            *cephlab.Cluster          // the Ceph cluster of /etc/pve/ceph.conf (cephpool.go); nil: none
 	lastPID         int
 
 	// /etc/pve/storage.cfg and /etc/pve/priv/storage (storagecfg.go):

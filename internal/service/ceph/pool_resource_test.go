@@ -16,13 +16,14 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // cephLab is a PVE lab whose nodes run the lab's real Ceph cluster.
-func cephLab(t *testing.T, allowDelete bool) (*testlab.PVE, *testlab.Ceph) {
+func cephLab(t *testing.T, allowDelete bool) (*testlab.PVE, *cephlab.Cluster) {
 	t.Helper()
-	testlab.RequireCeph(t)
-	c, err := testlab.StartCeph(testlab.CephOptions{AllowPoolDelete: allowDelete, Logf: t.Logf})
+	cephlab.Require(t)
+	c, err := cephlab.Start(cephlab.Options{AllowPoolDelete: allowDelete, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ resource "pve_ceph_pool" "test" {
 `, settings)
 }
 
-func checkPoolGone(c *testlab.Ceph, name string) resource.TestCheckFunc {
+func checkPoolGone(c *cephlab.Cluster, name string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		var pools []string
 		if err := c.CommandJSON(&pools, "osd", "pool", "ls"); err != nil {
@@ -59,7 +60,7 @@ func checkPoolGone(c *testlab.Ceph, name string) resource.TestCheckFunc {
 
 // putObject writes an object into pool and waits until Ceph counts it
 // (it reports pool usage every few seconds).
-func putObject(t *testing.T, c *testlab.Ceph, pool string) {
+func putObject(t *testing.T, c *cephlab.Cluster, pool string) {
 	t.Helper()
 	cmd := exec.Command("rados", "-c", c.ConfPath(), "-k", c.KeyringPath(), "-p", pool, "put", "hello", "/etc/hostname")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -96,7 +97,7 @@ func putObject(t *testing.T, c *testlab.Ceph, pool string) {
 // one replaced by the other), a size change alone letting Ceph lower
 // min_size, refused deletion while it holds an object, deleted with
 // force_destroy.
-func poolLifecycle(t *testing.T, c *testlab.Ceph, providerBlock string, node knownvalue.Check) {
+func poolLifecycle(t *testing.T, c *cephlab.Cluster, providerBlock string, node knownvalue.Check) {
 	const name = "pve_ceph_pool.test"
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },

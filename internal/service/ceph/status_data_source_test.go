@@ -10,12 +10,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
-	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // statusAndPools checks pve_ceph_status and pve_ceph_pools against the
 // lab's cluster, through the transport providerBlock picks.
-func statusAndPools(t *testing.T, c *testlab.Ceph, providerBlock string) {
+func statusAndPools(t *testing.T, c *cephlab.Cluster, providerBlock string) {
 	if _, err := c.Command("osd", "pool", "create", "listed", "8"); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@
 // power on) and "sessions=N" (session slots). With -env-file it also
 // every node (PVE_ENDPOINT_PVE2, ...), on standard output (eval "$(...)"
 // friendly) and logs to standard error. With -ceph it also starts a real
-// Ceph cluster (testlab.StartCeph; Debian's ceph-mon, ceph-mgr, ceph-osd
+// Ceph cluster (cephlab.Start; Debian's ceph-mon, ceph-mgr, ceph-osd
 // and ceph-common must be installed), whose pools the nodes' Ceph API
 // manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -pbs
 // it also starts a simulated Proxmox Backup Server (testlab.StartPBS) whose
@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // config holds the command line settings.
@@ -90,12 +91,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 	if err != nil {
 		return err
 	}
-	var ceph *testlab.Ceph
+	var ceph *cephlab.Cluster
 	if cfg.ceph {
 		var err error
 		// pveceph init writes mon_allow_pool_delete = true into the
 		// ceph.conf of a PVE-managed cluster.
-		ceph, err = testlab.StartCeph(testlab.CephOptions{AllowPoolDelete: true, Logf: logger.Printf})
+		ceph, err = cephlab.Start(cephlab.Options{AllowPoolDelete: true, Logf: logger.Printf})
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -272,7 +273,7 @@ func TestRunWritesCAFile(t *testing.T) {
 // With -ceph the nodes' Ceph API runs on a real cluster, whose address
 // and key are exported too.
 func TestRunCeph(t *testing.T) {
-	testlab.RequireCeph(t)
+	cephlab.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout syncBuffer

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Installs what the lab's Ceph cluster (testlab.StartCeph) needs from
+# Installs what the lab's Ceph cluster (cephlab.Start) needs from
 # Debian's packages when any of it is missing: ceph-mon, ceph-mgr, ceph-osd
 # and ceph-common (the ceph CLI, monmaptool and python3-rados). Package
 # names given as arguments are installed too (make ceph-deps adds
 # librados-dev, which the go-ceph client builds against). Needs root and
-# apt-get; starts and enables no daemon. testlab.RequireCeph runs this
+# apt-get; starts and enables no daemon. cephlab.Require runs this
 # script; concurrent runs (test packages run in parallel) wait for each
 # other.
 set -eu

@@ -1,4 +1,4 @@
-package testlab
+package cephlab
 
 import (
 	"bufio"
@@ -68,30 +68,30 @@ type radosReply struct {
 
 // startRados starts the helper for c and waits until it has connected to
 // the monitor (which may still be starting).
-func startRados(ctx context.Context, c *Ceph) (*radosClient, error) {
+func startRados(ctx context.Context, c *Cluster) (*radosClient, error) {
 	script := c.path("rados-helper.py")
 	if err := os.WriteFile(script, []byte(radosHelperPy), 0o644); err != nil {
-		return nil, fmt.Errorf("testlab: ceph: %w", err)
+		return nil, fmt.Errorf("cephlab: ceph: %w", err)
 	}
-	cmd := exec.Command(cephPython, script, c.ConfPath())
+	cmd := exec.Command(python, script, c.ConfPath())
 	cmd.Dir = c.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := os.Create(c.path("log", "rados-helper.err"))
 	if err != nil {
-		return nil, fmt.Errorf("testlab: ceph: %w", err)
+		return nil, fmt.Errorf("cephlab: ceph: %w", err)
 	}
 	defer stderr.Close()
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("testlab: ceph: %w", err)
+		return nil, fmt.Errorf("cephlab: ceph: %w", err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("testlab: ceph: %w", err)
+		return nil, fmt.Errorf("cephlab: ceph: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("testlab: start librados helper: %w", err)
+		return nil, fmt.Errorf("cephlab: start librados helper: %w", err)
 	}
 	rc := &radosClient{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), done: make(chan struct{})}
 	go func() {
@@ -106,7 +106,7 @@ func startRados(ctx context.Context, c *Ceph) (*radosClient, error) {
 		case err != nil:
 			ready <- err
 		case !r.Ready:
-			ready <- fmt.Errorf("testlab: librados connect: %s", r.Error)
+			ready <- fmt.Errorf("cephlab: librados connect: %s", r.Error)
 		default:
 			ready <- nil
 		}
@@ -114,7 +114,7 @@ func startRados(ctx context.Context, c *Ceph) (*radosClient, error) {
 	select {
 	case err = <-ready:
 	case <-ctx.Done():
-		err = fmt.Errorf("testlab: librados connect: %w", ctx.Err())
+		err = fmt.Errorf("cephlab: librados connect: %w", ctx.Err())
 	}
 	if err != nil {
 		rc.close()
@@ -126,10 +126,10 @@ func startRados(ctx context.Context, c *Ceph) (*radosClient, error) {
 func (rc *radosClient) read(r *radosReply) error {
 	line, err := rc.stdout.ReadBytes('\n')
 	if err != nil {
-		return fmt.Errorf("testlab: librados helper: %w", err)
+		return fmt.Errorf("cephlab: librados helper: %w", err)
 	}
 	if err := json.Unmarshal(line, r); err != nil {
-		return fmt.Errorf("testlab: librados helper: %w", err)
+		return fmt.Errorf("cephlab: librados helper: %w", err)
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func (rc *radosClient) read(r *radosReply) error {
 func (rc *radosClient) monCommand(cmd map[string]any) ([]byte, string, error) {
 	js, err := json.Marshal(cmd)
 	if err != nil {
-		return nil, "", fmt.Errorf("testlab: ceph command: %w", err)
+		return nil, "", fmt.Errorf("cephlab: ceph command: %w", err)
 	}
 	req, _ := json.Marshal(map[string]string{"cmd": string(js)})
 	rc.mu.Lock()
@@ -151,16 +151,16 @@ func (rc *radosClient) monCommand(cmd map[string]any) ([]byte, string, error) {
 		err = rc.read(&r)
 	}
 	if err != nil {
-		rc.dead = errors.Join(errCephClosed, err)
+		rc.dead = errors.Join(errClosed, err)
 		return nil, "", rc.dead
 	}
 	out, err := base64.StdEncoding.DecodeString(r.Out)
 	if err != nil {
-		return nil, "", fmt.Errorf("testlab: librados helper: %w", err)
+		return nil, "", fmt.Errorf("cephlab: librados helper: %w", err)
 	}
 	if r.Ret < 0 {
 		prefix, _ := cmd["prefix"].(string)
-		return out, r.Outs, &CephError{Command: prefix, Code: r.Ret, Status: strings.TrimRight(r.Outs, "\n")}
+		return out, r.Outs, &CommandError{Command: prefix, Code: r.Ret, Status: strings.TrimRight(r.Outs, "\n")}
 	}
 	return out, r.Outs, nil
 }
@@ -172,6 +172,6 @@ func (rc *radosClient) close() {
 	_ = rc.cmd.Process.Signal(syscall.SIGKILL)
 	<-rc.done
 	rc.mu.Lock()
-	rc.dead = errCephClosed
+	rc.dead = errClosed
 	rc.mu.Unlock()
 }
