@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "==> starting the lab"
-(cd "$repo" && go build -o "$work/pvelab" ./internal/testlab/cmd/pvelab)
+(cd "$repo" && go build -o "$work/pvelab" ./cmd/pvelab)
 "$work/pvelab" -standalone -ceph -pbs -env-file "$work/lab.env" -ca-file "$work/lab-ca.pem" 2>"$work/lab.log" >/dev/null &
 lab_pid=$!
 for _ in $(seq 1 300); do
