@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // The lab's Ceph cluster is the real thing: Debian's ceph-mon, ceph-mgr and
@@ -142,7 +144,7 @@ func StartCeph(opts CephOptions) (*Ceph, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Ceph{dir: dir, fsid: randomUUID(), classes: slices.Clone(opts.OSDClasses), logf: opts.Logf}
+	c := &Ceph{dir: dir, fsid: sim.RandomUUID(), classes: slices.Clone(opts.OSDClasses), logf: opts.Logf}
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
 	}
@@ -206,7 +208,7 @@ func (c *Ceph) start(ctx context.Context, opts CephOptions) error {
 		osd := cephKeyEntry{name: fmt.Sprintf("osd.%d", i), key: newCephKey(), caps: [][2]string{{"mgr", "allow profile osd"}, {"mon", "allow profile osd"}, {"osd", "allow *"}}}
 		all = append(all, osd)
 		files[c.path("osd", fmt.Sprint(i), "keyring")] = []cephKeyEntry{osd}
-		osdUUIDs[i] = randomUUID()
+		osdUUIDs[i] = sim.RandomUUID()
 		// read by the OSD when it boots (osd_class_update_on_start)
 		if err := os.WriteFile(c.path("osd", fmt.Sprint(i), "crush_device_class"), []byte(c.classes[i]+"\n"), 0o644); err != nil {
 			return fmt.Errorf("testlab: ceph: %w", err)
@@ -566,9 +568,9 @@ func (c *Ceph) Dir() string { return c.dir }
 // CEPH_MON_HOST, CEPH_USER and CEPH_KEY.
 func (c *Ceph) EnvLines() []string {
 	return []string{
-		"export CEPH_MON_HOST=" + shellQuote(c.monHost),
+		"export CEPH_MON_HOST=" + sim.ShellQuote(c.monHost),
 		"export CEPH_USER=admin",
-		"export CEPH_KEY=" + shellQuote(c.adminKey),
+		"export CEPH_KEY=" + sim.ShellQuote(c.adminKey),
 	}
 }
 

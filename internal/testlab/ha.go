@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // High availability as pve-ha-manager serves it: /cluster/ha with the
@@ -1400,7 +1402,7 @@ func (p *PVE) guestRunningLocked(sid string) bool {
 func (p *PVE) haUIDLocked(sid string) string {
 	uid, ok := p.ha.uids[sid]
 	if !ok {
-		sum := md5.Sum([]byte(sid + randomHex(8)))
+		sum := md5.Sum([]byte(sid + sim.RandomHex(8)))
 		uid = base64.RawStdEncoding.EncodeToString(sum[:])
 		p.ha.uids[sid] = uid
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Creating, destroying, powering, resizing, cloning, templating and
@@ -89,7 +91,7 @@ func validateSSHKeys(keys string) error {
 
 // fingerprint is a random SHA256 key fingerprint as ssh-keygen prints it.
 func fingerprint() string {
-	return "SHA256:" + strings.TrimRight(base64.StdEncoding.EncodeToString(randomBytes(32)), "=")
+	return "SHA256:" + strings.TrimRight(base64.StdEncoding.EncodeToString(sim.RandomBytes(32)), "=")
 }
 
 // --- create --------------------------------------------------------------

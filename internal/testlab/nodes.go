@@ -126,7 +126,7 @@ func (p *PVE) listNodes(*Request) (any, error) {
 		// get_node_fingerprint reads /etc/pve/nodes/<node>/pve-ssl.pem, which
 		// a node that has not finished joining does not have yet
 		if n != nil {
-			e["ssl_fingerprint"] = m.host.cert.Load().fingerprint
+			e["ssl_fingerprint"] = m.host.cert.Load().Fingerprint
 		}
 		out = append(out, e)
 	}

@@ -3,11 +3,9 @@ package testlab
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
@@ -24,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Every machine of the lab has a BMC: a Redfish service on an HTTPS port of
@@ -192,7 +192,7 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 	b.media = newVirtualMedia()
 	b.power = bmcPower{state: powerOn, osUp: true, lastReset: h.node.boot(), led: "Off",
 		boot: BMCBootOverride{Target: "None", Enabled: "Disabled", Mode: "UEFI"}}
-	cert, err := l.ca.bmcCert(h.name, b.id.bmcIP)
+	cert, err := bmcCert(l.ca, h.name, b.id.bmcIP)
 	if err != nil {
 		return nil, err
 	}
@@ -203,36 +203,21 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 // bmcCert issues the certificate of a BMC: for 127.0.0.1, ::1, localhost,
 // the BMC's address and its name (<node>-bmc), signed by the lab's CA so
 // that a client trusting the lab (CACertPEM) trusts the BMCs too.
-func (ca *labCA) bmcCert(node, ip string) (tls.Certificate, error) {
-	key, err := newKey()
+func bmcCert(ca *sim.CA, node, ip string) (tls.Certificate, error) {
+	key, err := sim.NewKey()
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	serial, err := newSerial()
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now()
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	if parsed := net.ParseIP(ip); parsed != nil {
 		ips = append(ips, parsed)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: node + "-bmc", Organization: []string{"Super Micro Computer"}, OrganizationalUnit: []string{"Software"}},
-		NotBefore:             now.Add(-24 * time.Hour),
-		NotAfter:              now.AddDate(2, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              []string{"localhost", node + "-bmc"},
-		IPAddresses:           ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	subject := pkix.Name{CommonName: node + "-bmc", Organization: []string{"Super Micro Computer"}, OrganizationalUnit: []string{"Software"}}
+	c, err := ca.ServerCert(subject, []string{"localhost", node + "-bmc"}, ips, key)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("testlab: create BMC certificate: %w", err)
+		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	return c.TLS, nil
 }
 
 // listen starts b's HTTPS listener on addr.
@@ -241,7 +226,7 @@ func (b *BMC) listen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("testlab: BMC of %s: listen on %s: %w", b.host.name, addr, err)
 	}
-	b.endpoint = "https://" + endpointHost(ln.Addr())
+	b.endpoint = "https://" + sim.EndpointHost(ln.Addr())
 	b.srv = &http.Server{
 		Handler: b,
 		TLSConfig: &tls.Config{
@@ -250,8 +235,8 @@ func (b *BMC) listen(addr string) error {
 			NextProtos:   []string{"http/1.1"},
 		},
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1 only
-		ReadHeaderTimeout: requestTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: sim.RequestTimeout,
+		IdleTimeout:       sim.IdleTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	go func() { _ = b.srv.ServeTLS(ln, "", "") }()
@@ -775,7 +760,7 @@ func (b *BMC) login(q *rfRequest) (*rfResponse, *rfError) {
 	b.sessionSeq++
 	s := &bmcSession{
 		id:       strconv.Itoa(b.sessionSeq),
-		token:    randomHex(16),
+		token:    sim.RandomHex(16),
 		user:     user,
 		created:  q.now,
 		lastUsed: q.now,
