@@ -103,7 +103,7 @@ func (p *PVE) joinInfo(r *Request) (any, error) {
 			return nil, Errorf(http.StatusInternalServerError, "'/etc/pve/nodes/%s/pve-ssl.pem' does not exist!", n.name)
 		}
 		e["pve_fp"] = h.cert.Load().Fingerprint
-		e["pve_addr"] = h.node.ip
+		e["pve_addr"] = h.node.IP
 		list = append(list, e)
 	}
 	return map[string]any{
@@ -139,7 +139,7 @@ func (p *PVE) createCluster(r *Request) (any, error) {
 	cn := &corosyncNode{name: h.name, nodeid: int(max(nodeid, 1)), votes: int(max(votes, 1)), rings: map[int]string{}}
 	links := corosyncLinks(r)
 	if len(links) == 0 {
-		links[0] = h.node.ip
+		links[0] = h.node.IP
 	}
 	for lnum, v := range links {
 		addr, prio := parseCorosyncLink(v)
@@ -463,7 +463,7 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 		ip := addr
 		if net.ParseIP(addr) == nil {
 			if h := l.host(addr); h != nil {
-				ip = h.node.ip
+				ip = h.node.IP
 			} else {
 				errs = append(errs, fmt.Sprintf("link%d: cannot use '%s': hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known\n", lnum, addr, addr, addr))
 				continue
@@ -516,8 +516,8 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 		a.votes = &v
 	}
 	if len(links) == 0 {
-		a.newNodeIP = j.node.ip
-		w.log(fmt.Sprintf("No cluster network links passed explicitly, fallback to local node IP '%s'", j.node.ip))
+		a.newNodeIP = j.node.IP
+		w.log(fmt.Sprintf("No cluster network links passed explicitly, fallback to local node IP '%s'", j.node.IP))
 	}
 	w.log("Request addition of this node")
 	target := m.pve

@@ -678,7 +678,7 @@ func (p *PVE) deleteHAServiceLocked(sid string, purgeRules bool) bool {
 // state's node list becomes the CRM master.
 func (p *PVE) haTouchLocked() {
 	if p.ha.master == "" && len(p.nodes) > 0 {
-		p.ha.master = p.nodes[0].name
+		p.ha.master = p.nodes[0].Name
 	}
 	p.ha.lastActive = time.Now()
 }
@@ -1139,7 +1139,7 @@ func disjointResourceSets(rules []*haRule) []resourceSet {
 func (p *PVE) nodeNamesLocked() []string {
 	var out []string
 	for _, n := range p.nodes {
-		out = append(out, n.name)
+		out = append(out, n.Name)
 	}
 	return out
 }
@@ -1438,7 +1438,7 @@ func (p *PVE) haManagerStatusLocked(now time.Time) map[string]any {
 	}
 	ns := map[string]any{}
 	for _, n := range p.nodes {
-		ns[n.name] = "online"
+		ns[n.Name] = "online"
 	}
 	return map[string]any{
 		"master_node":    p.ha.master,

@@ -112,7 +112,7 @@ func (l *pveLab) host(name string) *labHost {
 // resolving a host name would.
 func (l *pveLab) hostByAddress(addr string) *labHost {
 	for _, h := range l.hosts {
-		if h.name == addr || h.node.ip == addr {
+		if h.name == addr || h.node.IP == addr {
 			return h
 		}
 	}
@@ -182,7 +182,7 @@ func (l *pveLab) quorateLocked(p *PVE) bool {
 // renewCertLocked gives h a new certificate, as updatecerts with force
 // does when a node joins a cluster (pveproxy is restarted with it).
 func (l *pveLab) renewCertLocked(h *labHost) {
-	c, err := l.ca.NodeCert(h.name, h.node.ip, h.key)
+	c, err := l.ca.NodeCert(h.name, h.node.IP, h.key)
 	if err != nil {
 		l.logf("testlab: renew certificate of %s: %v", h.name, err)
 		return
@@ -234,7 +234,7 @@ func (l *pveLab) addMemberLocked(h *labHost, p *PVE) {
 	p.mu.Lock()
 	if !slices.Contains(p.nodes, h.node) {
 		p.nodes = append(p.nodes, h.node)
-		slices.SortFunc(p.nodes, func(a, b *node) int { return l.host(a.name).index - l.host(b.name).index })
+		slices.SortFunc(p.nodes, func(a, b *node) int { return l.host(a.Name).index - l.host(b.Name).index })
 	}
 	p.mu.Unlock()
 	h.pve = p
@@ -300,7 +300,7 @@ func (l *pveLab) startNode(name string) error {
 	if err := l.listen(h); err != nil {
 		return err
 	}
-	h.node.bootNano.Store(time.Now().UnixNano())
+	h.node.SetBoot(time.Now())
 	// A node removed from its cluster while it was off comes back with the
 	// corosync.conf it had: its cluster no longer knows it.
 	if p := h.pve; p.corosync != nil && !p.isolated && p.corosync.node(h.name) == nil {
@@ -392,7 +392,7 @@ func (l *pveLab) clusterInfoLocked(p *PVE) clusterInfo {
 	if p.corosync == nil {
 		for _, h := range l.hosts {
 			if h.pve == p {
-				ci.members = append(ci.members, memberInfo{name: h.name, ip: h.node.ip, node: h.node, host: h, online: true})
+				ci.members = append(ci.members, memberInfo{name: h.name, ip: h.node.IP, node: h.node, host: h, online: true})
 			}
 		}
 		return ci
@@ -403,7 +403,7 @@ func (l *pveLab) clusterInfoLocked(p *PVE) clusterInfo {
 	for _, cn := range p.corosync.sortedNodes() {
 		m := memberInfo{name: cn.name, nodeid: cn.nodeid, votes: cn.votes, ip: cn.rings[0]}
 		if h := l.host(cn.name); h != nil {
-			m.host, m.ip = h, h.node.ip
+			m.host, m.ip = h, h.node.IP
 			if h.pve == p {
 				m.node = h.node
 			}

@@ -1022,8 +1022,8 @@ func (p *PVE) ctMigratePrecondition(r *Request) (any, error) {
 	}
 	allowed := []string{}
 	for _, n := range p.nodes {
-		if n.name != ct.node {
-			allowed = append(allowed, n.name)
+		if n.Name != ct.node {
+			allowed = append(allowed, n.Name)
 		}
 	}
 	return map[string]any{"running": boolInt(ct.running), "allowed-nodes": allowed, "not-allowed-nodes": map[string]any{}}, nil
@@ -1130,7 +1130,7 @@ func (p *PVE) migrateCT(r *Request) (any, error) {
 			stopCTLocked(ct)
 			wasRunning = true
 		}
-		w.log(ts("starting migration of CT %d to node '%s' (%s)", vmid, target, tn.ip))
+		w.log(ts("starting migration of CT %d to node '%s' (%s)", vmid, target, tn.IP))
 		ct.conf["lock"] = "migrate"
 		src := p.nodeLocked(node).storage
 		refs := map[string]string{}

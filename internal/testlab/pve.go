@@ -206,11 +206,11 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		if err != nil {
 			return nil, err
 		}
-		h := &labHost{index: i, name: n.name, node: n, key: key, addr: otherAddr}
+		h := &labHost{index: i, name: n.Name, node: n, key: key, addr: otherAddr}
 		if i == 1 {
 			h.addr = opts.Addr
 		}
-		cert, err := ca.NodeCert(n.name, n.ip, key)
+		cert, err := ca.NodeCert(n.Name, n.IP, key)
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +227,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		var nodes []*node
 		for _, h := range l.hosts {
 			nodes = append(nodes, h.node)
-			conf.nodes = append(conf.nodes, &corosyncNode{name: h.name, nodeid: h.node.nodeID, votes: 1, rings: map[int]string{0: h.node.ip}})
+			conf.nodes = append(conf.nodes, &corosyncNode{name: h.name, nodeid: h.node.ID, votes: 1, rings: map[int]string{0: h.node.IP}})
 		}
 		p := l.newState(nodes, conf)
 		for _, h := range l.hosts {

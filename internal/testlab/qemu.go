@@ -515,7 +515,7 @@ func (p *PVE) vmStatusLocked(vm *qemuVM, now time.Time, full bool) map[string]an
 	n := p.nodeLocked(vm.node)
 	hostCPUs := 16
 	if n != nil {
-		hostCPUs = n.threads
+		hostCPUs = n.Threads
 	}
 	maxmem := memoryMiB(conf["memory"]) * mib
 	d := map[string]any{

@@ -981,11 +981,11 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 	notAllowed := map[string]any{}
 	for _, n := range p.nodes {
 		switch {
-		case n.name == vm.node:
-		case len(missing[n.name]) > 0:
-			notAllowed[n.name] = map[string]any{"unavailable-resources": missing[n.name]}
+		case n.Name == vm.node:
+		case len(missing[n.Name]) > 0:
+			notAllowed[n.Name] = map[string]any{"unavailable-resources": missing[n.Name]}
 		default:
-			allowed = append(allowed, n.name)
+			allowed = append(allowed, n.Name)
 		}
 	}
 	ns := p.nodeLocked(vm.node).storage
@@ -1079,7 +1079,7 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 			return
 		}
 		// phase 1
-		w.log(ts("starting migration of VM %d to node '%s' (%s)", vmid, target, tn.ip))
+		w.log(ts("starting migration of VM %d to node '%s' (%s)", vmid, target, tn.IP))
 		ns := p.nodeLocked(node).storage
 		live = vm.running
 		var problems []string

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -129,6 +130,7 @@ const defaultSessionTimeout = 30 * time.Minute
 type BMC struct {
 	lab      *pveLab
 	host     *labHost
+	machine  *machine.Machine // the server it manages
 	id       bmcIdentity
 	cert     tls.Certificate
 	endpoint string
@@ -182,7 +184,8 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 	b := &BMC{
 		lab:            l,
 		host:           h,
-		id:             newBMCIdentity(h.node),
+		machine:        h.node.Machine,
+		id:             newBMCIdentity(h.node.Machine),
 		variant:        variant,
 		sessions:       map[string]*bmcSession{},
 		sessionTimeout: defaultSessionTimeout,
@@ -190,7 +193,7 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 	}
 	b.timing = b.timing.withDefaults()
 	b.media = newVirtualMedia()
-	b.power = bmcPower{state: powerOn, osUp: true, lastReset: h.node.boot(), led: "Off",
+	b.power = bmcPower{state: powerOn, osUp: true, lastReset: b.machine.Boot(), led: "Off",
 		boot: BMCBootOverride{Target: "None", Enabled: "Disabled", Mode: "UEFI"}}
 	cert, err := bmcCert(l.ca, h.name, b.id.bmcIP)
 	if err != nil {
@@ -377,7 +380,7 @@ type bmcIdentity struct {
 	macs          []string // eno1 .. eno4
 }
 
-// Hardware of the lab's machines (hardware.go: a Supermicro board with a
+// Hardware of the lab's machines (package machine: a Supermicro board with a
 // Xeon E-2388G): a Supermicro SYS-510T-ML (X12STH-LN4F board, four Intel
 // i210 ports) whose BMC is an ASPEED AST2600.
 const (
@@ -385,42 +388,36 @@ const (
 	sysModel        = "SYS-510T-ML"
 	sysPartNumber   = "X12STH-LN4F"
 	bmcModel        = "AST2600"
-	supermicroOUI   = "3C:EC:EF"
 )
 
 // bmcAddress is the address of node i's BMC on the management network.
 func bmcAddress(i int) string { return fmt.Sprintf("192.168.100.%d", 110+i) }
 
-// nicMAC is the MAC address of NIC nic (0-based: eno1 is 0) of node i.
-func nicMAC(i, nic int) string {
-	return fmt.Sprintf("%s:%02X:%02X:%02X", supermicroOUI, 0x6A, 0x10+i, 0x20+2*nic)
-}
-
-func newBMCIdentity(n *node) bmcIdentity {
+func newBMCIdentity(n *machine.Machine) bmcIdentity {
 	uuid := func(kind string) string {
-		sum := sha256.Sum256([]byte("pvelab " + kind + " " + n.name))
+		sum := sha256.Sum256([]byte("pvelab " + kind + " " + n.Name))
 		sum[6] = sum[6]&0x0f | 0x40
 		sum[8] = sum[8]&0x3f | 0x80
 		h := hex.EncodeToString(sum[:16])
 		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 	}
 	id := bmcIdentity{
-		serial:        fmt.Sprintf("S%d%06dX2A", 411, 80000+137*n.nodeID),
-		chassisSerial: fmt.Sprintf("C5110LK%02dNT%04d", 30+n.nodeID, 1000+61*n.nodeID),
+		serial:        fmt.Sprintf("S%d%06dX2A", 411, 80000+137*n.ID),
+		chassisSerial: fmt.Sprintf("C5110LK%02dNT%04d", 30+n.ID, 1000+61*n.ID),
 		systemUUID:    uuid("system"),
 		serviceUUID:   uuid("service"),
 		managerUUID:   uuid("manager"),
 		biosVersion:   "2.1",
 		bmcFirmware:   "01.03.07",
-		bmcIP:         bmcAddress(n.nodeID),
-		bmcMAC:        fmt.Sprintf("%s:%02X:%02X:%02X", supermicroOUI, 0x6A, 0x10+n.nodeID, 0x1F),
+		bmcIP:         bmcAddress(n.ID),
+		bmcMAC:        fmt.Sprintf("%s:%02X:%02X:%02X", machine.OUI, 0x6A, 0x10+n.ID, 0x1F),
 	}
-	if n.nodeID%3 == 0 { // not every machine got the last update
+	if n.ID%3 == 0 { // not every machine got the last update
 		id.biosVersion, id.bmcFirmware = "1.9", "01.01.10"
 	}
 	id.systemID = id.serial
-	for i := range labNICs {
-		id.macs = append(id.macs, nicMAC(n.nodeID, i))
+	for _, nic := range n.NICs {
+		id.macs = append(id.macs, nic.MAC)
 	}
 	return id
 }

@@ -176,7 +176,7 @@ func (p *PVE) spawnLocked(t *task, now time.Time) {
 	t.start = now
 	boot := now.Add(-time.Hour)
 	if n := p.nodeLocked(t.node); n != nil {
-		boot = n.boot()
+		boot = n.Boot()
 	}
 	t.pstart = int64(now.Sub(boot).Seconds() * userHZ)
 	t.upid = fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", t.node, t.pid, t.pstart, now.Unix(), t.typ, t.id, t.user)
