@@ -99,9 +99,9 @@ func offlineNodeStats(m memberInfo) map[string]any {
 	e := map[string]any{"id": "node/" + m.name, "node": m.name, "type": "node", "status": "offline"}
 	if n := m.node; n != nil {
 		e["level"] = ""
-		e["maxcpu"] = n.threads
-		e["maxmem"] = n.memTotal
-		e["maxdisk"] = n.rootTotal
+		e["maxcpu"] = n.Threads
+		e["maxmem"] = n.MemTotal
+		e["maxdisk"] = n.RootTotal
 	}
 	return e
 }
@@ -129,17 +129,17 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 				continue
 			}
 			out = append(out, map[string]any{
-				"id":          "node/" + n.name,
+				"id":          "node/" + n.Name,
 				"type":        "node",
-				"node":        n.name,
+				"node":        n.Name,
 				"status":      "online",
-				"cpu":         n.cpu(now),
-				"maxcpu":      n.threads,
-				"mem":         n.memUsed(now),
-				"maxmem":      n.memTotal,
-				"disk":        n.rootUsed(),
-				"maxdisk":     n.rootTotal,
-				"uptime":      n.uptime(now),
+				"cpu":         n.CPU(now),
+				"maxcpu":      n.Threads,
+				"mem":         n.MemUsed(now),
+				"maxmem":      n.MemTotal,
+				"disk":        n.RootUsed(),
+				"maxdisk":     n.RootTotal,
+				"uptime":      n.Uptime(now),
 				"level":       "",
 				"cgroup-mode": 2,
 			})
@@ -158,7 +158,7 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 				continue
 			}
 			for _, st := range defs {
-				if !st.availableOn(n.name) {
+				if !st.availableOn(n.Name) {
 					continue
 				}
 				d := p.storageStatusLocked(n, st)
@@ -243,10 +243,10 @@ func (p *PVE) resourceEntriesLocked() (guests, others []map[string]any) {
 
 func storageResource(n *node, id, plugin, content string, used, total uint64) map[string]any {
 	return map[string]any{
-		"id":         "storage/" + n.name + "/" + id,
+		"id":         "storage/" + n.Name + "/" + id,
 		"type":       "storage",
 		"storage":    id,
-		"node":       n.name,
+		"node":       n.Name,
 		"status":     "available",
 		"plugintype": plugin,
 		"content":    content,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
 // statusEntries returns /cluster/status by id ("cluster", "node/pve1", ...).
@@ -158,8 +160,8 @@ func TestClusterCreateAndJoin(t *testing.T) {
 	}
 	nl := info["nodelist"].([]any)
 	n1 := nl[0].(map[string]any)
-	if len(nl) != 1 || n1["name"] != "pve1" || n1["nodeid"] != "1" || n1["quorum_votes"] != "1" || n1["ring0_addr"] != mgmtAddress(1) ||
-		n1["pve_addr"] != mgmtAddress(1) || n1["pve_fp"] != lab.NodeFingerprint("pve1") {
+	if len(nl) != 1 || n1["name"] != "pve1" || n1["nodeid"] != "1" || n1["quorum_votes"] != "1" || n1["ring0_addr"] != machine.MgmtAddress(1) ||
+		n1["pve_addr"] != machine.MgmtAddress(1) || n1["pve_fp"] != lab.NodeFingerprint("pve1") {
 		t.Errorf("nodelist %v", nl)
 	}
 	totem := info["totem"].(map[string]any)
@@ -184,8 +186,8 @@ func TestClusterCreateAndJoin(t *testing.T) {
 	// two-vote cluster has no quorum
 	checkStatus(t, pve1, "lab", 2, false, map[string]bool{"pve1": true, "pve2": false})
 	exit, lines = waitTask(t, pve2, upid)
-	if exit != "OK" || lines[0] != "Establishing API connection with host '"+mgmtAddress(1)+"'" ||
-		!slices.Contains(lines, "No cluster network links passed explicitly, fallback to local node IP '"+mgmtAddress(2)+"'") ||
+	if exit != "OK" || lines[0] != "Establishing API connection with host '"+machine.MgmtAddress(1)+"'" ||
+		!slices.Contains(lines, "No cluster network links passed explicitly, fallback to local node IP '"+machine.MgmtAddress(2)+"'") ||
 		lines[len(lines)-2] != "successfully added node 'pve2' to cluster." {
 		t.Fatalf("join: %s %q", exit, lines)
 	}
@@ -204,7 +206,7 @@ func TestClusterCreateAndJoin(t *testing.T) {
 		}
 	}
 	nodes := dataList(t, pve3.get("/cluster/config/nodes"))
-	if len(nodes) != 3 || nodes[2]["node"] != "pve3" || nodes[2]["nodeid"] != "3" || nodes[2]["ring0_addr"] != mgmtAddress(3) {
+	if len(nodes) != 3 || nodes[2]["node"] != "pve3" || nodes[2]["nodeid"] != "3" || nodes[2]["ring0_addr"] != machine.MgmtAddress(3) {
 		t.Errorf("corosync nodes %v", nodes)
 	}
 	info = dataMap(t, pve3.get("/cluster/config/join"))
@@ -460,7 +462,7 @@ func TestAddNodeAPI(t *testing.T) {
 	}
 	expectError(t, add("pve2", url.Values{"new_node_ip": {"192.168.100.99"}}), "can't add existing node 'pve2'")
 	expectError(t, add("pve9", nil), "no links and no fallback ip (new_node_ip) given, cannot join cluster")
-	expectError(t, add("pve9", url.Values{"link0": {mgmtAddress(2)}, "apiversion": {"1"}}), "corosync: address '"+mgmtAddress(2)+"' already used on link ring0_addr by node 'pve2'")
+	expectError(t, add("pve9", url.Values{"link0": {machine.MgmtAddress(2)}, "apiversion": {"1"}}), "corosync: address '"+machine.MgmtAddress(2)+"' already used on link ring0_addr by node 'pve2'")
 	expectError(t, add("pve9", url.Values{"link1": {"10.1.1.9"}, "link0": {"10.0.0.9"}}), "corosync: link 1 specified for new node doesn't exist in cluster config")
 	res := dataMap(t, add("pve9", url.Values{"new_node_ip": {"192.168.100.99"}, "apiversion": {"1"}}))
 	conf := res["corosync_conf"].(string)

@@ -102,8 +102,8 @@ func (p *PVE) joinInfo(r *Request) (any, error) {
 		if h == nil || h.pve != p { // pve-ssl.pem is written when the node finishes joining
 			return nil, Errorf(http.StatusInternalServerError, "'/etc/pve/nodes/%s/pve-ssl.pem' does not exist!", n.name)
 		}
-		e["pve_fp"] = h.cert.Load().fingerprint
-		e["pve_addr"] = h.node.ip
+		e["pve_fp"] = h.cert.Load().Fingerprint
+		e["pve_addr"] = h.node.IP
 		list = append(list, e)
 	}
 	return map[string]any{
@@ -139,7 +139,7 @@ func (p *PVE) createCluster(r *Request) (any, error) {
 	cn := &corosyncNode{name: h.name, nodeid: int(max(nodeid, 1)), votes: int(max(votes, 1)), rings: map[int]string{}}
 	links := corosyncLinks(r)
 	if len(links) == 0 {
-		links[0] = h.node.ip
+		links[0] = h.node.IP
 	}
 	for lnum, v := range links {
 		addr, prio := parseCorosyncLink(v)
@@ -153,10 +153,10 @@ func (p *PVE) createCluster(r *Request) (any, error) {
 	conf.version = 1 // atomic_write_conf increments create_conf's 0
 
 	t := &task{node: h.name, typ: "clustercreate", id: name, user: r.User, duration: clusterCreateWork, exit: "OK"}
-	switch exit, failed := p.faults.taskFailure(); {
+	switch exit, failed := p.faults.TaskFailure(); {
 	case failed:
 		t.exit = dieStatus(exit)
-	case p.faults.lockTimeout():
+	case p.faults.LockTimeout():
 		t.exit, t.duration = pvecmLockTimeout, clusterJoinFailed
 	default:
 		t.lines = []string{
@@ -407,9 +407,9 @@ func (p *PVE) joinCluster(r *Request) (any, error) {
 	t := &task{node: j.name, typ: "clusterjoin", user: r.User, duration: clusterJoinFailed, exit: "OK"}
 	w := &worker{t: t}
 	var finish func()
-	if exit, failed := p.faults.taskFailure(); failed {
+	if exit, failed := p.faults.TaskFailure(); failed {
 		w.fail(exit)
-	} else if p.faults.lockTimeout() {
+	} else if p.faults.LockTimeout() {
 		w.fail(pvecmLockTimeout)
 	} else {
 		finish = l.joinLocked(p, j, r, w, now)
@@ -463,7 +463,7 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 		ip := addr
 		if net.ParseIP(addr) == nil {
 			if h := l.host(addr); h != nil {
-				ip = h.node.ip
+				ip = h.node.IP
 			} else {
 				errs = append(errs, fmt.Sprintf("link%d: cannot use '%s': hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known\n", lnum, addr, addr, addr))
 				continue
@@ -499,7 +499,7 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 		w.fail(fmt.Sprintf("500 Can't connect to %s:8006 (No route to host)", hostname))
 		return nil
 	}
-	if fp := m.cert.Load().fingerprint; !strings.EqualFold(fingerprint, fp) {
+	if fp := m.cert.Load().Fingerprint; !strings.EqualFold(fingerprint, fp) {
 		w.fail(fmt.Sprintf("fingerprint '%s' not verified, abort!", fp))
 		return nil
 	}
@@ -516,8 +516,8 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 		a.votes = &v
 	}
 	if len(links) == 0 {
-		a.newNodeIP = j.node.ip
-		w.log(fmt.Sprintf("No cluster network links passed explicitly, fallback to local node IP '%s'", j.node.ip))
+		a.newNodeIP = j.node.IP
+		w.log(fmt.Sprintf("No cluster network links passed explicitly, fallback to local node IP '%s'", j.node.IP))
 	}
 	w.log("Request addition of this node")
 	target := m.pve

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // The request pipeline, in the order pveproxy (PVE::APIServer::AnyEvent and
@@ -35,18 +37,18 @@ var apiPathRE = regexp.MustCompile(`^/api2/+([a-z][a-z0-9]+)(/.*)?$`)
 // plainError is an answer pveproxy gives before an API handler runs: the
 // message is the status line and, since libpve-http-server-perl 5.2, also
 // the body.
-func plainError(status int, msg string) *response {
+func plainError(status int, msg string) *sim.Response {
 	first, _, _ := strings.Cut(msg, "\n")
-	return &response{status: status, reason: first, ctype: "text/plain;charset=UTF-8", body: []byte(first)}
+	return &sim.Response{Status: status, Reason: first, CType: "text/plain;charset=UTF-8", Body: []byte(first)}
 }
 
 // serveRequest answers one HTTP request that reached node local.
-func (p *PVE) serveRequest(req *http.Request, local string) *response {
-	if d := p.faults.requestLatency(); d > 0 {
+func (p *PVE) serveRequest(req *http.Request, local string) *sim.Response {
+	if d := p.faults.RequestLatency(); d > 0 {
 		time.Sleep(d)
 	}
-	if p.faults.drop() {
-		return &response{drop: true}
+	if p.faults.Drop() {
+		return &sim.Response{Drop: true}
 	}
 	switch req.Method {
 	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete:
@@ -73,12 +75,12 @@ func (p *PVE) serveRequest(req *http.Request, local string) *response {
 	}
 
 	node, pathParams := p.routes.match(rel)
-	p.lab.stats.inc(req.Method + " " + requestKey(node, rel))
+	p.lab.stats.Inc(req.Method + " " + requestKey(node, rel))
 
 	auth, aerr := p.authenticate(req, rel)
 	if aerr != nil {
 		resp := plainError(aerr.Status, aerr.Message)
-		resp.delay = p.faults.authFailureDelay()
+		resp.Delay = p.faults.AuthFailureDelay()
 		return resp
 	}
 
@@ -98,7 +100,7 @@ func (p *PVE) serveRequest(req *http.Request, local string) *response {
 	}
 
 	if rel != "/access/ticket" {
-		if status, reason, ok := p.faults.requestFailure(); ok {
+		if status, reason, ok := p.faults.RequestFailure(); ok {
 			if status >= 590 { // a proxy failure: no JSON from a handler
 				return plainError(status, reason)
 			}
@@ -127,8 +129,8 @@ func (p *PVE) serveRequest(req *http.Request, local string) *response {
 		data = err
 	}
 	resp := p.render(data)
-	if resp.status == http.StatusUnauthorized {
-		resp.delay = p.faults.authFailureDelay() // pveproxy holds back every 401
+	if resp.Status == http.StatusUnauthorized {
+		resp.Delay = p.faults.AuthFailureDelay() // pveproxy holds back every 401
 	}
 	return resp
 }
@@ -139,17 +141,17 @@ func requestKey(n *pathNode, rel string) string {
 	switch {
 	case n == nil:
 		return rel
-	case n.template == "":
+	case n.Template() == "":
 		return "/"
 	default:
-		return n.template
+		return n.Template()
 	}
 }
 
 // requestParams collects the parameters of a request like pveproxy's
 // extract_params: the body of POST/PUT (form or JSON), overridden by the
 // query string; "_dc" (a cache buster) is dropped.
-func (p *PVE) requestParams(req *http.Request) (map[string]any, *response) {
+func (p *PVE) requestParams(req *http.Request) (map[string]any, *sim.Response) {
 	params := map[string]any{}
 	if req.Method == http.MethodPost || req.Method == http.MethodPut {
 		ct := ""
@@ -198,7 +200,7 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		return nil, notImplemented
 	}
 	if e.handler == nil {
-		p.logOnce("nohandler:"+r.Method+n.template, "testlab: %s %s is in the PVE schema but the lab does not implement it", r.Method, n.template)
+		p.logOnce("nohandler:"+r.Method+n.Template(), "testlab: %s %s is in the PVE schema but the lab does not implement it", r.Method, n.Template())
 		return nil, notImplemented
 	}
 	r.Template = requestKey(n, r.Path)
@@ -242,7 +244,7 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		return nil, Errorf(http.StatusInternalServerError, "%s", noQuorumMessage(r, e))
 	}
 
-	if r.Method != http.MethodGet && !e.noLock && p.faults.lockTimeout() {
+	if r.Method != http.MethodGet && !e.noLock && p.faults.LockTimeout() {
 		msg := lockTimeoutMessage(r)
 		if e.lockMessage != nil {
 			msg = e.lockMessage(r)
@@ -275,7 +277,7 @@ func (p *PVE) proxyTarget(e *endpoint, n *pathNode, r *Request) (string, bool) {
 		return v, ok
 	}
 	node, ok := r.PathParams["node"]
-	return node, ok && n.template != "/nodes/{node}"
+	return node, ok && n.Template() != "/nodes/{node}"
 }
 
 var (
@@ -337,7 +339,7 @@ func noQuorumMessage(r *Request, e *endpoint) string {
 // render turns a handler result or error into the JSON answer of PVE's
 // json formatter: {"data": ...} plus "total" and "changes" for listings; for errors
 // "data" is null and "message" (and "errors") carry the failure.
-func (p *PVE) render(v any) *response {
+func (p *PVE) render(v any) *sim.Response {
 	body := map[string]any{"data": nil}
 	status, reason := http.StatusOK, "OK"
 	var apiErr *APIError
@@ -371,5 +373,5 @@ func (p *PVE) render(v any) *response {
 		p.logf("testlab: encode response: %v", err)
 		return plainError(http.StatusInternalServerError, "unable to encode response")
 	}
-	return &response{status: status, reason: reason, ctype: jsonContentType, body: raw}
+	return &sim.Response{Status: status, Reason: reason, CType: jsonContentType, Body: raw}
 }

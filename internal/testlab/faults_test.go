@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 func TestErrorRate(t *testing.T) {
@@ -119,7 +121,7 @@ func TestConcurrentRequests(t *testing.T) {
 						continue
 					}
 					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK && resp.StatusCode != transientStatus {
+					if resp.StatusCode != http.StatusOK && resp.StatusCode != sim.TransientStatus {
 						t.Errorf("%s: %s", path, resp.Status)
 					}
 				}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // High availability as pve-ha-manager serves it: /cluster/ha with the
@@ -676,7 +678,7 @@ func (p *PVE) deleteHAServiceLocked(sid string, purgeRules bool) bool {
 // state's node list becomes the CRM master.
 func (p *PVE) haTouchLocked() {
 	if p.ha.master == "" && len(p.nodes) > 0 {
-		p.ha.master = p.nodes[0].name
+		p.ha.master = p.nodes[0].Name
 	}
 	p.ha.lastActive = time.Now()
 }
@@ -1137,7 +1139,7 @@ func disjointResourceSets(rules []*haRule) []resourceSet {
 func (p *PVE) nodeNamesLocked() []string {
 	var out []string
 	for _, n := range p.nodes {
-		out = append(out, n.name)
+		out = append(out, n.Name)
 	}
 	return out
 }
@@ -1400,7 +1402,7 @@ func (p *PVE) guestRunningLocked(sid string) bool {
 func (p *PVE) haUIDLocked(sid string) string {
 	uid, ok := p.ha.uids[sid]
 	if !ok {
-		sum := md5.Sum([]byte(sid + randomHex(8)))
+		sum := md5.Sum([]byte(sid + sim.RandomHex(8)))
 		uid = base64.RawStdEncoding.EncodeToString(sum[:])
 		p.ha.uids[sid] = uid
 	}
@@ -1436,7 +1438,7 @@ func (p *PVE) haManagerStatusLocked(now time.Time) map[string]any {
 	}
 	ns := map[string]any{}
 	for _, n := range p.nodes {
-		ns[n.name] = "online"
+		ns[n.Name] = "online"
 	}
 	return map[string]any{
 		"master_node":    p.ha.master,

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // The lab's machines and how they relate to PVE states.
@@ -43,7 +45,7 @@ type labHost struct {
 	name     string
 	node     *node
 	key      *ecdsa.PrivateKey // pve-ssl.key, kept when the certificate is renewed
-	cert     atomic.Pointer[labCert]
+	cert     atomic.Pointer[sim.Cert]
 	addr     string // the address its listener binds
 	endpoint string
 
@@ -52,7 +54,7 @@ type labHost struct {
 	// guarded by pveLab.mu
 	pve       *PVE
 	up        bool
-	srv       *httpServer
+	srv       *sim.Server
 	staleConf *corosyncConf // corosync.conf kept after being removed from its cluster
 }
 
@@ -68,14 +70,14 @@ type pveLab struct {
 	logf     func(format string, args ...any)
 	rel      *pveReleaseInfo // the release every node runs (PVEOptions.Version)
 	schema   *apiSchema      // the API schema of that release
-	ca       *labCA
+	ca       *sim.CA
 	password string // root@pam's password, the same on every node
 	token    string // secret of root@pam!lab, the same on every node
 
 	bmcPassword string    // the BMCs' ADMIN password, the same on every BMC
 	mockup      *rfMockup // the Redfish mockup the BMCs serve (nil: none)
 	faults      *Faults
-	stats       requestStats
+	stats       sim.RequestStats
 
 	logMu  sync.Mutex
 	logged map[string]bool
@@ -110,7 +112,7 @@ func (l *pveLab) host(name string) *labHost {
 // resolving a host name would.
 func (l *pveLab) hostByAddress(addr string) *labHost {
 	for _, h := range l.hosts {
-		if h.name == addr || h.node.ip == addr {
+		if h.name == addr || h.node.IP == addr {
 			return h
 		}
 	}
@@ -125,16 +127,16 @@ func (l *pveLab) listen(h *labHost) error {
 	}
 	if h.endpoint == "" {
 		h.addr = ln.Addr().String() // keep the port for restarts
-		h.endpoint = "https://" + endpointHost(ln.Addr())
+		h.endpoint = "https://" + sim.EndpointHost(ln.Addr())
 	}
-	h.srv = newHTTPServer(ln, serverTLSConfig(h.cert.Load), func(req *http.Request) *response { return l.serve(h, req) })
+	h.srv = sim.NewServer(ln, sim.ServerTLSConfig(h.cert.Load), func(req *http.Request) *sim.Response { return l.serve(h, req) })
 	h.up = true
-	go h.srv.serve()
+	go h.srv.Serve()
 	return nil
 }
 
 // serve answers a request to h's API: h's current state answers it.
-func (l *pveLab) serve(h *labHost, req *http.Request) *response {
+func (l *pveLab) serve(h *labHost, req *http.Request) *sim.Response {
 	l.mu.Lock()
 	l.settleLocked(time.Now())
 	p := h.pve
@@ -180,7 +182,7 @@ func (l *pveLab) quorateLocked(p *PVE) bool {
 // renewCertLocked gives h a new certificate, as updatecerts with force
 // does when a node joins a cluster (pveproxy is restarted with it).
 func (l *pveLab) renewCertLocked(h *labHost) {
-	c, err := l.ca.nodeCert(h.name, h.node.ip, h.key)
+	c, err := l.ca.NodeCert(h.name, h.node.IP, h.key)
 	if err != nil {
 		l.logf("testlab: renew certificate of %s: %v", h.name, err)
 		return
@@ -232,7 +234,7 @@ func (l *pveLab) addMemberLocked(h *labHost, p *PVE) {
 	p.mu.Lock()
 	if !slices.Contains(p.nodes, h.node) {
 		p.nodes = append(p.nodes, h.node)
-		slices.SortFunc(p.nodes, func(a, b *node) int { return l.host(a.name).index - l.host(b.name).index })
+		slices.SortFunc(p.nodes, func(a, b *node) int { return l.host(a.Name).index - l.host(b.Name).index })
 	}
 	p.mu.Unlock()
 	h.pve = p
@@ -276,7 +278,7 @@ func (l *pveLab) stopNode(name string) error {
 	h.pve.powerLossLocked(h.name)
 	l.mu.Unlock()
 	if srv != nil {
-		return srv.close()
+		return srv.Close()
 	}
 	return nil
 }
@@ -298,7 +300,7 @@ func (l *pveLab) startNode(name string) error {
 	if err := l.listen(h); err != nil {
 		return err
 	}
-	h.node.bootNano.Store(time.Now().UnixNano())
+	h.node.SetBoot(time.Now())
 	// A node removed from its cluster while it was off comes back with the
 	// corosync.conf it had: its cluster no longer knows it.
 	if p := h.pve; p.corosync != nil && !p.isolated && p.corosync.node(h.name) == nil {
@@ -311,7 +313,7 @@ func (l *pveLab) close() error {
 	bmcErr := l.closeBMCs()
 	l.mu.Lock()
 	l.closed = true
-	var srvs []*httpServer
+	var srvs []*sim.Server
 	for _, h := range l.hosts {
 		if h.srv != nil {
 			srvs = append(srvs, h.srv)
@@ -321,7 +323,7 @@ func (l *pveLab) close() error {
 	l.mu.Unlock()
 	first := bmcErr
 	for _, s := range srvs {
-		if err := s.close(); err != nil && first == nil {
+		if err := s.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -390,7 +392,7 @@ func (l *pveLab) clusterInfoLocked(p *PVE) clusterInfo {
 	if p.corosync == nil {
 		for _, h := range l.hosts {
 			if h.pve == p {
-				ci.members = append(ci.members, memberInfo{name: h.name, ip: h.node.ip, node: h.node, host: h, online: true})
+				ci.members = append(ci.members, memberInfo{name: h.name, ip: h.node.IP, node: h.node, host: h, online: true})
 			}
 		}
 		return ci
@@ -401,7 +403,7 @@ func (l *pveLab) clusterInfoLocked(p *PVE) clusterInfo {
 	for _, cn := range p.corosync.sortedNodes() {
 		m := memberInfo{name: cn.name, nodeid: cn.nodeid, votes: cn.votes, ip: cn.rings[0]}
 		if h := l.host(cn.name); h != nil {
-			m.host, m.ip = h, h.node.ip
+			m.host, m.ip = h, h.node.IP
 			if h.pve == p {
 				m.node = h.node
 			}

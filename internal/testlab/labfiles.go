@@ -49,21 +49,13 @@ func (rt *router) served() []string {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
 	var out []string
-	var walk func(n *pathNode)
-	walk = func(n *pathNode) {
-		for m, e := range n.methods {
+	rt.tree.Walk(func(n *pathNode) {
+		for m, e := range n.Methods {
 			if e.handler != nil {
-				out = append(out, m+" "+templateOrRoot(n.template))
+				out = append(out, m+" "+templateOrRoot(n.Template()))
 			}
 		}
-		for _, c := range n.literal {
-			walk(c)
-		}
-		if n.param != nil {
-			walk(n.param)
-		}
-	}
-	walk(rt.root)
+	})
 	slices.Sort(out)
 	return out
 }
@@ -71,21 +63,13 @@ func (rt *router) served() []string {
 // served returns "METHOD /template" for every route with a handler.
 func (rt *pbsRouter) served() []string {
 	var out []string
-	var walk func(n *pbsRouteNode)
-	walk = func(n *pbsRouteNode) {
-		for m, e := range n.methods {
+	rt.tree.Walk(func(n *pbsRouteNode) {
+		for m, e := range n.Methods {
 			if e.handler != nil {
-				out = append(out, m+" "+templateOrRoot(n.template))
+				out = append(out, m+" "+templateOrRoot(n.Template()))
 			}
 		}
-		for _, c := range n.literal {
-			walk(c)
-		}
-		if n.param != nil {
-			walk(n.param)
-		}
-	}
-	walk(rt.root)
+	})
 	slices.Sort(out)
 	return out
 }

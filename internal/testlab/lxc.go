@@ -436,7 +436,7 @@ func (p *PVE) ctStatusLocked(ct *lxcCT, now time.Time) map[string]any {
 	conf := ct.conf
 	hostCPUs := 16
 	if n := p.nodeLocked(ct.node); n != nil {
-		hostCPUs = n.threads
+		hostCPUs = n.Threads
 	}
 	name := strings.Join(strings.Fields(conf["hostname"]), "")
 	if name == "" {

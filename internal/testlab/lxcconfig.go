@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Config changes of containers: update_pct_config with its pending
@@ -116,7 +118,7 @@ func mkfsLines(size uint64) []string {
 	blocks := size / 4096
 	lines := []string{
 		fmt.Sprintf("Creating filesystem with %d 4k blocks and %d inodes", blocks, size/16384),
-		"Filesystem UUID: " + randomUUID(),
+		"Filesystem UUID: " + sim.RandomUUID(),
 		"Superblock backups stored on blocks: ",
 	}
 	var line strings.Builder

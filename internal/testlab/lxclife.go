@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Creating, destroying, powering, resizing, cloning, templating and
@@ -89,7 +91,7 @@ func validateSSHKeys(keys string) error {
 
 // fingerprint is a random SHA256 key fingerprint as ssh-keygen prints it.
 func fingerprint() string {
-	return "SHA256:" + strings.TrimRight(base64.StdEncoding.EncodeToString(randomBytes(32)), "=")
+	return "SHA256:" + strings.TrimRight(base64.StdEncoding.EncodeToString(sim.RandomBytes(32)), "=")
 }
 
 // --- create --------------------------------------------------------------
@@ -1020,8 +1022,8 @@ func (p *PVE) ctMigratePrecondition(r *Request) (any, error) {
 	}
 	allowed := []string{}
 	for _, n := range p.nodes {
-		if n.name != ct.node {
-			allowed = append(allowed, n.name)
+		if n.Name != ct.node {
+			allowed = append(allowed, n.Name)
 		}
 	}
 	return map[string]any{"running": boolInt(ct.running), "allowed-nodes": allowed, "not-allowed-nodes": map[string]any{}}, nil
@@ -1128,7 +1130,7 @@ func (p *PVE) migrateCT(r *Request) (any, error) {
 			stopCTLocked(ct)
 			wasRunning = true
 		}
-		w.log(ts("starting migration of CT %d to node '%s' (%s)", vmid, target, tn.ip))
+		w.log(ts("starting migration of CT %d to node '%s' (%s)", vmid, target, tn.IP))
 		ct.conf["lock"] = "migrate"
 		src := p.nodeLocked(node).storage
 		refs := map[string]string{}

@@ -321,12 +321,12 @@ func assertPCIMapping(n *node, name string, entry map[string]string, cfg *mappin
 			return fmt.Sprintf("pci device '%s' not found\n", path)
 		}
 		expected := map[string]*string{
-			"id":           ptr(strings.TrimPrefix(info.vendor, "0x") + ":" + strings.TrimPrefix(info.device, "0x")),
-			"iommugroup":   ptr(strconv.Itoa(info.iommuGroup)),
+			"id":           ptr(strings.TrimPrefix(info.Vendor, "0x") + ":" + strings.TrimPrefix(info.Device, "0x")),
+			"iommugroup":   ptr(strconv.Itoa(info.IOMMUGroup)),
 			"subsystem-id": nil,
 		}
-		if info.subVendor != "" && info.subDev != "" {
-			expected["subsystem-id"] = ptr(strings.TrimPrefix(info.subVendor, "0x") + ":" + strings.TrimPrefix(info.subDev, "0x"))
+		if info.SubVendor != "" && info.SubDevice != "" {
+			expected["subsystem-id"] = ptr(strings.TrimPrefix(info.SubVendor, "0x") + ":" + strings.TrimPrefix(info.SubDevice, "0x"))
 		}
 		configured := map[string]*string{}
 		for _, k := range []string{"id", "iommugroup", "subsystem-id"} {
@@ -335,7 +335,7 @@ func assertPCIMapping(n *node, name string, entry map[string]string, cfg *mappin
 			}
 		}
 		if cfg != nil {
-			expected["mdev"] = ptr(boolDigit(boolStr(info.mdev)))
+			expected["mdev"] = ptr(boolDigit(boolStr(info.Mdev)))
 			configured["mdev"] = ptr(boolDigit(cfg.opts["mdev"]))
 		}
 		for _, prop := range slices.Sorted(maps.Keys(expected)) {
@@ -370,7 +370,7 @@ func assertUSBMapping(n *node, name string, entry map[string]string) string {
 		if d == nil {
 			return fmt.Sprintf("usb device '%s' not found\n", path)
 		}
-		if real := d.vendid + ":" + d.prodid; real != id {
+		if real := d.VendID + ":" + d.ProdID; real != id {
 			return fmt.Sprintf("'id' does not match for '%s' (%s != %s)\n", name, real, id)
 		}
 		return ""

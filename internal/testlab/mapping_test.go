@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 	proxmox "github.com/luthermonson/go-proxmox"
 )
 
@@ -245,7 +246,7 @@ func TestGoProxmoxHardwareAndMappings(t *testing.T) {
 				t.Errorf("HardwareIndex = %v, %v", idx, err)
 			}
 			devs, err := node.ListPCIDevices(ctx, nil)
-			if err != nil || len(devs) != 6 || devs[1].ID != gpuPCIID || devs[1].IOMMUGroup != 2 || devs[1].DeviceName != "GA102 [GeForce RTX 3090]" {
+			if err != nil || len(devs) != 6 || devs[1].ID != machine.GPUPCIID || devs[1].IOMMUGroup != 2 || devs[1].DeviceName != "GA102 [GeForce RTX 3090]" {
 				t.Fatalf("ListPCIDevices = %v, %v", devs, err)
 			}
 			all, err := node.ListPCIDevices(ctx, &proxmox.HardwarePCIOptions{ClassBlacklist: []string{"0c"}, Terse: true})

@@ -32,18 +32,6 @@ const (
 	mgmtGateway   = "192.168.100.1"
 )
 
-// mgmtAddress is the management address of node number i (1-based).
-func mgmtAddress(i int) string {
-	a := netip.MustParseAddr("192.168.100.10")
-	for range i {
-		a = a.Next()
-	}
-	return a.String()
-}
-
-// labNICs are the physical NICs of every node.
-var labNICs = []string{"eno1", "eno2", "eno3", "eno4"}
-
 // installerInterfaces is /etc/network/interfaces as the PVE installer
 // writes it; the lab's nodes start with it as PVE rewrote it once.
 const installerInterfaces = `auto lo
@@ -88,9 +76,9 @@ type netReload struct {
 }
 
 // newNodeNetwork returns the network of a freshly installed node with the
-// management address addr, installed at installed.
-func newNodeNetwork(addr string, installed time.Time) *nodeNetwork {
-	nw := &nodeNetwork{nics: slices.Clone(labNICs)}
+// management address addr and the physical NICs nics, installed at installed.
+func newNodeNetwork(addr string, nics []string, installed time.Time) *nodeNetwork {
+	nw := &nodeNetwork{nics: slices.Clone(nics)}
 	cfg := parseInterfaces(fmt.Sprintf(installerInterfaces, addr, mgmtPrefixLen, mgmtGateway), nw.nics, nil)
 	text, err := writeInterfaces(cfg)
 	if err != nil {
@@ -376,7 +364,7 @@ func (p *PVE) reloadNetwork(r *Request) (any, error) {
 		duration: min(300*time.Millisecond+time.Duration(res.handled)*40*time.Millisecond, time.Second),
 		exit:     "OK",
 	}
-	if exit, ok := p.faults.taskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(); ok {
 		t.exit = dieStatus(exit)
 	} else {
 		// the worker's errfunc: only "error: <iface>: ..." lines reach the log

@@ -5,72 +5,33 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
 // userHZ is the kernel clock tick the nodes report (and UPIDs count in).
 const userHZ = 100
 
-const (
-	gib = uint64(1) << 30
+const gib = machine.GiB
 
-	cpuModel = "Intel(R) Xeon(R) E-2388G CPU @ 3.20GHz"
-	cpuFlags = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc art arch_perfmon pebs bts rep_good nopl xtopology nonstop_tsc cpuid aperfmperf tsc_known_freq pni pclmulqdq dtes64 monitor ds_cpl vmx smx est tm2 ssse3 sdbg fma cx16 xtpr pdcm pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm abm 3dnowprefetch cpuid_fault epb ssbd ibrs ibpb stibp ibrs_enhanced tpr_shadow flexpriority ept vpid ept_ad fsgsbase tsc_adjust bmi1 avx2 smep bmi2 erms invpcid mpx avx512f avx512dq rdseed adx smap avx512ifma clflushopt intel_pt avx512cd sha_ni avx512bw avx512vl xsaveopt xsavec xgetbv1 xsaves dtherm ida arat pln pts hwp hwp_notify hwp_act_window hwp_epp hwp_pkg_req avx512vbmi umip pku ospke avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni avx512_bitalg avx512_vpopcntdq rdpid fsrm md_clear flush_l1d arch_capabilities"
-)
-
-// node is one simulated cluster node.
+// node is one simulated cluster node: the machine and the PVE state kept
+// per node.
 type node struct {
-	name      string
-	nodeID    int
-	ip        string
-	bootNano  atomic.Int64 // when it booted last (UnixNano); set again when it is powered on
-	sockets   int
-	cores     int // per socket
-	threads   int // logical CPUs
-	memTotal  uint64
-	swapTotal uint64
-	rootTotal uint64
-	net       *nodeNetwork // guarded by PVE.mu
-	storage   *nodeStorage // guarded by PVE.mu
+	*machine.Machine
+	net     *nodeNetwork // guarded by PVE.mu
+	storage *nodeStorage // guarded by PVE.mu
 }
 
 // newNode returns node number i (1-based) of a lab started at now.
 func newNode(i int, now time.Time) *node {
-	boot := now.Add(-(72*time.Hour + time.Duration(i)*97*time.Minute))
-	n := &node{
-		name:      fmt.Sprintf("pve%d", i),
-		nodeID:    i,
-		ip:        mgmtAddress(i),
-		sockets:   1,
-		cores:     8,
-		threads:   16,
-		memTotal:  64 * gib,
-		swapTotal: 8 * gib,
-		rootTotal: 94 * gib,
-		net:       newNodeNetwork(mgmtAddress(i), boot.Add(-30*24*time.Hour)),
-		storage:   newNodeStorage(boot.Add(-30 * 24 * time.Hour)),
+	m := machine.New(i, now)
+	boot := m.Boot()
+	return &node{
+		Machine: m,
+		net:     newNodeNetwork(m.IP, m.NICNames(), boot.Add(-30*24*time.Hour)),
+		storage: newNodeStorage(boot.Add(-30 * 24 * time.Hour)),
 	}
-	n.bootNano.Store(boot.UnixNano())
-	return n
-}
-
-// boot is when the node booted last.
-func (n *node) boot() time.Time { return time.Unix(0, n.bootNano.Load()) }
-
-// load is a small, slowly varying usage figure in [base, base+spread).
-func load(n *node, now time.Time, base, spread float64) float64 {
-	phase := float64(now.Unix())/97 + float64(n.nodeID)
-	return base + spread*(0.5+0.5*math.Sin(phase))
-}
-
-func (n *node) uptime(now time.Time) int64 { return int64(now.Sub(n.boot()).Seconds()) }
-func (n *node) memUsed(now time.Time) uint64 {
-	return 6*gib + uint64(load(n, now, 0, 1)*float64(gib))
-}
-func (n *node) rootUsed() uint64 { return 4*gib + uint64(n.nodeID)*113*1024*1024 }
-func (n *node) cpu(now time.Time) float64 {
-	return math.Round(load(n, now, 0.004, 0.03)*1e6) / 1e6
 }
 
 // node returns the lab node with that name, or nil.
@@ -82,7 +43,7 @@ func (p *PVE) node(name string) *node {
 
 func (p *PVE) nodeLocked(name string) *node {
 	for _, n := range p.nodes {
-		if n.name == name {
+		if n.Name == name {
 			return n
 		}
 	}
@@ -107,17 +68,17 @@ func (p *PVE) listNodes(*Request) (any, error) {
 		var e map[string]any
 		if m.online && n != nil {
 			e = map[string]any{
-				"node":    n.name,
+				"node":    n.Name,
 				"status":  "online",
-				"cpu":     n.cpu(now),
-				"maxcpu":  n.threads,
-				"mem":     n.memUsed(now),
-				"maxmem":  n.memTotal,
-				"disk":    n.rootUsed(),
-				"maxdisk": n.rootTotal,
-				"uptime":  n.uptime(now),
+				"cpu":     n.CPU(now),
+				"maxcpu":  n.Threads,
+				"mem":     n.MemUsed(now),
+				"maxmem":  n.MemTotal,
+				"disk":    n.RootUsed(),
+				"maxdisk": n.RootTotal,
+				"uptime":  n.Uptime(now),
 				"level":   "",
-				"id":      "node/" + n.name,
+				"id":      "node/" + n.Name,
 				"type":    "node",
 			}
 		} else {
@@ -126,7 +87,7 @@ func (p *PVE) listNodes(*Request) (any, error) {
 		// get_node_fingerprint reads /etc/pve/nodes/<node>/pve-ssl.pem, which
 		// a node that has not finished joining does not have yet
 		if n != nil {
-			e["ssl_fingerprint"] = m.host.cert.Load().fingerprint
+			e["ssl_fingerprint"] = m.host.cert.Load().Fingerprint
 		}
 		out = append(out, e)
 	}
@@ -149,21 +110,21 @@ func (p *PVE) nodeIndex(*Request) (any, error) {
 func (p *PVE) nodeStatus(r *Request) (any, error) {
 	n := p.node(r.PathParams["node"])
 	now := time.Now()
-	memUsed := n.memUsed(now)
-	rootUsed := n.rootUsed()
-	loadavg := func(base float64) string { return fmt.Sprintf("%.2f", load(n, now, base, 0.2)) }
+	memUsed := n.MemUsed(now)
+	rootUsed := n.RootUsed()
+	loadavg := func(base float64) string { return fmt.Sprintf("%.2f", n.Load(now, base, 0.2)) }
 	return map[string]any{
 		"boot-info": map[string]any{"mode": "efi", "secureboot": 0},
-		"cpu":       n.cpu(now),
+		"cpu":       n.CPU(now),
 		"cpuinfo": map[string]any{
-			"model":   cpuModel,
-			"cpus":    n.threads,
-			"sockets": n.sockets,
-			"cores":   n.cores,
+			"model":   machine.CPUModel,
+			"cpus":    n.Threads,
+			"sockets": n.Sockets,
+			"cores":   n.Cores,
 			"mhz":     "3200.000",
 			"hvm":     "1",
 			"user_hz": userHZ,
-			"flags":   cpuFlags,
+			"flags":   machine.CPUFlags,
 		},
 		"current-kernel": map[string]any{
 			"sysname": "Linux",
@@ -175,11 +136,11 @@ func (p *PVE) nodeStatus(r *Request) (any, error) {
 		"ksm":        map[string]any{"shared": 0},
 		"kversion":   "Linux " + p.rel.kernel + " " + p.rel.kversion,
 		"loadavg":    []string{loadavg(0.1), loadavg(0.08), loadavg(0.05)},
-		"memory":     map[string]any{"total": n.memTotal, "used": memUsed, "free": n.memTotal - memUsed, "available": n.memTotal - memUsed + gib},
-		"swap":       map[string]any{"total": n.swapTotal, "used": 0, "free": n.swapTotal},
-		"rootfs":     map[string]any{"total": n.rootTotal, "used": rootUsed, "free": n.rootTotal - rootUsed, "avail": n.rootTotal - rootUsed - 5*gib},
+		"memory":     map[string]any{"total": n.MemTotal, "used": memUsed, "free": n.MemTotal - memUsed, "available": n.MemTotal - memUsed + gib},
+		"swap":       map[string]any{"total": n.SwapTotal, "used": 0, "free": n.SwapTotal},
+		"rootfs":     map[string]any{"total": n.RootTotal, "used": rootUsed, "free": n.RootTotal - rootUsed, "avail": n.RootTotal - rootUsed - 5*gib},
 		"pveversion": "pve-manager/" + p.rel.version + "/" + p.rel.repoid,
-		"uptime":     n.uptime(now),
-		"wait":       math.Round(load(n, now, 0, 0.002)*1e6) / 1e6,
+		"uptime":     n.Uptime(now),
+		"wait":       math.Round(n.Load(now, 0, 0.002)*1e6) / 1e6,
 	}, nil
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // A simulated Proxmox Backup Server 4 (proxmox-backup-proxy and
@@ -75,12 +77,12 @@ type PBS struct {
 	schema   *pbsSchema
 	faults   *Faults
 	routes   *pbsRouter
-	stats    requestStats
+	stats    sim.RequestStats
 	hostname string
 	password string
-	ca       *labCA
-	cert     *labCert
-	srv      *httpServer
+	ca       *sim.CA
+	cert     *sim.Cert
+	srv      *sim.Server
 	url      string
 	port     int
 	taskTime time.Duration
@@ -124,13 +126,13 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 	}
 	s := &PBS{
 		logf:      opts.Logf,
-		faults:    newFaults(),
+		faults:    sim.NewFaults(),
 		hostname:  opts.Hostname,
 		password:  opts.Password,
 		taskTime:  opts.TaskDuration,
-		ticketKey: randomBytes(32),
-		csrfKey:   randomBytes(32),
-		labToken:  randomUUID(),
+		ticketKey: sim.RandomBytes(32),
+		csrfKey:   sim.RandomBytes(32),
+		labToken:  sim.RandomUUID(),
 		pid:       1000 + rand.IntN(60000),
 		pstart:    int64(100000 + rand.IntN(900000)),
 		secrets:   map[string]string{},
@@ -141,7 +143,7 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 		s.logf = func(string, ...any) {}
 	}
 	if s.password == "" {
-		s.password = randomHex(12)
+		s.password = sim.RandomHex(12)
 	}
 	if err := s.loadSchema(opts.SchemaPath); err != nil {
 		return nil, err
@@ -152,20 +154,20 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 	if opts.PVE != nil {
 		s.ca = opts.PVE.lab.ca
 	} else {
-		ca, err := newLabCA()
+		ca, err := sim.NewCA()
 		if err != nil {
 			return nil, err
 		}
 		s.ca = ca
 	}
-	key, err := newKey()
+	key, err := sim.NewKey()
 	if err != nil {
 		return nil, err
 	}
 	// Guessed: PBS's own certificate (proxy.pem) names the host; the lab's
 	// is signed by the lab CA so that a client can trust it.
 	subject := pkix.Name{CommonName: s.hostname, Organization: []string{"Proxmox Backup Server"}}
-	s.cert, err = s.ca.serverCert(subject, []string{"localhost", s.hostname}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, key)
+	s.cert, err = s.ca.ServerCert(subject, []string{"localhost", s.hostname}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, key)
 	if err != nil {
 		return nil, err
 	}
@@ -177,14 +179,14 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testlab: listen on %s: %w", opts.Addr, err)
 	}
-	s.url = "https://" + endpointHost(ln.Addr())
+	s.url = "https://" + sim.EndpointHost(ln.Addr())
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
 		s.port = tcp.Port
 	}
-	s.srv = newHTTPServer(ln, serverTLSConfig(func() *labCert { return s.cert }), s.serve)
-	s.srv.write = writePBSResponse
-	s.srv.keepErrors = true
-	go s.srv.serve()
+	s.srv = sim.NewServer(ln, sim.ServerTLSConfig(func() *sim.Cert { return s.cert }), s.serve)
+	s.srv.Write = writePBSResponse
+	s.srv.KeepErrors = true
+	go s.srv.Serve()
 	return s, nil
 }
 
@@ -216,7 +218,7 @@ func (s *PBS) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	return s.srv.close()
+	return s.srv.Close()
 }
 
 // URL returns the base URL of the API, e.g. "https://127.0.0.1:8007"
@@ -239,11 +241,11 @@ func (s *PBS) Hostname() string { return s.hostname }
 // Fingerprint returns the SHA-256 fingerprint of the server's certificate
 // as PBS shows it (dashboard, proxmox-backup-manager cert info): uppercase
 // hex bytes separated by colons.
-func (s *PBS) Fingerprint() string { return s.cert.fingerprint }
+func (s *PBS) Fingerprint() string { return s.cert.Fingerprint }
 
 // CACertPEM returns the PEM encoded certificate of the CA that signs the
 // server's certificate (the PVE lab's CA when PBSOptions.PVE was given).
-func (s *PBS) CACertPEM() string { return string(s.ca.certPEM) }
+func (s *PBS) CACertPEM() string { return string(s.ca.CertPEM) }
 
 // Username returns the user the server knows, "root@pam".
 func (s *PBS) Username() string { return labUser }
@@ -284,10 +286,10 @@ func (s *PBS) Faults() *Faults { return s.faults }
 func (s *PBS) SchemaLoaded() bool { return s.schema != nil }
 
 // Requests returns the number of API requests per "METHOD /template".
-func (s *PBS) Requests() map[string]int { return s.stats.snapshot() }
+func (s *PBS) Requests() map[string]int { return s.stats.Snapshot() }
 
 // ResetRequests zeroes the request counters.
-func (s *PBS) ResetRequests() { s.stats.reset() }
+func (s *PBS) ResetRequests() { s.stats.Reset() }
 
 // DatastoreDataExists reports whether a chunk store (the .chunks directory
 // of a datastore) exists at path: created with a datastore, kept when the
@@ -330,7 +332,7 @@ func (s *PBS) EnvLines() []string {
 	}
 	out := make([]string, 0, len(vars))
 	for _, v := range vars {
-		out = append(out, "export "+v[0]+"="+shellQuote(v[1]))
+		out = append(out, "export "+v[0]+"="+sim.ShellQuote(v[1]))
 	}
 	return out
 }
@@ -370,7 +372,7 @@ func (s *PBS) registerRoutes() {
 // certificateInfo serves GET /nodes/{node}/certificates/info, what
 // "proxmox-backup-manager cert info" shows.
 func (s *PBS) certificateInfo(*pbsRequest) (any, error) {
-	c, err := x509.ParseCertificate(s.cert.cert.Certificate[0])
+	c, err := x509.ParseCertificate(s.cert.TLS.Certificate[0])
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +385,7 @@ func (s *PBS) certificateInfo(*pbsRequest) (any, error) {
 	}
 	return []map[string]any{{
 		"filename":        "proxy.pem",
-		"fingerprint":     s.cert.fingerprint,
+		"fingerprint":     s.cert.Fingerprint,
 		"subject":         c.Subject.String(),
 		"issuer":          c.Issuer.String(),
 		"notbefore":       c.NotBefore.Unix(),
@@ -391,6 +393,6 @@ func (s *PBS) certificateInfo(*pbsRequest) (any, error) {
 		"san":             san,
 		"public-key-type": "id-ecPublicKey",
 		"public-key-bits": 256,
-		"pem":             string(s.cert.certPEM),
+		"pem":             string(s.cert.PEM),
 	}}, nil
 }

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Authentication as proxmox-auth-api does it for PBS (api/mod.rs
@@ -461,7 +463,7 @@ func (s *PBS) generateTokenLocked(user, name string, props map[string]any) (map[
 	if s.tokenLocked(id) != nil {
 		return nil, fmt.Errorf("token '%s' for user '%s' already exists.", name, user)
 	}
-	secret := randomUUID()
+	secret := sim.RandomUUID()
 	s.secrets[id] = secret
 	s.tokens = append(s.tokens, &pbsToken{id: id, props: props})
 	return map[string]any{"tokenid": id, "value": secret}, nil
@@ -508,7 +510,7 @@ func (s *PBS) updateToken(r *pbsRequest) (any, error) {
 		}
 	}
 	if r.boolean("regenerate", false) {
-		secret := randomUUID()
+		secret := sim.RandomUUID()
 		s.secrets[id] = secret
 		return map[string]any{"secret": secret}, nil
 	}

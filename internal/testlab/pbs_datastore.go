@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Datastores as proxmox-backup manages them (src/api2/config/datastore.rs,
@@ -251,7 +253,7 @@ func (s *PBS) createDatastore(r *pbsRequest) (any, error) {
 		}
 	}
 	if sched, ok := r.str("prune-schedule"); ok && (len(keep) > 0 || !s.hasPruneJobLocked(name)) {
-		id := "default-" + name + "-" + randomUUID()
+		id := "default-" + name + "-" + sim.RandomUUID()
 		if len(id) > 32 {
 			id = id[:32]
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // The request pipeline of proxmox-rest-server (rest.rs, formatter.rs) as
@@ -112,27 +114,16 @@ type pbsEndpoint struct {
 	world   bool
 }
 
-type pbsRouteNode struct {
-	template  string
-	literal   map[string]*pbsRouteNode
-	param     *pbsRouteNode
-	paramName string
-	children  []string
-	methods   map[string]*pbsEndpoint
-}
-
-func newPBSRouteNode(t string) *pbsRouteNode {
-	return &pbsRouteNode{template: t, literal: map[string]*pbsRouteNode{}, methods: map[string]*pbsEndpoint{}}
-}
+type pbsRouteNode = sim.Node[*pbsEndpoint]
 
 // pbsRouter is proxmox-router's Router tree: literal subdirectories before
 // the match_all parameter, no backtracking.
 type pbsRouter struct {
-	root *pbsRouteNode
+	tree *sim.Tree[*pbsEndpoint]
 }
 
 func newPBSRouter(schema *pbsSchema) *pbsRouter {
-	rt := &pbsRouter{root: newPBSRouteNode("")}
+	rt := &pbsRouter{tree: sim.NewTree[*pbsEndpoint]("testlab: PBS path")}
 	if schema != nil {
 		for _, dir := range schema.dirs {
 			rt.insert(dir)
@@ -140,46 +131,23 @@ func newPBSRouter(schema *pbsSchema) *pbsRouter {
 		for path, methods := range schema.methods {
 			n := rt.insert(path)
 			for m, ms := range methods {
-				n.methods[m] = &pbsEndpoint{schema: ms, world: ms.world}
+				n.Methods[m] = &pbsEndpoint{schema: ms, world: ms.world}
 			}
 		}
 	}
 	return rt
 }
 
-func (rt *pbsRouter) insert(template string) *pbsRouteNode {
-	n := rt.root
-	for _, seg := range splitPath(template) {
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			name := seg[1 : len(seg)-1]
-			if n.param == nil {
-				n.param = newPBSRouteNode(n.template + "/" + seg)
-				n.paramName = name
-			} else if n.paramName != name {
-				panic(fmt.Sprintf("testlab: PBS path %s: parameter {%s} conflicts with {%s}", template, name, n.paramName))
-			}
-			n = n.param
-			continue
-		}
-		child, ok := n.literal[seg]
-		if !ok {
-			child = newPBSRouteNode(n.template + "/" + seg)
-			n.literal[seg] = child
-			n.children = append(n.children, seg)
-		}
-		n = child
-	}
-	return n
-}
+func (rt *pbsRouter) insert(template string) *pbsRouteNode { return rt.tree.Insert(template) }
 
 // handle registers a handler; world marks methods without authentication
 // (used when no schema says so).
 func (rt *pbsRouter) handle(method, template string, h pbsHandler, world bool) {
 	n := rt.insert(template)
-	e := n.methods[method]
+	e := n.Methods[method]
 	if e == nil {
 		e = &pbsEndpoint{world: world}
-		n.methods[method] = e
+		n.Methods[method] = e
 	}
 	e.handler = h
 	if e.schema == nil {
@@ -188,31 +156,18 @@ func (rt *pbsRouter) handle(method, template string, h pbsHandler, world bool) {
 }
 
 func (rt *pbsRouter) match(comps []string) (*pbsRouteNode, map[string]string) {
-	n := rt.root
-	params := map[string]string{}
-	for _, seg := range comps {
-		if child, ok := n.literal[seg]; ok {
-			n = child
-			continue
-		}
-		if n.param == nil {
-			return nil, nil
-		}
-		params[n.paramName] = seg
-		n = n.param
-	}
-	return n, params
+	return rt.tree.Match(comps)
 }
 
 // registerSubdirListings gives every schema directory whose GET is a
 // list_subdirs_api_method (no parameters, additional properties allowed)
 // its listing, unless a handler is registered.
 func (rt *pbsRouter) registerSubdirListings() {
-	var walk func(n *pbsRouteNode)
-	walk = func(n *pbsRouteNode) {
-		if e := n.methods[http.MethodGet]; e != nil && e.handler == nil && e.schema != nil && e.schema.params != nil &&
-			e.schema.params.AdditionalProperties && len(e.schema.params.Properties) == 0 && len(n.children) > 0 {
-			names := slices.Sorted(slices.Values(n.children))
+	rt.tree.Walk(func(n *pbsRouteNode) {
+		literals := n.Literals()
+		if e := n.Methods[http.MethodGet]; e != nil && e.handler == nil && e.schema != nil && e.schema.params != nil &&
+			e.schema.params.AdditionalProperties && len(e.schema.params.Properties) == 0 && len(literals) > 0 {
+			names := slices.Sorted(slices.Values(literals))
 			e.handler = func(*pbsRequest) (any, error) {
 				out := []map[string]any{}
 				for _, c := range names {
@@ -221,14 +176,7 @@ func (rt *pbsRouter) registerSubdirListings() {
 				return out, nil
 			}
 		}
-		for _, c := range n.literal {
-			walk(c)
-		}
-		if n.param != nil {
-			walk(n.param)
-		}
-	}
-	walk(rt.root)
+	})
 }
 
 // --- the pipeline ----------------------------------------------------------
@@ -245,17 +193,17 @@ var pbsWorld = map[string]bool{
 
 // plainPBSError is an error answered outside the formatter (ApiService's
 // error path): the message as body, no Content-Type.
-func plainPBSError(status int, msg string) *response {
-	return &response{status: status, body: []byte(msg)}
+func plainPBSError(status int, msg string) *sim.Response {
+	return &sim.Response{Status: status, Body: []byte(msg)}
 }
 
 // serve answers one request.
-func (s *PBS) serve(req *http.Request) *response {
-	if d := s.faults.requestLatency(); d > 0 {
+func (s *PBS) serve(req *http.Request) *sim.Response {
+	if d := s.faults.RequestLatency(); d > 0 {
 		time.Sleep(d)
 	}
-	if s.faults.drop() {
-		return &response{drop: true}
+	if s.faults.Drop() {
+		return &sim.Response{Drop: true}
 	}
 	var comps []string
 	for _, c := range strings.Split(req.URL.Path, "/") {
@@ -269,14 +217,14 @@ func (s *PBS) serve(req *http.Request) *response {
 	}
 	fullPath := "/" + strings.Join(comps, "/")
 	if len(fullPath)+len(req.URL.RawQuery) > pbsMaxURIQueryLength {
-		return &response{status: http.StatusRequestURITooLong}
+		return &sim.Response{Status: http.StatusRequestURITooLong}
 	}
 	if len(comps) == 0 || comps[0] != "api2" {
 		if req.Method != http.MethodGet {
 			return plainPBSError(http.StatusBadRequest, "invalid http method for path")
 		}
 		if len(comps) == 0 { // the GUI's index page
-			return &response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: []byte("<!DOCTYPE html>\n<html><head><title>" + s.hostname + " - Proxmox Backup Server</title></head><body></body></html>\n")}
+			return &sim.Response{Status: http.StatusOK, CType: "text/html; charset=utf-8", Body: []byte("<!DOCTYPE html>\n<html><head><title>" + s.hostname + " - Proxmox Backup Server</title></head><body></body></html>\n")}
 		}
 		return plainPBSError(http.StatusNotFound, fmt.Sprintf("no such file: '%s'", strings.Join(comps, "/")))
 	}
@@ -292,16 +240,16 @@ func (s *PBS) serve(req *http.Request) *response {
 	node, uriParams := s.routes.match(comps[2:])
 	var ep *pbsEndpoint
 	if node != nil {
-		ep = node.methods[req.Method]
+		ep = node.Methods[req.Method]
 	}
 	key := rel
 	if node != nil {
-		key = node.template
+		key = node.Template()
 		if key == "" {
 			key = "/"
 		}
 	}
-	s.stats.inc(req.Method + " " + key)
+	s.stats.Inc(req.Method + " " + key)
 
 	world := ep != nil && (ep.world || (ep.schema == nil && pbsWorld[req.Method+" "+key]))
 	authID := ""
@@ -309,7 +257,7 @@ func (s *PBS) serve(req *http.Request) *response {
 		id, err := s.checkAuth(req)
 		if err != nil {
 			resp := plainPBSError(http.StatusUnauthorized, "authentication failed - "+err.Error())
-			resp.delay = s.faults.authFailureDelay()
+			resp.Delay = s.faults.AuthFailureDelay()
 			return resp
 		}
 		authID = id
@@ -318,7 +266,7 @@ func (s *PBS) serve(req *http.Request) *response {
 		return s.formatError(format, pbsHTTPErr(http.StatusNotFound, "Path '%s' not found.", fullPath))
 	}
 	if !(req.Method == http.MethodPost && key == "/access/ticket") {
-		if status, reason, ok := s.faults.requestFailure(); ok {
+		if status, reason, ok := s.faults.RequestFailure(); ok {
 			return s.formatError(format, pbsHTTPErr(status, "%s", reason))
 		}
 	}
@@ -337,12 +285,12 @@ func (s *PBS) serve(req *http.Request) *response {
 		resp := s.formatError(format, err)
 		var he *pbsHTTPError
 		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
-			resp.delay = s.faults.authFailureDelay()
+			resp.Delay = s.faults.AuthFailureDelay()
 		}
 		return resp
 	}
 	if raw, ok := data.(*pbsRaw); ok {
-		return &response{status: http.StatusOK, ctype: raw.ctype, body: raw.body, headers: raw.headers}
+		return &sim.Response{Status: http.StatusOK, CType: raw.ctype, Body: raw.body, Headers: raw.headers}
 	}
 	return s.formatData(format, data, r.attrs)
 }
@@ -497,7 +445,7 @@ func jsonErrorText(err error) string {
 }
 
 // formatData renders a result with the json or extjs formatter.
-func (s *PBS) formatData(format string, data any, attrs map[string]any) *response {
+func (s *PBS) formatData(format string, data any, attrs map[string]any) *sim.Response {
 	body := map[string]any{"data": data}
 	if format == "extjs" {
 		body["success"] = true
@@ -509,13 +457,13 @@ func (s *PBS) formatData(format string, data any, attrs map[string]any) *respons
 	if err != nil {
 		return plainPBSError(http.StatusInternalServerError, "unable to encode response: "+err.Error())
 	}
-	return &response{status: http.StatusOK, ctype: jsonContentType, body: raw}
+	return &sim.Response{Status: http.StatusOK, CType: jsonContentType, Body: raw}
 }
 
 // formatError renders an error: the json formatter sends the message as
 // the body with the HttpError's status or 400; the extjs formatter answers
 // 200 with success false.
-func (s *PBS) formatError(format string, err error) *response {
+func (s *PBS) formatError(format string, err error) *sim.Response {
 	if format == "extjs" {
 		msg := err.Error()
 		errs := map[string]string{}
@@ -527,34 +475,34 @@ func (s *PBS) formatError(format string, err error) *response {
 			msg = "parameter verification errors"
 		}
 		raw, _ := json.Marshal(map[string]any{"message": msg, "errors": errs, "success": false})
-		return &response{status: http.StatusOK, ctype: jsonContentType, body: raw}
+		return &sim.Response{Status: http.StatusOK, CType: jsonContentType, Body: raw}
 	}
 	status := http.StatusBadRequest
 	var he *pbsHTTPError
 	if errors.As(err, &he) {
 		status = he.status
 	}
-	return &response{status: status, ctype: jsonContentType, body: []byte(err.Error())}
+	return &sim.Response{Status: status, CType: jsonContentType, Body: []byte(err.Error())}
 }
 
 // writePBSResponse writes an answer the way hyper does for
 // proxmox-rest-server: the canonical reason phrase, lower-case header
 // names, a deflate body when the client accepts it.
-func writePBSResponse(w *bufio.Writer, req *http.Request, resp *response, keep bool) {
-	body := resp.body
+func writePBSResponse(w *bufio.Writer, req *http.Request, resp *sim.Response, keep bool) {
+	body := resp.Body
 	deflated := false
-	if len(body) > 0 && acceptsDeflate(req.Header.Get("Accept-Encoding")) && resp.ctype != "" {
+	if len(body) > 0 && acceptsDeflate(req.Header.Get("Accept-Encoding")) && resp.CType != "" {
 		var buf bytes.Buffer
 		zw := zlib.NewWriter(&buf)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
 		body, deflated = buf.Bytes(), true
 	}
-	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
-	if resp.ctype != "" {
-		fmt.Fprintf(w, "content-type: %s\r\n", resp.ctype)
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n", resp.Status, http.StatusText(resp.Status))
+	if resp.CType != "" {
+		fmt.Fprintf(w, "content-type: %s\r\n", resp.CType)
 	}
-	for _, h := range resp.headers {
+	for _, h := range resp.Headers {
 		fmt.Fprintf(w, "%s: %s\r\n", h[0], h[1])
 	}
 	if deflated {

@@ -135,7 +135,7 @@ func escapeUPIDID(id string) string {
 // The caller holds s.mu.
 func (s *PBS) spawnTaskLocked(wtype, wid, auth string, msgs []string, errMsg string, effect func(), holdsLock bool) *pbsTask {
 	now := time.Now()
-	if exit, ok := s.faults.taskFailure(); ok {
+	if exit, ok := s.faults.TaskFailure(); ok {
 		errMsg, effect = exit, nil
 	}
 	if s.nextTaskID == 0 {
@@ -171,7 +171,7 @@ func (s *PBS) settleLocked(now time.Time) {
 // workers applied. A SetLockContention fault makes it fail as the lock
 // timeout does.
 func (s *PBS) waitConfigLock() error {
-	if s.faults.lockTimeout() {
+	if s.faults.LockTimeout() {
 		// Guessed: proxmox-sys open_file_locked's timeout, EINTR from the alarm.
 		return fmt.Errorf("Unable to acquire lock %q - EINTR: Interrupted system call", "/etc/proxmox-backup/.datastore.lck")
 	}

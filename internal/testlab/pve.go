@@ -1,17 +1,15 @@
 package testlab
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // PVE release the simulator reports; it matches the bundled schema file name.
@@ -126,8 +124,8 @@ func newPVEState(l *pveLab) *PVE {
 		schema:    l.schema,
 		faults:    l.faults,
 		routes:    newRouter(),
-		ticketKey: randomBytes(32),
-		csrfKey:   randomBytes(32),
+		ticketKey: sim.RandomBytes(32),
+		csrfKey:   sim.RandomBytes(32),
 		tasks:     map[string]*task{},
 		guests:    map[int]guestRef{},
 		qemu:      newQemuState(),
@@ -176,10 +174,10 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 	l := &pveLab{
 		logf:        opts.Logf,
 		rel:         rel,
-		password:    randomHex(12),
-		token:       randomUUID(),
-		bmcPassword: randomHex(10),
-		faults:      newFaults(),
+		password:    sim.RandomHex(12),
+		token:       sim.RandomUUID(),
+		bmcPassword: sim.RandomHex(10),
+		faults:      sim.NewFaults(),
 		logged:      map[string]bool{},
 	}
 	if l.logf == nil {
@@ -191,7 +189,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 	if err := l.loadRedfishMockup(opts.RedfishMockup); err != nil {
 		return nil, err
 	}
-	ca, err := newLabCA()
+	ca, err := sim.NewCA()
 	if err != nil {
 		return nil, err
 	}
@@ -205,15 +203,15 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 	now := time.Now()
 	for i := 1; i <= opts.Nodes; i++ {
 		n := newNode(i, now)
-		key, err := newKey()
+		key, err := sim.NewKey()
 		if err != nil {
 			return nil, err
 		}
-		h := &labHost{index: i, name: n.name, node: n, key: key, addr: otherAddr}
+		h := &labHost{index: i, name: n.Name, node: n, key: key, addr: otherAddr}
 		if i == 1 {
 			h.addr = opts.Addr
 		}
-		cert, err := ca.nodeCert(n.name, n.ip, key)
+		cert, err := ca.NodeCert(n.Name, n.IP, key)
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +228,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		var nodes []*node
 		for _, h := range l.hosts {
 			nodes = append(nodes, h.node)
-			conf.nodes = append(conf.nodes, &corosyncNode{name: h.name, nodeid: h.node.nodeID, votes: 1, rings: map[int]string{0: h.node.ip}})
+			conf.nodes = append(conf.nodes, &corosyncNode{name: h.name, nodeid: h.node.ID, votes: 1, rings: map[int]string{0: h.node.IP}})
 		}
 		p := l.newState(nodes, conf)
 		for _, h := range l.hosts {
@@ -254,7 +252,7 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		if err := l.listen(h); err != nil {
 			for _, o := range l.hosts {
 				if o.srv != nil {
-					_ = o.srv.close()
+					_ = o.srv.Close()
 				}
 			}
 			_ = l.closeBMCs()
@@ -262,20 +260,6 @@ func StartPVE(opts PVEOptions) (*PVE, error) {
 		}
 	}
 	return l.hosts[0].pve, nil
-}
-
-// endpointHost returns host:port for a listener address, replacing an
-// unspecified IP with the loopback address so that the endpoint is dialable.
-func endpointHost(addr net.Addr) string {
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok {
-		return addr.String()
-	}
-	ip := tcp.IP
-	if ip == nil || ip.IsUnspecified() {
-		ip = net.IPv4(127, 0, 0, 1)
-	}
-	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 }
 
 // Endpoint returns pve1's base URL, e.g. "https://127.0.0.1:8006" (without /api2/json).
@@ -307,7 +291,7 @@ func (p *PVE) Fingerprint() string { return p.NodeFingerprint(p.lab.hosts[0].nam
 // certificate, as in PVE.
 func (p *PVE) NodeFingerprint(name string) string {
 	if h := p.lab.host(name); h != nil {
-		return h.cert.Load().fingerprint
+		return h.cert.Load().Fingerprint
 	}
 	return ""
 }
@@ -315,7 +299,7 @@ func (p *PVE) NodeFingerprint(name string) string {
 // CACertPEM returns the PEM encoded certificate of the lab's CA, which
 // signs the certificates of all nodes (valid for 127.0.0.1, ::1, localhost,
 // the node's IP and name).
-func (p *PVE) CACertPEM() string { return string(p.lab.ca.certPEM) }
+func (p *PVE) CACertPEM() string { return string(p.lab.ca.CertPEM) }
 
 // Username returns the user the lab accepts, "root@pam".
 func (p *PVE) Username() string { return labUser }
@@ -338,10 +322,10 @@ func (p *PVE) Faults() *Faults { return p.faults }
 // Requests returns the number of API requests the lab's nodes received per
 // "METHOD /path/template", e.g. "GET /nodes/{node}/status". Requests to
 // unknown paths count under their literal path.
-func (p *PVE) Requests() map[string]int { return p.lab.stats.snapshot() }
+func (p *PVE) Requests() map[string]int { return p.lab.stats.Snapshot() }
 
 // ResetRequests zeroes the request counters.
-func (p *PVE) ResetRequests() { p.lab.stats.reset() }
+func (p *PVE) ResetRequests() { p.lab.stats.Reset() }
 
 // StopNode powers a node off: its endpoint refuses connections, it leaves
 // the membership of its cluster (offline in /cluster/status and /nodes)
@@ -396,19 +380,9 @@ func (p *PVE) EnvLines() []string {
 	vars = append(vars, p.bmcEnvVars()...)
 	lines := make([]string, 0, len(vars))
 	for _, v := range vars {
-		lines = append(lines, "export "+v[0]+"="+shellQuote(v[1]))
+		lines = append(lines, "export "+v[0]+"="+sim.ShellQuote(v[1]))
 	}
 	return lines
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-// shellQuote quotes s for POSIX shells when it contains anything but safe characters.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Close stops all nodes and closes all connections.
@@ -416,25 +390,6 @@ func (p *PVE) Close() error { return p.lab.close() }
 
 // logOnce logs a message the first time key is seen.
 func (p *PVE) logOnce(key, format string, args ...any) { p.lab.logOnce(key, format, args...) }
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return b
-}
-
-func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
-
-// randomUUID returns a random version 4 UUID, the form PVE uses for token secrets.
-func randomUUID() string {
-	b := randomBytes(16)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
 
 // loadSchema loads the schema according to the SchemaPath option: a file,
 // "-" for none, or "" for PVE_API_SCHEMA, else the official schema beside

@@ -31,14 +31,6 @@ func TestEnvLinesEvaluate(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{"abc": "abc", "a b": "'a b'", "it's": `'it'\''s'`, "root@pam!lab=x": "'root@pam!lab=x'", "": "''"} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestCertificateAndFingerprint(t *testing.T) {
 	lab := startLab(t, PVEOptions{})
 	for _, host := range []string{"127.0.0.1", "localhost"} {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // QEMU guests as PVE::API2::Qemu serves them (qemu-server 9.x). The
@@ -243,7 +245,7 @@ func printNet(m map[string]string) string {
 
 // randomMAC is PVE::Tools::random_ether_addr with the default prefix.
 func randomMAC() string {
-	b := randomBytes(3)
+	b := sim.RandomBytes(3)
 	return fmt.Sprintf("%s:%02X:%02X:%02X", macPrefix, b[0], b[1], b[2])
 }
 
@@ -513,7 +515,7 @@ func (p *PVE) vmStatusLocked(vm *qemuVM, now time.Time, full bool) map[string]an
 	n := p.nodeLocked(vm.node)
 	hostCPUs := 16
 	if n != nil {
-		hostCPUs = n.threads
+		hostCPUs = n.Threads
 	}
 	maxmem := memoryMiB(conf["memory"]) * mib
 	d := map[string]any{

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Config changes of VMs: the checks of create_vm and update_vm_api, disk
@@ -796,7 +798,7 @@ func (p *PVE) parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
 			}
 			u.settings[k] = printNet(m)
 		case k == "vmgenid" && v == "1":
-			u.settings[k] = randomUUID()
+			u.settings[k] = sim.RandomUUID()
 		}
 	}
 	if err := p.checkStorageAccess(u.settings, ""); err != nil {
@@ -955,7 +957,7 @@ func (p *PVE) applyUpdateLocked(vm *qemuVM, u *vmUpdate, now time.Time, w *worke
 			vm.pending[k] = value
 		case k == "cipassword":
 			if !strings.HasPrefix(value, "$") && windowsVersion(vm.conf["ostype"]) == 0 {
-				value = "$5$" + randomHex(8) + "$" + randomHex(21)[:43]
+				value = "$5$" + sim.RandomHex(8) + "$" + sim.RandomHex(21)[:43]
 			}
 			vm.conf[k] = value
 		case k == "boot":

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
 // Host devices of VMs: hostpci[n] and usb[n] (qemu-server's
@@ -180,8 +182,8 @@ func usesQemuXHCI(conf map[string]string) bool {
 type hostPCIDevice struct {
 	key   string
 	opts  map[string]string
-	alts  [][]pciDevice // alternatives, each the functions passed through together
-	ids   []pciDevice   // the chosen alternative
+	alts  [][]machine.PCIDevice // alternatives, each the functions passed through together
+	ids   []machine.PCIDevice   // the chosen alternative
 	mdev  bool
 	multi bool
 }
@@ -215,7 +217,7 @@ func (p *PVE) parseHostPCIDeviceLocked(n *node, key, value string) (*hostPCIDevi
 	var alternatives [][]string
 	switch {
 	case perlTrueStr(mapping):
-		entries, _ := p.nodeMappingsLocked("pci", mapping, n.name)
+		entries, _ := p.nodeMappingsLocked("pci", mapping, n.Name)
 		if len(entries) == 0 {
 			return nil, fmt.Sprintf("PCI device mapping not found for '%s'\n", mapping)
 		}
@@ -233,7 +235,7 @@ func (p *PVE) parseHostPCIDeviceLocked(n *node, key, value string) (*hostPCIDevi
 	}
 	d.mdev = perlTrueStr(d.opts["mdev"])
 	for _, alt := range alternatives {
-		var ids []pciDevice
+		var ids []machine.PCIDevice
 		for _, id := range alt {
 			devs := lspciPrefix(n, id)
 			if len(devs) == 0 {
@@ -291,7 +293,7 @@ func (p *PVE) hostPCIDevicesLocked(n *node, vmid int, conf map[string]string) ([
 				return nil, "legacy IGD assignment is not compatible with multifunction devices\n"
 			case len(d.alts) > 1:
 				return nil, "legacy IGD assignment is not compatible with alternate devices\n"
-			case !strings.HasSuffix(d.alts[0][0].id, "02.0"):
+			case !strings.HasSuffix(d.alts[0][0].ID, "02.0"):
 				return nil, "legacy IGD assignment only works for devices on host bus 00:02.0\n"
 			}
 			legacyIGD = true
@@ -300,7 +302,7 @@ func (p *PVE) hostPCIDevicesLocked(n *node, vmid int, conf map[string]string) ([
 	}
 
 	used := map[string]bool{}
-	inUse := p.pciInUseLocked(n.name, vmid)
+	inUse := p.pciInUseLocked(n.Name, vmid)
 	for _, d := range devs {
 		switch {
 		case d.mdev:
@@ -310,19 +312,19 @@ func (p *PVE) hostPCIDevicesLocked(n *node, vmid int, conf map[string]string) ([
 		case len(d.alts) == 1:
 			d.ids = d.alts[0]
 			for _, dev := range d.ids {
-				if used[dev.id] {
-					return nil, fmt.Sprintf("device '%s' assigned more than once\n", dev.id)
+				if used[dev.ID] {
+					return nil, fmt.Sprintf("device '%s' assigned more than once\n", dev.ID)
 				}
-				used[dev.id] = true
+				used[dev.ID] = true
 			}
 		default:
 			found := false
 			for _, alt := range d.alts {
-				if slices.ContainsFunc(alt, func(dev pciDevice) bool { _, busy := inUse[dev.id]; return used[dev.id] || busy }) {
+				if slices.ContainsFunc(alt, func(dev machine.PCIDevice) bool { _, busy := inUse[dev.ID]; return used[dev.ID] || busy }) {
 					continue
 				}
 				for _, dev := range alt {
-					used[dev.id] = true
+					used[dev.ID] = true
 				}
 				d.ids, found = alt, true
 				break
@@ -348,7 +350,7 @@ func (p *PVE) usbDeviceProblemLocked(n *node, value string) string {
 			return ""
 		}
 	case hasMapping:
-		entries, _ := p.nodeMappingsLocked("usb", mapping, n.name)
+		entries, _ := p.nodeMappingsLocked("usb", mapping, n.Name)
 		switch {
 		case len(entries) == 0:
 			return fmt.Sprintf("USB device mapping not found for '%s'\n", mapping)
@@ -397,7 +399,7 @@ func (p *PVE) passthroughProblemLocked(node string, vmid int, conf map[string]st
 	for _, d := range devs {
 		if !d.mdev {
 			for _, dev := range d.ids {
-				reserve = append(reserve, dev.id)
+				reserve = append(reserve, dev.ID)
 			}
 		}
 	}
@@ -414,8 +416,8 @@ func (p *PVE) passthroughProblemLocked(node string, vmid int, conf map[string]st
 		}
 		var lines []string
 		for _, dev := range d.ids {
-			if !dev.mdev {
-				lines = append(lines, fmt.Sprintf("pci device '%s' does not support mediated devices ", dev.id))
+			if !dev.Mdev {
+				lines = append(lines, fmt.Sprintf("pci device '%s' does not support mediated devices ", dev.ID))
 			}
 		}
 		return lines, "could not create mediated device\n", nil
@@ -448,7 +450,7 @@ func (p *PVE) localResourcesLocked(conf map[string]string, running bool) ([]stri
 	mapped := map[string]map[string]any{}
 	missing := map[string][]string{}
 	for _, n := range p.nodes {
-		missing[n.name] = []string{}
+		missing[n.Name] = []string{}
 	}
 	if running {
 		if perlTrueStr(conf["amd-sev"]) {
@@ -463,12 +465,12 @@ func (p *PVE) localResourcesLocked(conf map[string]string, running bool) ([]stri
 	}
 	addMissing := func(kind, key, id string) error {
 		for _, n := range p.nodes {
-			entries, ok := p.nodeMappingsLocked(kind, id, n.name)
+			entries, ok := p.nodeMappingsLocked(kind, id, n.Name)
 			if !ok {
 				return fmt.Errorf("%s", helpersUndefArray)
 			}
 			if len(entries) == 0 {
-				missing[n.name] = append(missing[n.name], key)
+				missing[n.Name] = append(missing[n.Name], key)
 			}
 		}
 		return nil

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Creating, destroying, powering, resizing, cloning, templating and
@@ -93,10 +95,10 @@ func (p *PVE) createVM(r *Request) (any, error) {
 			}
 		}
 		if conf["smbios1"] == "" {
-			conf["smbios1"] = "uuid=" + randomUUID()
+			conf["smbios1"] = "uuid=" + sim.RandomUUID()
 		}
 		if v, ok := conf["vmgenid"]; (!ok || v == "1") && conf["arch"] != "aarch64" {
-			conf["vmgenid"] = randomUUID()
+			conf["vmgenid"] = sim.RandomUUID()
 		}
 		if v, ok := conf["tags"]; ok {
 			conf["tags"] = uniqueTags(v)
@@ -786,14 +788,14 @@ func (p *PVE) cloneVM(r *Request) (any, error) {
 				smbios[k] = v
 			}
 		}
-		smbios["uuid"] = randomUUID()
+		smbios["uuid"] = sim.RandomUUID()
 		var sp []string
 		for _, k := range slices.Sorted(maps.Keys(smbios)) {
 			sp = append(sp, k+"="+smbios[k])
 		}
 		newconf["smbios1"] = strings.Join(sp, ",")
 		if newconf["vmgenid"] != "" && newconf["vmgenid"] != "0" {
-			newconf["vmgenid"] = randomUUID()
+			newconf["vmgenid"] = sim.RandomUUID()
 		}
 		delete(newconf, "template")
 		newconf["name"] = cmpOr(name, "Copy-of-VM-"+cmpOr(plan.oldconf["name"], strconv.Itoa(vmid)))
@@ -979,11 +981,11 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 	notAllowed := map[string]any{}
 	for _, n := range p.nodes {
 		switch {
-		case n.name == vm.node:
-		case len(missing[n.name]) > 0:
-			notAllowed[n.name] = map[string]any{"unavailable-resources": missing[n.name]}
+		case n.Name == vm.node:
+		case len(missing[n.Name]) > 0:
+			notAllowed[n.Name] = map[string]any{"unavailable-resources": missing[n.Name]}
 		default:
-			allowed = append(allowed, n.name)
+			allowed = append(allowed, n.Name)
 		}
 	}
 	ns := p.nodeLocked(vm.node).storage
@@ -1077,7 +1079,7 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 			return
 		}
 		// phase 1
-		w.log(ts("starting migration of VM %d to node '%s' (%s)", vmid, target, tn.ip))
+		w.log(ts("starting migration of VM %d to node '%s' (%s)", vmid, target, tn.IP))
 		ns := p.nodeLocked(node).storage
 		live = vm.running
 		var problems []string

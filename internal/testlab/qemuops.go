@@ -136,7 +136,7 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 			break
 		}
 	}
-	if lockErr == "" && len(locks) > 0 && p.faults.lockTimeout() {
+	if lockErr == "" && len(locks) > 0 && p.faults.LockTimeout() {
 		lockErr, wait = flockMessage(locks[0].vmid, locks[0].ct), 20*time.Millisecond
 	}
 	if lockErr != "" {
@@ -155,7 +155,7 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 			f.excl = end
 		}
 	}
-	if exit, ok := p.faults.taskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(); ok {
 		t.exit = dieStatus(exit)
 	}
 	p.spawnLocked(t, now)

@@ -3,11 +3,9 @@ package testlab
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
@@ -24,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Every machine of the lab has a BMC: a Redfish service on an HTTPS port of
@@ -129,6 +130,7 @@ const defaultSessionTimeout = 30 * time.Minute
 type BMC struct {
 	lab      *pveLab
 	host     *labHost
+	machine  *machine.Machine // the server it manages
 	id       bmcIdentity
 	cert     tls.Certificate
 	endpoint string
@@ -182,7 +184,8 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 	b := &BMC{
 		lab:            l,
 		host:           h,
-		id:             newBMCIdentity(h.node),
+		machine:        h.node.Machine,
+		id:             newBMCIdentity(h.node.Machine),
 		variant:        variant,
 		sessions:       map[string]*bmcSession{},
 		sessionTimeout: defaultSessionTimeout,
@@ -190,9 +193,9 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 	}
 	b.timing = b.timing.withDefaults()
 	b.media = newVirtualMedia()
-	b.power = bmcPower{state: powerOn, osUp: true, lastReset: h.node.boot(), led: "Off",
+	b.power = bmcPower{state: powerOn, osUp: true, lastReset: b.machine.Boot(), led: "Off",
 		boot: BMCBootOverride{Target: "None", Enabled: "Disabled", Mode: "UEFI"}}
-	cert, err := l.ca.bmcCert(h.name, b.id.bmcIP)
+	cert, err := bmcCert(l.ca, h.name, b.id.bmcIP)
 	if err != nil {
 		return nil, err
 	}
@@ -203,36 +206,21 @@ func newBMC(l *pveLab, h *labHost, variant BMCVariant) (*BMC, error) {
 // bmcCert issues the certificate of a BMC: for 127.0.0.1, ::1, localhost,
 // the BMC's address and its name (<node>-bmc), signed by the lab's CA so
 // that a client trusting the lab (CACertPEM) trusts the BMCs too.
-func (ca *labCA) bmcCert(node, ip string) (tls.Certificate, error) {
-	key, err := newKey()
+func bmcCert(ca *sim.CA, node, ip string) (tls.Certificate, error) {
+	key, err := sim.NewKey()
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	serial, err := newSerial()
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now()
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	if parsed := net.ParseIP(ip); parsed != nil {
 		ips = append(ips, parsed)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: node + "-bmc", Organization: []string{"Super Micro Computer"}, OrganizationalUnit: []string{"Software"}},
-		NotBefore:             now.Add(-24 * time.Hour),
-		NotAfter:              now.AddDate(2, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              []string{"localhost", node + "-bmc"},
-		IPAddresses:           ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	subject := pkix.Name{CommonName: node + "-bmc", Organization: []string{"Super Micro Computer"}, OrganizationalUnit: []string{"Software"}}
+	c, err := ca.ServerCert(subject, []string{"localhost", node + "-bmc"}, ips, key)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("testlab: create BMC certificate: %w", err)
+		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	return c.TLS, nil
 }
 
 // listen starts b's HTTPS listener on addr.
@@ -241,7 +229,7 @@ func (b *BMC) listen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("testlab: BMC of %s: listen on %s: %w", b.host.name, addr, err)
 	}
-	b.endpoint = "https://" + endpointHost(ln.Addr())
+	b.endpoint = "https://" + sim.EndpointHost(ln.Addr())
 	b.srv = &http.Server{
 		Handler: b,
 		TLSConfig: &tls.Config{
@@ -250,8 +238,8 @@ func (b *BMC) listen(addr string) error {
 			NextProtos:   []string{"http/1.1"},
 		},
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1 only
-		ReadHeaderTimeout: requestTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: sim.RequestTimeout,
+		IdleTimeout:       sim.IdleTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	go func() { _ = b.srv.ServeTLS(ln, "", "") }()
@@ -392,7 +380,7 @@ type bmcIdentity struct {
 	macs          []string // eno1 .. eno4
 }
 
-// Hardware of the lab's machines (hardware.go: a Supermicro board with a
+// Hardware of the lab's machines (package machine: a Supermicro board with a
 // Xeon E-2388G): a Supermicro SYS-510T-ML (X12STH-LN4F board, four Intel
 // i210 ports) whose BMC is an ASPEED AST2600.
 const (
@@ -400,42 +388,36 @@ const (
 	sysModel        = "SYS-510T-ML"
 	sysPartNumber   = "X12STH-LN4F"
 	bmcModel        = "AST2600"
-	supermicroOUI   = "3C:EC:EF"
 )
 
 // bmcAddress is the address of node i's BMC on the management network.
 func bmcAddress(i int) string { return fmt.Sprintf("192.168.100.%d", 110+i) }
 
-// nicMAC is the MAC address of NIC nic (0-based: eno1 is 0) of node i.
-func nicMAC(i, nic int) string {
-	return fmt.Sprintf("%s:%02X:%02X:%02X", supermicroOUI, 0x6A, 0x10+i, 0x20+2*nic)
-}
-
-func newBMCIdentity(n *node) bmcIdentity {
+func newBMCIdentity(n *machine.Machine) bmcIdentity {
 	uuid := func(kind string) string {
-		sum := sha256.Sum256([]byte("pvelab " + kind + " " + n.name))
+		sum := sha256.Sum256([]byte("pvelab " + kind + " " + n.Name))
 		sum[6] = sum[6]&0x0f | 0x40
 		sum[8] = sum[8]&0x3f | 0x80
 		h := hex.EncodeToString(sum[:16])
 		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 	}
 	id := bmcIdentity{
-		serial:        fmt.Sprintf("S%d%06dX2A", 411, 80000+137*n.nodeID),
-		chassisSerial: fmt.Sprintf("C5110LK%02dNT%04d", 30+n.nodeID, 1000+61*n.nodeID),
+		serial:        fmt.Sprintf("S%d%06dX2A", 411, 80000+137*n.ID),
+		chassisSerial: fmt.Sprintf("C5110LK%02dNT%04d", 30+n.ID, 1000+61*n.ID),
 		systemUUID:    uuid("system"),
 		serviceUUID:   uuid("service"),
 		managerUUID:   uuid("manager"),
 		biosVersion:   "2.1",
 		bmcFirmware:   "01.03.07",
-		bmcIP:         bmcAddress(n.nodeID),
-		bmcMAC:        fmt.Sprintf("%s:%02X:%02X:%02X", supermicroOUI, 0x6A, 0x10+n.nodeID, 0x1F),
+		bmcIP:         bmcAddress(n.ID),
+		bmcMAC:        fmt.Sprintf("%s:%02X:%02X:%02X", machine.OUI, 0x6A, 0x10+n.ID, 0x1F),
 	}
-	if n.nodeID%3 == 0 { // not every machine got the last update
+	if n.ID%3 == 0 { // not every machine got the last update
 		id.biosVersion, id.bmcFirmware = "1.9", "01.01.10"
 	}
 	id.systemID = id.serial
-	for i := range labNICs {
-		id.macs = append(id.macs, nicMAC(n.nodeID, i))
+	for _, nic := range n.NICs {
+		id.macs = append(id.macs, nic.MAC)
 	}
 	return id
 }
@@ -775,7 +757,7 @@ func (b *BMC) login(q *rfRequest) (*rfResponse, *rfError) {
 	b.sessionSeq++
 	s := &bmcSession{
 		id:       strconv.Itoa(b.sessionSeq),
-		token:    randomHex(16),
+		token:    sim.RandomHex(16),
 		user:     user,
 		created:  q.now,
 		lastUsed: q.now,

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
 // The computer system of a BMC: its power, which drives the lab's machine,
@@ -369,7 +371,7 @@ func status(state string) map[string]any {
 
 // system is GET /redfish/v1/Systems/<id>.
 func (b *BMC) system() map[string]any {
-	n := b.host.node
+	n := b.machine
 	p := &b.power
 	uri := b.systemURI()
 	state := "Enabled"
@@ -390,7 +392,7 @@ func (b *BMC) system() map[string]any {
 		"SerialNumber": b.id.serial,
 		"PartNumber":   sysPartNumber,
 		"UUID":         b.id.systemUUID,
-		"HostName":     n.name,
+		"HostName":     n.Name,
 		"Status":       status(state),
 		"IndicatorLED": p.led,
 		"PowerState":   p.display(),
@@ -408,14 +410,14 @@ func (b *BMC) system() map[string]any {
 		},
 		"LastResetTime": rfTime(p.lastReset),
 		"ProcessorSummary": map[string]any{
-			"Count":                 n.sockets,
-			"Model":                 cpuModel,
-			"CoreCount":             n.sockets * n.cores,
-			"LogicalProcessorCount": n.threads,
+			"Count":                 n.Sockets,
+			"Model":                 machine.CPUModel,
+			"CoreCount":             n.Sockets * n.Cores,
+			"LogicalProcessorCount": n.Threads,
 			"Status":                status("Enabled"),
 		},
 		"MemorySummary": map[string]any{
-			"TotalSystemMemoryGiB":           n.memTotal / gib,
+			"TotalSystemMemoryGiB":           n.MemTotal / machine.GiB,
 			"TotalSystemPersistentMemoryGiB": 0,
 			"MemoryMirroring":                "None",
 			"Status":                         status("Enabled"),
@@ -584,16 +586,16 @@ func (b *BMC) ethernetInterfaces() map[string]any {
 // processors is the system's processor collection: one per socket.
 func (b *BMC) processors() map[string]any {
 	var members []string
-	for i := 1; i <= b.host.node.sockets; i++ {
+	for i := 1; i <= b.machine.Sockets; i++ {
 		members = append(members, fmt.Sprintf("%s/Processors/CPU%d", b.systemURI(), i))
 	}
 	return collection(b.systemURI()+"/Processors", "#ProcessorCollection.ProcessorCollection", "Processors Collection", members...)
 }
 
 func (b *BMC) processor(id string) map[string]any {
-	n := b.host.node
+	n := b.machine
 	var i int
-	if _, err := fmt.Sscanf(id, "CPU%d", &i); err != nil || i < 1 || i > n.sockets || id != fmt.Sprintf("CPU%d", i) {
+	if _, err := fmt.Sscanf(id, "CPU%d", &i); err != nil || i < 1 || i > n.Sockets || id != fmt.Sprintf("CPU%d", i) {
 		return nil
 	}
 	return map[string]any{
@@ -606,16 +608,16 @@ func (b *BMC) processor(id string) map[string]any {
 		"ProcessorArchitecture": "x86",
 		"InstructionSet":        "x86-64",
 		"Manufacturer":          "Intel(R) Corporation",
-		"Model":                 cpuModel,
+		"Model":                 machine.CPUModel,
 		"MaxSpeedMHz":           5300,
-		"TotalCores":            n.cores,
-		"TotalThreads":          n.threads / n.sockets,
+		"TotalCores":            n.Cores,
+		"TotalThreads":          n.Threads / n.Sockets,
 		"Status":                map[string]any{"State": "Enabled", "Health": "OK"},
 	}
 }
 
 // dimms is the number of DIMMs: 16 GiB modules.
-func (b *BMC) dimms() int { return int(b.host.node.memTotal / (16 * gib)) }
+func (b *BMC) dimms() int { return int(b.machine.MemTotal / (16 * machine.GiB)) }
 
 func (b *BMC) memoryCollection() map[string]any {
 	var members []string

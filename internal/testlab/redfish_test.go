@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
 // Tests of the simulated BMCs through plain HTTP: the details a client
@@ -400,7 +402,7 @@ func TestBMCSystemInventory(t *testing.T) {
 		}
 		ps := s["ProcessorSummary"].(map[string]any)
 		ms := s["MemorySummary"].(map[string]any)
-		if ps["Count"] != 1.0 || ps["CoreCount"] != 8.0 || ps["LogicalProcessorCount"] != 16.0 || ps["Model"] != cpuModel ||
+		if ps["Count"] != 1.0 || ps["CoreCount"] != 8.0 || ps["LogicalProcessorCount"] != 16.0 || ps["Model"] != machine.CPUModel ||
 			ms["TotalSystemMemoryGiB"] != 64.0 || s["Status"].(map[string]any)["Health"] != "OK" {
 			t.Errorf("%s: summaries %v %v", n, ps, ms)
 		}

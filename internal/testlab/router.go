@@ -1,10 +1,9 @@
 package testlab
 
 import (
-	"fmt"
-	"maps"
-	"strings"
 	"sync"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // HandlerFunc serves one API method. It runs only on input that passed the
@@ -48,53 +47,18 @@ type endpoint struct {
 }
 
 // pathNode is a node of the path tree shared by the schema and the handlers.
-type pathNode struct {
-	template  string // e.g. "/nodes/{node}/status"
-	literal   map[string]*pathNode
-	param     *pathNode
-	paramName string
-	children  []string // child segment names in schema order (directory indexes)
-	methods   map[string]*endpoint
-}
-
-func newPathNode(template string) *pathNode {
-	return &pathNode{template: template, literal: map[string]*pathNode{}, methods: map[string]*endpoint{}}
-}
+type pathNode = sim.Node[*endpoint]
 
 // router maps method and path to endpoints.
 type router struct {
 	mu   sync.RWMutex
-	root *pathNode
+	tree *sim.Tree[*endpoint]
 }
 
-func newRouter() *router { return &router{root: newPathNode("")} }
+func newRouter() *router { return &router{tree: sim.NewTree[*endpoint]("testlab: path")} }
 
 // insert returns the node for template, creating the missing nodes.
-func (rt *router) insert(template string) *pathNode {
-	n := rt.root
-	for _, seg := range splitPath(template) {
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			name := seg[1 : len(seg)-1]
-			if n.param == nil {
-				n.param = newPathNode(n.template + "/" + seg)
-				n.paramName = name
-				n.children = append(n.children, seg)
-			} else if n.paramName != name {
-				panic(fmt.Sprintf("testlab: path %s: parameter {%s} conflicts with {%s}", template, name, n.paramName))
-			}
-			n = n.param
-			continue
-		}
-		child, ok := n.literal[seg]
-		if !ok {
-			child = newPathNode(n.template + "/" + seg)
-			n.literal[seg] = child
-			n.children = append(n.children, seg)
-		}
-		n = child
-	}
-	return n
-}
+func (rt *router) insert(template string) *pathNode { return rt.tree.Insert(template) }
 
 // attachSchema adds every method of the schema to the tree.
 func (rt *router) attachSchema(s *apiSchema) {
@@ -102,10 +66,10 @@ func (rt *router) attachSchema(s *apiSchema) {
 	defer rt.mu.Unlock()
 	for _, m := range s.methods {
 		n := rt.insert(m.path)
-		e := n.methods[m.method]
+		e := n.Methods[m.method]
 		if e == nil {
 			e = &endpoint{}
-			n.methods[m.method] = e
+			n.Methods[m.method] = e
 		}
 		e.schema = m
 	}
@@ -124,10 +88,10 @@ func (p *PVE) Handle(method, template string, h HandlerFunc, opts ...RouteOption
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	n := rt.insert(template)
-	e := n.methods[method]
+	e := n.Methods[method]
 	if e == nil {
 		e = &endpoint{}
-		n.methods[method] = e
+		n.Methods[method] = e
 	}
 	e.handler, e.lockMessage, e.noLock, e.noQuorum = h, nil, false, false
 	for _, o := range opts {
@@ -140,27 +104,14 @@ func (p *PVE) Handle(method, template string, h HandlerFunc, opts ...RouteOption
 func (rt *router) match(path string) (*pathNode, map[string]string) {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	n := rt.root
-	params := map[string]string{}
-	for _, seg := range splitPath(path) {
-		if child, ok := n.literal[seg]; ok {
-			n = child
-			continue
-		}
-		if n.param == nil {
-			return nil, nil
-		}
-		params[n.paramName] = seg
-		n = n.param
-	}
-	return n, params
+	return rt.tree.Match(sim.SplitPath(path))
 }
 
 // endpointFor returns the endpoint for method on n (nil if none).
 func (rt *router) endpointFor(n *pathNode, method string) *endpoint {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	return n.methods[method]
+	return n.Methods[method]
 }
 
 // childNames returns the directory entries below the node at template.
@@ -171,7 +122,7 @@ func (rt *router) childNames(template string) []string {
 	}
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	return append([]string(nil), n.children...)
+	return n.Children()
 }
 
 // checkRoutesAgainstSchema logs handlers that the schema does not know.
@@ -189,60 +140,12 @@ func (rt *router) handled() []string {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
 	var out []string
-	var walk func(n *pathNode)
-	walk = func(n *pathNode) {
-		for m, e := range n.methods {
-			if e.handler != nil && e.schema == nil && n.template != "" {
-				out = append(out, m+" "+n.template)
+	rt.tree.Walk(func(n *pathNode) {
+		for m, e := range n.Methods {
+			if e.handler != nil && e.schema == nil && n.Template() != "" {
+				out = append(out, m+" "+n.Template())
 			}
 		}
-		for _, c := range n.literal {
-			walk(c)
-		}
-		if n.param != nil {
-			walk(n.param)
-		}
-	}
-	walk(rt.root)
+	})
 	return out
-}
-
-// splitPath splits a path into its non-empty segments.
-func splitPath(p string) []string {
-	var segs []string
-	for _, s := range strings.Split(p, "/") {
-		if s != "" {
-			segs = append(segs, s)
-		}
-	}
-	return segs
-}
-
-// requestStats counts requests per "METHOD /template".
-type requestStats struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (s *requestStats) inc(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.counts == nil {
-		s.counts = map[string]int{}
-	}
-	s.counts[key]++
-}
-
-func (s *requestStats) snapshot() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	maps.Copy(out, s.counts)
-	return out
-}
-
-func (s *requestStats) reset() {
-	s.mu.Lock()
-	s.counts = nil
-	s.mu.Unlock()
 }

@@ -268,13 +268,13 @@ func (p *PVE) storageStatusLocked(n *node, s *storageDef) map[string]any {
 	case s.typ == "pbs":
 		st, err := p.pbsStorageStatus(s)
 		if err != nil {
-			p.logf("testlab: storage '%s' on %s: %v", s.id, n.name, err)
+			p.logf("testlab: storage '%s' on %s: %v", s.id, n.Name, err)
 			active = 0
 		} else {
 			total, used, avail = st[0], st[1], st[2]
 		}
 	case s.typ == "dir":
-		total, used = n.rootTotal, n.rootUsed()
+		total, used = n.RootTotal, n.RootUsed()
 		avail = total - min(used, total)
 	default: // a type the lab cannot reach
 		active = 0
@@ -322,7 +322,7 @@ func (p *PVE) listNodeStorage(r *Request) (any, error) {
 	n := p.nodeLocked(r.PathParams["node"])
 	res := map[string]map[string]any{}
 	for _, s := range defs {
-		if !s.availableOn(n.name) {
+		if !s.availableOn(n.Name) {
 			continue
 		}
 		if len(contents) > 0 && (s.disabled || !slices.ContainsFunc(contents, s.hasContent)) {

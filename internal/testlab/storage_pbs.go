@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // PVE's side of a PBS storage (PBSPlugin.pm with PVE::APIClient::LWP): a
@@ -69,7 +71,7 @@ func (p *PVE) pbsAPIConnect(s *storageDef, password string, timeout time.Duratio
 			if len(raw) == 0 {
 				return errors.New("no certificate")
 			}
-			fp := fingerprintOf(raw[0])
+			fp := sim.FingerprintOf(raw[0])
 			if want != "" {
 				if fp == want {
 					return nil

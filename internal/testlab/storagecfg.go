@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // /etc/pve/storage.cfg as PVE::Storage keeps it: a section config that
@@ -688,7 +690,7 @@ func (p *PVE) setEncryptionKey(sec *storageSection, key string, res map[string]a
 // derived from the key with SHA-256 here, PBS derives it through the
 // key's cipher; both print as lower-case hex pairs.
 func newPBSKeyFile(now time.Time) string {
-	key := randomBytes(32)
+	key := sim.RandomBytes(32)
 	sum := sha256.Sum256(key)
 	parts := make([]string, len(sum))
 	for i, b := range sum {

@@ -149,7 +149,7 @@ func (p *PVE) startTask(node, typ, id, user string, duration time.Duration, logL
 	if len(warnings) > 0 {
 		t.exit = fmt.Sprintf("WARNINGS: %d", len(warnings))
 	}
-	if exit, ok := p.faults.taskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(); ok {
 		t.exit = dieStatus(exit)
 	}
 	p.mu.Lock()
@@ -176,7 +176,7 @@ func (p *PVE) spawnLocked(t *task, now time.Time) {
 	t.start = now
 	boot := now.Add(-time.Hour)
 	if n := p.nodeLocked(t.node); n != nil {
-		boot = n.boot()
+		boot = n.Boot()
 	}
 	t.pstart = int64(now.Sub(boot).Seconds() * userHZ)
 	t.upid = fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", t.node, t.pid, t.pstart, now.Unix(), t.typ, t.id, t.user)

@@ -94,10 +94,10 @@ func TestUnknownNode(t *testing.T) {
 func methodSchemaFor(t *testing.T, lab *PVE, method, path string) *methodSchema {
 	t.Helper()
 	n, _ := lab.routes.match(path)
-	if n == nil || n.methods[method] == nil || n.methods[method].schema == nil {
+	if n == nil || n.Methods[method] == nil || n.Methods[method].schema == nil {
 		t.Fatalf("%s %s not in schema", method, path)
 	}
-	return n.methods[method].schema
+	return n.Methods[method].schema
 }
 
 func TestValidatePropertyStringsAndFamilies(t *testing.T) {

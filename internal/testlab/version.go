@@ -116,19 +116,11 @@ func (p *PVE) dropRoutesOutsideSchema() {
 	rt := p.routes
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	var walk func(n *pathNode)
-	walk = func(n *pathNode) {
-		for m, e := range n.methods {
+	rt.tree.Walk(func(n *pathNode) {
+		for m, e := range n.Methods {
 			if e.schema == nil {
-				delete(n.methods, m)
+				delete(n.Methods, m)
 			}
 		}
-		for _, c := range n.literal {
-			walk(c)
-		}
-		if n.param != nil {
-			walk(n.param)
-		}
-	}
-	walk(rt.root)
+	})
 }

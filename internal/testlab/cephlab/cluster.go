@@ -44,6 +44,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Options configures Start. The zero value starts a monitor, a
@@ -139,7 +141,7 @@ func Start(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, fsid: randomUUID(), classes: slices.Clone(opts.OSDClasses), logf: opts.Logf}
+	c := &Cluster{dir: dir, fsid: sim.RandomUUID(), classes: slices.Clone(opts.OSDClasses), logf: opts.Logf}
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
 	}
@@ -205,7 +207,7 @@ func (c *Cluster) start(ctx context.Context, opts Options) error {
 		osd := keyEntry{name: fmt.Sprintf("osd.%d", i), key: newKey(), caps: [][2]string{{"mgr", "allow profile osd"}, {"mon", "allow profile osd"}, {"osd", "allow *"}}}
 		all = append(all, osd)
 		files[c.path("osd", fmt.Sprint(i), "keyring")] = []keyEntry{osd}
-		osdUUIDs[i] = randomUUID()
+		osdUUIDs[i] = sim.RandomUUID()
 		// read by the OSD when it boots (osd_class_update_on_start)
 		if err := os.WriteFile(c.path("osd", fmt.Sprint(i), "crush_device_class"), []byte(c.classes[i]+"\n"), 0o644); err != nil {
 			return fmt.Errorf("cephlab: ceph: %w", err)
@@ -565,9 +567,9 @@ func (c *Cluster) Dir() string { return c.dir }
 // CEPH_MON_HOST, CEPH_USER and CEPH_KEY.
 func (c *Cluster) EnvLines() []string {
 	return []string{
-		"export CEPH_MON_HOST=" + shellQuote(c.monHost),
+		"export CEPH_MON_HOST=" + sim.ShellQuote(c.monHost),
 		"export CEPH_USER=admin",
-		"export CEPH_KEY=" + shellQuote(c.adminKey),
+		"export CEPH_KEY=" + sim.ShellQuote(c.adminKey),
 	}
 }
 

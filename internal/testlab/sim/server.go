@@ -1,4 +1,9 @@
-package testlab
+// Package sim holds what every simulated server of the lab (the PVE nodes,
+// the PBS and the Redfish BMCs) is made of: the HTTP/1.1-over-TLS server,
+// the lab's CA and certificates, fault injection, the path tree the API
+// routers are built on, request counters, random IDs and endpoint helpers.
+// It knows nothing of the servers it serves.
+package sim
 
 import (
 	"bufio"
@@ -23,32 +28,35 @@ import (
 // Limits and timeouts of the connection loop, after pveproxy's.
 const (
 	keepAliveRequests = 100 // requests served on one connection before it is closed
-	idleTimeout       = 60 * time.Second
-	requestTimeout    = 30 * time.Second
-	gzipThreshold     = 1024 // pveproxy compresses bodies larger than this
+	// IdleTimeout is how long a connection may wait for its next request.
+	IdleTimeout = 60 * time.Second
+	// RequestTimeout is how long reading one request or writing its answer may take.
+	RequestTimeout = 30 * time.Second
+	gzipThreshold  = 1024 // pveproxy compresses bodies larger than this
 )
 
-// response is what the lab answers to one request.
-type response struct {
-	status int
-	reason string // status line text; only its first line is sent
-	ctype  string // Content-Type; "" sends none
-	body   []byte
-	delay  time.Duration // hold the answer back this long (unauthorized calls)
-	// headers are more header lines (PBS's writer sends them)
-	headers [][2]string
-	drop    bool // reset the connection without answering
+// Response is what the lab answers to one request.
+type Response struct {
+	Status int
+	Reason string // status line text; only its first line is sent
+	CType  string // Content-Type; "" sends none
+	Body   []byte
+	Delay  time.Duration // hold the answer back this long (unauthorized calls)
+	// Headers are more header lines (PBS's writer sends them)
+	Headers [][2]string
+	Drop    bool // reset the connection without answering
 }
 
-// httpServer is a minimal HTTP/1.1 over TLS server.
-type httpServer struct {
+// Server is a minimal HTTP/1.1 over TLS server.
+type Server struct {
 	ln      net.Listener
 	tlsConf *tls.Config
-	handle  func(req *http.Request) *response
-	// write writes an answer; keepErrors keeps the connection open after
-	// an error status (hyper does, pveproxy does not).
-	write      func(w *bufio.Writer, req *http.Request, resp *response, keep bool)
-	keepErrors bool
+	handle  func(req *http.Request) *Response
+	// Write writes an answer (WriteResponse unless set otherwise);
+	// KeepErrors keeps the connection open after an error status (hyper
+	// does, pveproxy does not). Set them before Serve.
+	Write      func(w *bufio.Writer, req *http.Request, resp *Response, keep bool)
+	KeepErrors bool
 	done       chan struct{}
 	wg         sync.WaitGroup
 
@@ -57,19 +65,21 @@ type httpServer struct {
 	closed bool
 }
 
-func newHTTPServer(ln net.Listener, conf *tls.Config, handle func(*http.Request) *response) *httpServer {
-	return &httpServer{
+// NewServer returns a server that answers the connections accepted on ln
+// with handle, over TLS with conf. It serves once Serve is called.
+func NewServer(ln net.Listener, conf *tls.Config, handle func(*http.Request) *Response) *Server {
+	return &Server{
 		ln:      ln,
 		tlsConf: conf,
 		handle:  handle,
-		write:   writeResponse,
+		Write:   WriteResponse,
 		done:    make(chan struct{}),
 		conns:   map[net.Conn]struct{}{},
 	}
 }
 
-// serve accepts connections until the listener is closed.
-func (s *httpServer) serve() {
+// Serve accepts connections until the listener is closed.
+func (s *Server) Serve() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -92,7 +102,7 @@ func (s *httpServer) serve() {
 	}
 }
 
-func (s *httpServer) track(c net.Conn) bool {
+func (s *Server) track(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -102,14 +112,14 @@ func (s *httpServer) track(c net.Conn) bool {
 	return true
 }
 
-func (s *httpServer) untrack(c net.Conn) {
+func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
 }
 
-// close stops accepting, closes all connections and waits for their handlers.
-func (s *httpServer) close() error {
+// Close stops accepting, closes all connections and waits for their handlers.
+func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -126,7 +136,7 @@ func (s *httpServer) close() error {
 	return err
 }
 
-func (s *httpServer) serveConn(raw net.Conn) {
+func (s *Server) serveConn(raw net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(raw)
 	defer raw.Close()
@@ -135,31 +145,31 @@ func (s *httpServer) serveConn(raw net.Conn) {
 	br := bufio.NewReader(conn)
 	bw := bufio.NewWriter(conn)
 	for n := 1; ; n++ {
-		_ = conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		_ = conn.SetReadDeadline(time.Now().Add(IdleTimeout))
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(requestTimeout))
+		_ = conn.SetReadDeadline(time.Now().Add(RequestTimeout))
 		req.RemoteAddr = raw.RemoteAddr().String()
 
 		resp := s.handle(req)
-		if resp.drop {
+		if resp.Drop {
 			if tcp, ok := raw.(*net.TCPConn); ok {
 				_ = tcp.SetLinger(0) // close with RST, like a crashed worker
 			}
 			return
 		}
-		if resp.delay > 0 {
+		if resp.Delay > 0 {
 			select {
-			case <-time.After(resp.delay):
+			case <-time.After(resp.Delay):
 			case <-s.done:
 				return
 			}
 		}
-		keep := keepAlive(req) && (resp.status < 400 || s.keepErrors) && n < keepAliveRequests && drained(req.Body)
-		_ = conn.SetWriteDeadline(time.Now().Add(requestTimeout))
-		s.write(bw, req, resp, keep)
+		keep := keepAlive(req) && (resp.Status < 400 || s.KeepErrors) && n < keepAliveRequests && drained(req.Body)
+		_ = conn.SetWriteDeadline(time.Now().Add(RequestTimeout))
+		s.Write(bw, req, resp, keep)
 		if bw.Flush() != nil || !keep {
 			return
 		}
@@ -184,14 +194,14 @@ func drained(body io.ReadCloser) bool {
 	return n == 0
 }
 
-// writeResponse writes resp with the headers pveproxy sends.
-func writeResponse(w *bufio.Writer, req *http.Request, resp *response, keep bool) {
-	reason := resp.reason
+// WriteResponse writes resp with the headers pveproxy sends.
+func WriteResponse(w *bufio.Writer, req *http.Request, resp *Response, keep bool) {
+	reason := resp.Reason
 	if reason == "" {
-		reason = http.StatusText(resp.status)
+		reason = http.StatusText(resp.Status)
 	}
 	reason, _, _ = strings.Cut(reason, "\n")
-	body := resp.body
+	body := resp.Body
 	gzipped := false
 	if len(body) > gzipThreshold && strings.Contains(req.Header.Get("Accept-Encoding"), "gzip") {
 		var buf bytes.Buffer
@@ -201,7 +211,7 @@ func writeResponse(w *bufio.Writer, req *http.Request, resp *response, keep bool
 		body, gzipped = buf.Bytes(), true
 	}
 	date := time.Now().UTC().Format(http.TimeFormat)
-	fmt.Fprintf(w, "HTTP/%d.%d %d %s\r\n", req.ProtoMajor, req.ProtoMinor, resp.status, reason)
+	fmt.Fprintf(w, "HTTP/%d.%d %d %s\r\n", req.ProtoMajor, req.ProtoMinor, resp.Status, reason)
 	fmt.Fprintf(w, "Cache-Control: max-age=0\r\n")
 	if keep {
 		fmt.Fprintf(w, "Connection: Keep-Alive\r\n")
@@ -213,8 +223,8 @@ func writeResponse(w *bufio.Writer, req *http.Request, resp *response, keep bool
 		fmt.Fprintf(w, "Content-Encoding: gzip\r\n")
 	}
 	fmt.Fprintf(w, "Content-Length: %d\r\n", len(body))
-	if resp.ctype != "" {
-		fmt.Fprintf(w, "Content-Type: %s\r\n", resp.ctype)
+	if resp.CType != "" {
+		fmt.Fprintf(w, "Content-Type: %s\r\n", resp.CType)
 	}
 	fmt.Fprintf(w, "Expires: %s\r\n\r\n", date)
 	_, _ = w.Write(body)

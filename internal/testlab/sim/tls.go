@@ -1,4 +1,4 @@
-package testlab
+package sim
 
 import (
 	"crypto"
@@ -25,21 +25,26 @@ import (
 // cluster; each node has a certificate of its own, with its own
 // fingerprint.
 
-// labCA is the certificate authority of a lab.
-type labCA struct {
-	cert    *x509.Certificate
-	key     crypto.Signer
-	certPEM []byte
+// CA is the certificate authority of a lab.
+type CA struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+	// CertPEM is the CA's certificate, PEM-encoded.
+	CertPEM []byte
 }
 
-// labCert is the certificate one node serves.
-type labCert struct {
-	cert        tls.Certificate
-	certPEM     []byte
-	fingerprint string
+// Cert is the certificate one server serves.
+type Cert struct {
+	// TLS is the certificate with its private key.
+	TLS tls.Certificate
+	// PEM is the certificate, PEM-encoded.
+	PEM []byte
+	// Fingerprint is its SHA-256 fingerprint, as FingerprintOf gives it.
+	Fingerprint string
 }
 
-func newKey() (*ecdsa.PrivateKey, error) {
+// NewKey generates a server key (ECDSA P-256).
+func NewKey() (*ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("testlab: generate key: %w", err)
@@ -55,9 +60,9 @@ func newSerial() (*big.Int, error) {
 	return serial, nil
 }
 
-// newLabCA generates the self-signed CA, named like gen_pveca_cert names it.
-func newLabCA() (*labCA, error) {
-	key, err := newKey()
+// NewCA generates the self-signed CA, named like gen_pveca_cert names it.
+func NewCA() (*CA, error) {
+	key, err := NewKey()
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +75,7 @@ func newLabCA() (*labCA, error) {
 		SerialNumber: serial,
 		Subject: pkix.Name{
 			CommonName:         "Proxmox Virtual Environment",
-			OrganizationalUnit: []string{randomUUID()},
+			OrganizationalUnit: []string{RandomUUID()},
 			Organization:       []string{"PVE Cluster Manager CA"},
 		},
 		NotBefore:             now.Add(-24 * time.Hour),
@@ -87,13 +92,13 @@ func newLabCA() (*labCA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testlab: parse CA certificate: %w", err)
 	}
-	return &labCA{cert: cert, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+	return &CA{cert: cert, key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
-// nodeCert issues a node certificate the way gen_pve_ssl_cert does: for
+// NodeCert issues a node certificate the way gen_pve_ssl_cert does: for
 // 127.0.0.1, ::1, localhost, the node's IP and its name. key is the node's
 // key (pve-ssl.key), which PVE keeps when it renews the certificate.
-func (ca *labCA) nodeCert(name, ip string, key *ecdsa.PrivateKey) (*labCert, error) {
+func (ca *CA) NodeCert(name, ip string, key *ecdsa.PrivateKey) (*Cert, error) {
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	if parsed := net.ParseIP(ip); parsed != nil {
 		ips = append(ips, parsed)
@@ -103,11 +108,11 @@ func (ca *labCA) nodeCert(name, ip string, key *ecdsa.PrivateKey) (*labCert, err
 		OrganizationalUnit: []string{"PVE Cluster Node"},
 		Organization:       []string{"Proxmox Virtual Environment"},
 	}
-	return ca.serverCert(subject, []string{"localhost", name}, ips, key)
+	return ca.ServerCert(subject, []string{"localhost", name}, ips, key)
 }
 
-// serverCert issues a TLS server certificate for the names and addresses.
-func (ca *labCA) serverCert(subject pkix.Name, dnsNames []string, ips []net.IP, key *ecdsa.PrivateKey) (*labCert, error) {
+// ServerCert issues a TLS server certificate for the names and addresses.
+func (ca *CA) ServerCert(subject pkix.Name, dnsNames []string, ips []net.IP, key *ecdsa.PrivateKey) (*Cert, error) {
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err
@@ -128,15 +133,15 @@ func (ca *labCA) serverCert(subject pkix.Name, dnsNames []string, ips []net.IP, 
 	if err != nil {
 		return nil, fmt.Errorf("testlab: create server certificate: %w", err)
 	}
-	return &labCert{
-		cert:        tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
-		certPEM:     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		fingerprint: fingerprintOf(der),
+	return &Cert{
+		TLS:         tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
+		PEM:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		Fingerprint: FingerprintOf(der),
 	}, nil
 }
 
-// fingerprintOf returns the SHA-256 of der as "AB:CD:...", the form PVE shows.
-func fingerprintOf(der []byte) string {
+// FingerprintOf returns the SHA-256 of der as "AB:CD:...", the form PVE shows.
+func FingerprintOf(der []byte) string {
 	sum := sha256.Sum256(der)
 	parts := make([]string, len(sum))
 	for i, b := range sum {
@@ -145,12 +150,12 @@ func fingerprintOf(der []byte) string {
 	return strings.Join(parts, ":")
 }
 
-// serverTLSConfig returns the TLS configuration of a node's listener: it
+// ServerTLSConfig returns the TLS configuration of a node's listener: it
 // serves whatever certificate the node has at the time of the handshake.
 // pveproxy speaks HTTP/1.1 only.
-func serverTLSConfig(current func() *labCert) *tls.Config {
+func ServerTLSConfig(current func() *Cert) *tls.Config {
 	return &tls.Config{
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &current().cert, nil },
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &current().TLS, nil },
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{"http/1.1"},
 	}

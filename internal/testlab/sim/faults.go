@@ -1,0 +1,165 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Transient failure pveproxy answers when it cannot get an answer from the
+// worker behind it (pvedaemon or another node): AnyEvent::HTTP's status 596
+// for a request whose answer did not arrive in time.
+const (
+	TransientStatus = 596
+	TransientReason = "Connection timed out"
+)
+
+// Faults are the fault-injection knobs of a lab. The zero state injects
+// nothing. All methods are safe for concurrent use.
+type Faults struct {
+	mu           sync.Mutex
+	rng          *rand.Rand
+	latency      time.Duration
+	errorRate    float64
+	dropRate     float64
+	lockRate     float64
+	authDelay    time.Duration
+	failTasks    int
+	failTaskExit string
+	failRequests int
+	failStatus   int
+	failReason   string
+}
+
+// NewFaults returns knobs that inject nothing yet.
+func NewFaults() *Faults {
+	return &Faults{rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+}
+
+// SetLatency adds d to the handling of every request.
+func (f *Faults) SetLatency(d time.Duration) {
+	f.mu.Lock()
+	f.latency = d
+	f.mu.Unlock()
+}
+
+// SetErrorRate makes that fraction of requests (0..1) fail the way pveproxy
+// fails when the worker behind it does not answer: "596 Connection timed out".
+// Logins (POST /access/ticket) are not affected.
+func (f *Faults) SetErrorRate(rate float64) {
+	f.mu.Lock()
+	f.errorRate = rate
+	f.mu.Unlock()
+}
+
+// SetDropRate makes that fraction of requests (0..1) end with the
+// connection reset and no answer.
+func (f *Faults) SetDropRate(rate float64) {
+	f.mu.Lock()
+	f.dropRate = rate
+	f.mu.Unlock()
+}
+
+// SetLockContention makes that fraction of config-modifying requests (0..1)
+// fail like PVE does when a config lock cannot be acquired in time, e.g.
+// 500 "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout".
+func (f *Faults) SetLockContention(rate float64) {
+	f.mu.Lock()
+	f.lockRate = rate
+	f.mu.Unlock()
+}
+
+// SetAuthFailureDelay holds back every 401 answer this long. Real pveproxy
+// delays unauthorized calls by 3 seconds; the lab does not unless asked,
+// to keep tests fast.
+func (f *Faults) SetAuthFailureDelay(d time.Duration) {
+	f.mu.Lock()
+	f.authDelay = d
+	f.mu.Unlock()
+}
+
+// FailNextTasks makes the next n tasks that start end with exitStatus (e.g.
+// "command 'xyz' failed: exit code 1"); their log ends with "TASK ERROR:
+// <exitStatus>".
+func (f *Faults) FailNextTasks(n int, exitStatus string) {
+	f.mu.Lock()
+	f.failTasks, f.failTaskExit = n, exitStatus
+	f.mu.Unlock()
+}
+
+// FailNextRequests answers the next n requests, other than logins, with
+// status and reason (as status line and message) before they are handled.
+func (f *Faults) FailNextRequests(n int, status int, reason string) {
+	f.mu.Lock()
+	f.failRequests, f.failStatus, f.failReason = n, status, reason
+	f.mu.Unlock()
+}
+
+// Reset turns all faults off.
+func (f *Faults) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.latency, f.authDelay = 0, 0
+	f.errorRate, f.dropRate, f.lockRate = 0, 0, 0
+	f.failTasks, f.failTaskExit = 0, ""
+	f.failRequests, f.failStatus, f.failReason = 0, 0, ""
+}
+
+// chance reports true with probability rate.
+func (f *Faults) chance(rate float64) bool {
+	return rate > 0 && (rate >= 1 || f.rng.Float64() < rate)
+}
+
+// RequestLatency returns the latency to add to a request.
+func (f *Faults) RequestLatency() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.latency
+}
+
+// AuthFailureDelay returns how long to hold back a 401 answer.
+func (f *Faults) AuthFailureDelay() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.authDelay
+}
+
+// Drop reports whether to reset this request's connection without answering.
+func (f *Faults) Drop() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.chance(f.dropRate)
+}
+
+// RequestFailure returns the status and reason a request fails with, if a
+// FailNextRequests or error-rate fault hits it.
+func (f *Faults) RequestFailure() (int, string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failRequests > 0 {
+		f.failRequests--
+		return f.failStatus, f.failReason, true
+	}
+	if f.chance(f.errorRate) {
+		return TransientStatus, TransientReason, true
+	}
+	return 0, "", false
+}
+
+// LockTimeout reports whether this config-modifying request fails to get its lock.
+func (f *Faults) LockTimeout() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.chance(f.lockRate)
+}
+
+// TaskFailure returns the exit status the next task must end with, if any.
+func (f *Faults) TaskFailure() (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failTasks > 0 {
+		f.failTasks--
+		return f.failTaskExit, true
+	}
+	return "", false
+}
