@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // PVE's Ceph pool API (PVE::API2::Ceph::Pool and the rules method of
@@ -143,44 +144,7 @@ func monCommand(c *cephlab.Cluster, cmd map[string]any) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, Errorf(http.StatusInternalServerError, "malformed JSON string, %v", err)
 	}
-	return perlJSON(v), nil
-}
-
-// perlJSON turns numbers into what Perl's JSON encoder writes back:
-// integers as they are, other numbers as doubles with 15 digits.
-func perlJSON(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		return json.Number(perlNumber(string(x)))
-	case map[string]any:
-		for k, e := range x {
-			x[k] = perlJSON(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = perlJSON(e)
-		}
-	}
-	return v
-}
-
-// perlStr is "$value" in Perl for a decoded JSON value: booleans become
-// "1" and "0", undef "".
-func perlStr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case bool:
-		if x {
-			return "1"
-		}
-		return "0"
-	case json.Number:
-		return string(x)
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
+	return perl.DecodedJSON(v), nil
 }
 
 func asMap(v any) map[string]any {
@@ -206,7 +170,7 @@ func autoscaleStatus(c *cephlab.Cluster) map[string]any {
 		if data == nil {
 			data = map[string]any{}
 		}
-		data[perlStr(m["pool_name"])] = m
+		data[perl.String(m["pool_name"])] = m
 	}
 	return data
 }
@@ -230,7 +194,7 @@ func (p *PVE) cephListPools(r *Request) (any, error) {
 		if d["stats"] == nil || d["id"] == nil {
 			continue
 		}
-		stats[perlStr(d["id"])] = asMap(d["stats"])
+		stats[perl.String(d["id"])] = asMap(d["stats"])
 	}
 	dump, err := monCommand(c, map[string]any{"prefix": "osd dump"})
 	if err != nil {
@@ -243,7 +207,7 @@ func (p *PVE) cephListPools(r *Request) (any, error) {
 	rules := map[string]any{}
 	for _, e := range asList(ruleDump) {
 		rule := asMap(e)
-		rules[perlStr(rule["rule_id"])] = rule["rule_name"]
+		rules[perl.String(rule["rule_id"])] = rule["rule_name"]
 	}
 	autoscale := autoscaleStatus(c)
 
@@ -259,7 +223,7 @@ func (p *PVE) cephListPools(r *Request) (any, error) {
 		if autoscale != nil {
 			// $d->{autoscale_status}->{pg_num_final} makes the status {}
 			// for a pool the autoscaler does not know yet
-			st := asMap(autoscale[perlStr(d["pool_name"])])
+			st := asMap(autoscale[perl.String(d["pool_name"])])
 			if st == nil {
 				st = map[string]any{}
 			}
@@ -270,14 +234,14 @@ func (p *PVE) cephListPools(r *Request) (any, error) {
 			d["target_size"] = opts["target_size_bytes"]
 			d["target_size_ratio"] = opts["target_size_ratio"]
 		}
-		if name, ok := rules[perlStr(d["crush_rule"])]; ok && d["crush_rule"] != nil {
+		if name, ok := rules[perl.String(d["crush_rule"])]; ok && d["crush_rule"] != nil {
 			d["crush_rule_name"] = name
 		}
-		if s := stats[perlStr(d["pool"])]; s != nil {
+		if s := stats[perl.String(d["pool"])]; s != nil {
 			d["bytes_used"] = s["bytes_used"]
 			d["percent_used"] = s["percent_used"]
 		}
-		switch perlStr(pool["type"]) {
+		switch perl.String(pool["type"]) {
 		case "1":
 			d["type"] = "replicated"
 		case "3":
@@ -319,7 +283,7 @@ func (p *PVE) cephPoolStatus(r *Request) (any, error) {
 		"target_size_ratio": res["target_size_ratio"],
 	}
 	for _, flag := range []string{"noscrub", "nodeep-scrub", "nodelete", "nopgchange", "nosizechange", "write_fadvise_dontneed", "hashpspool", "use_gmt_hitset", "fast_read"} {
-		data[flag] = perlStr(res[flag])
+		data[flag] = perl.String(res[flag])
 	}
 	if r.Bool("verbose", false) {
 		df, err := monCommand(c, map[string]any{"prefix": "df"})
@@ -329,7 +293,7 @@ func (p *PVE) cephPoolStatus(r *Request) (any, error) {
 		data["autoscale_status"] = autoscaleStatus(c)[pool]
 		for _, e := range asList(asMap(df)["pools"]) {
 			d := asMap(e)
-			if d["stats"] == nil || perlStr(d["name"]) != pool {
+			if d["stats"] == nil || perl.String(d["name"]) != pool {
 				continue
 			}
 			data["statistics"] = d["stats"]
@@ -512,7 +476,7 @@ func ecProfileExists(c *cephlab.Cluster, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return slices.ContainsFunc(asList(res), func(v any) bool { return perlStr(v) == name }), nil
+	return slices.ContainsFunc(asList(res), func(v any) bool { return perl.String(v) == name }), nil
 }
 
 // cephCreatePool serves POST /nodes/{node}/ceph/pool (createpool).
@@ -639,9 +603,9 @@ func (p *PVE) cephDestroyPool(r *Request) (any, error) {
 		if _, err := monCommand(c, map[string]any{"prefix": "osd pool delete", "pool": pool, "pool2": pool, "yes_i_really_really_mean_it": true, "format": "plain"}); err != nil {
 			return err
 		}
-		if profile := perlStr(props["erasure_code_profile"]); profile != "" {
+		if profile := perl.String(props["erasure_code_profile"]); profile != "" {
 			w.print("found erasure coded profile '%s', destroying its CRUSH rule", profile)
-			rule := perlStr(props["crush_rule"])
+			rule := perl.String(props["crush_rule"])
 			if _, err := monCommand(c, map[string]any{"prefix": "osd crush rule rm", "name": rule, "format": "plain"}); err != nil {
 				w.warn("removing crush rule '%s' failed: %s", rule, errText(err))
 			}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // guestRef is a guest (VM or container) known cluster-wide, as in
@@ -72,7 +74,7 @@ func (p *PVE) clusterStatus(r *Request) (any, error) {
 		"type":    "cluster",
 		"name":    ci.name,
 		"nodes":   len(ci.members),
-		"quorate": boolInt(ci.quorate),
+		"quorate": perl.BoolInt(ci.quorate),
 		"version": ci.version,
 	})
 	for _, m := range ci.members {
@@ -80,9 +82,9 @@ func (p *PVE) clusterStatus(r *Request) (any, error) {
 			"id":     "node/" + m.name,
 			"type":   "node",
 			"name":   m.name,
-			"local":  boolInt(m.name == r.LocalNode),
+			"local":  perl.BoolInt(m.name == r.LocalNode),
 			"nodeid": m.nodeid,
-			"online": boolInt(m.online),
+			"online": perl.BoolInt(m.online),
 			"level":  "",
 		}
 		if m.ip != "" {
@@ -104,13 +106,6 @@ func offlineNodeStats(m memberInfo) map[string]any {
 		e["maxdisk"] = n.RootTotal
 	}
 	return e
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // clusterResources serves GET /cluster/resources, optionally filtered by
@@ -163,7 +158,7 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 				}
 				d := p.storageStatusLocked(n, st)
 				e := storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64))
-				e["shared"] = boolInt(st.shared)
+				e["shared"] = perl.BoolInt(st.shared)
 				// no current data of the node, or pvestatd does not report the
 				// storage (not active): extract_storage_stats' default
 				if !m.online || d["active"] != 1 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // statusEntries returns /cluster/status by id ("cluster", "node/pve1", ...).
@@ -37,7 +38,7 @@ func checkStatus(t *testing.T, c *caller, name string, version int, quorate bool
 	t.Helper()
 	st := statusEntries(t, c)
 	cl := st["cluster"]
-	if cl == nil || cl["name"] != name || cl["version"] != float64(version) || cl["quorate"] != float64(boolInt(quorate)) || cl["nodes"] != float64(len(online)) {
+	if cl == nil || cl["name"] != name || cl["version"] != float64(version) || cl["quorate"] != float64(perl.BoolInt(quorate)) || cl["nodes"] != float64(len(online)) {
 		t.Fatalf("cluster entry %v, want %s version %d quorate %v nodes %d", cl, name, version, quorate, len(online))
 	}
 	if len(st) != len(online)+1 {
@@ -45,7 +46,7 @@ func checkStatus(t *testing.T, c *caller, name string, version int, quorate bool
 	}
 	for node, on := range online {
 		e := st["node/"+node]
-		if e == nil || e["online"] != float64(boolInt(on)) || e["local"] != float64(boolInt(node == c.node)) || e["type"] != "node" || e["name"] != node {
+		if e == nil || e["online"] != float64(perl.BoolInt(on)) || e["local"] != float64(perl.BoolInt(node == c.node)) || e["type"] != "node" || e["name"] != node {
 			t.Errorf("%s: entry of %s = %v, want online %v", c.node, node, e, on)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // Cluster configuration: PVE::API2::ClusterConfig (pve-cluster) and the
@@ -565,7 +567,7 @@ func (nw *nodeNetwork) addresses(now time.Time) []string {
 			continue
 		}
 		for _, k := range []string{"address", "address6"} {
-			if a := perlString(d[k]); perlTrue(a) {
+			if a := perl.String(d[k]); perl.Truthy(a) {
 				out = append(out, a)
 			}
 		}

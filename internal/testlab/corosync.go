@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // corosync.conf as PVE::Corosync reads and writes it. The lab keeps the
@@ -225,7 +227,7 @@ func parseCorosyncLink(s string) (addr string, prio int) {
 func corosyncLinks(r *Request) map[int]string {
 	links := map[int]string{}
 	for l := 0; l <= maxLinkIndex; l++ {
-		if v, ok := r.String(fmt.Sprintf("link%d", l)); ok && perlTrue(v) {
+		if v, ok := r.String(fmt.Sprintf("link%d", l)); ok && perl.Truthy(v) {
 			links[l] = v
 		}
 	}

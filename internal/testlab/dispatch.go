@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -207,7 +208,7 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 
 	for _, k := range slices.Sorted(maps.Keys(r.Params)) {
 		if uv, ok := r.PathParams[k]; ok {
-			if v, _ := perlScalar(r.Params[k]); v != uv {
+			if v, _ := perl.Scalar(r.Params[k]); v != uv {
 				return nil, ParamError(map[string]string{k: "duplicate parameter (already defined in URI) with conflicting values!"})
 			}
 		}

@@ -140,14 +140,6 @@ func TestParsePropertyString(t *testing.T) {
 	}
 }
 
-func TestPerlNumber(t *testing.T) {
-	for in, want := range map[string]string{"100": "100", "1.0": "1", "1.50": "1.5", "1e3": "1000", "0.1": "0.1", "1e20": "1e+20", "-2": "-2"} {
-		if got := perlNumber(in); got != want {
-			t.Errorf("perlNumber(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func FuzzConvertPerlRegex(f *testing.F) {
 	for _, seed := range []string{`(?^:[A-Za-z][A-Za-z0-9\.\-_]+)`, `a|b$`, `[]\0]\Z`, `\h+(?^i:x)`, `[[:alpha:]]`, `(?^`} {
 		f.Add(seed)

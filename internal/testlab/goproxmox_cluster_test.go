@@ -7,6 +7,8 @@ import (
 	"time"
 
 	proxmox "github.com/luthermonson/go-proxmox"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // go-proxmox forms a cluster of standalone nodes through their own
@@ -69,7 +71,7 @@ func TestGoProxmoxClusterConfig(t *testing.T) {
 		t.Errorf("cluster = %+v", pve3)
 	}
 	for _, n := range pve3.Nodes {
-		if n.Online != 1 || n.Local != boolInt(n.Name == "pve3") {
+		if n.Online != 1 || n.Local != perl.BoolInt(n.Name == "pve3") {
 			t.Errorf("node %+v", n)
 		}
 	}

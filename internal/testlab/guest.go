@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // What VMs and containers share, as PVE::AbstractConfig and
@@ -28,23 +30,13 @@ func newGuestConfig(conf map[string]string) guestConfig {
 	return guestConfig{conf: conf, pending: map[string]string{}}
 }
 
-// perlLines splits text into lines like Perl's split(/\n/, ...): trailing
-// empty fields are dropped.
-func perlLines(s string) []string {
-	lines := strings.Split(s, "\n")
-	for len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	return lines
-}
-
 // rawConfigSection is $generate_raw_config of write_vm_config and
 // write_pct_config: the description as comment lines, then the keys in
 // order. qemu-server writes an empty pending description as "#".
 func rawConfigSection(conf map[string]string, pending bool) string {
 	var b strings.Builder
 	if descr, ok := conf["description"]; ok {
-		if lines := perlLines(descr); len(lines) > 0 {
+		if lines := perl.Lines(descr); len(lines) > 0 {
 			for _, line := range lines {
 				b.WriteString("#" + encodeText(line) + "\n")
 			}
@@ -199,7 +191,7 @@ func guestResource(kind string, vmid int, node string, s map[string]any, haState
 		"node":      node,
 		"name":      s["name"],
 		"status":    s["status"],
-		"template":  boolInt(s["template"] == 1),
+		"template":  perl.BoolInt(s["template"] == 1),
 		"maxcpu":    s["cpus"],
 		"maxmem":    s["maxmem"],
 		"maxdisk":   s["maxdisk"],

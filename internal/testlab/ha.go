@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -175,7 +176,7 @@ func (p *PVE) haConfigLocked(f *haFile) *haConfig {
 	sum := sha1.Sum([]byte(raw))
 	cfg := &haConfig{file: f, digest: hex.EncodeToString(sum[:])}
 	var cur *haSection
-	for _, line := range perlLines(raw) {
+	for _, line := range perl.Lines(raw) {
 		if strings.TrimSpace(line) == "" {
 			cur = nil
 			continue
@@ -227,13 +228,13 @@ func (p *PVE) writeHAConfigLocked(c *haConfig) {
 			_, name, _ = strings.Cut(s.id, ":")
 		}
 		b.WriteString(s.typ + ": " + name + "\n")
-		if v := s.opts["comment"]; perlTrue(v) {
+		if v := s.opts["comment"]; perl.Truthy(v) {
 			if c.file.encodedComment {
 				v = encodeText(v)
 			}
 			b.WriteString("\tcomment " + v + "\n")
 		}
-		if perlTrue(s.opts["disable"]) {
+		if perl.Truthy(s.opts["disable"]) {
 			b.WriteString("\tdisable\n")
 		}
 		plugin := c.file.plugins[s.typ]
@@ -243,7 +244,7 @@ func (p *PVE) writeHAConfigLocked(c *haConfig) {
 			switch {
 			case !ok:
 			case haBooleans[k]:
-				b.WriteString("\t" + k + " " + boolDigit(v) + "\n")
+				b.WriteString("\t" + k + " " + perl.BoolString(perl.Truthy(v)) + "\n")
 			case v != "":
 				b.WriteString("\t" + k + " " + v + "\n")
 			}
@@ -289,7 +290,7 @@ func checkHAConfig(f *haFile, typ string, params map[string]any, create bool) (m
 	}
 	out := map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(params)) {
-		v, ok := perlScalar(params[k])
+		v, ok := perl.Scalar(params[k])
 		if params[k] == nil || !ok {
 			continue
 		}
@@ -435,7 +436,7 @@ func (p *PVE) groupsMigratedLocked() bool {
 // checkResourceGroupLocked checks the group parameter of a resource.
 func (p *PVE) checkResourceGroupLocked(r *Request) error {
 	group, ok := r.String("group")
-	if !ok || !perlTrue(group) {
+	if !ok || !perl.Truthy(group) {
 		return nil
 	}
 	if p.groupsMigratedLocked() {
@@ -467,7 +468,7 @@ func (p *PVE) listHAResources(r *Request) (any, error) {
 			continue
 		}
 		e := resourceView(cfg, s)
-		if g := s.opts["group"]; perlTrue(g) && groups.get(g) == nil {
+		if g := s.opts["group"]; perl.Truthy(g) && groups.get(g) == nil {
 			e["errors"] = map[string]any{"group": fmt.Sprintf("group '%s' does not exist", g)}
 		}
 		out = append(out, e)
@@ -503,7 +504,7 @@ func (p *PVE) createHAResource(r *Request) (any, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if t, ok := r.String("type"); ok && perlTrue(t) && t != typ {
+	if t, ok := r.String("type"); ok && perl.Truthy(t) && t != typ {
 		return fail(dief("types does not match"))
 	}
 	if err := p.checkResourceGroupLocked(r); err != nil {
@@ -546,7 +547,7 @@ func (p *PVE) updateHAResource(r *Request) (any, error) {
 	if err != nil {
 		return nil, Errorf(http.StatusInternalServerError, "%s", err.Error())
 	}
-	if t, ok := r.String("type"); ok && perlTrue(t) && t != typ {
+	if t, ok := r.String("type"); ok && perl.Truthy(t) && t != typ {
 		return nil, Errorf(http.StatusInternalServerError, "types does not match")
 	}
 	if err := p.checkResourceGroupLocked(r); err != nil {
@@ -764,7 +765,7 @@ func (p *PVE) createHAGroup(r *Request) (any, error) {
 	if p.groupsMigratedLocked() {
 		return nil, p.groupsMigratedError("create group")
 	}
-	if t, ok := r.String("type"); ok && perlTrue(t) && t != "group" {
+	if t, ok := r.String("type"); ok && perl.Truthy(t) && t != "group" {
 		return nil, Errorf(http.StatusInternalServerError, "types does not match")
 	}
 	opts, err := groupSettings(r, true)
@@ -791,7 +792,7 @@ func (p *PVE) updateHAGroup(r *Request) (any, error) {
 	if p.groupsMigratedLocked() {
 		return nil, p.groupsMigratedError("update group")
 	}
-	if t, ok := r.String("type"); ok && perlTrue(t) && t != "group" {
+	if t, ok := r.String("type"); ok && perl.Truthy(t) && t != "group" {
 		return nil, Errorf(http.StatusInternalServerError, "types does not match")
 	}
 	cfg := p.haConfigLocked(haGroupsFile)
@@ -1432,7 +1433,7 @@ func (p *PVE) haManagerStatusLocked(now time.Time) map[string]any {
 		}
 		e := map[string]any{"node": sc.node, "state": crm, "uid": p.haUIDLocked(sc.sid)}
 		if crm == "started" {
-			e["running"] = boolInt(p.guestRunningLocked(sc.sid))
+			e["running"] = perl.BoolInt(p.guestRunningLocked(sc.sid))
 		}
 		ss[sc.sid] = e
 	}
@@ -1484,11 +1485,6 @@ func (p *PVE) lrmStatusLocked(node string, ss map[string]any, now time.Time) map
 		state = "active"
 	}
 	return map[string]any{"mode": "active", "state": state, "timestamp": now.Unix(), "results": map[string]any{}}
-}
-
-// perlLocaltime is Perl's scalar localtime.
-func perlLocaltime(ts int64) string {
-	return time.Unix(ts, 0).Format("Mon Jan _2 15:04:05 2006")
 }
 
 // timestampToStatus is $timestamp_to_status.
@@ -1574,7 +1570,7 @@ func (p *PVE) haStatusCurrent(r *Request) (any, error) {
 		}
 		res = append(res, map[string]any{
 			"id": "master", "type": "master", "node": master, "timestamp": ts,
-			"status": fmt.Sprintf("%s (%s, %s)%s", master, status, perlLocaltime(ts), extra),
+			"status": fmt.Sprintf("%s (%s, %s)%s", master, status, perl.Localtime(ts), extra),
 		})
 	}
 	if p.rel.haRules {
@@ -1601,13 +1597,13 @@ func (p *PVE) haStatusCurrent(r *Request) (any, error) {
 		if lrmState == "wait_for_agent_lock" && countActiveServices(ss, node) == 0 {
 			status = "idle"
 		}
-		text := fmt.Sprintf("%s (%s, %s)", node, status, perlLocaltime(ts))
+		text := fmt.Sprintf("%s (%s, %s)", node, status, perl.Localtime(ts))
 		if p.rel.haRules {
 			wd := "watchdog standby"
 			if lrmState == "active" {
 				wd = "watchdog active"
 			}
-			text = fmt.Sprintf("%s (%s, %s, %s)", node, status, wd, perlLocaltime(ts))
+			text = fmt.Sprintf("%s (%s, %s, %s)", node, status, wd, perl.Localtime(ts))
 		}
 		res = append(res, map[string]any{"id": "lrm:" + node, "type": "lrm", "node": node, "status": text, "timestamp": ts})
 	}

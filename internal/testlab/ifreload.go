@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // A model of `ifreload -a` (ifupdown2) on the lab's nodes: it brings up
@@ -84,7 +86,7 @@ func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreload
 
 	auto := []string{}
 	for name, d := range cfg.ifaces {
-		if perlTrue(d["autostart"]) {
+		if perl.Truthy(d["autostart"]) {
 			auto = append(auto, name)
 		}
 	}
@@ -108,12 +110,12 @@ func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreload
 // (raw device) or "" (nothing to create).
 func linkKind(name string, d ifaceConfig) (string, []string) {
 	if _, ok := d["bridge_ports"]; ok {
-		return "bridge", strings.Fields(perlString(d["bridge_ports"]))
+		return "bridge", strings.Fields(perl.String(d["bridge_ports"]))
 	}
-	if perlString(d["type"]) == "bond" || perlTrue(d["slaves"]) {
-		return "bond", strings.Fields(perlString(d["slaves"]))
+	if perl.String(d["type"]) == "bond" || perl.Truthy(d["slaves"]) {
+		return "bond", strings.Fields(perl.String(d["slaves"]))
 	}
-	if raw := perlString(d["vlan-raw-device"]); raw != "" {
+	if raw := perl.String(d["vlan-raw-device"]); raw != "" {
 		return "vlan", []string{raw}
 	}
 	if i := strings.LastIndex(name, "."); i > 0 {

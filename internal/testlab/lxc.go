@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // LXC containers as pve-container 6.x serves them (PVE::API2::LXC,
@@ -308,7 +310,7 @@ func (ct *lxcCT) reload() {
 			continue
 		}
 		var b strings.Builder
-		for _, line := range perlLines(d) {
+		for _, line := range perl.Lines(d) {
 			b.WriteString(line + "\n")
 		}
 		if b.Len() == 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -233,7 +234,7 @@ func (p *PVE) bridgeMTULocked(node, bridge string, now time.Time) (int, error) {
 		return 0, fmt.Errorf("bridge '%s' does not exist\n", bridge)
 	}
 	cfg := parseInterfaces(n.net.current.text, n.net.nics, n.net.activeAt(now))
-	if mtu := perlNum(cfg.ifaces[bridge]["mtu"]); mtu > 0 {
+	if mtu := perl.Int(cfg.ifaces[bridge]["mtu"]); mtu > 0 {
 		return mtu, nil
 	}
 	return 1500, nil

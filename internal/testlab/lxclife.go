@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -1026,7 +1027,7 @@ func (p *PVE) ctMigratePrecondition(r *Request) (any, error) {
 			allowed = append(allowed, n.Name)
 		}
 	}
-	return map[string]any{"running": boolInt(ct.running), "allowed-nodes": allowed, "not-allowed-nodes": map[string]any{}}, nil
+	return map[string]any{"running": perl.BoolInt(ct.running), "allowed-nodes": allowed, "not-allowed-nodes": map[string]any{}}, nil
 }
 
 // parseStorageMap is parse_idmap for target-storage: "sid" maps every

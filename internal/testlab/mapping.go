@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // Cluster resource mappings of PCI and USB devices, as pve-manager's
@@ -108,7 +110,7 @@ var (
 func parseMappingConfig(k *mappingKind, raw string) *mappingConfig {
 	sum := sha1.Sum([]byte(raw))
 	cfg := &mappingConfig{kind: k, digest: hex.EncodeToString(sum[:])}
-	lines := perlLines(raw)
+	lines := perl.Lines(raw)
 	next := func() (string, bool) {
 		for len(lines) > 0 {
 			l := lines[0]
@@ -188,7 +190,7 @@ func (c *mappingConfig) text() string {
 		for _, key := range slices.Sorted(maps.Keys(s.opts)) {
 			v := s.opts[key]
 			if c.kind.isBoolean(key) {
-				b.WriteString("\t" + key + " " + boolDigit(v) + "\n")
+				b.WriteString("\t" + key + " " + perl.BoolString(perl.Truthy(v)) + "\n")
 			} else if v != "" {
 				b.WriteString("\t" + key + " " + v + "\n")
 			}
@@ -196,13 +198,6 @@ func (c *mappingConfig) text() string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func boolDigit(v string) string {
-	if v == "" || v == "0" {
-		return "0"
-	}
-	return "1"
 }
 
 // view is the section as the API returns it: type, map and the options,
@@ -335,8 +330,8 @@ func assertPCIMapping(n *node, name string, entry map[string]string, cfg *mappin
 			}
 		}
 		if cfg != nil {
-			expected["mdev"] = ptr(boolDigit(boolStr(info.Mdev)))
-			configured["mdev"] = ptr(boolDigit(cfg.opts["mdev"]))
+			expected["mdev"] = ptr(perl.BoolString(info.Mdev))
+			configured["mdev"] = ptr(perl.BoolString(perl.Truthy(cfg.opts["mdev"])))
 		}
 		for _, prop := range slices.Sorted(maps.Keys(expected)) {
 			if prop == "iommugroup" && idx > 0 {
@@ -382,13 +377,6 @@ func assertUSBMapping(n *node, name string, entry map[string]string) string {
 }
 
 func ptr(s string) *string { return &s }
-
-func boolStr(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}
 
 // --- routes --------------------------------------------------------------
 
@@ -505,7 +493,7 @@ func mappingSettings(k *mappingKind, r *Request) (*mappingSection, error) {
 			}
 			s.maps = []string{}
 			for _, e := range list {
-				str, _ := perlScalar(e)
+				str, _ := perl.Scalar(e)
 				s.maps = append(s.maps, str)
 			}
 			continue
@@ -518,7 +506,7 @@ func mappingSettings(k *mappingKind, r *Request) (*mappingSection, error) {
 			if b, ok := parsePerlBoolean(str); ok {
 				str = b
 			}
-			str = boolDigit(str)
+			str = perl.BoolString(perl.Truthy(str))
 		}
 		s.opts[key] = str
 	}

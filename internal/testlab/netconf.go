@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // /etc/network/interfaces as PVE reads and writes it: a port of the parser
@@ -94,48 +96,6 @@ var (
 	bridgeVLANPort  = regexp.MustCompile(`(\S+)\.(\d+)$`)
 )
 
-// perlTrue is Perl's truth of a scalar: undef, "", "0" and 0 are false.
-func perlTrue(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case string:
-		return x != "" && x != "0"
-	case int:
-		return x != 0
-	}
-	return true // references (lists)
-}
-
-// perlString stringifies a scalar ("" for undef).
-func perlString(v any) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// perlNum is a string's numeric value in Perl: its leading integer, or 0.
-func perlNum(v any) int {
-	s := strings.TrimSpace(perlString(v))
-	end := 0
-	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || end == 0 && (s[end] == '-' || s[end] == '+')) {
-		end++
-	}
-	n, _ := strconv.Atoi(s[:end])
-	return n
-}
-
-// perlSplit is Perl's split(/re/, s): a leading empty field is kept,
-// trailing empty fields are dropped.
-func perlSplit(re *regexp.Regexp, s string) []string {
-	fields := re.Split(s, -1)
-	for len(fields) > 0 && fields[len(fields)-1] == "" {
-		fields = fields[:len(fields)-1]
-	}
-	return fields
-}
-
 // netmaskBits is PVE::JSONSchema::get_netmask_bits: the prefix length of
 // a dotted IPv4 netmask (0 when it is none).
 func netmaskBits(mask string) int {
@@ -192,7 +152,7 @@ func parseInterfaces(text string, nics []string, active map[string]bool) *netCon
 		suffix := strings.TrimPrefix(m[2], "inet")
 		f := ifaceConfig{"method": m[3]}
 		d := get(m[1])
-		if !perlTrue(d["priority"]) {
+		if !perl.Truthy(d["priority"]) {
 			d["priority"] = priority
 			priority++
 		}
@@ -203,7 +163,7 @@ func parseInterfaces(text string, nics []string, active map[string]bool) *netCon
 		for i++; i < len(lines); i++ {
 			l := strings.TrimRight(lines[i], " \t\r\n\f\v")
 			if c := stanzaCommentRE.FindStringSubmatch(l); c != nil {
-				f["comments"] = perlString(f["comments"]) + c[1] + "\n"
+				f["comments"] = perl.String(f["comments"]) + c[1] + "\n"
 				continue
 			}
 			if stanzaEndRE.MatchString(l) {
@@ -262,9 +222,9 @@ func parseOption(d, f ifaceConfig, option, id, value string) {
 			devs[p] = true
 		}
 		str := strings.Join(slices.Sorted(maps.Keys(devs)), " ")
-		if perlTrue(d[id]) {
+		if perl.Truthy(d[id]) {
 			if str != "" {
-				d[id] = perlString(d[id]) + " " + str
+				d[id] = perl.String(d[id]) + " " + str
 			}
 		} else {
 			d[id] = str
@@ -320,26 +280,26 @@ func classifyIface(ifaces map[string]ifaceConfig, name string, physical bool) {
 	case vlanNameRE.MatchString(name):
 		m := vlanNameRE.FindStringSubmatch(name)
 		d["type"] = "vlan"
-		if !perlTrue(d["vlan-raw-device"]) {
+		if !perl.Truthy(d["vlan-raw-device"]) {
 			d["vlan-raw-device"] = m[1]
 		}
-		if perlTrue(m[2]) {
+		if perl.Truthy(m[2]) {
 			d["vlan-id"] = m[2]
 		}
-		inherit(perlString(d["vlan-raw-device"]))
-	case perlTrue(d["vlan-raw-device"]):
+		inherit(perl.String(d["vlan-raw-device"]))
+	case perl.Truthy(d["vlan-raw-device"]):
 		d["type"] = "vlan"
-		if m := vlanNumNameRE.FindStringSubmatch(name); m != nil && perlTrue(m[1]) {
+		if m := vlanNumNameRE.FindStringSubmatch(name); m != nil && perl.Truthy(m[1]) {
 			d["vlan-id"] = m[1]
 		}
-		inherit(perlString(d["vlan-raw-device"]))
+		inherit(perl.String(d["vlan-raw-device"]))
 	case physical || physicalNICRE.MatchString(name):
 		d["type"] = "eth"
 	case name == "lo":
 		d["type"] = "loopback"
 	}
 
-	if addr := perlString(d["address"]); perlTrue(addr) {
+	if addr := perl.String(d["address"]); perl.Truthy(addr) {
 		switch cidr, ok := cidrOf(addr, d["netmask"]); {
 		case cidrSuffixRE.MatchString(addr):
 			d["cidr"] = addr
@@ -351,7 +311,7 @@ func classifyIface(ifaces map[string]ifaceConfig, name string, physical bool) {
 			d["cidr"] = addr + "/32"
 		}
 	}
-	if addr := perlString(d["address6"]); perlTrue(addr) {
+	if addr := perl.String(d["address6"]); perl.Truthy(addr) {
 		switch cidr, ok := cidrOf(addr, d["netmask6"]); {
 		case cidrSuffixRE.MatchString(addr):
 			d["cidr6"] = addr
@@ -362,17 +322,17 @@ func classifyIface(ifaces map[string]ifaceConfig, name string, physical bool) {
 			d["cidr6"] = addr + "/128"
 		}
 	}
-	if !perlTrue(d["method"]) {
+	if !perl.Truthy(d["method"]) {
 		d["method"] = "manual"
 	}
-	if !perlTrue(d["method6"]) {
+	if !perl.Truthy(d["method6"]) {
 		d["method6"] = "manual"
 	}
-	if c6 := d["comments6"]; perlTrue(c6) {
-		d["comments"] = perlString(d["comments"]) + perlString(c6)
+	if c6 := d["comments6"]; perl.Truthy(c6) {
+		d["comments"] = perl.String(d["comments"]) + perl.String(c6)
 	}
 	delete(d, "comments6")
-	if !perlTrue(d["families"]) {
+	if !perl.Truthy(d["families"]) {
 		d["families"] = []string{"inet"}
 	}
 }
@@ -385,9 +345,9 @@ func splitCIDR(cidr string) (string, string) {
 
 // cidrOf is _get_cidr: the address with its netmask as prefix length.
 func cidrOf(addr string, mask any) (string, bool) {
-	m := perlString(mask)
+	m := perl.String(mask)
 	switch {
-	case !perlTrue(m):
+	case !perl.Truthy(m):
 		return "", false
 	case digitsRE.MatchString(m):
 		return addr + "/" + m, true
@@ -448,8 +408,8 @@ func writeInterfaces(cfg *netConfig) (string, error) {
 		}
 		ports := ""
 		for _, k := range []string{"bridge_ports", "ovs_ports", "slaves", "ovs_bonds"} {
-			if perlTrue(d[k]) {
-				ports += " " + perlString(d[k])
+			if perl.Truthy(d[k]) {
+				ports += " " + perl.String(d[k])
 			}
 		}
 		for _, p := range splitList(ports) {
@@ -499,7 +459,7 @@ func writeInterfaces(cfg *netConfig) (string, error) {
 			}
 			raw.WriteString("\n")
 		}
-		if perlTrue(d["autostart"]) {
+		if perl.Truthy(d["autostart"]) {
 			raw.WriteString("auto " + name + "\n")
 		}
 		families, _ := d["families"].([]string)
@@ -537,12 +497,12 @@ func ifacePriority(d ifaceConfig) int {
 // interface plus the nesting level. Types the table lacks rank 0, as
 // undef does in Perl's addition.
 func typePrio(ifaces map[string]ifaceConfig, name string) (int, bool) {
-	parts := perlSplit(typePrioSepRE, name)
+	parts := perl.Split(typePrioSepRE, name)
 	root := ""
 	if len(parts) > 0 {
 		root = parts[0]
 	}
-	typ := perlString(ifaces[root]["type"])
+	typ := perl.String(ifaces[root]["type"])
 	if typ == "" || typ == "unknown" {
 		return 0, false
 	}
@@ -553,19 +513,19 @@ func typePrio(ifaces map[string]ifaceConfig, name string) (int, bool) {
 // than its parent (a bond without MTU takes its child's).
 func checkMTU(ifaces map[string]ifaceConfig, parent, child string) error {
 	cmtu := ifaces[child]["mtu"]
-	if !perlTrue(cmtu) {
+	if !perl.Truthy(cmtu) {
 		return nil
 	}
 	pd := ifaces[parent]
 	pmtu := pd["mtu"]
-	if perlString(pd["type"]) == "bond" && !perlTrue(pmtu) {
+	if perl.String(pd["type"]) == "bond" && !perl.Truthy(pmtu) {
 		pmtu = cmtu
 	}
-	if !perlTrue(pmtu) {
+	if !perl.Truthy(pmtu) {
 		pmtu = 1500
 	}
-	if perlNum(pmtu) < perlNum(cmtu) {
-		return writeDie("interface '%s' - mtu %s is lower than '%s' - mtu %s\n", parent, perlString(pmtu), child, perlString(cmtu))
+	if perl.Int(pmtu) < perl.Int(cmtu) {
+		return writeDie("interface '%s' - mtu %s is lower than '%s' - mtu %s\n", parent, perl.String(pmtu), child, perl.String(cmtu))
 	}
 	return nil
 }
@@ -575,27 +535,27 @@ func checkMTU(ifaces map[string]ifaceConfig, parent, child string) error {
 func checkBonds(ifaces map[string]ifaceConfig, names []string) error {
 	for _, name := range names {
 		d := ifaces[name]
-		if perlString(d["type"]) != "bond" || !perlTrue(d["slaves"]) {
+		if perl.String(d["type"]) != "bond" || !perl.Truthy(d["slaves"]) {
 			continue
 		}
 		primaryIsSlave := false
-		for _, p := range perlSplit(whitespaceRE, perlString(d["slaves"])) {
+		for _, p := range perl.Split(whitespaceRE, perl.String(d["slaves"])) {
 			n := ifaces[p]
 			if n == nil {
 				return writeDie("bond '%s' - wrong interface type on slave '%s' ('' != 'eth or bond')\n", name, p)
 			}
 			n["autostart"] = 1
-			if t := perlString(n["type"]); t != "eth" && t != "bond" {
+			if t := perl.String(n["type"]); t != "eth" && t != "bond" {
 				return writeDie("bond '%s' - wrong interface type on slave '%s' ('%s' != 'eth or bond')\n", name, p, t)
 			}
 			if err := checkMTU(ifaces, name, p); err != nil {
 				return err
 			}
-			if perlTrue(d["bond-primary"]) && perlString(d["bond-primary"]) == p {
+			if perl.Truthy(d["bond-primary"]) && perl.String(d["bond-primary"]) == p {
 				primaryIsSlave = true
 			}
 		}
-		if perlTrue(d["bond-primary"]) && !primaryIsSlave {
+		if perl.Truthy(d["bond-primary"]) && !primaryIsSlave {
 			return writeDie("bond '%s' - bond-primary interface is not a slave%s", name, perlDieAt)
 		}
 	}
@@ -606,7 +566,7 @@ func checkBonds(ifaces map[string]ifaceConfig, names []string) error {
 func checkVLANs(ifaces map[string]ifaceConfig, names []string) error {
 	for _, name := range names {
 		d := ifaces[name]
-		if perlString(d["type"]) != "vlan" {
+		if perl.String(d["type"]) != "vlan" {
 			continue
 		}
 		var parent, vlanID string
@@ -615,28 +575,28 @@ func checkVLANs(ifaces map[string]ifaceConfig, names []string) error {
 			delete(d, "vlan-raw-device")
 			delete(d, "vlan-id")
 		} else {
-			if !perlTrue(d["vlan-raw-device"]) {
+			if !perl.Truthy(d["vlan-raw-device"]) {
 				return writeDie("missing vlan-raw-device option%s", perlDieAt)
 			}
-			parent = perlString(d["vlan-raw-device"])
+			parent = perl.String(d["vlan-raw-device"])
 			if m := vlanNumNameRE.FindStringSubmatch(name); m != nil {
 				vlanID = m[1]
 				delete(d, "vlan-id")
 			} else {
-				if !perlTrue(d["vlan-id"]) {
+				if !perl.Truthy(d["vlan-id"]) {
 					return writeDie("missing vlan-id option%s", perlDieAt)
 				}
-				vlanID = perlString(d["vlan-id"])
+				vlanID = perl.String(d["vlan-id"])
 			}
 		}
-		if perlNum(vlanID) > 4094 {
+		if perl.Int(vlanID) > 4094 {
 			return writeDie("vlan '%s' - vlan-id %s should be <= 4094\n", name, vlanID)
 		}
 		n := ifaces[parent]
 		if n == nil {
 			return writeDie("vlan '%s' - unable to find parent '%s'\n", name, parent)
 		}
-		if t := perlString(n["type"]); t != "eth" && t != "bridge" && t != "bond" && t != "vlan" {
+		if t := perl.String(n["type"]); t != "eth" && t != "bridge" && t != "bond" && t != "vlan" {
 			return writeDie("vlan '%s' - wrong interface type on parent '%s' ('%s' != 'eth|bond|bridge|vlan' )\n", name, parent, t)
 		}
 		if err := checkMTU(ifaces, parent, name); err != nil {
@@ -652,10 +612,10 @@ func checkBridges(ifaces map[string]ifaceConfig, names []string) error {
 	all := maps.Clone(ifaces)
 	for _, name := range names {
 		d := all[name]
-		if perlString(d["type"]) != "bridge" {
+		if perl.String(d["type"]) != "bridge" {
 			continue
 		}
-		for _, p := range perlSplit(whitespaceRE, perlString(d["bridge_ports"])) {
+		for _, p := range perl.Split(whitespaceRE, perl.String(d["bridge_ports"])) {
 			if m := bridgeVLANPort.FindStringSubmatch(p); m != nil && all[p] == nil {
 				port := ifaceConfig{"type": "vlan", "method": "manual", "method6": "manual"}
 				if all[m[1]] == nil {
@@ -670,8 +630,8 @@ func checkBridges(ifaces map[string]ifaceConfig, names []string) error {
 			if n == nil {
 				return writeDie("bridge '%s' - unable to find bridge port '%s'\n", name, p)
 			}
-			if (perlString(n["method"]) == "static" && perlString(n["address"]) != "0.0.0.0") ||
-				(perlString(n["method6"]) == "static" && perlString(n["address6"]) != "::") {
+			if (perl.String(n["method"]) == "static" && perl.String(n["address"]) != "0.0.0.0") ||
+				(perl.String(n["method6"]) == "static" && perl.String(n["address6"]) != "::") {
 				return writeDie("iface %s - ip address can't be set on interface if bridged in %s\n", p, name)
 			}
 			if err := checkMTU(all, p, name); err != nil {
@@ -693,15 +653,15 @@ var stanzaDone = []string{
 // the first family of the interface, which also carries the options.
 func ifaceStanza(name string, d ifaceConfig, family string, first bool) string {
 	suffix := strings.TrimPrefix(family, "inet")
-	if !perlTrue(d["method"+suffix]) {
+	if !perl.Truthy(d["method"+suffix]) {
 		return ""
 	}
 	var raw strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&raw, format+"\n", args...) }
-	line("iface %s %s %s", name, family, perlString(d["method"+suffix]))
-	if addr := perlString(d["address"+suffix]); perlTrue(addr) {
-		mask := perlString(d["netmask"+suffix])
-		if !cidrSuffixRE.MatchString(addr) && perlTrue(mask) {
+	line("iface %s %s %s", name, family, perl.String(d["method"+suffix]))
+	if addr := perl.String(d["address"+suffix]); perl.Truthy(addr) {
+		mask := perl.String(d["netmask"+suffix])
+		if !cidrSuffixRE.MatchString(addr) && perl.Truthy(mask) {
 			if digitsRE.MatchString(mask) {
 				addr += "/" + mask
 			} else if bits := netmaskBits(mask); bits != 0 {
@@ -710,8 +670,8 @@ func ifaceStanza(name string, d ifaceConfig, family string, first bool) string {
 		}
 		line("\taddress %s", addr)
 	}
-	if gw := d["gateway"+suffix]; perlTrue(gw) {
-		line("\tgateway %s", perlString(gw))
+	if gw := d["gateway"+suffix]; perl.Truthy(gw) {
+		line("\tgateway %s", perl.String(gw))
 	}
 
 	done := map[string]bool{}
@@ -719,7 +679,7 @@ func ifaceStanza(name string, d ifaceConfig, family string, first bool) string {
 		done[k] = true
 	}
 	if first {
-		switch perlString(d["type"]) {
+		switch perl.String(d["type"]) {
 		case "bridge":
 			writeBridgeOptions(d, line)
 			for _, k := range []string{"bridge_ports", "bridge_stp", "bridge_fd", "bridge_vlan_aware", "bridge_vids", "mtu", "bridge-disable-mac-learning"} {
@@ -732,17 +692,17 @@ func ifaceStanza(name string, d ifaceConfig, family string, first bool) string {
 			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(d)) {
-			if done[k] || !perlTrue(d[k]) {
+			if done[k] || !perl.Truthy(d[k]) {
 				continue
 			}
-			line("\t%s %s", k, perlString(d[k]))
+			line("\t%s %s", k, perl.String(d[k]))
 		}
 	}
 	options, _ := d["options"+suffix].([]string)
 	for _, o := range options {
 		line("\t%s", o)
 	}
-	for _, c := range perlSplit(newlineRE, perlString(d["comments"+suffix])) {
+	for _, c := range perl.Split(newlineRE, perl.String(d["comments"+suffix])) {
 		line("#%s", c)
 	}
 	raw.WriteString("\n")
@@ -751,64 +711,64 @@ func ifaceStanza(name string, d ifaceConfig, family string, first bool) string {
 
 // writeBridgeOptions writes the bridge-* lines and the MTU of a bridge.
 func writeBridgeOptions(d ifaceConfig, line func(string, ...any)) {
-	ports := perlString(d["bridge_ports"])
-	if !perlTrue(ports) {
+	ports := perl.String(d["bridge_ports"])
+	if !perl.Truthy(ports) {
 		ports = "none"
 	}
 	line("\tbridge-ports %s", portSepRE.ReplaceAllString(ports, " "))
 	stp := "off"
 	if v, ok := d["bridge_stp"]; ok && v != nil {
-		stp = perlString(v)
+		stp = perl.String(v)
 	}
 	line("\tbridge-stp %s", stp)
 	// the forwarding delay must be 2..30 with STP; PVE warns and drops others
 	if fd, ok := d["bridge_fd"]; ok && fd != nil {
-		if stp == "off" || (perlNum(fd) >= 2 && perlNum(fd) <= 30) {
-			line("\tbridge-fd %s", perlString(fd))
+		if stp == "off" || (perl.Int(fd) >= 2 && perl.Int(fd) <= 30) {
+			line("\tbridge-fd %s", perl.String(fd))
 		}
 	} else if stp == "off" {
 		line("\tbridge-fd 0")
 	}
 	if v, ok := d["bridge_vlan_aware"]; ok && v != nil {
 		line("\tbridge-vlan-aware yes")
-		vids := perlString(d["bridge_vids"])
-		if !perlTrue(vids) {
+		vids := perl.String(d["bridge_vids"])
+		if !perl.Truthy(vids) {
 			vids = "2-4094"
 		}
 		line("\tbridge-vids %s", vids)
 	}
-	if perlTrue(d["mtu"]) {
-		line("\tmtu %s", perlString(d["mtu"]))
+	if perl.Truthy(d["mtu"]) {
+		line("\tmtu %s", perl.String(d["mtu"]))
 	}
 }
 
 // writeBondOptions writes the bond-* lines and the MTU of a bond.
 func writeBondOptions(d ifaceConfig, line func(string, ...any)) {
 	if s, ok := d["slaves"]; ok && s != nil {
-		d["slaves"] = portSepRE.ReplaceAllString(perlString(s), " ")
+		d["slaves"] = portSepRE.ReplaceAllString(perl.String(s), " ")
 	}
-	slaves := perlString(d["slaves"])
-	if !perlTrue(slaves) {
+	slaves := perl.String(d["slaves"])
+	if !perl.Truthy(slaves) {
 		slaves = "none"
 	}
 	line("\tbond-slaves %s", slaves)
 	miimon := "100"
 	if v, ok := d["bond_miimon"]; ok && v != nil {
-		miimon = perlString(v)
+		miimon = perl.String(v)
 	}
 	line("\tbond-miimon %s", miimon)
-	mode := perlString(d["bond_mode"])
+	mode := perl.String(d["bond_mode"])
 	if _, ok := d["bond_mode"]; !ok || d["bond_mode"] == nil {
 		mode = "balance-rr"
 	}
 	line("\tbond-mode %s", mode)
-	if perlTrue(d["bond_mode"]) && perlTrue(d["bond_xmit_hash_policy"]) && (mode == "balance-xor" || mode == "802.3ad") {
-		line("\tbond-xmit-hash-policy %s", perlString(d["bond_xmit_hash_policy"]))
+	if perl.Truthy(d["bond_mode"]) && perl.Truthy(d["bond_xmit_hash_policy"]) && (mode == "balance-xor" || mode == "802.3ad") {
+		line("\tbond-xmit-hash-policy %s", perl.String(d["bond_xmit_hash_policy"]))
 	}
-	if mode == "active-backup" && perlTrue(d["bond-primary"]) {
-		line("\tbond-primary %s", perlString(d["bond-primary"]))
+	if mode == "active-backup" && perl.Truthy(d["bond-primary"]) {
+		line("\tbond-primary %s", perl.String(d["bond-primary"]))
 	}
-	if perlTrue(d["mtu"]) {
-		line("\tmtu %s", perlString(d["mtu"]))
+	if perl.Truthy(d["mtu"]) {
+		line("\tmtu %s", perl.String(d["mtu"]))
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // The network configuration of the nodes, as PVE::API2::Network serves it.
@@ -160,7 +162,7 @@ func (p *PVE) listNetwork(r *Request) (any, error) {
 	for _, name := range slices.Sorted(maps.Keys(cfg.ifaces)) {
 		d := cfg.ifaces[name]
 		if filter != "" && filter != "include_sdn" {
-			typ := perlString(d["type"])
+			typ := perl.String(d["type"])
 			isBridge := typ == "bridge" || typ == "OVSBridge"
 			if typ != filter && !(isBridge && (filter == "any_bridge" || filter == "any_local_bridge")) {
 				continue
@@ -224,28 +226,28 @@ func (p *PVE) createNetwork(r *Request) (any, error) {
 	if err := mapCIDR(param); err != nil {
 		return nil, err
 	}
-	if perlTrue(param["address6"]) {
-		if err := checkIPv6Settings(perlString(param["address6"]), perlNum(param["netmask6"])); err != nil {
+	if perl.Truthy(param["address6"]) {
+		if err := checkIPv6Settings(perl.String(param["address6"]), perl.Int(param["netmask6"])); err != nil {
 			return nil, err
 		}
 	}
 	families := []string{}
-	if perlTrue(param["address"]) {
+	if perl.Truthy(param["address"]) {
 		families = append(families, "inet")
 	}
-	if perlTrue(param["address6"]) {
+	if perl.Truthy(param["address6"]) {
 		families = append(families, "inet6")
 	}
 	setFamiliesAndMethods(param, families)
-	if strings.HasPrefix(perlString(param["type"]), "OVS") {
+	if strings.HasPrefix(perl.String(param["type"]), "OVS") {
 		return nil, Errorf(http.StatusInternalServerError, "Open VSwitch is not installed (need package 'openvswitch-switch')")
 	}
 	if err := checkBridgeVIDs(param); err != nil {
 		return nil, err
 	}
 	// make sure the list is space separated, as create_network does
-	if perlTrue(param["bridge_vids"]) {
-		param["bridge_vids"] = strings.Join(splitList(perlString(param["bridge_vids"])), " ")
+	if perl.Truthy(param["bridge_vids"]) {
+		param["bridge_vids"] = strings.Join(splitList(perl.String(param["bridge_vids"])), " ")
 	}
 	ifaces[name] = param
 	return nil, nw.write(cfg, now)
@@ -290,11 +292,11 @@ func (p *PVE) updateNetwork(r *Request) (any, error) {
 		return nil, err
 	}
 	families := []string{}
-	if perlTrue(param["address"]) {
+	if perl.Truthy(param["address"]) {
 		families = append(families, "inet")
 	}
-	if perlTrue(param["address6"]) {
-		if err := checkIPv6Settings(perlString(param["address6"]), perlNum(param["netmask6"])); err != nil {
+	if perl.Truthy(param["address6"]) {
+		if err := checkIPv6Settings(perl.String(param["address6"]), perl.Int(param["netmask6"])); err != nil {
 			return nil, err
 		}
 		families = append(families, "inet6")
@@ -386,11 +388,11 @@ func (p *PVE) reloadNetwork(r *Request) (any, error) {
 // and check_duplicate_gateway6).
 func checkGateways(ifaces map[string]ifaceConfig, name string, param ifaceConfig) error {
 	for _, gw := range []struct{ key, what string }{{"gateway", "Default gateway"}, {"gateway6", "Default ipv6 gateway"}} {
-		if !perlTrue(param[gw.key]) {
+		if !perl.Truthy(param[gw.key]) {
 			continue
 		}
 		for _, other := range slices.Sorted(maps.Keys(ifaces)) {
-			if other != name && perlTrue(ifaces[other][gw.key]) {
+			if other != name && perl.Truthy(ifaces[other][gw.key]) {
 				return ParamError(map[string]string{gw.key: fmt.Sprintf("%s already exists on interface '%s'.", gw.what, other)})
 			}
 		}
@@ -406,8 +408,8 @@ var portKeys = []string{"bridge_ports", "ovs_ports", "slaves", "ovs_bonds"}
 func portList(d ifaceConfig) ([]string, string) {
 	ports, key := "", ""
 	for _, k := range portKeys {
-		if perlTrue(d[k]) {
-			ports += " " + perlString(d[k])
+		if perl.Truthy(d[k]) {
+			ports += " " + perl.String(d[k])
 			if key == "" {
 				key = k
 			}
@@ -442,15 +444,15 @@ func checkDuplicatePorts(ifaces map[string]ifaceConfig, name string, param iface
 func mapCIDR(param ifaceConfig) error {
 	for _, s := range []string{"", "6"} {
 		cidr := param["cidr"+s]
-		if !perlTrue(cidr) {
+		if !perl.Truthy(cidr) {
 			continue
 		}
 		for _, k := range []string{"address", "netmask"} {
-			if perlTrue(param[k+s]) {
+			if perl.Truthy(param[k+s]) {
 				return ParamError(map[string]string{k + s: fmt.Sprintf("%s conflicts with cidr%s", k+s, s)})
 			}
 		}
-		m := cidrRE.FindStringSubmatch(perlString(cidr))
+		m := cidrRE.FindStringSubmatch(perl.String(cidr))
 		param["address"+s], param["netmask"+s] = m[1], m[2]
 		delete(param, "cidr"+s)
 	}
@@ -465,17 +467,17 @@ func setFamiliesAndMethods(param ifaceConfig, families []string) {
 	}
 	param["families"] = families
 	param["method"], param["method6"] = "manual", "manual"
-	if perlTrue(param["address"]) {
+	if perl.Truthy(param["address"]) {
 		param["method"] = "static"
 	}
-	if perlTrue(param["address6"]) {
+	if perl.Truthy(param["address6"]) {
 		param["method6"] = "static"
 	}
 }
 
 // checkBridgeVIDs refuses a VLAN list without VLANs.
 func checkBridgeVIDs(param ifaceConfig) error {
-	if v := param["bridge_vids"]; perlTrue(v) && len(splitList(perlString(v))) == 0 {
+	if v := param["bridge_vids"]; perl.Truthy(v) && len(splitList(perl.String(v))) == 0 {
 		return ParamError(map[string]string{"bridge_vids": "VLAN list items are empty"})
 	}
 	return nil

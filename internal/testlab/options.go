@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // The datacenter options, /etc/pve/datacenter.cfg, as pve-manager's
@@ -81,7 +83,7 @@ func (p *PVE) datacenterConfigLocked() (map[string]any, error) {
 // parseDatacenterConfig is parse_datacenter_config.
 func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 	comment := ""
-	for _, line := range perlLines(raw) {
+	for _, line := range perl.Lines(raw) {
 		if rest, ok := strings.CutPrefix(line, "#"); ok {
 			comment += decodeText(rest) + "\n"
 		}
@@ -132,7 +134,7 @@ func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 	}
 	for _, key := range p.dcPropertyStrings() {
 		v, _ := cfg[key].(string)
-		if !perlTrue(v) {
+		if !perl.Truthy(v) {
 			continue
 		}
 		parsed, err := p.parseDCPropertyString(key, v)
@@ -142,11 +144,11 @@ func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 		cfg[key] = parsed
 	}
 	if uta, ok := cfg["user-tag-access"].(map[string]any); ok {
-		if list, _ := uta["user-allow-list"].(string); perlTrue(list) {
+		if list, _ := uta["user-allow-list"].(string); perl.Truthy(list) {
 			uta["user-allow-list"] = splitTags(list)
 		}
 	}
-	if tags, _ := cfg["registered-tags"].(string); perlTrue(tags) {
+	if tags, _ := cfg["registered-tags"].(string); perl.Truthy(tags) {
 		cfg["registered-tags"] = splitTags(tags)
 	}
 	// for backwards compatibility only, new migration property has precedence
@@ -158,7 +160,7 @@ func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 				cfg["migration"] = mig
 			}
 			mig["type"] = "secure"
-			if s, _ := perlScalar(mu); perlTrue(s) {
+			if s, _ := perl.Scalar(mu); perl.Truthy(s) {
 				mig["type"] = "insecure"
 			}
 		}
@@ -243,7 +245,7 @@ func printDCPropertyString(data map[string]any, format map[string]*propSchema, d
 		if !ok || v == nil {
 			return nil
 		}
-		s, _ := perlScalar(v)
+		s, _ := perl.Scalar(v)
 		if strings.Contains(s, ",") {
 			return fmt.Errorf("illegal value with commas for %s\n", key)
 		}
@@ -282,7 +284,7 @@ func (p *PVE) writeDatacenterConfig(cfg map[string]any) (string, error) {
 	if mu, ok := cfg["migration_unsecure"]; ok && cfg["migration"] == nil {
 		delete(cfg, "migration_unsecure")
 		typ := "secure"
-		if s, _ := perlScalar(mu); perlTrue(s) {
+		if s, _ := perl.Scalar(mu); perl.Truthy(s) {
 			typ = "insecure"
 		}
 		cfg["migration"] = map[string]any{"type": typ}
@@ -313,14 +315,14 @@ func (p *PVE) writeDatacenterConfig(cfg map[string]any) (string, error) {
 	if v, ok := cfg["next-id"]; ok && v != nil {
 		nid, isMap := v.(map[string]any)
 		if !isMap {
-			s, _ := perlScalar(v)
+			s, _ := perl.Scalar(v)
 			parsed, err := p.parseDCPropertyString("next-id", s)
 			if err != nil {
 				return "", err
 			}
 			nid = parsed
 		}
-		lower, upper := perlInt(nid["lower"], 100), perlInt(nid["upper"], 1000*1000)
+		lower, upper := perl.IntOr(nid["lower"], 100), perl.IntOr(nid["upper"], 1000*1000)
 		if lower > upper {
 			return "", fmt.Errorf("lower (%d) <= upper (%d) boundary rule broken\n", lower, upper)
 		}
@@ -352,14 +354,14 @@ func (p *PVE) writeDatacenterConfig(cfg map[string]any) (string, error) {
 	}
 
 	comment := ""
-	desc, _ := perlScalar(cfg["description"])
-	for _, line := range perlLines(desc) {
+	desc, _ := perl.Scalar(cfg["description"])
+	for _, line := range perl.Lines(desc) {
 		comment += "#" + encodeText(line) + "\n"
 	}
 	delete(cfg, "description") // only as comment, no key-value pair
 	var dump strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		v, _ := perlScalar(cfg[k])
+		v, _ := perl.Scalar(cfg[k])
 		dump.WriteString(k + ": " + v + "\n")
 	}
 	return comment + "\n" + dump.String(), nil
@@ -368,21 +370,11 @@ func (p *PVE) writeDatacenterConfig(cfg map[string]any) (string, error) {
 func joinSortedTags(list []any) string {
 	var tags []string
 	for _, t := range list {
-		s, _ := perlScalar(t)
+		s, _ := perl.Scalar(t)
 		tags = append(tags, s)
 	}
 	slices.Sort(tags)
 	return strings.Join(tags, ";")
-}
-
-// perlInt is Perl's int() of an option value, def when it is not set.
-func perlInt(v any, def int) int {
-	s, ok := perlScalar(v)
-	if !ok || v == nil {
-		return def
-	}
-	n, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(s), "+"))
-	return n
 }
 
 // decodeText is PVE::Tools::decode_text (uri_unescape).
@@ -415,10 +407,10 @@ func (p *PVE) nextIDRangeLocked() (lower, upper int, lowerText, upperText string
 	}
 	if nid, ok := dc["next-id"].(map[string]any); ok {
 		if v, ok := nid["lower"].(string); ok {
-			lower, lowerText = perlInt(v, 100), v
+			lower, lowerText = perl.IntOr(v, 100), v
 		}
 		if v, ok := nid["upper"].(string); ok {
-			upper, upperText = perlInt(v, 1000*1000), v
+			upper, upperText = perl.IntOr(v, 1000*1000), v
 		}
 	}
 	return
@@ -453,7 +445,7 @@ func (p *PVE) allowedTagsLocked(dc map[string]any) []string {
 	if uta, ok := dc["user-tag-access"].(map[string]any); ok {
 		if list, ok := uta["user-allow-list"].([]any); ok {
 			for _, t := range list {
-				s, _ := perlScalar(t)
+				s, _ := perl.Scalar(t)
 				tags[s] = true
 			}
 		}
@@ -470,7 +462,7 @@ func (p *PVE) allowedTagsLocked(dc map[string]any) []string {
 	}
 	if list, ok := dc["registered-tags"].([]any); ok {
 		for _, t := range list {
-			s, _ := perlScalar(t)
+			s, _ := perl.Scalar(t)
 			tags[s] = true
 		}
 	}
@@ -492,7 +484,7 @@ func (p *PVE) setOptions(r *Request) (any, error) {
 		if k == "delete" || v == nil {
 			continue
 		}
-		s, _ := perlScalar(v)
+		s, _ := perl.Scalar(v)
 		cfg[k] = s
 	}
 	for _, k := range splitList(deleteList) {

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // Request is an API call as a handler sees it.
@@ -41,7 +42,7 @@ func (r *Request) String(name string) (string, bool) {
 	if v == nil {
 		return "", false
 	}
-	s, ok := perlScalar(v)
+	s, ok := perl.Scalar(v)
 	return s, ok
 }
 
@@ -177,67 +178,6 @@ func decodeJSONBody(body []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("Not a HASH reference")
 	}
 	return obj, nil
-}
-
-// perlScalar renders a scalar parameter value the way Perl stringifies it.
-// It reports false for arrays and objects.
-func perlScalar(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return perlNumber(string(x)), true
-	case bool:
-		if x {
-			return "1", true
-		}
-		return "0", true
-	case float64:
-		return formatPerlFloat(x), true
-	case int:
-		return strconv.Itoa(x), true
-	case int64:
-		return strconv.FormatInt(x, 10), true
-	}
-	return "", false
-}
-
-// perlNumber normalises a JSON number literal the way Perl's JSON decoder
-// and stringification do: integers stay as written, other numbers become
-// doubles printed with %.15g.
-func perlNumber(lit string) string {
-	if _, err := strconv.ParseInt(lit, 10, 64); err == nil {
-		return lit
-	}
-	f, err := strconv.ParseFloat(lit, 64)
-	if err != nil {
-		return lit
-	}
-	return formatPerlFloat(f)
-}
-
-// formatPerlFloat prints f like Perl's default number stringification.
-func formatPerlFloat(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'g', 15, 64)
-	if strings.ContainsAny(s, "e") {
-		mant, exp, _ := strings.Cut(s, "e")
-		if strings.Contains(mant, ".") {
-			mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
-		}
-		sign := exp[0]
-		digits := strings.TrimLeft(exp[1:], "0")
-		if len(digits) < 2 {
-			digits = strings.Repeat("0", 2-len(digits)) + digits
-		}
-		return mant + "e" + string(sign) + digits
-	}
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
 }
 
 // queryParams decodes the query string of u.

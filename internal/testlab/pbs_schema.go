@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // The PBS API schema (the apidoc of Proxmox Backup Server 4.x) and the
@@ -161,21 +162,21 @@ func (s *pbsSchema) walk(nodes []any) error {
 func parsePBSProp(m map[string]any) (*pbsProp, error) {
 	p := &pbsProp{}
 	p.Type, _ = m["type"].(string)
-	p.Optional = truthy(m["optional"])
+	p.Optional = perl.Truthy(m["optional"])
 	p.TypeText, _ = m["typetext"].(string)
 	p.DefaultKey, _ = m["default_key"].(string)
 	if ap, ok := m["additionalProperties"]; ok {
-		p.AdditionalProperties = truthy(ap)
+		p.AdditionalProperties = perl.Truthy(ap)
 	}
 	if enum, ok := m["enum"].([]any); ok {
 		for _, e := range enum {
-			v, _ := perlScalar(e)
+			v, _ := perl.Scalar(e)
 			p.Enum = append(p.Enum, v)
 		}
 	}
 	for key, dst := range map[string]**int{"minLength": &p.MinLength, "maxLength": &p.MaxLength} {
 		if v, ok := m[key]; ok {
-			s, _ := perlScalar(v)
+			s, _ := perl.Scalar(v)
 			n, err := strconv.Atoi(s)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %q is not a number", key, s)
@@ -185,7 +186,7 @@ func parsePBSProp(m map[string]any) (*pbsProp, error) {
 	}
 	for key, dst := range map[string]**int64{"minimum": &p.Minimum, "maximum": &p.Maximum} {
 		if v, ok := m[key]; ok {
-			s, _ := perlScalar(v)
+			s, _ := perl.Scalar(v)
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %q is not an integer", key, s)

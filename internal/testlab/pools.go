@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // Resource pools: PVE::API2::Pool (pve-manager) on the pool part of
@@ -234,7 +236,7 @@ func (p *PVE) listPools(r *Request) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.settleLocked(time.Now())
-	if perlTrue(poolid) { // if (my $poolid = $param->{poolid})
+	if perl.Truthy(poolid) { // if (my $poolid = $param->{poolid})
 		rp := p.pools.pools[poolid]
 		if rp == nil {
 			return nil, errNoPool(poolid)
@@ -311,7 +313,7 @@ func (p *PVE) poolMembersLocked(rp *resourcePool, typ, local string) []map[strin
 			}
 			d := p.storageStatusLocked(n, st)
 			e := storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64))
-			e["shared"] = boolInt(st.shared)
+			e["shared"] = perl.BoolInt(st.shared)
 			out = append(out, e)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -489,7 +490,7 @@ func (p *PVE) bridgeErrorLocked(node, bridge string, now time.Time) string {
 		return fmt.Sprintf("bridge '%s' does not exist", bridge)
 	}
 	cfg := parseInterfaces(n.net.current.text, n.net.nics, active)
-	if d, ok := cfg.ifaces[bridge]; !ok || (perlString(d["type"]) != "bridge" && perlString(d["type"]) != "OVSBridge") {
+	if d, ok := cfg.ifaces[bridge]; !ok || (perl.String(d["type"]) != "bridge" && perl.String(d["type"]) != "OVSBridge") {
 		// from memory: PVE::Network::tap_plug
 		return fmt.Sprintf("bridge '%s' is neither a linux nor an OVS bridge!", bridge)
 	}

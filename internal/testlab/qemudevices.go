@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // Host devices of VMs: hostpci[n] and usb[n] (qemu-server's
@@ -75,9 +76,6 @@ func parseHostPCI(v string) map[string]string {
 
 func parseUSBDevice(v string) map[string]string { return parseDeviceProps(v, "host", "usb3") }
 
-// perlTrueStr is Perl truthiness of a string.
-func perlTrueStr(s string) bool { return s != "" && s != "0" }
-
 // --- permissions (PVE::API2::Qemu) ----------------------------------------
 
 // checkHostPCIPerm is check_hostpci_perm: only root@pam may pass raw host
@@ -89,9 +87,9 @@ func checkHostPCIPerm(user, opt, value string) error {
 	}
 	d := parseHostPCI(value)
 	switch {
-	case perlTrueStr(d["host"]):
+	case perl.Truthy(d["host"]):
 		return Errorf(http.StatusInternalServerError, "only root can set '%s' config for non-mapped devices", opt)
-	case perlTrueStr(d["mapping"]):
+	case perl.Truthy(d["mapping"]):
 		return nil
 	}
 	return Errorf(http.StatusInternalServerError, "either 'host' or 'mapping' must be set.")
@@ -105,12 +103,12 @@ func checkUSBPerm(user, opt, value string) error {
 	}
 	d := parseUSBDevice(value)
 	switch {
-	case perlTrueStr(d["host"]):
+	case perl.Truthy(d["host"]):
 		if !spiceRE.MatchString(d["host"]) {
 			return Errorf(http.StatusInternalServerError, "only root can set '%s' config for real devices", opt)
 		}
 		return nil
-	case perlTrueStr(d["mapping"]):
+	case perl.Truthy(d["mapping"]):
 		return nil
 	}
 	return Errorf(http.StatusInternalServerError, "either 'host' or 'mapping' must be set.")
@@ -216,7 +214,7 @@ func (p *PVE) parseHostPCIDeviceLocked(n *node, key, value string) (*hostPCIDevi
 	}
 	var alternatives [][]string
 	switch {
-	case perlTrueStr(mapping):
+	case perl.Truthy(mapping):
 		entries, _ := p.nodeMappingsLocked("pci", mapping, n.Name)
 		if len(entries) == 0 {
 			return nil, fmt.Sprintf("PCI device mapping not found for '%s'\n", mapping)
@@ -228,12 +226,12 @@ func (p *PVE) parseHostPCIDeviceLocked(n *node, key, value string) (*hostPCIDevi
 			}
 			alternatives = append(alternatives, strings.Split(e["path"], ";"))
 		}
-	case perlTrueStr(host):
+	case perl.Truthy(host):
 		alternatives = append(alternatives, strings.Split(host, ";"))
 	default:
 		return nil, "Either 'host' or 'mapping' must be set.\n"
 	}
-	d.mdev = perlTrueStr(d.opts["mdev"])
+	d.mdev = perl.Truthy(d.opts["mdev"])
 	for _, alt := range alternatives {
 		var ids []machine.PCIDevice
 		for _, id := range alt {
@@ -344,7 +342,7 @@ func (p *PVE) usbDeviceProblemLocked(n *node, value string) string {
 	host, hasHost := d["host"]
 	mapping, hasMapping := d["mapping"]
 	switch {
-	case perlTrueStr(host) && perlTrueStr(mapping):
+	case perl.Truthy(host) && perl.Truthy(mapping):
 	case hasHost:
 		if usbIDRE.MatchString(host) || usbPathRE.MatchString(host) {
 			return ""
@@ -453,7 +451,7 @@ func (p *PVE) localResourcesLocked(conf map[string]string, running bool) ([]stri
 		missing[n.Name] = []string{}
 	}
 	if running {
-		if perlTrueStr(conf["amd-sev"]) {
+		if perl.Truthy(conf["amd-sev"]) {
 			loc = append(loc, "amd-sev")
 		}
 		for k := range conf {
@@ -476,7 +474,7 @@ func (p *PVE) localResourcesLocked(conf map[string]string, running bool) ([]stri
 		return nil
 	}
 	for _, k := range []string{"hostusb", "hostpci", "ivshmem"} {
-		if perlTrueStr(conf[k]) {
+		if perl.Truthy(conf[k]) {
 			loc = append(loc, k)
 		}
 	}
@@ -485,17 +483,17 @@ func (p *PVE) localResourcesLocked(conf map[string]string, running bool) ([]stri
 		switch {
 		case strings.HasPrefix(k, "usb"):
 			d := parseUSBDevice(conf[k])
-			if perlTrueStr(d["host"]) && spiceRE.MatchString(d["host"]) {
+			if perl.Truthy(d["host"]) && spiceRE.MatchString(d["host"]) {
 				continue
 			}
-			if name := d["mapping"]; perlTrueStr(name) {
+			if name := d["mapping"]; perl.Truthy(name) {
 				if err := addMissing("usb", k, name); err != nil {
 					return nil, nil, nil, err
 				}
 				mapped[k] = map[string]any{"name": name}
 			}
 		case strings.HasPrefix(k, "hostpci"):
-			if name := parseHostPCI(conf[k])["mapping"]; perlTrueStr(name) {
+			if name := parseHostPCI(conf[k])["mapping"]; perl.Truthy(name) {
 				if err := addMissing("pci", k, name); err != nil {
 					return nil, nil, nil, err
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -991,7 +992,7 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 	ns := p.nodeLocked(vm.node).storage
 	disks := []map[string]any{}
 	for _, lv := range p.localVolumes(vm.conf) {
-		e := map[string]any{"volid": lv.volid, "is_attached": boolInt(lv.attached), "referenced_in_config": 1}
+		e := map[string]any{"volid": lv.volid, "is_attached": perl.BoolInt(lv.attached), "referenced_in_config": 1}
 		if v := ns.vols[lv.volid]; v != nil {
 			e["size"] = v.size
 		}
@@ -1007,7 +1008,7 @@ func (p *PVE) migratePrecondition(r *Request) (any, error) {
 		disks = append(disks, e)
 	}
 	return map[string]any{
-		"running":              boolInt(vm.running),
+		"running":              perl.BoolInt(vm.running),
 		"allowed_nodes":        allowed,
 		"not_allowed_nodes":    notAllowed,
 		"local_disks":          disks,

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // apiSchema is the parsed PVE API schema (the api-viewer's apidata): every
@@ -153,9 +155,9 @@ func (s *apiSchema) parseMethod(path, method string, m map[string]any) (*methodS
 	}
 	ms.name, _ = m["name"].(string)
 	ms.proxyto, _ = m["proxyto"].(string)
-	ms.protected = truthy(m["protected"])
+	ms.protected = perl.Truthy(m["protected"])
 	if v, ok := m["allowtoken"]; ok {
-		ms.allowToken = truthy(v)
+		ms.allowToken = perl.Truthy(v)
 	}
 	if params, ok := m["parameters"].(map[string]any); ok {
 		p, err := s.parseProp(params)
@@ -171,22 +173,22 @@ func (s *apiSchema) parseMethod(path, method string, m map[string]any) (*methodS
 func (s *apiSchema) parseProp(m map[string]any) (*propSchema, error) {
 	p := &propSchema{}
 	p.Type, _ = m["type"].(string)
-	p.Optional = truthy(m["optional"])
+	p.Optional = perl.Truthy(m["optional"])
 	p.Description, _ = m["description"].(string)
 	p.Requires, _ = m["requires"].(string)
 	p.TypeProperty, _ = m["type-property"].(string)
 	p.Alias, _ = m["alias"].(string)
 	p.KeyAlias, _ = m["keyAlias"].(string)
-	p.DefaultKey = truthy(m["default_key"])
+	p.DefaultKey = perl.Truthy(m["default_key"])
 	if enum, ok := m["enum"].([]any); ok {
 		for _, e := range enum {
-			v, _ := perlScalar(e)
+			v, _ := perl.Scalar(e)
 			p.Enum = append(p.Enum, v)
 		}
 	}
 	if it, ok := m["instance-types"].([]any); ok {
 		for _, e := range it {
-			v, _ := perlScalar(e)
+			v, _ := perl.Scalar(e)
 			p.InstanceTypes = append(p.InstanceTypes, v)
 		}
 	}
@@ -250,7 +252,7 @@ func (s *apiSchema) parseProp(m map[string]any) (*propSchema, error) {
 		t := true // a schema for additional properties: they are allowed
 		p.AdditionalProperties = &t
 	default:
-		t := truthy(ap)
+		t := perl.Truthy(ap)
 		p.AdditionalProperties = &t
 	}
 	return p, nil
@@ -272,25 +274,12 @@ func (s *apiSchema) parseProps(m map[string]any) (map[string]*propSchema, error)
 	return out, nil
 }
 
-// truthy interprets a schema flag the way Perl does: 1, "1", true.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	default:
-		s, _ := perlScalar(v)
-		return s != "" && s != "0"
-	}
-}
-
 func numberKey(m map[string]any, key string) (*float64, error) {
 	v, ok := m[key]
 	if !ok || v == nil {
 		return nil, nil
 	}
-	s, _ := perlScalar(v)
+	s, _ := perl.Scalar(v)
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %q is not a number", key, s)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // The storages of the lab. storage.cfg belongs to a cluster or a
@@ -285,9 +287,9 @@ func (p *PVE) storageStatusLocked(n *node, s *storageDef) map[string]any {
 		"total":   total,
 		"used":    used,
 		"avail":   avail,
-		"shared":  boolInt(s.shared),
+		"shared":  perl.BoolInt(s.shared),
 		"active":  active,
-		"enabled": boolInt(!s.disabled),
+		"enabled": perl.BoolInt(!s.disabled),
 	}
 }
 

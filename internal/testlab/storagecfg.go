@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -121,7 +122,7 @@ func parseStorageConfig(raw string) *storageConfig {
 	sum := sha1.Sum([]byte(raw))
 	cfg := &storageConfig{digest: hex.EncodeToString(sum[:])}
 	var cur *storageSection
-	for _, line := range perlLines(raw) {
+	for _, line := range perl.Lines(raw) {
 		if commentLineRE.MatchString(line) {
 			continue
 		}
@@ -173,7 +174,7 @@ func writeStorageConfig(cfg *storageConfig) string {
 		if v := s.opts["comment"]; v != "" {
 			b.WriteString("\tcomment " + v + "\n")
 		}
-		if perlTrueStr(s.opts["disable"]) {
+		if perl.Truthy(s.opts["disable"]) {
 			b.WriteString("\tdisable\n")
 		}
 		line := func(k string) {
@@ -181,7 +182,7 @@ func writeStorageConfig(cfg *storageConfig) string {
 			switch {
 			case !ok:
 			case storageBooleans[k]:
-				b.WriteString("\t" + k + " " + boolDigit(v) + "\n")
+				b.WriteString("\t" + k + " " + perl.BoolString(perl.Truthy(v)) + "\n")
 			case v != "":
 				b.WriteString("\t" + k + " " + v + "\n")
 			}
@@ -210,7 +211,7 @@ func writeStorageConfig(cfg *storageConfig) string {
 func (s *storageSection) def() *storageDef {
 	d := &storageDef{
 		id: s.id, typ: s.typ, path: s.opts["path"], vgname: s.opts["vgname"], thinpool: s.opts["thinpool"],
-		shared: perlTrueStr(s.opts["shared"]), disabled: perlTrueStr(s.opts["disable"]), opts: maps.Clone(s.opts),
+		shared: perl.Truthy(s.opts["shared"]), disabled: perl.Truthy(s.opts["disable"]), opts: maps.Clone(s.opts),
 	}
 	for _, c := range splitList(s.opts["content"]) {
 		if c != "none" {
@@ -345,7 +346,7 @@ func extractSensitive(params map[string]any, typ string, deletes []string) map[s
 			out[k] = nil
 		}
 		if v, ok := params[k]; ok && v != nil {
-			s, _ := perlScalar(v)
+			s, _ := perl.Scalar(v)
 			out[k] = &s
 			delete(params, k)
 		}
@@ -364,7 +365,7 @@ func (p *PVE) checkStorageConfig(typ string, params map[string]any, create bool)
 		if params[k] == nil {
 			return nil, fmt.Errorf("got undefined value for option '%s'", k)
 		}
-		v, ok := perlScalar(params[k])
+		v, ok := perl.Scalar(params[k])
 		if !ok {
 			return nil, fmt.Errorf("got undefined value for option '%s'", k)
 		}
@@ -396,7 +397,7 @@ func (p *PVE) checkStorageConfig(typ string, params map[string]any, create bool)
 			slices.Sort(nodes)
 			v = strings.Join(slices.Compact(nodes), ",")
 		case storageBooleans[k]:
-			v = boolDigit(v)
+			v = perl.BoolString(perl.Truthy(v))
 		}
 		out[k] = v
 	}
@@ -447,7 +448,7 @@ func (p *PVE) createStorage(r *Request) (any, error) {
 	id, _ := r.String("storage")
 	delete(params, "type")
 	delete(params, "storage")
-	if !perlTrue(params["nodes"]) {
+	if !perl.Truthy(params["nodes"]) {
 		delete(params, "nodes")
 	}
 	sensitive := extractSensitive(params, typ, nil)
@@ -467,7 +468,7 @@ func (p *PVE) createStorage(r *Request) (any, error) {
 			return err
 		}
 		returned = ret
-		if perlTrueStr(opts["disable"]) || (opts["nodes"] != "" && !slices.Contains(splitList(opts["nodes"]), r.LocalNode)) {
+		if perl.Truthy(opts["disable"]) || (opts["nodes"] != "" && !slices.Contains(splitList(opts["nodes"]), r.LocalNode)) {
 			p.writeStorageConfigLocked(cfg)
 			return nil
 		}

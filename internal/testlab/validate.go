@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
 // This file ports the checks of PVE::JSONSchema (check_prop, check_object,
@@ -131,7 +133,7 @@ func checkProp(value any, s *propSchema, path string, errs map[string]string, in
 		return // a JSON boolean is a reference in Perl: no scalar checks
 	}
 
-	str, _ := perlScalar(value)
+	str, _ := perl.Scalar(value)
 	if s.Format != "" || s.FormatProps != nil {
 		if msg := checkFormat(s, str, path); msg != "" {
 			addError(errs, path, "invalid format - "+msg)
@@ -154,11 +156,11 @@ func checkProp(value any, s *propSchema, path string, errs map[string]string, in
 	if isNumber(str) {
 		n, _ := strconv.ParseFloat(strings.TrimSuffix(str, "."), 64)
 		if s.Maximum != nil && n > *s.Maximum {
-			addError(errs, path, "value must have a maximum value of "+formatPerlFloat(*s.Maximum))
+			addError(errs, path, "value must have a maximum value of "+perl.FormatFloat(*s.Maximum))
 			return
 		}
 		if s.Minimum != nil && n < *s.Minimum {
-			addError(errs, path, "value must have a minimum value of "+formatPerlFloat(*s.Minimum))
+			addError(errs, path, "value must have a minimum value of "+perl.FormatFloat(*s.Minimum))
 			return
 		}
 	}
@@ -226,7 +228,7 @@ func instanceType(props map[string]*propSchema, key string, value map[string]any
 	if s == nil || s.TypeProperty == "" {
 		return ""
 	}
-	v, _ := perlScalar(value[s.TypeProperty])
+	v, _ := perl.Scalar(value[s.TypeProperty])
 	return v
 }
 
@@ -279,7 +281,7 @@ func checkType(path, typ string, value any, errs map[string]string) bool {
 		if typ == "array" || typ == "object" {
 			return fail("")
 		}
-		str, _ := perlScalar(v)
+		str, _ := perl.Scalar(v)
 		switch typ {
 		case "boolean":
 			if str != "1" && str != "0" {
