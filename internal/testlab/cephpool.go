@@ -14,6 +14,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // PVE's Ceph pool API (PVE::API2::Ceph::Pool and the rules method of
@@ -455,9 +456,9 @@ func createPool(c *cephlab.Cluster, w *cephTaskLog, pool string, param map[strin
 }
 
 // ecFormat is the format of the erasure-coding parameter ($ec_format).
-var ecFormat = func() map[string]*propSchema {
+var ecFormat = func() map[string]*pveschema.Property {
 	two, one := 2.0, 1.0
-	return map[string]*propSchema{
+	return map[string]*pveschema.Property{
 		"k":              {Type: "integer", Minimum: &two},
 		"m":              {Type: "integer", Minimum: &one},
 		"failure-domain": {Type: "string", Optional: true},
@@ -493,7 +494,7 @@ func (p *PVE) cephCreatePool(r *Request) (any, error) {
 	}
 	var ec map[string]string
 	if s, ok := r.String("erasure-coding"); ok && s != "" {
-		ec, err = parsePropertyString(ecFormat, s, "erasure-coding")
+		ec, err = pveschema.ParsePropertyString(ecFormat, s, "erasure-coding")
 		if err != nil {
 			return nil, Errorf(http.StatusInternalServerError, "%s", err.Error())
 		}
@@ -512,7 +513,7 @@ func (p *PVE) cephCreatePool(r *Request) (any, error) {
 	}
 	if addStorages == "1" {
 		// parse_storage_id dies itself for a name that is no storage ID
-		if msg := parseID(name, "storage"); msg != "" {
+		if msg := pveschema.ParseID(name, "storage"); msg != "" {
 			return nil, Errorf(http.StatusInternalServerError, "%s", msg)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -217,7 +218,7 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		r.Params[k] = v
 	}
 
-	if auth.apiToken != "" && e.schema != nil && !e.schema.allowToken {
+	if auth.apiToken != "" && e.schema != nil && !e.schema.AllowToken {
 		return nil, &APIError{Status: http.StatusForbidden, Message: fmt.Sprintf("Permission check failed (URI '%s' not available with API token, need proper ticket.\n)\n", r.Path)}
 	}
 
@@ -235,8 +236,8 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 	}
 
 	if e.schema != nil {
-		normalizeArrays(e.schema, r.Params)
-		if errs := validateParams(e.schema, r.Params); errs != nil {
+		pveschema.NormalizeArrays(e.schema, r.Params)
+		if errs := pveschema.ValidateParams(e.schema, r.Params); errs != nil {
 			return nil, ParamError(errs)
 		}
 	}
@@ -271,10 +272,10 @@ func (p *PVE) callHandler(h HandlerFunc, r *Request) (data any, err error) {
 // parameter of the method, or, without a schema, the {node} of the path.
 func (p *PVE) proxyTarget(e *endpoint, n *pathNode, r *Request) (string, bool) {
 	if e.schema != nil {
-		if e.schema.proxyto == "" {
+		if e.schema.Proxyto == "" {
 			return "", false
 		}
-		v, ok := r.String(e.schema.proxyto)
+		v, ok := r.String(e.schema.Proxyto)
 		return v, ok
 	}
 	node, ok := r.PathParams["node"]

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -56,30 +57,30 @@ func newHAState() *haState {
 }
 
 func init() {
-	namedFormats["pve-ha-resource-id"] = func(v string) string {
+	pveschema.RegisterFormat("pve-ha-resource-id", func(v string) string {
 		if haResourceIDRE.MatchString(v) {
 			return ""
 		}
 		return "value does not look like a valid ha resource id\n"
-	}
-	namedFormats["pve-ha-resource-or-vm-id"] = func(v string) string {
+	})
+	pveschema.RegisterFormat("pve-ha-resource-or-vm-id", func(v string) string {
 		if haResourceOrVMIDRE.MatchString(v) {
 			return ""
 		}
 		return "value does not look like a valid ha resource id\n"
-	}
-	namedFormats["pve-ha-group-node"] = func(v string) string {
+	})
+	pveschema.RegisterFormat("pve-ha-group-node", func(v string) string {
 		if haNodeRE.MatchString(v) {
 			return ""
 		}
 		return "value does not look like a valid ha group node\n"
-	}
-	namedFormats["pve-ha-node"] = func(v string) string {
+	})
+	pveschema.RegisterFormat("pve-ha-node", func(v string) string {
 		if haNodeRE.MatchString(v) {
 			return ""
 		}
 		return "value does not look like a valid ha node\n"
-	}
+	})
 }
 
 var (
@@ -304,7 +305,7 @@ func checkHAConfig(f *haFile, typ string, params map[string]any, create bool) (m
 			return nil, fmt.Errorf("property contains a line feed\n")
 		}
 		if haBooleans[k] {
-			if b, ok := parsePerlBoolean(v); ok {
+			if b, ok := pveschema.ParseBoolean(v); ok {
 				v = b
 			}
 		}
@@ -324,7 +325,7 @@ func checkHAConfig(f *haFile, typ string, params map[string]any, create bool) (m
 // (SectionConfig::delete_from_config for rules, its inline copy for
 // resources and groups, which do not refuse to set and delete at once).
 func deleteHAOptions(plugin haPlugin, s *haSection, set map[string]string, list string, refuseSet bool) error {
-	for _, k := range splitList(list) {
+	for _, k := range pveschema.SplitList(list) {
 		optional, known := plugin[k]
 		switch {
 		case !known:
@@ -695,7 +696,7 @@ func (p *PVE) groupsMigratedError(verb string) error {
 // entries, each once, in a stable order (PVE prints a hash, in its order).
 func decodeGroupNodes(v string) string {
 	set := map[string]bool{}
-	for _, n := range splitList(v) {
+	for _, n := range pveschema.SplitList(v) {
 		if haNodeRE.MatchString(n) {
 			set[n] = true
 		}
@@ -850,7 +851,7 @@ type haRule struct {
 
 func decodeRuleResources(v string) map[string]bool {
 	out := map[string]bool{}
-	for _, sid := range splitList(v) {
+	for _, sid := range pveschema.SplitList(v) {
 		if haResourceIDRE.MatchString(sid) {
 			out[sid] = true
 		}
@@ -866,7 +867,7 @@ func encodeRuleResources(set map[string]bool) string {
 // entries left out).
 func decodeRuleNodes(v string) map[string]int {
 	out := map[string]int{}
-	for _, e := range splitList(v) {
+	for _, e := range pveschema.SplitList(v) {
 		m := haNodeRE.FindStringSubmatch(e)
 		if m == nil {
 			continue

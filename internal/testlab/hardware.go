@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // The host hardware of the lab's nodes (package machine), as
@@ -107,7 +108,7 @@ func (p *PVE) pciScan(r *Request) (any, error) {
 		blacklist = defaultPCIClassBlacklist
 	}
 	var filter *regexp.Regexp
-	if parts := splitList(blacklist); len(parts) > 0 {
+	if parts := pveschema.SplitList(blacklist); len(parts) > 0 {
 		re, err := regexp.Compile(`^0x(?:` + strings.Join(parts, "|") + `)`)
 		if err != nil {
 			re = regexp.MustCompile(`^0x(?:` + regexp.QuoteMeta(strings.Join(parts, "|")) + `)`)

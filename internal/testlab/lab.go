@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -68,8 +69,8 @@ type topoChange struct {
 // pveLab is the lab: its machines and what they share.
 type pveLab struct {
 	logf     func(format string, args ...any)
-	rel      *pveReleaseInfo // the release every node runs (PVEOptions.Version)
-	schema   *apiSchema      // the API schema of that release
+	rel      *pveReleaseInfo   // the release every node runs (PVEOptions.Version)
+	schema   *pveschema.Schema // the API schema of that release
 	ca       *sim.CA
 	password string // root@pam's password, the same on every node
 	token    string // secret of root@pam!lab, the same on every node

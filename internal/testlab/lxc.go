@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // LXC containers as pve-container 6.x serves them (PVE::API2::LXC,
@@ -109,7 +110,7 @@ func lxcVolumeKeys(conf map[string]string) []string {
 func lxcTypedValue(k, v string) any {
 	switch {
 	case lxcBoolKeys[k]:
-		if b, ok := parsePerlBoolean(v); ok {
+		if b, ok := pveschema.ParseBoolean(v); ok {
 			n, _ := strconv.Atoi(b)
 			return n
 		}
@@ -139,7 +140,7 @@ func parseLXCNet(s string) map[string]string {
 		}
 		k, v, _ := strings.Cut(part, "=")
 		if lxcNetBoolKeys[k] {
-			if b, ok := parsePerlBoolean(v); ok {
+			if b, ok := pveschema.ParseBoolean(v); ok {
 				v = b
 			}
 		}
@@ -202,7 +203,7 @@ func parseMountPoint(s string) mountPoint {
 			continue
 		}
 		if lxcMPBoolKeys[k] {
-			if b, ok := parsePerlBoolean(v); ok {
+			if b, ok := pveschema.ParseBoolean(v); ok {
 				v = b
 			}
 		}
@@ -253,7 +254,7 @@ func parseFeatures(s string) map[string]string {
 		}
 		k, v, _ := strings.Cut(part, "=")
 		if k != "mount" {
-			if b, ok := parsePerlBoolean(v); ok {
+			if b, ok := pveschema.ParseBoolean(v); ok {
 				v = b
 			}
 		}
@@ -330,7 +331,7 @@ func (ct *lxcCT) checkLock() error {
 }
 
 // isTemplate is is_template.
-func (ct *lxcCT) isTemplate() bool { return isTrue(ct.conf["template"]) }
+func (ct *lxcCT) isTemplate() bool { return pveschema.IsTrue(ct.conf["template"]) }
 
 // volumes lists the volumes of the mount points (get_vm_volumes) and,
 // with unused, the unused volumes.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 func TestLXCNetPropertyStrings(t *testing.T) {
@@ -19,7 +21,7 @@ func TestLXCNetPropertyStrings(t *testing.T) {
 		}
 	}
 	n := parseLXCNet(normalizeLXCNet("name=eth0,bridge=vmbr0"))
-	if n["type"] != "veth" || !macAddrRE.MatchString(n["hwaddr"]) || n["hwaddr"][:8] != macPrefix {
+	if n["type"] != "veth" || pveschema.CheckFormat("mac-addr", n["hwaddr"]) != "" || n["hwaddr"][:8] != macPrefix {
 		t.Errorf("normalized = %v", n)
 	}
 	if got := normalizeLXCNet("name=eth0,hwaddr=BC:24:11:AA:BB:CC"); got != "name=eth0,hwaddr=BC:24:11:AA:BB:CC,type=veth" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -446,7 +447,7 @@ func (p *PVE) lxcHotplugPendingLocked(ct *lxcCT, selection map[string]bool, now 
 
 // verifyList is verify_nameserver_list and verify_searchdomain_list: the
 // entries joined by spaces (from memory).
-func verifyList(v string) string { return strings.Join(splitList(v), " ") }
+func verifyList(v string) string { return strings.Join(pveschema.SplitList(v), " ") }
 
 // clampCPUShares is PVE::CGroup::clamp_cpu_shares on cgroup v2: the value
 // is clamped to [1, 10000] (from memory).
@@ -468,7 +469,7 @@ func (p *PVE) lxcUpdatePctConfigLocked(ct *lxcCT, settings map[string]string, de
 		ct.removePendingDelete(k)
 	}
 	modified := map[string]bool{}
-	protected := isTrue(ct.conf["protection"])
+	protected := pveschema.IsTrue(ct.conf["protection"])
 	for _, k := range deletes {
 		_, inConf := ct.conf[k]
 		_, inPending := ct.pending[k]
@@ -548,7 +549,7 @@ func (p *PVE) updateCT(r *Request) (any, error) {
 	if len(params) == 0 {
 		return nil, Errorf(http.StatusInternalServerError, "no options specified")
 	}
-	deletes, reverts := splitList(params["delete"]), splitList(params["revert"])
+	deletes, reverts := pveschema.SplitList(params["delete"]), pveschema.SplitList(params["revert"])
 	delete(params, "delete")
 	delete(params, "revert")
 
@@ -569,7 +570,7 @@ func (p *PVE) updateCT(r *Request) (any, error) {
 	if digest != "" && digest != ct.digest() {
 		return nil, Errorf(http.StatusInternalServerError, "detected modified configuration - file changed by other user? Try again.")
 	}
-	unpriv := isTrue(ct.conf["unprivileged"])
+	unpriv := pveschema.IsTrue(ct.conf["unprivileged"])
 	if err := lxcCheckModifyPerm(r, ct.conf, nil, append(slices.Clone(deletes), reverts...), unpriv); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -355,9 +356,9 @@ func (p *PVE) createCT(r *Request) (any, error) {
 // starts). Every NIC's bridge must exist (the lxcnetaddbr hook plugs the
 // veth into it; assumption: the lines lxc-start logs for it).
 func (p *PVE) ctStartProblemLocked(node string, vmid int, conf map[string]string, now time.Time) ([]string, string) {
-	if isTrue(conf["unprivileged"]) {
+	if pveschema.IsTrue(conf["unprivileged"]) {
 		for _, k := range lxcVolumeKeys(conf) {
-			if isTrue(parseMountPoint(conf[k])["quota"]) {
+			if pveschema.IsTrue(parseMountPoint(conf[k])["quota"]) {
 				return nil, "Quotas are not supported by unprivileged containers."
 			}
 		}
@@ -529,7 +530,7 @@ func (p *PVE) ctPowerAction(action string) HandlerFunc {
 
 // ctDestroyChecks is destroy_vm's $early_checks.
 func (p *PVE) ctDestroyChecks(ct *lxcCT, purge bool) error {
-	if isTrue(ct.conf["protection"]) {
+	if pveschema.IsTrue(ct.conf["protection"]) {
 		return Errorf(http.StatusInternalServerError, "can't remove CT %d - protection mode enabled", ct.vmid)
 	}
 	if err := ct.checkLock(); err != nil {
@@ -828,7 +829,7 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 	running := src.running
 	full := !src.isTemplate()
 	if hasFull {
-		full = isTrue(fullParam)
+		full = pveschema.IsTrue(fullParam)
 	}
 	if storage != "" && !full {
 		return abort(Errorf(http.StatusInternalServerError, "parameter 'storage' not allowed for linked clones"))
@@ -1034,7 +1035,7 @@ func (p *PVE) ctMigratePrecondition(r *Request) (any, error) {
 // storage to sid, "a:b" maps a to b; the result maps a storage to its target.
 func parseStorageMap(s string) func(string) string {
 	def, pairs := "", map[string]string{}
-	for _, e := range splitList(s) {
+	for _, e := range pveschema.SplitList(s) {
 		if a, b, ok := strings.Cut(e, ":"); ok {
 			pairs[a] = b
 		} else if e != "1" {
@@ -1121,7 +1122,7 @@ func (p *PVE) migrateCT(r *Request) (any, error) {
 		}
 		for _, k := range lxcVolumeKeys(ct.conf) {
 			mp := parseMountPoint(ct.conf[k])
-			if mp.kind() != "volume" && !isTrue(mp["shared"]) {
+			if mp.kind() != "volume" && !pveschema.IsTrue(mp["shared"]) {
 				abort(fmt.Sprintf("cannot migrate local %s mount point '%s'", mp.kind(), k))
 				return
 			}

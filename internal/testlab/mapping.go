@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // Cluster resource mappings of PCI and USB devices, as pve-manager's
@@ -131,7 +132,7 @@ func parseMappingConfig(k *mappingKind, raw string) *mappingConfig {
 			continue // "ignore config line"
 		}
 		s := &mappingSection{id: m[1], opts: map[string]string{}}
-		skip := !configIDRE.MatchString(s.id)
+		skip := pveschema.CheckFormat("pve-configid", s.id) != ""
 		hasMap := false
 		for {
 			line, ok := next()
@@ -503,7 +504,7 @@ func mappingSettings(k *mappingKind, r *Request) (*mappingSection, error) {
 			return nil, fmt.Errorf("property contains a line feed\n")
 		}
 		if k.isBoolean(key) {
-			if b, ok := parsePerlBoolean(str); ok {
+			if b, ok := pveschema.ParseBoolean(str); ok {
 				str = b
 			}
 			str = perl.BoolString(perl.Truthy(str))
@@ -563,7 +564,7 @@ func (p *PVE) updateMapping(k *mappingKind) HandlerFunc {
 		if err != nil {
 			return nil, fail("%s", err.Error())
 		}
-		for _, key := range splitList(deleteStr) {
+		for _, key := range pveschema.SplitList(deleteStr) {
 			known, optional := k.option(key)
 			_, set := settings.opts[key]
 			switch {

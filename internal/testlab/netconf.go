@@ -3,13 +3,13 @@ package testlab
 import (
 	"fmt"
 	"maps"
-	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // /etc/network/interfaces as PVE reads and writes it: a port of the parser
@@ -94,23 +94,8 @@ var (
 	typePrioSepRE   = regexp.MustCompile(`[.:]`)
 	newlineRE       = regexp.MustCompile(`\n`)
 	bridgeVLANPort  = regexp.MustCompile(`(\S+)\.(\d+)$`)
+	cidrRE          = regexp.MustCompile(`^(.*)/(\d+)$`)
 )
-
-// netmaskBits is PVE::JSONSchema::get_netmask_bits: the prefix length of
-// a dotted IPv4 netmask (0 when it is none).
-func netmaskBits(mask string) int {
-	if !isIPv4Mask(mask) {
-		return 0
-	}
-	a := netip.MustParseAddr(mask).As4()
-	bits := 0
-	for _, b := range a {
-		for ; b != 0; b <<= 1 {
-			bits++
-		}
-	}
-	return bits
-}
 
 // parseInterfaces parses an interfaces file like
 // __read_etc_network_interfaces: nics are the physical NICs of the host
@@ -351,8 +336,8 @@ func cidrOf(addr string, mask any) (string, bool) {
 		return "", false
 	case digitsRE.MatchString(m):
 		return addr + "/" + m, true
-	case netmaskBits(m) != 0:
-		return addr + "/" + strconv.Itoa(netmaskBits(m)), true
+	case pveschema.NetmaskBits(m) != 0:
+		return addr + "/" + strconv.Itoa(pveschema.NetmaskBits(m)), true
 	}
 	return "", false
 }
@@ -412,7 +397,7 @@ func writeInterfaces(cfg *netConfig) (string, error) {
 				ports += " " + perl.String(d[k])
 			}
 		}
-		for _, p := range splitList(ports) {
+		for _, p := range pveschema.SplitList(ports) {
 			if other, ok := usedPorts[p]; ok && other != name {
 				return "", writeDie("port '%s' is already used on interface '%s'\n", p, other)
 			}
@@ -664,7 +649,7 @@ func ifaceStanza(name string, d ifaceConfig, family string, first bool) string {
 		if !cidrSuffixRE.MatchString(addr) && perl.Truthy(mask) {
 			if digitsRE.MatchString(mask) {
 				addr += "/" + mask
-			} else if bits := netmaskBits(mask); bits != 0 {
+			} else if bits := pveschema.NetmaskBits(mask); bits != 0 {
 				addr += "/" + strconv.Itoa(bits)
 			}
 		}

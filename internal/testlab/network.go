@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // The network configuration of the nodes, as PVE::API2::Network serves it.
@@ -247,7 +248,7 @@ func (p *PVE) createNetwork(r *Request) (any, error) {
 	}
 	// make sure the list is space separated, as create_network does
 	if perl.Truthy(param["bridge_vids"]) {
-		param["bridge_vids"] = strings.Join(splitList(perl.String(param["bridge_vids"])), " ")
+		param["bridge_vids"] = strings.Join(pveschema.SplitList(perl.String(param["bridge_vids"])), " ")
 	}
 	ifaces[name] = param
 	return nil, nw.write(cfg, now)
@@ -271,7 +272,7 @@ func (p *PVE) updateNetwork(r *Request) (any, error) {
 	if !ok {
 		return nil, errNoIface
 	}
-	for _, k := range splitList(deletes) {
+	for _, k := range pveschema.SplitList(deletes) {
 		delete(d, k)
 		switch k {
 		case "cidr":
@@ -415,7 +416,7 @@ func portList(d ifaceConfig) ([]string, string) {
 			}
 		}
 	}
-	return splitList(ports), key
+	return pveschema.SplitList(ports), key
 }
 
 // checkDuplicatePorts refuses ports another interface already uses
@@ -452,8 +453,7 @@ func mapCIDR(param ifaceConfig) error {
 				return ParamError(map[string]string{k + s: fmt.Sprintf("%s conflicts with cidr%s", k+s, s)})
 			}
 		}
-		m := cidrRE.FindStringSubmatch(perl.String(cidr))
-		param["address"+s], param["netmask"+s] = m[1], m[2]
+		param["address"+s], param["netmask"+s] = splitCIDR(perl.String(cidr))
 		delete(param, "cidr"+s)
 	}
 	return nil
@@ -477,7 +477,7 @@ func setFamiliesAndMethods(param ifaceConfig, families []string) {
 
 // checkBridgeVIDs refuses a VLAN list without VLANs.
 func checkBridgeVIDs(param ifaceConfig) error {
-	if v := param["bridge_vids"]; perl.Truthy(v) && len(splitList(perl.String(v))) == 0 {
+	if v := param["bridge_vids"]; perl.Truthy(v) && len(pveschema.SplitList(perl.String(v))) == 0 {
 		return ParamError(map[string]string{"bridge_vids": "VLAN list items are empty"})
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // The datacenter options, /etc/pve/datacenter.cfg, as pve-manager's
@@ -50,7 +51,7 @@ var dcDefaultKeys = map[string]string{"migration": "type", "replication": "type"
 
 // optionsSchema returns the parameters of PUT /cluster/options (the
 // datacenter schema plus "delete"), nil without a schema.
-func (p *PVE) optionsSchema() *propSchema {
+func (p *PVE) optionsSchema() *pveschema.Property {
 	n, _ := p.routes.match("/cluster/options")
 	if n == nil {
 		return nil
@@ -59,11 +60,11 @@ func (p *PVE) optionsSchema() *propSchema {
 	if e == nil || e.schema == nil {
 		return nil
 	}
-	return e.schema.params
+	return e.schema.Params
 }
 
 // dcFormat returns the inline format of a property string option.
-func (p *PVE) dcFormat(key string) map[string]*propSchema {
+func (p *PVE) dcFormat(key string) map[string]*pveschema.Property {
 	if s := p.optionsSchema(); s != nil {
 		if ps := s.Properties[key]; ps != nil {
 			return ps.FormatProps
@@ -106,7 +107,7 @@ func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 		key, value := m[1], m[2]
 		if schema != nil {
 			if ps := schema.Properties[key]; ps != nil && ps.Type == "boolean" {
-				if b, ok := parsePerlBoolean(value); ok {
+				if b, ok := pveschema.ParseBoolean(value); ok {
 					value = b
 				}
 			}
@@ -117,7 +118,7 @@ func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 		props := maps.Clone(schema.Properties)
 		delete(props, "delete") // not part of the datacenter schema
 		errs := map[string]string{}
-		checkObject("", props, nil, true, cfg, errs)
+		pveschema.CheckObject("", props, nil, true, cfg, errs)
 		for k := range errs {
 			delete(cfg, k)
 		}
@@ -191,7 +192,7 @@ func (p *PVE) parseDCPropertyString(key, value string) (map[string]any, error) {
 	if format == nil {
 		return genericPropertyString(value, dcDefaultKeys[key]), nil
 	}
-	parsed, err := parsePropertyString(format, value, "")
+	parsed, err := pveschema.ParsePropertyString(format, value, "")
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +226,7 @@ func genericPropertyString(value, defaultKey string) map[string]any {
 
 // printDCPropertyString is print_property_string: the default key's value
 // first, then the required keys, then the others, each group sorted.
-func printDCPropertyString(data map[string]any, format map[string]*propSchema, defaultKey string) (string, error) {
+func printDCPropertyString(data map[string]any, format map[string]*pveschema.Property, defaultKey string) (string, error) {
 	if format != nil {
 		defaultKey = ""
 		for k, ps := range format {
@@ -451,12 +452,12 @@ func (p *PVE) allowedTagsLocked(dc map[string]any) []string {
 		}
 	}
 	for _, vm := range p.qemu.vms {
-		for _, t := range splitList(vm.conf["tags"]) {
+		for _, t := range pveschema.SplitList(vm.conf["tags"]) {
 			tags[t] = true
 		}
 	}
 	for _, ct := range p.lxc.cts {
-		for _, t := range splitList(ct.conf["tags"]) {
+		for _, t := range pveschema.SplitList(ct.conf["tags"]) {
 			tags[t] = true
 		}
 	}
@@ -487,7 +488,7 @@ func (p *PVE) setOptions(r *Request) (any, error) {
 		s, _ := perl.Scalar(v)
 		cfg[k] = s
 	}
-	for _, k := range splitList(deleteList) {
+	for _, k := range pveschema.SplitList(deleteList) {
 		delete(cfg, k)
 	}
 	text, err := p.writeDatacenterConfig(cfg)

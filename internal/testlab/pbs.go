@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -118,7 +119,7 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 	if opts.Hostname == "" {
 		opts.Hostname = "pbs"
 	}
-	if !nodeNameRE.MatchString(opts.Hostname) {
+	if pveschema.CheckFormat("pve-node", opts.Hostname) != "" {
 		return nil, fmt.Errorf("testlab: invalid PBS host name %q", opts.Hostname)
 	}
 	if opts.TaskDuration <= 0 {

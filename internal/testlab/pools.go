@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // Resource pools: PVE::API2::Pool (pve-manager) on the pool part of
@@ -55,7 +56,7 @@ func (s poolState) clone() poolState {
 // levels of nested pools, "parent/child/grandchild").
 var poolIDRE = regexp.MustCompile(`^[A-Za-z0-9.\-_]+(?:/[A-Za-z0-9.\-_]+){0,2}$`)
 
-func init() { namedFormats["pve-poolid"] = checkPoolID }
+func init() { pveschema.RegisterFormat("pve-poolid", checkPoolID) }
 
 // checkPoolID is PVE::AccessControl::verify_poolname, the pve-poolid format.
 func checkPoolID(v string) string {
@@ -368,7 +369,7 @@ func (p *PVE) updatePool(r *Request) (any, error) {
 		rp.comment = poolComment(comment)
 	}
 	if hasVMs {
-		for _, s := range splitList(vms) {
+		for _, s := range pveschema.SplitList(vms) {
 			vmid, _ := strconv.Atoi(s)
 			if del {
 				if !rp.vms[vmid] {
@@ -398,7 +399,7 @@ func (p *PVE) updatePool(r *Request) (any, error) {
 		}
 	}
 	if hasStorage {
-		for _, sid := range splitList(storage) {
+		for _, sid := range pveschema.SplitList(storage) {
 			if del {
 				if !rp.storage[sid] {
 					return nil, fail("Storage '%s' is not a pool member", sid)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -79,8 +80,8 @@ type PVEOptions struct {
 type PVE struct {
 	lab       *pveLab
 	logf      func(format string, args ...any)
-	rel       *pveReleaseInfo // the lab's release
-	schema    *apiSchema      // the lab's schema
+	rel       *pveReleaseInfo   // the lab's release
+	schema    *pveschema.Schema // the lab's schema
 	faults    *Faults
 	routes    *router
 	ticketKey []byte // the cluster's authkey: signs tickets
@@ -408,7 +409,7 @@ func (l *pveLab) loadSchema(path string) error {
 		l.logf("testlab: PVE schema validation disabled")
 		return nil
 	}
-	s, err := loadSchemaSource(src)
+	s, err := pveschema.Load(src.key(), src.read)
 	if err != nil {
 		return fmt.Errorf("testlab: load PVE schema: %w", err)
 	}

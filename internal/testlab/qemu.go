@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -130,7 +131,7 @@ func setOf(words string) map[string]bool {
 func typedValue(k, v string) any {
 	switch {
 	case qemuBoolKeys[k]:
-		if b, ok := parsePerlBoolean(v); ok {
+		if b, ok := pveschema.ParseBoolean(v); ok {
 			n, _ := strconv.Atoi(b)
 			return n
 		}
@@ -169,7 +170,7 @@ func parseDrive(s string) drive {
 			k = "file"
 		}
 		if driveBoolKeys[k] {
-			if b, ok := parsePerlBoolean(v); ok {
+			if b, ok := pveschema.ParseBoolean(v); ok {
 				v = b
 			}
 		}
@@ -218,7 +219,7 @@ func parseNet(s string) map[string]string {
 			m["model"], m["macaddr"] = k, v
 		default:
 			if k == "firewall" || k == "link_down" {
-				if b, ok := parsePerlBoolean(v); ok {
+				if b, ok := pveschema.ParseBoolean(v); ok {
 					v = b
 				}
 			}
@@ -534,7 +535,7 @@ func (p *PVE) vmStatusLocked(vm *qemuVM, now time.Time, full bool) map[string]an
 		"diskread":  0,
 		"diskwrite": 0,
 	}
-	if t, ok := parsePerlBoolean(conf["template"]); ok && t == "1" {
+	if t, ok := pveschema.ParseBoolean(conf["template"]); ok && t == "1" {
 		d["template"] = 1
 	}
 	if v, ok := conf["lock"]; ok {
@@ -613,7 +614,7 @@ func (p *PVE) getVMStatus(r *Request) (any, error) {
 	if agent := vm.conf["agent"]; agent != "" {
 		first, _, _ := strings.Cut(agent, ",")
 		first = strings.TrimPrefix(first, "enabled=")
-		if b, ok := parsePerlBoolean(first); ok && b == "1" {
+		if b, ok := pveschema.ParseBoolean(first); ok && b == "1" {
 			d["agent"] = 1
 		}
 	}

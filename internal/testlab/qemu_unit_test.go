@@ -3,6 +3,8 @@ package testlab
 import (
 	"maps"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 func TestDrivePropertyStrings(t *testing.T) {
@@ -35,7 +37,7 @@ func TestNetPropertyStrings(t *testing.T) {
 			t.Errorf("net %q = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if m := randomMAC(); !macAddrRE.MatchString(m) || m[:8] != macPrefix {
+	if m := randomMAC(); pveschema.CheckFormat("mac-addr", m) != "" || m[:8] != macPrefix {
 		t.Errorf("randomMAC = %q", m)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -442,7 +443,7 @@ func hotplugFeatures(v string, set bool) map[string]bool {
 	if v == "0" {
 		return out
 	}
-	for _, f := range splitList(v) {
+	for _, f := range pveschema.SplitList(v) {
 		out[f] = true
 	}
 	return out
@@ -763,7 +764,7 @@ func (p *PVE) parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
 		return nil, Errorf(http.StatusInternalServerError, "no options specified")
 	}
 	resolveCdromAlias(u.settings)
-	for _, k := range splitList(revertStr) {
+	for _, k := range pveschema.SplitList(revertStr) {
 		if !optionExists(k) {
 			return nil, ParamError(map[string]string{"revert": fmt.Sprintf("unknown option '%s'", k)})
 		}
@@ -772,7 +773,7 @@ func (p *PVE) parseVMUpdate(r *Request, vmid int) (*vmUpdate, error) {
 		}
 		u.revert[k] = true
 	}
-	for _, k := range splitList(deleteStr) {
+	for _, k := range pveschema.SplitList(deleteStr) {
 		if k == "cdrom" {
 			k = "ide2"
 		}
@@ -1051,7 +1052,7 @@ func (p *PVE) unlinkDisks(r *Request) (any, error) {
 	vmid := requestVMID(r)
 	idlist, _ := r.String("idlist")
 	u := &vmUpdate{revert: map[string]bool{}, settings: map[string]string{}, force: r.Bool("force", false), user: r.User}
-	for _, k := range splitList(idlist) {
+	for _, k := range pveschema.SplitList(idlist) {
 		if k == "cdrom" {
 			k = "ide2"
 		}

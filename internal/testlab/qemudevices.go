@@ -11,6 +11,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // Host devices of VMs: hostpci[n] and usb[n] (qemu-server's
@@ -61,7 +62,7 @@ func parseDeviceProps(v, defaultKey string, booleans ...string) map[string]strin
 			k, val = defaultKey, part
 		}
 		if slices.Contains(booleans, k) {
-			if b, ok := parsePerlBoolean(val); ok {
+			if b, ok := pveschema.ParseBoolean(val); ok {
 				val = b
 			}
 		}

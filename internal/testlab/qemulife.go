@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -83,7 +84,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 	begin := func(at time.Time, w *worker) {
 		conf := maps.Clone(settings)
 		conf["meta"] = fmt.Sprintf("creation-qemu=%s,ctime=%d", p.rel.qemu, at.Unix())
-		created, vols, err := p.createDisksLocked(p.nodeLocked(node), vmid, settings, map[string]string{}, settings, storage, isTrue(conf["template"]), at, w)
+		created, vols, err := p.createDisksLocked(p.nodeLocked(node), vmid, settings, map[string]string{}, settings, storage, pveschema.IsTrue(conf["template"]), at, w)
 		if err != nil {
 			w.fail(fmt.Sprintf("unable to create VM %d - %s", vmid, dieText(err)))
 			return
@@ -145,11 +146,6 @@ func (p *PVE) createVM(r *Request) (any, error) {
 	}
 	return p.spawnVMTaskLocked(now, node, "qmcreate", strconv.Itoa(vmid), r.User, work,
 		[]flockReq{{vmid: vmid, timeout: workerLockTimeout}}, begin, finish), nil
-}
-
-func isTrue(v string) bool {
-	b, ok := parsePerlBoolean(v)
-	return ok && b == "1"
 }
 
 // --- power ---------------------------------------------------------------
@@ -376,7 +372,7 @@ func (p *PVE) spawnStartLocked(now time.Time, node string, vmid int, user string
 			}
 			suspended := vm.conf["lock"] == "suspended"
 			switch {
-			case isTrue(vm.conf["template"]):
+			case pveschema.IsTrue(vm.conf["template"]):
 				w.fail("you can't start a vm if it's a template")
 				return
 			case !skiplock && !suspended && checkLock(vm) != "":
@@ -420,7 +416,7 @@ func (p *PVE) spawnStartLocked(now time.Time, node string, vmid int, user string
 
 // destroyChecksLocked is destroy_vm's $early_checks.
 func (p *PVE) destroyChecksLocked(vm *qemuVM, purge bool) error {
-	if isTrue(vm.conf["protection"]) {
+	if pveschema.IsTrue(vm.conf["protection"]) {
 		return Errorf(http.StatusInternalServerError, "can't remove VM %d - protection mode enabled", vm.vmid)
 	}
 	if !purge && p.haConfiguredLocked(haSID("qemu", vm.vmid)) {
@@ -485,7 +481,7 @@ func (p *PVE) destroyVM(r *Request) (any, error) {
 			return
 		}
 		ns := p.nodeLocked(node).storage
-		if isTrue(vm.conf["template"]) {
+		if pveschema.IsTrue(vm.conf["template"]) {
 			for _, volid := range vmVolumes(vm.conf) {
 				if ns.baseInUse(volid) {
 					w.fail(fmt.Sprintf("base volume '%s' is still in use by linked cloned", volid))
@@ -669,9 +665,9 @@ func (p *PVE) cloneCheckLocked(node string, vmid, newid int, running bool, fullP
 	if snapname != "" {
 		return nil, Errorf(http.StatusInternalServerError, "snapshot '%s' does not exist", snapname)
 	}
-	full := !isTrue(vm.conf["template"])
+	full := !pveschema.IsTrue(vm.conf["template"])
 	if fullParam != "" {
-		full = isTrue(fullParam)
+		full = pveschema.IsTrue(fullParam)
 	}
 	if storage != "" && !full {
 		return nil, Errorf(http.StatusInternalServerError, "parameter 'storage' not allowed for linked clones")
@@ -880,7 +876,7 @@ func (p *PVE) templateChecksLocked(node string, vmid int, disk string) (*qemuVM,
 	if l := checkLock(vm); l != "" {
 		return nil, Errorf(http.StatusInternalServerError, "%s", l)
 	}
-	if isTrue(vm.conf["template"]) && disk == "" {
+	if pveschema.IsTrue(vm.conf["template"]) && disk == "" {
 		return nil, Errorf(http.StatusInternalServerError, "you can't convert a template to a template")
 	}
 	if vm.running {

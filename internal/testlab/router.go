@@ -3,6 +3,7 @@ package testlab
 import (
 	"sync"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -39,7 +40,7 @@ func WithoutConfigLock() RouteOption {
 // endpoint is one method on one path: its schema (if the schema knows it)
 // and its handler (if the lab implements it).
 type endpoint struct {
-	schema      *methodSchema
+	schema      *pveschema.Method
 	handler     HandlerFunc
 	lockMessage func(r *Request) string
 	noLock      bool
@@ -61,19 +62,19 @@ func newRouter() *router { return &router{tree: sim.NewTree[*endpoint]("testlab:
 func (rt *router) insert(template string) *pathNode { return rt.tree.Insert(template) }
 
 // attachSchema adds every method of the schema to the tree.
-func (rt *router) attachSchema(s *apiSchema) {
+func (rt *router) attachSchema(s *pveschema.Schema) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for _, m := range s.methods {
-		n := rt.insert(m.path)
-		e := n.Methods[m.method]
+	for _, m := range s.Methods {
+		n := rt.insert(m.Path)
+		e := n.Methods[m.Method]
 		if e == nil {
 			e = &endpoint{}
-			n.Methods[m.method] = e
+			n.Methods[m.Method] = e
 		}
 		e.schema = m
 	}
-	for _, dir := range s.dirs {
+	for _, dir := range s.Dirs {
 		rt.insert(dir)
 	}
 }

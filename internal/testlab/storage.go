@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // The storages of the lab. storage.cfg belongs to a cluster or a
@@ -314,7 +315,7 @@ func (p *PVE) listNodeStorage(r *Request) (any, error) {
 	only, _ := r.String("storage")
 	contents := []string{}
 	if c, ok := r.String("content"); ok {
-		contents = splitList(c)
+		contents = pveschema.SplitList(c)
 	}
 	onlyEnabled := r.Bool("enabled", false)
 	defs := p.storageDefs()

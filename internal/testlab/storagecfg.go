@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
@@ -213,13 +214,13 @@ func (s *storageSection) def() *storageDef {
 		id: s.id, typ: s.typ, path: s.opts["path"], vgname: s.opts["vgname"], thinpool: s.opts["thinpool"],
 		shared: perl.Truthy(s.opts["shared"]), disabled: perl.Truthy(s.opts["disable"]), opts: maps.Clone(s.opts),
 	}
-	for _, c := range splitList(s.opts["content"]) {
+	for _, c := range pveschema.SplitList(s.opts["content"]) {
 		if c != "none" {
 			d.content = append(d.content, c)
 		}
 	}
 	if n := s.opts["nodes"]; n != "" {
-		d.nodes = splitList(n)
+		d.nodes = pveschema.SplitList(n)
 	}
 	return d
 }
@@ -389,8 +390,8 @@ func (p *PVE) checkStorageConfig(typ string, params map[string]any, create bool)
 			v = dec
 		case k == "nodes":
 			var nodes []string
-			for _, n := range splitList(v) {
-				if nodeNameRE.MatchString(n) {
+			for _, n := range pveschema.SplitList(v) {
+				if pveschema.CheckFormat("pve-node", n) == "" {
 					nodes = append(nodes, n)
 				}
 			}
@@ -416,7 +417,7 @@ func (p *PVE) checkStorageConfig(typ string, params map[string]any, create bool)
 func (p *PVE) decodeStorageContent(typ, v string) (string, error) {
 	ct, known := storageContentTypes[typ]
 	var res []string
-	for _, c := range splitList(v) {
+	for _, c := range pveschema.SplitList(v) {
 		if known && !slices.Contains(ct[0], c) {
 			p.logf("testlab: storage does not support content type '%s'", c)
 			continue
@@ -468,7 +469,7 @@ func (p *PVE) createStorage(r *Request) (any, error) {
 			return err
 		}
 		returned = ret
-		if perl.Truthy(opts["disable"]) || (opts["nodes"] != "" && !slices.Contains(splitList(opts["nodes"]), r.LocalNode)) {
+		if perl.Truthy(opts["disable"]) || (opts["nodes"] != "" && !slices.Contains(pveschema.SplitList(opts["nodes"]), r.LocalNode)) {
 			p.writeStorageConfigLocked(cfg)
 			return nil
 		}
@@ -503,7 +504,7 @@ func (p *PVE) updateStorage(r *Request) (any, error) {
 	delete(params, "delete")
 	var deletes []string
 	if d, ok := r.String("delete"); ok {
-		deletes = splitList(d)
+		deletes = pveschema.SplitList(d)
 	}
 	var typ string
 	var returned map[string]any

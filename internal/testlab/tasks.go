@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 // Tasks (workers) as PVE runs them: a UPID names each one, its status is
@@ -249,7 +251,7 @@ func (p *PVE) listTasks(r *Request) (any, error) {
 	}
 	var statusFilter []string
 	if sf, ok := r.String("statusfilter"); ok {
-		for _, s := range splitList(sf) {
+		for _, s := range pveschema.SplitList(sf) {
 			statusFilter = append(statusFilter, strings.ToLower(s))
 		}
 	}

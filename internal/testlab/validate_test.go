@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
 
 func TestParameterVerification(t *testing.T) {
@@ -91,7 +93,7 @@ func TestUnknownNode(t *testing.T) {
 }
 
 // methodSchemaFor returns the schema of one method for unit tests.
-func methodSchemaFor(t *testing.T, lab *PVE, method, path string) *methodSchema {
+func methodSchemaFor(t *testing.T, lab *PVE, method, path string) *pveschema.Method {
 	t.Helper()
 	n, _ := lab.routes.match(path)
 	if n == nil || n.Methods[method] == nil || n.Methods[method].schema == nil {
@@ -130,7 +132,7 @@ func TestValidatePropertyStringsAndFamilies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := validateParams(ms, tc.params)
+			got := pveschema.ValidateParams(ms, tc.params)
 			if len(got) != len(tc.want) {
 				t.Fatalf("errors = %q, want %q", got, tc.want)
 			}
@@ -152,20 +154,20 @@ func TestValidateArraysAndRequires(t *testing.T) {
 	ms := methodSchemaFor(t, lab, http.MethodPut, "/cluster/mapping/pci/{id}")
 	entry := "node=pve1,path=0000:01:00.0,id=10de:1b80"
 	params := map[string]any{"id": "gpu", "map": entry + "\x00" + strings.Replace(entry, "pve1", "pve2", 1), "delete": "description"}
-	normalizeArrays(ms, params)
-	if errs := validateParams(ms, params); errs != nil {
+	pveschema.NormalizeArrays(ms, params)
+	if errs := pveschema.ValidateParams(ms, params); errs != nil {
 		t.Fatalf("errors = %v", errs)
 	}
 	if list, ok := params["map"].([]any); !ok || len(list) != 2 {
 		t.Fatalf("map = %#v, want a list of two", params["map"])
 	}
 	params = map[string]any{"id": "gpu", "delete": "description,Comment!"}
-	if errs := validateParams(ms, params); errs["delete"] != "invalid format - invalid configuration ID 'Comment!'\n" {
+	if errs := pveschema.ValidateParams(ms, params); errs["delete"] != "invalid format - invalid configuration ID 'Comment!'\n" {
 		t.Fatalf("errors = %q", errs)
 	}
 
 	ticket := methodSchemaFor(t, lab, http.MethodPost, "/access/ticket")
-	errs := validateParams(ticket, map[string]any{"username": "root@pam", "password": "x", "path": "/vms"})
+	errs := pveschema.ValidateParams(ticket, map[string]any{"username": "root@pam", "password": "x", "path": "/vms"})
 	if errs["privs"] != "missing property - 'path' requires this property" {
 		t.Fatalf("errors = %q", errs)
 	}

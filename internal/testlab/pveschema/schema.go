@@ -1,9 +1,15 @@
-package testlab
+// Package pveschema is a port of PVE::JSONSchema (pve-common), without
+// state: parsing the API schema dump (the api-viewer's apidata), the
+// parameter checks PVE::RESTHandler runs on every call (check_prop,
+// check_object, check_type), the named formats and property strings, and
+// the translation of the schema's Perl regular expressions to Go.
+package pveschema
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,29 +19,30 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
-// apiSchema is the parsed PVE API schema (the api-viewer's apidata): every
+// Schema is the parsed PVE API schema (the api-viewer's apidata): every
 // path and method with its parameter schema.
-type apiSchema struct {
-	methods []*methodSchema
-	dirs    []string // every path of the tree, in schema order
-	// badPatterns lists patterns that could not be translated to Go regular
+type Schema struct {
+	Methods []*Method
+	Dirs    []string // every path of the tree, in schema order
+	// BadPatterns lists patterns that could not be translated to Go regular
 	// expressions; values checked against them are accepted.
-	badPatterns []string
+	BadPatterns []string
 }
 
-// methodSchema describes one API method.
-type methodSchema struct {
-	path       string // template, e.g. "/nodes/{node}/status"
-	method     string
-	name       string
-	params     *propSchema // the "parameters" object schema
-	protected  bool
-	proxyto    string
-	allowToken bool
+// Method describes one API method: its path and HTTP method, its
+// parameters and the flags of PVE::RESTHandler the server acts on.
+type Method struct {
+	Path       string // template, e.g. "/nodes/{node}/status"
+	Method     string
+	Name       string
+	Params     *Property // the "parameters" object schema
+	Protected  bool
+	Proxyto    string
+	AllowToken bool
 }
 
-// propSchema is one JSON schema in PVE's dialect (PVE::JSONSchema).
-type propSchema struct {
+// Property is one JSON schema in PVE's dialect (PVE::JSONSchema).
+type Property struct {
 	Type          string
 	Optional      bool
 	Description   string
@@ -45,17 +52,17 @@ type propSchema struct {
 	MinLength     *int
 	MaxLength     *int
 	Pattern       *regexp.Regexp
-	Format        string                 // a named format, e.g. "pve-node" or "pve-configid-list"
-	FormatProps   map[string]*propSchema // an inline property-string format
-	Items         *propSchema
+	Format        string               // a named format, e.g. "pve-node" or "pve-configid-list"
+	FormatProps   map[string]*Property // an inline property-string format
+	Items         *Property
 	Requires      string
-	OneOf         []*propSchema
+	OneOf         []*Property
 	TypeProperty  string
 	InstanceTypes []string
 	Alias         string
 	KeyAlias      string
 	DefaultKey    bool
-	Properties    map[string]*propSchema
+	Properties    map[string]*Property
 	HasProperties bool
 	// AdditionalProperties is nil when the schema leaves it undefined.
 	AdditionalProperties *bool
@@ -65,57 +72,58 @@ type propSchema struct {
 
 // indexedFamily is a property family such as net[n]: net0 .. net{max}.
 type indexedFamily struct {
-	schema *propSchema
+	schema *Property
 	max    int
 }
 
-var schemaCache sync.Map // source key -> *apiSchema
+var cache sync.Map // key -> *Schema
 
-// loadSchemaFile loads and parses a schema file, caching it by path.
-func loadSchemaFile(path string) (*apiSchema, error) {
+// LoadFile loads and parses a schema file, caching it by path.
+func LoadFile(path string) (*Schema, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	return loadSchemaSource(apiSchemaSource{path: abs})
+	return Load(abs, func() ([]byte, error) { return os.ReadFile(abs) })
 }
 
-// loadSchemaSource loads and parses a schema, caching it by source.
-func loadSchemaSource(src apiSchemaSource) (*apiSchema, error) {
-	if s, ok := schemaCache.Load(src.key()); ok {
-		return s.(*apiSchema), nil
+// Load parses the schema that read returns, caching it by key (a path, or
+// another name of where the schema comes from, also used in errors).
+func Load(key string, read func() ([]byte, error)) (*Schema, error) {
+	if s, ok := cache.Load(key); ok {
+		return s.(*Schema), nil
 	}
-	data, err := src.read()
+	data, err := read()
 	if err != nil {
 		return nil, err
 	}
-	s, err := parseSchema(data)
+	s, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.key(), err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	schemaCache.Store(src.key(), s)
+	cache.Store(key, s)
 	return s, nil
 }
 
-// parseSchema parses the apidata JSON (a list of tree nodes).
-func parseSchema(data []byte) (*apiSchema, error) {
+// Parse parses the apidata JSON (a list of tree nodes).
+func Parse(data []byte) (*Schema, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var tree []any
 	if err := dec.Decode(&tree); err != nil {
 		return nil, err
 	}
-	s := &apiSchema{}
+	s := &Schema{}
 	if err := s.walk(tree); err != nil {
 		return nil, err
 	}
-	if len(s.methods) == 0 {
+	if len(s.Methods) == 0 {
 		return nil, fmt.Errorf("no API methods found")
 	}
 	return s, nil
 }
 
-func (s *apiSchema) walk(nodes []any) error {
+func (s *Schema) walk(nodes []any) error {
 	for _, raw := range nodes {
 		n, ok := raw.(map[string]any)
 		if !ok {
@@ -125,7 +133,7 @@ func (s *apiSchema) walk(nodes []any) error {
 		if path == "" {
 			return fmt.Errorf("tree node without path")
 		}
-		s.dirs = append(s.dirs, path)
+		s.Dirs = append(s.Dirs, path)
 		info, _ := n["info"].(map[string]any)
 		for method, rawMethod := range info {
 			m, ok := rawMethod.(map[string]any)
@@ -136,7 +144,7 @@ func (s *apiSchema) walk(nodes []any) error {
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", method, path, err)
 			}
-			s.methods = append(s.methods, ms)
+			s.Methods = append(s.Methods, ms)
 		}
 		if children, ok := n["children"].([]any); ok {
 			if err := s.walk(children); err != nil {
@@ -147,31 +155,31 @@ func (s *apiSchema) walk(nodes []any) error {
 	return nil
 }
 
-func (s *apiSchema) parseMethod(path, method string, m map[string]any) (*methodSchema, error) {
-	ms := &methodSchema{
-		path:       path,
-		method:     method,
-		allowToken: true, // RESTHandler's default when the method does not say
+func (s *Schema) parseMethod(path, method string, m map[string]any) (*Method, error) {
+	ms := &Method{
+		Path:       path,
+		Method:     method,
+		AllowToken: true, // RESTHandler's default when the method does not say
 	}
-	ms.name, _ = m["name"].(string)
-	ms.proxyto, _ = m["proxyto"].(string)
-	ms.protected = perl.Truthy(m["protected"])
+	ms.Name, _ = m["name"].(string)
+	ms.Proxyto, _ = m["proxyto"].(string)
+	ms.Protected = perl.Truthy(m["protected"])
 	if v, ok := m["allowtoken"]; ok {
-		ms.allowToken = perl.Truthy(v)
+		ms.AllowToken = perl.Truthy(v)
 	}
 	if params, ok := m["parameters"].(map[string]any); ok {
 		p, err := s.parseProp(params)
 		if err != nil {
 			return nil, fmt.Errorf("parameters: %w", err)
 		}
-		ms.params = p
+		ms.Params = p
 	}
 	return ms, nil
 }
 
 // parseProp converts one schema object.
-func (s *apiSchema) parseProp(m map[string]any) (*propSchema, error) {
-	p := &propSchema{}
+func (s *Schema) parseProp(m map[string]any) (*Property, error) {
+	p := &Property{}
 	p.Type, _ = m["type"].(string)
 	p.Optional = perl.Truthy(m["optional"])
 	p.Description, _ = m["description"].(string)
@@ -208,7 +216,7 @@ func (s *apiSchema) parseProp(m map[string]any) (*propSchema, error) {
 	if pat, ok := m["pattern"].(string); ok {
 		re, err := compilePVEPattern(pat)
 		if err != nil {
-			s.badPatterns = append(s.badPatterns, pat)
+			s.BadPatterns = append(s.BadPatterns, pat)
 		} else {
 			p.Pattern = re
 		}
@@ -258,8 +266,8 @@ func (s *apiSchema) parseProp(m map[string]any) (*propSchema, error) {
 	return p, nil
 }
 
-func (s *apiSchema) parseProps(m map[string]any) (map[string]*propSchema, error) {
-	out := make(map[string]*propSchema, len(m))
+func (s *Schema) parseProps(m map[string]any) (map[string]*Property, error) {
+	out := make(map[string]*Property, len(m))
 	for name, raw := range m {
 		pm, ok := raw.(map[string]any)
 		if !ok {
@@ -320,7 +328,7 @@ var (
 // defaultFamilyMax is used for families neither described nor known.
 const defaultFamilyMax = 31
 
-func indexedFamilies(props map[string]*propSchema) map[string]indexedFamily {
+func indexedFamilies(props map[string]*Property) map[string]indexedFamily {
 	var out map[string]indexedFamily
 	for name, p := range props {
 		m := familyName.FindStringSubmatch(name)
@@ -352,7 +360,7 @@ func familyMax(base, description string) int {
 
 // lookupProperty finds the schema of a parameter, resolving indexed
 // families: "net3" is a "net[n]" parameter when 3 is within the range.
-func (p *propSchema) lookupProperty(name string) *propSchema {
+func (p *Property) lookupProperty(name string) *Property {
 	if strings.HasSuffix(name, "[n]") {
 		return nil
 	}

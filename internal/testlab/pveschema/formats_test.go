@@ -1,4 +1,4 @@
-package testlab
+package pveschema
 
 import (
 	"maps"
@@ -82,17 +82,17 @@ func TestNamedFormats(t *testing.T) {
 		{"dns-name-opt", "", ""},
 	}
 	for _, tc := range tests {
-		if got := checkNamedFormat(tc.format, tc.value); got != tc.want {
+		if got := CheckFormat(tc.format, tc.value); got != tc.want {
 			t.Errorf("%s %q = %q, want %q", tc.format, tc.value, got, tc.want)
 		}
 	}
 }
 
 // netFormat is the property-string format of a VM's net[n] option, trimmed.
-func netFormat() map[string]*propSchema {
+func netFormat() map[string]*Property {
 	one := 1.0
 	max := 4094.0
-	return map[string]*propSchema{
+	return map[string]*Property{
 		"model":    {Type: "string", DefaultKey: true, Enum: []string{"e1000", "virtio"}},
 		"virtio":   {Alias: "macaddr", KeyAlias: "model"},
 		"macaddr":  {Type: "string", Optional: true, Format: "mac-addr"},
@@ -119,7 +119,7 @@ func TestParsePropertyString(t *testing.T) {
 		{"virtio,,", "model=virtio", ""},
 	}
 	for _, tc := range tests {
-		got, err := parsePropertyString(netFormat(), tc.in, "net0")
+		got, err := ParsePropertyString(netFormat(), tc.in, "net0")
 		if tc.err != "" {
 			if err == nil || err.Error() != tc.err {
 				t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
@@ -161,7 +161,7 @@ func FuzzParsePropertyString(f *testing.F) {
 	}
 	format := netFormat()
 	f.Fuzz(func(t *testing.T, in string) {
-		got, err := parsePropertyString(format, in, "net0")
+		got, err := ParsePropertyString(format, in, "net0")
 		if err != nil {
 			if !strings.HasSuffix(err.Error(), "\n") {
 				t.Fatalf("error %q lacks PVE's trailing newline", err)

@@ -1,4 +1,4 @@
-package testlab
+package pveschema
 
 import (
 	"fmt"
@@ -15,9 +15,9 @@ import (
 // ones listed here are those whose definition is known. Unknown formats
 // are accepted.
 
-// formatCheck validates a value; it returns PVE's die message (with the
+// FormatCheck validates a value; it returns PVE's die message (with the
 // trailing newline) or "".
-type formatCheck func(v string) string
+type FormatCheck func(v string) string
 
 var (
 	configIDRE    = regexp.MustCompile(`(?i)^[a-z][a-z0-9_-]+$`)
@@ -79,11 +79,16 @@ var simpleFormats = map[string]struct {
 }
 
 // namedFormats maps format names to their checks.
-var namedFormats = map[string]formatCheck{}
+var namedFormats = map[string]FormatCheck{}
+
+// RegisterFormat adds a named format, like PVE::JSONSchema::register_format
+// in the modules that define their own (PVE::AccessControl, PVE::HA, ...).
+// It is meant for init functions: formats are not locked.
+func RegisterFormat(name string, check FormatCheck) { namedFormats[name] = check }
 
 func init() {
-	namedFormats["pve-storage-id"] = func(v string) string { return parseID(v, "storage") }
-	namedFormats["acme-plugin-id"] = func(v string) string { return parseID(v, "ACME plugin") }
+	namedFormats["pve-storage-id"] = func(v string) string { return ParseID(v, "storage") }
+	namedFormats["acme-plugin-id"] = func(v string) string { return ParseID(v, "ACME plugin") }
 	namedFormats["pve-vlan-id-or-range"] = checkVLANRange
 	namedFormats["storage-pair"] = func(v string) string { return checkIDPair(v, "pve-storage-id") }
 	namedFormats["bridge-pair"] = func(v string) string { return checkIDPair(v, "pve-bridge-id") }
@@ -100,8 +105,8 @@ func init() {
 	}
 }
 
-// parseID is PVE::JSONSchema::parse_id, the check of storage and plugin IDs.
-func parseID(v, typ string) string {
+// ParseID is PVE::JSONSchema::parse_id, the check of storage and plugin IDs.
+func ParseID(v, typ string) string {
 	if parseIDRE.MatchString(v) {
 		return ""
 	}
@@ -207,9 +212,9 @@ func checkIDPair(v, idFormat string) string {
 	return ""
 }
 
-// checkNamedFormat applies a named format, including the "-list" and
+// CheckFormat applies a named format, including the "-list" and
 // "-opt" variants, like PVE::JSONSchema::check_format.
-func checkNamedFormat(format, value string) string {
+func CheckFormat(format, value string) string {
 	name, kind := format, ""
 	if base, ok := strings.CutSuffix(format, "-list"); ok {
 		name, kind = base, "list"
@@ -226,7 +231,7 @@ func checkNamedFormat(format, value string) string {
 	}
 	switch kind {
 	case "list":
-		for _, v := range splitList(value) {
+		for _, v := range SplitList(value) {
 			if msg := check(v); msg != "" {
 				return msg
 			}
@@ -240,9 +245,9 @@ func checkNamedFormat(format, value string) string {
 	return check(value)
 }
 
-// splitList splits a list like PVE::Tools::split_list: on NUL when the
+// SplitList splits a list like PVE::Tools::split_list: on NUL when the
 // value contains one, else on commas, semicolons and white space.
-func splitList(v string) []string {
+func SplitList(v string) []string {
 	if strings.Contains(v, "\x00") {
 		return strings.Split(v, "\x00")
 	}
@@ -268,11 +273,11 @@ func (e *propertyStringError) Error() string {
 
 var propertyPartRE = regexp.MustCompile(`^([^=]+)=(.+)$`)
 
-// parsePropertyString parses and checks a comma separated property string
+// ParsePropertyString parses and checks a comma separated property string
 // ("virtio,bridge=vmbr0,tag=10") against an inline format, like
 // PVE::JSONSchema::parse_property_string. path prefixes the keys in
 // errors ("net0.tag"). Booleans are normalised to "1"/"0".
-func parsePropertyString(format map[string]*propSchema, data, path string) (map[string]string, error) {
+func ParsePropertyString(format map[string]*Property, data, path string) (map[string]string, error) {
 	res := map[string]string{}
 	defaultKey := ""
 	for _, part := range strings.Split(data, ",") {
@@ -299,7 +304,7 @@ func parsePropertyString(format map[string]*propSchema, data, path string) (map[
 				return nil, &propertyStringError{msg: fmt.Sprintf("invalid key in comma-separated list property: %s\n", k)}
 			}
 			if schema.Type == "boolean" {
-				if b, ok := parsePerlBoolean(v); ok {
+				if b, ok := ParseBoolean(v); ok {
 					v = b
 				}
 			}
@@ -333,15 +338,15 @@ func parsePropertyString(format map[string]*propSchema, data, path string) (map[
 	for k, v := range res {
 		value[k] = v
 	}
-	checkObject(path, format, nil, false, value, errs)
+	CheckObject(path, format, nil, false, value, errs)
 	if len(errs) > 0 {
 		return nil, &propertyStringError{msg: "format error\n", errors: errs}
 	}
 	return res, nil
 }
 
-// parsePerlBoolean is PVE::JSONSchema::parse_boolean.
-func parsePerlBoolean(v string) (string, bool) {
+// ParseBoolean is PVE::JSONSchema::parse_boolean.
+func ParseBoolean(v string) (string, bool) {
 	switch strings.ToLower(v) {
 	case "1", "on", "yes", "true":
 		return "1", true
@@ -349,4 +354,27 @@ func parsePerlBoolean(v string) (string, bool) {
 		return "0", true
 	}
 	return "", false
+}
+
+// IsTrue reports whether ParseBoolean reads v as true ("1", "on", "yes" or
+// "true", in any case).
+func IsTrue(v string) bool {
+	b, ok := ParseBoolean(v)
+	return ok && b == "1"
+}
+
+// NetmaskBits is PVE::JSONSchema::get_netmask_bits: the prefix length of
+// a dotted IPv4 netmask (0 when it is none).
+func NetmaskBits(mask string) int {
+	if !isIPv4Mask(mask) {
+		return 0
+	}
+	a := netip.MustParseAddr(mask).As4()
+	bits := 0
+	for _, b := range a {
+		for ; b != 0; b <<= 1 {
+			bits++
+		}
+	}
+	return bits
 }

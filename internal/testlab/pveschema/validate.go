@@ -1,4 +1,4 @@
-package testlab
+package pveschema
 
 import (
 	"encoding/json"
@@ -19,24 +19,24 @@ import (
 // messages are PVE's, including the trailing newline of messages that come
 // from format checks.
 
-// validateParams checks the parameters of a call against the method's
+// ValidateParams checks the parameters of a call against the method's
 // schema and returns PVE's per-parameter errors (nil when valid).
-func validateParams(ms *methodSchema, params map[string]any) map[string]string {
-	if ms == nil || ms.params == nil {
+func ValidateParams(ms *Method, params map[string]any) map[string]string {
+	if ms == nil || ms.Params == nil {
 		return nil
 	}
 	errs := map[string]string{}
-	checkProp(params, ms.params, "", errs, "")
+	checkProp(params, ms.Params, "", errs, "")
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
 }
 
-// normalizeArrays turns form-encoded values of array parameters into lists:
+// NormalizeArrays turns form-encoded values of array parameters into lists:
 // repeated form keys arrive NUL-joined, as pveproxy passes them on.
-func normalizeArrays(ms *methodSchema, params map[string]any) {
-	if ms == nil || ms.params == nil {
+func NormalizeArrays(ms *Method, params map[string]any) {
+	if ms == nil || ms.Params == nil {
 		return
 	}
 	for k, v := range params {
@@ -44,7 +44,7 @@ func normalizeArrays(ms *methodSchema, params map[string]any) {
 		if !ok {
 			continue
 		}
-		if p := ms.params.lookupProperty(k); p != nil && p.Type == "array" {
+		if p := ms.Params.lookupProperty(k); p != nil && p.Type == "array" {
 			var list []any
 			for _, e := range strings.Split(s, "\x00") {
 				list = append(list, e)
@@ -67,7 +67,7 @@ func addError(errs map[string]string, path, msg string) {
 }
 
 // checkProp validates one value against a schema (check_prop).
-func checkProp(value any, s *propSchema, path string, errs map[string]string, instanceType string) {
+func checkProp(value any, s *Property, path string, errs map[string]string, instanceType string) {
 	optionalForType := false
 	if len(s.OneOf) > 0 {
 		if s.TypeProperty != "" {
@@ -126,7 +126,7 @@ func checkProp(value any, s *propSchema, path string, errs map[string]string, in
 		return
 	case map[string]any:
 		if s.HasProperties || (s.AdditionalProperties != nil && *s.AdditionalProperties) {
-			checkObject(path, s.Properties, s.families, s.AdditionalProperties != nil && !*s.AdditionalProperties, v, errs)
+			CheckObject(path, s.Properties, s.families, s.AdditionalProperties != nil && !*s.AdditionalProperties, v, errs)
 		}
 		return
 	case bool:
@@ -171,9 +171,9 @@ func checkProp(value any, s *propSchema, path string, errs map[string]string, in
 
 // checkFormat applies a named or inline format and returns the message of
 // the failure ("" when the value is fine).
-func checkFormat(s *propSchema, value, path string) string {
+func checkFormat(s *Property, value, path string) string {
 	if s.FormatProps != nil {
-		if _, err := parsePropertyString(s.FormatProps, value, path); err != nil {
+		if _, err := ParsePropertyString(s.FormatProps, value, path); err != nil {
 			var pe *propertyStringError
 			if errors.As(err, &pe) {
 				return pe.Error()
@@ -182,19 +182,19 @@ func checkFormat(s *propSchema, value, path string) string {
 		}
 		return ""
 	}
-	return checkNamedFormat(s.Format, value)
+	return CheckFormat(s.Format, value)
 }
 
-// checkObject validates an object value (check_object). rejectUnknown is
+// CheckObject validates an object value (check_object). rejectUnknown is
 // true when the schema sets additionalProperties to false.
-func checkObject(path string, props map[string]*propSchema, families map[string]indexedFamily, rejectUnknown bool, value map[string]any, errs map[string]string) {
+func CheckObject(path string, props map[string]*Property, families map[string]indexedFamily, rejectUnknown bool, value map[string]any, errs map[string]string) {
 	join := func(k string) string {
 		if path == "" {
 			return k
 		}
 		return path + "." + k
 	}
-	holder := &propSchema{Properties: props, families: families}
+	holder := &Property{Properties: props, families: families}
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if familyName.MatchString(k) {
 			continue // net[n] stands for net0..netN, all optional
@@ -223,7 +223,7 @@ func checkObject(path string, props map[string]*propSchema, families map[string]
 
 // instanceType returns the value of the type property a oneOf schema
 // depends on (e.g. "protocol" for SDN fabrics).
-func instanceType(props map[string]*propSchema, key string, value map[string]any) string {
+func instanceType(props map[string]*Property, key string, value map[string]any) string {
 	s := props[key]
 	if s == nil || s.TypeProperty == "" {
 		return ""
@@ -232,7 +232,7 @@ func instanceType(props map[string]*propSchema, key string, value map[string]any
 	return v
 }
 
-func oneOfMatches(s *propSchema, typ string) bool {
+func oneOfMatches(s *Property, typ string) bool {
 	for _, alt := range s.OneOf {
 		if alt.InstanceTypes != nil && !slices.Contains(alt.InstanceTypes, typ) {
 			continue
