@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/ifupdown"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
 
@@ -561,8 +562,8 @@ func (l *pveLab) joinLocked(p *PVE, j *labHost, r *Request, w *worker, now time.
 func (nw *nodeNetwork) addresses(now time.Time) []string {
 	out := []string{"127.0.0.1", "::1"}
 	active := nw.activeAt(now)
-	cfg := parseInterfaces(nw.current.text, nw.nics, active)
-	for name, d := range cfg.ifaces {
+	cfg := ifupdown.Parse(nw.current.Text, nw.nics, active)
+	for name, d := range cfg.Ifaces {
 		if !active[name] {
 			continue
 		}

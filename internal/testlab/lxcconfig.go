@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/ifupdown"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
@@ -234,8 +235,8 @@ func (p *PVE) bridgeMTULocked(node, bridge string, now time.Time) (int, error) {
 	if n == nil || !n.net.activeAt(now)[bridge] {
 		return 0, fmt.Errorf("bridge '%s' does not exist\n", bridge)
 	}
-	cfg := parseInterfaces(n.net.current.text, n.net.nics, n.net.activeAt(now))
-	if mtu := perl.Int(cfg.ifaces[bridge]["mtu"]); mtu > 0 {
+	cfg := ifupdown.Parse(n.net.current.Text, n.net.nics, n.net.activeAt(now))
+	if mtu := perl.Int(cfg.Ifaces[bridge]["mtu"]); mtu > 0 {
 		return mtu, nil
 	}
 	return 1500, nil

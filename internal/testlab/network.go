@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/ifupdown"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 )
@@ -64,8 +65,8 @@ source /etc/network/interfaces.d/*
 // and which interfaces are up. It is guarded by PVE.mu.
 type nodeNetwork struct {
 	nics      []string
-	current   diffFile // /etc/network/interfaces
-	staged    diffFile // /etc/network/interfaces.new, when hasStaged
+	current   ifupdown.File // /etc/network/interfaces
+	staged    ifupdown.File // /etc/network/interfaces.new, when hasStaged
 	hasStaged bool
 	active    map[string]bool
 	reloads   []netReload // reload workers that have not finished
@@ -82,13 +83,13 @@ type netReload struct {
 // management address addr and the physical NICs nics, installed at installed.
 func newNodeNetwork(addr string, nics []string, installed time.Time) *nodeNetwork {
 	nw := &nodeNetwork{nics: slices.Clone(nics)}
-	cfg := parseInterfaces(fmt.Sprintf(installerInterfaces, addr, mgmtPrefixLen, mgmtGateway), nw.nics, nil)
-	text, err := writeInterfaces(cfg)
+	cfg := ifupdown.Parse(fmt.Sprintf(installerInterfaces, addr, mgmtPrefixLen, mgmtGateway), nw.nics, nil)
+	text, err := ifupdown.Write(cfg)
 	if err != nil {
 		panic("testlab: initial network configuration: " + err.Error())
 	}
-	nw.current = diffFile{name: interfacesFile, mtime: installed, text: text}
-	nw.active = ifreload(parseInterfaces(text, nw.nics, nil), nw.nics, nil).active
+	nw.current = ifupdown.File{Name: interfacesFile, Mtime: installed, Text: text}
+	nw.active = ifupdown.Reload(ifupdown.Parse(text, nw.nics, nil), nw.nics, nil).Active
 	return nw
 }
 
@@ -108,21 +109,21 @@ func (nw *nodeNetwork) activeAt(now time.Time) map[string]bool {
 
 // read is PVE::INotify::read_file('interfaces'): the new file if there is
 // one, else the current one, parsed.
-func (nw *nodeNetwork) read(now time.Time) *netConfig {
+func (nw *nodeNetwork) read(now time.Time) *ifupdown.Config {
 	file := nw.current
 	if nw.hasStaged {
 		file = nw.staged
 	}
-	return parseInterfaces(file.text, nw.nics, nw.activeAt(now))
+	return ifupdown.Parse(file.Text, nw.nics, nw.activeAt(now))
 }
 
 // write is PVE::INotify::write_file('interfaces'): it writes the new file.
-func (nw *nodeNetwork) write(cfg *netConfig, now time.Time) error {
-	text, err := writeInterfaces(cfg)
+func (nw *nodeNetwork) write(cfg *ifupdown.Config, now time.Time) error {
+	text, err := ifupdown.Write(cfg)
 	if err != nil {
 		return Errorf(http.StatusInternalServerError, "%s", err.Error())
 	}
-	nw.staged = diffFile{name: interfacesNewFile, mtime: now, text: text}
+	nw.staged = ifupdown.File{Name: interfacesNewFile, Mtime: now, Text: text}
 	nw.hasStaged = true
 	return nil
 }
@@ -132,7 +133,7 @@ func (nw *nodeNetwork) changes() string {
 	if !nw.hasStaged {
 		return ""
 	}
-	return unifiedDiff(nw.current, nw.staged)
+	return ifupdown.UnifiedDiff(nw.current, nw.staged)
 }
 
 func (p *PVE) registerNetworkRoutes() {
@@ -158,10 +159,10 @@ func (p *PVE) listNetwork(r *Request) (any, error) {
 	defer p.mu.Unlock()
 	nw := p.networkOf(r)
 	cfg := nw.read(time.Now())
-	delete(cfg.ifaces, "lo")
-	out := []ifaceConfig{}
-	for _, name := range slices.Sorted(maps.Keys(cfg.ifaces)) {
-		d := cfg.ifaces[name]
+	delete(cfg.Ifaces, "lo")
+	out := []ifupdown.Iface{}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Ifaces)) {
+		d := cfg.Ifaces[name]
 		if filter != "" && filter != "include_sdn" {
 			typ := perl.String(d["type"])
 			isBridge := typ == "bridge" || typ == "OVSBridge"
@@ -179,7 +180,7 @@ func (p *PVE) listNetwork(r *Request) (any, error) {
 func (p *PVE) getNetwork(r *Request) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d, ok := p.networkOf(r).read(time.Now()).ifaces[r.PathParams["iface"]]
+	d, ok := p.networkOf(r).read(time.Now()).Ifaces[r.PathParams["iface"]]
 	if !ok {
 		return nil, errNoIface
 	}
@@ -192,8 +193,8 @@ var errNoIface = ParamError(map[string]string{"iface": "interface does not exist
 // networkParams returns the interface settings of a create or update call
 // as the Perl code sees them: every parameter but the named ones, as a
 // string.
-func networkParams(r *Request, except ...string) ifaceConfig {
-	param := ifaceConfig{}
+func networkParams(r *Request, except ...string) ifupdown.Iface {
+	param := ifupdown.Iface{}
 	for k := range r.Params {
 		if slices.Contains(except, k) {
 			continue
@@ -214,7 +215,7 @@ func (p *PVE) createNetwork(r *Request) (any, error) {
 	nw := p.networkOf(r)
 	now := time.Now()
 	cfg := nw.read(now)
-	ifaces := cfg.ifaces
+	ifaces := cfg.Ifaces
 	if _, ok := ifaces[name]; ok {
 		return nil, ParamError(map[string]string{"iface": "interface already exists"})
 	}
@@ -267,7 +268,7 @@ func (p *PVE) updateNetwork(r *Request) (any, error) {
 	nw := p.networkOf(r)
 	now := time.Now()
 	cfg := nw.read(now)
-	ifaces := cfg.ifaces
+	ifaces := cfg.Ifaces
 	d, ok := ifaces[name]
 	if !ok {
 		return nil, errNoIface
@@ -323,10 +324,10 @@ func (p *PVE) deleteNetwork(r *Request) (any, error) {
 	now := time.Now()
 	cfg := nw.read(now)
 	name := r.PathParams["iface"]
-	if _, ok := cfg.ifaces[name]; !ok {
+	if _, ok := cfg.Ifaces[name]; !ok {
 		return nil, errNoIface
 	}
-	delete(cfg.ifaces, name)
+	delete(cfg.Ifaces, name)
 	return nil, nw.write(cfg, now)
 }
 
@@ -355,31 +356,31 @@ func (p *PVE) reloadNetwork(r *Request) (any, error) {
 	nw := p.networkOf(r)
 	now := time.Now()
 	if nw.hasStaged {
-		nw.current = diffFile{name: interfacesFile, mtime: nw.staged.mtime, text: nw.staged.text}
+		nw.current = ifupdown.File{Name: interfacesFile, Mtime: nw.staged.Mtime, Text: nw.staged.Text}
 		nw.hasStaged = false
 	}
-	res := ifreload(parseInterfaces(nw.current.text, nw.nics, nw.activeAt(now)), nw.nics, nw.active)
+	res := ifupdown.Reload(ifupdown.Parse(nw.current.Text, nw.nics, nw.activeAt(now)), nw.nics, nw.active)
 	t := &task{
 		node:     r.PathParams["node"],
 		typ:      "srvreload",
 		id:       "networking",
 		user:     r.User,
-		duration: min(300*time.Millisecond+time.Duration(res.handled)*40*time.Millisecond, time.Second),
+		duration: min(300*time.Millisecond+time.Duration(res.Handled)*40*time.Millisecond, time.Second),
 		exit:     "OK",
 	}
 	if exit, ok := p.faults.TaskFailure(); ok {
 		t.exit = dieStatus(exit)
 	} else {
 		// the worker's errfunc: only "error: <iface>: ..." lines reach the log
-		for _, line := range res.stderr {
+		for _, line := range res.Stderr {
 			if m := ifreloadErrRE.FindStringSubmatch(line); m != nil {
 				t.lines = append(t.lines, m[2]+" : "+line+" ")
 			}
 		}
-		if len(res.stderr) > 0 {
+		if len(res.Stderr) > 0 {
 			t.exit = ifreloadFailed
 		}
-		nw.reloads = append(nw.reloads, netReload{task: t, active: res.active})
+		nw.reloads = append(nw.reloads, netReload{task: t, active: res.Active})
 	}
 	p.spawnLocked(t, now)
 	return t.upid, nil
@@ -387,7 +388,7 @@ func (p *PVE) reloadNetwork(r *Request) (any, error) {
 
 // checkGateways refuses a second default gateway (check_duplicate_gateway
 // and check_duplicate_gateway6).
-func checkGateways(ifaces map[string]ifaceConfig, name string, param ifaceConfig) error {
+func checkGateways(ifaces map[string]ifupdown.Iface, name string, param ifupdown.Iface) error {
 	for _, gw := range []struct{ key, what string }{{"gateway", "Default gateway"}, {"gateway6", "Default ipv6 gateway"}} {
 		if !perl.Truthy(param[gw.key]) {
 			continue
@@ -406,7 +407,7 @@ var portKeys = []string{"bridge_ports", "ovs_ports", "slaves", "ovs_bonds"}
 
 // portList returns the ports an interface uses and the first setting
 // that names some.
-func portList(d ifaceConfig) ([]string, string) {
+func portList(d ifupdown.Iface) ([]string, string) {
 	ports, key := "", ""
 	for _, k := range portKeys {
 		if perl.Truthy(d[k]) {
@@ -421,7 +422,7 @@ func portList(d ifaceConfig) ([]string, string) {
 
 // checkDuplicatePorts refuses ports another interface already uses
 // (check_duplicate_ports).
-func checkDuplicatePorts(ifaces map[string]ifaceConfig, name string, param ifaceConfig) error {
+func checkDuplicatePorts(ifaces map[string]ifupdown.Iface, name string, param ifupdown.Iface) error {
 	ports, key := portList(param)
 	if len(ports) == 0 {
 		return nil
@@ -442,7 +443,7 @@ func checkDuplicatePorts(ifaces map[string]ifaceConfig, name string, param iface
 
 // mapCIDR replaces cidr and cidr6 by address and netmask
 // (map_cidr_to_address_netmask).
-func mapCIDR(param ifaceConfig) error {
+func mapCIDR(param ifupdown.Iface) error {
 	for _, s := range []string{"", "6"} {
 		cidr := param["cidr"+s]
 		if !perl.Truthy(cidr) {
@@ -453,7 +454,7 @@ func mapCIDR(param ifaceConfig) error {
 				return ParamError(map[string]string{k + s: fmt.Sprintf("%s conflicts with cidr%s", k+s, s)})
 			}
 		}
-		param["address"+s], param["netmask"+s] = splitCIDR(perl.String(cidr))
+		param["address"+s], param["netmask"+s] = ifupdown.SplitCIDR(perl.String(cidr))
 		delete(param, "cidr"+s)
 	}
 	return nil
@@ -461,7 +462,7 @@ func mapCIDR(param ifaceConfig) error {
 
 // setFamiliesAndMethods sets families (inet when no address is given),
 // method and method6 from the addresses of the call.
-func setFamiliesAndMethods(param ifaceConfig, families []string) {
+func setFamiliesAndMethods(param ifupdown.Iface, families []string) {
 	if len(families) == 0 {
 		families = []string{"inet"}
 	}
@@ -476,7 +477,7 @@ func setFamiliesAndMethods(param ifaceConfig, families []string) {
 }
 
 // checkBridgeVIDs refuses a VLAN list without VLANs.
-func checkBridgeVIDs(param ifaceConfig) error {
+func checkBridgeVIDs(param ifupdown.Iface) error {
 	if v := param["bridge_vids"]; perl.Truthy(v) && len(pveschema.SplitList(perl.String(v))) == 0 {
 		return ParamError(map[string]string{"bridge_vids": "VLAN list items are empty"})
 	}

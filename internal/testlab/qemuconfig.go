@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/ifupdown"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
@@ -490,8 +491,8 @@ func (p *PVE) bridgeErrorLocked(node, bridge string, now time.Time) string {
 	if !active[bridge] {
 		return fmt.Sprintf("bridge '%s' does not exist", bridge)
 	}
-	cfg := parseInterfaces(n.net.current.text, n.net.nics, active)
-	if d, ok := cfg.ifaces[bridge]; !ok || (perl.String(d["type"]) != "bridge" && perl.String(d["type"]) != "OVSBridge") {
+	cfg := ifupdown.Parse(n.net.current.Text, n.net.nics, active)
+	if d, ok := cfg.Ifaces[bridge]; !ok || (perl.String(d["type"]) != "bridge" && perl.String(d["type"]) != "OVSBridge") {
 		// from memory: PVE::Network::tap_plug
 		return fmt.Sprintf("bridge '%s' is neither a linux nor an OVS bridge!", bridge)
 	}

@@ -1,4 +1,4 @@
-package testlab
+package ifupdown
 
 import (
 	"fmt"
@@ -9,21 +9,21 @@ import (
 // diffContext is the number of context lines of `diff -u`.
 const diffContext = 3
 
-// diffFile is one side of a diff: its name, modification time and text.
-type diffFile struct {
-	name  string
-	mtime time.Time
-	text  string
+// File is one side of a diff: its name, modification time and text.
+type File struct {
+	Name  string
+	Mtime time.Time
+	Text  string
 }
 
-// unifiedDiff returns what `diff -b -N -u old new` (GNU diffutils) prints,
+// UnifiedDiff returns what `diff -b -N -u old new` (GNU diffutils) prints,
 // which PVE::INotify::ccache_compute_diff reports as the pending network
 // changes; "" when the files do not differ. It finds a longest common
 // subsequence, then slides each run of changes like diff's
 // shift_boundaries, so that the hunks match GNU diff's for the files the
 // lab writes.
-func unifiedDiff(old, new diffFile) string {
-	a, b := diffLines(old.text), diffLines(new.text)
+func UnifiedDiff(old, new File) string {
+	a, b := diffLines(old.Text), diffLines(new.Text)
 	changed := diffChanges(a, b)
 	hunks := diffHunks(a, b, changed)
 	if len(hunks) == 0 {
@@ -31,7 +31,7 @@ func unifiedDiff(old, new diffFile) string {
 	}
 	var out strings.Builder
 	const stamp = "2006-01-02 15:04:05.000000000 -0700"
-	fmt.Fprintf(&out, "--- %s\t%s\n+++ %s\t%s\n", old.name, old.mtime.Format(stamp), new.name, new.mtime.Format(stamp))
+	fmt.Fprintf(&out, "--- %s\t%s\n+++ %s\t%s\n", old.Name, old.Mtime.Format(stamp), new.Name, new.Mtime.Format(stamp))
 	for _, h := range hunks {
 		out.WriteString(h)
 	}

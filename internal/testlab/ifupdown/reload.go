@@ -1,4 +1,4 @@
-package testlab
+package ifupdown
 
 import (
 	"cmp"
@@ -23,21 +23,21 @@ import (
 // The error messages are ifupdown2's (addons/bridge.py, addons/bond.py,
 // addons/vlan.py; logged as "error: <message>" on stderr).
 
-// ifreloadResult is the outcome of one `ifreload -a`.
-type ifreloadResult struct {
-	active  map[string]bool // interfaces up afterwards
-	stderr  []string        // what ifupdown2 printed on stderr
-	handled int             // interfaces it processed
+// ReloadResult is the outcome of one `ifreload -a`.
+type ReloadResult struct {
+	Active  map[string]bool // interfaces up afterwards
+	Stderr  []string        // what ifupdown2 printed on stderr
+	Handled int             // interfaces it processed
 }
 
-// ifreload runs the model on cfg for a host with the physical NICs nics,
-// where wasActive were up before.
-func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreloadResult {
-	res := ifreloadResult{active: map[string]bool{}}
+// Reload runs the model of `ifreload -a` on cfg for a host with the
+// physical NICs nics, where wasActive were up before.
+func Reload(cfg *Config, nics []string, wasActive map[string]bool) ReloadResult {
+	res := ReloadResult{Active: map[string]bool{}}
 	visited := map[string]bool{}
-	exists := func(name string) bool { return slices.Contains(nics, name) || res.active[name] }
+	exists := func(name string) bool { return slices.Contains(nics, name) || res.Active[name] }
 	errorf := func(format string, args ...any) {
-		res.stderr = append(res.stderr, "error: "+fmt.Sprintf(format, args...))
+		res.Stderr = append(res.Stderr, "error: "+fmt.Sprintf(format, args...))
 	}
 
 	var bringUp func(name string)
@@ -46,7 +46,7 @@ func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreload
 			return
 		}
 		visited[name] = true
-		d := cfg.ifaces[name] // nil for a port without stanza of its own
+		d := cfg.Ifaces[name] // nil for a port without stanza of its own
 		kind, lowers := linkKind(name, d)
 		for _, l := range lowers {
 			bringUp(l)
@@ -63,43 +63,43 @@ func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreload
 			if missing {
 				errorf("bridge configuration failed (missing ports)")
 			}
-			res.active[name] = true
+			res.Active[name] = true
 		case "bond":
 			for _, slave := range lowers {
 				if !exists(slave) {
 					errorf("%s: skipping slave %s, does not exist", name, slave)
 				}
 			}
-			res.active[name] = true
+			res.Active[name] = true
 		case "vlan":
 			if !exists(lowers[0]) {
 				errorf("rawdevice %s not present", lowers[0])
 				return
 			}
-			res.active[name] = true
+			res.Active[name] = true
 		default: // lo and physical NICs; anything else has no link to bring up
 			if name == "lo" || slices.Contains(nics, name) {
-				res.active[name] = true
+				res.Active[name] = true
 			}
 		}
 	}
 
 	auto := []string{}
-	for name, d := range cfg.ifaces {
+	for name, d := range cfg.Ifaces {
 		if perl.Truthy(d["autostart"]) {
 			auto = append(auto, name)
 		}
 	}
 	slices.SortFunc(auto, func(a, b string) int {
-		return cmp.Or(cmp.Compare(ifacePriority(cfg.ifaces[a]), ifacePriority(cfg.ifaces[b])), strings.Compare(a, b))
+		return cmp.Or(cmp.Compare(ifacePriority(cfg.Ifaces[a]), ifacePriority(cfg.Ifaces[b])), strings.Compare(a, b))
 	})
 	for _, name := range auto {
 		bringUp(name)
 	}
-	res.handled = len(visited)
+	res.Handled = len(visited)
 	for _, name := range slices.Sorted(maps.Keys(wasActive)) {
 		if slices.Contains(nics, name) {
-			res.active[name] = true
+			res.Active[name] = true
 		}
 	}
 	return res
@@ -108,7 +108,7 @@ func ifreload(cfg *netConfig, nics []string, wasActive map[string]bool) ifreload
 // linkKind is the kind of link ifupdown2 makes of an interface and the
 // interfaces it depends on: "bridge" (ports), "bond" (slaves), "vlan"
 // (raw device) or "" (nothing to create).
-func linkKind(name string, d ifaceConfig) (string, []string) {
+func linkKind(name string, d Iface) (string, []string) {
 	if _, ok := d["bridge_ports"]; ok {
 		return "bridge", strings.Fields(perl.String(d["bridge_ports"]))
 	}

@@ -1,4 +1,4 @@
-package testlab
+package ifupdown
 
 import (
 	"strings"
@@ -41,7 +41,7 @@ func TestUnifiedDiff(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			at := time.Date(2025, 11, 20, 10, 11, 12, 123456789, time.UTC)
-			got := unifiedDiff(diffFile{"old", at, tc.old}, diffFile{"new", at.Add(time.Second), tc.new})
+			got := UnifiedDiff(File{"old", at, tc.old}, File{"new", at.Add(time.Second), tc.new})
 			want := ""
 			if tc.hunks != "" {
 				want = "--- old\t2025-11-20 10:11:12.123456789 +0000\n+++ new\t2025-11-20 10:11:13.123456789 +0000\n" + tc.hunks
