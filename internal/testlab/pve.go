@@ -99,7 +99,7 @@ type PVE struct {
 	lxc             lxcState                  // containers
 	ops             []*vmOp                   // workers acting on guests
 	flocks          map[int]*flock            // guest config flocks, by VMID
-	ha              *haState                  // /etc/pve/ha (ha.go)
+	ha              *haState                  // /etc/pve/ha (ha_config.go)
 	dcConfig        string                    // /etc/pve/datacenter.cfg (options.go)
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
@@ -107,7 +107,7 @@ type PVE struct {
 	ceph            *cephlab.Cluster          // the Ceph cluster of /etc/pve/ceph.conf (cephpool.go); nil: none
 	lastPID         int
 
-	// /etc/pve/storage.cfg and /etc/pve/priv/storage (storagecfg.go):
+	// /etc/pve/storage.cfg and /etc/pve/priv/storage (storage_config.go):
 	// storeLock is the cfs lock writers hold, storeMu guards the contents
 	// (taken after mu, never before it).
 	storeLock  sync.Mutex

@@ -14,7 +14,7 @@ import (
 )
 
 // The storages of the lab. storage.cfg belongs to a cluster or a
-// standalone node (storagecfg.go serves /storage); it starts as the PVE
+// standalone node (storage_config_routes.go serves /storage); it starts as the PVE
 // installer writes it (::Status and ::Content serve the nodes' views):
 //
 //	dir: local
