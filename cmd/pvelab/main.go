@@ -22,7 +22,7 @@
 // Ceph cluster (cephlab.Start; Debian's ceph-mon, ceph-mgr, ceph-osd
 // and ceph-common must be installed), whose pools the nodes' Ceph API
 // manages, and exports CEPH_MON_HOST, CEPH_USER and CEPH_KEY too. With -pbs
-// it also starts a simulated Proxmox Backup Server (testlab.StartPBS) whose
+// it also starts a simulated Proxmox Backup Server (pbssim.Start) whose
 // certificate the lab's CA signs, and exports PBS_ENDPOINT, PBS_USERNAME,
 // PBS_PASSWORD, PBS_TLS_FINGERPRINT and PBS_API_TOKEN too. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
@@ -47,6 +47,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
 
 // config holds the command line settings.
@@ -123,9 +124,9 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		}
 		defer os.Remove(cfg.caFile)
 	}
-	var pbs *testlab.PBS
+	var pbs *pbssim.Server
 	if cfg.pbs {
-		pbs, err = testlab.StartPBS(testlab.PBSOptions{PVE: lab, Addr: pbsAddr(cfg.addr), Logf: logger.Printf})
+		pbs, err = pbssim.Start(pbssim.Options{CA: lab.CA(), Addr: pbsAddr(cfg.addr), Logf: logger.Printf})
 		if err != nil {
 			return err
 		}

@@ -5,14 +5,20 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // StartPBS starts, for one test, a simulated Proxmox Backup Server whose
 // certificate the PVE lab's CA signs (lab may be nil: a CA of its own),
 // closed when the test ends.
-func StartPBS(t *testing.T, lab *testlab.PVE) *testlab.PBS {
+func StartPBS(t *testing.T, lab *testlab.PVE) *pbssim.Server {
 	t.Helper()
-	s, err := testlab.StartPBS(testlab.PBSOptions{PVE: lab, Logf: t.Logf})
+	var ca *sim.CA
+	if lab != nil {
+		ca = lab.CA()
+	}
+	s, err := pbssim.Start(pbssim.Options{CA: ca, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +29,7 @@ func StartPBS(t *testing.T, lab *testlab.PVE) *testlab.PBS {
 // PBSProviderBlock is a provider "pve" block with a pbs {} block for s,
 // logging in with s's API token and trusting its CA; with lab set, it
 // talks to lab's pve1 too.
-func PBSProviderBlock(lab *testlab.PVE, s *testlab.PBS) string {
+func PBSProviderBlock(lab *testlab.PVE, s *pbssim.Server) string {
 	pveSettings := ""
 	if lab != nil {
 		pveSettings = fmt.Sprintf(`

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
 
 // benchPBS starts the lab's PBS and a token client for it.
-func benchPBS(b *testing.B) (*testlab.PBS, *Client) {
+func benchPBS(b *testing.B) (*pbssim.Server, *Client) {
 	b.Helper()
-	s, err := testlab.StartPBS(testlab.PBSOptions{})
+	s, err := pbssim.Start(pbssim.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func benchPBS(b *testing.B) (*testlab.PBS, *Client) {
 	return s, c
 }
 
-func requests(s *testlab.PBS) int {
+func requests(s *pbssim.Server) int {
 	n := 0
 	for _, v := range s.Requests() {
 		n += v

@@ -1,6 +1,7 @@
 // Package testlab runs the servers this project's tests talk to: simulated
 // Proxmox VE nodes (StartPVE) with their BMCs (Redfish), a real Ceph
-// cluster (cephlab.Start) and a simulated Proxmox Backup Server (StartPBS).
+// cluster (cephlab.Start) and a simulated Proxmox Backup Server
+// (pbssim.Start).
 //
 // The simulators model the behaviour of the real servers, not the needs of one
 // client: the same paths, parameter checks, error texts, status codes,
@@ -35,13 +36,13 @@
 // HA configuration, ...) belongs to a cluster, or to a standalone host: a
 // node that joins a cluster sees the cluster's.
 //
-// StartPBS runs a Proxmox Backup Server 4 on an HTTPS port of its own
-// (pbs.go): datastores (created and removed by worker tasks, their chunk
-// stores kept unless destroyed), prune jobs, namespaces, tickets and API
-// tokens, checked against the PBS apidoc like the PVE schema. Given
-// PBSOptions.PVE, the PVE lab's CA signs its certificate. A PVE lab's
-// storage.cfg (per cluster, or per standalone host) holds storages of the
-// types dir, lvmthin and pbs; adding a pbs storage connects to its server
+// pbssim.Start runs a Proxmox Backup Server 4 on an HTTPS port of its own
+// (package pbssim): datastores (created and removed by worker tasks, their
+// chunk stores kept unless destroyed), prune jobs, namespaces, tickets and
+// API tokens, checked against the PBS apidoc like the PVE schema. Given the
+// lab's CA (pbssim.Options{CA: lab.CA()}), it signs its certificate. A PVE
+// lab's storage.cfg (per cluster, or per standalone host) holds storages of
+// the types dir, lvmthin and pbs; adding a pbs storage connects to its server
 // as PVE does, checking the certificate's fingerprint and logging in.
 //
 // Ceph is not simulated: cephlab.Start runs Debian's ceph-mon, ceph-mgr and

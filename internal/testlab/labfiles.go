@@ -1,7 +1,6 @@
 package testlab
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
 
 // The schemas and the Redfish mockup the simulators act on come with the
@@ -33,15 +33,8 @@ func ServedRoutes(version string) (pve, pbs map[string]bool, err error) {
 	if err := p.Close(); err != nil {
 		return nil, nil, err
 	}
-	s, err := StartPBS(PBSOptions{SchemaPath: "-"})
-	if err != nil {
-		return nil, nil, err
-	}
-	pbs = map[string]bool{}
-	for _, r := range s.routes.served() {
-		pbs[r] = true
-	}
-	return pve, pbs, s.Close()
+	pbs, err = pbssim.ServedRoutes()
+	return pve, pbs, err
 }
 
 // served returns "METHOD /template" for every route with a handler.
@@ -60,71 +53,12 @@ func (rt *router) served() []string {
 	return out
 }
 
-// served returns "METHOD /template" for every route with a handler.
-func (rt *pbsRouter) served() []string {
-	var out []string
-	rt.tree.Walk(func(n *pbsRouteNode) {
-		for m, e := range n.Methods {
-			if e.handler != nil {
-				out = append(out, m+" "+templateOrRoot(n.Template()))
-			}
-		}
-	})
-	slices.Sort(out)
-	return out
-}
-
 // templateOrRoot names the root of the tree "/", as the schemas do.
 func templateOrRoot(t string) string {
 	if t == "" {
 		return "/"
 	}
 	return t
-}
-
-// apiSchemaSource is where a server's schema comes from: a file (the
-// official one, or one named by an option or the environment), else the
-// lab's copy.
-type apiSchemaSource struct {
-	path     string // "" for the lab's copy
-	embedded string // the labdata name
-}
-
-// findAPISchema chooses the schema of labdata file name: explicit (an
-// option or env, "-" for none), else the official file beside the
-// repository, else the lab's copy. It returns ok=false for "-".
-func findAPISchema(explicit, name string) (apiSchemaSource, bool, error) {
-	switch explicit {
-	case "-":
-		return apiSchemaSource{}, false, nil
-	case "":
-	default:
-		return apiSchemaSource{path: explicit}, true, nil
-	}
-	path, err := labdata.Find("api-schemas/" + name)
-	switch {
-	case errors.Is(err, labdata.ErrNotFound):
-		return apiSchemaSource{embedded: name}, true, nil
-	case err != nil:
-		return apiSchemaSource{}, false, fmt.Errorf("testlab: %w", err)
-	}
-	return apiSchemaSource{path: path}, true, nil
-}
-
-// read returns the schema's bytes.
-func (src apiSchemaSource) read() ([]byte, error) {
-	if src.path == "" {
-		return labdata.Schema(src.embedded)
-	}
-	return os.ReadFile(src.path)
-}
-
-// key names the source for caches and messages.
-func (src apiSchemaSource) key() string {
-	if src.path == "" {
-		return "labdata:" + src.embedded
-	}
-	return src.path
 }
 
 // GenerateLabData returns package labdata's generated files, by their path

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
@@ -302,6 +303,10 @@ func (p *PVE) NodeFingerprint(name string) string {
 // the node's IP and name).
 func (p *PVE) CACertPEM() string { return string(p.lab.ca.CertPEM) }
 
+// CA returns the lab's CA, e.g. for a simulated PBS whose certificate it
+// should sign (pbssim.Options.CA), so that one CA covers the whole lab.
+func (p *PVE) CA() *sim.CA { return p.lab.ca }
+
 // Username returns the user the lab accepts, "root@pam".
 func (p *PVE) Username() string { return labUser }
 
@@ -401,7 +406,7 @@ func (l *pveLab) loadSchema(path string) error {
 			path = schemaFor(env, l.rel)
 		}
 	}
-	src, ok, err := findAPISchema(path, l.rel.schemaFile)
+	src, ok, err := labdata.FindSchema(path, l.rel.schemaFile)
 	if err != nil {
 		return err
 	}
@@ -409,7 +414,7 @@ func (l *pveLab) loadSchema(path string) error {
 		l.logf("testlab: PVE schema validation disabled")
 		return nil
 	}
-	s, err := pveschema.Load(src.key(), src.read)
+	s, err := pveschema.Load(src.Key(), src.Read)
 	if err != nil {
 		return fmt.Errorf("testlab: load PVE schema: %w", err)
 	}

@@ -31,6 +31,10 @@ import (
 // like LWP's: "401 Unauthorized", "500 Can't connect to host:port
 // (Connection refused)".
 
+// pbsTimeFormat is proxmox_time::epoch_to_rfc3339 (local time with
+// offset), as PBS tools write times (a key file's created and modified).
+const pbsTimeFormat = "2006-01-02T15:04:05-07:00"
+
 // pbsTokenIDRE is PBSPlugin's auth_id_is_api_token.
 var pbsTokenIDRE = regexp.MustCompile(`^[^\s:/[:cntrl:]]+@(?:[A-Za-z0-9_][A-Za-z0-9._\-]*)!(?:[A-Za-z0-9_][A-Za-z0-9._\-]*)$`)
 

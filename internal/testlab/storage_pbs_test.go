@@ -1,28 +1,98 @@
 package testlab
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
 
 // pbsStorageLab starts a PVE lab and a PBS with the lab's CA and a
 // datastore "ds1".
-func pbsStorageLab(t *testing.T, opts PVEOptions) (*PVE, *PBS) {
+func pbsStorageLab(t *testing.T, opts PVEOptions) (*PVE, *pbssim.Server) {
 	t.Helper()
 	lab := startLab(t, opts)
-	s := startPBS(t, PBSOptions{PVE: lab})
-	c := newPBSClient(t, s).withToken()
-	if st := c.waitTask(c.call(http.MethodPost, "/config/datastore", url.Values{"name": {"ds1"}, "path": {"/mnt/ds1"}}).upid(t)); st != "OK" {
-		t.Fatalf("create datastore: %s", st)
-	}
+	s := startPBS(t, lab)
+	createPBSDatastore(t, s, "ds1", "/mnt/ds1")
 	return lab, s
 }
 
-func pbsStorageParams(s *PBS, id string) url.Values {
+// startPBS starts, for one test, a PBS whose certificate the lab's CA
+// signs.
+func startPBS(t *testing.T, lab *PVE) *pbssim.Server {
+	t.Helper()
+	s, err := pbssim.Start(pbssim.Options{CA: lab.CA(), Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("pbssim.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// createPBSDatastore creates a datastore through the PBS's API with the
+// lab's token and waits for the worker to end well.
+func createPBSDatastore(t *testing.T, s *pbssim.Server, name, path string) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(s.CACertPEM())) {
+		t.Fatal("CA does not parse")
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	call := func(method, apiPath string, body url.Values) map[string]any {
+		t.Helper()
+		req, err := http.NewRequest(method, s.URL()+"/api2/json"+apiPath, strings.NewReader(body.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "PBSAPIToken="+s.APIToken())
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d %v", method, apiPath, resp.StatusCode, err)
+		}
+		return res
+	}
+	upid, _ := call(http.MethodPost, "/config/datastore", url.Values{"name": {name}, "path": {path}})["data"].(string)
+	for range 500 {
+		st, _ := call(http.MethodGet, "/nodes/localhost/tasks/"+url.PathEscape(upid)+"/status", nil)["data"].(map[string]any)
+		if st["status"] == "stopped" {
+			if st["exitstatus"] != "OK" {
+				t.Fatalf("create datastore %s: %v", name, st["exitstatus"])
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("create datastore %s: the task %s did not stop", name, upid)
+}
+
+// TestPBSLabCA checks that a PBS given the lab's CA (PVE.CA) has its
+// certificate signed by it: one CA for a PVE lab and its PBS.
+func TestPBSLabCA(t *testing.T) {
+	lab := startLab(t, PVEOptions{Nodes: 1, SchemaPath: "-"})
+	s := startPBS(t, lab)
+	if s.CACertPEM() != lab.CACertPEM() {
+		t.Error("the PBS does not use the lab's CA")
+	}
+}
+
+func pbsStorageParams(s *pbssim.Server, id string) url.Values {
 	return url.Values{
 		"type": {"pbs"}, "storage": {id}, "server": {s.Host()}, "port": {fmt.Sprint(s.Port())},
 		"datastore": {"ds1"}, "username": {"root@pam"}, "password": {s.Password()}, "fingerprint": {s.Fingerprint()},

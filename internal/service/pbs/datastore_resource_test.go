@@ -16,12 +16,12 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/pbs"
-	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
 
 // client is a PBS client of s, for checks the provider's state cannot
 // make: what PBS itself holds.
-func client(t *testing.T, s *testlab.PBS) *pbs.Client {
+func client(t *testing.T, s *pbssim.Server) *pbs.Client {
 	t.Helper()
 	c, err := pbs.New(context.Background(), pbs.Config{Endpoint: s.URL(), APIToken: s.APIToken(), CACertificate: s.CACertPEM()})
 	if err != nil {
@@ -32,7 +32,7 @@ func client(t *testing.T, s *testlab.PBS) *pbs.Client {
 
 // checkDatastoreGone checks PBS no longer has the datastore, and whether
 // its data is still on disk.
-func checkDatastoreGone(t *testing.T, s *testlab.PBS, name, dir string, dataKept bool) resource.TestCheckFunc {
+func checkDatastoreGone(t *testing.T, s *pbssim.Server, name, dir string, dataKept bool) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if _, _, err := client(t, s).Datastore(context.Background(), name); !errors.Is(err, pbs.ErrNotFound) {
 			return fmt.Errorf("datastore %s after destroy: %v", name, err)

@@ -18,11 +18,12 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
 
 // storageConfig is a PBS datastore and its registration in PVE; fingerprint
 // is an HCL expression.
-func storageConfig(s *testlab.PBS, fingerprint, extra string) string {
+func storageConfig(s *pbssim.Server, fingerprint, extra string) string {
 	return fmt.Sprintf(`
 resource "pve_pbs_datastore" "store" {
   name = "backups"

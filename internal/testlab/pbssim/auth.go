@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"crypto/hmac"
@@ -31,28 +31,28 @@ import (
 // "PBS:<userid>:<hex time>::<signature>" (ticket.rs); the lab signs them
 // with an HMAC instead of PBS's key pair, which clients cannot tell.
 
-// pbsTicketLifetime is proxmox-auth-api's TICKET_LIFETIME (2 hours).
-const pbsTicketLifetime = 7200
+// ticketLifetime is proxmox-auth-api's TICKET_LIFETIME (2 hours).
+const ticketLifetime = 7200
 
 const (
-	pbsCookieName     = "PBSAuthCookie"
-	pbsHostCookieName = "__Host-PBSAuthCookie"
-	pbsTokenPrefix    = "PBSAPIToken"
+	cookieName     = "PBSAuthCookie"
+	hostCookieName = "__Host-PBSAuthCookie"
+	tokenPrefix    = "PBSAPIToken"
 )
 
 var (
-	pbsSafeIDRE = regexp.MustCompile(`^(?:[A-Za-z0-9_][A-Za-z0-9._\-]*)$`)
-	pbsUseridRE = regexp.MustCompile(`^(?:[^\s:/[:cntrl:]]+)@(?:[A-Za-z0-9_][A-Za-z0-9._\-]*)$`)
+	safeIDRE = regexp.MustCompile(`^(?:[A-Za-z0-9_][A-Za-z0-9._\-]*)$`)
+	useridRE = regexp.MustCompile(`^(?:[^\s:/[:cntrl:]]+)@(?:[A-Za-z0-9_][A-Za-z0-9._\-]*)$`)
 )
 
-// pbsToken is a token section of user.cfg.
-type pbsToken struct {
+// apiToken is a token section of user.cfg.
+type apiToken struct {
 	id    string         // "root@pam!name"
 	props map[string]any // comment, enable (only false is stored), expire
 }
 
-// extractPBSCookie is proxmox-rest-server's extract_cookie.
-func extractPBSCookie(cookie, name string) (string, bool) {
+// extractCookie is proxmox-rest-server's extract_cookie.
+func extractCookie(cookie, name string) (string, bool) {
 	for _, pair := range strings.Split(cookie, ";") {
 		k, v, ok := strings.Cut(pair, "=")
 		if !ok {
@@ -68,14 +68,14 @@ func extractPBSCookie(cookie, name string) (string, bool) {
 }
 
 // checkAuth is http_check_auth: the authenticated ID or why not.
-func (s *PBS) checkAuth(req *http.Request) (string, error) {
+func (s *Server) checkAuth(req *http.Request) (string, error) {
 	cookie := req.Header.Get("Cookie")
-	ticket, ok := extractPBSCookie(cookie, pbsCookieName)
+	ticket, ok := extractCookie(cookie, cookieName)
 	if !ok {
-		ticket, ok = extractPBSCookie(cookie, pbsHostCookieName)
+		ticket, ok = extractCookie(cookie, hostCookieName)
 	}
 	if ok {
-		user, err := s.verifyPBSTicket(ticket)
+		user, err := s.verifyTicket(ticket)
 		if err != nil {
 			return "", err
 		}
@@ -87,23 +87,23 @@ func (s *PBS) checkAuth(req *http.Request) (string, error) {
 			if csrf == "" {
 				return "", errors.New("missing CSRF prevention token")
 			}
-			if err := s.verifyPBSCSRF(user, csrf); err != nil {
+			if err := s.verifyCSRF(user, csrf); err != nil {
 				return "", fmt.Errorf("invalid csrf token - %w", err)
 			}
 		}
 		return user, nil
 	}
 	authz := req.Header.Get("Authorization")
-	if rest, ok := strings.CutPrefix(authz, pbsTokenPrefix); ok && (strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, " ")) {
-		return s.verifyPBSToken(rest[1:])
+	if rest, ok := strings.CutPrefix(authz, tokenPrefix); ok && (strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, " ")) {
+		return s.verifyToken(rest[1:])
 	}
 	return "", errors.New("no authentication credentials provided.")
 }
 
-// verifyPBSToken checks "<tokenid>:<secret>".
-func (s *PBS) verifyPBSToken(raw string) (string, error) {
+// verifyToken checks "<tokenid>:<secret>".
+func (s *Server) verifyToken(raw string) (string, error) {
 	id, secret, hasSecret := strings.Cut(raw, ":")
-	if err := parsePBSAuthid(id); err != nil {
+	if err := parseAuthid(id); err != nil {
 		return "", err
 	}
 	s.mu.Lock()
@@ -130,7 +130,7 @@ func (s *PBS) verifyPBSToken(raw string) (string, error) {
 	return id, nil
 }
 
-func tokenActive(t *pbsToken) bool {
+func tokenActive(t *apiToken) bool {
 	if en, ok := t.props["enable"].(bool); ok && !en {
 		return false
 	}
@@ -140,9 +140,9 @@ func tokenActive(t *pbsToken) bool {
 	return true
 }
 
-// parsePBSAuthid is Authid's FromStr (recalled from pbs-api-types, not
+// parseAuthid is Authid's FromStr (recalled from pbs-api-types, not
 // found in the indexed sources).
-func parsePBSAuthid(id string) error {
+func parseAuthid(id string) error {
 	at := strings.LastIndexByte(id, '@')
 	if at < 0 {
 		return errors.New("not a valid user id")
@@ -153,27 +153,27 @@ func parsePBSAuthid(id string) error {
 			return errors.New("empty token name in userid")
 		}
 		user = id[:bang]
-		if !pbsSafeIDRE.MatchString(id[bang+1:]) {
+		if !safeIDRE.MatchString(id[bang+1:]) {
 			return errors.New("value does not match the regex pattern")
 		}
 	}
-	if !pbsUseridRE.MatchString(user) {
+	if !useridRE.MatchString(user) {
 		return errors.New("value does not match the regex pattern")
 	}
 	return nil
 }
 
-// assemblePBSTicket signs a full ticket for user.
-func (s *PBS) assemblePBSTicket(user string, now time.Time) string {
-	data := fmt.Sprintf("PBS:%s:%08X", pbsTicketEscape(user), now.Unix())
+// assembleTicket signs a full ticket for user.
+func (s *Server) assembleTicket(user string, now time.Time) string {
+	data := fmt.Sprintf("PBS:%s:%08X", ticketEscape(user), now.Unix())
 	mac := hmac.New(sha256.New, s.ticketKey)
 	mac.Write([]byte(data))
 	return data + "::" + base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// pbsTicketEscape percent-encodes control characters and colons, as the
+// ticketEscape percent-encodes control characters and colons, as the
 // ticket data is written (TICKET_ASCIISET).
-func pbsTicketEscape(s string) string {
+func ticketEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -186,9 +186,9 @@ func pbsTicketEscape(s string) string {
 	return b.String()
 }
 
-// verifyPBSTicket is Ticket::parse plus verify_with_time_frame(-300..7200)
+// verifyTicket is Ticket::parse plus verify_with_time_frame(-300..7200)
 // and require_full; it returns the user.
-func (s *PBS) verifyPBSTicket(ticket string) (string, error) {
+func (s *Server) verifyTicket(ticket string) (string, error) {
 	parts := strings.SplitN(ticket, ":", 4)
 	if len(parts) < 2 {
 		return "", errors.New("ticket without data")
@@ -218,7 +218,7 @@ func (s *PBS) verifyPBSTicket(ticket string) (string, error) {
 	if age < -300 {
 		return "", errors.New("invalid ticket - timestamp newer than expected")
 	}
-	if age > pbsTicketLifetime {
+	if age > ticketLifetime {
 		return "", errors.New("invalid ticket - expired")
 	}
 	mac := hmac.New(sha256.New, s.ticketKey)
@@ -241,21 +241,21 @@ func rustIntError(v string) string {
 	return "invalid digit found in string"
 }
 
-// pbsCSRFToken is assemble_csrf_prevention_token: "<hex time>:<base64 of
+// csrfToken is assemble_csrf_prevention_token: "<hex time>:<base64 of
 // an HMAC-SHA3-256 over "<hex time>:<userid>:">".
-func (s *PBS) pbsCSRFToken(user string, now time.Time) string {
+func (s *Server) csrfToken(user string, now time.Time) string {
 	ts := fmt.Sprintf("%08X", now.Unix())
 	return ts + ":" + base64.RawStdEncoding.EncodeToString(s.csrfDigest(ts, user))
 }
 
-func (s *PBS) csrfDigest(ts, user string) []byte {
+func (s *Server) csrfDigest(ts, user string) []byte {
 	mac := hmac.New(func() hash.Hash { return sha3.New256() }, s.csrfKey)
 	mac.Write([]byte(ts + ":" + user + ":"))
 	return mac.Sum(nil)
 }
 
-// verifyPBSCSRF is verify_csrf_prevention_token_do with -300..7200.
-func (s *PBS) verifyPBSCSRF(user, token string) error {
+// verifyCSRF is verify_csrf_prevention_token_do with -300..7200.
+func (s *Server) verifyCSRF(user, token string) error {
 	ts, sigText, ok := strings.Cut(token, ":")
 	if !ok || strings.Contains(sigText, ":") {
 		return errors.New("format error - wrong number of parts.")
@@ -275,13 +275,13 @@ func (s *PBS) verifyPBSCSRF(user, token string) error {
 	if age < -300 {
 		return errors.New("timestamp newer than expected.")
 	}
-	if age > pbsTicketLifetime {
+	if age > ticketLifetime {
 		return errors.New("timestamp too old.")
 	}
 	return nil
 }
 
-func (s *PBS) registerAuthRoutes() {
+func (s *Server) registerAuthRoutes() {
 	s.routes.handle(http.MethodPost, "/access/ticket", s.createTicket, true)
 	s.routes.handle(http.MethodDelete, "/access/ticket", s.logout, true)
 	s.routes.handle(http.MethodGet, "/access/users", s.listUsers, false)
@@ -295,24 +295,24 @@ func (s *PBS) registerAuthRoutes() {
 // createTicket serves POST /access/ticket (create_ticket_http_only). Every
 // authentication failure is the same answer: 401 "permission check
 // failed.".
-func (s *PBS) createTicket(r *pbsRequest) (any, error) {
+func (s *Server) createTicket(r *request) (any, error) {
 	username, _ := r.str("username")
 	password, ok := r.str("password")
 	httpOnly := r.boolean("http-only", false)
 	if httpOnly && !ok { // a ticket in the __Host- cookie may stand for the password
-		if t, found := extractPBSCookie(r.header.Get("Cookie"), pbsHostCookieName); found {
+		if t, found := extractCookie(r.header.Get("Cookie"), hostCookieName); found {
 			password, ok = t, true
 		}
 	}
 	if !ok {
 		return nil, errors.New("no password provided")
 	}
-	fail := pbsHTTPErr(http.StatusUnauthorized, "permission check failed.")
+	fail := httpErr(http.StatusUnauthorized, "permission check failed.")
 	if username != labUser {
 		return nil, fail // unknown realm or user
 	}
 	if strings.HasPrefix(password, "PBS:") {
-		user, err := s.verifyPBSTicket(password)
+		user, err := s.verifyTicket(password)
 		if err != nil || user != username {
 			if password != s.password {
 				return nil, fail
@@ -322,8 +322,8 @@ func (s *PBS) createTicket(r *pbsRequest) (any, error) {
 		return nil, fail
 	}
 	now := time.Now()
-	ticket := s.assemblePBSTicket(username, now)
-	res := map[string]any{"username": username, "CSRFPreventionToken": s.pbsCSRFToken(username, now)}
+	ticket := s.assembleTicket(username, now)
+	res := map[string]any{"username": username, "CSRFPreventionToken": s.csrfToken(username, now)}
 	if !httpOnly {
 		res["ticket"] = ticket
 		return res, nil
@@ -332,18 +332,18 @@ func (s *PBS) createTicket(r *pbsRequest) (any, error) {
 	// ticket-info and the ticket in a __Host- cookie.
 	res["ticket-info"] = ticket[:strings.Index(ticket, "::")]
 	body, _ := json.Marshal(map[string]any{"data": res})
-	expire := now.Add(pbsTicketLifetime * time.Second).UTC().Format(http.TimeFormat)
-	return &pbsRaw{ctype: "application/json", body: body, headers: [][2]string{{"set-cookie",
-		pbsHostCookieName + "=" + ticket + "; Expires=" + expire + "; Secure; SameSite=Lax; HttpOnly; Path=/;"}}}, nil
+	expire := now.Add(ticketLifetime * time.Second).UTC().Format(http.TimeFormat)
+	return &rawResponse{ctype: "application/json", body: body, headers: [][2]string{{"set-cookie",
+		hostCookieName + "=" + ticket + "; Expires=" + expire + "; Secure; SameSite=Lax; HttpOnly; Path=/;"}}}, nil
 }
 
 // logout serves DELETE /access/ticket: it unsets the cookie.
-func (s *PBS) logout(*pbsRequest) (any, error) {
-	return &pbsRaw{headers: [][2]string{{"set-cookie",
-		pbsHostCookieName + "=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax; HttpOnly; Path=/;"}}}, nil
+func (s *Server) logout(*request) (any, error) {
+	return &rawResponse{headers: [][2]string{{"set-cookie",
+		hostCookieName + "=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax; HttpOnly; Path=/;"}}}, nil
 }
 
-func (s *PBS) tokenLocked(id string) *pbsToken {
+func (s *Server) tokenLocked(id string) *apiToken {
 	for _, t := range s.tokens {
 		if t.id == id {
 			return t
@@ -355,7 +355,7 @@ func (s *PBS) tokenLocked(id string) *pbsToken {
 // userCfgLocked is user.cfg as PBS writes it (section config: keys in
 // sorted order, sections separated by a blank line). Guessed: the installer
 // gives root@pam the comment "Superuser".
-func (s *PBS) userCfgLocked() string {
+func (s *Server) userCfgLocked() string {
 	sections := []string{"user: root@pam\n\tcomment Superuser\n\tenable true\n\texpire 0\n"}
 	for _, t := range s.tokens {
 		sections = append(sections, sectionText("token", t.id, t.props))
@@ -363,7 +363,7 @@ func (s *PBS) userCfgLocked() string {
 	return strings.Join(sections, "\n")
 }
 
-func (s *PBS) userDigestLocked() string { return sha256Hex(s.userCfgLocked()) }
+func (s *Server) userDigestLocked() string { return sha256Hex(s.userCfgLocked()) }
 
 func sha256Hex(text string) string {
 	sum := sha256.Sum256([]byte(text))
@@ -371,21 +371,21 @@ func sha256Hex(text string) string {
 }
 
 // checkDigest is detect_modified_configuration_file.
-func checkDigest(r *pbsRequest, current string) error {
+func checkDigest(r *request, current string) error {
 	if d, ok := r.str("digest"); ok && d != current {
 		return errors.New("detected modified configuration - file changed by other user? Try again.")
 	}
 	return nil
 }
 
-func tokenEntry(t *pbsToken) map[string]any {
+func tokenEntry(t *apiToken) map[string]any {
 	m := maps.Clone(t.props)
 	m["tokenid"] = t.id
 	return m
 }
 
 // listUsers serves GET /access/users.
-func (s *PBS) listUsers(r *pbsRequest) (any, error) {
+func (s *Server) listUsers(r *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := map[string]any{"userid": labUser, "comment": "Superuser", "enable": true, "expire": 0}
@@ -400,14 +400,14 @@ func (s *PBS) listUsers(r *pbsRequest) (any, error) {
 	return []map[string]any{u}, nil
 }
 
-func tokenID(r *pbsRequest) string {
+func tokenID(r *request) string {
 	user, _ := r.str("userid")
 	name, _ := r.str("token-name")
 	return user + "!" + name
 }
 
 // listTokens serves GET /access/users/{userid}/token.
-func (s *PBS) listTokens(r *pbsRequest) (any, error) {
+func (s *Server) listTokens(r *request) (any, error) {
 	user, _ := r.str("userid")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -424,7 +424,7 @@ func (s *PBS) listTokens(r *pbsRequest) (any, error) {
 }
 
 // readToken serves GET /access/users/{userid}/token/{token-name}.
-func (s *PBS) readToken(r *pbsRequest) (any, error) {
+func (s *Server) readToken(r *request) (any, error) {
 	id := tokenID(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -437,7 +437,7 @@ func (s *PBS) readToken(r *pbsRequest) (any, error) {
 }
 
 // generateToken serves POST /access/users/{userid}/token/{token-name}.
-func (s *PBS) generateToken(r *pbsRequest) (any, error) {
+func (s *Server) generateToken(r *request) (any, error) {
 	user, _ := r.str("userid")
 	name, _ := r.str("token-name")
 	s.mu.Lock()
@@ -458,19 +458,19 @@ func (s *PBS) generateToken(r *pbsRequest) (any, error) {
 	return s.generateTokenLocked(user, name, props)
 }
 
-func (s *PBS) generateTokenLocked(user, name string, props map[string]any) (map[string]any, error) {
+func (s *Server) generateTokenLocked(user, name string, props map[string]any) (map[string]any, error) {
 	id := user + "!" + name
 	if s.tokenLocked(id) != nil {
 		return nil, fmt.Errorf("token '%s' for user '%s' already exists.", name, user)
 	}
 	secret := sim.RandomUUID()
 	s.secrets[id] = secret
-	s.tokens = append(s.tokens, &pbsToken{id: id, props: props})
+	s.tokens = append(s.tokens, &apiToken{id: id, props: props})
 	return map[string]any{"tokenid": id, "value": secret}, nil
 }
 
 // updateToken serves PUT /access/users/{userid}/token/{token-name}.
-func (s *PBS) updateToken(r *pbsRequest) (any, error) {
+func (s *Server) updateToken(r *request) (any, error) {
 	id := tokenID(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -518,7 +518,7 @@ func (s *PBS) updateToken(r *pbsRequest) (any, error) {
 }
 
 // deleteToken serves DELETE /access/users/{userid}/token/{token-name}.
-func (s *PBS) deleteToken(r *pbsRequest) (any, error) {
+func (s *Server) deleteToken(r *request) (any, error) {
 	user, _ := r.str("userid")
 	name, _ := r.str("token-name")
 	id := user + "!" + name
@@ -527,7 +527,7 @@ func (s *PBS) deleteToken(r *pbsRequest) (any, error) {
 	if err := checkDigest(r, s.userDigestLocked()); err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(s.tokens, func(t *pbsToken) bool { return t.id == id })
+	i := slices.IndexFunc(s.tokens, func(t *apiToken) bool { return t.id == id })
 	if i < 0 {
 		return nil, fmt.Errorf("token '%s' of user '%s' does not exist.", name, user)
 	}

@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"fmt"
@@ -15,21 +15,21 @@ import (
 // datastore's ACL path, not its existence); removing a datastore without
 // keep-job-configs removes its jobs.
 
-// pbsPruneJob is a section of prune.cfg.
-type pbsPruneJob struct {
+// pruneJob is a section of prune.cfg.
+type pruneJob struct {
 	id    string
 	props map[string]any // store, schedule, comment, disable, ns, max-depth, keep-*
 }
 
-func (j *pbsPruneJob) store() string { s, _ := j.props["store"].(string); return s }
+func (j *pruneJob) store() string { s, _ := j.props["store"].(string); return s }
 
-func (j *pbsPruneJob) config() map[string]any {
+func (j *pruneJob) config() map[string]any {
 	m := maps.Clone(j.props)
 	m["id"] = j.id
 	return m
 }
 
-func (s *PBS) pruneCfgLocked() string {
+func (s *Server) pruneCfgLocked() string {
 	var parts []string
 	for _, j := range s.pruneJobs {
 		parts = append(parts, sectionText("prune", j.id, j.props))
@@ -37,9 +37,9 @@ func (s *PBS) pruneCfgLocked() string {
 	return strings.Join(parts, "\n")
 }
 
-func (s *PBS) pruneDigestLocked() string { return sha256Hex(s.pruneCfgLocked()) }
+func (s *Server) pruneDigestLocked() string { return sha256Hex(s.pruneCfgLocked()) }
 
-func (s *PBS) pruneJobLocked(id string) *pbsPruneJob {
+func (s *Server) pruneJobLocked(id string) *pruneJob {
 	for _, j := range s.pruneJobs {
 		if j.id == id {
 			return j
@@ -49,11 +49,11 @@ func (s *PBS) pruneJobLocked(id string) *pbsPruneJob {
 }
 
 // hasPruneJobLocked reports whether a prune job works on store.
-func (s *PBS) hasPruneJobLocked(store string) bool {
-	return slices.ContainsFunc(s.pruneJobs, func(j *pbsPruneJob) bool { return j.store() == store })
+func (s *Server) hasPruneJobLocked(store string) bool {
+	return slices.ContainsFunc(s.pruneJobs, func(j *pruneJob) bool { return j.store() == store })
 }
 
-func (s *PBS) registerPruneRoutes() {
+func (s *Server) registerPruneRoutes() {
 	s.routes.handle(http.MethodGet, "/config/prune", s.listPruneJobs, false)
 	s.routes.handle(http.MethodPost, "/config/prune", s.createPruneJob, false)
 	s.routes.handle(http.MethodGet, "/config/prune/{id}", s.readPruneJob, false)
@@ -62,7 +62,7 @@ func (s *PBS) registerPruneRoutes() {
 }
 
 // listPruneJobs serves GET /config/prune.
-func (s *PBS) listPruneJobs(r *pbsRequest) (any, error) {
+func (s *Server) listPruneJobs(r *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
@@ -75,16 +75,16 @@ func (s *PBS) listPruneJobs(r *pbsRequest) (any, error) {
 }
 
 // pruneJobKeys are the PruneJobConfig properties besides the ID.
-var pruneJobKeys = append([]string{"store", "schedule", "comment", "disable", "ns", "max-depth"}, pbsKeepKeys...)
+var pruneJobKeys = append([]string{"store", "schedule", "comment", "disable", "ns", "max-depth"}, keepKeys...)
 
 // createPruneJob serves POST /config/prune.
-func (s *PBS) createPruneJob(r *pbsRequest) (any, error) {
+func (s *Server) createPruneJob(r *request) (any, error) {
 	id, _ := r.str("id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
 	if s.pruneJobLocked(id) != nil {
-		return nil, pbsParamErr("id", "job '%s' already exists.", id)
+		return nil, paramErr("id", "job '%s' already exists.", id)
 	}
 	props := map[string]any{}
 	for _, k := range pruneJobKeys {
@@ -98,12 +98,12 @@ func (s *PBS) createPruneJob(r *pbsRequest) (any, error) {
 	if ns, ok := props["ns"].(string); ok && ns == "" {
 		delete(props, "ns") // guessed: the root namespace is not written
 	}
-	s.pruneJobs = append(s.pruneJobs, &pbsPruneJob{id: id, props: props})
+	s.pruneJobs = append(s.pruneJobs, &pruneJob{id: id, props: props})
 	return nil, nil
 }
 
 // readPruneJob serves GET /config/prune/{id}.
-func (s *PBS) readPruneJob(r *pbsRequest) (any, error) {
+func (s *Server) readPruneJob(r *request) (any, error) {
 	id, _ := r.str("id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,7 +117,7 @@ func (s *PBS) readPruneJob(r *pbsRequest) (any, error) {
 }
 
 // updatePruneJob serves PUT /config/prune/{id} (update_prune_job).
-func (s *PBS) updatePruneJob(r *pbsRequest) (any, error) {
+func (s *Server) updatePruneJob(r *request) (any, error) {
 	id, _ := r.str("id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,7 +148,7 @@ func (s *PBS) updatePruneJob(r *pbsRequest) (any, error) {
 	if v, ok := r.str("schedule"); ok {
 		data["schedule"] = v
 	}
-	if v, ok := r.integer("max-depth"); ok && v <= pbsMaxNamespaceDepth {
+	if v, ok := r.integer("max-depth"); ok && v <= maxNamespaceDepth {
 		data["max-depth"] = v
 	}
 	if v, ok := r.Params["disable"].(bool); ok {
@@ -161,7 +161,7 @@ func (s *PBS) updatePruneJob(r *pbsRequest) (any, error) {
 	if v, ok := r.str("comment"); ok {
 		data["comment"] = v
 	}
-	for _, k := range pbsKeepKeys {
+	for _, k := range keepKeys {
 		if v, ok := r.integer(k); ok {
 			data[k] = v
 		}
@@ -171,7 +171,7 @@ func (s *PBS) updatePruneJob(r *pbsRequest) (any, error) {
 }
 
 // deletePruneJob serves DELETE /config/prune/{id}.
-func (s *PBS) deletePruneJob(r *pbsRequest) (any, error) {
+func (s *Server) deletePruneJob(r *request) (any, error) {
 	id, _ := r.str("id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,6 +182,6 @@ func (s *PBS) deletePruneJob(r *pbsRequest) (any, error) {
 	if err := checkDigest(r, s.pruneDigestLocked()); err != nil {
 		return nil, err
 	}
-	s.pruneJobs = slices.DeleteFunc(s.pruneJobs, func(j *pbsPruneJob) bool { return j.id == id })
+	s.pruneJobs = slices.DeleteFunc(s.pruneJobs, func(j *pruneJob) bool { return j.id == id })
 	return nil, nil
 }

@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"crypto/x509"
@@ -8,44 +8,25 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"sync"
 	"time"
 
-	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
-
-// A simulated Proxmox Backup Server 4 (proxmox-backup-proxy and
-// proxmox-backup-api behind it): one HTTPS listener serving /api2/json with
-// PBS's request pipeline (proxmox-rest-server), authentication
-// (proxmox-auth-api), parameter checks (proxmox-schema, against the
-// official apidoc when it is available), error answers, worker tasks and
-// the configuration files it manages (datastore.cfg, prune.cfg, user.cfg
-// with its tokens), plus the directories of the datastores: a chunk store
-// outlives its datastore unless it is removed with destroy-data.
-//
-// The lab has one user, root@pam, and every authenticated ID (the user, its
-// tickets and its API tokens) has every privilege: ACLs are not modelled,
-// so a new token works as if it had the Admin role on /.
-//
-// Sources: proxmox-backup (src/api2/config/datastore.rs, prune.rs,
-// src/api2/admin/namespace.rs, src/api2/node/tasks.rs, src/api2/access/
-// user.rs, pbs-datastore), proxmox-rs (proxmox-rest-server rest.rs,
-// formatter.rs, worker_task.rs; proxmox-auth-api; proxmox-schema;
-// proxmox-section-config; proxmox-time; pbs-api-types). Texts that are not
-// from these sources are marked "guessed".
 
 // PBS release the simulator reports (GET /version). Guessed: a PBS 4.x
 // release with the S3 backend and notification thresholds of the schema.
 const (
-	pbsVersion = "4.1"
-	pbsRelease = "2"
-	pbsRepoID  = "9d3c8f4ee1a7b6c0"
+	serverVersion = "4.1"
+	serverRelease = "2"
+	serverRepoID  = "9d3c8f4ee1a7b6c0"
 )
 
-// PBSOptions configures StartPBS. The zero value starts a PBS on a random
+// Options configures Start. The zero value starts a PBS on a random
 // loopback port with a CA of its own.
-type PBSOptions struct {
+type Options struct {
 	// Addr is the listen address (default "127.0.0.1:0").
 	Addr string
 	// Hostname is the server's host name (default "pbs"): the node in its
@@ -60,10 +41,10 @@ type PBSOptions struct {
 	// lab's copy of the part it serves (package labdata); "-" disables
 	// schema validation.
 	SchemaPath string
-	// PVE is a running PVE lab whose CA signs the server's certificate, so
-	// that one CA (PVE.CACertPEM) covers both. Without it the PBS has a CA
-	// of its own (CACertPEM).
-	PVE *PVE
+	// CA signs the server's certificate: given a PVE lab's CA (testlab's
+	// PVE.CA), one CA (the lab's CACertPEM) covers both. Without it the
+	// PBS has a CA of its own (CACertPEM).
+	CA *sim.CA
 	// TaskDuration is how long a worker (create-datastore,
 	// delete-datastore) runs (default 50ms). Clients must wait for it.
 	TaskDuration time.Duration
@@ -71,13 +52,13 @@ type PBSOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// PBS is a running simulated Proxmox Backup Server. All its methods are
+// Server is a running simulated Proxmox Backup Server. All its methods are
 // safe for concurrent use.
-type PBS struct {
+type Server struct {
 	logf     func(format string, args ...any)
-	schema   *pbsSchema
-	faults   *Faults
-	routes   *pbsRouter
+	schema   *apiSchema
+	faults   *sim.Faults
+	routes   *router
 	stats    sim.RequestStats
 	hostname string
 	password string
@@ -97,35 +78,45 @@ type PBS struct {
 	pstart int64
 
 	mu         sync.Mutex
-	datastores []*pbsDatastore // datastore.cfg, in file order
-	pruneJobs  []*pbsPruneJob  // prune.cfg, in file order
-	tokens     []*pbsToken     // the token sections of user.cfg, in file order
+	datastores []*datastore // datastore.cfg, in file order
+	pruneJobs  []*pruneJob  // prune.cfg, in file order
+	tokens     []*apiToken  // the token sections of user.cfg, in file order
 	secrets    map[string]string
-	disk       map[string]*pbsDir // directories that hold datastore data, by path
+	disk       map[string]*dataDir // directories that hold datastore data, by path
 	usage      map[string][2]uint64
-	tasks      []*pbsTask
+	tasks      []*task
 	nextTaskID int
 	closed     bool
 }
 
-// pbsLabTokenName is the token StartPBS creates for root@pam.
-const pbsLabTokenName = "lab"
+// labTokenName is the token Start creates for root@pam.
+const labTokenName = "lab"
 
-// StartPBS starts a simulated Proxmox Backup Server.
-func StartPBS(opts PBSOptions) (*PBS, error) {
+// labUser is the one user the server knows.
+const labUser = "root@pam"
+
+// hostnameRE is what a host name must look like (a DNS label, as PVE's
+// node names).
+var hostnameRE = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)$`)
+
+// gib is a gibibyte.
+const gib = 1 << 30
+
+// Start starts a simulated Proxmox Backup Server.
+func Start(opts Options) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
 	if opts.Hostname == "" {
 		opts.Hostname = "pbs"
 	}
-	if pveschema.CheckFormat("pve-node", opts.Hostname) != "" {
-		return nil, fmt.Errorf("testlab: invalid PBS host name %q", opts.Hostname)
+	if !hostnameRE.MatchString(opts.Hostname) {
+		return nil, fmt.Errorf("pbssim: invalid PBS host name %q", opts.Hostname)
 	}
 	if opts.TaskDuration <= 0 {
 		opts.TaskDuration = 50 * time.Millisecond
 	}
-	s := &PBS{
+	s := &Server{
 		logf:      opts.Logf,
 		faults:    sim.NewFaults(),
 		hostname:  opts.Hostname,
@@ -137,7 +128,7 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 		pid:       1000 + rand.IntN(60000),
 		pstart:    int64(100000 + rand.IntN(900000)),
 		secrets:   map[string]string{},
-		disk:      map[string]*pbsDir{},
+		disk:      map[string]*dataDir{},
 		usage:     map[string][2]uint64{},
 	}
 	if s.logf == nil {
@@ -149,11 +140,11 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 	if err := s.loadSchema(opts.SchemaPath); err != nil {
 		return nil, err
 	}
-	s.tokens = append(s.tokens, &pbsToken{id: labUser + "!" + pbsLabTokenName, props: map[string]any{}})
-	s.secrets[labUser+"!"+pbsLabTokenName] = s.labToken
+	s.tokens = append(s.tokens, &apiToken{id: labUser + "!" + labTokenName, props: map[string]any{}})
+	s.secrets[labUser+"!"+labTokenName] = s.labToken
 
-	if opts.PVE != nil {
-		s.ca = opts.PVE.lab.ca
+	if opts.CA != nil {
+		s.ca = opts.CA
 	} else {
 		ca, err := sim.NewCA()
 		if err != nil {
@@ -173,49 +164,64 @@ func StartPBS(opts PBSOptions) (*PBS, error) {
 		return nil, err
 	}
 
-	s.routes = newPBSRouter(s.schema)
+	s.routes = newRouter(s.schema)
 	s.registerRoutes()
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("testlab: listen on %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("pbssim: listen on %s: %w", opts.Addr, err)
 	}
 	s.url = "https://" + sim.EndpointHost(ln.Addr())
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
 		s.port = tcp.Port
 	}
 	s.srv = sim.NewServer(ln, sim.ServerTLSConfig(func() *sim.Cert { return s.cert }), s.serve)
-	s.srv.Write = writePBSResponse
+	s.srv.Write = writeResponse
 	s.srv.KeepErrors = true
 	go s.srv.Serve()
 	return s, nil
 }
 
-// loadSchema loads the schema according to PBSOptions.SchemaPath: a file,
+// ServedRoutes returns the "METHOD /template" keys of the routes the
+// simulator serves: those with a handler. labdata's generator keeps their
+// parameter schemas (testlab.GenerateLabData).
+func ServedRoutes() (map[string]bool, error) {
+	s, err := Start(Options{SchemaPath: "-"})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, r := range s.routes.served() {
+		out[r] = true
+	}
+	return out, s.Close()
+}
+
+// loadSchema loads the schema according to Options.SchemaPath: a file,
 // "-" for none, or "" for PBS_API_SCHEMA, else the official schema beside
-// the repository, else the lab's copy (labfiles.go).
-func (s *PBS) loadSchema(path string) error {
+// the repository, else the lab's copy (labdata.FindSchema).
+func (s *Server) loadSchema(path string) error {
 	if path == "" {
 		path = os.Getenv("PBS_API_SCHEMA")
 	}
-	src, ok, err := findAPISchema(path, pbsSchemaFileName)
+	src, ok, err := labdata.FindSchema(path, schemaFileName)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		s.logf("testlab: PBS schema validation disabled")
+		s.logf("pbssim: PBS schema validation disabled")
 		return nil
 	}
-	sch, err := loadPBSSchema(src)
+	sch, err := loadAPISchema(src)
 	if err != nil {
-		return fmt.Errorf("testlab: load PBS schema: %w", err)
+		return fmt.Errorf("pbssim: load PBS schema: %w", err)
 	}
 	s.schema = sch
 	return nil
 }
 
 // Close stops the server and closes all connections.
-func (s *PBS) Close() error {
+func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -224,48 +230,48 @@ func (s *PBS) Close() error {
 
 // URL returns the base URL of the API, e.g. "https://127.0.0.1:8007"
 // (without /api2/json).
-func (s *PBS) URL() string { return s.url }
+func (s *Server) URL() string { return s.url }
 
 // Host returns the address the server listens on, e.g. "127.0.0.1": what a
 // PVE storage's "server" names.
-func (s *PBS) Host() string {
+func (s *Server) Host() string {
 	host, _, _ := net.SplitHostPort(s.url[len("https://"):])
 	return host
 }
 
 // Port returns the port the server listens on.
-func (s *PBS) Port() int { return s.port }
+func (s *Server) Port() int { return s.port }
 
 // Hostname returns the server's host name, the node name of its UPIDs.
-func (s *PBS) Hostname() string { return s.hostname }
+func (s *Server) Hostname() string { return s.hostname }
 
 // Fingerprint returns the SHA-256 fingerprint of the server's certificate
 // as PBS shows it (dashboard, proxmox-backup-manager cert info): uppercase
 // hex bytes separated by colons.
-func (s *PBS) Fingerprint() string { return s.cert.Fingerprint }
+func (s *Server) Fingerprint() string { return s.cert.Fingerprint }
 
 // CACertPEM returns the PEM encoded certificate of the CA that signs the
-// server's certificate (the PVE lab's CA when PBSOptions.PVE was given).
-func (s *PBS) CACertPEM() string { return string(s.ca.CertPEM) }
+// server's certificate (Options.CA when it was given).
+func (s *Server) CACertPEM() string { return string(s.ca.CertPEM) }
 
 // Username returns the user the server knows, "root@pam".
-func (s *PBS) Username() string { return labUser }
+func (s *Server) Username() string { return labUser }
 
 // Password returns root@pam's password.
-func (s *PBS) Password() string { return s.password }
+func (s *Server) Password() string { return s.password }
 
 // APIToken returns the lab's API token root@pam!lab as "tokenid:secret",
 // the form of the header "Authorization: PBSAPIToken=tokenid:secret".
-func (s *PBS) APIToken() string { return labUser + "!" + pbsLabTokenName + ":" + s.labToken }
+func (s *Server) APIToken() string { return labUser + "!" + labTokenName + ":" + s.labToken }
 
 // AddToken creates an API token for user (only "root@pam" exists) as POST
 // /access/users/{userid}/token/{token-name} does, and returns its secret.
-func (s *PBS) AddToken(user, name string) (string, error) {
+func (s *Server) AddToken(user, name string) (string, error) {
 	if user != labUser {
-		return "", fmt.Errorf("testlab: PBS has no user %q", user)
+		return "", fmt.Errorf("pbssim: PBS has no user %q", user)
 	}
-	if !pbsSafeIDRE.MatchString(name) {
-		return "", fmt.Errorf("testlab: invalid token name %q", name)
+	if !safeIDRE.MatchString(name) {
+		return "", fmt.Errorf("pbssim: invalid token name %q", name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,41 +286,41 @@ func (s *PBS) AddToken(user, name string) (string, error) {
 // fails the next workers, FailNextRequests answers requests other than
 // logins with the given status and message, SetLockContention makes
 // configuration writers time out on their lock.
-func (s *PBS) Faults() *Faults { return s.faults }
+func (s *Server) Faults() *sim.Faults { return s.faults }
 
 // SchemaLoaded reports whether requests are validated against the
 // official schema.
-func (s *PBS) SchemaLoaded() bool { return s.schema != nil }
+func (s *Server) SchemaLoaded() bool { return s.schema != nil }
 
 // Requests returns the number of API requests per "METHOD /template".
-func (s *PBS) Requests() map[string]int { return s.stats.Snapshot() }
+func (s *Server) Requests() map[string]int { return s.stats.Snapshot() }
 
 // ResetRequests zeroes the request counters.
-func (s *PBS) ResetRequests() { s.stats.Reset() }
+func (s *Server) ResetRequests() { s.stats.Reset() }
 
 // DatastoreDataExists reports whether a chunk store (the .chunks directory
 // of a datastore) exists at path: created with a datastore, kept when the
 // datastore is removed without destroy-data.
-func (s *PBS) DatastoreDataExists(path string) bool {
+func (s *Server) DatastoreDataExists(path string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
-	d := s.disk[cleanPBSPath(path)]
+	d := s.disk[cleanPath(path)]
 	return d != nil && d.chunkStore
 }
 
 // SetDatastoreUsage sets the size and usage of the file system a datastore
 // lives on, as its status reports them (default: 1 TiB, 16 GiB used).
-func (s *PBS) SetDatastoreUsage(store string, total, used uint64) error {
+func (s *Server) SetDatastoreUsage(store string, total, used uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
 	ds := s.datastoreLocked(store)
 	if ds == nil {
-		return fmt.Errorf("testlab: no datastore %q", store)
+		return fmt.Errorf("pbssim: no datastore %q", store)
 	}
 	if used > total {
-		return fmt.Errorf("testlab: used %d exceeds total %d", used, total)
+		return fmt.Errorf("pbssim: used %d exceeds total %d", used, total)
 	}
 	s.usage[ds.path()] = [2]uint64{total, used}
 	return nil
@@ -323,7 +329,7 @@ func (s *PBS) SetDatastoreUsage(store string, total, used uint64) error {
 // EnvLines returns shell lines exporting the server's connection settings:
 // PBS_ENDPOINT, PBS_USERNAME, PBS_PASSWORD, PBS_TLS_FINGERPRINT and
 // PBS_API_TOKEN.
-func (s *PBS) EnvLines() []string {
+func (s *Server) EnvLines() []string {
 	vars := [][2]string{
 		{"PBS_ENDPOINT", s.URL()},
 		{"PBS_USERNAME", s.Username()},
@@ -342,7 +348,7 @@ func (s *PBS) EnvLines() []string {
 // SetDatastoreUsage: 1 TiB with 16 GiB used.
 var defaultDatastoreUsage = [2]uint64{1024 * gib, 16 * gib}
 
-func (s *PBS) usageOf(path string) (total, used uint64) {
+func (s *Server) usageOf(path string) (total, used uint64) {
 	u, ok := s.usage[path]
 	if !ok {
 		u = defaultDatastoreUsage
@@ -350,16 +356,16 @@ func (s *PBS) usageOf(path string) (total, used uint64) {
 	return u[0], u[1]
 }
 
-// pbsTaskListNode is the node name PBS reports for task list entries
+// taskListNode is the node name PBS reports for task list entries
 // (into_task_list_item).
-const pbsTaskListNode = "localhost"
+const taskListNode = "localhost"
 
 // registerRoutes registers the handlers of the simulator.
-func (s *PBS) registerRoutes() {
-	s.routes.handle(http.MethodGet, "/version", func(*pbsRequest) (any, error) {
-		return map[string]any{"version": pbsVersion, "release": pbsRelease, "repoid": pbsRepoID}, nil
+func (s *Server) registerRoutes() {
+	s.routes.handle(http.MethodGet, "/version", func(*request) (any, error) {
+		return map[string]any{"version": serverVersion, "release": serverRelease, "repoid": serverRepoID}, nil
 	}, false)
-	s.routes.handle(http.MethodGet, "/ping", func(*pbsRequest) (any, error) {
+	s.routes.handle(http.MethodGet, "/ping", func(*request) (any, error) {
 		return map[string]any{"pong": true}, nil
 	}, true)
 	s.routes.handle(http.MethodGet, "/nodes/{node}/certificates/info", s.certificateInfo, false)
@@ -372,7 +378,7 @@ func (s *PBS) registerRoutes() {
 
 // certificateInfo serves GET /nodes/{node}/certificates/info, what
 // "proxmox-backup-manager cert info" shows.
-func (s *PBS) certificateInfo(*pbsRequest) (any, error) {
+func (s *Server) certificateInfo(*request) (any, error) {
 	c, err := x509.ParseCertificate(s.cert.TLS.Certificate[0])
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"crypto/sha256"
@@ -12,17 +12,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
-// startPBS starts a PBS for one test and closes it afterwards.
-func startPBS(t *testing.T, opts PBSOptions) *PBS {
+// startServer starts a PBS for one test and closes it afterwards.
+func startServer(t *testing.T, opts Options) *Server {
 	t.Helper()
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
-	s, err := StartPBS(opts)
+	s, err := Start(opts)
 	if err != nil {
-		t.Fatalf("StartPBS: %v", err)
+		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -32,24 +34,24 @@ func startPBS(t *testing.T, opts PBSOptions) *PBS {
 	return s
 }
 
-func requirePBSSchema(t *testing.T, s *PBS) {
+func requireSchema(t *testing.T, s *Server) {
 	t.Helper()
 	if !s.SchemaLoaded() {
 		t.Fatal("the PBS checks no parameters: started with SchemaPath \"-\"?")
 	}
 }
 
-// pbsResult is an answer of the PBS.
-type pbsResult struct {
+// result is an answer of the PBS.
+type result struct {
 	Status int
 	Header http.Header
 	Raw    string
 	Body   map[string]any // nil when the body is not a JSON object
 }
 
-func (r pbsResult) data() any { return r.Body["data"] }
+func (r result) data() any { return r.Body["data"] }
 
-func (r pbsResult) dataMap(t *testing.T) map[string]any {
+func (r result) dataMap(t *testing.T) map[string]any {
 	t.Helper()
 	m, ok := r.data().(map[string]any)
 	if !ok {
@@ -58,7 +60,7 @@ func (r pbsResult) dataMap(t *testing.T) map[string]any {
 	return m
 }
 
-func (r pbsResult) dataList(t *testing.T) []any {
+func (r result) dataList(t *testing.T) []any {
 	t.Helper()
 	l, ok := r.data().([]any)
 	if !ok {
@@ -67,31 +69,31 @@ func (r pbsResult) dataList(t *testing.T) []any {
 	return l
 }
 
-// pbsClient calls a PBS with plain net/http, trusting only its CA.
-type pbsClient struct {
+// testClient calls a PBS with plain net/http, trusting only its CA.
+type testClient struct {
 	t       *testing.T
-	s       *PBS
+	s       *Server
 	client  *http.Client
 	headers map[string]string
 }
 
-func newPBSClient(t *testing.T, s *PBS) *pbsClient {
+func newClient(t *testing.T, s *Server) *testClient {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(s.CACertPEM())) {
 		t.Fatal("CA does not parse")
 	}
-	return &pbsClient{t: t, s: s, headers: map[string]string{}, client: &http.Client{
+	return &testClient{t: t, s: s, headers: map[string]string{}, client: &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 	}}
 }
 
-func (c *pbsClient) withToken() *pbsClient {
+func (c *testClient) withToken() *testClient {
 	c.headers["Authorization"] = "PBSAPIToken=" + c.s.APIToken()
 	return c
 }
 
-func (c *pbsClient) withTicket() *pbsClient {
+func (c *testClient) withTicket() *testClient {
 	c.t.Helper()
 	res := c.call(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {c.s.Password()}})
 	if res.Status != http.StatusOK {
@@ -104,7 +106,7 @@ func (c *pbsClient) withTicket() *pbsClient {
 }
 
 // call sends params form-encoded (POST, PUT) or in the query string.
-func (c *pbsClient) call(method, path string, params url.Values) pbsResult {
+func (c *testClient) call(method, path string, params url.Values) result {
 	c.t.Helper()
 	u := c.s.URL() + "/api2/json" + path
 	var body io.Reader
@@ -124,7 +126,7 @@ func (c *pbsClient) call(method, path string, params url.Values) pbsResult {
 }
 
 // callJSON sends params as a JSON body.
-func (c *pbsClient) callJSON(method, path string, params map[string]any) pbsResult {
+func (c *testClient) callJSON(method, path string, params map[string]any) result {
 	c.t.Helper()
 	raw, _ := json.Marshal(params)
 	req, err := http.NewRequest(method, c.s.URL()+"/api2/json"+path, strings.NewReader(string(raw)))
@@ -135,7 +137,7 @@ func (c *pbsClient) callJSON(method, path string, params map[string]any) pbsResu
 	return c.do(req)
 }
 
-func (c *pbsClient) do(req *http.Request) pbsResult {
+func (c *testClient) do(req *http.Request) result {
 	c.t.Helper()
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
@@ -146,13 +148,13 @@ func (c *pbsClient) do(req *http.Request) pbsResult {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	res := pbsResult{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	res := result{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &res.Body)
 	return res
 }
 
 // expect fails unless the answer has status and its body is text.
-func (r pbsResult) expect(t *testing.T, status int, text string) {
+func (r result) expect(t *testing.T, status int, text string) {
 	t.Helper()
 	if r.Status != status || r.Raw != text {
 		t.Errorf("got %d %q, want %d %q", r.Status, r.Raw, status, text)
@@ -160,7 +162,7 @@ func (r pbsResult) expect(t *testing.T, status int, text string) {
 }
 
 // waitTask polls a task until it stops and returns its exit status.
-func (c *pbsClient) waitTask(upid string) string {
+func (c *testClient) waitTask(upid string) string {
 	c.t.Helper()
 	for range 500 {
 		res := c.call(http.MethodGet, "/nodes/localhost/tasks/"+url.PathEscape(upid)+"/status", nil)
@@ -178,7 +180,7 @@ func (c *pbsClient) waitTask(upid string) string {
 }
 
 // upid returns the UPID a call answered with.
-func (r pbsResult) upid(t *testing.T) string {
+func (r result) upid(t *testing.T) string {
 	t.Helper()
 	u, ok := r.data().(string)
 	if !ok || !strings.HasPrefix(u, "UPID:") {
@@ -187,9 +189,9 @@ func (r pbsResult) upid(t *testing.T) string {
 	return u
 }
 
-func TestPBSAuthentication(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
-	anon := newPBSClient(t, s)
+func TestAuthentication(t *testing.T) {
+	s := startServer(t, Options{})
+	anon := newClient(t, s)
 	anon.call(http.MethodGet, "/version", nil).expect(t, 401, "authentication failed - no authentication credentials provided.")
 	if res := anon.call(http.MethodGet, "/version", nil); res.Header.Get("Content-Type") != "" {
 		t.Errorf("401 with Content-Type %q", res.Header.Get("Content-Type"))
@@ -202,9 +204,9 @@ func TestPBSAuthentication(t *testing.T) {
 		expect(t, 401, "permission check failed.")
 
 	// a ticket: GET works without CSRF token, a POST needs it
-	tc := newPBSClient(t, s).withTicket()
+	tc := newClient(t, s).withTicket()
 	v := tc.call(http.MethodGet, "/version", nil)
-	if v.Status != 200 || v.dataMap(t)["version"] != pbsVersion {
+	if v.Status != 200 || v.dataMap(t)["version"] != serverVersion {
 		t.Errorf("version: %d %s", v.Status, v.Raw)
 	}
 	if !strings.HasPrefix(strings.TrimPrefix(tc.headers["Cookie"], "PBSAuthCookie="), "PBS%3Aroot%40pam%3A") {
@@ -222,15 +224,15 @@ func TestPBSAuthentication(t *testing.T) {
 		expect(t, 200, `{"data":null}`)
 
 	// a broken ticket
-	bad := newPBSClient(t, s)
+	bad := newClient(t, s)
 	bad.headers["Cookie"] = "PBSAuthCookie=" + url.QueryEscape("PBS:root@pam:00000001::AAAA")
 	bad.call(http.MethodGet, "/version", nil).expect(t, 401, "authentication failed - invalid ticket - expired")
 
 	// API tokens need no CSRF token
-	tok := newPBSClient(t, s).withToken()
+	tok := newClient(t, s).withToken()
 	tok.call(http.MethodGet, "/config/prune/job1", nil)
 	tok.call(http.MethodDelete, "/config/prune/job1", nil).expect(t, 200, `{"data":null}`)
-	wrong := newPBSClient(t, s)
+	wrong := newClient(t, s)
 	wrong.headers["Authorization"] = "PBSAPIToken=root@pam!lab:0000"
 	wrong.call(http.MethodGet, "/version", nil).expect(t, 401, "authentication failed - invalid credentials")
 	wrong.headers["Authorization"] = "PBSAPIToken=root@pam!nope:0000"
@@ -241,7 +243,7 @@ func TestPBSAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci := newPBSClient(t, s)
+	ci := newClient(t, s)
 	ci.headers["Authorization"] = "PBSAPIToken root@pam!ci:" + secret
 	if res := ci.call(http.MethodGet, "/config/datastore", nil); res.Status != 200 {
 		t.Errorf("token from AddToken: %d %s", res.Status, res.Raw)
@@ -250,7 +252,7 @@ func TestPBSAuthentication(t *testing.T) {
 	if res.Status != 200 || res.dataMap(t)["tokenid"] != "root@pam!api" {
 		t.Fatalf("generate token: %d %s", res.Status, res.Raw)
 	}
-	api := newPBSClient(t, s)
+	api := newClient(t, s)
 	api.headers["Authorization"] = "PBSAPIToken=root@pam!api:" + res.dataMap(t)["value"].(string)
 	if r := api.call(http.MethodGet, "/admin/datastore", nil); r.Status != 200 {
 		t.Errorf("token from the API: %d %s", r.Status, r.Raw)
@@ -263,8 +265,8 @@ func TestPBSAuthentication(t *testing.T) {
 	api.call(http.MethodGet, "/version", nil).expect(t, 401, "authentication failed - user account or token disabled or expired.")
 }
 
-func TestPBSFingerprint(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
+func TestFingerprint(t *testing.T) {
+	s := startServer(t, Options{})
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(s.URL(), "https://"), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // reading the certificate is the test
 	if err != nil {
 		t.Fatal(err)
@@ -279,23 +281,26 @@ func TestPBSFingerprint(t *testing.T) {
 	if fp := strings.Join(parts, ":"); fp != s.Fingerprint() {
 		t.Errorf("Fingerprint() = %s, the server shows %s", s.Fingerprint(), fp)
 	}
-	c := newPBSClient(t, s).withToken()
+	c := newClient(t, s).withToken()
 	info := c.call(http.MethodGet, "/nodes/localhost/certificates/info", nil).dataList(t)
 	if info[0].(map[string]any)["fingerprint"] != s.Fingerprint() {
 		t.Errorf("certificates/info: %v", info)
 	}
-	// one CA for a PVE lab and its PBS
-	lab := startLab(t, PVEOptions{Nodes: 1, SchemaPath: "-"})
-	s2 := startPBS(t, PBSOptions{PVE: lab, SchemaPath: "-"})
-	if s2.CACertPEM() != lab.CACertPEM() {
-		t.Error("the PBS does not use the lab's CA")
+	// one CA for a PVE lab and its PBS (testlab's TestPBSLabCA starts both)
+	ca, err := sim.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServer(t, Options{CA: ca, SchemaPath: "-"})
+	if s2.CACertPEM() != string(ca.CertPEM) {
+		t.Error("the PBS does not use the given CA")
 	}
 }
 
-func TestPBSSchemaRejects(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
-	requirePBSSchema(t, s)
-	c := newPBSClient(t, s).withToken()
+func TestSchemaRejects(t *testing.T) {
+	s := startServer(t, Options{})
+	requireSchema(t, s)
+	c := newClient(t, s).withToken()
 	c.call(http.MethodGet, "/config/datastore", url.Values{"bogus": {"1"}}).
 		expect(t, 400, "parameter verification errors\n\nparameter 'bogus': schema does not allow additional properties.\n")
 	c.call(http.MethodPost, "/config/datastore", url.Values{"name": {"x"}, "path": {"/x"}}).
@@ -311,9 +316,9 @@ func TestPBSSchemaRejects(t *testing.T) {
 	c.call(http.MethodGet, "/nope", nil).expect(t, 404, "Path '/api2/json/nope' not found.")
 }
 
-func TestPBSDatastoreLifecycle(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
-	c := newPBSClient(t, s).withTicket()
+func TestDatastoreLifecycle(t *testing.T) {
+	s := startServer(t, Options{})
+	c := newClient(t, s).withTicket()
 
 	up := c.call(http.MethodPost, "/config/datastore", url.Values{"name": {"ds1"}, "path": {"/mnt/ds1"}, "comment": {"first"},
 		"gc-schedule": {"daily"}, "prune-schedule": {"hourly"}, "keep-daily": {"7"}}).upid(t)
@@ -408,9 +413,9 @@ func TestPBSDatastoreLifecycle(t *testing.T) {
 	}
 }
 
-func TestPBSPruneJobs(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
-	c := newPBSClient(t, s).withToken()
+func TestPruneJobs(t *testing.T) {
+	s := startServer(t, Options{})
+	c := newClient(t, s).withToken()
 	c.call(http.MethodPost, "/config/prune", url.Values{"id": {"weekly"}, "store": {"ds1"}, "schedule": {"sat 02:00"},
 		"keep-last": {"3"}, "ns": {"a/b"}, "max-depth": {"1"}, "disable": {"0"}}).expect(t, 200, `{"data":null}`)
 	c.call(http.MethodPost, "/config/prune", url.Values{"id": {"weekly"}, "store": {"ds1"}, "schedule": {"daily"}}).
@@ -433,9 +438,9 @@ func TestPBSPruneJobs(t *testing.T) {
 	c.call(http.MethodDelete, "/config/prune/weekly", nil).expect(t, 400, "no such prune 'weekly'")
 }
 
-func TestPBSNamespaces(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
-	c := newPBSClient(t, s).withToken()
+func TestNamespaces(t *testing.T) {
+	s := startServer(t, Options{})
+	c := newClient(t, s).withToken()
 	c.waitTask(c.call(http.MethodPost, "/config/datastore", url.Values{"name": {"ds1"}, "path": {"/mnt/ds1"}}).upid(t))
 	ns := "/admin/datastore/ds1/namespace"
 	c.call(http.MethodPost, ns, url.Values{"name": {"a"}}).expect(t, 200, `{"data":"a"}`)
@@ -461,9 +466,9 @@ func TestPBSNamespaces(t *testing.T) {
 	c.call(http.MethodGet, "/admin/datastore/nope/namespace", nil).expect(t, 400, "no such datastore 'nope'")
 }
 
-func TestPBSTaskFailureFault(t *testing.T) {
-	s := startPBS(t, PBSOptions{})
-	c := newPBSClient(t, s).withToken()
+func TestTaskFailureFault(t *testing.T) {
+	s := startServer(t, Options{})
+	c := newClient(t, s).withToken()
 	s.Faults().FailNextTasks(1, "disk on fire")
 	up := c.call(http.MethodPost, "/config/datastore", url.Values{"name": {"ds1"}, "path": {"/mnt/ds1"}}).upid(t)
 	if st := c.waitTask(up); st != "disk on fire" {

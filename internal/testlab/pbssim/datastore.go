@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"errors"
@@ -33,28 +33,28 @@ import (
 // old prune settings (keep-*, prune-schedule) move into a prune job on
 // create and are refused on update.
 
-// pbsDatastore is a section of datastore.cfg.
-type pbsDatastore struct {
+// datastore is a section of datastore.cfg.
+type datastore struct {
 	name  string
 	props map[string]any // path, comment, ... (not the name)
 }
 
-func (d *pbsDatastore) path() string { p, _ := d.props["path"].(string); return p }
+func (d *datastore) path() string { p, _ := d.props["path"].(string); return p }
 
 // config is the datastore as the API returns it.
-func (d *pbsDatastore) config() map[string]any {
+func (d *datastore) config() map[string]any {
 	m := maps.Clone(d.props)
 	m["name"] = d.name
 	return m
 }
 
 // maintenance is the datastore's maintenance mode (type and message), if any.
-func (d *pbsDatastore) maintenance() (typ, msg string, ok bool) {
+func (d *datastore) maintenance() (typ, msg string, ok bool) {
 	mm, _ := d.props["maintenance-mode"].(string)
 	if mm == "" {
 		return "", "", false
 	}
-	pairs, err := splitPBSPropertyString(mm)
+	pairs, err := splitPropertyString(mm)
 	if err != nil {
 		return "", "", false
 	}
@@ -69,13 +69,13 @@ func (d *pbsDatastore) maintenance() (typ, msg string, ok bool) {
 	return typ, msg, typ != ""
 }
 
-// pbsDir is a directory that holds datastore data.
-type pbsDir struct {
+// dataDir is a directory that holds datastore data.
+type dataDir struct {
 	chunkStore bool            // .chunks and .lock
 	namespaces map[string]bool // ns/<a>/ns/<b>: "a", "a/b"
 }
 
-func cleanPBSPath(p string) string { return path.Clean(p) }
+func cleanPath(p string) string { return path.Clean(p) }
 
 // pathWithin is Path::starts_with: p equals base or lies below it.
 func pathWithin(p, base string) bool {
@@ -105,7 +105,7 @@ func sectionValue(v any) string {
 	return fmt.Sprint(v)
 }
 
-func (s *PBS) datastoreCfgLocked() string {
+func (s *Server) datastoreCfgLocked() string {
 	var parts []string
 	for _, d := range s.datastores {
 		parts = append(parts, sectionText("datastore", d.name, d.props))
@@ -113,9 +113,9 @@ func (s *PBS) datastoreCfgLocked() string {
 	return strings.Join(parts, "\n")
 }
 
-func (s *PBS) datastoreDigestLocked() string { return sha256Hex(s.datastoreCfgLocked()) }
+func (s *Server) datastoreDigestLocked() string { return sha256Hex(s.datastoreCfgLocked()) }
 
-func (s *PBS) datastoreLocked(name string) *pbsDatastore {
+func (s *Server) datastoreLocked(name string) *datastore {
 	for _, d := range s.datastores {
 		if d.name == name {
 			return d
@@ -125,7 +125,7 @@ func (s *PBS) datastoreLocked(name string) *pbsDatastore {
 }
 
 // lookupDatastoreLocked is config.lookup("datastore", name).
-func (s *PBS) lookupDatastoreLocked(name string) (*pbsDatastore, error) {
+func (s *Server) lookupDatastoreLocked(name string) (*datastore, error) {
 	d := s.datastoreLocked(name)
 	if d == nil {
 		return nil, fmt.Errorf("no such datastore '%s'", name)
@@ -136,7 +136,7 @@ func (s *PBS) lookupDatastoreLocked(name string) (*pbsDatastore, error) {
 // openDatastoreLocked is DataStore::lookup_datastore with an operation
 // ("read", "write" or "" for lookup): the maintenance mode may refuse it
 // (MaintenanceMode::check).
-func (s *PBS) openDatastoreLocked(name, op string) (*pbsDatastore, error) {
+func (s *Server) openDatastoreLocked(name, op string) (*datastore, error) {
 	d, err := s.lookupDatastoreLocked(name)
 	if err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (s *PBS) openDatastoreLocked(name, op string) (*pbsDatastore, error) {
 	return d, nil
 }
 
-func (s *PBS) registerDatastoreRoutes() {
+func (s *Server) registerDatastoreRoutes() {
 	s.routes.handle(http.MethodGet, "/config/datastore", s.listDatastores, false)
 	s.routes.handle(http.MethodPost, "/config/datastore", s.createDatastore, false)
 	s.routes.handle(http.MethodGet, "/config/datastore/{name}", s.readDatastore, false)
@@ -185,7 +185,7 @@ func (s *PBS) registerDatastoreRoutes() {
 }
 
 // listDatastores serves GET /config/datastore.
-func (s *PBS) listDatastores(r *pbsRequest) (any, error) {
+func (s *Server) listDatastores(r *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
@@ -198,7 +198,7 @@ func (s *PBS) listDatastores(r *pbsRequest) (any, error) {
 }
 
 // readDatastore serves GET /config/datastore/{name}.
-func (s *PBS) readDatastore(r *pbsRequest) (any, error) {
+func (s *Server) readDatastore(r *request) (any, error) {
 	name, _ := r.str("name")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,10 +217,10 @@ var datastoreConfigKeys = []string{
 	"maintenance-mode", "backing-device", "backend", "gc-on-unmount", "notification-thresholds", "counter-reset-schedule",
 }
 
-var pbsKeepKeys = []string{"keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"}
+var keepKeys = []string{"keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"}
 
 // createDatastore serves POST /config/datastore (create_datastore).
-func (s *PBS) createDatastore(r *pbsRequest) (any, error) {
+func (s *Server) createDatastore(r *request) (any, error) {
 	if err := s.waitConfigLock(); err != nil {
 		return nil, err
 	}
@@ -228,14 +228,14 @@ func (s *PBS) createDatastore(r *pbsRequest) (any, error) {
 	name, _ := r.str("name")
 	p, _ := r.str("path")
 	if s.datastoreLocked(name) != nil {
-		return nil, pbsParamErr("name", "datastore '%s' already exists.", name)
+		return nil, paramErr("name", "datastore '%s' already exists.", name)
 	}
 	_, removable := r.str("backing-device")
 	if !removable && !strings.HasPrefix(p, "/") {
-		return nil, pbsParamErr("path", "expected an absolute path, '%s' is not", p)
+		return nil, paramErr("path", "expected an absolute path, '%s' is not", p)
 	}
 	if removable && strings.HasPrefix(p, "/") {
-		return nil, pbsParamErr("path", "expected a relative on-device path, '%s' is not", p)
+		return nil, paramErr("path", "expected a relative on-device path, '%s' is not", p)
 	}
 	props := map[string]any{}
 	for _, k := range datastoreConfigKeys {
@@ -245,9 +245,9 @@ func (s *PBS) createDatastore(r *pbsRequest) (any, error) {
 	}
 
 	// the old prune settings become a prune job
-	var job *pbsPruneJob
+	var job *pruneJob
 	keep := map[string]any{}
-	for _, k := range pbsKeepKeys {
+	for _, k := range keepKeys {
 		if v, ok := r.Params[k]; ok {
 			keep[k] = v
 		}
@@ -257,17 +257,17 @@ func (s *PBS) createDatastore(r *pbsRequest) (any, error) {
 		if len(id) > 32 {
 			id = id[:32]
 		}
-		job = &pbsPruneJob{id: id, props: map[string]any{"store": name, "schedule": sched}}
+		job = &pruneJob{id: id, props: map[string]any{"store": name, "schedule": sched}}
 		maps.Copy(job.props, keep)
 	}
 
-	ds := &pbsDatastore{name: name, props: props}
+	ds := &datastore{name: name, props: props}
 	msgs, errMsg := s.datastoreCreateWorkLocked(ds, r.boolean("reuse-datastore", false))
 	effect := func() {
-		dir := s.disk[cleanPBSPath(p)]
+		dir := s.disk[cleanPath(p)]
 		if dir == nil {
-			dir = &pbsDir{namespaces: map[string]bool{}}
-			s.disk[cleanPBSPath(p)] = dir
+			dir = &dataDir{namespaces: map[string]bool{}}
+			s.disk[cleanPath(p)] = dir
 		}
 		dir.chunkStore = true
 		s.datastores = append(s.datastores, ds)
@@ -282,7 +282,7 @@ func (s *PBS) createDatastore(r *pbsRequest) (any, error) {
 // datastoreCreateWorkLocked is what do_create_datastore does: the lines it
 // logs and the error it fails with ("" for none), judged on the state at
 // its start (it holds the config lock until it is done).
-func (s *PBS) datastoreCreateWorkLocked(ds *pbsDatastore, reuse bool) ([]string, string) {
+func (s *Server) datastoreCreateWorkLocked(ds *datastore, reuse bool) ([]string, string) {
 	p := ds.path()
 	if _, removable := ds.props["backing-device"]; removable {
 		// Guessed: the lab has no removable devices to mount.
@@ -295,15 +295,15 @@ func (s *PBS) datastoreCreateWorkLocked(ds *pbsDatastore, reuse bool) ([]string,
 		if pathWithin(other.path(), p) || pathWithin(p, other.path()) {
 			// Recalled from pbs-api-types' ensure_not_nested (not found in
 			// the indexed sources), raised as a parameter error on 'path'.
-			return nil, pbsParamErr("path", "nested datastores not allowed: '%s' already in %q", other.name, path.Clean(other.path())).Error()
+			return nil, paramErr("path", "nested datastores not allowed: '%s' already in %q", other.name, path.Clean(other.path())).Error()
 		}
 	}
 	if be, ok := ds.props["backend"].(string); ok {
-		if msg := pbsBackendError(be); msg != "" {
+		if msg := backendError(be); msg != "" {
 			return nil, msg
 		}
 	}
-	dir := s.disk[cleanPBSPath(p)]
+	dir := s.disk[cleanPath(p)]
 	var msgs []string
 	if reuse {
 		if dir == nil {
@@ -335,23 +335,23 @@ func (s *PBS) datastoreCreateWorkLocked(ds *pbsDatastore, reuse bool) ([]string,
 // string (default true).
 func tuningAtimeCheck(v any) bool {
 	t, _ := v.(string)
-	pairs, err := splitPBSPropertyString(t)
+	pairs, err := splitPropertyString(t)
 	if err != nil {
 		return true
 	}
 	for _, p := range pairs {
 		if p.key == "gc-atime-safety-check" {
-			b, err := parsePBSBoolean(p.value)
+			b, err := parseBoolean(p.value)
 			return err != nil || b
 		}
 	}
 	return true
 }
 
-// pbsBackendError is the failure of a datastore backend the lab cannot
+// backendError is the failure of a datastore backend the lab cannot
 // offer: an S3 bucket needs an S3 endpoint, and the lab has none.
-func pbsBackendError(be string) string {
-	pairs, err := splitPBSPropertyString(be)
+func backendError(be string) string {
+	pairs, err := splitPropertyString(be)
 	if err != nil {
 		return err.Error()
 	}
@@ -376,7 +376,7 @@ func pbsBackendError(be string) string {
 }
 
 // updateDatastore serves PUT /config/datastore/{name} (update_datastore).
-func (s *PBS) updateDatastore(r *pbsRequest) (any, error) {
+func (s *Server) updateDatastore(r *request) (any, error) {
 	if err := s.waitConfigLock(); err != nil {
 		return nil, err
 	}
@@ -395,7 +395,7 @@ func (s *PBS) updateDatastore(r *pbsRequest) (any, error) {
 	setMaintenance := func(mode string) error {
 		newType := ""
 		if mode != "" {
-			newType, _, _ = (&pbsDatastore{props: map[string]any{"maintenance-mode": mode}}).maintenance()
+			newType, _, _ = (&datastore{props: map[string]any{"maintenance-mode": mode}}).maintenance()
 		}
 		if typ, _, ok := d.maintenance(); ok && typ == "delete" && newType != "delete" {
 			return errors.New("datastore is being deleted")
@@ -429,9 +429,9 @@ func (s *PBS) updateDatastore(r *pbsRequest) (any, error) {
 	if v, ok := r.str("gc-schedule"); ok {
 		data["gc-schedule"] = v
 	}
-	for _, k := range append(slices.Clone(pbsKeepKeys), "prune-schedule") {
+	for _, k := range append(slices.Clone(keepKeys), "prune-schedule") {
 		if _, ok := r.Params[k]; ok {
-			return nil, pbsParamErr(k, "datastore prune settings have been replaced by prune jobs")
+			return nil, paramErr(k, "datastore prune settings have been replaced by prune jobs")
 		}
 	}
 	if v, ok := r.str("notify"); ok {
@@ -458,7 +458,7 @@ func (s *PBS) updateDatastore(r *pbsRequest) (any, error) {
 // notifyEmpty reports whether a notify property string sets none of gc,
 // verify, sync and prune (update stores no notify then).
 func notifyEmpty(v string) bool {
-	pairs, err := splitPBSPropertyString(v)
+	pairs, err := splitPropertyString(v)
 	if err != nil {
 		return false
 	}
@@ -476,7 +476,7 @@ func notifyEmpty(v string) bool {
 // its name, then message=..., quoted only when it holds '"', '\' or a
 // newline.
 func canonicalMaintenance(mode string) string {
-	pairs, err := splitPBSPropertyString(mode)
+	pairs, err := splitPropertyString(mode)
 	if err != nil {
 		return mode
 	}
@@ -491,13 +491,13 @@ func canonicalMaintenance(mode string) string {
 	}
 	out := typ
 	if hasMsg {
-		out += ",message=" + quotePBSValue(msg)
+		out += ",message=" + quoteValue(msg)
 	}
 	return out
 }
 
 // deleteDatastore serves DELETE /config/datastore/{name} (delete_datastore).
-func (s *PBS) deleteDatastore(r *pbsRequest) (any, error) {
+func (s *Server) deleteDatastore(r *request) (any, error) {
 	if err := s.waitConfigLock(); err != nil {
 		return nil, err
 	}
@@ -508,10 +508,10 @@ func (s *PBS) deleteDatastore(r *pbsRequest) (any, error) {
 	name, _ := r.str("name")
 	d := s.datastoreLocked(name)
 	if d == nil {
-		return nil, pbsHTTPErr(http.StatusNotFound, "datastore '%s' does not exist.", name)
+		return nil, httpErr(http.StatusNotFound, "datastore '%s' does not exist.", name)
 	}
 	if !r.boolean("keep-job-configs", false) {
-		s.pruneJobs = slices.DeleteFunc(s.pruneJobs, func(j *pbsPruneJob) bool { return j.store() == name })
+		s.pruneJobs = slices.DeleteFunc(s.pruneJobs, func(j *pruneJob) bool { return j.store() == name })
 	}
 	destroy := r.boolean("destroy-data", false)
 	// DataStore::destroy puts the datastore into maintenance mode "delete"
@@ -525,9 +525,9 @@ func (s *PBS) deleteDatastore(r *pbsRequest) (any, error) {
 	if destroy {
 		msgs = append(msgs, "Finished deleting data.", "Removed empty datastore directory.")
 	}
-	p := cleanPBSPath(d.path())
+	p := cleanPath(d.path())
 	effect := func() {
-		s.datastores = slices.DeleteFunc(s.datastores, func(x *pbsDatastore) bool { return x == d })
+		s.datastores = slices.DeleteFunc(s.datastores, func(x *datastore) bool { return x == d })
 		if destroy {
 			delete(s.disk, p)
 			delete(s.usage, p)
@@ -539,7 +539,7 @@ func (s *PBS) deleteDatastore(r *pbsRequest) (any, error) {
 
 // adminDatastores serves GET /admin/datastore (get_datastore_list): the
 // datastores the caller may use.
-func (s *PBS) adminDatastores(*pbsRequest) (any, error) {
+func (s *Server) adminDatastores(*request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
@@ -571,7 +571,7 @@ func gcStatusZero() map[string]any {
 // datastoreStatus serves GET /admin/datastore/{store}/status: the file
 // system's size and usage (SetDatastoreUsage), an empty GC status and, with
 // verbose, the backup counts (the lab holds no backups).
-func (s *PBS) datastoreStatus(r *pbsRequest) (any, error) {
+func (s *Server) datastoreStatus(r *request) (any, error) {
 	store, _ := r.str("store")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -580,7 +580,7 @@ func (s *PBS) datastoreStatus(r *pbsRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	total, used := s.usageOf(cleanPBSPath(d.path()))
+	total, used := s.usageOf(cleanPath(d.path()))
 	res := map[string]any{"total": total, "used": used, "avail": total - used, "backend-type": "filesystem", "gc-status": gcStatusZero()}
 	if r.boolean("verbose", false) {
 		res["counts"] = map[string]any{}
@@ -590,7 +590,7 @@ func (s *PBS) datastoreStatus(r *pbsRequest) (any, error) {
 
 // emptyDatastoreList serves the listings of backups (snapshots, groups):
 // the lab holds none.
-func (s *PBS) emptyDatastoreList(r *pbsRequest) (any, error) {
+func (s *Server) emptyDatastoreList(r *request) (any, error) {
 	store, _ := r.str("store")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -603,7 +603,7 @@ func (s *PBS) emptyDatastoreList(r *pbsRequest) (any, error) {
 
 // datastoreUsage serves GET /status/datastore-usage. Guessed: the history
 // fields of the RRD are left out, the lab keeps no RRD.
-func (s *PBS) datastoreUsage(*pbsRequest) (any, error) {
+func (s *Server) datastoreUsage(*request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleLocked(time.Now())
@@ -613,164 +613,11 @@ func (s *PBS) datastoreUsage(*pbsRequest) (any, error) {
 		if _, err := s.openDatastoreLocked(d.name, "read"); err != nil {
 			e["error"] = err.Error()
 		} else {
-			total, used := s.usageOf(cleanPBSPath(d.path()))
+			total, used := s.usageOf(cleanPath(d.path()))
 			e["total"], e["used"], e["avail"] = total, used, total-used
 			e["gc-status"] = gcStatusZero()
 		}
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// --- namespaces (src/api2/admin/namespace.rs) -------------------------------
-
-// pbsMaxNamespaceDepth is MAX_NAMESPACE_DEPTH.
-const pbsMaxNamespaceDepth = 7
-
-// parseNamespace is BackupNamespace::new: "" is the root.
-func parseNamespace(ns string) ([]string, error) {
-	if ns == "" {
-		return nil, nil
-	}
-	var out []string
-	length := 0
-	for _, c := range strings.Split(ns, "/") {
-		var err error
-		if out, length, err = pushNamespace(out, length, c); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// pushNamespace is BackupNamespace::push.
-func pushNamespace(ns []string, length int, name string) ([]string, int, error) {
-	if strings.Contains(name, "/") {
-		return nil, 0, errors.New("namespace component contained a slash")
-	}
-	if len(ns) >= pbsMaxNamespaceDepth {
-		return nil, 0, fmt.Errorf("namespace too deep, %d >= max %d", len(ns), pbsMaxNamespaceDepth)
-	}
-	if length+len(name)+1 > 256 {
-		return nil, 0, errors.New("namespace length exceeded")
-	}
-	if !pbsSafeIDRE.MatchString(name) {
-		return nil, 0, fmt.Errorf("not a valid namespace component: %s", name)
-	}
-	if len(ns) > 0 {
-		length++
-	}
-	return append(ns, name), length + len(name), nil
-}
-
-func (s *PBS) dirOfLocked(d *pbsDatastore) *pbsDir {
-	dir := s.disk[cleanPBSPath(d.path())]
-	if dir == nil {
-		dir = &pbsDir{namespaces: map[string]bool{}}
-		s.disk[cleanPBSPath(d.path())] = dir
-	}
-	return dir
-}
-
-// listNamespaces serves GET /admin/datastore/{store}/namespace: the parent
-// (even one that does not exist) and the namespaces below it, depth first.
-func (s *PBS) listNamespaces(r *pbsRequest) (any, error) {
-	store, _ := r.str("store")
-	parent, _ := r.str("parent")
-	depth, ok := r.integer("max-depth")
-	if !ok {
-		depth = pbsMaxNamespaceDepth
-	}
-	pns, err := parseNamespace(parent)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(time.Now())
-	d, err := s.openDatastoreLocked(store, "read")
-	if err != nil {
-		return nil, err
-	}
-	if depth > pbsMaxNamespaceDepth {
-		return nil, fmt.Errorf("max_depth must be smaller 8")
-	}
-	dir := s.dirOfLocked(d)
-	out := []map[string]any{{"ns": strings.Join(pns, "/")}}
-	prefix := strings.Join(pns, "/")
-	for _, ns := range slices.Sorted(maps.Keys(dir.namespaces)) {
-		rel := ns
-		if prefix != "" {
-			var ok bool
-			if rel, ok = strings.CutPrefix(ns, prefix+"/"); !ok {
-				continue
-			}
-		}
-		if int64(strings.Count(rel, "/")+1) > depth {
-			continue
-		}
-		out = append(out, map[string]any{"ns": ns})
-	}
-	return out, nil
-}
-
-// createNamespace serves POST /admin/datastore/{store}/namespace. Creating
-// a namespace that exists succeeds (create_dir_all), as in PBS.
-func (s *PBS) createNamespace(r *pbsRequest) (any, error) {
-	store, _ := r.str("store")
-	name, _ := r.str("name")
-	parent, _ := r.str("parent")
-	pns, err := parseNamespace(parent)
-	if err != nil {
-		return nil, err
-	}
-	ns, _, err := pushNamespace(slices.Clone(pns), len(parent), name)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(time.Now())
-	d, err := s.openDatastoreLocked(store, "write")
-	if err != nil {
-		return nil, err
-	}
-	dir := s.dirOfLocked(d)
-	if len(pns) > 0 && !dir.namespaces[parent] {
-		return nil, fmt.Errorf("cannot create new namespace, parent %s doesn't already exists", parent)
-	}
-	full := strings.Join(ns, "/")
-	dir.namespaces[full] = true
-	return full, nil
-}
-
-// deleteNamespace serves DELETE /admin/datastore/{store}/namespace: the
-// namespace and all below it (the lab holds no backup groups, so
-// delete-groups changes nothing). A namespace that does not exist is
-// removed without error, as PBS does.
-func (s *PBS) deleteNamespace(r *pbsRequest) (any, error) {
-	store, _ := r.str("store")
-	nsText, _ := r.str("ns")
-	ns, err := parseNamespace(nsText)
-	if err != nil {
-		return nil, err
-	}
-	if len(ns) == 0 {
-		// check_ns_modification_privs (recalled, not found in the indexed sources)
-		return nil, errors.New("Cannot create/delete root namespace!")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(time.Now())
-	d, err := s.openDatastoreLocked(store, "write")
-	if err != nil {
-		return nil, err
-	}
-	dir := s.dirOfLocked(d)
-	for k := range dir.namespaces {
-		if k == nsText || strings.HasPrefix(k, nsText+"/") {
-			delete(dir.namespaces, k)
-		}
-	}
-	return nil, nil
 }

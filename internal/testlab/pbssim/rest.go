@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,11 +39,11 @@ import (
 // (e.g. "digest", "total") on success and the bare error message as body
 // on failure, with Content-Type application/json either way.
 
-// pbsHandler serves one PBS API method.
-type pbsHandler func(r *pbsRequest) (any, error)
+// handlerFunc serves one PBS API method.
+type handlerFunc func(r *request) (any, error)
 
-// pbsRequest is a call as a handler sees it.
-type pbsRequest struct {
+// request is a call as a handler sees it.
+type request struct {
 	Method   string
 	Path     string // below /api2/json
 	Template string
@@ -54,19 +55,19 @@ type pbsRequest struct {
 	header http.Header
 }
 
-func (r *pbsRequest) str(name string) (string, bool) {
+func (r *request) str(name string) (string, bool) {
 	v, ok := r.Params[name].(string)
 	return v, ok
 }
 
 // boolean returns a boolean parameter (also from a string, for a
 // simulator running without schema).
-func (r *pbsRequest) boolean(name string, def bool) bool {
+func (r *request) boolean(name string, def bool) bool {
 	switch v := r.Params[name].(type) {
 	case bool:
 		return v
 	case string:
-		if b, err := parsePBSBoolean(v); err == nil {
+		if b, err := parseBoolean(v); err == nil {
 			return b
 		}
 	}
@@ -75,7 +76,7 @@ func (r *pbsRequest) boolean(name string, def bool) bool {
 
 // integer returns an integer parameter (also from a string, for a
 // simulator running without schema).
-func (r *pbsRequest) integer(name string) (int64, bool) {
+func (r *request) integer(name string) (int64, bool) {
 	switch v := r.Params[name].(type) {
 	case int64:
 		return v, true
@@ -87,20 +88,20 @@ func (r *pbsRequest) integer(name string) (int64, bool) {
 	return 0, false
 }
 
-// pbsHTTPError is proxmox-router's HttpError: an answer with a status.
-type pbsHTTPError struct {
+// httpError is proxmox-router's HttpError: an answer with a status.
+type httpError struct {
 	status int
 	msg    string
 }
 
-func (e *pbsHTTPError) Error() string { return e.msg }
+func (e *httpError) Error() string { return e.msg }
 
-func pbsHTTPErr(status int, format string, args ...any) error {
-	return &pbsHTTPError{status: status, msg: fmt.Sprintf(format, args...)}
+func httpErr(status int, format string, args ...any) error {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-// pbsRaw is an answer a handler writes itself (ApiHandler::AsyncHttp).
-type pbsRaw struct {
+// rawResponse is an answer a handler writes itself (ApiHandler::AsyncHttp).
+type rawResponse struct {
 	ctype   string
 	body    []byte
 	headers [][2]string
@@ -108,22 +109,22 @@ type pbsRaw struct {
 
 // --- router ---------------------------------------------------------------
 
-type pbsEndpoint struct {
-	schema  *pbsMethod
-	handler pbsHandler
+type endpoint struct {
+	schema  *apiMethod
+	handler handlerFunc
 	world   bool
 }
 
-type pbsRouteNode = sim.Node[*pbsEndpoint]
+type routeNode = sim.Node[*endpoint]
 
-// pbsRouter is proxmox-router's Router tree: literal subdirectories before
+// router is proxmox-router's Router tree: literal subdirectories before
 // the match_all parameter, no backtracking.
-type pbsRouter struct {
-	tree *sim.Tree[*pbsEndpoint]
+type router struct {
+	tree *sim.Tree[*endpoint]
 }
 
-func newPBSRouter(schema *pbsSchema) *pbsRouter {
-	rt := &pbsRouter{tree: sim.NewTree[*pbsEndpoint]("testlab: PBS path")}
+func newRouter(schema *apiSchema) *router {
+	rt := &router{tree: sim.NewTree[*endpoint]("pbssim: PBS path")}
 	if schema != nil {
 		for _, dir := range schema.dirs {
 			rt.insert(dir)
@@ -131,22 +132,22 @@ func newPBSRouter(schema *pbsSchema) *pbsRouter {
 		for path, methods := range schema.methods {
 			n := rt.insert(path)
 			for m, ms := range methods {
-				n.Methods[m] = &pbsEndpoint{schema: ms, world: ms.world}
+				n.Methods[m] = &endpoint{schema: ms, world: ms.world}
 			}
 		}
 	}
 	return rt
 }
 
-func (rt *pbsRouter) insert(template string) *pbsRouteNode { return rt.tree.Insert(template) }
+func (rt *router) insert(template string) *routeNode { return rt.tree.Insert(template) }
 
 // handle registers a handler; world marks methods without authentication
 // (used when no schema says so).
-func (rt *pbsRouter) handle(method, template string, h pbsHandler, world bool) {
+func (rt *router) handle(method, template string, h handlerFunc, world bool) {
 	n := rt.insert(template)
 	e := n.Methods[method]
 	if e == nil {
-		e = &pbsEndpoint{world: world}
+		e = &endpoint{world: world}
 		n.Methods[method] = e
 	}
 	e.handler = h
@@ -155,20 +156,39 @@ func (rt *pbsRouter) handle(method, template string, h pbsHandler, world bool) {
 	}
 }
 
-func (rt *pbsRouter) match(comps []string) (*pbsRouteNode, map[string]string) {
+func (rt *router) match(comps []string) (*routeNode, map[string]string) {
 	return rt.tree.Match(comps)
+}
+
+// served returns "METHOD /template" for every route with a handler, the
+// root named "/" as the schemas do.
+func (rt *router) served() []string {
+	var out []string
+	rt.tree.Walk(func(n *routeNode) {
+		for m, e := range n.Methods {
+			if e.handler != nil {
+				t := n.Template()
+				if t == "" {
+					t = "/"
+				}
+				out = append(out, m+" "+t)
+			}
+		}
+	})
+	slices.Sort(out)
+	return out
 }
 
 // registerSubdirListings gives every schema directory whose GET is a
 // list_subdirs_api_method (no parameters, additional properties allowed)
 // its listing, unless a handler is registered.
-func (rt *pbsRouter) registerSubdirListings() {
-	rt.tree.Walk(func(n *pbsRouteNode) {
+func (rt *router) registerSubdirListings() {
+	rt.tree.Walk(func(n *routeNode) {
 		literals := n.Literals()
 		if e := n.Methods[http.MethodGet]; e != nil && e.handler == nil && e.schema != nil && e.schema.params != nil &&
 			e.schema.params.AdditionalProperties && len(e.schema.params.Properties) == 0 && len(literals) > 0 {
 			names := slices.Sorted(slices.Values(literals))
-			e.handler = func(*pbsRequest) (any, error) {
+			e.handler = func(*request) (any, error) {
 				out := []map[string]any{}
 				for _, c := range names {
 					out = append(out, map[string]any{"subdir": c})
@@ -181,24 +201,27 @@ func (rt *pbsRouter) registerSubdirListings() {
 
 // --- the pipeline ----------------------------------------------------------
 
+// jsonContentType is proxmox-rest-server's JSON_CONTENT_TYPE.
+const jsonContentType = "application/json;charset=UTF-8"
+
 const (
-	pbsMaxURIQueryLength = 3072
-	pbsMaxBody           = 64 * 1024
+	maxURIQueryLength = 3072
+	maxBody           = 64 * 1024
 )
 
-// pbsWorld lists the methods open to the world when there is no schema.
-var pbsWorld = map[string]bool{
+// worldMethods lists the methods open to the world when there is no schema.
+var worldMethods = map[string]bool{
 	"POST /access/ticket": true, "DELETE /access/ticket": true, "GET /ping": true, "GET /access/domains": true,
 }
 
-// plainPBSError is an error answered outside the formatter (ApiService's
+// plainError is an error answered outside the formatter (ApiService's
 // error path): the message as body, no Content-Type.
-func plainPBSError(status int, msg string) *sim.Response {
+func plainError(status int, msg string) *sim.Response {
 	return &sim.Response{Status: status, Body: []byte(msg)}
 }
 
 // serve answers one request.
-func (s *PBS) serve(req *http.Request) *sim.Response {
+func (s *Server) serve(req *http.Request) *sim.Response {
 	if d := s.faults.RequestLatency(); d > 0 {
 		time.Sleep(d)
 	}
@@ -211,34 +234,34 @@ func (s *PBS) serve(req *http.Request) *sim.Response {
 			continue
 		}
 		if strings.HasPrefix(c, ".") {
-			return plainPBSError(http.StatusBadRequest, "Path contains illegal components.")
+			return plainError(http.StatusBadRequest, "Path contains illegal components.")
 		}
 		comps = append(comps, c)
 	}
 	fullPath := "/" + strings.Join(comps, "/")
-	if len(fullPath)+len(req.URL.RawQuery) > pbsMaxURIQueryLength {
+	if len(fullPath)+len(req.URL.RawQuery) > maxURIQueryLength {
 		return &sim.Response{Status: http.StatusRequestURITooLong}
 	}
 	if len(comps) == 0 || comps[0] != "api2" {
 		if req.Method != http.MethodGet {
-			return plainPBSError(http.StatusBadRequest, "invalid http method for path")
+			return plainError(http.StatusBadRequest, "invalid http method for path")
 		}
 		if len(comps) == 0 { // the GUI's index page
 			return &sim.Response{Status: http.StatusOK, CType: "text/html; charset=utf-8", Body: []byte("<!DOCTYPE html>\n<html><head><title>" + s.hostname + " - Proxmox Backup Server</title></head><body></body></html>\n")}
 		}
-		return plainPBSError(http.StatusNotFound, fmt.Sprintf("no such file: '%s'", strings.Join(comps, "/")))
+		return plainError(http.StatusNotFound, fmt.Sprintf("no such file: '%s'", strings.Join(comps, "/")))
 	}
 	if len(comps) == 1 {
-		return plainPBSError(http.StatusNotFound, fmt.Sprintf("invalid api path '%s'", fullPath))
+		return plainError(http.StatusNotFound, fmt.Sprintf("invalid api path '%s'", fullPath))
 	}
 	format := comps[1]
 	if format != "json" && format != "extjs" {
-		return plainPBSError(http.StatusBadRequest, fmt.Sprintf("Unsupported output format '%s'.", format))
+		return plainError(http.StatusBadRequest, fmt.Sprintf("Unsupported output format '%s'.", format))
 	}
 	rel := "/" + strings.Join(comps[2:], "/")
 
 	node, uriParams := s.routes.match(comps[2:])
-	var ep *pbsEndpoint
+	var ep *endpoint
 	if node != nil {
 		ep = node.Methods[req.Method]
 	}
@@ -251,55 +274,55 @@ func (s *PBS) serve(req *http.Request) *sim.Response {
 	}
 	s.stats.Inc(req.Method + " " + key)
 
-	world := ep != nil && (ep.world || (ep.schema == nil && pbsWorld[req.Method+" "+key]))
+	world := ep != nil && (ep.world || (ep.schema == nil && worldMethods[req.Method+" "+key]))
 	authID := ""
 	if !world {
 		id, err := s.checkAuth(req)
 		if err != nil {
-			resp := plainPBSError(http.StatusUnauthorized, "authentication failed - "+err.Error())
+			resp := plainError(http.StatusUnauthorized, "authentication failed - "+err.Error())
 			resp.Delay = s.faults.AuthFailureDelay()
 			return resp
 		}
 		authID = id
 	}
 	if ep == nil {
-		return s.formatError(format, pbsHTTPErr(http.StatusNotFound, "Path '%s' not found.", fullPath))
+		return s.formatError(format, httpErr(http.StatusNotFound, "Path '%s' not found.", fullPath))
 	}
 	if !(req.Method == http.MethodPost && key == "/access/ticket") {
 		if status, reason, ok := s.faults.RequestFailure(); ok {
-			return s.formatError(format, pbsHTTPErr(status, "%s", reason))
+			return s.formatError(format, httpErr(status, "%s", reason))
 		}
 	}
 	if ep.handler == nil {
-		s.logf("testlab: PBS %s %s is in the schema but the simulator does not implement it", req.Method, key)
-		return s.formatError(format, pbsHTTPErr(http.StatusNotImplemented, "%s %s is not implemented by the PBS simulator", req.Method, key))
+		s.logf("pbssim: PBS %s %s is in the schema but the simulator does not implement it", req.Method, key)
+		return s.formatError(format, httpErr(http.StatusNotImplemented, "%s %s is not implemented by the PBS simulator", req.Method, key))
 	}
 
 	params, err := s.requestParams(req, ep, uriParams, key)
 	if err != nil {
 		return s.formatError(format, err)
 	}
-	r := &pbsRequest{Method: req.Method, Path: rel, Template: key, Params: params, AuthID: authID, attrs: map[string]any{}, header: req.Header}
-	data, err := s.callPBSHandler(ep.handler, r)
+	r := &request{Method: req.Method, Path: rel, Template: key, Params: params, AuthID: authID, attrs: map[string]any{}, header: req.Header}
+	data, err := s.callHandler(ep.handler, r)
 	if err != nil {
 		resp := s.formatError(format, err)
-		var he *pbsHTTPError
+		var he *httpError
 		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
 			resp.Delay = s.faults.AuthFailureDelay()
 		}
 		return resp
 	}
-	if raw, ok := data.(*pbsRaw); ok {
+	if raw, ok := data.(*rawResponse); ok {
 		return &sim.Response{Status: http.StatusOK, CType: raw.ctype, Body: raw.body, Headers: raw.headers}
 	}
 	return s.formatData(format, data, r.attrs)
 }
 
-func (s *PBS) callPBSHandler(h pbsHandler, r *pbsRequest) (data any, err error) {
+func (s *Server) callHandler(h handlerFunc, r *request) (data any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.logf("testlab: PBS handler for %s %s panicked: %v", r.Method, r.Template, v)
-			data, err = nil, pbsHTTPErr(http.StatusInternalServerError, "internal error: %v", v)
+			s.logf("pbssim: PBS handler for %s %s panicked: %v", r.Method, r.Template, v)
+			data, err = nil, httpErr(http.StatusInternalServerError, "internal error: %v", v)
 		}
 	}()
 	return h(r)
@@ -308,7 +331,7 @@ func (s *PBS) callPBSHandler(h pbsHandler, r *pbsRequest) (data any, err error) 
 // requestParams is get_request_parameters: the body (form or JSON), the
 // query string (without "_dc") and the path parameters, checked against
 // the method's schema. Without a schema the values stay strings.
-func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[string]string, key string) (map[string]any, error) {
+func (s *Server) requestParams(req *http.Request, ep *endpoint, uriParams map[string]string, key string) (map[string]any, error) {
 	isJSON := false
 	if ct := req.Header.Get("Content-Type"); ct != "" {
 		switch strings.TrimSpace(strings.Split(ct, ";")[0]) {
@@ -321,12 +344,12 @@ func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[st
 	}
 	var body []byte
 	if req.Body != nil && !(req.Method == http.MethodGet && key == "/nodes/{node}/tasks/{upid}/log") {
-		b, err := io.ReadAll(io.LimitReader(req.Body, pbsMaxBody+1))
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
 		if err != nil {
-			return nil, pbsHTTPErr(http.StatusBadRequest, "Problems reading request body: %s", err)
+			return nil, httpErr(http.StatusBadRequest, "Problems reading request body: %s", err)
 		}
-		if len(b) >= pbsMaxBody {
-			return nil, pbsHTTPErr(http.StatusBadRequest, "Request body too large")
+		if len(b) >= maxBody {
+			return nil, httpErr(http.StatusBadRequest, "Request body too large")
 		}
 		if !utf8.Valid(b) {
 			return nil, errors.New("Request body not uft8: invalid utf-8 sequence")
@@ -340,7 +363,7 @@ func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[st
 			}
 		}
 	})
-	var schema *pbsProp
+	var schema *propSchema
 	if ep.schema != nil {
 		schema = ep.schema.params
 	}
@@ -363,7 +386,7 @@ func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[st
 		for _, k := range uriNames {
 			if schema != nil {
 				if ps := schema.Properties[k]; ps != nil {
-					v, err := parsePBSSimpleValue(uriParams[k], ps)
+					v, err := parseSimpleValue(uriParams[k], ps)
 					if err != nil {
 						return nil, err
 					}
@@ -374,15 +397,15 @@ func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[st
 			params[k] = uriParams[k]
 		}
 		if schema != nil {
-			if err := verifyPBSJSON(params, schema); err != nil {
+			if err := verifyJSON(params, schema); err != nil {
 				return nil, err
 			}
 		}
-		normalizePBSJSON(params)
+		normalizeJSON(params)
 		return params, nil
 	}
 
-	var pairs []pbsKV
+	var pairs []keyValue
 	for _, kv := range formPairs(string(body)) {
 		pairs = append(pairs, kv)
 	}
@@ -393,10 +416,10 @@ func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[st
 		pairs = append(pairs, kv)
 	}
 	for _, k := range uriNames {
-		pairs = append(pairs, pbsKV{k, uriParams[k]})
+		pairs = append(pairs, keyValue{k, uriParams[k]})
 	}
 	if schema != nil {
-		return parsePBSParameterStrings(pairs, schema)
+		return parseParameterStrings(pairs, schema)
 	}
 	params := map[string]any{}
 	for _, kv := range pairs {
@@ -414,14 +437,14 @@ func (s *PBS) requestParams(req *http.Request, ep *pbsEndpoint, uriParams map[st
 
 // formPairs is form_urlencoded::parse: pairs separated by '&', '+' as
 // space, invalid escapes kept, invalid UTF-8 replaced.
-func formPairs(data string) []pbsKV {
-	var out []pbsKV
+func formPairs(data string) []keyValue {
+	var out []keyValue
 	for _, part := range strings.Split(data, "&") {
 		if part == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		out = append(out, pbsKV{formUnescape(k), formUnescape(v)})
+		out = append(out, keyValue{formUnescape(k), formUnescape(v)})
 	}
 	return out
 }
@@ -432,6 +455,35 @@ func formUnescape(s string) string {
 		return strings.ToValidUTF8(u, "\uFFFD")
 	}
 	return unescapeForm(s)
+}
+
+// unescapeForm replaces '+' by space and decodes %XX escapes, leaving
+// malformed escapes as they are (as form_urlencoded does) and invalid
+// UTF-8 as replacement characters.
+func unescapeForm(s string) string {
+	s = strings.ReplaceAll(s, "+", " ")
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	out := b.String()
+	if !utf8.ValidString(out) {
+		out = strings.ToValidUTF8(out, "\uFFFD")
+	}
+	return out
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // jsonErrorText renders a JSON syntax error (guessed; serde_json says e.g.
@@ -445,7 +497,7 @@ func jsonErrorText(err error) string {
 }
 
 // formatData renders a result with the json or extjs formatter.
-func (s *PBS) formatData(format string, data any, attrs map[string]any) *sim.Response {
+func (s *Server) formatData(format string, data any, attrs map[string]any) *sim.Response {
 	body := map[string]any{"data": data}
 	if format == "extjs" {
 		body["success"] = true
@@ -455,7 +507,7 @@ func (s *PBS) formatData(format string, data any, attrs map[string]any) *sim.Res
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return plainPBSError(http.StatusInternalServerError, "unable to encode response: "+err.Error())
+		return plainError(http.StatusInternalServerError, "unable to encode response: "+err.Error())
 	}
 	return &sim.Response{Status: http.StatusOK, CType: jsonContentType, Body: raw}
 }
@@ -463,11 +515,11 @@ func (s *PBS) formatData(format string, data any, attrs map[string]any) *sim.Res
 // formatError renders an error: the json formatter sends the message as
 // the body with the HttpError's status or 400; the extjs formatter answers
 // 200 with success false.
-func (s *PBS) formatError(format string, err error) *sim.Response {
+func (s *Server) formatError(format string, err error) *sim.Response {
 	if format == "extjs" {
 		msg := err.Error()
 		errs := map[string]string{}
-		var pe *pbsParamError
+		var pe *paramError
 		if errors.As(err, &pe) {
 			for i, n := range pe.names {
 				errs[n] = pe.msgs[i]
@@ -478,17 +530,17 @@ func (s *PBS) formatError(format string, err error) *sim.Response {
 		return &sim.Response{Status: http.StatusOK, CType: jsonContentType, Body: raw}
 	}
 	status := http.StatusBadRequest
-	var he *pbsHTTPError
+	var he *httpError
 	if errors.As(err, &he) {
 		status = he.status
 	}
 	return &sim.Response{Status: status, CType: jsonContentType, Body: []byte(err.Error())}
 }
 
-// writePBSResponse writes an answer the way hyper does for
+// writeResponse writes an answer the way hyper does for
 // proxmox-rest-server: the canonical reason phrase, lower-case header
 // names, a deflate body when the client accepts it.
-func writePBSResponse(w *bufio.Writer, req *http.Request, resp *sim.Response, keep bool) {
+func writeResponse(w *bufio.Writer, req *http.Request, resp *sim.Response, keep bool) {
 	body := resp.Body
 	deflated := false
 	if len(body) > 0 && acceptsDeflate(req.Header.Get("Accept-Encoding")) && resp.CType != "" {

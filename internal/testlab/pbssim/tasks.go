@@ -1,4 +1,4 @@
-package testlab
+package pbssim
 
 import (
 	"encoding/json"
@@ -23,8 +23,8 @@ import (
 // Effects of a worker (a datastore in datastore.cfg, a removed chunk
 // store) happen when it ends.
 
-// pbsTask is one worker.
-type pbsTask struct {
+// task is one worker.
+type task struct {
 	upid     string
 	taskID   int
 	start    time.Time
@@ -34,25 +34,25 @@ type pbsTask struct {
 	duration time.Duration
 	msgs     []string // messages the worker logs while it runs
 	errMsg   string   // the error it ends with ("" for success)
-	effect   func()   // applied when it ends without error (PBS.mu held)
+	effect   func()   // applied when it ends without error (Server.mu held)
 	done     bool
 	// holdsLock: the worker holds the datastore.cfg lock while it runs.
 	holdsLock bool
 }
 
-func (t *pbsTask) end() time.Time { return t.start.Add(t.duration) }
+func (t *task) end() time.Time { return t.start.Add(t.duration) }
 
-func (t *pbsTask) running(now time.Time) bool { return now.Before(t.end()) }
+func (t *task) running(now time.Time) bool { return now.Before(t.end()) }
 
-// pbsTimeFormat is proxmox_time::epoch_to_rfc3339: local time with offset.
-const pbsTimeFormat = "2006-01-02T15:04:05-07:00"
+// timeFormat is proxmox_time::epoch_to_rfc3339: local time with offset.
+const timeFormat = "2006-01-02T15:04:05-07:00"
 
 // logLines is the task log at now: the messages written so far, spread
 // over the run time, and the result line once the worker ended.
-func (t *pbsTask) logLines(now time.Time) []string {
+func (t *task) logLines(now time.Time) []string {
 	var out []string
 	add := func(at time.Time, msg string) {
-		out = append(out, strings.Split(at.Format(pbsTimeFormat)+": "+msg, "\n")...)
+		out = append(out, strings.Split(at.Format(timeFormat)+": "+msg, "\n")...)
 	}
 	for i, m := range t.msgs {
 		at := t.start.Add(t.duration * time.Duration(i) / time.Duration(len(t.msgs)+1))
@@ -78,7 +78,7 @@ func (t *pbsTask) logLines(now time.Time) []string {
 
 // state is upid_read_status on the finished log: the end time and the
 // status text ("OK", "WARNINGS: n", the error message or "unknown").
-func (t *pbsTask) state() (int64, string) {
+func (t *task) state() (int64, string) {
 	lines := t.logLines(t.end())
 	last := lines[len(lines)-1]
 	endtime := t.start.Unix()
@@ -86,7 +86,7 @@ func (t *pbsTask) state() (int64, string) {
 	if !ok {
 		return endtime, "unknown"
 	}
-	parsed, err := time.Parse(pbsTimeFormat, ts)
+	parsed, err := time.Parse(timeFormat, ts)
 	if err != nil {
 		return endtime, "unknown"
 	}
@@ -102,7 +102,7 @@ func (t *pbsTask) state() (int64, string) {
 }
 
 // statusType is the TaskStateType of a status text.
-func pbsStatusType(status string) string {
+func statusType(status string) string {
 	switch {
 	case status == "OK":
 		return "ok"
@@ -133,7 +133,7 @@ func escapeUPIDID(id string) string {
 
 // spawnTaskLocked starts a worker; a FailNextTasks fault makes it fail.
 // The caller holds s.mu.
-func (s *PBS) spawnTaskLocked(wtype, wid, auth string, msgs []string, errMsg string, effect func(), holdsLock bool) *pbsTask {
+func (s *Server) spawnTaskLocked(wtype, wid, auth string, msgs []string, errMsg string, effect func(), holdsLock bool) *task {
 	now := time.Now()
 	if exit, ok := s.faults.TaskFailure(); ok {
 		errMsg, effect = exit, nil
@@ -141,7 +141,7 @@ func (s *PBS) spawnTaskLocked(wtype, wid, auth string, msgs []string, errMsg str
 	if s.nextTaskID == 0 {
 		s.nextTaskID = 16 + rand64(64)
 	}
-	t := &pbsTask{
+	t := &task{
 		taskID: s.nextTaskID, start: now, wtype: wtype, wid: wid, auth: auth,
 		duration: s.taskTime, msgs: msgs, errMsg: errMsg, effect: effect, holdsLock: holdsLock,
 	}
@@ -154,7 +154,7 @@ func (s *PBS) spawnTaskLocked(wtype, wid, auth string, msgs []string, errMsg str
 func rand64(n int) int { return int(time.Now().UnixNano() % int64(n)) }
 
 // settleLocked applies the effects of workers that have ended.
-func (s *PBS) settleLocked(now time.Time) {
+func (s *Server) settleLocked(now time.Time) {
 	for _, t := range s.tasks {
 		if t.done || t.running(now) {
 			continue
@@ -170,7 +170,7 @@ func (s *PBS) settleLocked(now time.Time) {
 // datastore.cfg lock, and returns with s.mu held and the effects of ended
 // workers applied. A SetLockContention fault makes it fail as the lock
 // timeout does.
-func (s *PBS) waitConfigLock() error {
+func (s *Server) waitConfigLock() error {
 	if s.faults.LockTimeout() {
 		// Guessed: proxmox-sys open_file_locked's timeout, EINTR from the alarm.
 		return fmt.Errorf("Unable to acquire lock %q - EINTR: Interrupted system call", "/etc/proxmox-backup/.datastore.lck")
@@ -193,14 +193,14 @@ func (s *PBS) waitConfigLock() error {
 	}
 }
 
-var pbsUPIDRE = regexp.MustCompile(`^UPID:([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8,16}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$`)
+var upidRE = regexp.MustCompile(`^UPID:([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8,16}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$`)
 
-func (s *PBS) registerTaskRoutes() {
-	s.routes.handle(http.MethodGet, "/nodes", func(*pbsRequest) (any, error) {
+func (s *Server) registerTaskRoutes() {
+	s.routes.handle(http.MethodGet, "/nodes", func(*request) (any, error) {
 		return []map[string]any{{"node": s.hostname}}, nil
 	}, false)
 	s.routes.handle(http.MethodGet, "/nodes/{node}/tasks", s.listTasks, false)
-	s.routes.handle(http.MethodGet, "/nodes/{node}/tasks/{upid}", func(*pbsRequest) (any, error) {
+	s.routes.handle(http.MethodGet, "/nodes/{node}/tasks/{upid}", func(*request) (any, error) {
 		return []map[string]any{{"subdir": "log"}, {"subdir": "status"}}, nil
 	}, false)
 	s.routes.handle(http.MethodGet, "/nodes/{node}/tasks/{upid}/status", s.taskStatus, false)
@@ -210,7 +210,7 @@ func (s *PBS) registerTaskRoutes() {
 
 // parseUPID is UPID's FromStr: the fields of a well-formed UPID.
 func parseUPID(upid string) (map[string]any, error) {
-	m := pbsUPIDRE.FindStringSubmatch(upid)
+	m := upidRE.FindStringSubmatch(upid)
 	if m == nil {
 		return nil, fmt.Errorf("unable to parse UPID '%s'", upid)
 	}
@@ -246,7 +246,7 @@ func unescapeUPIDID(s string) string {
 	return b.String()
 }
 
-func (s *PBS) taskByUPID(upid string) *pbsTask {
+func (s *Server) taskByUPID(upid string) *task {
 	for _, t := range s.tasks {
 		if t.upid == upid {
 			return t
@@ -258,7 +258,7 @@ func (s *PBS) taskByUPID(upid string) *pbsTask {
 // taskStatus serves GET /nodes/{node}/tasks/{upid}/status. A well-formed
 // UPID of no known worker reads as stopped with status "unknown", as PBS
 // answers for a task whose log it cannot read.
-func (s *PBS) taskStatus(r *pbsRequest) (any, error) {
+func (s *Server) taskStatus(r *request) (any, error) {
 	upid, _ := r.str("upid")
 	f, err := parseUPID(upid)
 	if err != nil {
@@ -292,7 +292,7 @@ func (s *PBS) taskStatus(r *pbsRequest) (any, error) {
 // taskLog serves GET /nodes/{node}/tasks/{upid}/log (read_task_log): the
 // answer is written by the handler, {"data": [...], "total": n,
 // "success": 1}, with Content-Type application/json.
-func (s *PBS) taskLog(r *pbsRequest) (any, error) {
+func (s *Server) taskLog(r *request) (any, error) {
 	upid, _ := r.str("upid")
 	if _, err := parseUPID(upid); err != nil {
 		return nil, err
@@ -315,7 +315,7 @@ func (s *PBS) taskLog(r *pbsRequest) (any, error) {
 		if _, ok := r.Params["start"]; ok {
 			return nil, fmt.Errorf("Parameter 'download' cannot be used with other parameters")
 		}
-		return &pbsRaw{ctype: "text/plain", body: []byte(strings.Join(lines, "\n") + "\n")}, nil
+		return &rawResponse{ctype: "text/plain", body: []byte(strings.Join(lines, "\n") + "\n")}, nil
 	}
 	start, _ := r.integer("start")
 	limit, ok := r.integer("limit")
@@ -343,13 +343,13 @@ func (s *PBS) taskLog(r *pbsRequest) (any, error) {
 		body["active"] = active
 	}
 	raw, _ := json.Marshal(body)
-	return &pbsRaw{ctype: "application/json", body: raw}, nil
+	return &rawResponse{ctype: "application/json", body: raw}, nil
 }
 
 // stopTask serves DELETE /nodes/{node}/tasks/{upid}. The workers of the
 // simulator do not check for abort requests (nor do PBS's datastore
 // workers), so the request has no effect.
-func (s *PBS) stopTask(r *pbsRequest) (any, error) {
+func (s *Server) stopTask(r *request) (any, error) {
 	upid, _ := r.str("upid")
 	if _, err := parseUPID(upid); err != nil {
 		return nil, err
@@ -359,7 +359,7 @@ func (s *PBS) stopTask(r *pbsRequest) (any, error) {
 
 // taskOfStore is check_job_store: whether a job's worker ran on store.
 // Other workers (create-datastore, ...) match no store.
-func taskOfStore(t *pbsTask, store string) bool {
+func taskOfStore(t *task, store string) bool {
 	switch {
 	case strings.HasPrefix(t.wtype, "verif"):
 		return t.wid == store || strings.HasPrefix(t.wid, store+":")
@@ -371,7 +371,7 @@ func taskOfStore(t *pbsTask, store string) bool {
 
 // listTasks serves GET /nodes/{node}/tasks: running workers first, then
 // the finished ones by end time, newest first.
-func (s *PBS) listTasks(r *pbsRequest) (any, error) {
+func (s *Server) listTasks(r *request) (any, error) {
 	start, _ := r.integer("start")
 	limit, ok := r.integer("limit")
 	if !ok {
@@ -398,7 +398,7 @@ func (s *PBS) listTasks(r *pbsRequest) (any, error) {
 	defer s.mu.Unlock()
 	now := time.Now()
 	s.settleLocked(now)
-	var active, finished []*pbsTask
+	var active, finished []*task
 	for _, t := range s.tasks {
 		if t.running(now) {
 			active = append(active, t)
@@ -406,8 +406,8 @@ func (s *PBS) listTasks(r *pbsRequest) (any, error) {
 			finished = append(finished, t)
 		}
 	}
-	slices.SortStableFunc(active, func(a, b *pbsTask) int { return b.start.Compare(a.start) })
-	slices.SortStableFunc(finished, func(a, b *pbsTask) int { return b.end().Compare(a.end()) })
+	slices.SortStableFunc(active, func(a, b *task) int { return b.start.Compare(a.start) })
+	slices.SortStableFunc(finished, func(a, b *task) int { return b.end().Compare(a.end()) })
 	list := active
 	if !running {
 		list = append(list, finished...)
@@ -444,7 +444,7 @@ func (s *PBS) listTasks(r *pbsRequest) (any, error) {
 		if !isRunning && errorsOnly && status == "OK" {
 			continue
 		}
-		if statusFilter != nil && (isRunning || !slices.Contains(statusFilter, pbsStatusType(status))) {
+		if statusFilter != nil && (isRunning || !slices.Contains(statusFilter, statusType(status))) {
 			continue
 		}
 		if skipped < start {
@@ -452,7 +452,7 @@ func (s *PBS) listTasks(r *pbsRequest) (any, error) {
 			continue
 		}
 		e := map[string]any{
-			"upid": t.upid, "node": pbsTaskListNode, "pid": s.pid, "pstart": s.pstart, "starttime": t.start.Unix(),
+			"upid": t.upid, "node": taskListNode, "pid": s.pid, "pstart": s.pstart, "starttime": t.start.Unix(),
 			"worker_type": t.wtype, "worker_id": t.wid, "user": t.auth,
 		}
 		if t.wid == "" {
