@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
@@ -172,8 +173,8 @@ func pbsAddr(addr string) string {
 }
 
 // parseBMCVariant parses the -bmc flag.
-func parseBMCVariant(s string) (testlab.BMCVariant, error) {
-	var v testlab.BMCVariant
+func parseBMCVariant(s string) (bmcsim.Variant, error) {
+	var v bmcsim.Variant
 	for _, item := range strings.Split(s, ",") {
 		key, value, _ := strings.Cut(strings.TrimSpace(item), "=")
 		var err error

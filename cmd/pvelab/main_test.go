@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
 
@@ -228,7 +228,7 @@ func TestParseBMCVariant(t *testing.T) {
 		v.BusyAfterPowerOn != 1500*time.Millisecond || v.MaxSessions != 8 {
 		t.Errorf("variant %+v, %v", v, err)
 	}
-	if v, err := parseBMCVariant(""); err != nil || v != (testlab.BMCVariant{}) {
+	if v, err := parseBMCVariant(""); err != nil || v != (bmcsim.Variant{}) {
 		t.Errorf("empty: %+v, %v", v, err)
 	}
 	for _, bad := range []string{"idrac", "busy=soon", "sessions=many"} {

@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 )
 
 // labClient starts a one-node lab whose BMC behaves as variant, and a
 // client for that BMC.
-func labClient(t *testing.T, variant testlab.BMCVariant, password string) (*testlab.PVE, *Client) {
+func labClient(t *testing.T, variant bmcsim.Variant, password string) (*testlab.PVE, *Client) {
 	t.Helper()
 	lab, err := testlab.StartPVE(testlab.PVEOptions{Nodes: 1, BMC: variant, SchemaPath: "-"})
 	if err != nil {
@@ -34,11 +35,11 @@ func labClient(t *testing.T, variant testlab.BMCVariant, password string) (*test
 func TestSessionsAndBasicAuthFallback(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		variant   testlab.BMCVariant
+		variant   bmcsim.Variant
 		wantBasic bool
 	}{
-		{"sessions", testlab.BMCVariant{}, false},
-		{"no sessions", testlab.BMCVariant{NoSessions: true}, true},
+		{"sessions", bmcsim.Variant{}, false},
+		{"no sessions", bmcsim.Variant{NoSessions: true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lab, c := labClient(t, tc.variant, "")
@@ -69,7 +70,7 @@ func TestSessionsAndBasicAuthFallback(t *testing.T) {
 // A wrong password is ErrAuthentication, with sessions and with basic
 // authentication alike.
 func TestWrongPassword(t *testing.T) {
-	for _, variant := range []testlab.BMCVariant{{}, {NoSessions: true}} {
+	for _, variant := range []bmcsim.Variant{{}, {NoSessions: true}} {
 		_, c := labClient(t, variant, "wrong")
 		err := c.Do(context.Background(), func(s *Session) error {
 			_, err := s.System("")

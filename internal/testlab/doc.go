@@ -21,15 +21,10 @@
 // off and on (StopNode, StartNode); a cluster without a majority of votes
 // loses quorum and refuses writes as PVE does.
 //
-// Every node has a BMC (PVE.BMC, BMCEndpoint, BMCUsername, BMCPassword): a
-// Redfish service on an HTTPS port of its own, with a certificate signed
-// by the same CA, shaped like the DMTF public rack-mount mockup and
-// behaving like real BMCs (sessions with a limited number of slots, power
-// transitions, boot override, virtual media, ETags). Its power drives its
-// node: powering the system off stops the node, powering it on boots it.
-// Vendor differences a client must cope with (where virtual media live,
-// PATCH instead of actions, task monitors, 503 while the host boots) are
-// switched per BMC (BMCVariant); see redfish.go.
+// Every node has a BMC (PVE.BMC, BMCEndpoint, BMCUsername, BMCPassword;
+// package bmcsim), with a certificate signed by the same CA. Its power
+// drives its node: powering the system off stops the node, powering it on
+// boots it (bmc.go wires them).
 //
 // Every node of a lab runs the same PVE release (PVEOptions.Version), with
 // its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the

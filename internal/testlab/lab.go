@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
@@ -50,7 +51,7 @@ type labHost struct {
 	addr     string // the address its listener binds
 	endpoint string
 
-	bmc *BMC // its BMC (redfish.go)
+	bmc *bmcsim.BMC // its BMC (bmc.go)
 
 	// guarded by pveLab.mu
 	pve       *PVE
@@ -75,8 +76,8 @@ type pveLab struct {
 	password string // root@pam's password, the same on every node
 	token    string // secret of root@pam!lab, the same on every node
 
-	bmcPassword string    // the BMCs' ADMIN password, the same on every BMC
-	mockup      *rfMockup // the Redfish mockup the BMCs serve (nil: none)
+	bmcPassword string         // the BMCs' ADMIN password, the same on every BMC
+	mockup      *bmcsim.Mockup // the Redfish mockup the BMCs serve (nil: none)
 	faults      *Faults
 	stats       sim.RequestStats
 

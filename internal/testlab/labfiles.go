@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 )
@@ -99,7 +100,7 @@ func GenerateLabData() (map[string][]byte, error) {
 	}
 	files["redfish/LICENSE.md"] = licence
 	err = fs.WalkDir(os.DirFS(dir), ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !MockupFile(rel) {
+		if err != nil || d.IsDir() || !bmcsim.MockupFile(rel) {
 			return err
 		}
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
@@ -63,9 +64,9 @@ type PVEOptions struct {
 	// standalone.
 	Version string
 	// BMC is the vendor behaviour every node's BMC starts with (see
-	// BMCVariant; BMC.SetVariant changes it later). The zero value is the
-	// DMTF mockup's shape.
-	BMC BMCVariant
+	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
+	// the DMTF mockup's shape.
+	BMC bmcsim.Variant
 	// RedfishMockup is the folder of the DMTF public rack-mount mockup
 	// (public-rackmount1) the BMCs serve. "" is REDFISH_MOCKUP, else the
 	// lab's copy (package labdata); "-" serves only what the BMCs model.
@@ -339,9 +340,7 @@ func (p *PVE) ResetRequests() { p.lab.stats.Reset() }
 // system off.
 func (p *PVE) StopNode(name string) error {
 	err := p.lab.stopNode(name)
-	if b := p.BMC(name); b != nil {
-		b.syncHostPower()
-	}
+	p.syncBMC(name)
 	return err
 }
 
@@ -349,9 +348,7 @@ func (p *PVE) StopNode(name string) error {
 // rejoins the membership of its cluster. Its BMC shows the system on.
 func (p *PVE) StartNode(name string) error {
 	err := p.lab.startNode(name)
-	if b := p.BMC(name); b != nil {
-		b.syncHostPower()
-	}
+	p.syncBMC(name)
 	return err
 }
 

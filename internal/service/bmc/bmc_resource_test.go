@@ -18,6 +18,7 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/redfish"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 )
 
 func TestMain(m *testing.M) {
@@ -166,7 +167,7 @@ func checkMedia(lab *testlab.PVE, node, image string) resource.TestCheckFunc {
 func TestAccBMCVirtualMedia_variants(t *testing.T) {
 	lab := acctest.Lab()
 	const node = "pve2"
-	variants := map[string]testlab.BMCVariant{
+	variants := map[string]bmcsim.Variant{
 		"dmtf (actions under the system)":  {},
 		"media under the manager (iDRAC)":  {VirtualMediaUnderManager: true},
 		"patch only (XCC, old Supermicro)": {PatchVirtualMedia: true, VirtualMediaUnderManager: true},
@@ -175,7 +176,7 @@ func TestAccBMCVirtualMedia_variants(t *testing.T) {
 	for name, v := range variants {
 		t.Run(name, func(t *testing.T) {
 			lab.BMC(node).SetVariant(v)
-			t.Cleanup(func() { lab.BMC(node).SetVariant(testlab.BMCVariant{}) })
+			t.Cleanup(func() { lab.BMC(node).SetVariant(bmcsim.Variant{}) })
 			resource.Test(t, resource.TestCase{
 				PreCheck:                 func() { acctest.PreCheck(t) },
 				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -339,8 +340,8 @@ data "pve_bmc_system" "test" {
 func TestAccBMCPower_resetTypesAndBusyBMC(t *testing.T) {
 	lab := acctest.Lab()
 	const node = "pve1"
-	lab.BMC(node).SetVariant(testlab.BMCVariant{BusyAfterPowerOn: 2 * time.Second})
-	t.Cleanup(func() { lab.BMC(node).SetVariant(testlab.BMCVariant{}) })
+	lab.BMC(node).SetVariant(bmcsim.Variant{BusyAfterPowerOn: 2 * time.Second})
+	t.Cleanup(func() { lab.BMC(node).SetVariant(bmcsim.Variant{}) })
 	var busyBefore int
 	config := func(state, onMethod string) string {
 		return provider(lab) + fmt.Sprintf(`

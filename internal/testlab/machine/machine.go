@@ -72,6 +72,10 @@ func New(i int, now time.Time) *Machine {
 	return m
 }
 
+// MgmtGateway is the gateway of the management network (192.168.100.0/24)
+// the machines and their BMCs are on.
+const MgmtGateway = "192.168.100.1"
+
 // MgmtAddress is the management address of machine number i (1-based).
 func MgmtAddress(i int) string {
 	a := netip.MustParseAddr("192.168.100.10")

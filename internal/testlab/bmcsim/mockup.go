@@ -1,4 +1,4 @@
-package testlab
+package bmcsim
 
 import (
 	"bytes"
@@ -25,24 +25,25 @@ import (
 // Where the mockup's system is, and which IDs it uses.
 const (
 	mockupSystemID = "437XR1138R2"
-	rfManagerID    = "BMC" // the mockup's manager, kept
-	rfChassisID    = "1U"  // the mockup's chassis, kept
+	managerID      = "BMC" // the mockup's manager, kept
+	chassisID      = "1U"  // the mockup's chassis, kept
 )
 
-// rfMockup is the static part of the tree, shared by the BMCs of a lab.
-type rfMockup struct {
+// Mockup is the static part of the tree, shared by the BMCs of a lab
+// (LoadMockup, OpenMockup).
+type Mockup struct {
 	dir  string
 	docs map[string][]byte // by URI ("/redfish/v1/Systems/437XR1138R2/Bios"), the mockup's bytes
 }
 
-// rfModelled reports whether the BMCs build the resource at uri (with the
+// modelled reports whether the BMCs build the resource at uri (with the
 // mockup's IDs) themselves: the mockup's copy is never served.
-func rfModelled(uri string) bool {
+func modelled(uri string) bool {
 	sys := "/redfish/v1/Systems/" + mockupSystemID
-	mgr := "/redfish/v1/Managers/" + rfManagerID
+	mgr := "/redfish/v1/Managers/" + managerID
 	switch uri {
 	case "/redfish/v1", "/redfish/v1/odata", "/redfish/v1/Systems", sys, "/redfish/v1/Managers", mgr,
-		"/redfish/v1/Chassis", "/redfish/v1/Chassis/" + rfChassisID,
+		"/redfish/v1/Chassis", "/redfish/v1/Chassis/" + chassisID,
 		"/redfish/v1/AccountService", "/redfish/v1/AccountService/Accounts":
 		return true
 	}
@@ -62,16 +63,16 @@ func rfModelled(uri string) bool {
 	return false
 }
 
-// loadMockup reads the mockup in fsys (rooted at the mockup's folder);
-// name says where it is, in errors.
-func loadMockup(fsys fs.FS, name string) (*rfMockup, error) {
-	m := &rfMockup{dir: name, docs: map[string][]byte{}}
+// LoadMockup reads the DMTF mockup in fsys (rooted at the mockup's
+// folder); name says where it is, in errors.
+func LoadMockup(fsys fs.FS, name string) (*Mockup, error) {
+	m := &Mockup{dir: name, docs: map[string][]byte{}}
 	err := fs.WalkDir(fsys, ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		uri, ok := mockupURI(rel)
-		if !ok || rfModelled(uri) {
+		if !ok || modelled(uri) {
 			return nil
 		}
 		b, err := fs.ReadFile(fsys, rel)
@@ -85,10 +86,10 @@ func loadMockup(fsys fs.FS, name string) (*rfMockup, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("testlab: load Redfish mockup: %w", err)
+		return nil, fmt.Errorf("bmcsim: load Redfish mockup: %w", err)
 	}
 	if len(m.docs) == 0 {
-		return nil, fmt.Errorf("testlab: load Redfish mockup: no resources in %s", name)
+		return nil, fmt.Errorf("bmcsim: load Redfish mockup: no resources in %s", name)
 	}
 	return m, nil
 }
@@ -110,42 +111,33 @@ func mockupURI(rel string) (string, bool) {
 }
 
 // MockupFile reports whether the lab keeps the mockup's file at rel (a
-// path inside the mockup's folder): the files loadMockup reads, less the
+// path inside the mockup's folder): the files LoadMockup reads, less the
 // resources the BMCs build themselves. labdata's generator keeps these.
 func MockupFile(rel string) bool {
 	uri, ok := mockupURI(rel)
-	return ok && !rfModelled(uri)
+	return ok && !modelled(uri)
 }
 
-// loadRedfishMockup loads the mockup according to PVEOptions.RedfishMockup:
-// a folder, "-" for none, or "" for REDFISH_MOCKUP, else the lab's copy
-// (package labdata).
-func (l *pveLab) loadRedfishMockup(path string) error {
+// OpenMockup loads the mockup the BMCs of a lab serve: the folder path,
+// none for "-" (nil), or for "" the folder REDFISH_MOCKUP names, else the
+// lab's copy (package labdata).
+func OpenMockup(path string) (*Mockup, error) {
 	if path == "" {
 		path = os.Getenv("REDFISH_MOCKUP")
 	}
-	var (
-		m   *rfMockup
-		err error
-	)
 	switch path {
 	case "-":
-		return nil
+		return nil, nil
 	case "":
-		m, err = loadMockup(labdata.RedfishMockup(), "labdata:"+labdata.MockupName)
+		return LoadMockup(labdata.RedfishMockup(), "labdata:"+labdata.MockupName)
 	default:
-		m, err = loadMockup(os.DirFS(path), path)
+		return LoadMockup(os.DirFS(path), path)
 	}
-	if err != nil {
-		return err
-	}
-	l.mockup = m
-	return nil
 }
 
 // doc returns the mockup's resource at uri as BMC b serves it: with the
 // mockup's system ID replaced by b's. uri is what the client asked for.
-func (m *rfMockup) doc(b *BMC, uri string) ([]byte, bool) {
+func (m *Mockup) doc(b *BMC, uri string) ([]byte, bool) {
 	if m == nil || strings.Contains(uri, mockupSystemID) && b.id.systemID != mockupSystemID {
 		return nil, false
 	}
@@ -194,7 +186,7 @@ func pruneLinks(b *BMC, v any) any {
 }
 
 // has reports whether b serves the mockup's resource at uri.
-func (m *rfMockup) has(b *BMC, uri string) bool {
+func (m *Mockup) has(b *BMC, uri string) bool {
 	_, ok := m.doc(b, uri)
 	return ok
 }

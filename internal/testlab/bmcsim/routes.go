@@ -1,13 +1,14 @@
-package testlab
+package bmcsim
 
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
 // The routes of a BMC: the resources it models, then the mockup's.
@@ -15,7 +16,7 @@ import (
 // allow answers 405 with an Allow header unless q's method is one of
 // methods (GET includes HEAD), and remembers them for the Allow header of
 // the answer, as DSP0266 asks.
-func allow(q *rfRequest, methods ...string) *rfError {
+func allow(q *request, methods ...string) *apiError {
 	list := slices.Clone(methods)
 	if slices.Contains(list, http.MethodGet) {
 		list = append(list, http.MethodHead)
@@ -31,7 +32,7 @@ func allow(q *rfRequest, methods ...string) *rfError {
 }
 
 // get answers a GET-only resource.
-func get(q *rfRequest, res map[string]any) (*rfResponse, *rfError) {
+func get(q *request, res map[string]any) (*response, *apiError) {
 	if err := allow(q, http.MethodGet); err != nil {
 		return nil, err
 	}
@@ -39,13 +40,13 @@ func get(q *rfRequest, res map[string]any) (*rfResponse, *rfError) {
 }
 
 // routeLocked serves q. The caller holds mu.
-func (b *BMC) routeLocked(q *rfRequest) (*rfResponse, *rfError) {
+func (b *BMC) routeLocked(q *request) (*response, *apiError) {
 	if q.path == "/redfish" {
 		return get(q, map[string]any{"v1": "/redfish/v1/"})
 	}
 	rel, ok := strings.CutPrefix(q.path, "/redfish/v1")
 	if !ok || rel != "" && rel[0] != '/' {
-		return nil, rfErr(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
+		return nil, newError(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
 	}
 	var segs []string
 	if rel != "" {
@@ -61,14 +62,14 @@ func (b *BMC) routeLocked(q *rfRequest) (*rfResponse, *rfError) {
 			if err := allow(q, http.MethodGet); err != nil {
 				return nil, err
 			}
-			return &rfResponse{status: http.StatusOK, body: b.odata()}, nil // a service document has no ETag
+			return &response{status: http.StatusOK, body: b.odata()}, nil // a service document has no ETag
 		}
 	case "$metadata":
 		if n == 1 {
 			if err := allow(q, http.MethodGet); err != nil {
 				return nil, err
 			}
-			return &rfResponse{status: http.StatusOK, raw: b.metadata(), ctype: "application/xml", etag: true}, nil
+			return &response{status: http.StatusOK, raw: b.metadata(), ctype: "application/xml", etag: true}, nil
 		}
 	case "Systems":
 		if n == 1 {
@@ -84,9 +85,9 @@ func (b *BMC) routeLocked(q *rfRequest) (*rfResponse, *rfError) {
 	case "Managers":
 		if n == 1 {
 			return get(q, collection("/redfish/v1/Managers", "#ManagerCollection.ManagerCollection", "Manager Collection",
-				"/redfish/v1/Managers/"+rfManagerID))
+				"/redfish/v1/Managers/"+managerID))
 		}
-		if segs[1] != rfManagerID {
+		if segs[1] != managerID {
 			return nil, errNotFound("Manager", segs[1])
 		}
 		if resp, err, ok := b.managerRoute(q, segs[2:]); ok {
@@ -95,9 +96,9 @@ func (b *BMC) routeLocked(q *rfRequest) (*rfResponse, *rfError) {
 	case "Chassis":
 		if n == 1 {
 			return get(q, collection("/redfish/v1/Chassis", "#ChassisCollection.ChassisCollection", "Chassis Collection",
-				"/redfish/v1/Chassis/"+rfChassisID))
+				"/redfish/v1/Chassis/"+chassisID))
 		}
-		if segs[1] != rfChassisID {
+		if segs[1] != chassisID {
 			return nil, errNotFound("Chassis", segs[1])
 		}
 		if n == 2 {
@@ -136,48 +137,48 @@ func (b *BMC) routeLocked(q *rfRequest) (*rfResponse, *rfError) {
 			}
 			return b.taskMonitor(q, segs[2])
 		}
-		return nil, rfErr(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
+		return nil, newError(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
 	}
 	return b.static(q)
 }
 
 // static serves the mockup's resource at q's path.
-func (b *BMC) static(q *rfRequest) (*rfResponse, *rfError) {
-	doc, ok := b.lab.mockup.doc(b, q.path)
-	if !ok || rfModelled(mockupKey(b, q.path)) {
-		return nil, rfErr(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
+func (b *BMC) static(q *request) (*response, *apiError) {
+	doc, ok := b.mockup.doc(b, q.path)
+	if !ok || modelled(mockupKey(b, q.path)) {
+		return nil, newError(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
 	}
 	if err := allow(q, http.MethodGet); err != nil {
 		return nil, err
 	}
 	if strings.HasSuffix(q.path, "/$metadata") {
-		return &rfResponse{status: http.StatusOK, raw: doc, ctype: "application/xml", etag: true}, nil
+		return &response{status: http.StatusOK, raw: doc, ctype: "application/xml", etag: true}, nil
 	}
 	var v any
 	if err := json.Unmarshal(doc, &v); err != nil {
-		return nil, rfErr(http.StatusInternalServerError, msg("InternalError"))
+		return nil, newError(http.StatusInternalServerError, msg("InternalError"))
 	}
-	return &rfResponse{status: http.StatusOK, raw: marshalJSON(pruneLinks(b, v)), ctype: "application/json; charset=utf-8", etag: true}, nil
+	return &response{status: http.StatusOK, raw: marshalJSON(pruneLinks(b, v)), ctype: "application/json; charset=utf-8", etag: true}, nil
 }
 
 // danglingLocked reports whether uri is a resource the BMC models but does
 // not have. The caller holds mu.
 func (b *BMC) danglingLocked(uri string) bool {
 	uri, _, _ = strings.Cut(uri, "#")
-	if !strings.HasPrefix(uri, "/redfish/v1") || !rfModelled(mockupKey(b, strings.TrimRight(uri, "/"))) {
+	if !strings.HasPrefix(uri, "/redfish/v1") || !modelled(mockupKey(b, strings.TrimRight(uri, "/"))) {
 		return false
 	}
 	req, err := http.NewRequest(http.MethodGet, uri, nil)
 	if err != nil {
 		return true
 	}
-	q := &rfRequest{r: req, method: http.MethodGet, path: strings.TrimRight(uri, "/"), now: time.Now()}
+	q := &request{r: req, method: http.MethodGet, path: strings.TrimRight(uri, "/"), now: time.Now()}
 	resp, rerr := b.routeLocked(q)
 	return rerr != nil || resp.status != http.StatusOK
 }
 
 // systemRoute serves the paths below /redfish/v1/Systems/<id>.
-func (b *BMC) systemRoute(q *rfRequest, rest []string) (*rfResponse, *rfError, bool) {
+func (b *BMC) systemRoute(q *request, rest []string) (*response, *apiError, bool) {
 	n := len(rest)
 	if n == 0 {
 		if err := allow(q, http.MethodGet, http.MethodPatch); err != nil {
@@ -246,7 +247,7 @@ func (b *BMC) systemRoute(q *rfRequest, rest []string) (*rfResponse, *rfError, b
 }
 
 // managerRoute serves the paths below /redfish/v1/Managers/BMC.
-func (b *BMC) managerRoute(q *rfRequest, rest []string) (*rfResponse, *rfError, bool) {
+func (b *BMC) managerRoute(q *request, rest []string) (*response, *apiError, bool) {
 	n := len(rest)
 	if n == 0 {
 		resp, err := get(q, b.manager(q.now))
@@ -254,12 +255,12 @@ func (b *BMC) managerRoute(q *rfRequest, rest []string) (*rfResponse, *rfError, 
 	}
 	switch rest[0] {
 	case "VirtualMedia":
-		return b.mediaRoute(q, "/redfish/v1/Managers/"+rfManagerID+"/VirtualMedia", rest[1:])
+		return b.mediaRoute(q, "/redfish/v1/Managers/"+managerID+"/VirtualMedia", rest[1:])
 	case "EthernetInterfaces":
-		uri := "/redfish/v1/Managers/" + rfManagerID + "/EthernetInterfaces"
+		uri := "/redfish/v1/Managers/" + managerID + "/EthernetInterfaces"
 		if n == 1 {
 			members := []string{uri + "/eth0"}
-			if b.lab.mockup.has(b, uri+"/ToHost") {
+			if b.mockup.has(b, uri+"/ToHost") {
 				members = append(members, uri+"/ToHost")
 			}
 			resp, err := get(q, collection(uri, "#EthernetInterfaceCollection.EthernetInterfaceCollection",
@@ -275,111 +276,6 @@ func (b *BMC) managerRoute(q *rfRequest, rest []string) (*rfResponse, *rfError, 
 		}
 	}
 	return nil, nil, false
-}
-
-// sessionRoute serves /redfish/v1/SessionService and its sessions.
-func (b *BMC) sessionRoute(q *rfRequest, rest []string) (*rfResponse, *rfError) {
-	switch {
-	case len(rest) == 0:
-		if err := allow(q, http.MethodGet, http.MethodPatch); err != nil {
-			return nil, err
-		}
-		if q.method == http.MethodPatch {
-			return b.patchSessionService(q)
-		}
-		return jsonResponse(http.StatusOK, b.sessionService()), nil
-	case len(rest) == 1 && rest[0] == "Sessions":
-		methods := []string{http.MethodGet, http.MethodPost}
-		if b.variant.NoSessions {
-			methods = methods[:1]
-		}
-		if err := allow(q, methods...); err != nil {
-			return nil, err
-		}
-		if q.method == http.MethodPost {
-			return b.login(q)
-		}
-		var members []string
-		for _, s := range b.sessionsByID() {
-			members = append(members, sessionURI(s.id))
-		}
-		return jsonResponse(http.StatusOK, collection("/redfish/v1/SessionService/Sessions",
-			"#SessionCollection.SessionCollection", "Session Collection", members...)), nil
-	case len(rest) == 2 && rest[0] == "Sessions":
-		if err := allow(q, http.MethodGet, http.MethodDelete); err != nil {
-			return nil, err
-		}
-		s := b.sessionByID(rest[1])
-		if s == nil {
-			return nil, errNotFound("Session", rest[1])
-		}
-		if q.method == http.MethodDelete {
-			delete(b.sessions, s.token)
-			return jsonResponse(http.StatusOK, s.resource()), nil // as bmcweb: the deleted session
-		}
-		return jsonResponse(http.StatusOK, s.resource()), nil
-	}
-	return nil, rfErr(http.StatusNotFound, msg("ResourceMissingAtURI", q.path))
-}
-
-// sessionsByID returns the sessions in the order they were created.
-func (b *BMC) sessionsByID() []*bmcSession {
-	var out []*bmcSession
-	for _, s := range b.sessions {
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(a, c *bmcSession) int { return a.created.Compare(c.created)*2 + strings.Compare(a.id, c.id) })
-	return out
-}
-
-func (b *BMC) sessionService() map[string]any {
-	return map[string]any{
-		"@odata.id":      "/redfish/v1/SessionService",
-		"@odata.type":    "#SessionService.v1_1_8.SessionService",
-		"Id":             "SessionService",
-		"Name":           "Session Service",
-		"Description":    "Session Service",
-		"Status":         map[string]any{"State": "Enabled", "Health": "OK"},
-		"ServiceEnabled": true,
-		"SessionTimeout": int(b.sessionTimeout / time.Second),
-		"Sessions":       link("/redfish/v1/SessionService/Sessions"),
-	}
-}
-
-// patchSessionService changes SessionTimeout (30 to 86400 seconds, as
-// DSP0266 and bmcweb have it).
-func (b *BMC) patchSessionService(q *rfRequest) (*rfResponse, *rfError) {
-	current := b.sessionService()
-	if err := checkIfMatch(q, current); err != nil {
-		return nil, err
-	}
-	obj, err := parseObject(q.body)
-	if err != nil {
-		return nil, err
-	}
-	if len(obj) == 0 {
-		return nil, rfErr(http.StatusBadRequest, msg("EmptyJSON"))
-	}
-	timeout := b.sessionTimeout
-	for _, k := range sortedKeys(obj) {
-		v := obj[k]
-		if k != "SessionTimeout" {
-			if _, ok := current[k]; ok {
-				return nil, errPropertyNotWritable(k)
-			}
-			return nil, errPropertyUnknown(k)
-		}
-		var secs float64
-		if isNull(v) || json.Unmarshal(v, &secs) != nil || secs != math.Trunc(secs) {
-			return nil, errPropertyType(rawText(v), k)
-		}
-		if secs < 30 || secs > 86400 {
-			return nil, errNotInList(rawText(v), k)
-		}
-		timeout = time.Duration(secs) * time.Second
-	}
-	b.sessionTimeout = timeout
-	return jsonResponse(http.StatusOK, b.sessionService()), nil
 }
 
 func (b *BMC) accountService() map[string]any {
@@ -412,11 +308,11 @@ func (b *BMC) account() map[string]any {
 		"Password":               nil,
 		"PasswordChangeRequired": false,
 		"AccountTypes":           []string{"Redfish", "WebUI", "IPMI"},
-		"UserName":               bmcUser,
+		"UserName":               b.user,
 		"RoleId":                 "Administrator",
 		"Locked":                 false,
 	}
-	if role := "/redfish/v1/AccountService/Roles/Administrator"; b.lab.mockup.has(b, role) {
+	if role := "/redfish/v1/AccountService/Roles/Administrator"; b.mockup.has(b, role) {
 		res["Links"] = map[string]any{"Role": link(role)}
 	}
 	return res
@@ -449,7 +345,7 @@ func (b *BMC) serviceRoot() map[string]any {
 		"AccountService": link("/redfish/v1/AccountService"),
 		"Links": map[string]any{
 			"Sessions":                link("/redfish/v1/SessionService/Sessions"),
-			"ManagerProvidingService": link("/redfish/v1/Managers/" + rfManagerID),
+			"ManagerProvidingService": link("/redfish/v1/Managers/" + managerID),
 		},
 	}
 	for _, s := range []string{"EventService", "Registries", "UpdateService", "CertificateService", "KeyService", "ComponentIntegrity"} {
@@ -478,7 +374,7 @@ func (b *BMC) odata() map[string]any {
 // metadata is $metadata: the mockup's, or one naming the schemas the BMC
 // serves without it.
 func (b *BMC) metadata() []byte {
-	if doc, ok := b.lab.mockup.doc(b, "/redfish/v1/$metadata"); ok {
+	if doc, ok := b.mockup.doc(b, "/redfish/v1/$metadata"); ok {
 		return doc
 	}
 	var sb strings.Builder
@@ -504,11 +400,11 @@ func (b *BMC) metadata() []byte {
 
 // manager is GET /redfish/v1/Managers/BMC.
 func (b *BMC) manager(now time.Time) map[string]any {
-	uri := "/redfish/v1/Managers/" + rfManagerID
+	uri := "/redfish/v1/Managers/" + managerID
 	res := map[string]any{
 		"@odata.id":             uri,
 		"@odata.type":           "#Manager.v1_17_0.Manager",
-		"Id":                    rfManagerID,
+		"Id":                    managerID,
 		"Name":                  "Manager",
 		"ManagerType":           "BMC",
 		"Description":           "BMC",
@@ -516,7 +412,7 @@ func (b *BMC) manager(now time.Time) map[string]any {
 		"UUID":                  b.id.managerUUID,
 		"Model":                 bmcModel,
 		"FirmwareVersion":       b.id.bmcFirmware,
-		"DateTime":              rfTime(now),
+		"DateTime":              formatTime(now),
 		"DateTimeLocalOffset":   "+00:00",
 		"Status":                map[string]any{"State": "Enabled", "Health": "OK"},
 		"PowerState":            "On",
@@ -529,8 +425,8 @@ func (b *BMC) manager(now time.Time) map[string]any {
 		"EthernetInterfaces": link(uri + "/EthernetInterfaces"),
 		"Links": map[string]any{
 			"ManagerForServers": links(b.systemURI()),
-			"ManagerForChassis": links("/redfish/v1/Chassis/" + rfChassisID),
-			"ManagerInChassis":  link("/redfish/v1/Chassis/" + rfChassisID),
+			"ManagerForChassis": links("/redfish/v1/Chassis/" + chassisID),
+			"ManagerInChassis":  link("/redfish/v1/Chassis/" + chassisID),
 		},
 	}
 	if b.variant.VirtualMediaUnderManager {
@@ -544,9 +440,9 @@ func (b *BMC) manager(now time.Time) map[string]any {
 
 // managerNIC is the BMC's own network port.
 func (b *BMC) managerNIC() map[string]any {
-	name := b.host.name + "-bmc"
+	name := b.machine.Name + "-bmc"
 	return map[string]any{
-		"@odata.id":           "/redfish/v1/Managers/" + rfManagerID + "/EthernetInterfaces/eth0",
+		"@odata.id":           "/redfish/v1/Managers/" + managerID + "/EthernetInterfaces/eth0",
 		"@odata.type":         "#EthernetInterface.v1_9_0.EthernetInterface",
 		"Id":                  "eth0",
 		"Name":                "Manager Ethernet Interface",
@@ -561,7 +457,7 @@ func (b *BMC) managerNIC() map[string]any {
 		"HostName":            name,
 		"FQDN":                name,
 		"IPv4Addresses": []any{map[string]any{
-			"Address": b.id.bmcIP, "SubnetMask": "255.255.255.0", "AddressOrigin": "Static", "Gateway": mgmtGateway,
+			"Address": b.id.bmcIP, "SubnetMask": "255.255.255.0", "AddressOrigin": "Static", "Gateway": machine.MgmtGateway,
 		}},
 	}
 }

@@ -1,4 +1,4 @@
-package testlab
+package bmcsim
 
 import (
 	"math"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Tasks of a BMC with BMCVariant.TaskActions: an action answers 202
+// Tasks of a BMC with Variant.TaskActions: an action answers 202
 // Accepted with the Location of a task monitor and, as DSP0266 asks, the
 // Task in its body and a Retry-After. GET of the monitor answers 202 with
 // the Task while it runs and 200 with the completed Task (TaskState
@@ -17,8 +17,8 @@ import (
 
 const maxTasks = 32
 
-// bmcTask is one task.
-type bmcTask struct {
+// task is one task.
+type task struct {
 	id      string
 	name    string
 	start   time.Time
@@ -32,7 +32,7 @@ func taskMonitorURI(id string) string { return "/redfish/v1/TaskService/TaskMoni
 
 // actionDone answers an action that started something ending at end:
 // 204, or with TaskActions a task that completes at end.
-func (b *BMC) actionDone(q *rfRequest, name string, end time.Time) (*rfResponse, *rfError) {
+func (b *BMC) actionDone(q *request, name string, end time.Time) (*response, *apiError) {
 	if !b.variant.TaskActions {
 		return noContent(), nil
 	}
@@ -42,29 +42,29 @@ func (b *BMC) actionDone(q *rfRequest, name string, end time.Time) (*rfResponse,
 // startTask creates a task that ends at end (at least a moment after it
 // starts) and then runs apply, and answers 202 with its monitor. The
 // caller holds mu.
-func (b *BMC) startTask(q *rfRequest, name string, end time.Time, apply func()) *rfResponse {
+func (b *BMC) startTask(q *request, name string, end time.Time, apply func()) *response {
 	if min := q.now.Add(100 * time.Millisecond); end.Before(min) {
 		end = min
 	}
 	b.taskSeq++
-	t := &bmcTask{id: strconv.Itoa(b.taskSeq), name: name, start: q.now, end: end, apply: apply}
+	t := &task{id: strconv.Itoa(b.taskSeq), name: name, start: q.now, end: end, apply: apply}
 	b.tasks = append(b.tasks, t)
 	if len(b.tasks) > maxTasks {
 		b.tasks = b.tasks[len(b.tasks)-maxTasks:]
 	}
 	if apply != nil { // a power transition does not cancel it
-		b.scheduleKept(end, func(time.Time) []nodeOp {
+		b.scheduleKept(end, func(time.Time) []hostOp {
 			b.finishTask(t)
 			return nil
 		})
 	}
-	resp := &rfResponse{status: http.StatusAccepted, body: b.taskResource(t, q.now)}
+	resp := &response{status: http.StatusAccepted, body: b.taskResource(t, q.now)}
 	resp.header = http.Header{"Location": {taskMonitorURI(t.id)}, "Retry-After": {retryAfter(t.end, q.now)}}
 	return resp
 }
 
 // finishTask applies what t does, once.
-func (b *BMC) finishTask(t *bmcTask) {
+func (b *BMC) finishTask(t *task) {
 	if !t.applied && t.apply != nil {
 		t.apply()
 	}
@@ -81,7 +81,7 @@ func retryAfter(end, now time.Time) string {
 	return strconv.Itoa(int(secs))
 }
 
-func (b *BMC) task(id string) *bmcTask {
+func (b *BMC) task(id string) *task {
 	for _, t := range b.tasks {
 		if t.id == id {
 			return t
@@ -91,7 +91,7 @@ func (b *BMC) task(id string) *bmcTask {
 }
 
 // taskResource is the Task at now.
-func (b *BMC) taskResource(t *bmcTask, now time.Time) map[string]any {
+func (b *BMC) taskResource(t *task, now time.Time) map[string]any {
 	state, pct := "Running", 0
 	if total := t.end.Sub(t.start); total > 0 {
 		pct = int(100 * now.Sub(t.start) / total)
@@ -103,7 +103,7 @@ func (b *BMC) taskResource(t *bmcTask, now time.Time) map[string]any {
 		"Name":            "Task " + t.id + " (" + t.name + ")",
 		"TaskState":       state,
 		"TaskStatus":      "OK",
-		"StartTime":       rfTime(t.start),
+		"StartTime":       formatTime(t.start),
 		"PercentComplete": pct,
 		"TaskMonitor":     taskMonitorURI(t.id),
 		"Messages":        []any{},
@@ -112,21 +112,21 @@ func (b *BMC) taskResource(t *bmcTask, now time.Time) map[string]any {
 		b.finishTask(t)
 		res["TaskState"] = "Completed"
 		res["PercentComplete"] = 100
-		res["EndTime"] = rfTime(t.end)
+		res["EndTime"] = formatTime(t.end)
 		res["Messages"] = []any{msg("Success").json()}
 	}
 	return res
 }
 
 // taskMonitor serves GET of a task monitor.
-func (b *BMC) taskMonitor(q *rfRequest, id string) (*rfResponse, *rfError) {
+func (b *BMC) taskMonitor(q *request, id string) (*response, *apiError) {
 	t := b.task(id)
 	if t == nil {
 		return nil, errNotFound("TaskMonitor", id)
 	}
 	res := b.taskResource(t, q.now)
 	if res["TaskState"] == "Running" {
-		resp := &rfResponse{status: http.StatusAccepted, body: res}
+		resp := &response{status: http.StatusAccepted, body: res}
 		resp.header = http.Header{"Location": {taskMonitorURI(t.id)}, "Retry-After": {retryAfter(t.end, q.now)}}
 		return resp, nil
 	}
@@ -139,7 +139,7 @@ func (b *BMC) taskService(now time.Time) map[string]any {
 		"@odata.type":                     "#TaskService.v1_2_0.TaskService",
 		"Id":                              "TaskService",
 		"Name":                            "Tasks Service",
-		"DateTime":                        rfTime(now),
+		"DateTime":                        formatTime(now),
 		"CompletedTaskOverWritePolicy":    "Oldest",
 		"LifeCycleEventOnTaskStateChange": false,
 		"Status":                          map[string]any{"State": "Enabled", "Health": "OK"},

@@ -1,4 +1,4 @@
-package testlab
+package bmcsim
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // CA, nothing else is adapted to it.
 
 // gofishConnect connects to node's BMC with a session, or basic auth.
-func gofishConnect(t *testing.T, lab *PVE, node string, basic bool) *gofish.APIClient {
+func gofishConnect(t *testing.T, lab *testLab, node string, basic bool) *gofish.APIClient {
 	t.Helper()
 	c, err := gofish.ConnectContext(t.Context(), gofish.ClientConfig{
 		Endpoint:   lab.BMCEndpoint(node),
@@ -47,7 +47,7 @@ func gofishSystem(t *testing.T, c *gofish.APIClient) *schemas.ComputerSystem {
 
 func TestGofishSessionAndBasicAuth(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 2})
+	lab := startBMCLab(t, labOptions{Nodes: 2})
 	b := lab.BMC("pve2")
 
 	c := gofishConnect(t, lab, "pve2", false)
@@ -125,7 +125,7 @@ func TestGofishSessionAndBasicAuth(t *testing.T) {
 
 func TestGofishPowerAndBoot(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 3})
+	lab := startBMCLab(t, labOptions{Nodes: 3})
 	b := lab.BMC("pve3")
 	c := gofishConnect(t, lab, "pve3", false)
 	defer c.Logout()
@@ -212,7 +212,7 @@ func gofishInsertEject(t *testing.T, c *gofish.APIClient, media []*schemas.Virtu
 	if err != nil {
 		t.Fatalf("InsertMedia: %v", err)
 	}
-	waitRFTask(t, c, tm)
+	waitTask(t, c, tm)
 	cd, err = schemas.GetVirtualMedia(c, cd.ODataID)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func gofishInsertEject(t *testing.T, c *gofish.APIClient, media []*schemas.Virtu
 	if err != nil {
 		t.Fatalf("EjectMedia: %v", err)
 	}
-	waitRFTask(t, c, tm)
+	waitTask(t, c, tm)
 	cd, err = schemas.GetVirtualMedia(c, cd.ODataID)
 	if err != nil {
 		t.Fatal(err)
@@ -235,8 +235,8 @@ func gofishInsertEject(t *testing.T, c *gofish.APIClient, media []*schemas.Virtu
 	}
 }
 
-// waitRFTask waits for a task monitor, if the BMC answered with one.
-func waitRFTask(t *testing.T, c *gofish.APIClient, tm *schemas.TaskMonitorInfo) {
+// waitTask waits for a task monitor, if the BMC answered with one.
+func waitTask(t *testing.T, c *gofish.APIClient, tm *schemas.TaskMonitorInfo) {
 	t.Helper()
 	if tm == nil {
 		return
@@ -254,16 +254,16 @@ func waitRFTask(t *testing.T, c *gofish.APIClient, tm *schemas.TaskMonitorInfo) 
 
 func TestGofishVirtualMedia(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 1})
+	lab := startBMCLab(t, labOptions{Nodes: 1})
 	b := lab.BMC("pve1")
 	for _, tc := range []struct {
 		name    string
-		variant BMCVariant
+		variant Variant
 	}{
-		{"under the system", BMCVariant{}},
-		{"under the manager", BMCVariant{VirtualMediaUnderManager: true}},
-		{"PATCH only", BMCVariant{VirtualMediaUnderManager: true, PatchVirtualMedia: true}},
-		{"tasks", BMCVariant{TaskActions: true}},
+		{"under the system", Variant{}},
+		{"under the manager", Variant{VirtualMediaUnderManager: true}},
+		{"PATCH only", Variant{VirtualMediaUnderManager: true, PatchVirtualMedia: true}},
+		{"tasks", Variant{TaskActions: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b.SetVariant(tc.variant)
@@ -308,7 +308,7 @@ func TestGofishVirtualMedia(t *testing.T) {
 
 func TestGofishTaskReset(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 1, BMC: BMCVariant{TaskActions: true}})
+	lab := startBMCLab(t, labOptions{Nodes: 1, BMC: Variant{TaskActions: true}})
 	c := gofishConnect(t, lab, "pve1", false)
 	defer c.Logout()
 	tm, err := gofishSystem(t, c).Reset(schemas.ForceOffResetType)
@@ -318,7 +318,7 @@ func TestGofishTaskReset(t *testing.T) {
 	if tm.Task == nil || tm.Task.TaskState != schemas.RunningTaskState {
 		t.Errorf("task in the 202: %+v", tm.Task)
 	}
-	waitRFTask(t, c, tm)
+	waitTask(t, c, tm)
 	if p := gofishSystem(t, c).PowerState; p != schemas.OffPowerState || lab.NodeRunning("pve1") {
 		t.Errorf("after the task: %s, running %v", p, lab.NodeRunning("pve1"))
 	}
@@ -333,7 +333,7 @@ func TestGofishTaskReset(t *testing.T) {
 
 func TestGofishBusyAfterPowerOn(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 1, BMC: BMCVariant{BusyAfterPowerOn: time.Second}})
+	lab := startBMCLab(t, labOptions{Nodes: 1, BMC: Variant{BusyAfterPowerOn: time.Second}})
 	c := gofishConnect(t, lab, "pve1", true)
 	sys := gofishSystem(t, c)
 	if _, err := sys.Reset(schemas.PowerCycleResetType); err != nil {

@@ -1,4 +1,4 @@
-package testlab
+package bmcsim
 
 import (
 	"net/http"
@@ -11,7 +11,7 @@ import (
 
 // Virtual media: the mockup's two slots, a CD/DVD drive (CD1) and a
 // removable disk (Floppy1, a USB stick or floppy image), under the system
-// or, with BMCVariant.VirtualMediaUnderManager, under the manager.
+// or, with Variant.VirtualMediaUnderManager, under the manager.
 //
 // InsertMedia takes Image (required), Inserted (true only), WriteProtected,
 // TransferProtocolType, TransferMethod (Stream only), UserName, Password and
@@ -22,8 +22,8 @@ import (
 // already connected.", "No Virtual Media devices are currently
 // connected."). A successful action answers 204, as iDRAC and bmcweb do.
 
-// BMCVirtualMedia is the state of a virtual media slot.
-type BMCVirtualMedia struct {
+// VirtualMedia is the state of a virtual media slot.
+type VirtualMedia struct {
 	ID                   string   // CD1, Floppy1
 	MediaTypes           []string // CD, DVD / Floppy, USBStick
 	Image                string   // the image URI ("" when empty)
@@ -55,8 +55,8 @@ func newVirtualMedia() []*vmSlot {
 	}
 }
 
-func (s *vmSlot) snapshot() BMCVirtualMedia {
-	v := BMCVirtualMedia{
+func (s *vmSlot) snapshot() VirtualMedia {
+	v := VirtualMedia{
 		ID: s.id, MediaTypes: slices.Clone(s.mediaTypes), Image: s.image, Inserted: s.inserted,
 		WriteProtected: s.writeProtected, TransferProtocolType: s.protocol, UserName: s.userName, ConnectedVia: "NotConnected",
 	}
@@ -69,7 +69,7 @@ func (s *vmSlot) snapshot() BMCVirtualMedia {
 // mediaBase is where b serves the slots.
 func (b *BMC) mediaBase() string {
 	if b.variant.VirtualMediaUnderManager {
-		return "/redfish/v1/Managers/" + rfManagerID + "/VirtualMedia"
+		return "/redfish/v1/Managers/" + managerID + "/VirtualMedia"
 	}
 	return b.systemURI() + "/VirtualMedia"
 }
@@ -152,10 +152,10 @@ var schemeProtocols = map[string]string{"http": "HTTP", "https": "HTTPS", "nfs":
 // checkImage checks an image URI and TransferProtocolType as bmcweb does,
 // with the schemes of iDRAC and XCC (http, https, nfs, cifs) and returns
 // the image with its scheme and the protocol.
-func checkImage(image, protocol, action string) (string, string, *rfError) {
+func checkImage(image, protocol, action string) (string, string, *apiError) {
 	u, err := url.Parse(image)
 	if err != nil || image == "" {
-		return "", "", rfErr(http.StatusBadRequest, msg("ActionParameterValueFormatError", image, "Image", action))
+		return "", "", newError(http.StatusBadRequest, msg("ActionParameterValueFormatError", image, "Image", action))
 	}
 	if protocol != "" && !slices.Contains([]string{"CIFS", "HTTP", "HTTPS", "NFS"}, protocol) {
 		return "", "", errNotInList(protocol, "TransferProtocolType")
@@ -163,23 +163,23 @@ func checkImage(image, protocol, action string) (string, string, *rfError) {
 	scheme := strings.ToLower(u.Scheme)
 	if scheme == "" {
 		if protocol == "" {
-			return "", "", rfErr(http.StatusBadRequest, msg("ResourceAtUriInUnknownFormat", image))
+			return "", "", newError(http.StatusBadRequest, msg("ResourceAtUriInUnknownFormat", image))
 		}
 		prefix := map[string]string{"CIFS": "smb://", "HTTP": "http://", "HTTPS": "https://", "NFS": "nfs://"}[protocol]
 		return prefix + strings.TrimPrefix(image, "//"), protocol, nil
 	}
 	fromScheme, ok := schemeProtocols[scheme]
 	if !ok || u.Host == "" {
-		return "", "", rfErr(http.StatusBadRequest, msg("ResourceAtUriInUnknownFormat", image))
+		return "", "", newError(http.StatusBadRequest, msg("ResourceAtUriInUnknownFormat", image))
 	}
 	if protocol != "" && protocol != fromScheme {
-		return "", "", rfErr(http.StatusBadRequest, msg("ActionParameterValueTypeError", protocol, "TransferProtocolType", action))
+		return "", "", newError(http.StatusBadRequest, msg("ActionParameterValueTypeError", protocol, "TransferProtocolType", action))
 	}
 	return image, fromScheme, nil
 }
 
 // insertMedia serves POST .../Actions/VirtualMedia.InsertMedia.
-func (b *BMC) insertMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
+func (b *BMC) insertMedia(q *request, s *vmSlot) (*response, *apiError) {
 	const action = "VirtualMedia.InsertMedia"
 	obj, err := parseObject(nonEmpty(q.body))
 	if err != nil {
@@ -189,7 +189,7 @@ func (b *BMC) insertMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 	var image, protocol string
 	for _, k := range sortedKeys(obj) {
 		v := obj[k]
-		typeErr := rfErr(http.StatusBadRequest, msg("ActionParameterValueTypeError", rawText(v), k, action))
+		typeErr := newError(http.StatusBadRequest, msg("ActionParameterValueTypeError", rawText(v), k, action))
 		switch k {
 		case "Image", "TransferProtocolType", "TransferMethod", "UserName", "Password", "MediaType":
 			str, ok := asString(v)
@@ -203,7 +203,7 @@ func (b *BMC) insertMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 				protocol = str
 			case "TransferMethod":
 				if str != "Stream" {
-					return nil, rfErr(http.StatusBadRequest, msg("ActionParameterNotSupported", k, action))
+					return nil, newError(http.StatusBadRequest, msg("ActionParameterNotSupported", k, action))
 				}
 			case "UserName":
 				ins.user = str
@@ -220,27 +220,27 @@ func (b *BMC) insertMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 				return nil, typeErr
 			}
 			if k == "Inserted" && !x {
-				return nil, rfErr(http.StatusBadRequest, msg("ActionParameterNotSupported", k, action))
+				return nil, newError(http.StatusBadRequest, msg("ActionParameterNotSupported", k, action))
 			}
 			if k == "WriteProtected" {
 				ins.writeProtected = x
 			}
 		default:
-			return nil, rfErr(http.StatusBadRequest, msg("ActionParameterUnknown", action, k))
+			return nil, newError(http.StatusBadRequest, msg("ActionParameterUnknown", action, k))
 		}
 	}
 	if _, ok := obj["Image"]; !ok {
-		return nil, rfErr(http.StatusBadRequest, msg("ActionParameterMissing", action, "Image"))
+		return nil, newError(http.StatusBadRequest, msg("ActionParameterMissing", action, "Image"))
 	}
-	var rerr *rfError
+	var rerr *apiError
 	if ins.image, ins.protocol, rerr = checkImage(image, protocol, action); rerr != nil {
 		return nil, rerr
 	}
 	if q.now.Before(s.pendingUntil) {
-		return nil, rfErr(http.StatusConflict, msg("ResourceInUse"))
+		return nil, newError(http.StatusConflict, msg("ResourceInUse"))
 	}
 	if s.inserted {
-		return nil, rfErr(http.StatusInternalServerError, rfMessage{key: "ResourceInUse", related: []string{"#/Image"},
+		return nil, newError(http.StatusInternalServerError, message{key: "ResourceInUse", related: []string{"#/Image"},
 			resolution: "The Virtual Media image server is already connected. Eject the media before inserting another."})
 	}
 	apply := func() { s.insert(ins) }
@@ -263,21 +263,21 @@ func (s *vmSlot) eject() {
 }
 
 // ejectMedia serves POST .../Actions/VirtualMedia.EjectMedia.
-func (b *BMC) ejectMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
+func (b *BMC) ejectMedia(q *request, s *vmSlot) (*response, *apiError) {
 	const action = "VirtualMedia.EjectMedia"
 	obj, err := parseObject(nonEmpty(q.body))
 	if err != nil {
 		return nil, err
 	}
 	if len(obj) > 0 {
-		return nil, rfErr(http.StatusBadRequest, msg("ActionParameterUnknown", action, sortedKeys(obj)[0]))
+		return nil, newError(http.StatusBadRequest, msg("ActionParameterUnknown", action, sortedKeys(obj)[0]))
 	}
 	if q.now.Before(s.pendingUntil) {
-		return nil, rfErr(http.StatusConflict, msg("ResourceInUse"))
+		return nil, newError(http.StatusConflict, msg("ResourceInUse"))
 	}
 	if !s.inserted {
-		return nil, rfErr(http.StatusInternalServerError,
-			rfMessage{key: "GeneralError", resolution: "No Virtual Media devices are currently connected."}, msg("InternalError"))
+		return nil, newError(http.StatusInternalServerError,
+			message{key: "GeneralError", resolution: "No Virtual Media devices are currently connected."}, msg("InternalError"))
 	}
 	if !b.variant.TaskActions {
 		s.eject()
@@ -287,12 +287,12 @@ func (b *BMC) ejectMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 	return b.startTask(q, "EjectMedia", s.pendingUntil, s.eject), nil
 }
 
-// patchMedia serves PATCH of a slot, with BMCVariant.PatchVirtualMedia:
+// patchMedia serves PATCH of a slot, with Variant.PatchVirtualMedia:
 // Image (a URI inserts, null ejects), Inserted (false ejects; true needs
 // an Image), WriteProtected, TransferProtocolType, TransferMethod,
 // UserName, Password. Like XCC it answers 200 with the slot, and 400 when
 // the slot holds other media.
-func (b *BMC) patchMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
+func (b *BMC) patchMedia(q *request, s *vmSlot) (*response, *apiError) {
 	const action = "PATCH"
 	if err := checkIfMatch(q, b.mediaResource(s)); err != nil {
 		return nil, err
@@ -302,7 +302,7 @@ func (b *BMC) patchMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 		return nil, err
 	}
 	if len(obj) == 0 {
-		return nil, rfErr(http.StatusBadRequest, msg("EmptyJSON"))
+		return nil, newError(http.StatusBadRequest, msg("EmptyJSON"))
 	}
 	current := b.mediaResource(s)
 	var (
@@ -371,7 +371,7 @@ func (b *BMC) patchMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 			return nil, rerr
 		}
 		if s.inserted && s.image != img {
-			return nil, rfErr(http.StatusBadRequest, rfMessage{key: "ResourceInUse", related: []string{"#/Image"},
+			return nil, newError(http.StatusBadRequest, message{key: "ResourceInUse", related: []string{"#/Image"},
 				resolution: "The slot holds another image. Eject it (Image null or Inserted false) before inserting another."})
 		}
 		ins := mediaInsert{image: img, protocol: proto, writeProtected: true}
@@ -386,7 +386,7 @@ func (b *BMC) patchMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 		}
 		s.insert(ins)
 	case inserted != nil && *inserted && !s.inserted:
-		return nil, rfErr(http.StatusBadRequest, msg("PropertyMissing", "Image"))
+		return nil, newError(http.StatusBadRequest, msg("PropertyMissing", "Image"))
 	case wp != nil && s.inserted:
 		s.writeProtected = *wp
 	}
@@ -396,7 +396,7 @@ func (b *BMC) patchMedia(q *rfRequest, s *vmSlot) (*rfResponse, *rfError) {
 // mediaRoute serves the virtual media paths below base (the system or the
 // manager), rest being what follows VirtualMedia. ok is false when base is
 // not where b serves them.
-func (b *BMC) mediaRoute(q *rfRequest, base string, rest []string) (*rfResponse, *rfError, bool) {
+func (b *BMC) mediaRoute(q *request, base string, rest []string) (*response, *apiError, bool) {
 	if base != b.mediaBase() {
 		return nil, nil, false
 	}
@@ -429,8 +429,8 @@ func (b *BMC) mediaRoute(q *rfRequest, base string, rest []string) (*rfResponse,
 		if err := allow(q, http.MethodPost); err != nil {
 			return nil, err, true
 		}
-		var resp *rfResponse
-		var err *rfError
+		var resp *response
+		var err *apiError
 		if rest[2] == "VirtualMedia.InsertMedia" {
 			resp, err = b.insertMedia(q, s)
 		} else {

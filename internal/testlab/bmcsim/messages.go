@@ -1,4 +1,4 @@
-package testlab
+package bmcsim
 
 import (
 	"fmt"
@@ -87,8 +87,8 @@ var baseMessages = map[string]registryMessage{
 	"SessionTerminated": {"The session was successfully terminated.", "OK", "No resolution is required."},
 }
 
-// rfMessage is one message of an answer.
-type rfMessage struct {
+// message is one message of an answer.
+type message struct {
 	key        string
 	args       []string
 	resolution string // replaces the registry's (GeneralError asks for one)
@@ -96,13 +96,13 @@ type rfMessage struct {
 }
 
 // msg returns the message key of the Base registry with its arguments.
-func msg(key string, args ...string) rfMessage { return rfMessage{key: key, args: args} }
+func msg(key string, args ...string) message { return message{key: key, args: args} }
 
 // json renders the message as a Message object (Message.v1_1_2).
-func (m rfMessage) json() map[string]any {
+func (m message) json() map[string]any {
 	reg, ok := baseMessages[m.key]
 	if !ok {
-		panic("testlab: no Base message " + m.key)
+		panic("bmcsim: no Base message " + m.key)
 	}
 	text := reg.text
 	for i := len(m.args); i >= 1; i-- { // %10 before %1
@@ -129,14 +129,14 @@ func (m rfMessage) json() map[string]any {
 	return out
 }
 
-// rfError is an error answer: a status and the messages of its body.
-type rfError struct {
+// apiError is an error answer: a status and the messages of its body.
+type apiError struct {
 	status   int
-	messages []rfMessage
+	messages []message
 	header   http.Header // e.g. Retry-After, WWW-Authenticate
 }
 
-func (e *rfError) Error() string {
+func (e *apiError) Error() string {
 	var parts []string
 	for _, m := range e.messages {
 		parts = append(parts, m.json()["Message"].(string))
@@ -144,14 +144,14 @@ func (e *rfError) Error() string {
 	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, " "))
 }
 
-// rfErr returns an error answer with status and messages.
-func rfErr(status int, messages ...rfMessage) *rfError {
-	return &rfError{status: status, messages: messages}
+// newError returns an error answer with status and messages.
+func newError(status int, messages ...message) *apiError {
+	return &apiError{status: status, messages: messages}
 }
 
 // body is the error body DSP0266 describes: {"error": {code, message,
 // @Message.ExtendedInfo}}.
-func (e *rfError) body() map[string]any {
+func (e *apiError) body() map[string]any {
 	var infos []any
 	for _, m := range e.messages {
 		infos = append(infos, m.json())
@@ -170,35 +170,35 @@ func (e *rfError) body() map[string]any {
 
 // Errors the BMCs answer in many places.
 
-func errNotFound(kind, name string) *rfError {
-	return rfErr(http.StatusNotFound, msg("ResourceNotFound", kind, name))
+func errNotFound(kind, name string) *apiError {
+	return newError(http.StatusNotFound, msg("ResourceNotFound", kind, name))
 }
 
-func errNoSession() *rfError {
-	e := rfErr(http.StatusUnauthorized, msg("NoValidSession"))
+func errNoSession() *apiError {
+	e := newError(http.StatusUnauthorized, msg("NoValidSession"))
 	e.header = http.Header{"WWW-Authenticate": {`Basic realm="Redfish"`}}
 	return e
 }
 
-func errMalformedJSON() *rfError { return rfErr(http.StatusBadRequest, msg("MalformedJSON")) }
+func errMalformedJSON() *apiError { return newError(http.StatusBadRequest, msg("MalformedJSON")) }
 
-func errPropertyUnknown(p string) *rfError {
-	return rfErr(http.StatusBadRequest, msg("PropertyUnknown", p))
+func errPropertyUnknown(p string) *apiError {
+	return newError(http.StatusBadRequest, msg("PropertyUnknown", p))
 }
 
-func errPropertyNotWritable(p string) *rfError {
-	return rfErr(http.StatusBadRequest, msg("PropertyNotWritable", p))
+func errPropertyNotWritable(p string) *apiError {
+	return newError(http.StatusBadRequest, msg("PropertyNotWritable", p))
 }
 
-func errPropertyType(value, p string) *rfError {
-	return rfErr(http.StatusBadRequest, msg("PropertyValueTypeError", value, p))
+func errPropertyType(value, p string) *apiError {
+	return newError(http.StatusBadRequest, msg("PropertyValueTypeError", value, p))
 }
 
-func errNotInList(value, p string) *rfError {
-	return rfErr(http.StatusBadRequest, msg("PropertyValueNotInList", value, p))
+func errNotInList(value, p string) *apiError {
+	return newError(http.StatusBadRequest, msg("PropertyValueNotInList", value, p))
 }
 
 // errGeneral is GeneralError with the resolution the registry asks for.
-func errGeneral(status int, resolution string) *rfError {
-	return rfErr(status, rfMessage{key: "GeneralError", resolution: resolution})
+func errGeneral(status int, resolution string) *apiError {
+	return newError(status, message{key: "GeneralError", resolution: resolution})
 }

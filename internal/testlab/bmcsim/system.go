@@ -1,4 +1,4 @@
-package testlab
+package bmcsim
 
 import (
 	"encoding/json"
@@ -10,13 +10,13 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 )
 
-// The computer system of a BMC: its power, which drives the lab's machine,
+// The computer system of a BMC: its power, which drives its Host,
 // its boot source override, and its inventory (processors, memory, NICs),
 // from the node's hardware.
 //
-// ComputerSystem.Reset (BMCTiming gives the durations):
+// ComputerSystem.Reset (Timing gives the durations):
 //   - On: PoweringOn, then On; the host boots and its node serves after
-//     BMCTiming.Boot. ForceOff: the machine stops at once, PoweringOff,
+//     Timing.Boot. ForceOff: the machine stops at once, PoweringOff,
 //     then Off. GracefulShutdown: the OS shuts down (PoweringOff) for
 //     longer, the machine stops when the power goes off. GracefulRestart
 //     and ForceRestart keep PowerState On while the node goes down and
@@ -55,41 +55,41 @@ var (
 	bootModeValues    = []string{"UEFI", "Legacy"}
 )
 
-// BMCBootOverride is a system's boot source override (ComputerSystem.Boot).
-type BMCBootOverride struct {
+// BootOverride is a system's boot source override (ComputerSystem.Boot).
+type BootOverride struct {
 	Target  string // BootSourceOverrideTarget: None, Pxe, Hdd, Cd, Diags, BiosSetup, Usb
 	Enabled string // BootSourceOverrideEnabled: Once, Continuous, Disabled
 	Mode    string // BootSourceOverrideMode: UEFI, Legacy
 }
 
-// BMCBoot is how a host booted.
-type BMCBoot struct {
+// Boot is how a host booted.
+type Boot struct {
 	At     time.Time // when the boot started (power on or restart)
 	Target string    // the override it booted with ("None": its boot order)
 	Mode   string    // UEFI or Legacy
 	Image  string    // for Cd and Usb: the virtual media image it booted from ("" if none was inserted)
 }
 
-// bmcPower is the state of the host's power. Transitions are events
+// power is the state of the host's power. Transitions are events
 // (BMC.schedule); a new transition bumps gen, which cancels the events of
 // the old one.
-type bmcPower struct {
+type power struct {
 	state      string // On or Off: the host's power, as far as it has settled
 	transition string // PoweringOn or PoweringOff while a transition runs, else ""
 	osUp       bool   // the machine runs (its node serves the API)
 	booting    bool   // powered, but the node does not serve yet
 	gen        int
-	busyUntil  time.Time // BMCVariant.BusyAfterPowerOn after the last power on
+	busyUntil  time.Time // Variant.BusyAfterPowerOn after the last power on
 	busyEnd    time.Time // until when a transition holds: other resets answer 409
 	lastReset  time.Time
-	boot       BMCBootOverride
-	lastBoot   BMCBoot
+	boot       BootOverride
+	lastBoot   Boot
 	led        string
 	assetTag   string
 }
 
 // display is PowerState as the BMC reports it.
-func (p *bmcPower) display() string {
+func (p *power) display() string {
 	if p.transition != "" {
 		return p.transition
 	}
@@ -97,7 +97,7 @@ func (p *bmcPower) display() string {
 }
 
 // bootProgress is BootProgress.LastState.
-func (p *bmcPower) bootProgress() string {
+func (p *power) bootProgress() string {
 	switch {
 	case p.osUp:
 		return "OSRunning"
@@ -108,9 +108,9 @@ func (p *bmcPower) bootProgress() string {
 	}
 }
 
-// external makes p what the lab says after the machine was powered off or
-// on through the lab.
-func (p *bmcPower) external(b *BMC, up bool, now time.Time) {
+// external makes p what the host says after the machine was powered off or
+// on without the BMC (BMC.SyncHostPower).
+func (p *power) external(b *BMC, up bool, now time.Time) {
 	switch {
 	case up && !(p.state == powerOn && p.osUp && p.transition == ""):
 		p.gen++
@@ -127,10 +127,10 @@ func (p *bmcPower) external(b *BMC, up bool, now time.Time) {
 // bootStart is the host starting to boot at t: the firmware reads the
 // boot override ("Once" is used up) and the BMC may be busy for a while.
 // The caller schedules the node's start.
-func (p *bmcPower) bootStart(b *BMC, t time.Time) {
+func (p *power) bootStart(b *BMC, t time.Time) {
 	p.lastReset = t
 	p.booting = true
-	p.lastBoot = BMCBoot{At: t, Target: "None", Mode: p.boot.Mode}
+	p.lastBoot = Boot{At: t, Target: "None", Mode: p.boot.Mode}
 	if p.boot.Enabled != "Disabled" && p.boot.Target != "None" {
 		p.lastBoot.Target = p.boot.Target
 		for _, s := range b.media {
@@ -152,9 +152,9 @@ func (p *bmcPower) bootStart(b *BMC, t time.Time) {
 // caller holds mu.
 func (b *BMC) bootLocked(t time.Time) {
 	b.power.bootStart(b, t)
-	b.schedule(t.Add(b.timing.Boot), func(time.Time) []nodeOp {
+	b.schedule(t.Add(b.timing.Boot), func(time.Time) []hostOp {
 		b.power.booting, b.power.osUp = false, true
-		return []nodeOp{{up: true}}
+		return []hostOp{{up: true}}
 	})
 }
 
@@ -165,7 +165,7 @@ func (b *BMC) powerOnLocked(now time.Time) time.Time {
 	p.transition = powerPoweringOn
 	end := now.Add(b.timing.PowerOn)
 	p.busyEnd = end
-	b.schedule(end, func(t time.Time) []nodeOp {
+	b.schedule(end, func(t time.Time) []hostOp {
 		p.state, p.transition = powerOn, ""
 		b.bootLocked(t)
 		return nil
@@ -175,15 +175,15 @@ func (b *BMC) powerOnLocked(now time.Time) time.Time {
 
 // forceOffLocked cuts the host's power: the machine stops at once, the BMC
 // shows PoweringOff, then Off.
-func (b *BMC) forceOffLocked(now time.Time, q *rfRequest) time.Time {
+func (b *BMC) forceOffLocked(now time.Time, q *request) time.Time {
 	p := &b.power
 	p.gen++
 	p.transition = powerPoweringOff
 	p.osUp, p.booting = false, false
 	end := now.Add(b.timing.ForceOff)
 	p.busyEnd = end
-	q.ops = append(q.ops, nodeOp{up: false}) // harmless if it is off already
-	b.schedule(end, func(time.Time) []nodeOp {
+	q.ops = append(q.ops, hostOp{up: false}) // harmless if it is off already
+	b.schedule(end, func(time.Time) []hostOp {
 		p.state, p.transition = powerOff, ""
 		return nil
 	})
@@ -198,10 +198,10 @@ func (b *BMC) gracefulShutdownLocked(now time.Time) time.Time {
 	p.transition = powerPoweringOff
 	end := now.Add(b.timing.GracefulShutdown)
 	p.busyEnd = end
-	b.schedule(end, func(time.Time) []nodeOp {
+	b.schedule(end, func(time.Time) []hostOp {
 		p.state, p.transition = powerOff, ""
 		p.osUp, p.booting = false, false
-		return []nodeOp{{up: false}}
+		return []hostOp{{up: false}}
 	})
 	return end
 }
@@ -212,36 +212,36 @@ func (b *BMC) gracefulRestartLocked(now time.Time) time.Time {
 	p.gen++
 	end := now.Add(b.timing.GracefulShutdown)
 	p.busyEnd = end
-	b.schedule(end, func(t time.Time) []nodeOp {
+	b.schedule(end, func(t time.Time) []hostOp {
 		p.osUp = false
 		b.bootLocked(t)
-		return []nodeOp{{up: false}}
+		return []hostOp{{up: false}}
 	})
 	return end
 }
 
 // forceRestartLocked resets the host: the machine stops at once and boots.
-func (b *BMC) forceRestartLocked(now time.Time, q *rfRequest) time.Time {
+func (b *BMC) forceRestartLocked(now time.Time, q *request) time.Time {
 	p := &b.power
 	p.gen++
 	p.osUp = false
-	q.ops = append(q.ops, nodeOp{up: false})
+	q.ops = append(q.ops, hostOp{up: false})
 	p.busyEnd = now
 	b.bootLocked(now)
 	return now
 }
 
 // powerCycleLocked removes the power and restores it.
-func (b *BMC) powerCycleLocked(now time.Time, q *rfRequest) time.Time {
+func (b *BMC) powerCycleLocked(now time.Time, q *request) time.Time {
 	off := b.forceOffLocked(now, q)
 	p := &b.power
 	end := off.Add(b.timing.PowerOn)
 	p.busyEnd = end
-	b.schedule(off, func(time.Time) []nodeOp {
+	b.schedule(off, func(time.Time) []hostOp {
 		p.state, p.transition = powerOff, powerPoweringOn
 		return nil
 	})
-	b.schedule(end, func(t time.Time) []nodeOp {
+	b.schedule(end, func(t time.Time) []hostOp {
 		p.state, p.transition = powerOn, ""
 		b.bootLocked(t)
 		return nil
@@ -250,7 +250,7 @@ func (b *BMC) powerCycleLocked(now time.Time, q *rfRequest) time.Time {
 }
 
 // reset serves POST .../Actions/ComputerSystem.Reset.
-func (b *BMC) reset(q *rfRequest) (*rfResponse, *rfError) {
+func (b *BMC) reset(q *request) (*response, *apiError) {
 	const action = "ComputerSystem.Reset"
 	obj, err := parseObject(nonEmpty(q.body))
 	if err != nil {
@@ -259,16 +259,16 @@ func (b *BMC) reset(q *rfRequest) (*rfResponse, *rfError) {
 	var resetType string
 	for _, k := range sortedKeys(obj) {
 		if k != "ResetType" {
-			return nil, rfErr(http.StatusBadRequest, msg("ActionParameterUnknown", action, k))
+			return nil, newError(http.StatusBadRequest, msg("ActionParameterUnknown", action, k))
 		}
 		s, ok := asString(obj[k])
 		if !ok {
-			return nil, rfErr(http.StatusBadRequest, msg("ActionParameterValueTypeError", rawText(obj[k]), k, action))
+			return nil, newError(http.StatusBadRequest, msg("ActionParameterValueTypeError", rawText(obj[k]), k, action))
 		}
 		resetType = s
 	}
 	if _, ok := obj["ResetType"]; !ok {
-		return nil, rfErr(http.StatusBadRequest, msg("ActionParameterMissing", action, "ResetType"))
+		return nil, newError(http.StatusBadRequest, msg("ActionParameterMissing", action, "ResetType"))
 	}
 	if !slices.Contains(resetTypes, resetType) {
 		return nil, errNotInList(resetType, "ResetType")
@@ -276,7 +276,7 @@ func (b *BMC) reset(q *rfRequest) (*rfResponse, *rfError) {
 	p := &b.power
 	now := q.now
 	if now.Before(p.busyEnd) && resetType != "ForceOff" {
-		return nil, rfErr(http.StatusConflict, msg("ResourceInUse"))
+		return nil, newError(http.StatusConflict, msg("ResourceInUse"))
 	}
 	on := p.state == powerOn && p.transition != powerPoweringOff || p.transition == powerPoweringOn
 	var end time.Time
@@ -311,7 +311,7 @@ func (b *BMC) reset(q *rfRequest) (*rfResponse, *rfError) {
 	case "GracefulRestart", "ForceRestart", "Nmi":
 		if !on {
 			// as iLO (400, InvalidOperationForSystemState), with the Base message
-			return nil, rfErr(http.StatusBadRequest, msg("ResourceInStandby"))
+			return nil, newError(http.StatusBadRequest, msg("ResourceInStandby"))
 		}
 		switch resetType {
 		case "GracefulRestart":
@@ -360,7 +360,7 @@ func collection(uri, odataType, name string, members ...string) map[string]any {
 
 // linkStatic adds a link to the mockup's resource at uri, if it is served.
 func (b *BMC) linkStatic(res map[string]any, prop, uri string) {
-	if b.lab.mockup.has(b, uri) {
+	if b.mockup.has(b, uri) {
 		res[prop] = link(uri)
 	}
 }
@@ -406,9 +406,9 @@ func (b *BMC) system() map[string]any {
 		},
 		"BootProgress": map[string]any{
 			"LastState":     p.bootProgress(),
-			"LastStateTime": rfTime(p.lastReset),
+			"LastStateTime": formatTime(p.lastReset),
 		},
-		"LastResetTime": rfTime(p.lastReset),
+		"LastResetTime": formatTime(p.lastReset),
 		"ProcessorSummary": map[string]any{
 			"Count":                 n.Sockets,
 			"Model":                 machine.CPUModel,
@@ -426,8 +426,8 @@ func (b *BMC) system() map[string]any {
 		"Memory":             link(uri + "/Memory"),
 		"EthernetInterfaces": link(uri + "/EthernetInterfaces"),
 		"Links": map[string]any{
-			"Chassis":   links("/redfish/v1/Chassis/" + rfChassisID),
-			"ManagedBy": links("/redfish/v1/Managers/" + rfManagerID),
+			"Chassis":   links("/redfish/v1/Chassis/" + chassisID),
+			"ManagedBy": links("/redfish/v1/Managers/" + managerID),
 		},
 		"Actions": map[string]any{
 			"#ComputerSystem.Reset": map[string]any{
@@ -447,7 +447,7 @@ func (b *BMC) system() map[string]any {
 
 // patchSystem serves PATCH /redfish/v1/Systems/<id>: the boot override,
 // AssetTag and IndicatorLED. Nothing changes unless everything is valid.
-func (b *BMC) patchSystem(q *rfRequest) (*rfResponse, *rfError) {
+func (b *BMC) patchSystem(q *request) (*response, *apiError) {
 	if err := checkIfMatch(q, b.system()); err != nil {
 		return nil, err
 	}
@@ -456,7 +456,7 @@ func (b *BMC) patchSystem(q *rfRequest) (*rfResponse, *rfError) {
 		return nil, err
 	}
 	if len(obj) == 0 {
-		return nil, rfErr(http.StatusBadRequest, msg("EmptyJSON"))
+		return nil, newError(http.StatusBadRequest, msg("EmptyJSON"))
 	}
 	p := &b.power
 	next := *p
@@ -495,7 +495,7 @@ func (b *BMC) patchSystem(q *rfRequest) (*rfResponse, *rfError) {
 }
 
 // patchBoot applies a PATCH of Boot to o.
-func patchBoot(o *BMCBootOverride, v json.RawMessage) *rfError {
+func patchBoot(o *BootOverride, v json.RawMessage) *apiError {
 	obj, err := parseObject(v)
 	if err != nil {
 		return errPropertyType(rawText(v), "Boot")
@@ -556,7 +556,7 @@ func (b *BMC) ethernetInterface(i int) map[string]any {
 		"MACAddress":            mac,
 		"SpeedMbps":             1000,
 		"FullDuplex":            true,
-		"HostName":              b.host.name,
+		"HostName":              b.machine.Name,
 	}
 }
 
@@ -576,7 +576,7 @@ func (b *BMC) ethernetInterfaces() map[string]any {
 	for _, mac := range b.id.macs {
 		members = append(members, b.systemURI()+"/EthernetInterfaces/"+macID(mac))
 	}
-	if hostIf := b.systemURI() + "/EthernetInterfaces/ToManager"; b.lab.mockup.has(b, hostIf) {
+	if hostIf := b.systemURI() + "/EthernetInterfaces/ToManager"; b.mockup.has(b, hostIf) {
 		members = append(members, hostIf) // the host's end of the Redfish host interface
 	}
 	return collection(b.systemURI()+"/EthernetInterfaces", "#EthernetInterfaceCollection.EthernetInterfaceCollection",
@@ -651,11 +651,11 @@ func (b *BMC) memory(id string) map[string]any {
 
 // chassis is GET /redfish/v1/Chassis/1U.
 func (b *BMC) chassis() map[string]any {
-	uri := "/redfish/v1/Chassis/" + rfChassisID
+	uri := "/redfish/v1/Chassis/" + chassisID
 	res := map[string]any{
 		"@odata.id":    uri,
 		"@odata.type":  "#Chassis.v1_22_0.Chassis",
-		"Id":           rfChassisID,
+		"Id":           chassisID,
 		"Name":         "Computer System Chassis",
 		"ChassisType":  "RackMount",
 		"Manufacturer": sysManufacturer,
@@ -666,8 +666,8 @@ func (b *BMC) chassis() map[string]any {
 		"Status":       map[string]any{"State": "Enabled", "Health": "OK"},
 		"Links": map[string]any{
 			"ComputerSystems":   links(b.systemURI()),
-			"ManagedBy":         links("/redfish/v1/Managers/" + rfManagerID),
-			"ManagersInChassis": links("/redfish/v1/Managers/" + rfManagerID),
+			"ManagedBy":         links("/redfish/v1/Managers/" + managerID),
+			"ManagersInChassis": links("/redfish/v1/Managers/" + managerID),
 		},
 	}
 	for _, sub := range []string{"ThermalSubsystem", "PowerSubsystem", "EnvironmentMetrics", "Sensors", "Controls", "TrustedComponents", "Thermal", "Power"} {
