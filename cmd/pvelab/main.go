@@ -104,7 +104,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		}
 		defer ceph.Close()
 	}
-	lab, err := testlab.StartPVE(testlab.PVEOptions{
+	lab, err := testlab.Start(testlab.Options{
 		Ceph:       ceph,
 		Nodes:      cfg.nodes,
 		Standalone: cfg.standalone,

@@ -28,11 +28,11 @@ var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 	"pve": providerserver.NewProtocol6WithError(provider.New("acctest")()),
 }
 
-var lab *testlab.PVE
+var lab *testlab.Lab
 
 // Lab returns the simulated lab the tests run against, or nil when they run
 // against a real PVE given by PVE_ENDPOINT.
-func Lab() *testlab.PVE {
+func Lab() *testlab.Lab {
 	return lab
 }
 
@@ -49,7 +49,7 @@ func Run(m *testing.M) int {
 	}
 	defer cleanup()
 	if os.Getenv("PVE_ENDPOINT") == "" {
-		lab, err = testlab.StartPVE(testlab.PVEOptions{
+		lab, err = testlab.Start(testlab.Options{
 			Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 		})
 		if err != nil {

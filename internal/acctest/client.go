@@ -45,7 +45,7 @@ func PVEClient(t *testing.T) *pve.Client {
 
 // LabClient is a client for a lab a test started for itself (StartLab),
 // with the lab's API token.
-func LabClient(t *testing.T, lab *testlab.PVE) *pve.Client {
+func LabClient(t *testing.T, lab *testlab.Lab) *pve.Client {
 	t.Helper()
 	c, err := pve.New(context.Background(), pve.Config{Endpoint: lab.Endpoint(), APIToken: lab.APIToken(),
 		TLSFingerprint: lab.Fingerprint()})

@@ -12,7 +12,7 @@ import (
 // StartPBS starts, for one test, a simulated Proxmox Backup Server whose
 // certificate the PVE lab's CA signs (lab may be nil: a CA of its own),
 // closed when the test ends.
-func StartPBS(t *testing.T, lab *testlab.PVE) *pbssim.Server {
+func StartPBS(t *testing.T, lab *testlab.Lab) *pbssim.Server {
 	t.Helper()
 	var ca *sim.CA
 	if lab != nil {
@@ -29,7 +29,7 @@ func StartPBS(t *testing.T, lab *testlab.PVE) *pbssim.Server {
 // PBSProviderBlock is a provider "pve" block with a pbs {} block for s,
 // logging in with s's API token and trusting its CA; with lab set, it
 // talks to lab's pve1 too.
-func PBSProviderBlock(lab *testlab.PVE, s *pbssim.Server) string {
+func PBSProviderBlock(lab *testlab.Lab, s *pbssim.Server) string {
 	pveSettings := ""
 	if lab != nil {
 		pveSettings = fmt.Sprintf(`

@@ -134,7 +134,7 @@ func closedPort(t *testing.T) string {
 
 func TestProvider_connectionDiagnostics(t *testing.T) {
 	clearEnv(t)
-	lab, err := testlab.StartPVE(testlab.PVEOptions{})
+	lab, err := testlab.Start(testlab.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestProvider_descriptions(t *testing.T) {
 // over a token in the environment.
 func TestProvider_authPrecedence(t *testing.T) {
 	clearEnv(t)
-	lab, err := testlab.StartPVE(testlab.PVEOptions{})
+	lab, err := testlab.Start(testlab.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

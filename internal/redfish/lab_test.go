@@ -11,9 +11,9 @@ import (
 
 // labClient starts a one-node lab whose BMC behaves as variant, and a
 // client for that BMC.
-func labClient(t *testing.T, variant bmcsim.Variant, password string) (*testlab.PVE, *Client) {
+func labClient(t *testing.T, variant bmcsim.Variant, password string) (*testlab.Lab, *Client) {
 	t.Helper()
-	lab, err := testlab.StartPVE(testlab.PVEOptions{Nodes: 1, BMC: variant, SchemaPath: "-"})
+	lab, err := testlab.Start(testlab.Options{Nodes: 1, BMC: variant, SchemaPath: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}

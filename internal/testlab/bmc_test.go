@@ -29,13 +29,13 @@ var fastTiming = bmcsim.Timing{
 // rfCaller sends requests to one BMC.
 type rfCaller struct {
 	t       *testing.T
-	lab     *PVE
+	lab     *Lab
 	bmc     *bmcsim.BMC
 	client  *http.Client
 	headers map[string]string
 }
 
-func newRF(t *testing.T, lab *PVE, node string) *rfCaller {
+func newRF(t *testing.T, lab *Lab, node string) *rfCaller {
 	t.Helper()
 	b := lab.BMC(node)
 	if b == nil {
@@ -155,7 +155,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // startBMCLab starts a lab whose BMCs have short power transitions.
-func startBMCLab(t *testing.T, opts PVEOptions) *PVE {
+func startBMCLab(t *testing.T, opts Options) *Lab {
 	t.Helper()
 	if opts.SchemaPath == "" {
 		opts.SchemaPath = "-" // the BMC tests do not need PVE's schema
@@ -169,7 +169,7 @@ func startBMCLab(t *testing.T, opts PVEOptions) *PVE {
 
 func TestBMCEndpointsAndCertificates(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{})
+	lab := startBMCLab(t, Options{})
 	seen := map[string]bool{}
 	for _, n := range lab.NodeNames() {
 		ep := lab.BMCEndpoint(n)
@@ -211,7 +211,7 @@ func (c *rfCaller) reset(resetType string) rfResult {
 
 func TestBMCPowerDrivesTheNode(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 3})
+	lab := startBMCLab(t, Options{Nodes: 3})
 	c := newRF(t, lab, "pve2").basic()
 	pve := newCaller(t, lab).withToken()
 	nodeStatus := func(name string) string {
@@ -311,7 +311,7 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 
 func TestBMCFollowsLabPower(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 2})
+	lab := startBMCLab(t, Options{Nodes: 2})
 	c := newRF(t, lab, "pve1").basic()
 	if err := lab.StopNode("pve1"); err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestBMCFollowsLabPower(t *testing.T) {
 
 func TestBMCEnvLines(t *testing.T) {
 	t.Parallel()
-	lab := startBMCLab(t, PVEOptions{Nodes: 2})
+	lab := startBMCLab(t, Options{Nodes: 2})
 	lines := strings.Join(lab.EnvLines(), "\n")
 	for _, want := range []string{
 		"export BMC_USERNAME=ADMIN",

@@ -1,48 +1,40 @@
-// Package testlab runs the servers this project's tests talk to: simulated
-// Proxmox VE nodes (StartPVE) with their BMCs (Redfish), a real Ceph
-// cluster (cephlab.Start) and a simulated Proxmox Backup Server
-// (pbssim.Start).
+// Package testlab runs the lab as a whole: the servers this project's tests
+// talk to, on loopback. Start starts simulated Proxmox VE nodes with their
+// BMCs and returns the Lab; a real Ceph cluster and a simulated Proxmox
+// Backup Server start beside it (Options.Ceph, pbssim.Start with the lab's
+// CA).
 //
-// The simulators model the behaviour of the real servers, not the needs of one
-// client: the same paths, parameter checks, error texts, status codes,
-// envelopes and task life cycle, so that any client of the real API (the
-// provider's own client, go-proxmox, curl) works against them unchanged.
-// Every request is checked against the official API schema, exactly as
-// pveproxy/pvedaemon check it: the whole official file when it is beside the
-// repository, else the lab's copy of the part it serves (package labdata,
-// which also holds the Redfish mockup the BMCs answer from).
+// One package per part of the lab, below this one:
 //
-// Every simulated node serves the API on its own HTTPS port with its own
-// certificate (NodeEndpoint, NodeFingerprint), signed by the lab's CA
-// (CACertPEM). The nodes start as the cluster "pvelab" or, with
-// PVEOptions.Standalone, as separate hosts that form clusters through the
-// API as real ones do (POST /cluster/config, POST /cluster/config/join). In
-// a cluster every member answers for the whole cluster. Nodes can be powered
-// off and on (StopNode, StartNode); a cluster without a majority of votes
-// loses quorum and refuses writes as PVE does.
+//   - sim: what every simulated server is made of: the TLS server, the CA
+//     and certificates, fault injection, the path tree, request counters,
+//     random IDs.
+//   - machine: one physical server: name, CPU, memory, PCI/USB devices,
+//     NICs, boot time. pvesim and bmcsim both depend on it, never on each
+//     other.
+//   - perl, pveschema, ifupdown: ports of the Perl value semantics PVE's
+//     code relies on, of PVE::JSONSchema and of /etc/network/interfaces
+//     handling (no state).
+//   - labdata: the embedded third-party data (the schemas' served parts, the
+//     Redfish mockup) and its generator.
+//   - pvesim: the simulated PVE nodes (a cluster, or standalone hosts).
+//   - pbssim: the simulated Proxmox Backup Server.
+//   - bmcsim: the simulated Redfish BMCs.
+//   - cephlab: the real Ceph cluster (Debian's ceph-mon, ceph-mgr and
+//     ceph-osd, started without systemd).
 //
-// Every node has a BMC (PVE.BMC, BMCEndpoint, BMCUsername, BMCPassword;
-// package bmcsim), with a certificate signed by the same CA. Its power
-// drives its node: powering the system off stops the node, powering it on
-// boots it (bmc.go wires them).
+// The simulators model the behaviour of the real servers, not the needs of
+// one client: any client of the real API (the provider's own client,
+// go-proxmox, gofish, curl) works against them unchanged, and every request
+// is checked against the official schema (package labdata).
 //
-// Every node of a lab runs the same PVE release (PVEOptions.Version), with
-// its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the
-// HA configuration, ...) belongs to a cluster, or to a standalone host: a
-// node that joins a cluster sees the cluster's.
-//
-// pbssim.Start runs a Proxmox Backup Server 4 on an HTTPS port of its own
-// (package pbssim): datastores (created and removed by worker tasks, their
-// chunk stores kept unless destroyed), prune jobs, namespaces, tickets and
-// API tokens, checked against the PBS apidoc like the PVE schema. Given the
-// lab's CA (pbssim.Options{CA: lab.CA()}), it signs its certificate. A PVE
-// lab's storage.cfg (per cluster, or per standalone host) holds storages of
-// the types dir, lvmthin and pbs; adding a pbs storage connects to its server
-// as PVE does, checking the certificate's fingerprint and logging in.
-//
-// Ceph is not simulated: cephlab.Start runs Debian's ceph-mon, ceph-mgr and
-// ceph-osd on loopback (package cephlab), and the nodes' Ceph API
-// (/nodes/{node}/ceph/pool, /nodes/{node}/ceph/rules) acts on the cluster
-// given as PVEOptions.Ceph. cephlab.Require installs the packages for tests
-// that run as root and fails the others, unless PVE_LAB_CEPH=skip.
+// This package wires the parts together. The Lab embeds the PVE state
+// (*pvesim.PVE: endpoints, credentials, faults, node power, ...); every
+// node's machine has a BMC (Lab.BMC, BMCEndpoint, BMCUsername,
+// BMCPassword), with a certificate signed by the lab's CA. Its power drives
+// its node: powering the system off stops the node, powering it on boots it;
+// powering a node off or on through the lab (Lab.StopNode, Lab.StartNode)
+// shows on its BMC (bmc.go). EnvLines exports the connection settings of
+// the nodes and their BMCs. GenerateLabData makes package labdata's files
+// from the official ones (labfiles.go).
 package testlab

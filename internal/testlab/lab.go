@@ -1,437 +1,141 @@
 package testlab
 
 import (
-	"crypto/ecdsa"
-	"fmt"
-	"maps"
 	"net"
-	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
-	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
-// The lab's machines and how they relate to PVE states.
-//
-// A lab has N machines, pve1 .. pveN (labHost). Each has its own HTTPS
-// listener, as every real node runs pveproxy, its own certificate and its
-// node-local state (network configuration, disks, hardware: *node), which
-// stays with the machine whatever cluster it is in.
-//
-// A PVE is the state /etc/pve holds (pmxcfs): for a cluster, the state all
-// its members share; for a standalone node, its own. Guests, tasks, pools,
-// mappings and whatever else the API manages live there. A machine's
-// listener serves the PVE its host points at, so that in a cluster any
-// member answers for the whole cluster.
-//
-// Topology changes move machines between PVE states: creating a cluster
-// turns a standalone state into a one-node cluster; a node that joins a
-// cluster leaves its standalone state behind (PVE replaces its
-// configuration database by the cluster's) and brings its network
-// configuration, storage and task history along; a node removed from its
-// cluster keeps a stale copy of the cluster configuration, without
-// corosync and so without quorum.
-//
-// Locking: pveLab.mu guards the topology (hosts' power and states, every
-// PVE's corosync configuration, pending changes); PVE.mu guards a state.
-// pveLab.mu is taken before any PVE.mu, never while holding one.
-
-// labHost is one machine of the lab.
-type labHost struct {
-	index    int
-	name     string
-	node     *node
-	key      *ecdsa.PrivateKey // pve-ssl.key, kept when the certificate is renewed
-	cert     atomic.Pointer[sim.Cert]
-	addr     string // the address its listener binds
-	endpoint string
-
-	bmc *bmcsim.BMC // its BMC (bmc.go)
-
-	// guarded by pveLab.mu
-	pve       *PVE
-	up        bool
-	srv       *sim.Server
-	staleConf *corosyncConf // corosync.conf kept after being removed from its cluster
+// Options configures Start. The zero value starts a three node cluster,
+// every node with its BMC, on random loopback ports.
+type Options struct {
+	// Nodes is the number of nodes, named pve1, pve2, ... (default 3). They
+	// form the cluster "pvelab", unless Standalone is set; a single node is
+	// always a standalone PVE host: no cluster entry, no cluster name.
+	Nodes int
+	// Standalone starts the nodes as separate standalone PVE hosts, each
+	// with its own configuration, guests and VMID space, ready to form a
+	// cluster through the API (POST /cluster/config on one, POST
+	// /cluster/config/join on the others).
+	Standalone bool
+	// Addr is the listen address of pve1 (default "127.0.0.1:0"). The other
+	// nodes and the BMCs listen on the same host, on ports of their own.
+	Addr string
+	// SchemaPath is the PVE API schema (apidata JSON). "" discovers it (see
+	// pvesim.Start); "-" disables schema validation.
+	SchemaPath string
+	// Logf receives diagnostic messages (optional).
+	Logf func(format string, args ...any)
+	// Ceph is the real Ceph cluster (cephlab.Start) the nodes run, as set up
+	// by pveceph: their /nodes/{node}/ceph/... methods act on it (see
+	// pvesim.PVE.AttachCeph). Without it they answer as nodes without Ceph
+	// installed. The lab does not close it.
+	Ceph *cephlab.Cluster
+	// Version is the PVE release to model: "9.1" (default) or "8.4" (see
+	// pvesim.Options.Version).
+	Version string
+	// BMC is the vendor behaviour every node's BMC starts with (see
+	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
+	// the DMTF mockup's shape.
+	BMC bmcsim.Variant
+	// RedfishMockup is the folder of the DMTF public rack-mount mockup
+	// (public-rackmount1) the BMCs serve. "" is REDFISH_MOCKUP, else the
+	// lab's copy (package labdata); "-" serves only what the BMCs model.
+	RedfishMockup string
 }
 
-// topoChange is a change of topology a worker makes when it ends.
-type topoChange struct {
-	at    time.Time
-	host  *labHost
-	apply func() // called with pveLab.mu held
+// Lab is a running lab: the simulated PVE nodes (the embedded *pvesim.PVE,
+// pve1's state as the lab starts: Endpoint, APIToken, Faults, ...) and
+// their BMCs (BMC, BMCEndpoint, ...). Its methods are safe for concurrent
+// use.
+type Lab struct {
+	*pvesim.PVE
+
+	bmcs        map[string]*bmcsim.BMC // by node; written only by Start
+	bmcPassword string                 // the BMCs' ADMIN password, the same on every BMC
 }
 
-// pveLab is the lab: its machines and what they share.
-type pveLab struct {
-	logf     func(format string, args ...any)
-	rel      *pveReleaseInfo   // the release every node runs (PVEOptions.Version)
-	schema   *pveschema.Schema // the API schema of that release
-	ca       *sim.CA
-	password string // root@pam's password, the same on every node
-	token    string // secret of root@pam!lab, the same on every node
-
-	bmcPassword string         // the BMCs' ADMIN password, the same on every BMC
-	mockup      *bmcsim.Mockup // the Redfish mockup the BMCs serve (nil: none)
-	faults      *Faults
-	stats       sim.RequestStats
-
-	logMu  sync.Mutex
-	logged map[string]bool
-
-	mu      sync.Mutex
-	hosts   []*labHost
-	pending []*topoChange
-	closed  bool
-}
-
-// logOnce logs a message the first time key is seen.
-func (l *pveLab) logOnce(key, format string, args ...any) {
-	l.logMu.Lock()
-	seen := l.logged[key]
-	l.logged[key] = true
-	l.logMu.Unlock()
-	if !seen {
-		l.logf(format, args...)
-	}
-}
-
-func (l *pveLab) host(name string) *labHost {
-	for _, h := range l.hosts {
-		if h.name == name {
-			return h
-		}
-	}
-	return nil
-}
-
-// hostByAddress finds a machine by name or management IP, as a client
-// resolving a host name would.
-func (l *pveLab) hostByAddress(addr string) *labHost {
-	for _, h := range l.hosts {
-		if h.name == addr || h.node.IP == addr {
-			return h
-		}
-	}
-	return nil
-}
-
-// listen starts the listener of h on its address and serves it.
-func (l *pveLab) listen(h *labHost) error {
-	ln, err := net.Listen("tcp", h.addr)
+// Start starts a lab: opts.Nodes simulated PVE nodes (pvesim.Start), each
+// serving the API on its own HTTPS port, either as the cluster "pvelab" or
+// (with opts.Standalone) as separate hosts, and the BMC of every node, on a
+// port of its own.
+func Start(opts Options) (*Lab, error) {
+	mockup, err := bmcsim.OpenMockup(opts.RedfishMockup)
 	if err != nil {
-		return fmt.Errorf("testlab: listen on %s: %w", h.addr, err)
+		return nil, err
 	}
-	if h.endpoint == "" {
-		h.addr = ln.Addr().String() // keep the port for restarts
-		h.endpoint = "https://" + sim.EndpointHost(ln.Addr())
-	}
-	h.srv = sim.NewServer(ln, sim.ServerTLSConfig(h.cert.Load), func(req *http.Request) *sim.Response { return l.serve(h, req) })
-	h.up = true
-	go h.srv.Serve()
-	return nil
-}
-
-// serve answers a request to h's API: h's current state answers it.
-func (l *pveLab) serve(h *labHost, req *http.Request) *sim.Response {
-	l.mu.Lock()
-	l.settleLocked(time.Now())
-	p := h.pve
-	l.mu.Unlock()
-	return p.serveRequest(req, h.name)
-}
-
-// settleLocked applies the topology changes of workers that have ended.
-func (l *pveLab) settleLocked(now time.Time) {
-	slices.SortStableFunc(l.pending, func(a, b *topoChange) int { return a.at.Compare(b.at) })
-	for len(l.pending) > 0 && !l.pending[0].at.After(now) {
-		c := l.pending[0]
-		l.pending = l.pending[1:]
-		c.apply()
-	}
-}
-
-// pendingFor reports whether a worker is about to change h's topology.
-func (l *pveLab) pendingFor(h *labHost) bool {
-	return slices.ContainsFunc(l.pending, func(c *topoChange) bool { return c.host == h })
-}
-
-// onlineLocked reports whether node name is an online member of p: its
-// machine runs and serves p.
-func (l *pveLab) onlineLocked(p *PVE, name string) bool {
-	h := l.host(name)
-	return h != nil && h.up && h.pve == p
-}
-
-// quorateLocked is check_cfs_quorum for a node of p: a standalone node is
-// always quorate (pmxcfs in local mode); a cluster when the votes of its
-// online members are a majority.
-func (l *pveLab) quorateLocked(p *PVE) bool {
-	switch {
-	case p.corosync == nil:
-		return true
-	case p.isolated:
-		return false
-	}
-	return p.corosync.quorate(func(name string) bool { return l.onlineLocked(p, name) })
-}
-
-// renewCertLocked gives h a new certificate, as updatecerts with force
-// does when a node joins a cluster (pveproxy is restarted with it).
-func (l *pveLab) renewCertLocked(h *labHost) {
-	c, err := l.ca.NodeCert(h.name, h.node.IP, h.key)
+	p, err := pvesim.Start(pvesim.Options{
+		Nodes:      opts.Nodes,
+		Standalone: opts.Standalone,
+		Addr:       opts.Addr,
+		SchemaPath: opts.SchemaPath,
+		Logf:       opts.Logf,
+		Ceph:       opts.Ceph,
+		Version:    opts.Version,
+	})
 	if err != nil {
-		l.logf("testlab: renew certificate of %s: %v", h.name, err)
-		return
+		return nil, err
 	}
-	h.cert.Store(c)
+	l := &Lab{PVE: p, bmcs: map[string]*bmcsim.BMC{}, bmcPassword: sim.RandomHex(10)}
+	if err := l.startBMCs(otherAddr(opts.Addr), bmcsim.Config{Mockup: mockup, Variant: opts.BMC, Logf: opts.Logf}); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
-// newState returns a PVE state holding nodes; conf is its corosync.conf
-// (nil: standalone).
-func (l *pveLab) newState(nodes []*node, conf *corosyncConf) *PVE {
-	p := newPVEState(l)
-	p.nodes = nodes
-	p.corosync = conf
-	return p
+// otherAddr is where the BMCs listen: on pve1's host, on ports of their
+// own.
+func otherAddr(addr string) string {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return net.JoinHostPort(host, "0")
+	}
+	return addr
 }
 
-// moveTasksLocked moves the tasks of node name from one state to another
-// (task logs are files on the node, /var/log/pve/tasks).
-func moveTasks(from, to *PVE, name string) {
-	if from == to {
-		return
-	}
-	from.mu.Lock()
-	var moved []*task
-	for upid, t := range from.tasks {
-		if t.node == name {
-			moved = append(moved, t)
-			delete(from.tasks, upid)
-		}
-	}
-	from.mu.Unlock()
-	to.mu.Lock()
-	for _, t := range moved {
-		to.tasks[t.upid] = t
-	}
-	to.mu.Unlock()
+// StopNode powers a node off (pvesim.PVE.StopNode): its endpoint refuses
+// connections, it leaves the membership of its cluster and the cluster's
+// quorum is counted without its votes. Its BMC shows the system off.
+func (l *Lab) StopNode(name string) error {
+	err := l.PVE.StopNode(name)
+	l.syncBMC(name)
+	return err
 }
 
-// addMemberLocked puts h's node into p (joining p's cluster): p serves h's
-// API from now on, with h's tasks.
-func (l *pveLab) addMemberLocked(h *labHost, p *PVE) {
-	from := h.pve
-	moveTasks(from, p, h.name)
-	if from != p {
-		from.mu.Lock()
-		from.nodes = slices.DeleteFunc(from.nodes, func(n *node) bool { return n == h.node })
-		from.mu.Unlock()
-	}
-	p.mu.Lock()
-	if !slices.Contains(p.nodes, h.node) {
-		p.nodes = append(p.nodes, h.node)
-		slices.SortFunc(p.nodes, func(a, b *node) int { return l.host(a.Name).index - l.host(b.Name).index })
-	}
-	p.mu.Unlock()
-	h.pve = p
+// StartNode powers a node on again (pvesim.PVE.StartNode): it listens on
+// the same endpoint and rejoins the membership of its cluster. Its BMC
+// shows the system on.
+func (l *Lab) StartNode(name string) error {
+	err := l.PVE.StartNode(name)
+	l.syncBMC(name)
+	return err
 }
 
-// isolateLocked makes h a node on its own with the stale corosync.conf it
-// kept: no corosync, so no quorum, and none of the cluster's guests. It
-// keeps its copy of the cluster's datacenter.cfg and HA configuration
-// (read-only without quorum).
-func (l *pveLab) isolateLocked(h *labHost) {
-	from := h.pve
-	conf := h.staleConf
-	if conf == nil {
-		conf = from.corosync.clone()
+// EnvLines returns shell lines exporting the lab's connection settings:
+// PVE_ENDPOINT, PVE_API_TOKEN, PVE_TLS_FINGERPRINT, PVE_USERNAME and
+// PVE_PASSWORD (pve1's endpoint and certificate), then the endpoint and
+// fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1,
+// ... (pvesim.PVE.EnvLines), then the BMCs' BMC_USERNAME and BMC_PASSWORD
+// and the endpoint of every node's BMC: BMC_ENDPOINT_PVE1, ...
+func (l *Lab) EnvLines() []string {
+	lines := l.PVE.EnvLines()
+	for _, v := range l.bmcEnvVars() {
+		lines = append(lines, "export "+v[0]+"="+sim.ShellQuote(v[1]))
 	}
-	p := l.newState(nil, conf)
-	p.isolated = true
-	from.mu.Lock()
-	from.nodes = slices.DeleteFunc(from.nodes, func(n *node) bool { return n == h.node })
-	p.dcConfig = from.dcConfig
-	p.ha.files = maps.Clone(from.ha.files)
-	from.mu.Unlock()
-	from.storeMu.Lock()
-	p.storageCfg, p.privFiles = from.storageCfg, maps.Clone(from.privFiles)
-	from.storeMu.Unlock()
-	l.addMemberLocked(h, p)
+	return lines
 }
 
-// --- power ---------------------------------------------------------------
-
-func (l *pveLab) stopNode(name string) error {
-	l.mu.Lock()
-	h := l.host(name)
-	if h == nil {
-		l.mu.Unlock()
-		return fmt.Errorf("testlab: no node %q", name)
-	}
-	l.settleLocked(time.Now())
-	srv := h.srv
-	h.srv, h.up = nil, false
-	h.pve.powerLossLocked(h.name)
-	l.mu.Unlock()
-	if srv != nil {
-		return srv.Close()
-	}
-	return nil
-}
-
-func (l *pveLab) startNode(name string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	h := l.host(name)
-	if h == nil {
-		return fmt.Errorf("testlab: no node %q", name)
-	}
-	if l.closed {
-		return fmt.Errorf("testlab: lab is closed")
-	}
-	if h.up {
-		return nil
-	}
-	l.settleLocked(time.Now())
-	if err := l.listen(h); err != nil {
-		return err
-	}
-	h.node.SetBoot(time.Now())
-	// A node removed from its cluster while it was off comes back with the
-	// corosync.conf it had: its cluster no longer knows it.
-	if p := h.pve; p.corosync != nil && !p.isolated && p.corosync.node(h.name) == nil {
-		l.isolateLocked(h)
-	}
-	return nil
-}
-
-func (l *pveLab) close() error {
-	bmcErr := l.closeBMCs()
-	l.mu.Lock()
-	l.closed = true
-	var srvs []*sim.Server
-	for _, h := range l.hosts {
-		if h.srv != nil {
-			srvs = append(srvs, h.srv)
-			h.srv, h.up = nil, false
-		}
-	}
-	l.mu.Unlock()
-	first := bmcErr
-	for _, s := range srvs {
-		if err := s.Close(); err != nil && first == nil {
-			first = err
-		}
+// Close stops the BMCs and all nodes and closes all connections.
+func (l *Lab) Close() error {
+	first := l.closeBMCs()
+	if err := l.PVE.Close(); err != nil && first == nil {
+		first = err
 	}
 	return first
-}
-
-// powerLossLocked stops the guests running on node name: their processes
-// die with the machine (no shutdown, no cleanup). The caller holds lab.mu.
-func (p *PVE) powerLossLocked(name string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.settleLocked(time.Now())
-	for _, vm := range p.qemu.vms {
-		if vm.node == name && vm.running {
-			vm.running, vm.paused, vm.pid, vm.machine, vm.hostPCI = false, false, 0, "", nil
-		}
-	}
-	for _, ct := range p.lxc.cts {
-		if ct.node == name && ct.running {
-			stopCTLocked(ct)
-		}
-	}
-}
-
-// --- membership ----------------------------------------------------------
-
-// memberInfo is a node of a state as the cluster sees it.
-type memberInfo struct {
-	name   string
-	nodeid int
-	votes  int
-	ip     string
-	node   *node // nil for a node of the node list whose machine is not in the state (yet)
-	host   *labHost
-	online bool
-}
-
-// clusterInfo is a state's view of its cluster (pmxcfs' clinfo).
-type clusterInfo struct {
-	inCluster bool
-	name      string
-	version   int
-	quorate   bool
-	members   []memberInfo // by node ID; for a standalone node, just itself
-}
-
-func (ci clusterInfo) member(name string) *memberInfo {
-	for i := range ci.members {
-		if ci.members[i].name == name {
-			return &ci.members[i]
-		}
-	}
-	return nil
-}
-
-// clusterInfo returns p's view of its cluster. The caller holds no PVE.mu.
-func (p *PVE) clusterInfo() clusterInfo {
-	l := p.lab
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.clusterInfoLocked(p)
-}
-
-func (l *pveLab) clusterInfoLocked(p *PVE) clusterInfo {
-	ci := clusterInfo{quorate: l.quorateLocked(p)}
-	if p.corosync == nil {
-		for _, h := range l.hosts {
-			if h.pve == p {
-				ci.members = append(ci.members, memberInfo{name: h.name, ip: h.node.IP, node: h.node, host: h, online: true})
-			}
-		}
-		return ci
-	}
-	ci.inCluster = true
-	ci.name = p.corosync.name
-	ci.version = p.corosync.version
-	for _, cn := range p.corosync.sortedNodes() {
-		m := memberInfo{name: cn.name, nodeid: cn.nodeid, votes: cn.votes, ip: cn.rings[0]}
-		if h := l.host(cn.name); h != nil {
-			m.host, m.ip = h, h.node.IP
-			if h.pve == p {
-				m.node = h.node
-			}
-			m.online = h.up && h.pve == p
-			if p.isolated {
-				m.online = h.pve == p
-			}
-		}
-		ci.members = append(ci.members, m)
-	}
-	return ci
-}
-
-// quorate is check_cfs_quorum(1) for a node of p.
-func (p *PVE) quorate() bool {
-	p.lab.mu.Lock()
-	defer p.lab.mu.Unlock()
-	return p.lab.quorateLocked(p)
-}
-
-// clusterName is the cluster's name, "" for a standalone node.
-func (p *PVE) clusterName() string {
-	p.lab.mu.Lock()
-	defer p.lab.mu.Unlock()
-	if p.corosync == nil {
-		return ""
-	}
-	return p.corosync.name
 }

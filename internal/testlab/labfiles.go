@@ -5,11 +5,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim"
 )
 
 // The schemas and the Redfish mockup the simulators act on come with the
@@ -19,47 +19,16 @@ import (
 // instead, so that every request is checked against the whole official
 // schema; under CI their absence is an error.
 
-// ServedRoutes returns the "METHOD /template" keys of the routes the PVE
+// servedRoutes returns the "METHOD /template" keys of the routes the PVE
 // simulator serves in a lab of release version ("9.1" or "8.4"), and those
 // of the PBS simulator. labdata's generator keeps their parameter schemas.
-func ServedRoutes(version string) (pve, pbs map[string]bool, err error) {
-	p, err := StartPVE(PVEOptions{Nodes: 1, Version: version, SchemaPath: "-", RedfishMockup: "-"})
+func servedRoutes(version string) (pve, pbs map[string]bool, err error) {
+	pve, err = pvesim.ServedRoutes(version)
 	if err != nil {
-		return nil, nil, err
-	}
-	pve = map[string]bool{}
-	for _, r := range p.routes.served() {
-		pve[r] = true
-	}
-	if err := p.Close(); err != nil {
 		return nil, nil, err
 	}
 	pbs, err = pbssim.ServedRoutes()
 	return pve, pbs, err
-}
-
-// served returns "METHOD /template" for every route with a handler.
-func (rt *router) served() []string {
-	rt.mu.RLock()
-	defer rt.mu.RUnlock()
-	var out []string
-	rt.tree.Walk(func(n *pathNode) {
-		for m, e := range n.Methods {
-			if e.handler != nil {
-				out = append(out, m+" "+templateOrRoot(n.Template()))
-			}
-		}
-	})
-	slices.Sort(out)
-	return out
-}
-
-// templateOrRoot names the root of the tree "/", as the schemas do.
-func templateOrRoot(t string) string {
-	if t == "" {
-		return "/"
-	}
-	return t
 }
 
 // GenerateLabData returns package labdata's generated files, by their path
@@ -69,11 +38,11 @@ func templateOrRoot(t string) string {
 // licence.
 func GenerateLabData() (map[string][]byte, error) {
 	files := map[string][]byte{}
-	pve91, pbs, err := ServedRoutes("9.1")
+	pve91, pbs, err := servedRoutes("9.1")
 	if err != nil {
 		return nil, err
 	}
-	pve84, _, err := ServedRoutes("8.4")
+	pve84, _, err := servedRoutes("8.4")
 	if err != nil {
 		return nil, err
 	}

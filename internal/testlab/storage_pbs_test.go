@@ -16,7 +16,7 @@ import (
 
 // pbsStorageLab starts a PVE lab and a PBS with the lab's CA and a
 // datastore "ds1".
-func pbsStorageLab(t *testing.T, opts PVEOptions) (*PVE, *pbssim.Server) {
+func pbsStorageLab(t *testing.T, opts Options) (*Lab, *pbssim.Server) {
 	t.Helper()
 	lab := startLab(t, opts)
 	s := startPBS(t, lab)
@@ -26,7 +26,7 @@ func pbsStorageLab(t *testing.T, opts PVEOptions) (*PVE, *pbssim.Server) {
 
 // startPBS starts, for one test, a PBS whose certificate the lab's CA
 // signs.
-func startPBS(t *testing.T, lab *PVE) *pbssim.Server {
+func startPBS(t *testing.T, lab *Lab) *pbssim.Server {
 	t.Helper()
 	s, err := pbssim.Start(pbssim.Options{CA: lab.CA(), Logf: t.Logf})
 	if err != nil {
@@ -82,10 +82,10 @@ func createPBSDatastore(t *testing.T, s *pbssim.Server, name, path string) {
 	t.Fatalf("create datastore %s: the task %s did not stop", name, upid)
 }
 
-// TestPBSLabCA checks that a PBS given the lab's CA (PVE.CA) has its
+// TestPBSLabCA checks that a PBS given the lab's CA (Lab.CA) has its
 // certificate signed by it: one CA for a PVE lab and its PBS.
 func TestPBSLabCA(t *testing.T) {
-	lab := startLab(t, PVEOptions{Nodes: 1, SchemaPath: "-"})
+	lab := startLab(t, Options{Nodes: 1, SchemaPath: "-"})
 	s := startPBS(t, lab)
 	if s.CACertPEM() != lab.CACertPEM() {
 		t.Error("the PBS does not use the lab's CA")
@@ -100,7 +100,7 @@ func pbsStorageParams(s *pbssim.Server, id string) url.Values {
 }
 
 func TestPBSStorageAdd(t *testing.T) {
-	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 1})
+	lab, s := pbsStorageLab(t, Options{Nodes: 1})
 	c := newCaller(t, lab).withToken()
 
 	res := c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
@@ -191,7 +191,7 @@ func TestPBSStorageAdd(t *testing.T) {
 
 // PVE connects to the PBS on create and refuses with PVE's texts.
 func TestPBSStorageAddFailures(t *testing.T) {
-	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 1})
+	lab, s := pbsStorageLab(t, Options{Nodes: 1})
 	c := newCaller(t, lab).withToken()
 
 	p := pbsStorageParams(s, "bad")
@@ -241,7 +241,7 @@ func TestPBSStorageAddFailures(t *testing.T) {
 
 // An API token as username, and an encryption key made on create.
 func TestPBSStorageTokenAndEncryption(t *testing.T) {
-	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 1})
+	lab, s := pbsStorageLab(t, Options{Nodes: 1})
 	c := newCaller(t, lab).withToken()
 	id, secret, _ := strings.Cut(s.APIToken(), ":")
 	p := pbsStorageParams(s, "tok")
@@ -272,7 +272,7 @@ func TestPBSStorageTokenAndEncryption(t *testing.T) {
 
 // storage.cfg belongs to the cluster, or to each standalone node.
 func TestStorageConfigScope(t *testing.T) {
-	lab, s := pbsStorageLab(t, PVEOptions{Nodes: 2})
+	lab, s := pbsStorageLab(t, Options{Nodes: 2})
 	c := newCaller(t, lab).withToken()
 	if res := c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")); res.Status != http.StatusOK {
 		t.Fatalf("create: %d %s", res.Status, res.Raw)
@@ -295,7 +295,7 @@ func TestStorageConfigScope(t *testing.T) {
 		t.Errorf("pve2: %v", l)
 	}
 
-	alone := startLab(t, PVEOptions{Nodes: 2, Standalone: true})
+	alone := startLab(t, Options{Nodes: 2, Standalone: true})
 	a := newCaller(t, alone).withToken()
 	if res := a.form(http.MethodPost, "/storage", url.Values{"type": {"dir"}, "storage": {"extra"}, "path": {"/srv/extra"}, "content": {"iso,backup"}}); res.Status != http.StatusOK {
 		t.Fatalf("create dir: %d %s", res.Status, res.Raw)

@@ -29,7 +29,7 @@ const iso = "https://repo.example.com/iso/proxmox-ve_9.1-1.iso"
 
 // provider is the provider block with the lab's BMC credentials and CA as
 // the defaults of every BMC block.
-func provider(lab *testlab.PVE) string {
+func provider(lab *testlab.Lab) string {
 	return fmt.Sprintf(`
 provider "pve" {
   bmc {
@@ -45,7 +45,7 @@ EOT
 
 // noSessions checks that every BMC session the provider opened was logged
 // out.
-func noSessions(lab *testlab.PVE) resource.TestCheckFunc {
+func noSessions(lab *testlab.Lab) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, n := range lab.NodeNames() {
 			if c := lab.BMC(n).SessionCount(); c != 0 {
@@ -57,7 +57,7 @@ func noSessions(lab *testlab.PVE) resource.TestCheckFunc {
 }
 
 // outOfBand acts on a BMC as someone else would, through the Redfish client.
-func outOfBand(t *testing.T, lab *testlab.PVE, node string, fn func(s *redfish.Session) error) {
+func outOfBand(t *testing.T, lab *testlab.Lab, node string, fn func(s *redfish.Session) error) {
 	t.Helper()
 	c, err := redfish.New(redfish.Config{Endpoint: lab.BMCEndpoint(node), Username: lab.BMCUsername(), Password: lab.BMCPassword(),
 		CACertificate: lab.CACertPEM()})
@@ -69,7 +69,7 @@ func outOfBand(t *testing.T, lab *testlab.PVE, node string, fn func(s *redfish.S
 	}
 }
 
-func powerConfig(lab *testlab.PVE, node, state string) string {
+func powerConfig(lab *testlab.Lab, node, state string) string {
 	return provider(lab) + fmt.Sprintf(`
 resource "pve_bmc_power" "test" {
   bmc        = { endpoint = %q }
@@ -138,7 +138,7 @@ func TestAccBMCPower_basic(t *testing.T) {
 	})
 }
 
-func mediaConfig(lab *testlab.PVE, node, image string) string {
+func mediaConfig(lab *testlab.Lab, node, image string) string {
 	return provider(lab) + fmt.Sprintf(`
 resource "pve_bmc_virtual_media" "test" {
   bmc             = { endpoint = %q }
@@ -148,7 +148,7 @@ resource "pve_bmc_virtual_media" "test" {
 `, lab.BMCEndpoint(node), image)
 }
 
-func checkMedia(lab *testlab.PVE, node, image string) resource.TestCheckFunc {
+func checkMedia(lab *testlab.Lab, node, image string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, m := range lab.BMC(node).VirtualMedia() {
 			if m.ID == "CD1" {

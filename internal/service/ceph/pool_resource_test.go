@@ -20,7 +20,7 @@ import (
 )
 
 // cephLab is a PVE lab whose nodes run the lab's real Ceph cluster.
-func cephLab(t *testing.T, allowDelete bool) (*testlab.PVE, *cephlab.Cluster) {
+func cephLab(t *testing.T, allowDelete bool) (*testlab.Lab, *cephlab.Cluster) {
 	t.Helper()
 	cephlab.Require(t)
 	c, err := cephlab.Start(cephlab.Options{AllowPoolDelete: allowDelete, Logf: t.Logf})
@@ -28,7 +28,7 @@ func cephLab(t *testing.T, allowDelete bool) (*testlab.PVE, *cephlab.Cluster) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return acctest.StartLab(t, testlab.PVEOptions{Ceph: c}), c
+	return acctest.StartLab(t, testlab.Options{Ceph: c}), c
 }
 
 // poolConfig is the test pool with the given settings (HCL lines).

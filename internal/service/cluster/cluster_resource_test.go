@@ -20,7 +20,7 @@ import (
 
 // clusterConfig is a cluster of the named nodes of lab, with the status
 // data source read after it.
-func clusterConfig(lab *testlab.PVE, nodes ...string) string {
+func clusterConfig(lab *testlab.Lab, nodes ...string) string {
 	return acctest.ProviderBlock(lab) + fmt.Sprintf(`
 resource "pve_cluster" "test" {
   name          = "acc"
@@ -38,7 +38,7 @@ data "pve_cluster_status" "test" {
 
 // importedConfig is what a user writes to import a cluster: its name and
 // members, no endpoints (those are only needed to join).
-func importedConfig(lab *testlab.PVE, nodes ...string) string {
+func importedConfig(lab *testlab.Lab, nodes ...string) string {
 	body := ""
 	for _, n := range nodes {
 		body += fmt.Sprintf("    %s = {}\n", n)

@@ -81,7 +81,7 @@ resource "pve_ha_group" "test" {
 }
 `, regexp.MustCompile(`(?s)Wrong PVE Version.*pve_ha_group does not exist in PVE 9.*use pve_ha_rule`))
 
-	lab := acctest.StartLab(t, testlab.PVEOptions{Version: "8.4"})
+	lab := acctest.StartLab(t, testlab.Options{Version: "8.4"})
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

@@ -18,7 +18,7 @@ import (
 // through the provider; these call the checks directly).
 func labClient(t *testing.T) *pve.Client {
 	t.Helper()
-	lab, err := testlab.StartPVE(testlab.PVEOptions{})
+	lab, err := testlab.Start(testlab.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

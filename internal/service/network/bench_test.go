@@ -13,7 +13,7 @@ import (
 // costs against the lab: staging both, settling the node (one reload), and
 // removing both again. It reports API requests and reloads per operation.
 func BenchmarkBondAndBridge(b *testing.B) {
-	lab, err := testlab.StartPVE(testlab.PVEOptions{Nodes: 1})
+	lab, err := testlab.Start(testlab.Options{Nodes: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

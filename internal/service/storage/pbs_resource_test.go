@@ -49,7 +49,7 @@ resource "pve_storage_pbs" "test" {
 `, s.Host(), s.Port(), s.Username(), s.Password(), fingerprint, extra)
 }
 
-func checkStorageGone(t *testing.T, lab *testlab.PVE, id string) resource.TestCheckFunc {
+func checkStorageGone(t *testing.T, lab *testlab.Lab, id string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		c := acctest.LabClient(t, lab)
 		if _, err := c.Storage(context.Background(), id); !errors.Is(err, pve.ErrNotFound) {
@@ -64,7 +64,7 @@ func checkStorageGone(t *testing.T, lab *testlab.PVE, id string) resource.TestCh
 // imported, changed in place (nodes, retention, disabled), replaced when
 // the datastore changes, and removed.
 func TestAccStoragePBS_basic(t *testing.T) {
-	lab := acctest.StartLab(t, testlab.PVEOptions{})
+	lab := acctest.StartLab(t, testlab.Options{})
 	s := acctest.StartPBS(t, lab)
 	provider := acctest.PBSProviderBlock(lab, s)
 	const name = "pve_storage_pbs.test"
@@ -127,7 +127,7 @@ resource "pve_pbs_datastore" "other" {
 // A fingerprint that is not the PBS server's: PVE refuses the storage, and
 // the error says where the right one is.
 func TestAccStoragePBS_wrongFingerprint(t *testing.T) {
-	lab := acctest.StartLab(t, testlab.PVEOptions{})
+	lab := acctest.StartLab(t, testlab.Options{})
 	s := acctest.StartPBS(t, lab)
 	wrong := strings.Repeat("AB:", 31) + "AB"
 	resource.Test(t, resource.TestCase{
@@ -143,7 +143,7 @@ func TestAccStoragePBS_wrongFingerprint(t *testing.T) {
 
 // A storage removed behind Terraform's back is planned again.
 func TestAccStoragePBS_disappears(t *testing.T) {
-	lab := acctest.StartLab(t, testlab.PVEOptions{})
+	lab := acctest.StartLab(t, testlab.Options{})
 	s := acctest.StartPBS(t, lab)
 	config := acctest.PBSProviderBlock(lab, s) + storageConfig(s, "pve_pbs_datastore.store.fingerprint", "")
 	resource.Test(t, resource.TestCase{

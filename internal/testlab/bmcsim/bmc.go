@@ -354,7 +354,7 @@ func (b *BMC) tick() {
 
 // SyncHostPower makes b show the host's power as the host has it
 // (Host.Running), after the machine was powered off or on without the BMC
-// (in the lab: PVE.StopNode, PVE.StartNode): someone held the power button,
+// (in the lab: Lab.StopNode, Lab.StartNode): someone held the power button,
 // or pulled the plug.
 func (b *BMC) SyncHostPower() {
 	b.mu.Lock()

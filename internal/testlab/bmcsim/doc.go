@@ -23,7 +23,7 @@
 //   - The host's power drives the machine (Host, in the lab its PVE node):
 //     when it is off the machine is off (Host.PowerOff), when it is on the
 //     machine boots (Host.PowerOn after Timing.Boot). Powering the machine
-//     off or on without the BMC (in the lab: PVE.StopNode, PVE.StartNode)
+//     off or on without the BMC (in the lab: Lab.StopNode, Lab.StartNode)
 //     shows on its BMC once the lab calls SyncHostPower.
 //   - ETags on every resource (ETag header and @odata.etag); If-Match on
 //     PATCH (412 when it does not match, as DSP0266 asks); If-None-Match on

@@ -12,9 +12,9 @@
 // destroyed), prune jobs, namespaces, tickets and API tokens, checked
 // against the PBS apidoc like the PVE schema: the whole official file when
 // it is beside the repository, else the lab's copy of the part it serves
-// (package labdata). Given Options.CA (a PVE lab's CA, testlab's PVE.CA),
+// (package labdata). Given Options.CA (a PVE lab's CA, pvesim's PVE.CA),
 // that CA signs its certificate, so that one CA covers the whole lab. A
-// PVE lab's pbs storages connect to it as PVE does (testlab's
+// PVE lab's pbs storages connect to it as PVE does (pvesim's
 // storage_pbs.go).
 //
 // The lab has one user, root@pam, and every authenticated ID (the user, its

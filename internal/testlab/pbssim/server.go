@@ -41,7 +41,7 @@ type Options struct {
 	// lab's copy of the part it serves (package labdata); "-" disables
 	// schema validation.
 	SchemaPath string
-	// CA signs the server's certificate: given a PVE lab's CA (testlab's
+	// CA signs the server's certificate: given a PVE lab's CA (pvesim's
 	// PVE.CA), one CA (the lab's CACertPEM) covers both. Without it the
 	// PBS has a CA of its own (CACertPEM).
 	CA *sim.CA

@@ -36,7 +36,7 @@ func newNode[E any](template string) *Node[E] {
 }
 
 // NewTree returns an empty tree. name starts the message of the panic
-// about conflicting parameter names (e.g. "testlab: path").
+// about conflicting parameter names (e.g. "pvesim: path").
 func NewTree[E any](name string) *Tree[E] {
 	return &Tree[E]{name: name, root: newNode[E]("")}
 }

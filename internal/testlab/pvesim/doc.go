@@ -1,0 +1,42 @@
+// Package pvesim simulates Proxmox VE nodes (Start): a cluster, or
+// standalone hosts, serving the PVE API on loopback. Package testlab runs
+// it with the rest of the lab (the nodes' BMCs, a PBS, Ceph).
+//
+// The simulator models the behaviour of the real servers, not the needs of
+// one client: the same paths, parameter checks, error texts, status codes,
+// envelopes and task life cycle, so that any client of the real API (the
+// provider's own client, go-proxmox, curl) works against it unchanged.
+// Every request is checked against the official API schema, exactly as
+// pveproxy/pvedaemon check it: the whole official file when it is beside the
+// repository, else the lab's copy of the part it serves (package labdata).
+//
+// Every simulated node serves the API on its own HTTPS port with its own
+// certificate (NodeEndpoint, NodeFingerprint), signed by the lab's CA
+// (CACertPEM, CA). The nodes start as the cluster "pvelab" or, with
+// Options.Standalone, as separate hosts that form clusters through the
+// API as real ones do (POST /cluster/config, POST /cluster/config/join). In
+// a cluster every member answers for the whole cluster. Nodes can be powered
+// off and on (StopNode, StartNode); a cluster without a majority of votes
+// loses quorum and refuses writes as PVE does. Every node runs on a machine
+// of its own (package machine, PVE.Machine): the one its BMC (package
+// bmcsim, wired by package testlab) manages.
+//
+// Every node of a lab runs the same PVE release (Options.Version), with
+// its API schema. What /etc/pve holds (guests, pools, datacenter.cfg, the
+// HA configuration, ...) belongs to a cluster, or to a standalone host: a
+// node that joins a cluster sees the cluster's.
+//
+// A lab's storage.cfg (per cluster, or per standalone host) holds storages
+// of the types dir, lvmthin and pbs; adding a pbs storage connects to its
+// server (e.g. a pbssim.Server given the lab's CA) as PVE does, checking
+// the certificate's fingerprint and logging in.
+//
+// Ceph is not simulated: the nodes' Ceph API (/nodes/{node}/ceph/pool,
+// /nodes/{node}/ceph/rules) acts on the real cluster given as Options.Ceph
+// (cephlab.Start).
+//
+// Files are named by area: the lab's machines and states (lab.go, pve.go),
+// the request path (router.go, dispatch.go, params.go, auth.go, tasks.go),
+// and the API by area prefix: cluster_*, ha_*, qemu_*, lxc_*, storage_*,
+// ceph_*, network, pools, mapping, options.
+package pvesim

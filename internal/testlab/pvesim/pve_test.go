@@ -1,0 +1,102 @@
+package pvesim
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestEnvLinesEvaluate(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh to evaluate the lines with")
+	}
+	lab := startLab(t, Options{})
+	script := strings.Join(lab.EnvLines(), "\n") +
+		"\nprintf '%s|%s|%s|%s|%s' \"$PVE_ENDPOINT\" \"$PVE_API_TOKEN\" \"$PVE_TLS_FINGERPRINT\" \"$PVE_USERNAME\" \"$PVE_PASSWORD\""
+	out, err := exec.Command(sh, "-c", script).Output()
+	if err != nil {
+		t.Fatalf("sh: %v", err)
+	}
+	want := strings.Join([]string{lab.Endpoint(), lab.APIToken(), lab.Fingerprint(), lab.Username(), lab.Password()}, "|")
+	if string(out) != want {
+		t.Fatalf("evaluated %q, want %q", out, want)
+	}
+	if !strings.HasPrefix(lab.APIToken(), "root@pam!lab=") || !strings.HasPrefix(lab.Endpoint(), "https://127.0.0.1:") {
+		t.Errorf("token %q endpoint %q", lab.APIToken(), lab.Endpoint())
+	}
+}
+
+func TestCertificateAndFingerprint(t *testing.T) {
+	lab := startLab(t, Options{})
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		client := httpClient(t, lab)
+		url := strings.Replace(lab.Endpoint(), "127.0.0.1", host, 1) + "/api2/json/version"
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %s", host, resp.Status)
+		}
+	}
+
+	// A client pinning the fingerprint, as the provider can, sees that certificate.
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(lab.Endpoint(), "https://"), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test checks the fingerprint itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sum := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].Raw)
+	var parts []string
+	for _, b := range sum {
+		parts = append(parts, fmt.Sprintf("%02X", b))
+	}
+	if got := strings.Join(parts, ":"); got != lab.Fingerprint() {
+		t.Errorf("served certificate %s, Fingerprint() %s", got, lab.Fingerprint())
+	}
+}
+
+func TestStartOptions(t *testing.T) {
+	if _, err := Start(Options{Nodes: -1}); err == nil {
+		t.Error("negative node count accepted")
+	}
+	if _, err := Start(Options{Addr: "256.0.0.1:0"}); err == nil {
+		t.Error("bad address accepted")
+	}
+	lab := startLab(t, Options{Nodes: 5, Addr: "localhost:0"})
+	res := newCaller(t, lab).withToken().get("/nodes")
+	if n := len(res.Body["data"].([]any)); n != 5 {
+		t.Errorf("%d nodes, want 5", n)
+	}
+}
+
+func TestKeepAliveAndGzip(t *testing.T) {
+	lab := startLab(t, Options{})
+	c := newCaller(t, lab).withToken()
+	// /nodes/{node}/status is larger than 1 KiB and arrives compressed; Go's
+	// client decompresses it transparently.
+	for range 3 {
+		res := c.get("/nodes/pve1/status")
+		expect(t, res, http.StatusOK, "OK")
+		if res.Body["data"].(map[string]any)["pveversion"] != "pve-manager/9.1.3/"+pveRepoID {
+			t.Fatalf("status %s", res.Raw)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, lab.Endpoint()+"/api2/json/nodes/pve1/status", nil)
+	req.Header.Set("Authorization", "PVEAPIToken="+lab.APIToken())
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("Content-Encoding = %q", resp.Header.Get("Content-Encoding"))
+	}
+}
