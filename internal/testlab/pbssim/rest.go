@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -444,46 +442,9 @@ func formPairs(data string) []keyValue {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		out = append(out, keyValue{formUnescape(k), formUnescape(v)})
+		out = append(out, keyValue{sim.UnescapeForm(k), sim.UnescapeForm(v)})
 	}
 	return out
-}
-
-func formUnescape(s string) string {
-	s = strings.ReplaceAll(s, "+", " ")
-	if u, err := url.PathUnescape(s); err == nil {
-		return strings.ToValidUTF8(u, "\uFFFD")
-	}
-	return unescapeForm(s)
-}
-
-// unescapeForm replaces '+' by space and decodes %XX escapes, leaving
-// malformed escapes as they are (as form_urlencoded does) and invalid
-// UTF-8 as replacement characters.
-func unescapeForm(s string) string {
-	s = strings.ReplaceAll(s, "+", " ")
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			b.WriteByte(byte(n))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	out := b.String()
-	if !utf8.ValidString(out) {
-		out = strings.ToValidUTF8(out, "\uFFFD")
-	}
-	return out
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // jsonErrorText renders a JSON syntax error (guessed; serde_json says e.g.

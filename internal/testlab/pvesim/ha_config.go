@@ -14,6 +14,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // High availability as pve-ha-manager serves it: /cluster/ha with the
@@ -214,7 +215,7 @@ func (p *PVE) haConfigLocked(f *haFile) *haConfig {
 			value = "1"
 		}
 		if key == "comment" && f.encodedComment {
-			value = decodeText(value)
+			value = sim.PercentDecode(value)
 		}
 		cur.opts[key] = value
 	}

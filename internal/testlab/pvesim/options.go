@@ -11,6 +11,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // The datacenter options, /etc/pve/datacenter.cfg, as pve-manager's
@@ -86,7 +87,7 @@ func (p *PVE) parseDatacenterConfig(raw string) (map[string]any, error) {
 	comment := ""
 	for _, line := range perl.Lines(raw) {
 		if rest, ok := strings.CutPrefix(line, "#"); ok {
-			comment += decodeText(rest) + "\n"
+			comment += sim.PercentDecode(rest) + "\n"
 		}
 	}
 
@@ -376,24 +377,6 @@ func joinSortedTags(list []any) string {
 	}
 	slices.Sort(tags)
 	return strings.Join(tags, ";")
-}
-
-// decodeText is PVE::Tools::decode_text (uri_unescape).
-func decodeText(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			b.WriteByte(byte(n))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return strings.ToValidUTF8(b.String(), "\uFFFD")
 }
 
 // nextIDRangeLocked is the free VMID range of /cluster/nextid: datacenter.cfg's

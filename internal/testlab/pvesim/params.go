@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // Request is an API call as a handler sees it.
@@ -118,47 +118,18 @@ func decodeURLEncoded(data string) map[string]any {
 	res := map[string]any{}
 	for _, kv := range strings.FieldsFunc(data, func(r rune) bool { return r == '&' || r == ';' }) {
 		k, v, hasValue := strings.Cut(kv, "=")
-		k = unescapeForm(k)
+		k = sim.UnescapeForm(k)
 		if !hasValue {
 			res[k] = nil
 			continue
 		}
-		v = unescapeForm(v)
+		v = sim.UnescapeForm(v)
 		if old, ok := res[k].(string); ok {
 			v = old + "\x00" + v
 		}
 		res[k] = v
 	}
 	return res
-}
-
-// unescapeForm replaces '+' by space and decodes %XX escapes, leaving
-// malformed escapes as they are (like the Perl code) and invalid UTF-8 as
-// replacement characters.
-func unescapeForm(s string) string {
-	s = strings.ReplaceAll(s, "+", " ")
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			b.WriteByte(byte(n))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	out := b.String()
-	if !utf8.ValidString(out) {
-		out = strings.ToValidUTF8(out, "\uFFFD")
-	}
-	return out
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // decodeJSONBody decodes a JSON request body into parameters. Like
