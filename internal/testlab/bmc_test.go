@@ -3,14 +3,14 @@ package testlab
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim/bmctest"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 )
 
 // Tests of the BMCs as parts of the lab (bmc.go): their endpoints,
@@ -26,132 +26,20 @@ var fastTiming = bmcsim.Timing{
 	Media:            200 * time.Millisecond,
 }
 
-// rfCaller sends requests to one BMC.
-type rfCaller struct {
-	t       *testing.T
-	lab     *Lab
-	bmc     *bmcsim.BMC
-	client  *http.Client
-	headers map[string]string
-}
-
-func newRF(t *testing.T, lab *Lab, node string) *rfCaller {
+// newRF returns a client of a node's BMC, without credentials.
+func newRF(t *testing.T, lab *Lab, node string) *bmctest.Client {
 	t.Helper()
 	b := lab.BMC(node)
 	if b == nil {
 		t.Fatalf("no BMC for %s", node)
 	}
-	return &rfCaller{t: t, lab: lab, bmc: b, client: httpClient(t, lab), headers: map[string]string{}}
-}
-
-// basic authenticates with basic auth.
-func (c *rfCaller) basic() *rfCaller {
-	c.headers["Authorization"] = "Basic " + basicAuth(c.lab.BMCUsername(), c.lab.BMCPassword())
-	return c
-}
-
-func basicAuth(user, pass string) string {
-	req, _ := http.NewRequest(http.MethodGet, "https://x", nil)
-	req.SetBasicAuth(user, pass)
-	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
-}
-
-// rfResult is an answer of a BMC.
-type rfResult struct {
-	Status int
-	Header http.Header
-	Raw    string
-	Body   map[string]any
-}
-
-// messageIDs returns the MessageIds of an error body.
-func (r rfResult) messageIDs() []string {
-	var ids []string
-	e, _ := r.Body["error"].(map[string]any)
-	infos, _ := e["@Message.ExtendedInfo"].([]any)
-	for _, i := range infos {
-		ids = append(ids, i.(map[string]any)["MessageId"].(string))
-	}
-	return ids
-}
-
-func (c *rfCaller) get(path string) rfResult { return c.do(http.MethodGet, path, nil, nil) }
-
-// do sends a request; body is JSON encoded unless it is a string.
-func (c *rfCaller) do(method, path string, body any, headers map[string]string) rfResult {
-	c.t.Helper()
-	var r io.Reader
-	switch v := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(v)
-	default:
-		raw, err := json.Marshal(v)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		r = strings.NewReader(string(raw))
-	}
-	req, err := http.NewRequest(method, c.bmc.Endpoint()+path, r)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range c.headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	res := rfResult{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
-	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &res.Body); err != nil {
-			c.t.Fatalf("%s %s: body is not JSON: %v: %s", method, path, err, raw)
-		}
-	}
-	return res
-}
-
-// expectRF checks an answer's status and, for errors, its first MessageId.
-func expectRF(t *testing.T, res rfResult, status int, messageID string) {
-	t.Helper()
-	if res.Status != status {
-		t.Fatalf("got %d, want %d; body %s", res.Status, status, res.Raw)
-	}
-	if messageID == "" {
-		return
-	}
-	ids := res.messageIDs()
-	if len(ids) == 0 || ids[0] != "Base.1.5."+messageID {
-		t.Fatalf("messages %v, want Base.1.5.%s; body %s", ids, messageID, res.Raw)
-	}
-	e := res.Body["error"].(map[string]any)
-	if len(ids) == 1 && e["code"] != ids[0] {
-		t.Fatalf("code %v, want %s", e["code"], ids[0])
-	}
-}
-
-// waitUntil polls cond until it holds or 5 seconds pass.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return bmctest.New(t, bmctest.Config{
+		Endpoint:  b.Endpoint(),
+		CACertPEM: lab.CACertPEM(),
+		Username:  lab.BMCUsername(),
+		Password:  lab.BMCPassword(),
+		SystemID:  b.SystemID(),
+	})
 }
 
 // startBMCLab starts a lab whose BMCs have short power transitions.
@@ -197,25 +85,13 @@ func TestBMCEndpointsAndCertificates(t *testing.T) {
 	}
 }
 
-// power returns the PowerState the BMC answers.
-func (c *rfCaller) power() string {
-	c.t.Helper()
-	return c.get("/redfish/v1/Systems/" + c.bmc.SystemID()).Body["PowerState"].(string)
-}
-
-func (c *rfCaller) reset(resetType string) rfResult {
-	c.t.Helper()
-	return c.do(http.MethodPost, "/redfish/v1/Systems/"+c.bmc.SystemID()+"/Actions/ComputerSystem.Reset",
-		map[string]any{"ResetType": resetType}, nil)
-}
-
 func TestBMCPowerDrivesTheNode(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, Options{Nodes: 3})
-	c := newRF(t, lab, "pve2").basic()
-	pve := newCaller(t, lab).withToken()
+	c := newRF(t, lab, "pve2").Basic()
+	pve := newCaller(t, lab).WithToken()
 	nodeStatus := func(name string) string {
-		for _, n := range pve.get("/nodes").Body["data"].([]any) {
+		for _, n := range pve.Get("/nodes").Body["data"].([]any) {
 			if m := n.(map[string]any); m["node"] == name {
 				return m["status"].(string)
 			}
@@ -224,49 +100,49 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 	}
 
 	// ForceOff: the machine stops at once, PowerState goes PoweringOff, Off
-	expectRF(t, c.reset("ForceOff"), http.StatusNoContent, "")
+	bmctest.Expect(t, c.Reset("ForceOff"), http.StatusNoContent, "")
 	if lab.NodeRunning("pve2") {
 		t.Fatal("pve2 runs after ForceOff")
 	}
 	if nodeStatus("pve2") != "offline" {
 		t.Errorf("pve2 is %q in /nodes", nodeStatus("pve2"))
 	}
-	if p := c.power(); p != "PoweringOff" && p != "Off" {
+	if p := c.Power(); p != "PoweringOff" && p != "Off" {
 		t.Fatalf("PowerState %s", p)
 	}
-	waitUntil(t, "Off", func() bool { return c.power() == "Off" })
-	sys := c.get("/redfish/v1/Systems/" + c.bmc.SystemID()).Body
+	simtest.WaitUntil(t, "Off", func() bool { return c.Power() == "Off" })
+	sys := c.Get("/redfish/v1/Systems/" + c.SystemID).Body
 	if sys["BootProgress"].(map[string]any)["LastState"] != "None" || lab.BMC("pve2").PowerState() != "Off" {
 		t.Errorf("off: %v", sys["BootProgress"])
 	}
 	// ForceOff again changes nothing; restarting a system that is off is refused
-	expectRF(t, c.reset("ForceOff"), http.StatusNoContent, "")
-	expectRF(t, c.reset("ForceRestart"), http.StatusBadRequest, "ResourceInStandby")
+	bmctest.Expect(t, c.Reset("ForceOff"), http.StatusNoContent, "")
+	bmctest.Expect(t, c.Reset("ForceRestart"), http.StatusBadRequest, "ResourceInStandby")
 
 	// On: PoweringOn, On, and after the boot the node is back (slow
 	// transitions, so that the checks below happen during them)
 	slow := fastTiming
 	slow.PowerOn, slow.GracefulShutdown = time.Second, time.Second
-	c.bmc.SetTiming(slow)
-	expectRF(t, c.reset("On"), http.StatusNoContent, "")
-	if p := c.power(); p != "PoweringOn" {
+	lab.BMC("pve2").SetTiming(slow)
+	bmctest.Expect(t, c.Reset("On"), http.StatusNoContent, "")
+	if p := c.Power(); p != "PoweringOn" {
 		t.Fatalf("PowerState %s after On", p)
 	}
-	expectRF(t, c.reset("GracefulShutdown"), http.StatusConflict, "ResourceInUse") // still in transition
-	waitUntil(t, "On", func() bool { return c.power() == "On" })
-	waitUntil(t, "pve2 to run", func() bool { return lab.NodeRunning("pve2") })
-	waitUntil(t, "pve2 online", func() bool { return nodeStatus("pve2") == "online" })
+	bmctest.Expect(t, c.Reset("GracefulShutdown"), http.StatusConflict, "ResourceInUse") // still in transition
+	simtest.WaitUntil(t, "On", func() bool { return c.Power() == "On" })
+	simtest.WaitUntil(t, "pve2 to run", func() bool { return lab.NodeRunning("pve2") })
+	simtest.WaitUntil(t, "pve2 online", func() bool { return nodeStatus("pve2") == "online" })
 	if lab.BMC("pve2").LastBoot().At.IsZero() {
 		t.Error("no last boot")
 	}
 
 	// GracefulShutdown takes longer than ForceOff; the node runs until the power goes off
 	start := time.Now()
-	expectRF(t, c.reset("GracefulShutdown"), http.StatusNoContent, "")
-	if !lab.NodeRunning("pve2") || c.power() != "PoweringOff" {
-		t.Fatalf("during shutdown: running %v, %s", lab.NodeRunning("pve2"), c.power())
+	bmctest.Expect(t, c.Reset("GracefulShutdown"), http.StatusNoContent, "")
+	if !lab.NodeRunning("pve2") || c.Power() != "PoweringOff" {
+		t.Fatalf("during shutdown: running %v, %s", lab.NodeRunning("pve2"), c.Power())
 	}
-	waitUntil(t, "Off", func() bool { return c.power() == "Off" })
+	simtest.WaitUntil(t, "Off", func() bool { return c.Power() == "Off" })
 	if took := time.Since(start); took < slow.GracefulShutdown {
 		t.Errorf("graceful shutdown took %v", took)
 	}
@@ -274,16 +150,16 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 		t.Fatal("pve2 runs after GracefulShutdown")
 	}
 	// PushPowerButton turns it on
-	expectRF(t, c.reset("PushPowerButton"), http.StatusNoContent, "")
-	waitUntil(t, "pve2 to run", func() bool { return lab.NodeRunning("pve2") })
+	bmctest.Expect(t, c.Reset("PushPowerButton"), http.StatusNoContent, "")
+	simtest.WaitUntil(t, "pve2 to run", func() bool { return lab.NodeRunning("pve2") })
 
 	// GracefulRestart: PowerState stays On, the node goes down and comes back
-	waitUntil(t, "the end of the transition", func() bool { return c.reset("GracefulRestart").Status == http.StatusNoContent })
-	waitUntil(t, "pve2 to go down", func() bool { return !lab.NodeRunning("pve2") })
-	if p := c.power(); p != "On" {
+	simtest.WaitUntil(t, "the end of the transition", func() bool { return c.Reset("GracefulRestart").Status == http.StatusNoContent })
+	simtest.WaitUntil(t, "pve2 to go down", func() bool { return !lab.NodeRunning("pve2") })
+	if p := c.Power(); p != "On" {
 		t.Errorf("PowerState %s during a restart", p)
 	}
-	waitUntil(t, "pve2 to run", func() bool { return lab.NodeRunning("pve2") })
+	simtest.WaitUntil(t, "pve2 to run", func() bool { return lab.NodeRunning("pve2") })
 
 	// a ResetType outside the allowable values, a missing or unknown parameter
 	for _, tc := range []struct {
@@ -296,10 +172,10 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 		{map[string]any{"ResetType": "On", "Delay": 3}, "ActionParameterUnknown"},
 		{map[string]any{"ResetType": 1}, "ActionParameterValueTypeError"},
 	} {
-		res := c.do(http.MethodPost, "/redfish/v1/Systems/"+c.bmc.SystemID()+"/Actions/ComputerSystem.Reset", tc.body, nil)
-		expectRF(t, res, http.StatusBadRequest, tc.id)
+		res := c.Do(http.MethodPost, "/redfish/v1/Systems/"+c.SystemID+"/Actions/ComputerSystem.Reset", tc.body, nil)
+		bmctest.Expect(t, res, http.StatusBadRequest, tc.id)
 	}
-	res := c.reset("Suspend")
+	res := c.Reset("Suspend")
 	if !strings.Contains(res.Raw, "The value Suspend for the property ResetType is not in the list of acceptable values.") {
 		t.Errorf("message %s", res.Raw)
 	}
@@ -312,25 +188,25 @@ func TestBMCPowerDrivesTheNode(t *testing.T) {
 func TestBMCFollowsLabPower(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, Options{Nodes: 2})
-	c := newRF(t, lab, "pve1").basic()
+	c := newRF(t, lab, "pve1").Basic()
 	if err := lab.StopNode("pve1"); err != nil {
 		t.Fatal(err)
 	}
-	if p := c.power(); p != "Off" {
+	if p := c.Power(); p != "Off" {
 		t.Fatalf("PowerState %s after StopNode", p)
 	}
 	if err := lab.StartNode("pve1"); err != nil {
 		t.Fatal(err)
 	}
-	if p := c.power(); p != "On" {
+	if p := c.Power(); p != "On" {
 		t.Fatalf("PowerState %s after StartNode", p)
 	}
 	// a BMC-driven restart is not mistaken for an outage
-	expectRF(t, c.reset("ForceRestart"), http.StatusNoContent, "")
-	if c.power() != "On" {
+	bmctest.Expect(t, c.Reset("ForceRestart"), http.StatusNoContent, "")
+	if c.Power() != "On" {
 		t.Fatal("not On during a restart")
 	}
-	waitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
+	simtest.WaitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
 }
 
 func TestBMCEnvLines(t *testing.T) {

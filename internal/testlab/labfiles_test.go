@@ -11,6 +11,7 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // TestWithoutShared starts labs where no official schema is beside the
@@ -24,10 +25,10 @@ func TestWithoutShared(t *testing.T) {
 	if !lab.SchemaLoaded() {
 		t.Fatal("the lab's copy of the schema was not loaded")
 	}
-	c := newCaller(t, lab).withTicket()
-	expect(t, c.get("/nodes/pve1/status"), http.StatusOK, "OK")
-	expect(t, c.get("/cluster/nextid?vmid=abc"), http.StatusBadRequest, "Parameter verification failed.")
-	expect(t, c.get("/nope"), http.StatusNotImplemented, "Method 'GET /nope' not implemented")
+	c := newCaller(t, lab).WithTicket()
+	pvetest.Expect(t, c.Get("/nodes/pve1/status"), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Get("/cluster/nextid?vmid=abc"), http.StatusBadRequest, "Parameter verification failed.")
+	pvetest.Expect(t, c.Get("/nope"), http.StatusNotImplemented, "Method 'GET /nope' not implemented")
 
 	t.Setenv("CI", "true")
 	if _, err := Start(Options{}); err == nil || !strings.Contains(err.Error(), "shared/api-schemas/pve-9.1.3.json is not beside the repository") {
@@ -42,9 +43,9 @@ func TestWithoutShared(t *testing.T) {
 	if disabled.SchemaLoaded() {
 		t.Error(`SchemaPath "-" loaded a schema`)
 	}
-	c = newCaller(t, disabled).withTicket()
-	expect(t, c.get("/nodes/pve1/status"), http.StatusOK, "OK")
-	expect(t, c.get("/nodes/nope/status"), http.StatusInternalServerError, "hostname lookup 'nope' failed - failed to get address info for: nope: Name or service not known")
+	c = newCaller(t, disabled).WithTicket()
+	pvetest.Expect(t, c.Get("/nodes/pve1/status"), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Get("/nodes/nope/status"), http.StatusInternalServerError, "hostname lookup 'nope' failed - failed to get address info for: nope: Name or service not known")
 }
 
 // TestLabData checks package labdata's files: with the official files

@@ -1,8 +1,6 @@
 package testlab
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 )
 
 // pbsStorageLab starts a PVE lab and a PBS with the lab's CA and a
@@ -28,27 +28,16 @@ func pbsStorageLab(t *testing.T, opts Options) (*Lab, *pbssim.Server) {
 // signs.
 func startPBS(t *testing.T, lab *Lab) *pbssim.Server {
 	t.Helper()
-	s, err := pbssim.Start(pbssim.Options{CA: lab.CA(), Logf: t.Logf})
-	if err != nil {
-		t.Fatalf("pbssim.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+	return simtest.Start(t, func() (*pbssim.Server, error) {
+		return pbssim.Start(pbssim.Options{CA: lab.CA(), Logf: t.Logf})
 	})
-	return s
 }
 
 // createPBSDatastore creates a datastore through the PBS's API with the
 // lab's token and waits for the worker to end well.
 func createPBSDatastore(t *testing.T, s *pbssim.Server, name, path string) {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(s.CACertPEM())) {
-		t.Fatal("CA does not parse")
-	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := simtest.HTTPClient(t, s.CACertPEM())
 	call := func(method, apiPath string, body url.Values) map[string]any {
 		t.Helper()
 		req, err := http.NewRequest(method, s.URL()+"/api2/json"+apiPath, strings.NewReader(body.Encode()))
@@ -101,16 +90,16 @@ func pbsStorageParams(s *pbssim.Server, id string) url.Values {
 
 func TestPBSStorageAdd(t *testing.T) {
 	lab, s := pbsStorageLab(t, Options{Nodes: 1})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	res := c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
+	res := c.Form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
 	if res.Status != http.StatusOK {
 		t.Fatalf("create: %d %s", res.Status, res.Raw)
 	}
 	if d := res.Body["data"].(map[string]any); d["storage"] != "backup" || d["type"] != "pbs" || d["config"] != nil {
 		t.Errorf("create answered %v", d)
 	}
-	cfg := c.get("/storage/backup").Body["data"].(map[string]any)
+	cfg := c.Get("/storage/backup").Body["data"].(map[string]any)
 	if cfg["server"] != s.Host() || cfg["port"] != float64(s.Port()) || cfg["content"] != "backup" || cfg["shared"] != float64(1) ||
 		cfg["password"] != nil || cfg["fingerprint"] != s.Fingerprint() || cfg["username"] != "root@pam" {
 		t.Errorf("GET /storage/backup = %v", cfg)
@@ -123,29 +112,29 @@ func TestPBSStorageAdd(t *testing.T) {
 	if !strings.HasSuffix(lab.StorageConfig(), wantSection) || !strings.HasPrefix(lab.StorageConfig(), "dir: local\n") {
 		t.Errorf("storage.cfg:\n%s", lab.StorageConfig())
 	}
-	if l := dataList(t, c.form(http.MethodGet, "/storage", url.Values{"type": {"pbs"}})); len(l) != 1 {
+	if l := pvetest.DataList(t, c.Form(http.MethodGet, "/storage", url.Values{"type": {"pbs"}})); len(l) != 1 {
 		t.Errorf("type filter: %v", l)
 	}
-	c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
-	expectAPIError(t, c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")), 500, "create storage failed: storage ID 'backup' already defined\n")
+	c.Form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")), 500, "create storage failed: storage ID 'backup' already defined\n")
 
 	// the node's status comes from the PBS
 	if err := s.SetDatastoreUsage("ds1", 100*gib, 25*gib); err != nil {
 		t.Fatal(err)
 	}
-	st := c.get("/nodes/pve1/storage/backup/status").Body["data"].(map[string]any)
+	st := c.Get("/nodes/pve1/storage/backup/status").Body["data"].(map[string]any)
 	if st["total"] != float64(100*gib) || st["used"] != float64(25*gib) || st["avail"] != float64(75*gib) || st["active"] != float64(1) || st["type"] != "pbs" {
 		t.Errorf("status %v", st)
 	}
-	list := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage", url.Values{"content": {"backup"}}))
+	list := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage", url.Values{"content": {"backup"}}))
 	if len(list) != 2 { // local and backup
 		t.Errorf("backup storages %v", list)
 	}
-	if l := dataList(t, c.get("/nodes/pve1/storage/backup/content")); len(l) != 0 {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve1/storage/backup/content")); len(l) != 0 {
 		t.Errorf("content %v", l)
 	}
 	found := false
-	for _, e := range dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"storage"}})) {
+	for _, e := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"storage"}})) {
 		if e["storage"] == "backup" {
 			found = e["status"] == "available" && e["shared"] == float64(1) && e["maxdisk"] == float64(100*gib) && e["plugintype"] == "pbs"
 		}
@@ -156,15 +145,15 @@ func TestPBSStorageAdd(t *testing.T) {
 
 	// update: a digest, a fixed option, no activation
 	digest := cfg["digest"].(string)
-	expectAPIError(t, c.form(http.MethodPut, "/storage/backup", url.Values{"server": {"10.0.0.1"}}), 500,
+	expectAPIError(t, c.Form(http.MethodPut, "/storage/backup", url.Values{"server": {"10.0.0.1"}}), 500,
 		"update storage failed: can't change value of fixed parameter 'server'\n")
-	expectAPIError(t, c.form(http.MethodPut, "/storage/backup", url.Values{"namespace": {"a"}, "digest": {strings.Repeat("0", 40)}}), 500,
+	expectAPIError(t, c.Form(http.MethodPut, "/storage/backup", url.Values{"namespace": {"a"}, "digest": {strings.Repeat("0", 40)}}), 500,
 		"update storage failed: detected modified configuration - file changed by other user? Try again.\n")
-	res = c.form(http.MethodPut, "/storage/backup", url.Values{"namespace": {"a"}, "password": {"wrong"}, "digest": {digest}, "delete": {"username"}})
+	res = c.Form(http.MethodPut, "/storage/backup", url.Values{"namespace": {"a"}, "password": {"wrong"}, "digest": {digest}, "delete": {"username"}})
 	if res.Status != http.StatusOK {
 		t.Fatalf("update: %d %s", res.Status, res.Raw)
 	}
-	cfg = c.get("/storage/backup").Body["data"].(map[string]any)
+	cfg = c.Get("/storage/backup").Body["data"].(map[string]any)
 	if cfg["namespace"] != "a" || cfg["username"] != nil {
 		t.Errorf("after update %v", cfg)
 	}
@@ -172,34 +161,34 @@ func TestPBSStorageAdd(t *testing.T) {
 		t.Errorf("password after update %q", pw)
 	}
 	// a storage that cannot log in is inactive
-	if st := c.get("/nodes/pve1/storage/backup/status").Body["data"].(map[string]any); st["active"] != float64(0) || st["total"] != float64(0) {
+	if st := c.Get("/nodes/pve1/storage/backup/status").Body["data"].(map[string]any); st["active"] != float64(0) || st["total"] != float64(0) {
 		t.Errorf("status with a wrong password %v", st)
 	}
-	expectAPIError(t, c.form(http.MethodPut, "/storage/backup", url.Values{"delete": {"server"}}), 500,
+	expectAPIError(t, c.Form(http.MethodPut, "/storage/backup", url.Values{"delete": {"server"}}), 500,
 		"update storage failed: unable to delete required option 'server'\n")
 
 	// delete takes the secrets along
-	if res := c.form(http.MethodDelete, "/storage/backup", nil); res.Status != http.StatusOK {
+	if res := c.Form(http.MethodDelete, "/storage/backup", nil); res.Status != http.StatusOK {
 		t.Fatalf("delete: %d %s", res.Status, res.Raw)
 	}
 	if _, ok := lab.PrivFile("/etc/pve/priv/storage/backup.pw"); ok {
 		t.Error("backup.pw left behind")
 	}
-	expectAPIError(t, c.form(http.MethodDelete, "/storage/backup", nil), 500, "delete storage failed: storage 'backup' does not exist\n")
-	expectAPIError(t, c.get("/storage/backup"), 500, "storage 'backup' does not exist\n")
+	expectAPIError(t, c.Form(http.MethodDelete, "/storage/backup", nil), 500, "delete storage failed: storage 'backup' does not exist\n")
+	expectAPIError(t, c.Get("/storage/backup"), 500, "storage 'backup' does not exist\n")
 }
 
 // PVE connects to the PBS on create and refuses with PVE's texts.
 func TestPBSStorageAddFailures(t *testing.T) {
 	lab, s := pbsStorageLab(t, Options{Nodes: 1})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
 	p := pbsStorageParams(s, "bad")
 	p.Set("fingerprint", strings.Repeat("AB:", 31)+"AB")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500,
 		"create storage failed: bad: error fetching datastores - fingerprint '"+s.Fingerprint()+"' not verified, abort!\n")
 	p.Del("fingerprint") // the lab CA is no system CA
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500,
 		"create storage failed: bad: error fetching datastores - fingerprint '"+s.Fingerprint()+"' not verified, abort!\n")
 	if _, ok := lab.PrivFile("/etc/pve/priv/storage/bad.pw"); ok {
 		t.Error("a failed create left the password")
@@ -207,27 +196,27 @@ func TestPBSStorageAddFailures(t *testing.T) {
 
 	p = pbsStorageParams(s, "bad")
 	p.Set("password", "wrong")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500, "create storage failed: bad: error fetching datastores - 401 Unauthorized\n")
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500, "create storage failed: bad: error fetching datastores - 401 Unauthorized\n")
 	p = pbsStorageParams(s, "bad")
 	p.Set("datastore", "nope")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500,
 		"create storage failed: bad: Cannot find datastore 'nope', check permissions and existence!\n")
 	p = pbsStorageParams(s, "bad")
 	p.Set("port", "1")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500,
 		"create storage failed: bad: error fetching datastores - 500 Can't connect to "+s.Host()+":1 (Connection refused)\n")
 	p = pbsStorageParams(s, "bad")
 	p.Del("server")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500, "missing value for required option 'server'\n")
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500, "missing value for required option 'server'\n")
 	p = pbsStorageParams(s, "bad")
 	p.Set("path", "/srv")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500, "unexpected property 'path'\n")
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500, "unexpected property 'path'\n")
 
 	// disabled: not activated, so not checked
 	p = pbsStorageParams(s, "off")
 	p.Set("password", "wrong")
 	p.Set("disable", "1")
-	if res := c.form(http.MethodPost, "/storage", p); res.Status != http.StatusOK {
+	if res := c.Form(http.MethodPost, "/storage", p); res.Status != http.StatusOK {
 		t.Errorf("disabled storage: %d %s", res.Status, res.Raw)
 	}
 	if !strings.Contains(lab.StorageConfig(), "pbs: off\n\tdisable\n") {
@@ -242,13 +231,13 @@ func TestPBSStorageAddFailures(t *testing.T) {
 // An API token as username, and an encryption key made on create.
 func TestPBSStorageTokenAndEncryption(t *testing.T) {
 	lab, s := pbsStorageLab(t, Options{Nodes: 1})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	id, secret, _ := strings.Cut(s.APIToken(), ":")
 	p := pbsStorageParams(s, "tok")
 	p.Set("username", id)
 	p.Set("password", secret)
 	p.Set("encryption-key", "autogen")
-	res := c.form(http.MethodPost, "/storage", p)
+	res := c.Form(http.MethodPost, "/storage", p)
 	if res.Status != http.StatusOK {
 		t.Fatalf("create: %d %s", res.Status, res.Raw)
 	}
@@ -257,7 +246,7 @@ func TestPBSStorageTokenAndEncryption(t *testing.T) {
 	if err := json.Unmarshal([]byte(key), &kf); err != nil || kf["data"] == nil || kf["kdf"] != nil {
 		t.Fatalf("key %q: %v", key, err)
 	}
-	cfg := c.get("/storage/tok").Body["data"].(map[string]any)
+	cfg := c.Get("/storage/tok").Body["data"].(map[string]any)
 	if cfg["encryption-key"] != kf["fingerprint"] {
 		t.Errorf("encryption-key %v, key fingerprint %v", cfg["encryption-key"], kf["fingerprint"])
 	}
@@ -266,51 +255,51 @@ func TestPBSStorageTokenAndEncryption(t *testing.T) {
 	}
 	p = pbsStorageParams(s, "tok2")
 	p.Set("encryption-key", "not json")
-	expectAPIError(t, c.form(http.MethodPost, "/storage", p), 500,
+	expectAPIError(t, c.Form(http.MethodPost, "/storage", p), 500,
 		"create storage failed: Value does not seems like a valid, JSON formatted encryption key!\n")
 }
 
 // storage.cfg belongs to the cluster, or to each standalone node.
 func TestStorageConfigScope(t *testing.T) {
 	lab, s := pbsStorageLab(t, Options{Nodes: 2})
-	c := newCaller(t, lab).withToken()
-	if res := c.form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")); res.Status != http.StatusOK {
+	c := newCaller(t, lab).WithToken()
+	if res := c.Form(http.MethodPost, "/storage", pbsStorageParams(s, "backup")); res.Status != http.StatusOK {
 		t.Fatalf("create: %d %s", res.Status, res.Raw)
 	}
-	if res := c.onNode("pve2").get("/storage/backup"); res.Status != http.StatusOK {
+	if res := c.OnNode("pve2").Get("/storage/backup"); res.Status != http.StatusOK {
 		t.Errorf("pve2 does not see the cluster's storage: %d %s", res.Status, res.Raw)
 	}
 	// restricted to pve2: not listed on pve1
 	p := pbsStorageParams(s, "other")
 	p.Set("nodes", "pve2")
-	if res := c.form(http.MethodPost, "/storage", p); res.Status != http.StatusOK {
+	if res := c.Form(http.MethodPost, "/storage", p); res.Status != http.StatusOK {
 		t.Fatalf("create: %d %s", res.Status, res.Raw)
 	}
-	for _, e := range dataList(t, c.get("/nodes/pve1/storage")) {
+	for _, e := range pvetest.DataList(t, c.Get("/nodes/pve1/storage")) {
 		if e["storage"] == "other" {
 			t.Error("pve1 lists a storage restricted to pve2")
 		}
 	}
-	if l := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage", url.Values{"storage": {"other"}})); len(l) != 1 || l[0]["active"] != float64(1) {
+	if l := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage", url.Values{"storage": {"other"}})); len(l) != 1 || l[0]["active"] != float64(1) {
 		t.Errorf("pve2: %v", l)
 	}
 
 	alone := startLab(t, Options{Nodes: 2, Standalone: true})
-	a := newCaller(t, alone).withToken()
-	if res := a.form(http.MethodPost, "/storage", url.Values{"type": {"dir"}, "storage": {"extra"}, "path": {"/srv/extra"}, "content": {"iso,backup"}}); res.Status != http.StatusOK {
+	a := newCaller(t, alone).WithToken()
+	if res := a.Form(http.MethodPost, "/storage", url.Values{"type": {"dir"}, "storage": {"extra"}, "path": {"/srv/extra"}, "content": {"iso,backup"}}); res.Status != http.StatusOK {
 		t.Fatalf("create dir: %d %s", res.Status, res.Raw)
 	}
-	if res := a.get("/storage/extra"); res.Status != http.StatusOK || res.Body["data"].(map[string]any)["content"] != "backup,iso" {
+	if res := a.Get("/storage/extra"); res.Status != http.StatusOK || res.Body["data"].(map[string]any)["content"] != "backup,iso" {
 		t.Errorf("pve1: %d %s", res.Status, res.Raw)
 	}
-	expectAPIError(t, a.onNode("pve2").get("/storage/extra"), 500, "storage 'extra' does not exist\n")
+	expectAPIError(t, a.OnNode("pve2").Get("/storage/extra"), 500, "storage 'extra' does not exist\n")
 	if !strings.HasSuffix(alone.StorageConfig(), "dir: extra\n\tpath /srv/extra\n\tcontent backup,iso\n\n") {
 		t.Errorf("storage.cfg:\n%s", alone.StorageConfig())
 	}
 }
 
 // expectAPIError checks an error answer of the PVE lab and its message.
-func expectAPIError(t *testing.T, res apiResult, status int, msg string) {
+func expectAPIError(t *testing.T, res pvetest.Result, status int, msg string) {
 	t.Helper()
 	if res.Status != status || res.Body["message"] != msg {
 		t.Errorf("got %d %q, want %d %q", res.Status, res.Body["message"], status, msg)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
 )
@@ -23,7 +24,7 @@ func gofishConnect(t *testing.T, lab *testLab, node string, basic bool) *gofish.
 		Endpoint:   lab.BMCEndpoint(node),
 		Username:   lab.BMCUsername(),
 		Password:   lab.BMCPassword(),
-		HTTPClient: httpClient(t, lab),
+		HTTPClient: simtest.HTTPClient(t, lab.CACertPEM()),
 		BasicAuth:  basic,
 	})
 	if err != nil {
@@ -99,7 +100,7 @@ func TestGofishSessionAndBasicAuth(t *testing.T) {
 
 	// a wrong password is refused
 	_, err = gofish.ConnectContext(t.Context(), gofish.ClientConfig{Endpoint: lab.BMCEndpoint("pve2"), Username: "ADMIN",
-		Password: "wrong", HTTPClient: httpClient(t, lab)})
+		Password: "wrong", HTTPClient: simtest.HTTPClient(t, lab.CACertPEM())})
 	var rfe *schemas.Error
 	if !errors.As(err, &rfe) || rfe.HTTPReturnedStatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong password: %v", err)
@@ -110,7 +111,7 @@ func TestGofishSessionAndBasicAuth(t *testing.T) {
 		clients = append(clients, gofishConnect(t, lab, "pve2", false))
 	}
 	_, err = gofish.ConnectContext(t.Context(), gofish.ClientConfig{Endpoint: lab.BMCEndpoint("pve2"), Username: "ADMIN",
-		Password: lab.BMCPassword(), HTTPClient: httpClient(t, lab)})
+		Password: lab.BMCPassword(), HTTPClient: simtest.HTTPClient(t, lab.CACertPEM())})
 	if !errors.As(err, &rfe) || rfe.HTTPReturnedStatusCode != http.StatusServiceUnavailable ||
 		len(rfe.ExtendedInfos) != 1 || rfe.ExtendedInfos[0].MessageID != "Base.1.5.SessionLimitExceeded" {
 		t.Errorf("fifth session: %v", err)
@@ -144,7 +145,7 @@ func TestGofishPowerAndBoot(t *testing.T) {
 	if lab.NodeRunning("pve3") {
 		t.Fatal("pve3 runs after ForceOff")
 	}
-	waitUntil(t, "Off", func() bool { return gofishSystem(t, c).PowerState == schemas.OffPowerState })
+	simtest.WaitUntil(t, "Off", func() bool { return gofishSystem(t, c).PowerState == schemas.OffPowerState })
 
 	// boot from CD once, set on a freshly read system (its ETag is current)
 	sys = gofishSystem(t, c)
@@ -165,7 +166,7 @@ func TestGofishPowerAndBoot(t *testing.T) {
 	if _, err := sys.Reset(schemas.OnResetType); err != nil {
 		t.Fatalf("On: %v", err)
 	}
-	waitUntil(t, "pve3 to run", func() bool { return lab.NodeRunning("pve3") })
+	simtest.WaitUntil(t, "pve3 to run", func() bool { return lab.NodeRunning("pve3") })
 	err = stale.SetBoot(&schemas.Boot{BootSourceOverrideTarget: schemas.PxeBootSource})
 	var rfe *schemas.Error
 	if !errors.As(err, &rfe) || rfe.HTTPReturnedStatusCode != http.StatusPreconditionFailed {
@@ -183,11 +184,11 @@ func TestGofishPowerAndBoot(t *testing.T) {
 	if _, err := sys.Reset(schemas.GracefulRestartResetType); err != nil {
 		t.Fatalf("GracefulRestart: %v", err)
 	}
-	waitUntil(t, "pve3 to go down", func() bool { return !lab.NodeRunning("pve3") })
+	simtest.WaitUntil(t, "pve3 to go down", func() bool { return !lab.NodeRunning("pve3") })
 	if p := gofishSystem(t, c).PowerState; p != schemas.OnPowerState {
 		t.Errorf("PowerState %s during a restart", p)
 	}
-	waitUntil(t, "pve3 to run", func() bool { return lab.NodeRunning("pve3") })
+	simtest.WaitUntil(t, "pve3 to run", func() bool { return lab.NodeRunning("pve3") })
 }
 
 // insertCD inserts an image into the CD slot among media and checks it.
@@ -343,13 +344,13 @@ func TestGofishBusyAfterPowerOn(t *testing.T) {
 	// client retrying after Retry-After gets through
 	var rfe *schemas.Error
 	uri := sys.ODataID
-	waitUntil(t, "503", func() bool {
+	simtest.WaitUntil(t, "503", func() bool {
 		_, err := schemas.GetComputerSystem(c, uri)
 		return errors.As(err, &rfe) && rfe.HTTPReturnedStatusCode == http.StatusServiceUnavailable
 	})
 	if len(rfe.ExtendedInfos) != 1 || rfe.ExtendedInfos[0].MessageID != "Base.1.5.ServiceTemporarilyUnavailable" {
 		t.Errorf("503 %v", rfe)
 	}
-	waitUntil(t, "the BMC", func() bool { _, err := schemas.GetComputerSystem(c, uri); return err == nil })
-	waitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
+	simtest.WaitUntil(t, "the BMC", func() bool { _, err := schemas.GetComputerSystem(c, uri); return err == nil })
+	simtest.WaitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
 }

@@ -1,16 +1,11 @@
 package bmcsim
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim/bmctest"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
@@ -28,152 +23,20 @@ var fastTiming = Timing{
 	Media:            200 * time.Millisecond,
 }
 
-// caller sends requests to one BMC.
-type caller struct {
-	t       *testing.T
-	lab     *testLab
-	bmc     *BMC
-	client  *http.Client
-	headers map[string]string
-}
-
-func newCaller(t *testing.T, lab *testLab, node string) *caller {
+// newCaller returns a client of a machine's BMC, without credentials.
+func newCaller(t *testing.T, lab *testLab, node string) *bmctest.Client {
 	t.Helper()
 	b := lab.BMC(node)
 	if b == nil {
 		t.Fatalf("no BMC for %s", node)
 	}
-	return &caller{t: t, lab: lab, bmc: b, client: httpClient(t, lab), headers: map[string]string{}}
-}
-
-// basic authenticates with basic auth.
-func (c *caller) basic() *caller {
-	c.headers["Authorization"] = "Basic " + basicAuth(c.lab.BMCUsername(), c.lab.BMCPassword())
-	return c
-}
-
-func basicAuth(user, pass string) string {
-	req, _ := http.NewRequest(http.MethodGet, "https://x", nil)
-	req.SetBasicAuth(user, pass)
-	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
-}
-
-// login opens a session and authenticates with its token.
-func (c *caller) login() (token, location string) {
-	c.t.Helper()
-	res := c.anon().do(http.MethodPost, "/redfish/v1/SessionService/Sessions",
-		map[string]any{"UserName": c.lab.BMCUsername(), "Password": c.lab.BMCPassword()}, nil)
-	if res.Status != http.StatusCreated {
-		c.t.Fatalf("login: %d %s", res.Status, res.Raw)
-	}
-	token, location = res.Header.Get("X-Auth-Token"), res.Header.Get("Location")
-	c.headers["X-Auth-Token"] = token
-	return token, location
-}
-
-// anon returns a caller without credentials.
-func (c *caller) anon() *caller {
-	cp := *c
-	cp.headers = map[string]string{}
-	return &cp
-}
-
-// result is an answer of a BMC.
-type result struct {
-	Status int
-	Header http.Header
-	Raw    string
-	Body   map[string]any
-}
-
-// messageIDs returns the MessageIds of an error body.
-func (r result) messageIDs() []string {
-	var ids []string
-	e, _ := r.Body["error"].(map[string]any)
-	infos, _ := e["@Message.ExtendedInfo"].([]any)
-	for _, i := range infos {
-		ids = append(ids, i.(map[string]any)["MessageId"].(string))
-	}
-	return ids
-}
-
-func (c *caller) get(path string) result { return c.do(http.MethodGet, path, nil, nil) }
-
-// do sends a request; body is JSON encoded unless it is a string.
-func (c *caller) do(method, path string, body any, headers map[string]string) result {
-	c.t.Helper()
-	var r io.Reader
-	switch v := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(v)
-	default:
-		raw, err := json.Marshal(v)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		r = strings.NewReader(string(raw))
-	}
-	req, err := http.NewRequest(method, c.bmc.Endpoint()+path, r)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range c.headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	res := result{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
-	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &res.Body); err != nil {
-			c.t.Fatalf("%s %s: body is not JSON: %v: %s", method, path, err, raw)
-		}
-	}
-	return res
-}
-
-// expect checks an answer's status and, for errors, its first MessageId.
-func expect(t *testing.T, res result, status int, messageID string) {
-	t.Helper()
-	if res.Status != status {
-		t.Fatalf("got %d, want %d; body %s", res.Status, status, res.Raw)
-	}
-	if messageID == "" {
-		return
-	}
-	ids := res.messageIDs()
-	if len(ids) == 0 || ids[0] != "Base.1.5."+messageID {
-		t.Fatalf("messages %v, want Base.1.5.%s; body %s", ids, messageID, res.Raw)
-	}
-	e := res.Body["error"].(map[string]any)
-	if len(ids) == 1 && e["code"] != ids[0] {
-		t.Fatalf("code %v, want %s", e["code"], ids[0])
-	}
-}
-
-// waitUntil polls cond until it holds or 5 seconds pass.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return bmctest.New(t, bmctest.Config{
+		Endpoint:  b.Endpoint(),
+		CACertPEM: lab.CACertPEM(),
+		Username:  lab.BMCUsername(),
+		Password:  lab.BMCPassword(),
+		SystemID:  b.SystemID(),
+	})
 }
 
 // startBMCLab starts a lab whose BMCs have short power transitions.
@@ -291,39 +154,17 @@ func (l *testLab) NodeNames() []string { return l.names }
 // NodeRunning reports whether a machine's host is powered on.
 func (l *testLab) NodeRunning(node string) bool { return l.hosts[node].Running() }
 
-// httpClient returns a client trusting the lab's CA.
-func httpClient(t *testing.T, lab *testLab) *http.Client {
-	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(lab.ca.CertPEM) {
-		t.Fatal("lab certificate does not parse")
-	}
-	return &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-	}
-}
+// CACertPEM returns the lab's CA certificate.
+func (l *testLab) CACertPEM() string { return string(l.ca.CertPEM) }
 
-// sessionLocation finds the caller's session by its token.
-func (c *caller) sessionLocation() string {
-	c.t.Helper()
-	c.bmc.mu.Lock()
-	defer c.bmc.mu.Unlock()
-	if s, ok := c.bmc.sessions[c.headers["X-Auth-Token"]]; ok {
+// sessionLocation finds the session of c by its token.
+func sessionLocation(t *testing.T, b *BMC, c *bmctest.Client) string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s, ok := b.sessions[c.Headers["X-Auth-Token"]]; ok {
 		return sessionURI(s.id)
 	}
-	c.t.Fatal("no session")
+	t.Fatal("no session")
 	return ""
-}
-
-// power returns the PowerState the BMC answers.
-func (c *caller) power() string {
-	c.t.Helper()
-	return c.get("/redfish/v1/Systems/" + c.bmc.SystemID()).Body["PowerState"].(string)
-}
-
-func (c *caller) reset(resetType string) result {
-	c.t.Helper()
-	return c.do(http.MethodPost, "/redfish/v1/Systems/"+c.bmc.SystemID()+"/Actions/ComputerSystem.Reset",
-		map[string]any{"ResetType": resetType}, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim/bmctest"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/labdata"
 )
 
@@ -31,17 +32,17 @@ func TestMockupResources(t *testing.T) {
 		t.Fatal("the BMCs serve no mockup")
 	}
 	b := lab.BMC("pve1")
-	c := newCaller(t, lab, "pve1").basic()
-	sys := c.get("/redfish/v1/Systems/" + b.SystemID()).Body
+	c := newCaller(t, lab, "pve1").Basic()
+	sys := c.Get("/redfish/v1/Systems/" + b.SystemID()).Body
 	bios := sys["Bios"].(map[string]any)["@odata.id"].(string)
-	res := c.get(bios)
-	expect(t, res, http.StatusOK, "")
+	res := c.Get(bios)
+	bmctest.Expect(t, res, http.StatusOK, "")
 	if res.Body["@odata.id"] != "/redfish/v1/Systems/"+b.SystemID()+"/Bios" || res.Header.Get("ETag") == "" {
 		t.Errorf("Bios %s", res.Raw)
 	}
-	res = c.get("/redfish/v1/Registries/Base.1.5.0")
-	expect(t, res, http.StatusOK, "")
-	reg := c.get("/redfish/v1/Registries/Base.1.5.0.json")
+	res = c.Get("/redfish/v1/Registries/Base.1.5.0")
+	bmctest.Expect(t, res, http.StatusOK, "")
+	reg := c.Get("/redfish/v1/Registries/Base.1.5.0.json")
 	if reg.Body["RegistryPrefix"] != "Base" || reg.Body["RegistryVersion"] != "1.5.0" {
 		t.Errorf("registry %s", reg.Raw[:min(200, len(reg.Raw))])
 	}
@@ -53,17 +54,17 @@ func TestMockupResources(t *testing.T) {
 			t.Errorf("message %s differs from the registry: %v", key, rm)
 		}
 	}
-	expect(t, c.get("/redfish/v1/Chassis/1U/Sensors"), http.StatusOK, "")
-	expect(t, c.do(http.MethodPatch, bios, map[string]any{"Attributes": map[string]any{}}, nil), http.StatusMethodNotAllowed, "")
+	bmctest.Expect(t, c.Get("/redfish/v1/Chassis/1U/Sensors"), http.StatusOK, "")
+	bmctest.Expect(t, c.Do(http.MethodPatch, bios, map[string]any{"Attributes": map[string]any{}}, nil), http.StatusMethodNotAllowed, "")
 	// the mockup's virtual media are not served: the BMC models its own
-	if strings.Contains(c.get("/redfish/v1/Systems/"+b.SystemID()+"/VirtualMedia/CD1").Raw, "freeImages") {
+	if strings.Contains(c.Get("/redfish/v1/Systems/"+b.SystemID()+"/VirtualMedia/CD1").Raw, "freeImages") {
 		t.Error("the mockup's CD1 is served")
 	}
 }
 
 // crawl follows every @odata.id from the service root and reports the
 // links that do not answer 200.
-func crawl(t *testing.T, c *caller) (visited int, broken []string, types map[string]bool) {
+func crawl(t *testing.T, b *BMC, c *bmctest.Client) (visited int, broken []string, types map[string]bool) {
 	t.Helper()
 	types = map[string]bool{}
 	seen := map[string]bool{}
@@ -94,13 +95,13 @@ func crawl(t *testing.T, c *caller) (visited int, broken []string, types map[str
 	for len(queue) > 0 && visited < 1000 {
 		p := queue[0]
 		queue = queue[1:]
-		res := c.get(p)
+		res := c.Get(p)
 		visited++
 		if res.Status != http.StatusOK {
 			broken = append(broken, fmt.Sprintf("%s: %d", p, res.Status))
 			continue
 		}
-		if typ, ok := res.Body["@odata.type"].(string); ok && modelled(mockupKey(c.bmc, strings.TrimSuffix(p, "/"))) {
+		if typ, ok := res.Body["@odata.type"].(string); ok && modelled(mockupKey(b, strings.TrimSuffix(p, "/"))) {
 			types[typ] = true // the types of what the BMC models (the mockup's $metadata lacks some of its own)
 		}
 		walk(res.Body, p)
@@ -121,13 +122,13 @@ func TestEveryLinkResolves(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lab := startBMCLab(t, labOptions{Nodes: 1, RedfishMockup: tc.mockup, BMC: tc.variant})
-			c := newCaller(t, lab, "pve1").basic()
-			visited, broken, types := crawl(t, c)
+			c := newCaller(t, lab, "pve1").Basic()
+			visited, broken, types := crawl(t, lab.BMC("pve1"), c)
 			if len(broken) > 0 {
 				t.Errorf("%d of %d links broken:\n%s", len(broken), visited, strings.Join(broken, "\n"))
 			}
 			// $metadata declares every type the BMC models
-			metadata := c.get("/redfish/v1/$metadata").Raw
+			metadata := c.Get("/redfish/v1/$metadata").Raw
 			for typ := range types {
 				ns := strings.TrimPrefix(typ, "#")
 				ns = ns[:strings.LastIndex(ns, ".")]

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim/bmctest"
 )
 
 // The open resources, authentication, sessions and the protocol details
@@ -14,14 +16,14 @@ func TestOpenResources(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, labOptions{Nodes: 1})
 	c := newCaller(t, lab, "pve1")
-	res := c.get("/redfish")
-	expect(t, res, http.StatusOK, "")
+	res := c.Get("/redfish")
+	bmctest.Expect(t, res, http.StatusOK, "")
 	if res.Body["v1"] != "/redfish/v1/" {
 		t.Errorf("/redfish: %s", res.Raw)
 	}
 	for _, p := range []string{"/redfish/v1", "/redfish/v1/"} {
-		res := c.get(p)
-		expect(t, res, http.StatusOK, "")
+		res := c.Get(p)
+		bmctest.Expect(t, res, http.StatusOK, "")
 		if res.Body["@odata.id"] != "/redfish/v1/" || res.Body["RedfishVersion"] != "1.15.0" ||
 			res.Header.Get("OData-Version") != "4.0" {
 			t.Fatalf("%s: %s", p, res.Raw)
@@ -31,25 +33,25 @@ func TestOpenResources(t *testing.T) {
 			t.Errorf("Links.Sessions = %v", sessions)
 		}
 	}
-	res = c.get("/redfish/v1/$metadata")
+	res = c.Get("/redfish/v1/$metadata")
 	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/xml") ||
 		!strings.Contains(res.Raw, "ServiceRoot") {
 		t.Fatalf("$metadata: %d %s", res.Status, res.Raw[:min(len(res.Raw), 200)])
 	}
-	res = c.get("/redfish/v1/odata")
-	expect(t, res, http.StatusOK, "")
+	res = c.Get("/redfish/v1/odata")
+	bmctest.Expect(t, res, http.StatusOK, "")
 	if !strings.Contains(res.Raw, `"url":"/redfish/v1/Systems"`) {
 		t.Errorf("odata: %s", res.Raw)
 	}
 	// everything else needs credentials
 	for _, p := range []string{"/redfish/v1/Systems", "/redfish/v1/SessionService/Sessions", "/redfish/v1/Managers/BMC", "/redfish/v1/nonsense"} {
-		res := c.get(p)
-		expect(t, res, http.StatusUnauthorized, "NoValidSession")
+		res := c.Get(p)
+		bmctest.Expect(t, res, http.StatusUnauthorized, "NoValidSession")
 		if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Basic") {
 			t.Errorf("%s: WWW-Authenticate %q", p, res.Header.Get("WWW-Authenticate"))
 		}
 	}
-	expect(t, c.do(http.MethodGet, "/redfish/v1/Systems", nil, map[string]string{"X-Auth-Token": "0123456789abcdef"}),
+	bmctest.Expect(t, c.Do(http.MethodGet, "/redfish/v1/Systems", nil, map[string]string{"X-Auth-Token": "0123456789abcdef"}),
 		http.StatusUnauthorized, "NoValidSession")
 }
 
@@ -58,67 +60,67 @@ func TestSessions(t *testing.T) {
 	lab := startBMCLab(t, labOptions{Nodes: 1})
 	b := lab.BMC("pve1")
 	c := newCaller(t, lab, "pve1")
-	token, location := c.login()
+	token, location := c.Login()
 	if len(token) < 16 || !strings.HasPrefix(location, "/redfish/v1/SessionService/Sessions/") {
 		t.Fatalf("token %q location %q", token, location)
 	}
 	if b.SessionCount() != 1 {
 		t.Fatalf("SessionCount = %d", b.SessionCount())
 	}
-	res := c.get(location)
-	expect(t, res, http.StatusOK, "")
+	res := c.Get(location)
+	bmctest.Expect(t, res, http.StatusOK, "")
 	if res.Body["UserName"] != "ADMIN" || res.Body["@odata.id"] != location {
 		t.Errorf("session: %s", res.Raw)
 	}
-	res = c.get("/redfish/v1/SessionService/Sessions")
+	res = c.Get("/redfish/v1/SessionService/Sessions")
 	if res.Body["Members@odata.count"] != 1.0 {
 		t.Errorf("sessions: %s", res.Raw)
 	}
 
 	// wrong password, missing properties, unknown property
-	anon := c.anon()
-	res = anon.do(http.MethodPost, "/redfish/v1/SessionService/Sessions", map[string]any{"UserName": "ADMIN", "Password": "wrong"}, nil)
-	expect(t, res, http.StatusUnauthorized, "ResourceAtUriUnauthorized")
+	anon := c.Anon()
+	res = anon.Do(http.MethodPost, "/redfish/v1/SessionService/Sessions", map[string]any{"UserName": "ADMIN", "Password": "wrong"}, nil)
+	bmctest.Expect(t, res, http.StatusUnauthorized, "ResourceAtUriUnauthorized")
 	if !strings.Contains(res.Raw, "Invalid username or password") {
 		t.Errorf("body %s", res.Raw)
 	}
-	res = anon.do(http.MethodPost, "/redfish/v1/SessionService/Sessions", map[string]any{}, nil)
-	expect(t, res, http.StatusBadRequest, "PropertyMissing")
-	if ids := res.messageIDs(); len(ids) != 2 {
+	res = anon.Do(http.MethodPost, "/redfish/v1/SessionService/Sessions", map[string]any{}, nil)
+	bmctest.Expect(t, res, http.StatusBadRequest, "PropertyMissing")
+	if ids := res.MessageIDs(); len(ids) != 2 {
 		t.Errorf("messages %v", ids)
 	}
-	expect(t, anon.do(http.MethodPost, "/redfish/v1/SessionService/Sessions",
+	bmctest.Expect(t, anon.Do(http.MethodPost, "/redfish/v1/SessionService/Sessions",
 		map[string]any{"UserName": "ADMIN", "Password": "x", "Role": "x"}, nil), http.StatusBadRequest, "PropertyUnknown")
-	expect(t, anon.do(http.MethodPost, "/redfish/v1/SessionService/Sessions", "{", nil), http.StatusBadRequest, "MalformedJSON")
+	bmctest.Expect(t, anon.Do(http.MethodPost, "/redfish/v1/SessionService/Sessions", "{", nil), http.StatusBadRequest, "MalformedJSON")
 
 	// four slots: the fifth login is refused with 503, as bmcweb and iDRAC do
-	var others []*caller
+	var others []*bmctest.Client
 	for range 3 {
 		o := newCaller(t, lab, "pve1")
-		o.login()
+		o.Login()
 		others = append(others, o)
 	}
-	res = anon.do(http.MethodPost, "/redfish/v1/SessionService/Sessions",
+	res = anon.Do(http.MethodPost, "/redfish/v1/SessionService/Sessions",
 		map[string]any{"UserName": "ADMIN", "Password": lab.BMCPassword()}, nil)
-	expect(t, res, http.StatusServiceUnavailable, "SessionLimitExceeded")
+	bmctest.Expect(t, res, http.StatusServiceUnavailable, "SessionLimitExceeded")
 	if b.SessionCount() != 4 {
 		t.Fatalf("SessionCount = %d", b.SessionCount())
 	}
 	// basic auth needs no slot
-	expect(t, newCaller(t, lab, "pve1").basic().get("/redfish/v1/Systems"), http.StatusOK, "")
+	bmctest.Expect(t, newCaller(t, lab, "pve1").Basic().Get("/redfish/v1/Systems"), http.StatusOK, "")
 	bad := newCaller(t, lab, "pve1")
-	bad.headers["Authorization"] = "Basic " + basicAuth("ADMIN", "nope")
-	expect(t, bad.get("/redfish/v1/Systems"), http.StatusUnauthorized, "ResourceAtUriUnauthorized")
+	bad.Headers["Authorization"] = "Basic " + bmctest.BasicAuth("ADMIN", "nope")
+	bmctest.Expect(t, bad.Get("/redfish/v1/Systems"), http.StatusUnauthorized, "ResourceAtUriUnauthorized")
 
 	// logging out frees a slot; the token is dead
-	expect(t, c.do(http.MethodDelete, location, nil, nil), http.StatusOK, "")
-	expect(t, c.get("/redfish/v1/Systems"), http.StatusUnauthorized, "NoValidSession")
-	expect(t, others[0].do(http.MethodDelete, location, nil, nil), http.StatusNotFound, "ResourceNotFound")
+	bmctest.Expect(t, c.Do(http.MethodDelete, location, nil, nil), http.StatusOK, "")
+	bmctest.Expect(t, c.Get("/redfish/v1/Systems"), http.StatusUnauthorized, "NoValidSession")
+	bmctest.Expect(t, others[0].Do(http.MethodDelete, location, nil, nil), http.StatusNotFound, "ResourceNotFound")
 	if b.SessionCount() != 3 {
 		t.Fatalf("SessionCount = %d", b.SessionCount())
 	}
 	for _, o := range others {
-		expect(t, o.do(http.MethodDelete, o.sessionLocation(), nil, nil), http.StatusOK, "")
+		bmctest.Expect(t, o.Do(http.MethodDelete, sessionLocation(t, b, o), nil, nil), http.StatusOK, "")
 	}
 	if b.SessionCount() != 0 {
 		t.Fatalf("SessionCount = %d", b.SessionCount())
@@ -129,19 +131,19 @@ func TestSessionTimeout(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, labOptions{Nodes: 1})
 	c := newCaller(t, lab, "pve1")
-	c.login()
-	res := c.get("/redfish/v1/SessionService")
+	c.Login()
+	res := c.Get("/redfish/v1/SessionService")
 	if res.Body["SessionTimeout"] != 1800.0 {
 		t.Fatalf("SessionService: %s", res.Raw)
 	}
-	expect(t, c.do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"SessionTimeout": 10}, nil),
+	bmctest.Expect(t, c.Do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"SessionTimeout": 10}, nil),
 		http.StatusBadRequest, "PropertyValueNotInList")
-	expect(t, c.do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"SessionTimeout": "60"}, nil),
+	bmctest.Expect(t, c.Do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"SessionTimeout": "60"}, nil),
 		http.StatusBadRequest, "PropertyValueTypeError")
-	expect(t, c.do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"ServiceEnabled": false}, nil),
+	bmctest.Expect(t, c.Do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"ServiceEnabled": false}, nil),
 		http.StatusBadRequest, "PropertyNotWritable")
-	res = c.do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"SessionTimeout": 60}, nil)
-	expect(t, res, http.StatusOK, "")
+	res = c.Do(http.MethodPatch, "/redfish/v1/SessionService", map[string]any{"SessionTimeout": 60}, nil)
+	bmctest.Expect(t, res, http.StatusOK, "")
 	if res.Body["SessionTimeout"] != 60.0 {
 		t.Fatalf("SessionService: %s", res.Raw)
 	}
@@ -151,7 +153,7 @@ func TestSessionTimeout(t *testing.T) {
 	b.sessionTimeout = 50 * time.Millisecond
 	b.mu.Unlock()
 	time.Sleep(80 * time.Millisecond)
-	expect(t, c.get("/redfish/v1/Systems"), http.StatusUnauthorized, "NoValidSession")
+	bmctest.Expect(t, c.Get("/redfish/v1/Systems"), http.StatusUnauthorized, "NoValidSession")
 	if b.SessionCount() != 0 {
 		t.Errorf("SessionCount = %d", b.SessionCount())
 	}
@@ -161,26 +163,26 @@ func TestProtocolDetails(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, labOptions{Nodes: 1})
 	b := lab.BMC("pve1")
-	c := newCaller(t, lab, "pve1").basic()
+	c := newCaller(t, lab, "pve1").Basic()
 	sys := "/redfish/v1/Systems/" + b.SystemID()
-	expect(t, c.get("/redfish/v1/Systems?$expand=."), http.StatusNotImplemented, "QueryNotSupported")
-	res := c.do(http.MethodPost, sys, map[string]any{}, nil)
-	expect(t, res, http.StatusMethodNotAllowed, "GeneralError")
+	bmctest.Expect(t, c.Get("/redfish/v1/Systems?$expand=."), http.StatusNotImplemented, "QueryNotSupported")
+	res := c.Do(http.MethodPost, sys, map[string]any{}, nil)
+	bmctest.Expect(t, res, http.StatusMethodNotAllowed, "GeneralError")
 	if allow := res.Header.Get("Allow"); !strings.Contains(allow, "PATCH") || strings.Contains(allow, "POST") {
 		t.Errorf("Allow %q", allow)
 	}
-	if allow := c.get(sys).Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "PATCH") {
+	if allow := c.Get(sys).Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "PATCH") {
 		t.Errorf("Allow on GET %q", allow)
 	}
-	expect(t, c.get("/redfish/v1/NoSuchThing"), http.StatusNotFound, "ResourceMissingAtURI")
-	expect(t, c.do(http.MethodPatch, sys, "Boot=1", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}),
+	bmctest.Expect(t, c.Get("/redfish/v1/NoSuchThing"), http.StatusNotFound, "ResourceMissingAtURI")
+	bmctest.Expect(t, c.Do(http.MethodPatch, sys, "Boot=1", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}),
 		http.StatusUnsupportedMediaType, "UnrecognizedRequestBody")
-	expect(t, c.do(http.MethodPatch, sys, map[string]any{"PowerState": "Off"}, nil), http.StatusBadRequest, "PropertyNotWritable")
-	expect(t, c.do(http.MethodPatch, sys, map[string]any{"Colour": "red"}, nil), http.StatusBadRequest, "PropertyUnknown")
+	bmctest.Expect(t, c.Do(http.MethodPatch, sys, map[string]any{"PowerState": "Off"}, nil), http.StatusBadRequest, "PropertyNotWritable")
+	bmctest.Expect(t, c.Do(http.MethodPatch, sys, map[string]any{"Colour": "red"}, nil), http.StatusBadRequest, "PropertyUnknown")
 	// HEAD works where GET does
 	req, _ := http.NewRequest(http.MethodHead, b.Endpoint()+sys, nil)
 	req.SetBasicAuth(lab.BMCUsername(), lab.BMCPassword())
-	resp, err := c.client.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

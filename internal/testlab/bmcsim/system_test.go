@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim/bmctest"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 )
 
 // The computer system: its inventory and its boot source override.
@@ -17,8 +19,8 @@ func TestSystemInventory(t *testing.T) {
 	ids := map[string]bool{}
 	for _, n := range lab.NodeNames() {
 		b := lab.BMC(n)
-		c := newCaller(t, lab, n).basic()
-		res := c.get("/redfish/v1/Systems")
+		c := newCaller(t, lab, n).Basic()
+		res := c.Get("/redfish/v1/Systems")
 		members := res.Body["Members"].([]any)
 		if len(members) != 1 || members[0].(map[string]any)["@odata.id"] != "/redfish/v1/Systems/"+b.SystemID() {
 			t.Fatalf("%s: systems %s", n, res.Raw)
@@ -27,8 +29,8 @@ func TestSystemInventory(t *testing.T) {
 			t.Fatalf("system ID %s twice", b.SystemID())
 		}
 		ids[b.SystemID()] = true
-		sys := c.get("/redfish/v1/Systems/" + b.SystemID())
-		expect(t, sys, http.StatusOK, "")
+		sys := c.Get("/redfish/v1/Systems/" + b.SystemID())
+		bmctest.Expect(t, sys, http.StatusOK, "")
 		s := sys.Body
 		if s["Id"] != b.SystemID() || s["SerialNumber"] != b.SerialNumber() || s["Manufacturer"] != "Supermicro" ||
 			s["HostName"] != n || s["PowerState"] != "On" || s["BiosVersion"] == "" {
@@ -50,16 +52,16 @@ func TestSystemInventory(t *testing.T) {
 		if etag == "" || s["@odata.etag"] != etag {
 			t.Errorf("ETag %q, @odata.etag %v", etag, s["@odata.etag"])
 		}
-		if res := c.do(http.MethodGet, "/redfish/v1/Systems/"+b.SystemID(), nil, map[string]string{"If-None-Match": etag}); res.Status != http.StatusNotModified {
+		if res := c.Do(http.MethodGet, "/redfish/v1/Systems/"+b.SystemID(), nil, map[string]string{"If-None-Match": etag}); res.Status != http.StatusNotModified {
 			t.Errorf("If-None-Match: %d", res.Status)
 		}
 		// the NICs eno1 .. eno4, with their MAC addresses (and maybe the
 		// mockup's host interface to the BMC)
-		nics := c.get("/redfish/v1/Systems/" + b.SystemID() + "/EthernetInterfaces")
+		nics := c.Get("/redfish/v1/Systems/" + b.SystemID() + "/EthernetInterfaces")
 		var macs []string
 		for _, m := range nics.Body["Members"].([]any) {
-			nic := c.get(m.(map[string]any)["@odata.id"].(string))
-			expect(t, nic, http.StatusOK, "")
+			nic := c.Get(m.(map[string]any)["@odata.id"].(string))
+			bmctest.Expect(t, nic, http.StatusOK, "")
 			if nic.Body["Id"] != "ToManager" {
 				macs = append(macs, nic.Body["MACAddress"].(string))
 			}
@@ -67,32 +69,32 @@ func TestSystemInventory(t *testing.T) {
 		if !slices.Equal(macs, b.MACAddresses()) || len(macs) != 4 || !strings.HasPrefix(macs[0], "3C:EC:EF:") {
 			t.Errorf("%s: MACs %v, want %v", n, macs, b.MACAddresses())
 		}
-		cpu := c.get("/redfish/v1/Systems/" + b.SystemID() + "/Processors/CPU1")
+		cpu := c.Get("/redfish/v1/Systems/" + b.SystemID() + "/Processors/CPU1")
 		if cpu.Body["TotalCores"] != 8.0 || cpu.Body["TotalThreads"] != 16.0 {
 			t.Errorf("CPU1 %s", cpu.Raw)
 		}
-		mem := c.get("/redfish/v1/Systems/" + b.SystemID() + "/Memory")
+		mem := c.Get("/redfish/v1/Systems/" + b.SystemID() + "/Memory")
 		if mem.Body["Members@odata.count"] != 4.0 {
 			t.Errorf("memory %s", mem.Raw)
 		}
-		expect(t, c.get("/redfish/v1/Systems/"+b.SystemID()+"/Processors/CPU2"), http.StatusNotFound, "ResourceNotFound")
-		mgr := c.get("/redfish/v1/Managers/BMC")
+		bmctest.Expect(t, c.Get("/redfish/v1/Systems/"+b.SystemID()+"/Processors/CPU2"), http.StatusNotFound, "ResourceNotFound")
+		mgr := c.Get("/redfish/v1/Managers/BMC")
 		if mgr.Body["FirmwareVersion"] == "" || mgr.Body["ManagerType"] != "BMC" || mgr.Body["Status"].(map[string]any)["Health"] != "OK" {
 			t.Errorf("manager %s", mgr.Raw)
 		}
-		nic := c.get("/redfish/v1/Managers/BMC/EthernetInterfaces/eth0")
+		nic := c.Get("/redfish/v1/Managers/BMC/EthernetInterfaces/eth0")
 		if nic.Body["HostName"] != n+"-bmc" {
 			t.Errorf("BMC NIC %s", nic.Raw)
 		}
-		ch := c.get("/redfish/v1/Chassis/1U")
+		ch := c.Get("/redfish/v1/Chassis/1U")
 		if ch.Body["PowerState"] != "On" || ch.Body["Manufacturer"] != "Supermicro" {
 			t.Errorf("chassis %s", ch.Raw)
 		}
-		expect(t, c.get("/redfish/v1/Systems/437XR1138R2"), http.StatusNotFound, "ResourceNotFound")
+		bmctest.Expect(t, c.Get("/redfish/v1/Systems/437XR1138R2"), http.StatusNotFound, "ResourceNotFound")
 	}
 	// the BMCs of pve3 run older firmware
 	fw := func(n string) any {
-		return newCaller(t, lab, n).basic().get("/redfish/v1/Managers/BMC").Body["FirmwareVersion"]
+		return newCaller(t, lab, n).Basic().Get("/redfish/v1/Managers/BMC").Body["FirmwareVersion"]
 	}
 	if fw("pve1") == fw("pve3") {
 		t.Errorf("pve1 and pve3 run the same BMC firmware %v", fw("pve1"))
@@ -103,9 +105,9 @@ func TestBootOverride(t *testing.T) {
 	t.Parallel()
 	lab := startBMCLab(t, labOptions{Nodes: 1})
 	b := lab.BMC("pve1")
-	c := newCaller(t, lab, "pve1").basic()
+	c := newCaller(t, lab, "pve1").Basic()
 	sys := "/redfish/v1/Systems/" + b.SystemID()
-	boot := c.get(sys).Body["Boot"].(map[string]any)
+	boot := c.Get(sys).Body["Boot"].(map[string]any)
 	if boot["BootSourceOverrideEnabled"] != "Disabled" || boot["BootSourceOverrideTarget"] != "None" ||
 		!slices.Contains(boot["BootSourceOverrideTarget@Redfish.AllowableValues"].([]any), any("Cd")) {
 		t.Fatalf("Boot %v", boot)
@@ -120,20 +122,20 @@ func TestBootOverride(t *testing.T) {
 		{map[string]any{"BootSourceOverrideTarget": 3}, "PropertyValueTypeError"},
 		{map[string]any{"BootNext": "Boot0001"}, "PropertyUnknown"},
 	} {
-		expect(t, c.do(http.MethodPatch, sys, map[string]any{"Boot": tc.boot}, nil), http.StatusBadRequest, tc.id)
+		bmctest.Expect(t, c.Do(http.MethodPatch, sys, map[string]any{"Boot": tc.boot}, nil), http.StatusBadRequest, tc.id)
 	}
 	// If-Match: a stale ETag is refused, the current one accepted
-	etag := c.get(sys).Header.Get("ETag")
-	res := c.do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Cd"}},
+	etag := c.Get(sys).Header.Get("ETag")
+	res := c.Do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "Cd"}},
 		map[string]string{"If-Match": `"0000"`})
 	if res.Status != http.StatusPreconditionFailed {
 		t.Fatalf("stale If-Match: %d %s", res.Status, res.Raw)
 	}
-	res = c.do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{
+	res = c.Do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{
 		"BootSourceOverrideTarget": "Cd", "BootSourceOverrideEnabled": "Once", "BootSourceOverrideMode": "UEFI",
 		"BootSourceOverrideTarget@Redfish.AllowableValues": []string{"ignored"}}},
 		map[string]string{"If-Match": etag})
-	expect(t, res, http.StatusOK, "")
+	bmctest.Expect(t, res, http.StatusOK, "")
 	if res.Header.Get("ETag") == etag {
 		t.Error("ETag unchanged by the PATCH")
 	}
@@ -141,27 +143,27 @@ func TestBootOverride(t *testing.T) {
 		t.Fatalf("override %+v", o)
 	}
 	// with an image in the CD drive, the next boot boots it, once
-	expect(t, c.do(http.MethodPost, sys+"/VirtualMedia/CD1/Actions/VirtualMedia.InsertMedia",
+	bmctest.Expect(t, c.Do(http.MethodPost, sys+"/VirtualMedia/CD1/Actions/VirtualMedia.InsertMedia",
 		map[string]any{"Image": "http://images.lab/pve.iso"}, nil), http.StatusNoContent, "")
-	expect(t, c.reset("ForceRestart"), http.StatusNoContent, "")
+	bmctest.Expect(t, c.Reset("ForceRestart"), http.StatusNoContent, "")
 	if o := b.BootOverride(); o.Enabled != "Disabled" || o.Target != "None" {
 		t.Errorf("after the boot: %+v", o)
 	}
 	if lb := b.LastBoot(); lb.Target != "Cd" || lb.Image != "http://images.lab/pve.iso" || lb.Mode != "UEFI" {
 		t.Errorf("last boot %+v", lb)
 	}
-	waitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
+	simtest.WaitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
 	// Continuous stays; the target None turns the override off
-	expect(t, c.do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{
+	bmctest.Expect(t, c.Do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{
 		"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Continuous"}}, nil), http.StatusOK, "")
-	expect(t, c.reset("ForceRestart"), http.StatusNoContent, "")
+	bmctest.Expect(t, c.Reset("ForceRestart"), http.StatusNoContent, "")
 	if o := b.BootOverride(); o.Enabled != "Continuous" || o.Target != "Pxe" || b.LastBoot().Target != "Pxe" {
 		t.Errorf("continuous: %+v %+v", o, b.LastBoot())
 	}
-	expect(t, c.do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "None"}}, nil),
+	bmctest.Expect(t, c.Do(http.MethodPatch, sys, map[string]any{"Boot": map[string]any{"BootSourceOverrideTarget": "None"}}, nil),
 		http.StatusOK, "")
 	if o := b.BootOverride(); o.Enabled != "Disabled" {
 		t.Errorf("target None: %+v", o)
 	}
-	waitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
+	simtest.WaitUntil(t, "pve1 to run", func() bool { return lab.NodeRunning("pve1") })
 }

@@ -3,7 +3,6 @@ package pbssim
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 )
 
 // startServer starts a PBS for one test and closes it afterwards.
@@ -22,16 +22,7 @@ func startServer(t *testing.T, opts Options) *Server {
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
-	s, err := Start(opts)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
+	return simtest.Start(t, func() (*Server, error) { return Start(opts) })
 }
 
 func requireSchema(t *testing.T, s *Server) {
@@ -78,14 +69,7 @@ type testClient struct {
 }
 
 func newClient(t *testing.T, s *Server) *testClient {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(s.CACertPEM())) {
-		t.Fatal("CA does not parse")
-	}
-	return &testClient{t: t, s: s, headers: map[string]string{}, client: &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-	}}
+	return &testClient{t: t, s: s, headers: map[string]string{}, client: simtest.HTTPClient(t, s.CACertPEM())}
 }
 
 func (c *testClient) withToken() *testClient {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 func TestTicketLogin(t *testing.T) {
@@ -14,15 +16,15 @@ func TestTicketLogin(t *testing.T) {
 	ticketRE := regexp.MustCompile(`^PVE:root@pam:[0-9A-F]{8}::\S+$`)
 	csrfRE := regexp.MustCompile(`^[0-9A-F]{8}:\S+$`)
 
-	for name, res := range map[string]apiResult{
-		"form": c.form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}}),
-		"json": c.json(http.MethodPost, "/access/ticket", map[string]string{"username": "root@pam", "password": lab.Password()}),
-		"realm": c.form(http.MethodPost, "/access/ticket", url.Values{
+	for name, res := range map[string]pvetest.Result{
+		"form": c.Form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}}),
+		"json": c.JSON(http.MethodPost, "/access/ticket", map[string]string{"username": "root@pam", "password": lab.Password()}),
+		"realm": c.Form(http.MethodPost, "/access/ticket", url.Values{
 			"username": {"root"}, "realm": {"pam"}, "password": {lab.Password()}, "otp": {"123456"}, "new-format": {"1"},
 		}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			expect(t, res, http.StatusOK, "OK")
+			pvetest.Expect(t, res, http.StatusOK, "OK")
 			data := res.Body["data"].(map[string]any)
 			if data["username"] != "root@pam" || !ticketRE.MatchString(data["ticket"].(string)) || !csrfRE.MatchString(data["CSRFPreventionToken"].(string)) {
 				t.Fatalf("unexpected login answer %s", res.Raw)
@@ -47,8 +49,8 @@ func TestTicketLoginFailure(t *testing.T) {
 		"realm twice":    {"username": {"root@pam"}, "realm": {"pam"}, "password": {lab.Password()}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			res := c.form(http.MethodPost, "/access/ticket", params)
-			expect(t, res, http.StatusUnauthorized, "authentication failure")
+			res := c.Form(http.MethodPost, "/access/ticket", params)
+			pvetest.Expect(t, res, http.StatusUnauthorized, "authentication failure")
 			if res.Raw != `{"data":null,"message":"authentication failure\n"}` {
 				t.Fatalf("body %s", res.Raw)
 			}
@@ -58,15 +60,15 @@ func TestTicketLoginFailure(t *testing.T) {
 
 func TestTicketRenewalAndStandalone(t *testing.T) {
 	lab := startLab(t, Options{Nodes: 1})
-	c := newCaller(t, lab).withTicket()
-	ticket, _ := url.QueryUnescape(c.headers["Cookie"][len("PVEAuthCookie="):])
-	res := c.form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {ticket}})
-	expect(t, res, http.StatusOK, "OK")
+	c := newCaller(t, lab).WithTicket()
+	ticket, _ := url.QueryUnescape(c.Headers["Cookie"][len("PVEAuthCookie="):])
+	res := c.Form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {ticket}})
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	data := res.Body["data"].(map[string]any)
 	if _, ok := data["clustername"]; ok {
 		t.Errorf("a standalone node has no cluster name: %s", res.Raw)
 	}
-	status := c.get("/cluster/status")
+	status := c.Get("/cluster/status")
 	if list := status.Body["data"].([]any); len(list) != 1 || list[0].(map[string]any)["type"] != "node" {
 		t.Errorf("standalone /cluster/status = %s", status.Raw)
 	}
@@ -74,22 +76,22 @@ func TestTicketRenewalAndStandalone(t *testing.T) {
 
 func TestTicketAuthAndCSRF(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withTicket()
-	expect(t, c.get("/version"), http.StatusOK, "OK")
+	c := newCaller(t, lab).WithTicket()
+	pvetest.Expect(t, c.Get("/version"), http.StatusOK, "OK")
 
 	upid := lab.StartTask("pve1", "srvreload", "networking", "root@pam", time.Minute, nil)
 	path := "/nodes/pve1/tasks/" + url.PathEscape(upid)
 
-	csrf := c.headers["CSRFPreventionToken"]
-	delete(c.headers, "CSRFPreventionToken")
-	res := c.form(http.MethodDelete, path, nil)
-	expect(t, res, http.StatusUnauthorized, "Permission denied - invalid csrf token")
+	csrf := c.Headers["CSRFPreventionToken"]
+	delete(c.Headers, "CSRFPreventionToken")
+	res := c.Form(http.MethodDelete, path, nil)
+	pvetest.Expect(t, res, http.StatusUnauthorized, "Permission denied - invalid csrf token")
 
-	c.headers["CSRFPreventionToken"] = csrf[:9] + "AAAA" + csrf[13:]
-	expect(t, c.form(http.MethodDelete, path, nil), http.StatusUnauthorized, "Permission denied - invalid csrf token")
+	c.Headers["CSRFPreventionToken"] = csrf[:9] + "AAAA" + csrf[13:]
+	pvetest.Expect(t, c.Form(http.MethodDelete, path, nil), http.StatusUnauthorized, "Permission denied - invalid csrf token")
 
-	c.headers["CSRFPreventionToken"] = csrf
-	expect(t, c.form(http.MethodDelete, path, nil), http.StatusOK, "OK")
+	c.Headers["CSRFPreventionToken"] = csrf
+	pvetest.Expect(t, c.Form(http.MethodDelete, path, nil), http.StatusOK, "OK")
 }
 
 func TestUnauthorized(t *testing.T) {
@@ -108,10 +110,10 @@ func TestUnauthorized(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := newCaller(t, lab)
 			for k, v := range tc.headers {
-				c.headers[k] = v
+				c.Headers[k] = v
 			}
-			res := c.get("/nodes")
-			expect(t, res, http.StatusUnauthorized, tc.reason)
+			res := c.Get("/nodes")
+			pvetest.Expect(t, res, http.StatusUnauthorized, tc.reason)
 			if res.Raw != tc.reason {
 				t.Errorf("body %q, want the message", res.Raw)
 			}
@@ -121,24 +123,24 @@ func TestUnauthorized(t *testing.T) {
 
 func TestTokenAuth(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	expect(t, c.get("/nodes"), http.StatusOK, "OK")
+	c := newCaller(t, lab).WithToken()
+	pvetest.Expect(t, c.Get("/nodes"), http.StatusOK, "OK")
 
 	// Tokens need no CSRF token for modifying calls.
 	upid := lab.StartTask("pve2", "vzdump", "", "root@pam!lab", time.Minute, nil)
-	expect(t, c.form(http.MethodDelete, "/nodes/pve2/tasks/"+url.PathEscape(upid), nil), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/nodes/pve2/tasks/"+url.PathEscape(upid), nil), http.StatusOK, "OK")
 
 	// Methods with allowtoken 0 refuse tokens.
 	requireSchema(t, lab)
-	res := c.form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}})
-	expect(t, res, http.StatusForbidden, "Permission check failed (URI '/access/ticket' not available with API token, need proper ticket.")
+	res := c.Form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}})
+	pvetest.Expect(t, res, http.StatusForbidden, "Permission check failed (URI '/access/ticket' not available with API token, need proper ticket.")
 }
 
 func TestAuthFailureDelay(t *testing.T) {
 	lab := startLab(t, Options{})
 	lab.Faults().SetAuthFailureDelay(50 * time.Millisecond)
 	start := time.Now()
-	expect(t, newCaller(t, lab).get("/version"), http.StatusUnauthorized, "No ticket")
+	pvetest.Expect(t, newCaller(t, lab).Get("/version"), http.StatusUnauthorized, "No ticket")
 	if elapsed := time.Since(start); elapsed < 50*time.Millisecond {
 		t.Errorf("401 came after %v, want it held back", elapsed)
 	}

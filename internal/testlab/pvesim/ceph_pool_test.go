@@ -8,15 +8,16 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // The Ceph pool API of the simulated nodes on the lab's real Ceph cluster.
 
 // cephPoolEntry returns the pool of GET /nodes/{node}/ceph/pool named name
 // (nil if there is none).
-func cephPoolEntry(t *testing.T, c *caller, node, name string) map[string]any {
+func cephPoolEntry(t *testing.T, c *pvetest.Caller, node, name string) map[string]any {
 	t.Helper()
-	for _, p := range dataList(t, c.get("/nodes/"+node+"/ceph/pool")) {
+	for _, p := range pvetest.DataList(t, c.Get("/nodes/"+node+"/ceph/pool")) {
 		if p["pool_name"] == name {
 			return p
 		}
@@ -45,16 +46,16 @@ func expectLogLine(t *testing.T, lines []string, want string) {
 func TestCephPoolAPIWithoutCeph(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	const noCeph = "binary not installed: /usr/bin/ceph-mon"
-	expectError(t, c.get("/nodes/pve1/ceph/pool"), noCeph)
-	expectError(t, c.get("/nodes/pve2/ceph/rules"), noCeph)
-	expectError(t, c.get("/nodes/pve1/ceph/pool/rbd/status"), noCeph)
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"rbd"}}), noCeph)
-	expectError(t, c.form(http.MethodPut, "/nodes/pve1/ceph/pool/rbd", url.Values{"size": {"2"}}), noCeph)
-	expectError(t, c.form(http.MethodDelete, "/nodes/pve1/ceph/pool/rbd", nil), noCeph)
+	expectError(t, c.Get("/nodes/pve1/ceph/pool"), noCeph)
+	expectError(t, c.Get("/nodes/pve2/ceph/rules"), noCeph)
+	expectError(t, c.Get("/nodes/pve1/ceph/pool/rbd/status"), noCeph)
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"rbd"}}), noCeph)
+	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/ceph/pool/rbd", url.Values{"size": {"2"}}), noCeph)
+	expectError(t, c.Form(http.MethodDelete, "/nodes/pve1/ceph/pool/rbd", nil), noCeph)
 	// the pool's index needs no Ceph
-	if l := dataList(t, c.get("/nodes/pve1/ceph/pool/rbd")); len(l) != 1 || l[0]["name"] != "status" {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve1/ceph/pool/rbd")); len(l) != 1 || l[0]["name"] != "status" {
 		t.Errorf("pool index = %v", l)
 	}
 
@@ -62,9 +63,9 @@ func TestCephPoolAPIWithoutCeph(t *testing.T) {
 	closed := &cephlab.Cluster{}
 	lab.AttachCeph(closed)
 	const noMon = "rados_connect failed - Connection timed out"
-	expectError(t, c.get("/nodes/pve1/ceph/pool"), noMon)
-	expectError(t, c.get("/nodes/pve1/ceph/rules"), noMon)
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"rbd"}}), noMon)
+	expectError(t, c.Get("/nodes/pve1/ceph/pool"), noMon)
+	expectError(t, c.Get("/nodes/pve1/ceph/rules"), noMon)
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"rbd"}}), noMon)
 	failTask(t, c, http.MethodDelete, "/nodes/pve1/ceph/pool/rbd", nil, noMon)
 	lines := failTask(t, c, http.MethodPut, "/nodes/pve1/ceph/pool/rbd", url.Values{"size": {"2"}}, "Could not set: size")
 	expectLogLine(t, lines, noMon)
@@ -78,7 +79,7 @@ func TestCephPoolAPI(t *testing.T) {
 	if lab.Ceph() != cl {
 		t.Fatal("Options.Ceph is not attached")
 	}
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	const pool = "pve-pool"
 
 	lines := runTask(t, c, http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{
@@ -123,7 +124,7 @@ func TestCephPoolAPI(t *testing.T) {
 		t.Errorf("list: application_metadata = %v, want rbd", e["application_metadata"])
 	}
 
-	st := dataMap(t, c.form(http.MethodGet, "/nodes/pve1/ceph/pool/"+pool+"/status", url.Values{"verbose": {"1"}}))
+	st := dataMap(t, c.Form(http.MethodGet, "/nodes/pve1/ceph/pool/"+pool+"/status", url.Values{"verbose": {"1"}}))
 	for k, v := range map[string]any{"name": pool, "size": 2.0, "min_size": 1.0, "pg_num": 8.0, "pgp_num": 8.0, "crush_rule": "replicated_rule",
 		"pg_autoscale_mode": "off", "hashpspool": "1", "noscrub": "0", "nodelete": "0", "fast_read": "0", "target_size": 1073741824.0, "target_size_ratio": 0.25} {
 		if st[k] != v {
@@ -152,7 +153,7 @@ func TestCephPoolAPI(t *testing.T) {
 	// a setting Ceph refuses: the others are still applied
 	lines = failTask(t, c, http.MethodPut, "/nodes/pve1/ceph/pool/"+pool, url.Values{"crush_rule": {"nope"}, "pg_autoscale_mode": {"warn"}}, "Could not set: crush_rule")
 	expectLogLine(t, lines, "mon_command failed - crush rule nope does not exist")
-	if st := dataMap(t, c.get("/nodes/pve1/ceph/pool/"+pool+"/status")); st["pg_autoscale_mode"] != "warn" || st["crush_rule"] != "replicated_rule" {
+	if st := dataMap(t, c.Get("/nodes/pve1/ceph/pool/"+pool+"/status")); st["pg_autoscale_mode"] != "warn" || st["crush_rule"] != "replicated_rule" {
 		t.Errorf("status after a partly failed PUT: %v %v", st["pg_autoscale_mode"], st["crush_rule"])
 	}
 
@@ -162,7 +163,7 @@ func TestCephPoolAPI(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = cl.Command("osd", "crush", "rule", "rm", "ssd-only") })
 	var names []string
-	for _, r := range dataList(t, c.get("/nodes/pve1/ceph/rules")) {
+	for _, r := range pvetest.DataList(t, c.Get("/nodes/pve1/ceph/rules")) {
 		names = append(names, r["name"].(string))
 	}
 	if !slices.Equal(names, []string{"replicated_rule", "ssd-only"}) {
@@ -193,7 +194,7 @@ func TestCephPoolAPI(t *testing.T) {
 	if e := cephPoolEntry(t, c, "pve1", pool); e != nil {
 		t.Fatalf("list still has the pool: %v", e)
 	}
-	expectError(t, c.get("/nodes/pve1/ceph/pool/"+pool+"/status"), "mon_command failed - unrecognized pool 'pve-pool'")
+	expectError(t, c.Get("/nodes/pve1/ceph/pool/"+pool+"/status"), "mon_command failed - unrecognized pool 'pve-pool'")
 	failTask(t, c, http.MethodDelete, "/nodes/pve1/ceph/pool/"+pool, nil, "mon_command failed - unrecognized pool 'pve-pool'")
 }
 
@@ -203,7 +204,7 @@ func TestCephPoolAPI(t *testing.T) {
 func TestCephPoolAPIErasureCoded(t *testing.T) {
 	cl := labCeph(t)
 	lab := startLab(t, Options{Ceph: cl})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	if err := cl.SetAllowPoolDelete(true); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestCephPoolAPIErasureCoded(t *testing.T) {
 	}
 
 	// an EC profile that does not exist is refused before the worker
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"ec2"}, "erasure-coding": {"k=2,m=1,profile=nope"}}),
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"ec2"}, "erasure-coding": {"k=2,m=1,profile=nope"}}),
 		"Erasure code profile 'nope' does not exist.")
 
 	runTask(t, c, http.MethodDelete, "/nodes/pve1/ceph/pool/ec-metadata", nil)
@@ -255,14 +256,14 @@ func TestCephPoolAPIChecks(t *testing.T) {
 	cl := labCeph(t)
 	lab := startLab(t, Options{Ceph: cl})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"a/b"}}),
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"a/b"}}),
 		"name", "value does not match the regex pattern")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"p"}, "size": {"8"}}),
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"p"}, "size": {"8"}}),
 		"size", "value must have a maximum value of 7")
 	// add_storages needs a name that is a storage ID
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"a_"}, "add_storages": {"1"}}),
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {"a_"}, "add_storages": {"1"}}),
 		"storage ID 'a_' contains illegal characters")
 
 	// a failed worker does nothing
@@ -274,9 +275,9 @@ func TestCephPoolAPIChecks(t *testing.T) {
 
 	// without a cluster, the node has no Ceph
 	lab.AttachCeph(nil)
-	expectError(t, c.get("/nodes/pve1/ceph/rules"), "binary not installed: /usr/bin/ceph-mon")
+	expectError(t, c.Get("/nodes/pve1/ceph/rules"), "binary not installed: /usr/bin/ceph-mon")
 	lab.AttachCeph(cl)
-	if l := dataList(t, c.get("/nodes/pve3/ceph/rules")); len(l) == 0 || !strings.Contains(l[0]["name"].(string), "rule") {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve3/ceph/rules")); len(l) == 0 || !strings.Contains(l[0]["name"].(string), "rule") {
 		t.Errorf("rules = %v", l)
 	}
 }

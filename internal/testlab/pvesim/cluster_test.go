@@ -11,13 +11,14 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // statusEntries returns /cluster/status by id ("cluster", "node/pve1", ...).
-func statusEntries(t *testing.T, c *caller) map[string]map[string]any {
+func statusEntries(t *testing.T, c *pvetest.Caller) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	for _, e := range dataList(t, c.get("/cluster/status")) {
+	for _, e := range pvetest.DataList(t, c.Get("/cluster/status")) {
 		out[e["id"].(string)] = e
 	}
 	return out
@@ -34,7 +35,7 @@ func nodeNames(list []map[string]any) []string {
 
 // checkStatus checks /cluster/status as seen from a node: the cluster entry
 // and each node's online flag (the asked node is local).
-func checkStatus(t *testing.T, c *caller, name string, version int, quorate bool, online map[string]bool) {
+func checkStatus(t *testing.T, c *pvetest.Caller, name string, version int, quorate bool, online map[string]bool) {
 	t.Helper()
 	st := statusEntries(t, c)
 	cl := st["cluster"]
@@ -46,8 +47,8 @@ func checkStatus(t *testing.T, c *caller, name string, version int, quorate bool
 	}
 	for node, on := range online {
 		e := st["node/"+node]
-		if e == nil || e["online"] != float64(perl.BoolInt(on)) || e["local"] != float64(perl.BoolInt(node == c.node)) || e["type"] != "node" || e["name"] != node {
-			t.Errorf("%s: entry of %s = %v, want online %v", c.node, node, e, on)
+		if e == nil || e["online"] != float64(perl.BoolInt(on)) || e["local"] != float64(perl.BoolInt(node == c.Node)) || e["type"] != "node" || e["name"] != node {
+			t.Errorf("%s: entry of %s = %v, want online %v", c.Node, node, e, on)
 		}
 	}
 }
@@ -58,7 +59,7 @@ func joinParams(lab *PVE, member string) url.Values {
 }
 
 // createCluster creates cluster name on node, as the API client of a user would.
-func createCluster(t *testing.T, c *caller, name string) {
+func createCluster(t *testing.T, c *pvetest.Caller, name string) {
 	t.Helper()
 	lines := runTask(t, c, http.MethodPost, "/cluster/config", url.Values{"clustername": {name}})
 	if !slices.Contains(lines, "Writing corosync config to /etc/pve/corosync.conf") {
@@ -69,36 +70,36 @@ func createCluster(t *testing.T, c *caller, name string) {
 func TestStandaloneNodes(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{Standalone: true})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	if lab.Endpoint() != lab.NodeEndpoint("pve1") || lab.Fingerprint() != lab.NodeFingerprint("pve1") || lab.NodeEndpoint("pve4") != "" {
 		t.Fatalf("Endpoint %s, pve1 %s", lab.Endpoint(), lab.NodeEndpoint("pve1"))
 	}
 	seen := map[string]bool{}
 	for _, name := range []string{"pve1", "pve2", "pve3"} {
-		nc := c.onNode(name)
+		nc := c.OnNode(name)
 		ep, fp := lab.NodeEndpoint(name), lab.NodeFingerprint(name)
 		if seen[ep] || seen[fp] {
 			t.Fatalf("%s shares endpoint %s or fingerprint %s", name, ep, fp)
 		}
 		seen[ep], seen[fp] = true, true
 
-		st := dataList(t, nc.get("/cluster/status"))
+		st := pvetest.DataList(t, nc.Get("/cluster/status"))
 		if len(st) != 1 || st[0]["id"] != "node/"+name || st[0]["local"] != float64(1) || st[0]["nodeid"] != float64(0) || st[0]["online"] != float64(1) {
 			t.Errorf("%s: status %v", name, st)
 		}
-		nodes := dataList(t, nc.get("/nodes"))
+		nodes := pvetest.DataList(t, nc.Get("/nodes"))
 		if len(nodes) != 1 || nodes[0]["node"] != name || nodes[0]["ssl_fingerprint"] != fp || nodes[0]["status"] != "online" {
 			t.Errorf("%s: nodes %v", name, nodes)
 		}
-		if list := dataList(t, nc.get("/cluster/config/nodes")); len(list) != 0 {
+		if list := pvetest.DataList(t, nc.Get("/cluster/config/nodes")); len(list) != 0 {
 			t.Errorf("%s: corosync nodes %v", name, list)
 		}
-		res := nc.get("/cluster/config/join")
-		expect(t, res, http.StatusFailedDependency, "node is not in a cluster, no join info available!")
+		res := nc.Get("/cluster/config/join")
+		pvetest.Expect(t, res, http.StatusFailedDependency, "node is not in a cluster, no join info available!")
 		if res.Body["message"] != "node is not in a cluster, no join info available!" {
 			t.Errorf("message %q", res.Body["message"])
 		}
-		if res := nc.get("/cluster/config/totem"); res.Status != http.StatusOK || res.Body["data"] != nil {
+		if res := nc.Get("/cluster/config/totem"); res.Status != http.StatusOK || res.Body["data"] != nil {
 			t.Errorf("%s: totem %s", name, res.Raw)
 		}
 		// another node is not reachable through this one
@@ -106,9 +107,9 @@ func TestStandaloneNodes(t *testing.T) {
 		if name == other {
 			other = "pve1"
 		}
-		expectError(t, nc.get("/nodes/"+other+"/status"), "hostname lookup '"+other+"' failed - failed to get address info for: "+other+": Name or service not known")
+		expectError(t, nc.Get("/nodes/"+other+"/status"), "hostname lookup '"+other+"' failed - failed to get address info for: "+other+": Name or service not known")
 		// no cluster name at login
-		login := dataMap(t, newCaller(t, lab).onNode(name).form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}}))
+		login := dataMap(t, newCaller(t, lab).OnNode(name).Form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}}))
 		if _, ok := login["clustername"]; ok {
 			t.Errorf("%s: clustername in %v", name, login)
 		}
@@ -116,14 +117,14 @@ func TestStandaloneNodes(t *testing.T) {
 
 	// each node has its own VMID space
 	for _, name := range []string{"pve1", "pve2"} {
-		nc := c.onNode(name)
+		nc := c.OnNode(name)
 		runTask(t, nc, http.MethodPost, "/nodes/"+name+"/qemu", url.Values{"vmid": {"100"}})
-		res := dataList(t, nc.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
+		res := pvetest.DataList(t, nc.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
 		if len(res) != 1 || res[0]["node"] != name {
 			t.Errorf("%s: resources %v", name, res)
 		}
 	}
-	if got := dataList(t, c.onNode("pve3").form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})); len(got) != 0 {
+	if got := pvetest.DataList(t, c.OnNode("pve3").Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})); len(got) != 0 {
 		t.Errorf("pve3 resources %v", got)
 	}
 }
@@ -132,11 +133,11 @@ func TestClusterCreateAndJoin(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{Standalone: true})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	pve1, pve2, pve3 := c.onNode("pve1"), c.onNode("pve2"), c.onNode("pve3")
+	c := newCaller(t, lab).WithToken()
+	pve1, pve2, pve3 := c.OnNode("pve1"), c.OnNode("pve2"), c.OnNode("pve3")
 
 	// create: a worker on the node asked
-	upid := upidOf(t, pve1.form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"lab"}}))
+	upid := upidOf(t, pve1.Form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"lab"}}))
 	if !strings.Contains(upid, ":clustercreate:lab:root@pam!lab:") || !strings.HasPrefix(upid, "UPID:pve1:") {
 		t.Fatalf("UPID %s", upid)
 	}
@@ -153,9 +154,9 @@ func TestClusterCreateAndJoin(t *testing.T) {
 		t.Fatalf("create: %s %q", exit, lines)
 	}
 	checkStatus(t, pve1, "lab", 1, true, map[string]bool{"pve1": true})
-	expectError(t, pve1.form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"again"}}), "cluster config '/etc/pve/corosync.conf' already exists")
+	expectError(t, pve1.Form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"again"}}), "cluster config '/etc/pve/corosync.conf' already exists")
 
-	info := dataMap(t, pve1.get("/cluster/config/join"))
+	info := dataMap(t, pve1.Get("/cluster/config/join"))
 	if info["preferred_node"] != "pve1" || !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(info["config_digest"].(string)) {
 		t.Errorf("join info %v", info)
 	}
@@ -170,14 +171,14 @@ func TestClusterCreateAndJoin(t *testing.T) {
 		totem["interface"].(map[string]any)["0"].(map[string]any)["linknumber"] != "0" {
 		t.Errorf("totem %v", totem)
 	}
-	if got := dataMap(t, pve1.get("/cluster/config/totem")); got["config_version"] != "1" || got["cluster_name"] != "lab" {
+	if got := dataMap(t, pve1.Get("/cluster/config/totem")); got["config_version"] != "1" || got["cluster_name"] != "lab" {
 		t.Errorf("totem %v", got)
 	}
-	expectError(t, pve1.form(http.MethodGet, "/cluster/config/join", url.Values{"node": {"pve2"}}), "unknown node 'pve2'")
+	expectError(t, pve1.Form(http.MethodGet, "/cluster/config/join", url.Values{"node": {"pve2"}}), "unknown node 'pve2'")
 
 	// join pve2 through its own endpoint, with the creator's address and fingerprint
 	oldFP := lab.NodeFingerprint("pve2")
-	upid = upidOf(t, pve2.form(http.MethodPost, "/cluster/config/join", url.Values{
+	upid = upidOf(t, pve2.Form(http.MethodPost, "/cluster/config/join", url.Values{
 		"hostname": {n1["pve_addr"].(string)}, "fingerprint": {n1["pve_fp"].(string)}, "password": {lab.Password()},
 	}))
 	if !strings.HasPrefix(upid, "UPID:pve2:") || !strings.HasSuffix(upid, ":clusterjoin::root@pam!lab:") {
@@ -200,17 +201,17 @@ func TestClusterCreateAndJoin(t *testing.T) {
 
 	// join pve3 through pve2, by name
 	runTask(t, pve3, http.MethodPost, "/cluster/config/join", joinParams(lab, "pve2"))
-	for _, nc := range []*caller{pve1, pve2, pve3} {
+	for _, nc := range []*pvetest.Caller{pve1, pve2, pve3} {
 		checkStatus(t, nc, "lab", 3, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true})
-		if got := nodeNames(dataList(t, nc.get("/nodes"))); !slices.Equal(got, []string{"pve1", "pve2", "pve3"}) {
-			t.Errorf("%s: /nodes %v", nc.node, got)
+		if got := nodeNames(pvetest.DataList(t, nc.Get("/nodes"))); !slices.Equal(got, []string{"pve1", "pve2", "pve3"}) {
+			t.Errorf("%s: /nodes %v", nc.Node, got)
 		}
 	}
-	nodes := dataList(t, pve3.get("/cluster/config/nodes"))
+	nodes := pvetest.DataList(t, pve3.Get("/cluster/config/nodes"))
 	if len(nodes) != 3 || nodes[2]["node"] != "pve3" || nodes[2]["nodeid"] != "3" || nodes[2]["ring0_addr"] != machine.MgmtAddress(3) {
 		t.Errorf("corosync nodes %v", nodes)
 	}
-	info = dataMap(t, pve3.get("/cluster/config/join"))
+	info = dataMap(t, pve3.Get("/cluster/config/join"))
 	if info["preferred_node"] != "pve3" || len(info["nodelist"].([]any)) != 3 || info["totem"].(map[string]any)["config_version"] != "3" {
 		t.Errorf("join info %v", info)
 	}
@@ -222,15 +223,15 @@ func TestClusterCreateAndJoin(t *testing.T) {
 	}
 
 	// every member serves the cluster: calls are proxied, guests are cluster-wide
-	if st := dataMap(t, pve3.get("/nodes/pve1/status")); st["uptime"] == nil {
+	if st := dataMap(t, pve3.Get("/nodes/pve1/status")); st["uptime"] == nil {
 		t.Errorf("status %v", st)
 	}
 	runTask(t, pve1, http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"100"}})
-	vms := dataList(t, pve3.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
+	vms := pvetest.DataList(t, pve3.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
 	if len(vms) != 1 || vms[0]["node"] != "pve2" {
 		t.Errorf("resources %v", vms)
 	}
-	login := dataMap(t, newCaller(t, lab).onNode("pve3").form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}}))
+	login := dataMap(t, newCaller(t, lab).OnNode("pve3").Form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}, "password": {lab.Password()}}))
 	if login["clustername"] != "lab" {
 		t.Errorf("login %v", login)
 	}
@@ -240,8 +241,8 @@ func TestClusterJoinRefusals(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{Standalone: true, Nodes: 4})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	pve1, pve2, pve3, pve4 := c.onNode("pve1"), c.onNode("pve2"), c.onNode("pve3"), c.onNode("pve4")
+	c := newCaller(t, lab).WithToken()
+	pve1, pve2, pve3, pve4 := c.OnNode("pve1"), c.OnNode("pve2"), c.OnNode("pve3"), c.OnNode("pve4")
 	createCluster(t, pve1, "lab")
 	join := "/cluster/config/join"
 
@@ -284,7 +285,7 @@ func TestClusterJoinRefusals(t *testing.T) {
 	checkStatus(t, pve1, "lab", 1, true, map[string]bool{"pve1": true})
 
 	// while pve3 joins, the cluster counts it but it is offline: no quorum for another join
-	upid := upidOf(t, pve3.form(http.MethodPost, join, joinParams(lab, "pve1")))
+	upid := upidOf(t, pve3.Form(http.MethodPost, join, joinParams(lab, "pve1")))
 	lines = failTask(t, pve4, http.MethodPost, join, joinParams(lab, "pve1"), "Cluster join aborted!")
 	if !slices.Contains(lines, "An error occurred on the cluster node: cluster not ready - no quorum?") {
 		t.Errorf("log %q", lines)
@@ -315,7 +316,7 @@ func TestClusterJoinRefusals(t *testing.T) {
 	if !slices.Contains(lines, "WARNING : detected error but forced to continue!") || !slices.Contains(lines, "An error occurred on the cluster node: can't add existing node 'pve3'") {
 		t.Errorf("log %q", lines)
 	}
-	expectError(t, pve3.form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"other"}}), "cluster config '/etc/pve/corosync.conf' already exists")
+	expectError(t, pve3.Form(http.MethodPost, "/cluster/config", url.Values{"clustername": {"other"}}), "cluster config '/etc/pve/corosync.conf' already exists")
 	// forced, a node with guests joins; its configuration database, guests
 	// included, is replaced by the cluster's
 	params = joinParams(lab, "pve1")
@@ -324,26 +325,26 @@ func TestClusterJoinRefusals(t *testing.T) {
 	if !slices.Equal(lines[:4], []string{"detected the following error(s):", "* this host already contains virtual guests", "", "WARNING : detected error but forced to continue!"}) {
 		t.Errorf("log %q", lines)
 	}
-	if vms := dataList(t, pve2.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})); len(vms) != 0 {
+	if vms := pvetest.DataList(t, pve2.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})); len(vms) != 0 {
 		t.Errorf("guests %v", vms)
 	}
 	checkStatus(t, pve2, "lab", 4, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true, "pve4": true})
 
 	// the fingerprint is required through the API (pvecm add can ask instead)
-	expectParamError(t, pve2.form(http.MethodPost, join, url.Values{"hostname": {"pve1"}, "password": {"x"}}), "fingerprint", "property is missing and it is not optional")
+	pvetest.ExpectParamError(t, pve2.Form(http.MethodPost, join, url.Values{"hostname": {"pve1"}, "password": {"x"}}), "fingerprint", "property is missing and it is not optional")
 }
 
 func TestClusterQuorum(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	pve1 := c.onNode("pve1")
+	c := newCaller(t, lab).WithToken()
+	pve1 := c.OnNode("pve1")
 	all := map[string]bool{"pve1": true, "pve2": true, "pve3": true}
 	checkStatus(t, pve1, clusterName, 3, true, all)
 	runTask(t, pve1, http.MethodPost, "/nodes/pve3/qemu", url.Values{"vmid": {"100"}})
 	runTask(t, pve1, http.MethodPost, "/nodes/pve3/qemu/100/status/start", nil)
 	vmStatus := func() any {
-		return dataList(t, pve1.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))[0]["status"]
+		return pvetest.DataList(t, pve1.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))[0]["status"]
 	}
 	if st := vmStatus(); st != "running" {
 		t.Fatalf("VM %v", st)
@@ -360,36 +361,36 @@ func TestClusterQuorum(t *testing.T) {
 		t.Error("pve3 still running")
 	}
 	checkStatus(t, pve1, clusterName, 3, true, map[string]bool{"pve1": true, "pve2": true, "pve3": false})
-	checkStatus(t, c.onNode("pve2"), clusterName, 3, true, map[string]bool{"pve1": true, "pve2": true, "pve3": false})
-	expectNull(t, pve1.form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}}))
+	checkStatus(t, c.OnNode("pve2"), clusterName, 3, true, map[string]bool{"pve1": true, "pve2": true, "pve3": false})
+	expectNull(t, pve1.Form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}}))
 
 	// two off: no quorum
 	if err := lab.StopNode("pve2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.client.Get(lab.NodeEndpoint("pve2") + "/api2/json/version"); err == nil {
+	if _, err := c.HTTP.Get(lab.NodeEndpoint("pve2") + "/api2/json/version"); err == nil {
 		t.Fatal("a stopped node answers")
 	}
 	checkStatus(t, pve1, clusterName, 3, false, map[string]bool{"pve1": true, "pve2": false, "pve3": false})
-	nodes := dataList(t, pve1.get("/nodes"))
+	nodes := pvetest.DataList(t, pve1.Get("/nodes"))
 	if len(nodes) != 3 || nodes[0]["status"] != "online" || nodes[1]["status"] != "offline" || nodes[2]["status"] != "offline" || nodes[1]["uptime"] != nil {
 		t.Errorf("nodes %v", nodes)
 	}
-	res := dataList(t, pve1.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"node"}}))
+	res := pvetest.DataList(t, pve1.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"node"}}))
 	if res[1]["status"] != "offline" || res[1]["cpu"] != nil {
 		t.Errorf("resources %v", res)
 	}
 	// calls for an offline node do not get through pveproxy
-	res2 := pve1.get("/nodes/pve2/status")
-	expect(t, res2, 595, "No route to host")
+	res2 := pve1.Get("/nodes/pve2/status")
+	pvetest.Expect(t, res2, 595, "No route to host")
 
 	// writes fail as PVE's do without quorum; reads and node-local writes work
-	expectError(t, pve1.form(http.MethodPost, "/pools", url.Values{"poolid": {"prod"}}), "create pool failed: cfs-lock 'file-user_cfg' error: no quorum!")
-	expectError(t, pve1.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}}), "cluster not ready - no quorum?")
-	expectError(t, pve1.form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}), "delete pool failed: cfs-lock 'file-user_cfg' error: no quorum!")
-	expect(t, pve1.form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"vmbr9"}, "type": {"bridge"}}), http.StatusOK, "OK")
-	dataList(t, pve1.get("/pools"))
-	if login := newCaller(t, lab).withTicket(); login == nil {
+	expectError(t, pve1.Form(http.MethodPost, "/pools", url.Values{"poolid": {"prod"}}), "create pool failed: cfs-lock 'file-user_cfg' error: no quorum!")
+	expectError(t, pve1.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}}), "cluster not ready - no quorum?")
+	expectError(t, pve1.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}), "delete pool failed: cfs-lock 'file-user_cfg' error: no quorum!")
+	pvetest.Expect(t, pve1.Form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"vmbr9"}, "type": {"bridge"}}), http.StatusOK, "OK")
+	pvetest.DataList(t, pve1.Get("/pools"))
+	if login := newCaller(t, lab).WithTicket(); login == nil {
 		t.Fatal("no login")
 	}
 
@@ -397,14 +398,14 @@ func TestClusterQuorum(t *testing.T) {
 	if err := lab.StartNode("pve2"); err != nil {
 		t.Fatal(err)
 	}
-	checkStatus(t, c.onNode("pve2"), clusterName, 3, true, map[string]bool{"pve1": true, "pve2": true, "pve3": false})
-	expectNull(t, pve1.form(http.MethodPost, "/pools", url.Values{"poolid": {"prod"}}))
+	checkStatus(t, c.OnNode("pve2"), clusterName, 3, true, map[string]bool{"pve1": true, "pve2": true, "pve3": false})
+	expectNull(t, pve1.Form(http.MethodPost, "/pools", url.Values{"poolid": {"prod"}}))
 	if err := lab.StartNode("pve3"); err != nil {
 		t.Fatal(err)
 	}
-	checkStatus(t, c.onNode("pve3"), clusterName, 3, true, all)
+	checkStatus(t, c.OnNode("pve3"), clusterName, 3, true, all)
 	// the node has booted again; its guests died with it
-	if st := dataMap(t, pve1.get("/nodes/pve3/status")); st["uptime"].(float64) > 60 {
+	if st := dataMap(t, pve1.Get("/nodes/pve3/status")); st["uptime"].(float64) > 60 {
 		t.Errorf("uptime %v", st["uptime"])
 	}
 	if st := vmStatus(); st != "stopped" {
@@ -415,9 +416,11 @@ func TestClusterQuorum(t *testing.T) {
 func TestClusterDeleteNode(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{Nodes: 4})
-	c := newCaller(t, lab).withToken()
-	pve1 := c.onNode("pve1")
-	del := func(node string) apiResult { return pve1.form(http.MethodDelete, "/cluster/config/nodes/"+node, nil) }
+	c := newCaller(t, lab).WithToken()
+	pve1 := c.OnNode("pve1")
+	del := func(node string) pvetest.Result {
+		return pve1.Form(http.MethodDelete, "/cluster/config/nodes/"+node, nil)
+	}
 
 	expectError(t, del("pve1"), "Cannot delete myself from cluster!")
 	expectError(t, del("pve9"), "Node/IP: pve9 is not a known host of the cluster.")
@@ -428,23 +431,23 @@ func TestClusterDeleteNode(t *testing.T) {
 	}
 	expectNull(t, del("pve4"))
 	checkStatus(t, pve1, clusterName, 5, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true})
-	if got := nodeNames(dataList(t, pve1.get("/nodes"))); !slices.Equal(got, []string{"pve1", "pve2", "pve3"}) {
+	if got := nodeNames(pvetest.DataList(t, pve1.Get("/nodes"))); !slices.Equal(got, []string{"pve1", "pve2", "pve3"}) {
 		t.Errorf("nodes %v", got)
 	}
-	expectError(t, pve1.get("/nodes/pve4/status"), "hostname lookup 'pve4' failed - failed to get address info for: pve4: Name or service not known")
+	expectError(t, pve1.Get("/nodes/pve4/status"), "hostname lookup 'pve4' failed - failed to get address info for: pve4: Name or service not known")
 	// started again, it has the cluster's old configuration but no corosync: no quorum
 	if err := lab.StartNode("pve4"); err != nil {
 		t.Fatal(err)
 	}
-	pve4 := c.onNode("pve4")
+	pve4 := c.OnNode("pve4")
 	checkStatus(t, pve4, clusterName, 4, false, map[string]bool{"pve1": false, "pve2": false, "pve3": false, "pve4": true})
-	expectError(t, pve4.form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}}), "create pool failed: cfs-lock 'file-user_cfg' error: no quorum!")
+	expectError(t, pve4.Form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}}), "create pool failed: cfs-lock 'file-user_cfg' error: no quorum!")
 	checkStatus(t, pve1, clusterName, 5, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true})
 
 	// a node that is online: PVE stops its corosync (it does not refuse)
 	expectNull(t, del("pve3"))
 	checkStatus(t, pve1, clusterName, 6, true, map[string]bool{"pve1": true, "pve2": true})
-	checkStatus(t, c.onNode("pve3"), clusterName, 5, false, map[string]bool{"pve1": false, "pve2": false, "pve3": true})
+	checkStatus(t, c.OnNode("pve3"), clusterName, 5, false, map[string]bool{"pve1": false, "pve2": false, "pve3": true})
 
 	// with pve2 off the two-node cluster has no quorum to remove it
 	if err := lab.StopNode("pve2"); err != nil {
@@ -457,9 +460,9 @@ func TestAddNodeAPI(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	add := func(node string, params url.Values) apiResult {
-		return c.form(http.MethodPost, "/cluster/config/nodes/"+node, params)
+	c := newCaller(t, lab).WithToken()
+	add := func(node string, params url.Values) pvetest.Result {
+		return c.Form(http.MethodPost, "/cluster/config/nodes/"+node, params)
 	}
 	expectError(t, add("pve2", url.Values{"new_node_ip": {"192.168.100.99"}}), "can't add existing node 'pve2'")
 	expectError(t, add("pve9", nil), "no links and no fallback ip (new_node_ip) given, cannot join cluster")
@@ -473,35 +476,35 @@ func TestAddNodeAPI(t *testing.T) {
 		}
 	}
 	// pve9 never comes: 3 of 4 votes are still a majority
-	checkStatus(t, c.onNode("pve1"), clusterName, 4, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true, "pve9": false})
-	expect(t, c.get("/nodes/pve2/status"), http.StatusOK, "OK")
-	expect(t, c.get("/nodes/pve9/status"), 595, "No route to host")
+	checkStatus(t, c.OnNode("pve1"), clusterName, 4, true, map[string]bool{"pve1": true, "pve2": true, "pve3": true, "pve9": false})
+	pvetest.Expect(t, c.Get("/nodes/pve2/status"), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Get("/nodes/pve9/status"), 595, "No route to host")
 }
 
 func TestJoinRenewsCertificateAndTickets(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{Standalone: true, Nodes: 2})
-	c := newCaller(t, lab).withToken()
-	createCluster(t, c.onNode("pve1"), "lab")
+	c := newCaller(t, lab).WithToken()
+	createCluster(t, c.OnNode("pve1"), "lab")
 	// a ticket of pve2's own (standalone) authkey
-	ticket := newCaller(t, lab).onNode("pve2").withTicket()
-	expect(t, ticket.get("/version"), http.StatusOK, "OK")
-	upid := upidOf(t, ticket.form(http.MethodPost, "/cluster/config/join", joinParams(lab, "pve1")))
+	ticket := newCaller(t, lab).OnNode("pve2").WithTicket()
+	pvetest.Expect(t, ticket.Get("/version"), http.StatusOK, "OK")
+	upid := upidOf(t, ticket.Form(http.MethodPost, "/cluster/config/join", joinParams(lab, "pve1")))
 	// the worker runs with the old configuration; it can be watched with the ticket
-	if st := dataMap(t, ticket.get("/nodes/pve2/tasks/"+url.PathEscape(upid)+"/status")); st["status"] != "running" {
+	if st := dataMap(t, ticket.Get("/nodes/pve2/tasks/"+url.PathEscape(upid)+"/status")); st["status"] != "running" {
 		t.Fatalf("status %v", st)
 	}
 	waitFor(t, func() bool {
 		time.Sleep(50 * time.Millisecond)
-		return ticket.get("/version").Status == http.StatusUnauthorized
+		return ticket.Get("/version").Status == http.StatusUnauthorized
 	})
 	// after the join pve2 uses the cluster's keys: the token works, the old ticket does not
-	exit, _ := waitTask(t, c.onNode("pve2"), upid)
+	exit, _ := waitTask(t, c.OnNode("pve2"), upid)
 	if exit != "OK" {
 		t.Fatalf("exit %s", exit)
 	}
-	expect(t, ticket.get("/version"), http.StatusUnauthorized, "permission denied - invalid PVE ticket")
+	pvetest.Expect(t, ticket.Get("/version"), http.StatusUnauthorized, "permission denied - invalid PVE ticket")
 	// a ticket from pve1 is valid on pve2 now
-	t1 := newCaller(t, lab).onNode("pve1").withTicket()
-	expect(t, t1.onNode("pve2").get("/version"), http.StatusOK, "OK")
+	t1 := newCaller(t, lab).OnNode("pve1").WithTicket()
+	pvetest.Expect(t, t1.OnNode("pve2").Get("/version"), http.StatusOK, "OK")
 }

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	proxmox "github.com/luthermonson/go-proxmox"
-
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
+	proxmox "github.com/luthermonson/go-proxmox"
 )
 
 // go-proxmox forms a cluster of standalone nodes through their own
@@ -21,7 +21,7 @@ func TestGoProxmoxClusterConfig(t *testing.T) {
 	tokenID, secret, _ := strings.Cut(lab.APIToken(), "=")
 	clusterOf := func(node string) *proxmox.Cluster {
 		t.Helper()
-		client := proxmox.NewClient(lab.NodeEndpoint(node)+"/api2/json", proxmox.WithHTTPClient(httpClient(t, lab)), proxmox.WithAPIToken(tokenID, secret))
+		client := proxmox.NewClient(lab.NodeEndpoint(node)+"/api2/json", proxmox.WithHTTPClient(simtest.HTTPClient(t, lab.CACertPEM())), proxmox.WithAPIToken(tokenID, secret))
 		cl, err := client.Cluster(ctx)
 		if err != nil {
 			t.Fatalf("%s: Cluster: %v", node, err)
@@ -29,7 +29,7 @@ func TestGoProxmoxClusterConfig(t *testing.T) {
 		return cl
 	}
 	clientOf := func(node string) *proxmox.Client {
-		return proxmox.NewClient(lab.NodeEndpoint(node)+"/api2/json", proxmox.WithHTTPClient(httpClient(t, lab)), proxmox.WithAPIToken(tokenID, secret))
+		return proxmox.NewClient(lab.NodeEndpoint(node)+"/api2/json", proxmox.WithHTTPClient(simtest.HTTPClient(t, lab.CACertPEM())), proxmox.WithAPIToken(tokenID, secret))
 	}
 	wait := func(upid string, err error) {
 		t.Helper()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 	proxmox "github.com/luthermonson/go-proxmox"
 )
 
@@ -16,9 +17,9 @@ func goProxmoxClients(t *testing.T, lab *PVE) map[string]*proxmox.Client {
 	base := lab.Endpoint() + "/api2/json"
 	tokenID, secret, _ := strings.Cut(lab.APIToken(), "=")
 	return map[string]*proxmox.Client{
-		"credentials": proxmox.NewClient(base, proxmox.WithHTTPClient(httpClient(t, lab)),
+		"credentials": proxmox.NewClient(base, proxmox.WithHTTPClient(simtest.HTTPClient(t, lab.CACertPEM())),
 			proxmox.WithCredentials(&proxmox.Credentials{Username: lab.Username(), Password: lab.Password()})),
-		"token": proxmox.NewClient(base, proxmox.WithHTTPClient(httpClient(t, lab)), proxmox.WithAPIToken(tokenID, secret)),
+		"token": proxmox.NewClient(base, proxmox.WithHTTPClient(simtest.HTTPClient(t, lab.CACertPEM())), proxmox.WithAPIToken(tokenID, secret)),
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 func pciIDs(list []map[string]any) []string {
@@ -20,14 +22,14 @@ func pciIDs(list []map[string]any) []string {
 func TestHardwarePCIList(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	if idx := dataList(t, c.get("/nodes/pve1/hardware")); !reflect.DeepEqual(idx, []map[string]any{{"type": "pci"}, {"type": "usb"}}) {
+	if idx := pvetest.DataList(t, c.Get("/nodes/pve1/hardware")); !reflect.DeepEqual(idx, []map[string]any{{"type": "pci"}, {"type": "usb"}}) {
 		t.Errorf("hardware index = %v", idx)
 	}
 
 	// the default blacklist "05;06;0b" hides the host bridge
-	list := dataList(t, c.get("/nodes/pve1/hardware/pci"))
+	list := pvetest.DataList(t, c.Get("/nodes/pve1/hardware/pci"))
 	want := []string{"0000:00:14.0", "0000:01:00.0", "0000:01:00.1", "0000:02:00.0", "0000:03:00.0", "0000:04:00.0"}
 	if got := pciIDs(list); !slices.Equal(got, want) {
 		t.Fatalf("pve1 devices = %v, want %v", got, want)
@@ -49,56 +51,56 @@ func TestHardwarePCIList(t *testing.T) {
 	}
 
 	// an empty blacklist shows everything, a custom one what it does not name
-	all := dataList(t, c.form(http.MethodGet, "/nodes/pve1/hardware/pci", url.Values{"pci-class-blacklist": {""}}))
+	all := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/hardware/pci", url.Values{"pci-class-blacklist": {""}}))
 	if got := pciIDs(all); len(got) != 7 || got[0] != "0000:00:00.0" || all[0]["class"] != "0x060000" {
 		t.Errorf("unfiltered = %v", got)
 	}
-	noNet := dataList(t, c.form(http.MethodGet, "/nodes/pve1/hardware/pci", url.Values{"pci-class-blacklist": {"02;03,06"}}))
+	noNet := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/hardware/pci", url.Values{"pci-class-blacklist": {"02;03,06"}}))
 	if got := pciIDs(noNet); !slices.Equal(got, []string{"0000:00:14.0", "0000:01:00.1", "0000:02:00.0"}) {
 		t.Errorf("without network, display and bridges = %v", got)
 	}
 
 	// verbose=0: the IDs only, no names and no subsystem
-	terse := dataList(t, c.form(http.MethodGet, "/nodes/pve1/hardware/pci", url.Values{"verbose": {"0"}}))
+	terse := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/hardware/pci", url.Values{"verbose": {"0"}}))
 	if keys := slices.Sorted(maps.Keys(terse[1])); !slices.Equal(keys, []string{"class", "device", "id", "iommugroup", "vendor"}) {
 		t.Errorf("terse keys = %v", keys)
 	}
 
 	// pve3 has no GPU
-	if got := pciIDs(dataList(t, c.get("/nodes/pve3/hardware/pci"))); !slices.Equal(got, []string{"0000:00:14.0", "0000:02:00.0", "0000:03:00.0", "0000:04:00.0"}) {
+	if got := pciIDs(pvetest.DataList(t, c.Get("/nodes/pve3/hardware/pci"))); !slices.Equal(got, []string{"0000:00:14.0", "0000:02:00.0", "0000:03:00.0", "0000:04:00.0"}) {
 		t.Errorf("pve3 devices = %v", got)
 	}
-	if got := pciIDs(dataList(t, c.get("/nodes/pve2/hardware/pci"))); !slices.Equal(got, want) {
+	if got := pciIDs(pvetest.DataList(t, c.Get("/nodes/pve2/hardware/pci"))); !slices.Equal(got, want) {
 		t.Errorf("pve2 devices = %v", got)
 	}
 
-	expectError(t, c.get("/nodes/pve9/hardware/pci"), "hostname lookup 'pve9' failed - failed to get address info for: pve9: Name or service not known")
+	expectError(t, c.Get("/nodes/pve9/hardware/pci"), "hostname lookup 'pve9' failed - failed to get address info for: pve9: Name or service not known")
 }
 
 func TestHardwarePCIDevice(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
 	for _, id := range []string{"0000:01:00.0", "01:00.0", "gpu"} {
-		if idx := dataList(t, c.get("/nodes/pve1/hardware/pci/"+id)); !reflect.DeepEqual(idx, []map[string]any{{"method": "mdev"}}) {
+		if idx := pvetest.DataList(t, c.Get("/nodes/pve1/hardware/pci/"+id)); !reflect.DeepEqual(idx, []map[string]any{{"method": "mdev"}}) {
 			t.Errorf("index of %s = %v", id, idx)
 		}
 		// no lab device supports mediated devices: get_mdev_types is empty
-		if l := dataList(t, c.get("/nodes/pve1/hardware/pci/"+id+"/mdev")); len(l) != 0 {
+		if l := pvetest.DataList(t, c.Get("/nodes/pve1/hardware/pci/"+id+"/mdev")); len(l) != 0 {
 			t.Errorf("mdev types of %s = %v", id, l)
 		}
 	}
 	requireSchema(t, lab)
-	expectParamError(t, c.get("/nodes/pve1/hardware/pci/01:00/mdev"), "pci-id-or-mapping", "value does not match the regex pattern")
+	pvetest.ExpectParamError(t, c.Get("/nodes/pve1/hardware/pci/01:00/mdev"), "pci-id-or-mapping", "value does not match the regex pattern")
 }
 
 func TestHardwareUSB(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	list := dataList(t, c.get("/nodes/pve1/hardware/usb"))
+	list := pvetest.DataList(t, c.Get("/nodes/pve1/hardware/usb"))
 	if len(list) != 4 {
 		t.Fatalf("pve1 USB = %v", list)
 	}
@@ -116,7 +118,7 @@ func TestHardwareUSB(t *testing.T) {
 			t.Errorf("scan_usb never reports a serial: %v", d)
 		}
 	}
-	if l := dataList(t, c.get("/nodes/pve2/hardware/usb")); len(l) != 3 {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve2/hardware/usb")); len(l) != 3 {
 		t.Errorf("pve2 USB = %v", l)
 	}
 }

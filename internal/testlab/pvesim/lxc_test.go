@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 const (
@@ -28,13 +30,13 @@ func testSSHKey() string {
 	return "ssh-ed25519 " + base64.StdEncoding.EncodeToString(blob) + " admin@example"
 }
 
-func ctConfig(t *testing.T, c *caller, node string, vmid int, current bool) map[string]any {
+func ctConfig(t *testing.T, c *pvetest.Caller, node string, vmid int, current bool) map[string]any {
 	t.Helper()
 	q := url.Values{}
 	if current {
 		q.Set("current", "1")
 	}
-	return dataMap(t, c.form(http.MethodGet, fmt.Sprintf("/nodes/%s/lxc/%d/config", node, vmid), q))
+	return dataMap(t, c.Form(http.MethodGet, fmt.Sprintf("/nodes/%s/lxc/%d/config", node, vmid), q))
 }
 
 func ctPath(node string, vmid int, sub string) string {
@@ -43,7 +45,7 @@ func ctPath(node string, vmid int, sub string) string {
 
 // createSimpleCT creates a Debian container with an 8 GiB root file
 // system, one NIC and nesting (no systemd warning).
-func createSimpleCT(t *testing.T, c *caller, node string, vmid int, extra url.Values) {
+func createSimpleCT(t *testing.T, c *pvetest.Caller, node string, vmid int, extra url.Values) {
 	t.Helper()
 	params := url.Values{
 		"vmid":       {fmt.Sprint(vmid)},
@@ -64,9 +66,9 @@ var ctNetRE = regexp.MustCompile(`^name=eth0,bridge=vmbr0,firewall=1,hwaddr=BC:2
 func TestLXCCreateFromTemplate(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	upid := upidOf(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{
+	upid := upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{
 		"vmid":            {"200"},
 		"ostemplate":      {debianTemplate},
 		"hostname":        {"web.example.com"},
@@ -91,7 +93,7 @@ func TestLXCCreateFromTemplate(t *testing.T) {
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["lock"] != "create" || len(cfg) != 2 {
 		t.Errorf("config during create = %v", cfg)
 	}
-	if id := c.get("/cluster/nextid").Body["data"]; id != "100" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "100" {
 		t.Errorf("nextid = %v", id)
 	}
 	exit, lines := waitTask(t, c, upid)
@@ -143,11 +145,11 @@ func TestLXCCreateFromTemplate(t *testing.T) {
 			t.Errorf("config has %s: %v", k, cfg)
 		}
 	}
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 2 ||
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 2 ||
 		vols[0]["size"] != float64(8<<30) || vols[1]["size"] != float64(4<<30) {
 		t.Errorf("volumes = %v", vols)
 	}
-	st := dataMap(t, c.get(ctPath("pve1", 200, "/status/current")))
+	st := dataMap(t, c.Get(ctPath("pve1", 200, "/status/current")))
 	if st["status"] != "stopped" || st["type"] != "lxc" || st["name"] != "web.example.com" || st["cpus"] != float64(2) ||
 		st["maxmem"] != float64(512<<20) || st["maxswap"] != float64(512<<20) || st["maxdisk"] != float64(8<<30) ||
 		st["ha"].(map[string]any)["managed"] != float64(0) || st["vmid"] != float64(200) {
@@ -155,7 +157,7 @@ func TestLXCCreateFromTemplate(t *testing.T) {
 	}
 
 	// a template without nesting: systemd warns; defaults are filled in
-	exit, lines = waitTask(t, c, upidOf(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{
+	exit, lines = waitTask(t, c, upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{
 		"vmid": {"201"}, "ostemplate": {ubuntuTemplate}, "rootfs": {"local-lvm:2"},
 	})))
 	if exit != "WARNINGS: 1" || !slices.Contains(lines, "WARN: Systemd 255 detected. You may need to enable nesting.") {
@@ -178,62 +180,62 @@ func TestLXCCreateFromTemplate(t *testing.T) {
 		}
 		return v
 	}
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", with("ostemplate", "local:iso/debian-13.1.0-amd64-netinst.iso")),
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", with("ostemplate", "local:iso/debian-13.1.0-amd64-netinst.iso")),
 		"unable to use volume local:iso/debian-13.1.0-amd64-netinst.iso - content type needs to be 'vztmpl'")
-	expect(t, c.form(http.MethodPost, "/nodes/pve1/lxc", with("features", "nesting=1,keyctl=1")), http.StatusForbidden,
+	pvetest.Expect(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", with("features", "nesting=1,keyctl=1")), http.StatusForbidden,
 		"Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)")
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", with("ssh-public-keys", "ssh-rsa AAAAnot-a-key")), "SSH public key validation error")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", with("rootfs", "local:8")), "storage", "storage 'local' does not support container directories")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", with("rootfs", "8")), "storage", "storage 'local' does not support container directories")
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"202"}, "ostemplate": {debianTemplate}, "mp0": {"local-lvm:1,mp=/x"}}),
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", with("ssh-public-keys", "ssh-rsa AAAAnot-a-key")), "SSH public key validation error")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", with("rootfs", "local:8")), "storage", "storage 'local' does not support container directories")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", with("rootfs", "8")), "storage", "storage 'local' does not support container directories")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"202"}, "ostemplate": {debianTemplate}, "mp0": {"local-lvm:1,mp=/x"}}),
 		"mount points configured, but 'rootfs' not set - aborting")
-	expectError(t, c.form(http.MethodPost, "/nodes/pve2/lxc", with("vmid", "200")), "CT 200 already exists on node 'pve1'")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve2/lxc", with("vmid", "200")), "CT 200 already exists on node 'pve1'")
 	// the template is looked for in the worker, after the disks exist
 	lines = failTask(t, c, http.MethodPost, "/nodes/pve1/lxc", with("ostemplate", "local:vztmpl/missing.tar.zst"),
 		"unable to create CT 202 - can't find file 'local:vztmpl/missing.tar.zst'")
 	if !slices.Contains(lines, `  Logical volume "vm-202-disk-0" successfully removed.`) {
 		t.Errorf("log = %q", lines)
 	}
-	expectError(t, c.get(ctPath("pve1", 202, "/config")), "Configuration file 'nodes/pve1/lxc/202.conf' does not exist")
+	expectError(t, c.Get(ctPath("pve1", 202, "/config")), "Configuration file 'nodes/pve1/lxc/202.conf' does not exist")
 
 	// root@pam itself may set any feature
-	root := newCaller(t, lab).withTicket()
+	root := newCaller(t, lab).WithTicket()
 	runTask(t, root, http.MethodPost, "/nodes/pve1/lxc", with("features", "nesting=1,keyctl=1"))
 	if cfg := ctConfig(t, c, "pve1", 202, false); cfg["features"] != "nesting=1,keyctl=1" {
 		t.Errorf("features = %v", cfg["features"])
 	}
 	// and the token may not change them afterwards
-	expect(t, c.form(http.MethodPut, ctPath("pve1", 202, "/config"), url.Values{"features": {"nesting=1"}}), http.StatusForbidden,
+	pvetest.Expect(t, c.Form(http.MethodPut, ctPath("pve1", 202, "/config"), url.Values{"features": {"nesting=1"}}), http.StatusForbidden,
 		"Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)")
 }
 
 func TestLXCConfigDigestHotplugAndPending(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 200, nil)
 	cfgPath := ctPath("pve1", 200, "/config")
 
 	cfg := ctConfig(t, c, "pve1", 200, false)
-	expectError(t, c.form(http.MethodPut, cfgPath, url.Values{"memory": {"1024"}, "digest": {strings.Repeat("0", 40)}}),
+	expectError(t, c.Form(http.MethodPut, cfgPath, url.Values{"memory": {"1024"}, "digest": {strings.Repeat("0", 40)}}),
 		"detected modified configuration - file changed by other user? Try again.")
 	// stopped: a change applies at once; PUT answers null
-	res := c.form(http.MethodPut, cfgPath, url.Values{"memory": {"768"}, "digest": {cfg["digest"].(string)}})
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodPut, cfgPath, url.Values{"memory": {"768"}, "digest": {cfg["digest"].(string)}})
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	if res.Body["data"] != nil {
 		t.Errorf("PUT answered %s", res.Raw)
 	}
 	if cfg := ctConfig(t, c, "pve1", 200, true); cfg["memory"] != float64(768) {
 		t.Errorf("memory = %v", cfg["memory"])
 	}
-	expectError(t, c.form(http.MethodPut, cfgPath, url.Values{"delete": {"rootfs"}}), "unable to delete required option 'rootfs'")
-	expectError(t, c.form(http.MethodPut, cfgPath, url.Values{"unprivileged": {"0"}}), "unable to modify read-only option: 'unprivileged'")
-	expectParamError(t, c.form(http.MethodPut, cfgPath, url.Values{"delete": {"bogus"}}), "delete", "unknown option 'bogus'")
-	expectError(t, c.form(http.MethodPut, cfgPath, nil), "no options specified")
+	expectError(t, c.Form(http.MethodPut, cfgPath, url.Values{"delete": {"rootfs"}}), "unable to delete required option 'rootfs'")
+	expectError(t, c.Form(http.MethodPut, cfgPath, url.Values{"unprivileged": {"0"}}), "unable to modify read-only option: 'unprivileged'")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, cfgPath, url.Values{"delete": {"bogus"}}), "delete", "unknown option 'bogus'")
+	expectError(t, c.Form(http.MethodPut, cfgPath, nil), "no options specified")
 
 	runTask(t, c, http.MethodPost, ctPath("pve1", 200, "/status/start"), nil)
 	// running: memory and swap are hot-plugged, the name server stays pending
-	expect(t, c.form(http.MethodPut, cfgPath, url.Values{"memory": {"1024"}, "swap": {"256"}, "nameserver": {"9.9.9.9"}, "cores": {"4"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, cfgPath, url.Values{"memory": {"1024"}, "swap": {"256"}, "nameserver": {"9.9.9.9"}, "cores": {"4"}}), http.StatusOK, "OK")
 	cur := ctConfig(t, c, "pve1", 200, true)
 	if cur["memory"] != float64(1024) || cur["swap"] != float64(256) || cur["cores"] != float64(4) || cur["nameserver"] != nil {
 		t.Errorf("current = %v", cur)
@@ -241,11 +243,11 @@ func TestLXCConfigDigestHotplugAndPending(t *testing.T) {
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["nameserver"] != "9.9.9.9" {
 		t.Errorf("with pending = %v", cfg)
 	}
-	st := dataMap(t, c.get(ctPath("pve1", 200, "/status/current")))
+	st := dataMap(t, c.Get(ctPath("pve1", 200, "/status/current")))
 	if st["maxmem"] != float64(1<<30) || st["cpus"] != float64(4) || st["status"] != "running" {
 		t.Errorf("status = %v", st)
 	}
-	pending := dataList(t, c.get(ctPath("pve1", 200, "/pending")))
+	pending := pvetest.DataList(t, c.Get(ctPath("pve1", 200, "/pending")))
 	var ns, mem map[string]any
 	for _, e := range pending {
 		switch e["key"] {
@@ -261,18 +263,18 @@ func TestLXCConfigDigestHotplugAndPending(t *testing.T) {
 
 	// a NIC on a bridge the node lacks cannot be plugged; nothing is written
 	before := ctConfig(t, c, "pve1", 200, false)["digest"]
-	expectParamError(t, c.form(http.MethodPut, cfgPath, url.Values{"net1": {"name=eth1,bridge=vmbr9"}, "memory": {"2048"}}),
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, cfgPath, url.Values{"net1": {"name=eth1,bridge=vmbr9"}, "memory": {"2048"}}),
 		"net1", "unable to hotplug net1: bridge 'vmbr9' does not exist\n")
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["digest"] != before || cfg["memory"] != float64(1024) {
 		t.Errorf("after failed hotplug: %v", cfg)
 	}
 	// a new mount point is hot-plugged, its removal waits
-	expect(t, c.form(http.MethodPut, cfgPath, url.Values{"mp1": {"local-lvm:2,mp=/extra"}, "net1": {"name=eth1,bridge=vmbr0"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, cfgPath, url.Values{"mp1": {"local-lvm:2,mp=/extra"}, "net1": {"name=eth1,bridge=vmbr0"}}), http.StatusOK, "OK")
 	if cur := ctConfig(t, c, "pve1", 200, true); cur["mp1"] != "local-lvm:vm-200-disk-1,mp=/extra,size=2G" || !strings.HasPrefix(cur["net1"].(string), "name=eth1,bridge=vmbr0,hwaddr=BC:24:11:") {
 		t.Errorf("hot-plugged: %v", cur)
 	}
-	expect(t, c.form(http.MethodPut, cfgPath, url.Values{"delete": {"mp1"}}), http.StatusOK, "OK")
-	if p := dataList(t, c.get(ctPath("pve1", 200, "/pending"))); !slices.ContainsFunc(p, func(e map[string]any) bool { return e["key"] == "mp1" && e["delete"] == float64(1) }) {
+	pvetest.Expect(t, c.Form(http.MethodPut, cfgPath, url.Values{"delete": {"mp1"}}), http.StatusOK, "OK")
+	if p := pvetest.DataList(t, c.Get(ctPath("pve1", 200, "/pending"))); !slices.ContainsFunc(p, func(e map[string]any) bool { return e["key"] == "mp1" && e["delete"] == float64(1) }) {
 		t.Errorf("pending = %v", p)
 	}
 
@@ -286,18 +288,18 @@ func TestLXCConfigDigestHotplugAndPending(t *testing.T) {
 	if cur["nameserver"] != "9.9.9.9" || cur["mp1"] != nil || cur["unused0"] != "local-lvm:vm-200-disk-1" {
 		t.Errorf("after start: %v", cur)
 	}
-	if p := dataList(t, c.get(ctPath("pve1", 200, "/pending"))); slices.ContainsFunc(p, func(e map[string]any) bool { return e["pending"] != nil || e["delete"] != nil }) {
+	if p := pvetest.DataList(t, c.Get(ctPath("pve1", 200, "/pending"))); slices.ContainsFunc(p, func(e map[string]any) bool { return e["pending"] != nil || e["delete"] != nil }) {
 		t.Errorf("pending after start: %v", p)
 	}
 	// a reboot applies pending changes too
-	expect(t, c.form(http.MethodPut, cfgPath, url.Values{"searchdomain": {"lab.example"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, cfgPath, url.Values{"searchdomain": {"lab.example"}}), http.StatusOK, "OK")
 	runTask(t, c, http.MethodPost, ctPath("pve1", 200, "/status/reboot"), nil)
 	if cur := ctConfig(t, c, "pve1", 200, true); cur["searchdomain"] != "lab.example" {
 		t.Errorf("after reboot: %v", cur)
 	}
 	// deleting the unused volume frees it
-	expect(t, c.form(http.MethodPut, cfgPath, url.Values{"delete": {"unused0"}}), http.StatusOK, "OK")
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 1 {
+	pvetest.Expect(t, c.Form(http.MethodPut, cfgPath, url.Values{"delete": {"unused0"}}), http.StatusOK, "OK")
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 1 {
 		t.Errorf("volumes = %v", vols)
 	}
 }
@@ -305,34 +307,34 @@ func TestLXCConfigDigestHotplugAndPending(t *testing.T) {
 func TestLXCPower(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 200, nil)
 
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/stop"), nil), "CT 200 not running")
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/shutdown"), nil), "CT 200 not running")
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/reboot"), nil), "VM 200 not running")
-	expectParamError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/start"), url.Values{"skiplock": {"1"}}), "skiplock", "Only root may use this option.")
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/stop"), nil), "CT 200 not running")
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/shutdown"), nil), "CT 200 not running")
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/reboot"), nil), "VM 200 not running")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/start"), url.Values{"skiplock": {"1"}}), "skiplock", "Only root may use this option.")
 
-	upid := upidOf(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/start"), nil))
+	upid := upidOf(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/start"), nil))
 	if !strings.Contains(upid, ":vzstart:200:") {
 		t.Errorf("UPID = %s", upid)
 	}
 	if exit, lines := waitTask(t, c, upid); exit != "OK" {
 		t.Fatalf("start: %s %q", exit, lines)
 	}
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/start"), nil), "CT 200 already running")
-	st := dataMap(t, c.get(ctPath("pve1", 200, "/status/current")))
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/start"), nil), "CT 200 already running")
+	st := dataMap(t, c.Get(ctPath("pve1", 200, "/status/current")))
 	if st["status"] != "running" || st["pid"] == nil || st["uptime"].(float64) > 5 {
 		t.Errorf("status = %v", st)
 	}
-	if l := dataList(t, c.get("/nodes/pve1/lxc")); len(l) != 1 || l[0]["status"] != "running" || l[0]["name"] != "ct200" {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve1/lxc")); len(l) != 1 || l[0]["status"] != "running" || l[0]["name"] != "ct200" {
 		t.Errorf("list = %v", l)
 	}
-	exit, _ := waitTask(t, c, upidOf(t, c.form(http.MethodPost, ctPath("pve1", 200, "/status/shutdown"), url.Values{"timeout": {"30"}})))
+	exit, _ := waitTask(t, c, upidOf(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/status/shutdown"), url.Values{"timeout": {"30"}})))
 	if exit != "OK" {
 		t.Fatalf("shutdown: %s", exit)
 	}
-	if st := dataMap(t, c.get(ctPath("pve1", 200, "/status/current"))); st["status"] != "stopped" {
+	if st := dataMap(t, c.Get(ctPath("pve1", 200, "/status/current"))); st["status"] != "stopped" {
 		t.Errorf("status = %v", st)
 	}
 
@@ -344,11 +346,11 @@ func TestLXCPower(t *testing.T) {
 	}
 	// a container that is not there
 	failTask(t, c, http.MethodPost, ctPath("pve1", 299, "/status/start"), nil, "Configuration file 'nodes/pve1/lxc/299.conf' does not exist")
-	expectError(t, c.get(ctPath("pve1", 299, "/status/current")), "Configuration file 'nodes/pve1/lxc/299.conf' does not exist")
+	expectError(t, c.Get(ctPath("pve1", 299, "/status/current")), "Configuration file 'nodes/pve1/lxc/299.conf' does not exist")
 	// create with start=1 starts it in a vzstart task of its own
 	createSimpleCT(t, c, "pve2", 202, url.Values{"start": {"1"}})
-	waitFor(t, func() bool { return dataMap(t, c.get(ctPath("pve2", 202, "/status/current")))["status"] == "running" })
-	if tasks := dataList(t, c.form(http.MethodGet, "/nodes/pve2/tasks", url.Values{"typefilter": {"vzstart"}})); len(tasks) != 1 {
+	waitFor(t, func() bool { return dataMap(t, c.Get(ctPath("pve2", 202, "/status/current")))["status"] == "running" })
+	if tasks := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/tasks", url.Values{"typefilter": {"vzstart"}})); len(tasks) != 1 {
 		t.Errorf("tasks = %v", tasks)
 	}
 }
@@ -356,11 +358,11 @@ func TestLXCPower(t *testing.T) {
 func TestLXCResize(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 200, url.Values{"mp0": {"local-lvm:1,mp=/srv"}})
 	resize := ctPath("pve1", 200, "/resize")
 
-	upid := upidOf(t, c.form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"+2G"}}))
+	upid := upidOf(t, c.Form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"+2G"}}))
 	if !strings.Contains(upid, ":resize:200:") {
 		t.Errorf("UPID = %s", upid)
 	}
@@ -376,11 +378,11 @@ func TestLXCResize(t *testing.T) {
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["mp0"] != "local-lvm:vm-200-disk-1,mp=/srv,size=3G" {
 		t.Errorf("mp0 = %v", cfg["mp0"])
 	}
-	expectError(t, c.form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"4G"}}), "unable to shrink disk size")
-	expectError(t, c.form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"10G"}}), "disk is already at specified size")
-	expectError(t, c.form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"+1G"}, "digest": {strings.Repeat("a", 40)}}),
+	expectError(t, c.Form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"4G"}}), "unable to shrink disk size")
+	expectError(t, c.Form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"10G"}}), "disk is already at specified size")
+	expectError(t, c.Form(http.MethodPut, resize, url.Values{"disk": {"rootfs"}, "size": {"+1G"}, "digest": {strings.Repeat("a", 40)}}),
 		"detected modified configuration - file changed by other user? Try again.")
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); vols[0]["size"] != float64(10<<30) {
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); vols[0]["size"] != float64(10<<30) {
 		t.Errorf("volumes = %v", vols)
 	}
 }
@@ -388,27 +390,27 @@ func TestLXCResize(t *testing.T) {
 func TestLXCCloneAndTemplate(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 200, url.Values{"mp0": {"local-lvm:1,mp=/srv"}})
 	src := ctConfig(t, c, "pve1", 200, false)
 
 	// (sort keys %$src_conf: mp0 comes before rootfs)
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}, "full": {"0"}}),
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}, "full": {"0"}}),
 		"Linked clone feature for 'local-lvm:vm-200-disk-1' is not available")
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}, "target": {"pve2"}}),
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}, "target": {"pve2"}}),
 		"can't clone CT to node 'pve2' (CT uses local storage)")
 	// the failed calls left neither locks nor configs behind
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["lock"] != nil {
 		t.Errorf("source = %v", cfg)
 	}
-	expectError(t, c.get(ctPath("pve1", 201, "/config")), "Configuration file 'nodes/pve1/lxc/201.conf' does not exist")
+	expectError(t, c.Get(ctPath("pve1", 201, "/config")), "Configuration file 'nodes/pve1/lxc/201.conf' does not exist")
 
-	upid := upidOf(t, c.form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}, "hostname": {"copy"}}))
+	upid := upidOf(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}, "hostname": {"copy"}}))
 	// while it copies, the source is locked and the clone exists
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["lock"] != "disk" {
 		t.Errorf("source during clone = %v", cfg)
 	}
-	expectError(t, c.form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"cores": {"2"}}), "CT is locked (disk)")
+	expectError(t, c.Form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"cores": {"2"}}), "CT is locked (disk)")
 	if cfg := ctConfig(t, c, "pve1", 201, false); cfg["lock"] != "create" {
 		t.Errorf("clone during clone = %v", cfg)
 	}
@@ -424,11 +426,11 @@ func TestLXCCloneAndTemplate(t *testing.T) {
 	if cfg := ctConfig(t, c, "pve1", 200, false); cfg["lock"] != nil {
 		t.Errorf("source after clone = %v", cfg)
 	}
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}}), "CT 201 already exists on node 'pve1'")
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {"201"}}), "CT 201 already exists on node 'pve1'")
 
 	// convert to a template: the call answers null, a vztemplate task does the work
-	res := c.form(http.MethodPost, ctPath("pve1", 200, "/template"), nil)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodPost, ctPath("pve1", 200, "/template"), nil)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	if res.Body["data"] != nil {
 		t.Errorf("template answered %s", res.Raw)
 	}
@@ -437,17 +439,17 @@ func TestLXCCloneAndTemplate(t *testing.T) {
 	if tpl["rootfs"] != "local-lvm:base-200-disk-0,size=8G" || tpl["mp0"] != "local-lvm:base-200-disk-1,mp=/srv,size=1G" {
 		t.Errorf("template = %v", tpl)
 	}
-	expectError(t, c.form(http.MethodPost, ctPath("pve1", 200, "/template"), nil), "you can't convert a template to a template")
+	expectError(t, c.Form(http.MethodPost, ctPath("pve1", 200, "/template"), nil), "you can't convert a template to a template")
 	failTask(t, c, http.MethodPost, ctPath("pve1", 200, "/status/start"), nil, "you can't start a CT if it's a template")
 
 	// linked clones by default; the template's "disk" lock refuses a second clone at the same time
 	var wg sync.WaitGroup
-	results := make([]apiResult, 2)
+	results := make([]pvetest.Result, 2)
 	for i := range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = c.form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {fmt.Sprint(210 + i)}})
+			results[i] = c.Form(http.MethodPost, ctPath("pve1", 200, "/clone"), url.Values{"newid": {fmt.Sprint(210 + i)}})
 		}()
 	}
 	wg.Wait()
@@ -474,27 +476,27 @@ func TestLXCCloneAndTemplate(t *testing.T) {
 func TestLXCMigrateWithRestart(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 200, url.Values{"mp0": {"local-lvm:1,mp=/srv"}})
 	runTask(t, c, http.MethodPost, ctPath("pve1", 200, "/status/start"), nil)
 	migrate := ctPath("pve1", 200, "/migrate")
 
-	expectError(t, c.form(http.MethodPost, migrate, url.Values{"target": {"pve2"}}), "can't migrate running container without --online or --restart")
-	expectParamError(t, c.form(http.MethodPost, migrate, url.Values{"target": {"pve1"}}), "target", "target is local node.")
-	expectError(t, c.form(http.MethodPost, migrate, url.Values{"target": {"pve9"}}), "no such cluster node 'pve9'")
+	expectError(t, c.Form(http.MethodPost, migrate, url.Values{"target": {"pve2"}}), "can't migrate running container without --online or --restart")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, migrate, url.Values{"target": {"pve1"}}), "target", "target is local node.")
+	expectError(t, c.Form(http.MethodPost, migrate, url.Values{"target": {"pve9"}}), "no such cluster node 'pve9'")
 	lines := failTask(t, c, http.MethodPost, migrate, url.Values{"target": {"pve2"}, "online": {"1"}}, "migration aborted")
 	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasSuffix(l, "lxc live migration is currently not implemented") }) {
 		t.Errorf("log = %q", lines)
 	}
-	if pre := dataMap(t, c.form(http.MethodGet, migrate, url.Values{"target": {"pve2"}})); pre["running"] != float64(1) || len(pre["allowed-nodes"].([]any)) != 2 {
+	if pre := dataMap(t, c.Form(http.MethodGet, migrate, url.Values{"target": {"pve2"}})); pre["running"] != float64(1) || len(pre["allowed-nodes"].([]any)) != 2 {
 		t.Errorf("precondition = %v", pre)
 	}
 
-	upid := upidOf(t, c.form(http.MethodPost, migrate, url.Values{"target": {"pve2"}, "restart": {"1"}}))
+	upid := upidOf(t, c.Form(http.MethodPost, migrate, url.Values{"target": {"pve2"}, "restart": {"1"}}))
 	if !strings.Contains(upid, ":vzmigrate:200:") {
 		t.Errorf("UPID = %s", upid)
 	}
-	expectError(t, c.form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"cores": {"2"}}), "CT is locked (migrate)")
+	expectError(t, c.Form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"cores": {"2"}}), "CT is locked (migrate)")
 	exit, lines := waitTask(t, c, upid)
 	if exit != "OK" {
 		t.Fatalf("migrate: %s %q", exit, lines)
@@ -505,14 +507,14 @@ func TestLXCMigrateWithRestart(t *testing.T) {
 			t.Errorf("log lacks %q: %q", want, lines)
 		}
 	}
-	expectError(t, c.get(ctPath("pve1", 200, "/config")), "Configuration file 'nodes/pve1/lxc/200.conf' does not exist")
-	if st := dataMap(t, c.get(ctPath("pve2", 200, "/status/current"))); st["status"] != "running" || st["lock"] != nil {
+	expectError(t, c.Get(ctPath("pve1", 200, "/config")), "Configuration file 'nodes/pve1/lxc/200.conf' does not exist")
+	if st := dataMap(t, c.Get(ctPath("pve2", 200, "/status/current"))); st["status"] != "running" || st["lock"] != nil {
 		t.Errorf("status on target = %v", st)
 	}
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 2 {
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 2 {
 		t.Errorf("volumes on target = %v", vols)
 	}
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 0 {
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"200"}})); len(vols) != 0 {
 		t.Errorf("volumes left on source = %v", vols)
 	}
 	// a stopped container moves without restart
@@ -527,17 +529,17 @@ func TestLXCMigrateWithRestart(t *testing.T) {
 func TestLXCDestroy(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 200, url.Values{"protection": {"1"}, "mp0": {"local-lvm:1,mp=/srv"}})
 
-	expectError(t, c.form(http.MethodDelete, ctPath("pve1", 200, ""), nil), "can't remove CT 200 - protection mode enabled")
-	expectError(t, c.form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"delete": {"mp0"}}), "can't remove CT 200 drive 'mp0' - protection mode enabled")
-	expect(t, c.form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"delete": {"protection"}}), http.StatusOK, "OK")
+	expectError(t, c.Form(http.MethodDelete, ctPath("pve1", 200, ""), nil), "can't remove CT 200 - protection mode enabled")
+	expectError(t, c.Form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"delete": {"mp0"}}), "can't remove CT 200 drive 'mp0' - protection mode enabled")
+	pvetest.Expect(t, c.Form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"delete": {"protection"}}), http.StatusOK, "OK")
 	runTask(t, c, http.MethodPost, ctPath("pve1", 200, "/status/start"), nil)
-	expectError(t, c.form(http.MethodDelete, ctPath("pve1", 200, ""), nil), "unable to destroy CT 200 - container is running")
+	expectError(t, c.Form(http.MethodDelete, ctPath("pve1", 200, ""), nil), "unable to destroy CT 200 - container is running")
 	runTask(t, c, http.MethodPost, ctPath("pve1", 200, "/status/stop"), nil)
 
-	upid := upidOf(t, c.form(http.MethodDelete, ctPath("pve1", 200, ""), url.Values{"purge": {"1"}}))
+	upid := upidOf(t, c.Form(http.MethodDelete, ctPath("pve1", 200, ""), url.Values{"purge": {"1"}}))
 	if !strings.Contains(upid, ":vzdestroy:200:") {
 		t.Errorf("UPID = %s", upid)
 	}
@@ -545,20 +547,20 @@ func TestLXCDestroy(t *testing.T) {
 	if exit != "OK" || !slices.Contains(lines, `  Logical volume "vm-200-disk-1" successfully removed.`) || !slices.Contains(lines, "purging CT 200 from related configurations..") {
 		t.Fatalf("destroy: %s %q", exit, lines)
 	}
-	expectError(t, c.get(ctPath("pve1", 200, "/config")), "Configuration file 'nodes/pve1/lxc/200.conf' does not exist")
-	expectError(t, c.form(http.MethodDelete, ctPath("pve1", 200, ""), nil), "Configuration file 'nodes/pve1/lxc/200.conf' does not exist")
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", nil)); len(vols) != 0 {
+	expectError(t, c.Get(ctPath("pve1", 200, "/config")), "Configuration file 'nodes/pve1/lxc/200.conf' does not exist")
+	expectError(t, c.Form(http.MethodDelete, ctPath("pve1", 200, ""), nil), "Configuration file 'nodes/pve1/lxc/200.conf' does not exist")
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", nil)); len(vols) != 0 {
 		t.Errorf("volumes = %v", vols)
 	}
 
 	// force destroys a running container, with a warning
 	createSimpleCT(t, c, "pve1", 201, nil)
 	runTask(t, c, http.MethodPost, ctPath("pve1", 201, "/status/start"), nil)
-	exit, lines = waitTask(t, c, upidOf(t, c.form(http.MethodDelete, ctPath("pve1", 201, ""), url.Values{"force": {"1"}})))
+	exit, lines = waitTask(t, c, upidOf(t, c.Form(http.MethodDelete, ctPath("pve1", 201, ""), url.Values{"force": {"1"}})))
 	if exit != "WARNINGS: 1" || !slices.Contains(lines, "WARN: forced to stop CT 201 before destroying!") {
 		t.Errorf("forced destroy: %s %q", exit, lines)
 	}
-	if id := c.get("/cluster/nextid").Body["data"]; id != "100" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "100" {
 		t.Errorf("nextid = %v", id)
 	}
 }
@@ -566,25 +568,25 @@ func TestLXCDestroy(t *testing.T) {
 func TestLXCHAManaged(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 300, url.Values{"ha-managed": {"1"}})
-	if ha := dataList(t, c.get("/cluster/ha/resources")); len(ha) != 1 || ha[0]["sid"] != "ct:300" || ha[0]["type"] != "ct" {
+	if ha := pvetest.DataList(t, c.Get("/cluster/ha/resources")); len(ha) != 1 || ha[0]["sid"] != "ct:300" || ha[0]["type"] != "ct" {
 		t.Errorf("HA resources = %v", ha)
 	}
-	if st := dataMap(t, c.get(ctPath("pve1", 300, "/status/current"))); st["ha"].(map[string]any)["managed"] != float64(1) {
+	if st := dataMap(t, c.Get(ctPath("pve1", 300, "/status/current"))); st["ha"].(map[string]any)["managed"] != float64(1) {
 		t.Errorf("status = %v", st)
 	}
-	upid := upidOf(t, c.form(http.MethodPost, ctPath("pve1", 300, "/status/start"), nil))
+	upid := upidOf(t, c.Form(http.MethodPost, ctPath("pve1", 300, "/status/start"), nil))
 	if exit, lines := waitTask(t, c, upid); exit != "OK" || !strings.Contains(upid, ":hastart:300:") || !slices.Contains(lines, "Requesting HA start for CT 300") {
 		t.Errorf("HA start: %s %s %q", upid, exit, lines)
 	}
 	runTask(t, c, http.MethodPost, ctPath("pve1", 300, "/status/stop"), nil)
-	expectError(t, c.form(http.MethodDelete, ctPath("pve1", 300, ""), nil), "unable to remove CT 300 - used in HA resources and purge parameter not set.")
+	expectError(t, c.Form(http.MethodDelete, ctPath("pve1", 300, ""), nil), "unable to remove CT 300 - used in HA resources and purge parameter not set.")
 	lines := runTask(t, c, http.MethodDelete, ctPath("pve1", 300, ""), url.Values{"purge": {"1"}})
 	if !slices.Contains(lines, "NOTE: removed CT 300 from HA resource configuration.") {
 		t.Errorf("log = %q", lines)
 	}
-	if ha := dataList(t, c.get("/cluster/ha/resources")); len(ha) != 0 {
+	if ha := pvetest.DataList(t, c.Get("/cluster/ha/resources")); len(ha) != 0 {
 		t.Errorf("HA resources = %v", ha)
 	}
 }
@@ -592,22 +594,22 @@ func TestLXCHAManaged(t *testing.T) {
 func TestLXCClusterResourcesAndNextID(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
-	if id := c.get("/cluster/nextid").Body["data"]; id != "101" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "101" {
 		t.Errorf("nextid = %v", id)
 	}
 	createSimpleCT(t, c, "pve2", 101, url.Values{"tags": {"db"}})
-	if id := c.get("/cluster/nextid").Body["data"]; id != "102" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "102" {
 		t.Errorf("nextid = %v", id)
 	}
-	expectParamError(t, c.form(http.MethodGet, "/cluster/nextid", url.Values{"vmid": {"101"}}), "vmid", "VM 101 already exists")
+	pvetest.ExpectParamError(t, c.Form(http.MethodGet, "/cluster/nextid", url.Values{"vmid": {"101"}}), "vmid", "VM 101 already exists")
 	// one VMID space: a VM cannot take a container's ID and vice versa
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"101"}}), "unable to create VM 101 - CT 101 already exists on node 'pve2'")
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"100"}, "ostemplate": {debianTemplate}, "rootfs": {"local-lvm:1"}}),
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"101"}}), "unable to create VM 101 - CT 101 already exists on node 'pve2'")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"100"}, "ostemplate": {debianTemplate}, "rootfs": {"local-lvm:1"}}),
 		"VM 100 already exists on node 'pve1'")
 
-	res := dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
+	res := pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
 	if len(res) != 2 || res[0]["id"] != "qemu/100" || res[1]["id"] != "lxc/101" {
 		t.Fatalf("resources = %v", res)
 	}
@@ -616,7 +618,7 @@ func TestLXCClusterResourcesAndNextID(t *testing.T) {
 		ct["maxdisk"] != float64(8<<30) || ct["maxmem"] != float64(512<<20) || ct["tags"] != "db" || ct["vmid"] != float64(101) {
 		t.Errorf("lxc resource = %v", ct)
 	}
-	if l := dataList(t, c.get("/nodes/pve1/lxc")); len(l) != 0 {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve1/lxc")); len(l) != 0 {
 		t.Errorf("pve1 containers = %v", l)
 	}
 }
@@ -625,15 +627,15 @@ func TestLXCSchemaRejects(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	notDefined := "property is not defined in schema and the schema does not allow additional properties"
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"200"}, "ostemplate": {debianTemplate}, "colour": {"blue"}}), "colour", notDefined)
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"200"}, "ostemplate": {debianTemplate}, "scsi0": {"local-lvm:8"}}), "scsi0", notDefined)
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"200"}, "ostemplate": {debianTemplate}, "colour": {"blue"}}), "colour", notDefined)
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"200"}, "ostemplate": {debianTemplate}, "scsi0": {"local-lvm:8"}}), "scsi0", notDefined)
 	createSimpleCT(t, c, "pve1", 200, nil)
-	expectParamError(t, c.form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"name": {"x"}}), "name", notDefined)
-	res := c.form(http.MethodPut, ctPath("pve1", 200, "/resize"), url.Values{"disk": {"scsi0"}, "size": {"+1G"}})
-	expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
-	if msg, _ := res.errorsMap()["disk"].(string); !strings.HasPrefix(msg, "value 'scsi0' does not have a value in the enumeration 'rootfs, mp0, mp1, ") {
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, ctPath("pve1", 200, "/config"), url.Values{"name": {"x"}}), "name", notDefined)
+	res := c.Form(http.MethodPut, ctPath("pve1", 200, "/resize"), url.Values{"disk": {"scsi0"}, "size": {"+1G"}})
+	pvetest.Expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
+	if msg, _ := res.ErrorsMap()["disk"].(string); !strings.HasPrefix(msg, "value 'scsi0' does not have a value in the enumeration 'rootfs, mp0, mp1, ") {
 		t.Errorf("disk error = %q", msg)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/machine"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 	proxmox "github.com/luthermonson/go-proxmox"
 )
 
@@ -25,10 +26,10 @@ func sha1Hex(s string) string {
 }
 
 // createMapping creates a mapping, which must succeed.
-func createMapping(t *testing.T, c *caller, kind string, params url.Values) {
+func createMapping(t *testing.T, c *pvetest.Caller, kind string, params url.Values) {
 	t.Helper()
-	res := c.form(http.MethodPost, "/cluster/mapping/"+kind, params)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodPost, "/cluster/mapping/"+kind, params)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	if res.Body["data"] != nil {
 		t.Fatalf("create %s mapping: data = %v", kind, res.Body["data"])
 	}
@@ -37,58 +38,58 @@ func createMapping(t *testing.T, c *caller, kind string, params url.Values) {
 func TestMappingPCICrud(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	if idx := dataList(t, c.get("/cluster/mapping")); !reflect.DeepEqual(idx, []map[string]any{{"name": "dir"}, {"name": "pci"}, {"name": "usb"}}) {
+	if idx := pvetest.DataList(t, c.Get("/cluster/mapping")); !reflect.DeepEqual(idx, []map[string]any{{"name": "dir"}, {"name": "pci"}, {"name": "usb"}}) {
 		t.Errorf("mapping index = %v", idx)
 	}
-	if l := dataList(t, c.get("/cluster/mapping/pci")); len(l) != 0 {
+	if l := pvetest.DataList(t, c.Get("/cluster/mapping/pci")); len(l) != 0 {
 		t.Errorf("mappings = %v", l)
 	}
-	expectError(t, c.get("/cluster/mapping/pci/gpu"), "mapping 'gpu' not found")
+	expectError(t, c.Get("/cluster/mapping/pci/gpu"), "mapping 'gpu' not found")
 
 	createMapping(t, c, "pci", url.Values{"id": {"gpu"}, "description": {"RTX 3090"}, "map": {gpuMapPVE1, gpuMapPVE2}})
 	text := "gpu\n\tmap " + gpuMapPVE1 + "\n\tmap " + gpuMapPVE2 + "\n\tdescription RTX 3090\n\n"
-	got := dataMap(t, c.get("/cluster/mapping/pci/gpu"))
+	got := dataMap(t, c.Get("/cluster/mapping/pci/gpu"))
 	want := map[string]any{"type": "pci", "description": "RTX 3090", "map": []any{gpuMapPVE1, gpuMapPVE2}, "digest": sha1Hex(text)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("mapping = %v, want %v", got, want)
 	}
-	expectError(t, c.form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu"}, "map": {gpuMapPVE1}}),
+	expectError(t, c.Form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu"}, "map": {gpuMapPVE1}}),
 		"create hardware mapping failed: pci ID 'gpu' already defined")
-	expectError(t, c.form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu2"}, "map": {gpuMapPVE1}, "description": {"a\nb"}}),
+	expectError(t, c.Form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu2"}, "map": {gpuMapPVE1}, "description": {"a\nb"}}),
 		"property contains a line feed")
 
 	// update: digest, the required map (check_config runs as for a create), delete
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"digest": {sha1Hex("other")}, "map": {gpuMapPVE1}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"digest": {sha1Hex("other")}, "map": {gpuMapPVE1}}),
 		"update hardware mapping failed: detected modified configuration - file changed by other user? Try again.")
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"description": {"x"}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"description": {"x"}}),
 		"update hardware mapping failed: missing value for required option 'map'")
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/pci/nope", url.Values{"map": {gpuMapPVE1}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/pci/nope", url.Values{"map": {gpuMapPVE1}}),
 		"update hardware mapping failed: pci ID 'nope' does not exist")
-	res := c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"digest": {want["digest"].(string)}, "map": {gpuMapPVE1}, "mdev": {"0"}, "live-migration-capable": {"1"}})
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"digest": {want["digest"].(string)}, "map": {gpuMapPVE1}, "mdev": {"0"}, "live-migration-capable": {"1"}})
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	text = "gpu\n\tmap " + gpuMapPVE1 + "\n\tdescription RTX 3090\n\tlive-migration-capable 1\n\tmdev 0\n\n"
-	got = dataMap(t, c.get("/cluster/mapping/pci/gpu"))
+	got = dataMap(t, c.Get("/cluster/mapping/pci/gpu"))
 	want = map[string]any{"type": "pci", "description": "RTX 3090", "map": []any{gpuMapPVE1}, "mdev": float64(0), "live-migration-capable": float64(1), "digest": sha1Hex(text)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("updated mapping = %v, want %v", got, want)
 	}
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1}, "delete": {"map"}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1}, "delete": {"map"}}),
 		"update hardware mapping failed: unable to delete required option 'map'")
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1}, "delete": {"description"}, "description": {"x"}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1}, "delete": {"description"}, "description": {"x"}}),
 		"update hardware mapping failed: cannot set and delete property 'description' at the same time!")
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1}, "delete": {"foo"}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1}, "delete": {"foo"}}),
 		"update hardware mapping failed: no such option 'foo'")
-	expect(t, c.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1, gpuMapPVE2}, "delete": {"description,mdev"}}), http.StatusOK, "OK")
-	got = dataMap(t, c.get("/cluster/mapping/pci/gpu"))
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1, gpuMapPVE2}, "delete": {"description,mdev"}}), http.StatusOK, "OK")
+	got = dataMap(t, c.Get("/cluster/mapping/pci/gpu"))
 	if _, ok := got["description"]; ok || got["mdev"] != nil || got["live-migration-capable"] != float64(1) || len(got["map"].([]any)) != 2 {
 		t.Errorf("after delete = %v", got)
 	}
 
 	// a second mapping is appended; every entry of the list has the file's digest
 	createMapping(t, c, "pci", url.Values{"id": {"nic"}, "map": {"node=pve1,path=0000:03:00.0,id=8086:1533,subsystem-id=15d9:1533,iommugroup=4"}})
-	list := dataList(t, c.get("/cluster/mapping/pci"))
+	list := pvetest.DataList(t, c.Get("/cluster/mapping/pci"))
 	if len(list) != 2 || list[0]["id"] != "gpu" || list[1]["id"] != "nic" || list[0]["digest"] != list[1]["digest"] || list[0]["type"] != "pci" {
 		t.Errorf("list = %v", list)
 	}
@@ -98,28 +99,28 @@ func TestMappingPCICrud(t *testing.T) {
 
 	// delete: gone, and deleting it again is no error
 	for range 2 {
-		res := c.form(http.MethodDelete, "/cluster/mapping/pci/gpu", nil)
-		expect(t, res, http.StatusOK, "OK")
+		res := c.Form(http.MethodDelete, "/cluster/mapping/pci/gpu", nil)
+		pvetest.Expect(t, res, http.StatusOK, "OK")
 	}
-	expectError(t, c.get("/cluster/mapping/pci/gpu"), "mapping 'gpu' not found")
-	if l := dataList(t, c.get("/cluster/mapping/pci")); len(l) != 1 {
+	expectError(t, c.Get("/cluster/mapping/pci/gpu"), "mapping 'gpu' not found")
+	if l := pvetest.DataList(t, c.Get("/cluster/mapping/pci")); len(l) != 1 {
 		t.Errorf("list after delete = %v", l)
 	}
 
 	requireSchema(t, lab)
-	expectParamError(t, c.form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu2"}}), "map", "property is missing and it is not optional")
-	expectParamError(t, c.form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"1gpu"}, "map": {gpuMapPVE1}}), "id", "invalid format - invalid configuration ID '1gpu'\n")
-	res = c.form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu2"}, "map": {"node=pve1,path=0000:01:00.0"}})
-	expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
-	if _, ok := res.errorsMap()["map[0]"]; !ok {
-		t.Errorf("errors = %v", res.errorsMap())
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu2"}}), "map", "property is missing and it is not optional")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"1gpu"}, "map": {gpuMapPVE1}}), "id", "invalid format - invalid configuration ID '1gpu'\n")
+	res = c.Form(http.MethodPost, "/cluster/mapping/pci", url.Values{"id": {"gpu2"}, "map": {"node=pve1,path=0000:01:00.0"}})
+	pvetest.Expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
+	if _, ok := res.ErrorsMap()["map[0]"]; !ok {
+		t.Errorf("errors = %v", res.ErrorsMap())
 	}
 }
 
 func TestMappingPCICheckNode(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
 	createMapping(t, c, "pci", url.Values{"id": {"gpu"}, "map": {gpuMapPVE1, gpuMapPVE2,
 		"node=pve3,path=0000:01:00.0,id=10de:2204,subsystem-id=1458:403b,iommugroup=2"}})
@@ -133,7 +134,7 @@ func TestMappingPCICheckNode(t *testing.T) {
 	checks := func(node string) map[string][]map[string]any {
 		t.Helper()
 		out := map[string][]map[string]any{}
-		for _, e := range dataList(t, c.form(http.MethodGet, "/cluster/mapping/pci", url.Values{"check-node": {node}})) {
+		for _, e := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/mapping/pci", url.Values{"check-node": {node}})) {
 			list := []map[string]any{}
 			for _, ch := range e["checks"].([]any) {
 				list = append(list, ch.(map[string]any))
@@ -174,32 +175,32 @@ func TestMappingPCICheckNode(t *testing.T) {
 	if got := checks("pve2")["gpu"]; len(got) != 0 {
 		t.Errorf("gpu on pve2 = %v", got)
 	}
-	expectError(t, c.form(http.MethodGet, "/cluster/mapping/pci", url.Values{"check-node": {"pve9"}}),
+	expectError(t, c.Form(http.MethodGet, "/cluster/mapping/pci", url.Values{"check-node": {"pve9"}}),
 		"hostname lookup 'pve9' failed - failed to get address info for: pve9: Name or service not known")
 }
 
 func TestMappingUSB(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
 	createMapping(t, c, "usb", url.Values{"id": {"ups"}, "description": {"APC UPS"}, "map": {"node=pve1,id=051d:0002", "node=pve2,id=051d:0002"}})
 	createMapping(t, c, "usb", url.Values{"id": {"port4"}, "map": {"node=pve1,id=046b:ff10,path=1-4"}})
-	got := dataMap(t, c.get("/cluster/mapping/usb/ups"))
+	got := dataMap(t, c.Get("/cluster/mapping/usb/ups"))
 	text := "ups\n\tmap node=pve1,id=051d:0002\n\tmap node=pve2,id=051d:0002\n\tdescription APC UPS\n\n" +
 		"port4\n\tmap node=pve1,id=046b:ff10,path=1-4\n\n"
 	if got["type"] != "usb" || got["description"] != "APC UPS" || got["digest"] != sha1Hex(text) {
 		t.Errorf("mapping = %v", got)
 	}
-	expectError(t, c.form(http.MethodPost, "/cluster/mapping/usb", url.Values{"id": {"ups"}, "map": {"node=pve1,id=051d:0002"}}),
+	expectError(t, c.Form(http.MethodPost, "/cluster/mapping/usb", url.Values{"id": {"ups"}, "map": {"node=pve1,id=051d:0002"}}),
 		"create hardware mapping failed: usb ID 'ups' already defined")
-	expectError(t, c.form(http.MethodPut, "/cluster/mapping/usb/nope", url.Values{"map": {"node=pve1,id=051d:0002"}}),
+	expectError(t, c.Form(http.MethodPut, "/cluster/mapping/usb/nope", url.Values{"map": {"node=pve1,id=051d:0002"}}),
 		"update hardware mapping failed: usb ID 'nope' does not exist")
 
 	// the diagnostics of USB mappings are under "errors"
 	errs := func(node string) map[string]any {
 		out := map[string]any{}
-		for _, e := range dataList(t, c.form(http.MethodGet, "/cluster/mapping/usb", url.Values{"check-node": {node}})) {
+		for _, e := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/mapping/usb", url.Values{"check-node": {node}})) {
 			if _, ok := e["checks"]; ok {
 				t.Errorf("usb entry with checks: %v", e)
 			}
@@ -222,12 +223,12 @@ func TestMappingUSB(t *testing.T) {
 		t.Errorf("errors on pve2 = %v", got)
 	}
 
-	expect(t, c.form(http.MethodPut, "/cluster/mapping/usb/port4", url.Values{"map": {"node=pve1,id=051d:0002,path=1-4"}, "delete": {"description"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/mapping/usb/port4", url.Values{"map": {"node=pve1,id=051d:0002,path=1-4"}, "delete": {"description"}}), http.StatusOK, "OK")
 	if got := errs("pve1")["port4"]; !reflect.DeepEqual(got, []any{}) {
 		t.Errorf("port4 after fix = %v", got)
 	}
-	expect(t, c.form(http.MethodDelete, "/cluster/mapping/usb/port4", nil), http.StatusOK, "OK")
-	if l := dataList(t, c.get("/cluster/mapping/usb")); len(l) != 1 {
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/cluster/mapping/usb/port4", nil), http.StatusOK, "OK")
+	if l := pvetest.DataList(t, c.Get("/cluster/mapping/usb")); len(l) != 1 {
 		t.Errorf("list = %v", l)
 	}
 }
@@ -317,12 +318,12 @@ func TestGoProxmoxHardwareAndMappings(t *testing.T) {
 func TestMappingDir(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	if l := dataList(t, c.form(http.MethodGet, "/cluster/mapping/dir", url.Values{"check-node": {"pve2"}})); len(l) != 0 {
+	c := newCaller(t, lab).WithToken()
+	if l := pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/mapping/dir", url.Values{"check-node": {"pve2"}})); len(l) != 0 {
 		t.Errorf("dir mappings = %v", l)
 	}
-	expectError(t, c.get("/cluster/mapping/dir/share"), "mapping 'share' not found")
+	expectError(t, c.Get("/cluster/mapping/dir/share"), "mapping 'share' not found")
 	// a VM using one cannot be migrated: check_local_resources dereferences the missing entry
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "virtiofs0": {"dirid=share"}})
-	expectError(t, c.get("/nodes/pve1/qemu/100/migrate"), strings.TrimSuffix(helpersUndefArray, "\n"))
+	expectError(t, c.Get("/nodes/pve1/qemu/100/migrate"), strings.TrimSuffix(helpersUndefArray, "\n"))
 }

@@ -11,14 +11,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // netIfaces returns the interfaces of GET /nodes/{node}/network by name,
 // and the "changes" attribute of the answer.
-func netIfaces(t *testing.T, c *caller, node string, query url.Values) (map[string]map[string]any, string) {
+func netIfaces(t *testing.T, c *pvetest.Caller, node string, query url.Values) (map[string]map[string]any, string) {
 	t.Helper()
-	res := c.form(http.MethodGet, "/nodes/"+node+"/network", query)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodGet, "/nodes/"+node+"/network", query)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	out := map[string]map[string]any{}
 	for _, e := range res.Body["data"].([]any) {
 		d := e.(map[string]any)
@@ -32,18 +34,18 @@ func netIfaces(t *testing.T, c *caller, node string, query url.Values) (map[stri
 }
 
 // netIface returns GET /nodes/{node}/network/{iface}.
-func netIface(t *testing.T, c *caller, node, iface string) map[string]any {
+func netIface(t *testing.T, c *pvetest.Caller, node, iface string) map[string]any {
 	t.Helper()
-	res := c.get("/nodes/" + node + "/network/" + iface)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Get("/nodes/" + node + "/network/" + iface)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	return res.Body["data"].(map[string]any)
 }
 
 // netCreate creates an interface and expects success.
-func netCreate(t *testing.T, c *caller, node string, params url.Values) {
+func netCreate(t *testing.T, c *pvetest.Caller, node string, params url.Values) {
 	t.Helper()
-	res := c.form(http.MethodPost, "/nodes/"+node+"/network", params)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodPost, "/nodes/"+node+"/network", params)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	if res.Body["data"] != nil {
 		t.Fatalf("create returned %s", res.Raw)
 	}
@@ -51,10 +53,10 @@ func netCreate(t *testing.T, c *caller, node string, params url.Values) {
 
 // reloadAndWait reloads the network of node and returns the stopped task's
 // status and log.
-func reloadAndWait(t *testing.T, c *caller, node string) (map[string]any, []string) {
+func reloadAndWait(t *testing.T, c *pvetest.Caller, node string) (map[string]any, []string) {
 	t.Helper()
-	res := c.form(http.MethodPut, "/nodes/"+node+"/network", nil)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodPut, "/nodes/"+node+"/network", nil)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	upid, _ := res.Body["data"].(string)
 	if !strings.HasPrefix(upid, "UPID:"+node+":") || !strings.HasSuffix(upid, ":srvreload:networking:root@pam!lab:") {
 		t.Fatalf("reload returned %s", res.Raw)
@@ -64,7 +66,7 @@ func reloadAndWait(t *testing.T, c *caller, node string) (map[string]any, []stri
 
 // stageBondAndBridge stages bond0 (LACP over eno2 and eno3, jumbo frames)
 // and the bridge vmbr1 on it.
-func stageBondAndBridge(t *testing.T, c *caller, node string) {
+func stageBondAndBridge(t *testing.T, c *pvetest.Caller, node string) {
 	t.Helper()
 	netCreate(t, c, node, url.Values{"iface": {"bond0"}, "type": {"bond"}, "slaves": {"eno2 eno3"}, "bond_mode": {"802.3ad"},
 		"bond_xmit_hash_policy": {"layer3+4"}, "mtu": {"9000"}, "autostart": {"1"}})
@@ -89,7 +91,7 @@ func expectFields(t *testing.T, what string, d map[string]any, want map[string]a
 func TestNetworkInitialState(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	ifaces, changes := netIfaces(t, c, "pve2", nil)
 	if changes != "" || len(ifaces) != 5 {
 		t.Fatalf("interfaces %v, changes %q", slices.Sorted(maps.Keys(ifaces)), changes)
@@ -107,7 +109,7 @@ func TestNetworkInitialState(t *testing.T) {
 		t.Errorf("priority = %#v, want a number", ifaces["vmbr0"]["priority"])
 	}
 	// The management address is the node's address in the cluster.
-	for _, e := range c.get("/cluster/status").Body["data"].([]any) {
+	for _, e := range c.Get("/cluster/status").Body["data"].([]any) {
 		if m := e.(map[string]any); m["name"] == "pve2" && m["ip"] != "192.168.100.12" {
 			t.Errorf("cluster status of pve2 = %v", m)
 		}
@@ -123,7 +125,7 @@ func TestNetworkInitialState(t *testing.T) {
 func TestNetworkStageAndReload(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	stageBondAndBridge(t, c, "pve1")
 
 	bond := netIface(t, c, "pve1", "bond0")
@@ -161,7 +163,7 @@ func TestNetworkStageAndReload(t *testing.T) {
 	for name, want := range map[string]any{"bond0": 1, "vmbr1": 1, "eno2": 1, "eno3": 1, "vmbr0": 1, "eno1": 1, "eno4": nil} {
 		expectFields(t, name, ifaces[name], map[string]any{"active": want})
 	}
-	res := c.form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"typefilter": {"srvreload"}})
+	res := c.Form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"typefilter": {"srvreload"}})
 	if list := res.Body["data"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != "networking" {
 		t.Errorf("srvreload tasks = %s", res.Raw)
 	}
@@ -170,62 +172,62 @@ func TestNetworkStageAndReload(t *testing.T) {
 func TestNetworkRevert(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	before, _ := netIfaces(t, c, "pve1", nil)
 	stageBondAndBridge(t, c, "pve1")
-	expect(t, c.form(http.MethodDelete, "/nodes/pve1/network", nil), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/nodes/pve1/network", nil), http.StatusOK, "OK")
 	after, changes := netIfaces(t, c, "pve1", nil)
 	if changes != "" || fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("after revert: %v, changes %q; want %v", after, changes, before)
 	}
-	expectParamError(t, c.get("/nodes/pve1/network/bond0"), "iface", "interface does not exist")
+	pvetest.ExpectParamError(t, c.Get("/nodes/pve1/network/bond0"), "iface", "interface does not exist")
 }
 
 func TestNetworkParameterErrors(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	post := func(params url.Values) apiResult { return c.form(http.MethodPost, "/nodes/pve1/network", params) }
+	c := newCaller(t, lab).WithToken()
+	post := func(params url.Values) pvetest.Result { return c.Form(http.MethodPost, "/nodes/pve1/network", params) }
 
-	expectParamError(t, post(url.Values{"iface": {"vmbr0"}, "type": {"bridge"}}), "iface", "interface already exists")
-	expectParamError(t, post(url.Values{"iface": {"eno4"}, "type": {"eth"}}), "iface", "interface already exists")
-	expectParamError(t, c.get("/nodes/pve1/network/bond9"), "iface", "interface does not exist")
-	expectParamError(t, c.form(http.MethodPut, "/nodes/pve1/network/bond9", url.Values{"type": {"bond"}}), "iface", "interface does not exist")
-	expectParamError(t, c.form(http.MethodDelete, "/nodes/pve1/network/bond9", nil), "iface", "interface does not exist")
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"vmbr0"}, "type": {"bridge"}}), "iface", "interface already exists")
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"eno4"}, "type": {"eth"}}), "iface", "interface already exists")
+	pvetest.ExpectParamError(t, c.Get("/nodes/pve1/network/bond9"), "iface", "interface does not exist")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/nodes/pve1/network/bond9", url.Values{"type": {"bond"}}), "iface", "interface does not exist")
+	pvetest.ExpectParamError(t, c.Form(http.MethodDelete, "/nodes/pve1/network/bond9", nil), "iface", "interface does not exist")
 
 	netCreate(t, c, "pve1", url.Values{"iface": {"bond0"}, "type": {"bond"}, "slaves": {"eno2 eno3"}})
-	expectParamError(t, post(url.Values{"iface": {"bond1"}, "type": {"bond"}, "slaves": {"eno3,eno4"}}), "slaves", "eno3 is already used on interface 'bond0'.")
-	expectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_ports": {"eno1"}}), "bridge_ports", "eno1 is already used on interface 'vmbr0'.")
-	expectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "cidr": {"10.0.0.2/24"}, "gateway": {"10.0.0.1"}}),
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"bond1"}, "type": {"bond"}, "slaves": {"eno3,eno4"}}), "slaves", "eno3 is already used on interface 'bond0'.")
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_ports": {"eno1"}}), "bridge_ports", "eno1 is already used on interface 'vmbr0'.")
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "cidr": {"10.0.0.2/24"}, "gateway": {"10.0.0.1"}}),
 		"gateway", "Default gateway already exists on interface 'vmbr0'.")
-	expectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "cidr": {"10.0.0.2/24"}, "address": {"10.0.0.3"}, "netmask": {"255.255.255.0"}}),
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "cidr": {"10.0.0.2/24"}, "address": {"10.0.0.3"}, "netmask": {"255.255.255.0"}}),
 		"address", "address conflicts with cidr")
-	expectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_vlan_aware": {"1"}, "bridge_vids": {","}}),
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_vlan_aware": {"1"}, "bridge_vids": {","}}),
 		"bridge_vids", "VLAN list items are empty")
-	expectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "cidr6": {"2001:db8::5/64"}}),
+	pvetest.ExpectParamError(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "cidr6": {"2001:db8::5/64"}}),
 		"address", "2001:db8::5 with type 'RESERVED', cannot be used as host IPv6 address.")
 	// The API leaves these to the writer, which dies (status 500).
-	expect(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_ports": {"bond7"}}),
+	pvetest.Expect(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_ports": {"bond7"}}),
 		http.StatusInternalServerError, "bridge 'vmbr1' - unable to find bridge port 'bond7'")
-	expect(t, post(url.Values{"iface": {"bond1"}, "type": {"bond"}, "slaves": {"eno9"}}),
+	pvetest.Expect(t, post(url.Values{"iface": {"bond1"}, "type": {"bond"}, "slaves": {"eno9"}}),
 		http.StatusInternalServerError, "bond 'bond1' - wrong interface type on slave 'eno9' ('' != 'eth or bond')")
-	expect(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_ports": {"bond0"}, "mtu": {"9000"}}), http.StatusOK, "OK")
-	expect(t, c.form(http.MethodDelete, "/nodes/pve1/network/bond0", nil),
+	pvetest.Expect(t, post(url.Values{"iface": {"vmbr1"}, "type": {"bridge"}, "bridge_ports": {"bond0"}, "mtu": {"9000"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/nodes/pve1/network/bond0", nil),
 		http.StatusInternalServerError, "bridge 'vmbr1' - unable to find bridge port 'bond0'")
-	expect(t, post(url.Values{"iface": {"vmbr0.100"}, "type": {"vlan"}, "mtu": {"9000"}}),
+	pvetest.Expect(t, post(url.Values{"iface": {"vmbr0.100"}, "type": {"vlan"}, "mtu": {"9000"}}),
 		http.StatusInternalServerError, "interface 'vmbr0' - mtu 1500 is lower than 'vmbr0.100' - mtu 9000")
-	expect(t, post(url.Values{"iface": {"vmbr9"}, "type": {"OVSBridge"}}),
+	pvetest.Expect(t, post(url.Values{"iface": {"vmbr9"}, "type": {"OVSBridge"}}),
 		http.StatusInternalServerError, "Open VSwitch is not installed (need package 'openvswitch-switch')")
 }
 
 func TestNetworkUpdate(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	stageBondAndBridge(t, c, "pve1")
 	put := func(iface string, params url.Values) {
 		t.Helper()
-		expect(t, c.form(http.MethodPut, "/nodes/pve1/network/"+iface, params), http.StatusOK, "OK")
+		pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/network/"+iface, params), http.StatusOK, "OK")
 	}
 
 	put("bond0", url.Values{"type": {"bond"}, "delete": {"mtu"}})
@@ -242,8 +244,8 @@ func TestNetworkUpdate(t *testing.T) {
 	expectFields(t, "vmbr1", netIface(t, c, "pve1", "vmbr1"), map[string]any{"cidr": nil, "address": nil, "mtu": nil})
 
 	// IPv6 only; JSON bodies work as well as forms.
-	res := c.json(http.MethodPut, "/nodes/pve1/network/vmbr1", map[string]any{"type": "bridge", "cidr6": "fd00:10::1/64", "autostart": false})
-	expect(t, res, http.StatusOK, "OK")
+	res := c.JSON(http.MethodPut, "/nodes/pve1/network/vmbr1", map[string]any{"type": "bridge", "cidr6": "fd00:10::1/64", "autostart": false})
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	expectFields(t, "vmbr1", netIface(t, c, "pve1", "vmbr1"), map[string]any{
 		"cidr6": "fd00:10::1/64", "address6": "fd00:10::1", "netmask6": "64", "method6": "static", "families": []any{"inet6"}, "autostart": nil,
 	})
@@ -256,7 +258,7 @@ func TestNetworkUpdate(t *testing.T) {
 func TestNetworkReloadFailure(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	// Stanzas for NICs the node does not have are accepted; ifreload finds out.
 	netCreate(t, c, "pve1", url.Values{"iface": {"eno8"}, "type": {"eth"}})
 	netCreate(t, c, "pve1", url.Values{"iface": {"eno9"}, "type": {"eth"}})
@@ -293,7 +295,7 @@ func TestNetworkReloadFailure(t *testing.T) {
 func TestNetworkFailNextTasks(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	stageBondAndBridge(t, c, "pve1")
 	lab.Faults().FailNextTasks(1, ifreloadFailed)
 	status, log := reloadAndWait(t, c, "pve1")
@@ -318,15 +320,15 @@ func TestNetworkFailNextTasks(t *testing.T) {
 func TestNetworkLockContention(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	lab.Faults().SetLockContention(1)
 	const msg = "can't lock file '/etc/network/.pve-interfaces.lock' - got timeout"
-	expect(t, c.form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"vmbr1"}, "type": {"bridge"}}), http.StatusInternalServerError, msg)
-	expect(t, c.form(http.MethodPut, "/nodes/pve1/network/vmbr0", url.Values{"type": {"bridge"}}), http.StatusInternalServerError, msg)
-	expect(t, c.form(http.MethodDelete, "/nodes/pve1/network/vmbr0", nil), http.StatusInternalServerError, msg)
+	pvetest.Expect(t, c.Form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"vmbr1"}, "type": {"bridge"}}), http.StatusInternalServerError, msg)
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/network/vmbr0", url.Values{"type": {"bridge"}}), http.StatusInternalServerError, msg)
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/nodes/pve1/network/vmbr0", nil), http.StatusInternalServerError, msg)
 	// Reload and revert take no lock; reads never do.
-	expect(t, c.form(http.MethodDelete, "/nodes/pve1/network", nil), http.StatusOK, "OK")
-	expect(t, c.get("/nodes/pve1/network"), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/nodes/pve1/network", nil), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Get("/nodes/pve1/network"), http.StatusOK, "OK")
 	if status, _ := reloadAndWait(t, c, "pve1"); status["exitstatus"] != "OK" {
 		t.Errorf("reload: %v", status)
 	}
@@ -335,7 +337,7 @@ func TestNetworkLockContention(t *testing.T) {
 func TestNetworkTypeFilter(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	stageBondAndBridge(t, c, "pve1")
 	for filter, want := range map[string]string{
 		"bond": "[bond0]", "bridge": "[vmbr0 vmbr1]", "any_bridge": "[vmbr0 vmbr1]", "any_local_bridge": "[vmbr0 vmbr1]",
@@ -351,7 +353,7 @@ func TestNetworkTypeFilter(t *testing.T) {
 func TestNetworkNodeIsolation(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	stageBondAndBridge(t, c, "pve1")
 	if ifaces, changes := netIfaces(t, c, "pve2", nil); ifaces["bond0"] != nil || changes != "" {
 		t.Errorf("pve2 sees pve1's changes: %v\n%s", ifaces, changes)
@@ -371,22 +373,22 @@ func TestNetworkSchema(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	res := c.form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"bond0"}, "type": {"bond"}, "bond_miimon": {"100"}})
-	expectParamError(t, res, "bond_miimon", "property is not defined in schema and the schema does not allow additional properties")
-	res = c.form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"bond0"}, "type": {"bond"}, "bond_mode": {"lacp"}})
-	expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
-	if msg, _ := res.errorsMap()["bond_mode"].(string); !strings.HasPrefix(msg, "value 'lacp' does not have a value in the enumeration 'balance-rr, ") {
+	c := newCaller(t, lab).WithToken()
+	res := c.Form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"bond0"}, "type": {"bond"}, "bond_miimon": {"100"}})
+	pvetest.ExpectParamError(t, res, "bond_miimon", "property is not defined in schema and the schema does not allow additional properties")
+	res = c.Form(http.MethodPost, "/nodes/pve1/network", url.Values{"iface": {"bond0"}, "type": {"bond"}, "bond_mode": {"lacp"}})
+	pvetest.Expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
+	if msg, _ := res.ErrorsMap()["bond_mode"].(string); !strings.HasPrefix(msg, "value 'lacp' does not have a value in the enumeration 'balance-rr, ") {
 		t.Errorf("bond_mode error = %q", msg)
 	}
 	// PUT needs the type.
-	expectParamError(t, c.form(http.MethodPut, "/nodes/pve1/network/vmbr0", url.Values{"mtu": {"9000"}}), "type", "property is missing and it is not optional")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/nodes/pve1/network/vmbr0", url.Values{"mtu": {"9000"}}), "type", "property is missing and it is not optional")
 }
 
 func TestGoProxmoxNetwork(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	stageBondAndBridge(t, c, "pve1")
 	client := goProxmoxClients(t, lab)["token"]
 	ctx := context.Background()
@@ -422,13 +424,13 @@ func TestGoProxmoxNetwork(t *testing.T) {
 func TestNetworkConcurrentEdits(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	statuses := make(chan int, 16)
 	var wg sync.WaitGroup
 	for _, node := range []string{"pve1", "pve2"} {
 		for id := 10; id < 18; id++ {
 			wg.Go(func() {
-				res := c.form(http.MethodPost, "/nodes/"+node+"/network", url.Values{"iface": {fmt.Sprintf("vmbr0.%d", id)}, "type": {"vlan"}})
+				res := c.Form(http.MethodPost, "/nodes/"+node+"/network", url.Values{"iface": {fmt.Sprintf("vmbr0.%d", id)}, "type": {"vlan"}})
 				statuses <- res.Status
 			})
 		}

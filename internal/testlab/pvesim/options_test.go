@@ -8,19 +8,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 	proxmox "github.com/luthermonson/go-proxmox"
 )
 
 func TestClusterOptionsOfAFreshCluster(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	got := dataMap(t, c.get("/cluster/options"))
+	c := newCaller(t, lab).WithToken()
+	got := dataMap(t, c.Get("/cluster/options"))
 	want := map[string]any{"description": "", "mac_prefix": "BC:24:11", "allowed-tags": []any{}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("options = %v, want %v", got, want)
 	}
-	if v := dataMap(t, c.get("/version")); v["console"] != nil {
+	if v := dataMap(t, c.Get("/version")); v["console"] != nil {
 		t.Errorf("version = %v", v)
 	}
 }
@@ -29,10 +30,10 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, url.Values{"tags": {"web"}})
 
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{
 		"keyboard":        {"de"},
 		"language":        {"en"},
 		"console":         {"xtermjs"},
@@ -52,7 +53,7 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 		"description":     {"Lab cluster\nsee: https://wiki.example.com/pve 100%"},
 	}), http.StatusOK, "OK")
 
-	got := dataMap(t, c.get("/cluster/options"))
+	got := dataMap(t, c.Get("/cluster/options"))
 	want := map[string]any{
 		"keyboard":        "de",
 		"language":        "en",
@@ -76,14 +77,14 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("options =\n%v\nwant\n%v", got, want)
 	}
-	if v := dataMap(t, c.get("/version")); v["console"] != "xtermjs" || v["version"] != "9.1.3" {
+	if v := dataMap(t, c.Get("/version")); v["console"] != "xtermjs" || v["version"] != "9.1.3" {
 		t.Errorf("version = %v", v)
 	}
 
 	// another write prints the parsed values back; delete removes keys, a
 	// deleted mac_prefix is the default again
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{"delete": {"keyboard,migration,mac_prefix,description"}}), http.StatusOK, "OK")
-	got = dataMap(t, c.get("/cluster/options"))
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"delete": {"keyboard,migration,mac_prefix,description"}}), http.StatusOK, "OK")
+	got = dataMap(t, c.Get("/cluster/options"))
 	for _, k := range []string{"keyboard", "migration"} {
 		if _, ok := got[k]; ok {
 			t.Errorf("%s not deleted: %v", k, got)
@@ -96,8 +97,8 @@ func TestClusterOptionsSetAndGet(t *testing.T) {
 
 	// the default prefix is not written, applet is html5, the deprecated
 	// migration_unsecure becomes the migration type
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{"mac_prefix": {"bc:24:11"}, "console": {"applet"}, "migration_unsecure": {"1"}}), http.StatusOK, "OK")
-	got = dataMap(t, c.get("/cluster/options"))
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"mac_prefix": {"bc:24:11"}, "console": {"applet"}, "migration_unsecure": {"1"}}), http.StatusOK, "OK")
+	got = dataMap(t, c.Get("/cluster/options"))
 	if _, ok := got["migration_unsecure"]; ok || got["mac_prefix"] != "BC:24:11" || got["console"] != "html5" ||
 		!reflect.DeepEqual(got["migration"], map[string]any{"type": "insecure"}) {
 		t.Errorf("options = %v", got)
@@ -114,62 +115,64 @@ func TestClusterOptionsRejected(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	put := func(k, v string) apiResult { return c.form(http.MethodPut, "/cluster/options", url.Values{k: {v}}) }
+	c := newCaller(t, lab).WithToken()
+	put := func(k, v string) pvetest.Result {
+		return c.Form(http.MethodPut, "/cluster/options", url.Values{k: {v}})
+	}
 
-	expectParamError(t, put("keyboard", "xx"), "keyboard", "value 'xx' does not have a value in the enumeration 'de, de-ch, da, en-gb, en-us, es, fi, fr, fr-be, fr-ca, fr-ch, hu, is, it, ja, lt, mk, nl, no, pl, pt, pt-br, sv, sl, tr'")
-	expectParamError(t, put("max_workers", "0"), "max_workers", "value must have a minimum value of 1")
-	expectParamError(t, put("migration", "type=fast"), "migration", "invalid format - format error\nmigration.type: value 'fast' does not have a value in the enumeration 'secure, insecure'\n")
-	expectParamError(t, put("migration", "secure,network=10.0.0.1"), "migration", "invalid format - format error\nmigration.network: invalid format - value does not look like a valid CIDR network\n\n")
-	expectParamError(t, put("next-id", "first=100"), "next-id", "invalid format - invalid key in comma-separated list property: first\n")
-	expectParamError(t, put("mac_prefix", "BD:24"), "mac_prefix", "invalid format - value is not a valid unicast MAC address prefix\n")
-	expectParamError(t, put("email_from", "not an address"), "email_from", "invalid format - value does not look like a valid email address\n")
-	expectParamError(t, put("http_proxy", "https://proxy"), "http_proxy", "value does not match the regex pattern")
-	expectParamError(t, put("ha", "shutdown_policy=reboot"), "ha", "invalid format - format error\nha.shutdown_policy: value 'reboot' does not have a value in the enumeration 'freeze, failover, conditional, migrate'\n")
-	expectParamError(t, put("delete", "keyboard 1st"), "delete", "invalid format - invalid configuration ID '1st'\n")
-	expectParamError(t, put("datacenter", "1"), "datacenter", "property is not defined in schema and the schema does not allow additional properties")
+	pvetest.ExpectParamError(t, put("keyboard", "xx"), "keyboard", "value 'xx' does not have a value in the enumeration 'de, de-ch, da, en-gb, en-us, es, fi, fr, fr-be, fr-ca, fr-ch, hu, is, it, ja, lt, mk, nl, no, pl, pt, pt-br, sv, sl, tr'")
+	pvetest.ExpectParamError(t, put("max_workers", "0"), "max_workers", "value must have a minimum value of 1")
+	pvetest.ExpectParamError(t, put("migration", "type=fast"), "migration", "invalid format - format error\nmigration.type: value 'fast' does not have a value in the enumeration 'secure, insecure'\n")
+	pvetest.ExpectParamError(t, put("migration", "secure,network=10.0.0.1"), "migration", "invalid format - format error\nmigration.network: invalid format - value does not look like a valid CIDR network\n\n")
+	pvetest.ExpectParamError(t, put("next-id", "first=100"), "next-id", "invalid format - invalid key in comma-separated list property: first\n")
+	pvetest.ExpectParamError(t, put("mac_prefix", "BD:24"), "mac_prefix", "invalid format - value is not a valid unicast MAC address prefix\n")
+	pvetest.ExpectParamError(t, put("email_from", "not an address"), "email_from", "invalid format - value does not look like a valid email address\n")
+	pvetest.ExpectParamError(t, put("http_proxy", "https://proxy"), "http_proxy", "value does not match the regex pattern")
+	pvetest.ExpectParamError(t, put("ha", "shutdown_policy=reboot"), "ha", "invalid format - format error\nha.shutdown_policy: value 'reboot' does not have a value in the enumeration 'freeze, failover, conditional, migrate'\n")
+	pvetest.ExpectParamError(t, put("delete", "keyboard 1st"), "delete", "invalid format - invalid configuration ID '1st'\n")
+	pvetest.ExpectParamError(t, put("datacenter", "1"), "datacenter", "property is not defined in schema and the schema does not allow additional properties")
 
 	// write_datacenter_config checks next-id's boundaries, the defaults included
 	expectError(t, put("next-id", "lower=500,upper=200"), "lower (500) <= upper (200) boundary rule broken")
 	expectError(t, put("next-id", "lower=2000000"), "lower (2000000) <= upper (1000000) boundary rule broken")
-	if got := dataMap(t, c.get("/cluster/options")); got["next-id"] != nil {
+	if got := dataMap(t, c.Get("/cluster/options")); got["next-id"] != nil {
 		t.Errorf("next-id written: %v", got)
 	}
 	// an empty range is allowed, nextid then finds nothing
-	expect(t, put("next-id", "lower=300,upper=300"), http.StatusOK, "OK")
-	expectError(t, c.get("/cluster/nextid"), "unable to get any free VMID in range [300, 300]")
+	pvetest.Expect(t, put("next-id", "lower=300,upper=300"), http.StatusOK, "OK")
+	expectError(t, c.Get("/cluster/nextid"), "unable to get any free VMID in range [300, 300]")
 }
 
 func TestClusterNextIDRange(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{"next-id": {"lower=9000,upper=9003"}}), http.StatusOK, "OK")
-	if id := c.get("/cluster/nextid").Body["data"]; id != "9000" {
+	c := newCaller(t, lab).WithToken()
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"next-id": {"lower=9000,upper=9003"}}), http.StatusOK, "OK")
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "9000" {
 		t.Errorf("nextid = %v", id)
 	}
 	lab.mu.Lock()
 	lab.guests[9000] = guestRef{node: "pve1", kind: "qemu"}
 	lab.guests[9002] = guestRef{node: "pve2", kind: "lxc"}
 	lab.mu.Unlock()
-	if id := c.get("/cluster/nextid").Body["data"]; id != "9001" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "9001" {
 		t.Errorf("nextid = %v", id)
 	}
 	lab.mu.Lock()
 	lab.guests[9001] = guestRef{node: "pve1", kind: "qemu"}
 	lab.mu.Unlock()
-	expectError(t, c.get("/cluster/nextid"), "unable to get any free VMID in range [9000, 9003]")
+	expectError(t, c.Get("/cluster/nextid"), "unable to get any free VMID in range [9000, 9003]")
 	// asking for a given VMID does not look at the range
-	if id := c.form(http.MethodGet, "/cluster/nextid", url.Values{"vmid": {"150"}}).Body["data"]; id != "150" {
+	if id := c.Form(http.MethodGet, "/cluster/nextid", url.Values{"vmid": {"150"}}).Body["data"]; id != "150" {
 		t.Errorf("nextid(150) = %v", id)
 	}
 	// only lower: upper stays 1000000
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{"next-id": {"lower=9001"}}), http.StatusOK, "OK")
-	if id := c.get("/cluster/nextid").Body["data"]; id != "9003" {
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"next-id": {"lower=9001"}}), http.StatusOK, "OK")
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "9003" {
 		t.Errorf("nextid = %v", id)
 	}
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{"delete": {"next-id"}}), http.StatusOK, "OK")
-	if id := c.get("/cluster/nextid").Body["data"]; id != "100" {
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"delete": {"next-id"}}), http.StatusOK, "OK")
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "100" {
 		t.Errorf("nextid = %v", id)
 	}
 }
@@ -177,9 +180,9 @@ func TestClusterNextIDRange(t *testing.T) {
 func TestClusterOptionsJSONBody(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	expect(t, c.json(http.MethodPut, "/cluster/options", map[string]any{"max_workers": 8, "migration_unsecure": false, "language": "de"}), http.StatusOK, "OK")
-	got := dataMap(t, c.get("/cluster/options"))
+	c := newCaller(t, lab).WithToken()
+	pvetest.Expect(t, c.JSON(http.MethodPut, "/cluster/options", map[string]any{"max_workers": 8, "migration_unsecure": false, "language": "de"}), http.StatusOK, "OK")
+	got := dataMap(t, c.Get("/cluster/options"))
 	// write_datacenter_config maps migration_unsecure to migration when that is unset
 	if _, ok := got["migration_unsecure"]; ok || got["max_workers"] != "8" || got["language"] != "de" ||
 		!reflect.DeepEqual(got["migration"], map[string]any{"type": "secure"}) {

@@ -8,17 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 	proxmox "github.com/luthermonson/go-proxmox"
 )
 
 // poolOf returns GET /pools?poolid=id (optionally of one member type).
-func poolOf(t *testing.T, c *caller, id, typ string) map[string]any {
+func poolOf(t *testing.T, c *pvetest.Caller, id, typ string) map[string]any {
 	t.Helper()
 	q := url.Values{"poolid": {id}}
 	if typ != "" {
 		q.Set("type", typ)
 	}
-	l := dataList(t, c.form(http.MethodGet, "/pools", q))
+	l := pvetest.DataList(t, c.Form(http.MethodGet, "/pools", q))
 	if len(l) != 1 || l[0]["poolid"] != id {
 		t.Fatalf("pool %s = %v", id, l)
 	}
@@ -34,7 +35,7 @@ func memberIDs(pool map[string]any) []string {
 	return ids
 }
 
-func expectMembers(t *testing.T, c *caller, pool string, want ...string) {
+func expectMembers(t *testing.T, c *pvetest.Caller, pool string, want ...string) {
 	t.Helper()
 	if got := memberIDs(poolOf(t, c, pool, "")); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("members of %s = %q, want %q", pool, got, want)
@@ -42,9 +43,9 @@ func expectMembers(t *testing.T, c *caller, pool string, want ...string) {
 }
 
 // expectNull checks a 200 answer with data null.
-func expectNull(t *testing.T, res apiResult) {
+func expectNull(t *testing.T, res pvetest.Result) {
 	t.Helper()
-	expect(t, res, http.StatusOK, "OK")
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	if res.Body["data"] != nil {
 		t.Fatalf("data = %v, want null", res.Body["data"])
 	}
@@ -53,17 +54,17 @@ func expectNull(t *testing.T, res apiResult) {
 func TestPoolsCreateListUpdateDelete(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	if l := dataList(t, c.get("/pools")); len(l) != 0 {
+	c := newCaller(t, lab).WithToken()
+	if l := pvetest.DataList(t, c.Get("/pools")); len(l) != 0 {
 		t.Fatalf("pools = %v", l)
 	}
 
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}, "comment": {" Dev pool "}}))
-	expectError(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}}), "create pool failed: pool 'dev' already exists")
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"prod"}}))
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"Zero"}, "comment": {"0"}}))
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}, "comment": {" Dev pool "}}))
+	expectError(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"dev"}}), "create pool failed: pool 'dev' already exists")
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"prod"}}))
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"Zero"}, "comment": {"0"}}))
 	// sorted like Perl sorts strings; user.cfg keeps no "0" comment and no outer spaces
-	l := dataList(t, c.get("/pools"))
+	l := pvetest.DataList(t, c.Get("/pools"))
 	if len(l) != 3 || l[0]["poolid"] != "Zero" || l[0]["comment"] != nil || l[1]["poolid"] != "dev" || l[1]["comment"] != "Dev pool" ||
 		l[2]["poolid"] != "prod" || l[2]["comment"] != nil || l[1]["members"] != nil {
 		t.Fatalf("pools = %v", l)
@@ -71,21 +72,21 @@ func TestPoolsCreateListUpdateDelete(t *testing.T) {
 	if p := poolOf(t, c, "dev", ""); p["comment"] != "Dev pool" || len(p["members"].([]any)) != 0 {
 		t.Errorf("dev = %v", p)
 	}
-	expectError(t, c.form(http.MethodGet, "/pools", url.Values{"poolid": {"nope"}}), "pool 'nope' does not exist")
+	expectError(t, c.Form(http.MethodGet, "/pools", url.Values{"poolid": {"nope"}}), "pool 'nope' does not exist")
 
 	// comment: set, and cleared by an empty one
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"prod"}, "comment": {"Production"}}))
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"prod"}, "comment": {"Production"}}))
 	if p := poolOf(t, c, "prod", ""); p["comment"] != "Production" {
 		t.Errorf("prod = %v", p)
 	}
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"prod"}, "comment": {""}}))
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"prod"}, "comment": {""}}))
 	if p := poolOf(t, c, "prod", ""); p["comment"] != nil {
 		t.Errorf("prod = %v", p)
 	}
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"nope"}, "comment": {"x"}}), "update pools failed: pool 'nope' does not exist")
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"nope"}, "comment": {"x"}}), "update pools failed: pool 'nope' does not exist")
 
 	// storages
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"dev"}, "storage": {"local-lvm,local"}}))
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"dev"}, "storage": {"local-lvm,local"}}))
 	p := poolOf(t, c, "dev", "")
 	ms := p["members"].([]any)
 	if len(ms) != 2 {
@@ -103,41 +104,41 @@ func TestPoolsCreateListUpdateDelete(t *testing.T) {
 	if m := memberIDs(poolOf(t, c, "dev", "qemu")); len(m) != 0 {
 		t.Errorf("qemu members = %v", m)
 	}
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"dev"}, "storage": {"local"}}), "update pools failed: Storage 'local' is already a pool member")
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"prod"}, "storage": {"local"}, "delete": {"1"}}),
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"dev"}, "storage": {"local"}}), "update pools failed: Storage 'local' is already a pool member")
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"prod"}, "storage": {"local"}, "delete": {"1"}}),
 		"update pools failed: Storage 'local' is not a pool member")
-	expectError(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}), "delete pool failed: pool 'dev' is not empty (contains storage 'local')")
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"dev"}, "storage": {"local,local-lvm"}, "delete": {"1"}}))
+	expectError(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}), "delete pool failed: pool 'dev' is not empty (contains storage 'local')")
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"dev"}, "storage": {"local,local-lvm"}, "delete": {"1"}}))
 	expectMembers(t, c, "dev")
-	expectNull(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}))
-	expectError(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}), "delete pool failed: pool 'dev' does not exist")
+	expectNull(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}))
+	expectError(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"dev"}}), "delete pool failed: pool 'dev' does not exist")
 
 	// the deprecated per-pool paths
-	d := dataMap(t, c.get("/pools/prod"))
+	d := dataMap(t, c.Get("/pools/prod"))
 	if _, ok := d["poolid"]; ok || len(d["members"].([]any)) != 0 || d["comment"] != nil {
 		t.Errorf("GET /pools/prod = %v", d)
 	}
-	expectNull(t, c.form(http.MethodPut, "/pools/prod", url.Values{"comment": {"via path"}, "storage": {"local"}}))
-	if d := dataMap(t, c.form(http.MethodGet, "/pools/prod", url.Values{"type": {"storage"}})); d["comment"] != "via path" || len(d["members"].([]any)) != 1 {
+	expectNull(t, c.Form(http.MethodPut, "/pools/prod", url.Values{"comment": {"via path"}, "storage": {"local"}}))
+	if d := dataMap(t, c.Form(http.MethodGet, "/pools/prod", url.Values{"type": {"storage"}})); d["comment"] != "via path" || len(d["members"].([]any)) != 1 {
 		t.Errorf("GET /pools/prod = %v", d)
 	}
-	expectError(t, c.get("/pools/nope"), "pool 'nope' does not exist")
-	expectError(t, c.form(http.MethodDelete, "/pools/prod", nil), "delete pool failed: pool 'prod' is not empty (contains storage 'local')")
-	expectNull(t, c.form(http.MethodPut, "/pools/prod", url.Values{"storage": {"local"}, "delete": {"1"}}))
-	expectNull(t, c.form(http.MethodDelete, "/pools/prod", nil))
+	expectError(t, c.Get("/pools/nope"), "pool 'nope' does not exist")
+	expectError(t, c.Form(http.MethodDelete, "/pools/prod", nil), "delete pool failed: pool 'prod' is not empty (contains storage 'local')")
+	expectNull(t, c.Form(http.MethodPut, "/pools/prod", url.Values{"storage": {"local"}, "delete": {"1"}}))
+	expectNull(t, c.Form(http.MethodDelete, "/pools/prod", nil))
 
 	// nested pools need their parent, and keep it
-	expectError(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"team/web"}}), "create pool failed: parent 'team' of pool 'team/web' does not exist")
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"team"}}))
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"team/web"}}))
-	expectError(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"team"}}), "delete pool failed: pool 'team' is not empty (contains pool 'team/web')")
-	expectNull(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"team/web"}}))
-	expectNull(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"team"}}))
+	expectError(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"team/web"}}), "create pool failed: parent 'team' of pool 'team/web' does not exist")
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"team"}}))
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"team/web"}}))
+	expectError(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"team"}}), "delete pool failed: pool 'team' is not empty (contains pool 'team/web')")
+	expectNull(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"team/web"}}))
+	expectNull(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"team"}}))
 
 	// a pool change takes the user.cfg lock
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"locked"}}))
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"locked"}}))
 	lab.Faults().SetLockContention(1)
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"locked"}, "comment": {"x"}}),
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"locked"}, "comment": {"x"}}),
 		"update pools failed: cfs-lock 'file-user_cfg' error: got lock request timeout")
 	lab.Faults().Reset()
 }
@@ -145,17 +146,17 @@ func TestPoolsCreateListUpdateDelete(t *testing.T) {
 func TestPoolGuestMembers(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	for _, id := range []string{"web", "db"} {
-		expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {id}}))
+		expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {id}}))
 	}
 
 	// create with a pool: the guest joins when its create task is done
-	expect(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "pool": {"nope"}}), http.StatusForbidden,
+	pvetest.Expect(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "pool": {"nope"}}), http.StatusForbidden,
 		"Permission check failed (pool 'nope' does not exist)")
-	expect(t, c.form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"200"}, "ostemplate": {debianTemplate}, "pool": {"nope"}}),
+	pvetest.Expect(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"200"}, "ostemplate": {debianTemplate}, "pool": {"nope"}}),
 		http.StatusForbidden, "Permission check failed (pool 'nope' does not exist)")
-	expectError(t, c.get("/nodes/pve1/qemu/100/config"), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
+	expectError(t, c.Get("/nodes/pve1/qemu/100/config"), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
 	createSimpleVM(t, c, "pve1", 100, url.Values{"pool": {"web"}, "tags": {"a"}})
 	createSimpleCT(t, c, "pve2", 200, url.Values{"pool": {"db"}})
 	if _, ok := vmConfig(t, c, "pve1", 100, false)["pool"]; ok {
@@ -179,17 +180,17 @@ func TestPoolGuestMembers(t *testing.T) {
 	expectMembers(t, c, "db", "lxc/200")
 
 	// PUT vms: a guest of another pool moves only with allow-move
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}}),
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}}),
 		"update pools failed: VM 200 belongs already to pool 'db' and 'allow-move' is not set")
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"100"}}), "update pools failed: VM 100 is already a pool member")
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"999"}}), "update pools failed: VM 999 does not exist")
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"100"}}), "update pools failed: VM 100 is already a pool member")
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"999"}}), "update pools failed: VM 999 does not exist")
 	// a failed update changes nothing, not even what came before the failure
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"db"}, "comment": {"new"}, "storage": {"local"}, "vms": {"100"}}),
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"db"}, "comment": {"new"}, "storage": {"local"}, "vms": {"100"}}),
 		"update pools failed: VM 100 belongs already to pool 'web' and 'allow-move' is not set")
 	if p := poolOf(t, c, "db", ""); p["comment"] != nil || strings.Join(memberIDs(p), " ") != "lxc/200" {
 		t.Errorf("db = %v", p)
 	}
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}, "allow-move": {"1"}}))
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}, "allow-move": {"1"}}))
 	expectMembers(t, c, "web", "qemu/100", "lxc/200")
 	expectMembers(t, c, "db")
 	if m := memberIDs(poolOf(t, c, "web", "lxc")); strings.Join(m, " ") != "lxc/200" {
@@ -197,35 +198,35 @@ func TestPoolGuestMembers(t *testing.T) {
 	}
 
 	// delete=1 removes members
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}, "delete": {"1"}}))
-	expectError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}, "delete": {"1"}}), "update pools failed: VM 200 is not a pool member")
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}, "delete": {"1"}}))
+	expectError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"web"}, "vms": {"200"}, "delete": {"1"}}), "update pools failed: VM 200 is not a pool member")
 	expectMembers(t, c, "web", "qemu/100")
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"db"}, "vms": {"200"}}))
-	expectError(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"web"}}), "delete pool failed: pool 'web' is not empty (contains VM 100)")
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"db"}, "vms": {"200"}}))
+	expectError(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"web"}}), "delete pool failed: pool 'web' is not empty (contains VM 100)")
 
 	// clone with a pool: the new guest joins it, the source stays where it was
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"101"}, "pool": {"db"}})
 	runTask(t, c, http.MethodPost, ctPath("pve2", 200, "/clone"), url.Values{"newid": {"201"}, "pool": {"web"}})
-	expect(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"102"}, "pool": {"nope"}}), http.StatusForbidden,
+	pvetest.Expect(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"102"}, "pool": {"nope"}}), http.StatusForbidden,
 		"Permission check failed (pool 'nope' does not exist)")
-	expect(t, c.form(http.MethodPost, ctPath("pve2", 200, "/clone"), url.Values{"newid": {"202"}, "pool": {"nope"}}), http.StatusForbidden,
+	pvetest.Expect(t, c.Form(http.MethodPost, ctPath("pve2", 200, "/clone"), url.Values{"newid": {"202"}, "pool": {"nope"}}), http.StatusForbidden,
 		"Permission check failed (pool 'nope' does not exist)")
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"1000"}})
 	expectMembers(t, c, "web", "qemu/100", "lxc/201") // VMIDs sort as strings
 	expectMembers(t, c, "db", "qemu/101", "lxc/200")
-	expectNull(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"db"}, "vms": {"1000"}}))
+	expectNull(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"db"}, "vms": {"1000"}}))
 	expectMembers(t, c, "db", "qemu/1000", "qemu/101", "lxc/200")
 
 	// destroying a guest takes it out of its pool
 	runTask(t, c, http.MethodDelete, "/nodes/pve1/qemu/100", nil)
 	runTask(t, c, http.MethodDelete, ctPath("pve2", 201, ""), nil)
 	expectMembers(t, c, "web")
-	expectNull(t, c.form(http.MethodDelete, "/pools", url.Values{"poolid": {"web"}}))
+	expectNull(t, c.Form(http.MethodDelete, "/pools", url.Values{"poolid": {"web"}}))
 	runTask(t, c, http.MethodDelete, "/nodes/pve1/qemu/101", nil)
 	expectMembers(t, c, "db", "qemu/1000", "lxc/200")
 	// a guest created again under a freed VMID is in no pool
 	createSimpleVM(t, c, "pve1", 100, nil)
-	for _, r := range dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
+	for _, r := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
 		if r["vmid"] == float64(100) && r["pool"] != nil {
 			t.Errorf("resource = %v", r)
 		}
@@ -235,16 +236,16 @@ func TestPoolGuestMembers(t *testing.T) {
 func TestPoolClusterResources(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"web"}}))
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"empty"}}))
+	c := newCaller(t, lab).WithToken()
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"web"}}))
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"empty"}}))
 	createSimpleVM(t, c, "pve1", 100, url.Values{"pool": {"web"}, "cores": {"2"}})
 	createSimpleVM(t, c, "pve1", 101, url.Values{"pool": {"web"}})
 	createSimpleVM(t, c, "pve1", 102, nil)
 	createSimpleCT(t, c, "pve2", 200, url.Values{"pool": {"web"}})
 
 	// stopped guests add nothing to their pool's entry
-	all := dataList(t, c.get("/cluster/resources"))
+	all := pvetest.DataList(t, c.Get("/cluster/resources"))
 	if all[0]["id"] != "/pool/empty" || all[1]["id"] != "/pool/web" {
 		t.Fatalf("resources = %v", all)
 	}
@@ -258,7 +259,7 @@ func TestPoolClusterResources(t *testing.T) {
 	var byID map[string]map[string]any
 	waitFor(t, func() bool {
 		byID = map[string]map[string]any{}
-		for _, r := range dataList(t, c.get("/cluster/resources")) {
+		for _, r := range pvetest.DataList(t, c.Get("/cluster/resources")) {
 			byID[r["id"].(string)] = r
 		}
 		return byID["qemu/100"]["uptime"].(float64) > 0 && byID["lxc/200"]["uptime"].(float64) > 0
@@ -280,14 +281,14 @@ func TestPoolClusterResources(t *testing.T) {
 	}
 
 	// pools only come unfiltered
-	for _, r := range dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
+	for _, r := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
 		if r["type"] == "pool" || (r["vmid"] == float64(100) && r["pool"] != "web") {
 			t.Errorf("resource = %v", r)
 		}
 	}
 	if lab.SchemaLoaded() {
-		res := c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"pool"}})
-		expectParamError(t, res, "type", "value 'pool' does not have a value in the enumeration 'vm, storage, node, sdn'")
+		res := c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"pool"}})
+		pvetest.ExpectParamError(t, res, "type", "value 'pool' does not have a value in the enumeration 'vm, storage, node, sdn'")
 	}
 }
 
@@ -295,22 +296,22 @@ func TestPoolSchemaRejects(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	expectParamError(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"bad pool"}}), "poolid",
+	c := newCaller(t, lab).WithToken()
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"bad pool"}}), "poolid",
 		"invalid format - pool name 'bad pool' contains invalid characters\n")
-	expectParamError(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"a/b/c/d"}}), "poolid",
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"a/b/c/d"}}), "poolid",
 		"invalid format - pool name 'a/b/c/d' nested too deeply (max levels = 3)\n")
-	expectParamError(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"a//b"}}), "poolid",
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"a//b"}}), "poolid",
 		"invalid format - pool name 'a//b' contains invalid characters\n")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "pool": {"x:y"}}), "pool",
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "pool": {"x:y"}}), "pool",
 		"invalid format - pool name 'x:y' contains invalid characters\n")
-	expectParamError(t, c.form(http.MethodGet, "/pools", url.Values{"type": {"qemu"}}), "poolid", "missing property - 'type' requires this property")
-	expectParamError(t, c.form(http.MethodGet, "/pools", url.Values{"poolid": {"x"}, "type": {"vm"}}), "type",
+	pvetest.ExpectParamError(t, c.Form(http.MethodGet, "/pools", url.Values{"type": {"qemu"}}), "poolid", "missing property - 'type' requires this property")
+	pvetest.ExpectParamError(t, c.Form(http.MethodGet, "/pools", url.Values{"poolid": {"x"}, "type": {"vm"}}), "type",
 		"value 'vm' does not have a value in the enumeration 'qemu, lxc, storage'")
-	expectNull(t, c.form(http.MethodPost, "/pools", url.Values{"poolid": {"ok"}}))
-	expectParamError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"ok"}, "vms": {"100,abc"}}), "vms",
+	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"ok"}}))
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"ok"}, "vms": {"100,abc"}}), "vms",
 		"invalid format - value does not look like a valid VM ID\n")
-	expectParamError(t, c.form(http.MethodPut, "/pools", url.Values{"poolid": {"ok"}, "allow-move": {"maybe"}}), "allow-move",
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/pools", url.Values{"poolid": {"ok"}, "allow-move": {"maybe"}}), "allow-move",
 		"type check ('boolean') failed - got 'maybe'")
 }
 
@@ -319,7 +320,7 @@ func TestPoolSchemaRejects(t *testing.T) {
 func TestGoProxmoxPools(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	createSimpleCT(t, c, "pve1", 200, nil)
 	client := goProxmoxClients(t, lab)["token"]

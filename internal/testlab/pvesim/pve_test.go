@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
 )
 
 func TestEnvLinesEvaluate(t *testing.T) {
@@ -34,7 +37,7 @@ func TestEnvLinesEvaluate(t *testing.T) {
 func TestCertificateAndFingerprint(t *testing.T) {
 	lab := startLab(t, Options{})
 	for _, host := range []string{"127.0.0.1", "localhost"} {
-		client := httpClient(t, lab)
+		client := simtest.HTTPClient(t, lab.CACertPEM())
 		url := strings.Replace(lab.Endpoint(), "127.0.0.1", host, 1) + "/api2/json/version"
 		resp, err := client.Get(url)
 		if err != nil {
@@ -70,7 +73,7 @@ func TestStartOptions(t *testing.T) {
 		t.Error("bad address accepted")
 	}
 	lab := startLab(t, Options{Nodes: 5, Addr: "localhost:0"})
-	res := newCaller(t, lab).withToken().get("/nodes")
+	res := newCaller(t, lab).WithToken().Get("/nodes")
 	if n := len(res.Body["data"].([]any)); n != 5 {
 		t.Errorf("%d nodes, want 5", n)
 	}
@@ -78,12 +81,12 @@ func TestStartOptions(t *testing.T) {
 
 func TestKeepAliveAndGzip(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	// /nodes/{node}/status is larger than 1 KiB and arrives compressed; Go's
 	// client decompresses it transparently.
 	for range 3 {
-		res := c.get("/nodes/pve1/status")
-		expect(t, res, http.StatusOK, "OK")
+		res := c.Get("/nodes/pve1/status")
+		pvetest.Expect(t, res, http.StatusOK, "OK")
 		if res.Body["data"].(map[string]any)["pveversion"] != "pve-manager/9.1.3/"+pveRepoID {
 			t.Fatalf("status %s", res.Raw)
 		}
@@ -91,7 +94,7 @@ func TestKeepAliveAndGzip(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, lab.Endpoint()+"/api2/json/nodes/pve1/status", nil)
 	req.Header.Set("Authorization", "PVEAPIToken="+lab.APIToken())
 	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := c.client.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // createBareVM creates a VM without disks and NICs.
-func createBareVM(t *testing.T, c *caller, node string, vmid int, extra url.Values) {
+func createBareVM(t *testing.T, c *pvetest.Caller, node string, vmid int, extra url.Values) {
 	t.Helper()
 	params := url.Values{"vmid": {fmt.Sprint(vmid)}, "memory": {"1024"}}
 	for k, v := range extra {
@@ -38,11 +40,11 @@ func hasLogLine(lines []string, suffix string) bool {
 func TestQemuHostDevicePermissions(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	token := newCaller(t, lab).withToken()
-	root := newCaller(t, lab).withTicket()
+	token := newCaller(t, lab).WithToken()
+	root := newCaller(t, lab).WithTicket()
 
-	create := func(c *caller, vmid int, k, v string) apiResult {
-		return c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {fmt.Sprint(vmid)}, k: {v}})
+	create := func(c *pvetest.Caller, vmid int, k, v string) pvetest.Result {
+		return c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {fmt.Sprint(vmid)}, k: {v}})
 	}
 	expectError(t, create(token, 100, "hostpci0", "0000:01:00.0,pcie=1"), "only root can set 'hostpci0' config for non-mapped devices")
 	expectError(t, create(token, 100, "hostpci0", "pcie=1"), "either 'host' or 'mapping' must be set.")
@@ -52,20 +54,20 @@ func TestQemuHostDevicePermissions(t *testing.T) {
 	createBareVM(t, root, "pve1", 101, url.Values{"hostpci0": {"0000:01:00.0"}, "usb0": {"host=1-4"}})
 
 	// updates: the new value, and the old one it replaces or deletes
-	expectError(t, token.form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"01:00.1"}}),
+	expectError(t, token.Form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"01:00.1"}}),
 		"only root can set 'hostpci1' config for non-mapped devices")
 	lines := failTask(t, token, http.MethodPost, configPath("pve1", 100), url.Values{"usb2": {"0781:5581"}},
 		"only root can set 'usb2' config for real devices")
 	if !slices.Contains(lines, "update VM 100: -usb2 0781:5581") {
 		t.Errorf("log = %q", lines)
 	}
-	expect(t, token.form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"mapping=other"}, "usb2": {"mapping=stick"}}), http.StatusOK, "OK")
-	expect(t, root.form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"01:00.1"}}), http.StatusOK, "OK")
-	expectError(t, token.form(http.MethodPut, configPath("pve1", 101), url.Values{"hostpci0": {"mapping=gpu"}}),
+	pvetest.Expect(t, token.Form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"mapping=other"}, "usb2": {"mapping=stick"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, root.Form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"01:00.1"}}), http.StatusOK, "OK")
+	expectError(t, token.Form(http.MethodPut, configPath("pve1", 101), url.Values{"hostpci0": {"mapping=gpu"}}),
 		"only root can set 'hostpci0' config for non-mapped devices")
-	expectError(t, token.form(http.MethodPut, configPath("pve1", 101), url.Values{"delete": {"usb0"}}),
+	expectError(t, token.Form(http.MethodPut, configPath("pve1", 101), url.Values{"delete": {"usb0"}}),
 		"only root can set 'usb0' config for real devices")
-	expect(t, root.form(http.MethodPut, configPath("pve1", 101), url.Values{"delete": {"usb0,hostpci0"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, root.Form(http.MethodPut, configPath("pve1", 101), url.Values{"delete": {"usb0,hostpci0"}}), http.StatusOK, "OK")
 	if cfg := vmConfig(t, root, "pve1", 101, false); cfg["usb0"] != nil || cfg["hostpci0"] != nil {
 		t.Errorf("config 101 = %v", cfg)
 	}
@@ -78,16 +80,16 @@ func TestQemuHostDevicePermissions(t *testing.T) {
 func TestQemuHostPCIStart(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withTicket()
+	c := newCaller(t, lab).WithTicket()
 
 	// pcie needs q35
 	createBareVM(t, c, "pve1", 100, url.Values{"hostpci0": {"0000:01:00,pcie=1"}})
 	failTask(t, c, http.MethodPost, startVM("pve1", 100), nil, "q35 machine model is not enabled at /usr/share/perl5/PVE/QemuServer/PCI.pm line 504.")
-	expect(t, c.form(http.MethodPut, configPath("pve1", 100), url.Values{"machine": {"q35"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, configPath("pve1", 100), url.Values{"machine": {"q35"}}), http.StatusOK, "OK")
 	runTask(t, c, http.MethodPost, startVM("pve1", 100), nil)
 
 	// hostpci is not hot-pluggable: it stays pending on the running VM
-	expect(t, c.form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"0000:03:00.0"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, configPath("pve1", 100), url.Values{"hostpci1": {"0000:03:00.0"}}), http.StatusOK, "OK")
 	if cur := vmConfig(t, c, "pve1", 100, true); cur["hostpci1"] != nil {
 		t.Errorf("hostpci1 applied to the running VM: %v", cur)
 	}
@@ -119,7 +121,7 @@ func TestQemuHostPCIStart(t *testing.T) {
 		}
 		runTask(t, c, http.MethodDelete, fmt.Sprintf("/nodes/%s/qemu/110", tc.node), nil)
 		for _, id := range []string{"gpu", "bad"} {
-			expect(t, c.form(http.MethodDelete, "/cluster/mapping/pci/"+id, nil), http.StatusOK, "OK")
+			pvetest.Expect(t, c.Form(http.MethodDelete, "/cluster/mapping/pci/"+id, nil), http.StatusOK, "OK")
 		}
 	}
 
@@ -133,14 +135,14 @@ func TestQemuHostPCIStart(t *testing.T) {
 	runTask(t, c, http.MethodPost, startVM("pve2", 121), nil)
 
 	// deleting a mapping is not refused while a VM uses it; the VM no longer starts
-	expect(t, c.form(http.MethodDelete, "/cluster/mapping/pci/gpu", nil), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/cluster/mapping/pci/gpu", nil), http.StatusOK, "OK")
 	failTask(t, c, http.MethodPost, startVM("pve2", 120), nil, "PCI device mapping not found for 'gpu'")
 }
 
 func TestQemuUSBStartAndHotplug(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withTicket()
+	c := newCaller(t, lab).WithTicket()
 	const slotErr = "using usb5 is only possible with machine type >= 7.1 and ostype l26 or windows > 7"
 
 	// usb5..usb13 are accepted in the config and refused at start
@@ -200,15 +202,15 @@ func TestQemuUSBStartAndHotplug(t *testing.T) {
 	// hotplug needs qemu-xhci: ostype l26 and machine >= 7.1
 	createBareVM(t, c, "pve1", 102, url.Values{"ostype": {"l26"}})
 	runTask(t, c, http.MethodPost, startVM("pve1", 102), nil)
-	expect(t, c.form(http.MethodPut, configPath("pve1", 102), url.Values{"usb0": {"mapping=ups"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, configPath("pve1", 102), url.Values{"usb0": {"mapping=ups"}}), http.StatusOK, "OK")
 	if cur := vmConfig(t, c, "pve1", 102, true); cur["usb0"] != "mapping=ups" {
 		t.Errorf("usb0 not hot-plugged: %v", cur)
 	}
-	expectParamError(t, c.form(http.MethodPut, configPath("pve1", 102), url.Values{"usb1": {"mapping=nope"}}), "usb1", "hotplug problem - USB device mapping not found for 'nope'\n")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, configPath("pve1", 102), url.Values{"usb1": {"mapping=nope"}}), "usb1", "hotplug problem - USB device mapping not found for 'nope'\n")
 
 	createBareVM(t, c, "pve1", 103, url.Values{"ostype": {"l26"}, "machine": {"pc-i440fx-6.2"}})
 	runTask(t, c, http.MethodPost, startVM("pve1", 103), nil)
-	expect(t, c.form(http.MethodPut, configPath("pve1", 103), url.Values{"usb0": {"mapping=ups"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, configPath("pve1", 103), url.Values{"usb0": {"mapping=ups"}}), http.StatusOK, "OK")
 	if cur := vmConfig(t, c, "pve1", 103, true); cur["usb0"] != nil {
 		t.Errorf("usb0 hot-plugged on machine 6.2: %v", cur)
 	}
@@ -217,13 +219,13 @@ func TestQemuUSBStartAndHotplug(t *testing.T) {
 func TestQemuMigrateHostDevices(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	root := newCaller(t, lab).withTicket()
-	token := newCaller(t, lab).withToken()
+	root := newCaller(t, lab).WithTicket()
+	token := newCaller(t, lab).WithToken()
 	abortLine := "ERROR: migration aborted (duration 00:00:00): "
 
 	// a raw device blocks migration, offline with force (root@pam only) excepted
 	createBareVM(t, root, "pve1", 100, url.Values{"hostpci0": {"0000:03:00.0"}, "serial0": {"socket"}, "usb0": {"spice"}})
-	pre := dataMap(t, root.form(http.MethodGet, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}}))
+	pre := dataMap(t, root.Form(http.MethodGet, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}}))
 	if !reflect.DeepEqual(pre["local_resources"], []any{"hostpci0"}) || len(pre["allowed_nodes"].([]any)) != 2 {
 		t.Errorf("precondition = %v", pre)
 	}
@@ -231,7 +233,7 @@ func TestQemuMigrateHostDevices(t *testing.T) {
 	if !hasLogLine(lines, abortLine+"can't migrate VM which uses local devices: hostpci0") || hasLogLine(lines, "starting migration of VM 100 to node 'pve2' (192.168.100.12)") {
 		t.Errorf("log = %q", lines)
 	}
-	expectParamError(t, token.form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}, "force": {"1"}}), "force", "Only root may use this option.")
+	pvetest.ExpectParamError(t, token.Form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}, "force": {"1"}}), "force", "Only root may use this option.")
 	lines = runTask(t, root, http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}, "force": {"1"}})
 	if !hasLogLine(lines, " migrating VM which uses local devices") {
 		t.Errorf("log = %q", lines)
@@ -240,7 +242,7 @@ func TestQemuMigrateHostDevices(t *testing.T) {
 	// a mapped device: the target needs an entry, live only when live-migration-capable
 	createMapping(t, root, "pci", url.Values{"id": {"gpu"}, "map": {gpuMapPVE1, gpuMapPVE2}})
 	createBareVM(t, root, "pve1", 101, url.Values{"hostpci0": {"mapping=gpu"}, "usb0": {"host=051d:0002"}})
-	pre = dataMap(t, root.form(http.MethodGet, "/nodes/pve1/qemu/101/migrate", nil))
+	pre = dataMap(t, root.Form(http.MethodGet, "/nodes/pve1/qemu/101/migrate", nil))
 	want := map[string]any{
 		"allowed_nodes":        []any{"pve2"},
 		"not_allowed_nodes":    map[string]any{"pve3": map[string]any{"unavailable-resources": []any{"hostpci0"}}},
@@ -253,13 +255,13 @@ func TestQemuMigrateHostDevices(t *testing.T) {
 			t.Errorf("precondition %s = %v, want %v", k, pre[k], v)
 		}
 	}
-	expect(t, root.form(http.MethodPut, configPath("pve1", 101), url.Values{"delete": {"usb0"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, root.Form(http.MethodPut, configPath("pve1", 101), url.Values{"delete": {"usb0"}}), http.StatusOK, "OK")
 	lines = failTask(t, root, http.MethodPost, "/nodes/pve1/qemu/101/migrate", url.Values{"target": {"pve3"}}, "migration aborted")
 	if !hasLogLine(lines, abortLine+"can't migrate to 'pve3': missing mapped devices hostpci0") {
 		t.Errorf("log = %q", lines)
 	}
 	runTask(t, root, http.MethodPost, "/nodes/pve1/qemu/101/status/start", nil)
-	pre = dataMap(t, root.form(http.MethodGet, "/nodes/pve1/qemu/101/migrate", nil))
+	pre = dataMap(t, root.Form(http.MethodGet, "/nodes/pve1/qemu/101/migrate", nil))
 	if !reflect.DeepEqual(pre["local_resources"], []any{"hostpci0"}) {
 		t.Errorf("precondition of the running VM = %v", pre)
 	}
@@ -267,8 +269,8 @@ func TestQemuMigrateHostDevices(t *testing.T) {
 	if !hasLogLine(lines, abortLine+"can't live migrate running VM which uses following mapped devices: hostpci0:gpu") {
 		t.Errorf("log = %q", lines)
 	}
-	expect(t, root.form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1, gpuMapPVE2}, "live-migration-capable": {"1"}}), http.StatusOK, "OK")
-	pre = dataMap(t, root.form(http.MethodGet, "/nodes/pve1/qemu/101/migrate", nil))
+	pvetest.Expect(t, root.Form(http.MethodPut, "/cluster/mapping/pci/gpu", url.Values{"map": {gpuMapPVE1, gpuMapPVE2}, "live-migration-capable": {"1"}}), http.StatusOK, "OK")
+	pre = dataMap(t, root.Form(http.MethodGet, "/nodes/pve1/qemu/101/migrate", nil))
 	if !reflect.DeepEqual(pre["mapped-resource-info"], map[string]any{"hostpci0": map[string]any{"name": "gpu", "live-migration": float64(1)}}) ||
 		!reflect.DeepEqual(pre["local_resources"], []any{}) {
 		t.Errorf("precondition with a live-migratable mapping = %v", pre)
@@ -277,7 +279,7 @@ func TestQemuMigrateHostDevices(t *testing.T) {
 	if !hasLogLine(lines, " migrating VM which uses mapped local devices") {
 		t.Errorf("log = %q", lines)
 	}
-	if st := dataMap(t, root.get("/nodes/pve2/qemu/101/status/current")); st["status"] != "running" {
+	if st := dataMap(t, root.Get("/nodes/pve2/qemu/101/status/current")); st["status"] != "running" {
 		t.Errorf("status on pve2 = %v", st)
 	}
 	// on pve2 it holds the GPU now
@@ -285,6 +287,6 @@ func TestQemuMigrateHostDevices(t *testing.T) {
 	failTask(t, root, http.MethodPost, startVM("pve2", 102), nil, "PCI device '0000:01:00.0' already in use by VMID '101'")
 
 	// a mapping that no longer exists breaks check_local_resources
-	expect(t, root.form(http.MethodDelete, "/cluster/mapping/pci/gpu", nil), http.StatusOK, "OK")
-	expectError(t, root.get("/nodes/pve2/qemu/101/migrate"), strings.TrimSuffix(helpersUndefArray, "\n"))
+	pvetest.Expect(t, root.Form(http.MethodDelete, "/cluster/mapping/pci/gpu", nil), http.StatusOK, "OK")
+	expectError(t, root.Get("/nodes/pve2/qemu/101/migrate"), strings.TrimSuffix(helpersUndefArray, "\n"))
 }

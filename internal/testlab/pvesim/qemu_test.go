@@ -10,11 +10,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // waitTask polls a task until it has stopped and returns its exit status
 // and log.
-func waitTask(t *testing.T, c *caller, upid string) (string, []string) {
+func waitTask(t *testing.T, c *pvetest.Caller, upid string) (string, []string) {
 	t.Helper()
 	m := upidRE.FindStringSubmatch(upid)
 	if m == nil {
@@ -24,11 +26,11 @@ func waitTask(t *testing.T, c *caller, upid string) (string, []string) {
 	path := "/nodes/" + node + "/tasks/" + url.PathEscape(upid)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		res := c.get(path + "/status")
-		expect(t, res, http.StatusOK, "OK")
+		res := c.Get(path + "/status")
+		pvetest.Expect(t, res, http.StatusOK, "OK")
 		d := res.Body["data"].(map[string]any)
 		if d["status"] == "stopped" {
-			logRes := c.form(http.MethodGet, path+"/log", url.Values{"limit": {"500"}})
+			logRes := c.Form(http.MethodGet, path+"/log", url.Values{"limit": {"500"}})
 			var lines []string
 			for _, l := range logRes.Body["data"].([]any) {
 				lines = append(lines, l.(map[string]any)["t"].(string))
@@ -42,9 +44,9 @@ func waitTask(t *testing.T, c *caller, upid string) (string, []string) {
 }
 
 // upidOf returns the UPID an async call answered with.
-func upidOf(t *testing.T, res apiResult) string {
+func upidOf(t *testing.T, res pvetest.Result) string {
 	t.Helper()
-	expect(t, res, http.StatusOK, "OK")
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	upid, ok := res.Body["data"].(string)
 	if !ok || !strings.HasPrefix(upid, "UPID:") {
 		t.Fatalf("no UPID: %s", res.Raw)
@@ -53,9 +55,9 @@ func upidOf(t *testing.T, res apiResult) string {
 }
 
 // runTask calls an async endpoint and waits for its task, which must end OK.
-func runTask(t *testing.T, c *caller, method, path string, params url.Values) []string {
+func runTask(t *testing.T, c *pvetest.Caller, method, path string, params url.Values) []string {
 	t.Helper()
-	exit, lines := waitTask(t, c, upidOf(t, c.form(method, path, params)))
+	exit, lines := waitTask(t, c, upidOf(t, c.Form(method, path, params)))
 	if exit != "OK" {
 		t.Fatalf("%s %s: task ended with %q; log %q", method, path, exit, lines)
 	}
@@ -63,18 +65,18 @@ func runTask(t *testing.T, c *caller, method, path string, params url.Values) []
 }
 
 // failTask calls an async endpoint and waits for its task, which must fail with want.
-func failTask(t *testing.T, c *caller, method, path string, params url.Values, want string) []string {
+func failTask(t *testing.T, c *pvetest.Caller, method, path string, params url.Values, want string) []string {
 	t.Helper()
-	exit, lines := waitTask(t, c, upidOf(t, c.form(method, path, params)))
+	exit, lines := waitTask(t, c, upidOf(t, c.Form(method, path, params)))
 	if exit != want {
 		t.Fatalf("%s %s: task ended with %q, want %q; log %q", method, path, exit, want, lines)
 	}
 	return lines
 }
 
-func dataMap(t *testing.T, res apiResult) map[string]any {
+func dataMap(t *testing.T, res pvetest.Result) map[string]any {
 	t.Helper()
-	expect(t, res, http.StatusOK, "OK")
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	m, ok := res.Body["data"].(map[string]any)
 	if !ok {
 		t.Fatalf("data is not an object: %s", res.Raw)
@@ -82,36 +84,26 @@ func dataMap(t *testing.T, res apiResult) map[string]any {
 	return m
 }
 
-func dataList(t *testing.T, res apiResult) []map[string]any {
-	t.Helper()
-	expect(t, res, http.StatusOK, "OK")
-	var out []map[string]any
-	for _, e := range res.Body["data"].([]any) {
-		out = append(out, e.(map[string]any))
-	}
-	return out
-}
-
 // expectError checks a 500 answer with message msg (PVE adds a newline).
-func expectError(t *testing.T, res apiResult, msg string) {
+func expectError(t *testing.T, res pvetest.Result, msg string) {
 	t.Helper()
-	expect(t, res, http.StatusInternalServerError, msg)
+	pvetest.Expect(t, res, http.StatusInternalServerError, msg)
 	if res.Body["message"] != msg+"\n" {
 		t.Fatalf("message = %q, want %q", res.Body["message"], msg+"\n")
 	}
 }
 
-func vmConfig(t *testing.T, c *caller, node string, vmid int, current bool) map[string]any {
+func vmConfig(t *testing.T, c *pvetest.Caller, node string, vmid int, current bool) map[string]any {
 	t.Helper()
 	q := url.Values{}
 	if current {
 		q.Set("current", "1")
 	}
-	return dataMap(t, c.form(http.MethodGet, fmt.Sprintf("/nodes/%s/qemu/%d/config", node, vmid), q))
+	return dataMap(t, c.Form(http.MethodGet, fmt.Sprintf("/nodes/%s/qemu/%d/config", node, vmid), q))
 }
 
 // createSimpleVM creates a VM with one 8 GiB disk and one NIC.
-func createSimpleVM(t *testing.T, c *caller, node string, vmid int, extra url.Values) {
+func createSimpleVM(t *testing.T, c *pvetest.Caller, node string, vmid int, extra url.Values) {
 	t.Helper()
 	params := url.Values{
 		"vmid":   {fmt.Sprint(vmid)},
@@ -133,9 +125,9 @@ var macRE = regexp.MustCompile(`^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F
 func TestQemuCreateFromScratch(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	res := c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{
+	res := c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{
 		"vmid":      {"100"},
 		"name":      {"web"},
 		"cores":     {"2"},
@@ -159,9 +151,9 @@ func TestQemuCreateFromScratch(t *testing.T) {
 	if cfg["lock"] != "create" || len(cfg) != 2 {
 		t.Errorf("config during create = %v", cfg)
 	}
-	expectError(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"4"}}), "VM is locked (create)")
+	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"4"}}), "VM is locked (create)")
 	// the ID is taken as soon as the call returned
-	if id := c.get("/cluster/nextid").Body["data"]; id != "101" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "101" {
 		t.Errorf("nextid = %v", id)
 	}
 
@@ -206,17 +198,17 @@ func TestQemuCreateFromScratch(t *testing.T) {
 	}
 
 	// a stale digest is refused
-	expectError(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"4"}, "digest": {strings.Repeat("0", 40)}}),
+	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"4"}, "digest": {strings.Repeat("0", 40)}}),
 		"checksum mismatch (file change by other user?)")
 	// the right one is accepted and the digest changes
-	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"4"}, "digest": {cfg["digest"].(string)}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"4"}, "digest": {cfg["digest"].(string)}}), http.StatusOK, "OK")
 	if got := vmConfig(t, c, "pve1", 100, false); got["cores"] != float64(4) || got["digest"] == cfg["digest"] {
 		t.Errorf("after update: %v", got)
 	}
 
 	// the guest is a cluster resource; the status shows it stopped
 	var found map[string]any
-	for _, r := range dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
+	for _, r := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
 		if r["id"] == "qemu/100" {
 			found = r
 		}
@@ -225,7 +217,7 @@ func TestQemuCreateFromScratch(t *testing.T) {
 		found["template"] != float64(0) || found["maxdisk"] != float64(32<<30) || found["maxmem"] != float64(2<<30) || found["tags"] != "Prod;web" {
 		t.Errorf("resource = %v", found)
 	}
-	st := dataMap(t, c.get("/nodes/pve1/qemu/100/status/current"))
+	st := dataMap(t, c.Get("/nodes/pve1/qemu/100/status/current"))
 	if st["status"] != "stopped" || st["qmpstatus"] != "stopped" || st["name"] != "web" || st["cpus"] != float64(4) ||
 		st["ha"].(map[string]any)["managed"] != float64(0) {
 		t.Errorf("status = %v", st)
@@ -235,64 +227,64 @@ func TestQemuCreateFromScratch(t *testing.T) {
 	}
 
 	// the VM does not exist on other nodes
-	expectError(t, c.get("/nodes/pve2/qemu/100/config"), "Configuration file 'nodes/pve2/qemu-server/100.conf' does not exist")
+	expectError(t, c.Get("/nodes/pve2/qemu/100/config"), "Configuration file 'nodes/pve2/qemu-server/100.conf' does not exist")
 	// the same ID cannot be created again, on any node
-	expectError(t, c.form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"100"}}), "unable to create VM 100 - VM 100 already exists on node 'pve1'")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"100"}}), "unable to create VM 100 - VM 100 already exists on node 'pve1'")
 }
 
 func TestQemuStorage(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	cfgs := dataList(t, c.get("/storage"))
+	cfgs := pvetest.DataList(t, c.Get("/storage"))
 	if len(cfgs) != 2 || cfgs[0]["storage"] != "local" || cfgs[0]["type"] != "dir" || cfgs[0]["path"] != "/var/lib/vz" ||
 		cfgs[1]["storage"] != "local-lvm" || cfgs[1]["type"] != "lvmthin" || cfgs[1]["vgname"] != "pve" || cfgs[1]["thinpool"] != "data" || cfgs[1]["content"] != "images,rootdir" {
 		t.Errorf("storage config = %v", cfgs)
 	}
-	if l := dataList(t, c.form(http.MethodGet, "/storage", url.Values{"type": {"lvmthin"}})); len(l) != 1 || l[0]["storage"] != "local-lvm" {
+	if l := pvetest.DataList(t, c.Form(http.MethodGet, "/storage", url.Values{"type": {"lvmthin"}})); len(l) != 1 || l[0]["storage"] != "local-lvm" {
 		t.Errorf("type filter = %v", l)
 	}
-	expectError(t, c.get("/storage/nfs"), "storage 'nfs' does not exist")
+	expectError(t, c.Get("/storage/nfs"), "storage 'nfs' does not exist")
 
-	before := dataMap(t, c.get("/nodes/pve2/storage/local-lvm/status"))
+	before := dataMap(t, c.Get("/nodes/pve2/storage/local-lvm/status"))
 	if before["total"] != float64(thinPoolSize) || before["used"] != float64(0) || before["active"] != float64(1) || before["type"] != "lvmthin" {
 		t.Errorf("status = %v", before)
 	}
-	if l := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage", url.Values{"content": {"images"}})); len(l) != 1 || l[0]["storage"] != "local-lvm" || l[0]["enabled"] != float64(1) {
+	if l := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage", url.Values{"content": {"images"}})); len(l) != 1 || l[0]["storage"] != "local-lvm" || l[0]["enabled"] != float64(1) {
 		t.Errorf("content filter = %v", l)
 	}
-	expectParamError(t, c.form(http.MethodGet, "/nodes/pve2/storage", url.Values{"storage": {"nfs"}}), "storage", "No such storage.")
+	pvetest.ExpectParamError(t, c.Form(http.MethodGet, "/nodes/pve2/storage", url.Values{"storage": {"nfs"}}), "storage", "No such storage.")
 
-	isos := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage/local/content", url.Values{"content": {"iso"}}))
-	tmpls := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage/local/content", url.Values{"content": {"vztmpl"}}))
+	isos := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local/content", url.Values{"content": {"iso"}}))
+	tmpls := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local/content", url.Values{"content": {"vztmpl"}}))
 	if len(isos) != 2 || isos[0]["volid"] != "local:iso/debian-13.1.0-amd64-netinst.iso" || isos[0]["format"] != "iso" ||
 		len(tmpls) != 2 || tmpls[0]["volid"] != "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" || tmpls[1]["format"] != "tzst" {
 		t.Errorf("iso %v\nvztmpl %v", isos, tmpls)
 	}
 
 	createSimpleVM(t, c, "pve2", 200, url.Values{"efidisk0": {"local-lvm:1"}})
-	vols := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"200"}}))
+	vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"200"}}))
 	if len(vols) != 2 || vols[0]["volid"] != "local-lvm:vm-200-disk-0" || vols[1]["volid"] != "local-lvm:vm-200-disk-1" ||
 		vols[1]["size"] != float64(8<<30) || vols[1]["format"] != "raw" || vols[1]["vmid"] != float64(200) || vols[1]["content"] != "images" {
 		t.Errorf("volumes = %v", vols)
 	}
 	// thin pool: only data written counts (the EFI vars)
-	after := dataMap(t, c.get("/nodes/pve2/storage/local-lvm/status"))
+	after := dataMap(t, c.Get("/nodes/pve2/storage/local-lvm/status"))
 	if after["used"] != float64(efiVars2MSize) || after["avail"] != float64(thinPoolSize-efiVars2MSize) {
 		t.Errorf("after create: %v", after)
 	}
 
 	// storage checks of create
-	expectError(t, c.form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"nfs:10"}}), "storage 'nfs' does not exist")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"local:10"}}), "storage", "storage 'local' does not support vm images")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "ide2": {"local:iso/debian-13.1.0-amd64-netinst.iso"}}), "ide2", "explicit 'media=cdrom' is required for iso images")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi1": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}}), "scsi1", "content type needs to be 'images' or 'iso'")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"nfs:10"}}), "storage 'nfs' does not exist")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"local:10"}}), "storage", "storage 'local' does not support vm images")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "ide2": {"local:iso/debian-13.1.0-amd64-netinst.iso"}}), "ide2", "explicit 'media=cdrom' is required for iso images")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi1": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}}), "scsi1", "content type needs to be 'images' or 'iso'")
 	failTask(t, c, http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"local-lvm:4"}, "ide2": {"local:iso/missing.iso,media=cdrom"}},
 		"unable to create VM 201 - volume local:iso/missing.iso does not exist")
 	// the failed create left nothing behind
-	expectError(t, c.get("/nodes/pve2/qemu/201/config"), "Configuration file 'nodes/pve2/qemu-server/201.conf' does not exist")
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"201"}})); len(vols) != 0 {
+	expectError(t, c.Get("/nodes/pve2/qemu/201/config"), "Configuration file 'nodes/pve2/qemu-server/201.conf' does not exist")
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"201"}})); len(vols) != 0 {
 		t.Errorf("volumes of failed create: %v", vols)
 	}
 }
@@ -300,12 +292,12 @@ func TestQemuStorage(t *testing.T) {
 func TestQemuHotplugAndPending(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil)
 	failTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil, "VM 100 already running")
 
-	st := dataMap(t, c.get("/nodes/pve1/qemu/100/status/current"))
+	st := dataMap(t, c.Get("/nodes/pve1/qemu/100/status/current"))
 	if st["status"] != "running" || st["qmpstatus"] != "running" || st["pid"] == nil || st["running-qemu"] != qemuVersion {
 		t.Errorf("status = %v", st)
 	}
@@ -322,7 +314,7 @@ func TestQemuHotplugAndPending(t *testing.T) {
 	if cfg := vmConfig(t, c, "pve1", 100, false); cfg["cores"] != float64(4) {
 		t.Errorf("config with pending = %v", cfg)
 	}
-	pending := dataList(t, c.get("/nodes/pve1/qemu/100/pending"))
+	pending := pvetest.DataList(t, c.Get("/nodes/pve1/qemu/100/pending"))
 	var cores, digest map[string]any
 	for _, e := range pending {
 		switch e["key"] {
@@ -337,18 +329,18 @@ func TestQemuHotplugAndPending(t *testing.T) {
 	}
 
 	// a missing bridge and a boot disk unplug are hot-plug problems
-	res := c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"net2": {"virtio,bridge=vmbr9"}})
-	expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
-	if msg := res.errorsMap()["net2"].(string); !strings.HasPrefix(msg, "hotplug problem - VM 100 qmp command 'netdev_add' failed") {
+	res := c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"net2": {"virtio,bridge=vmbr9"}})
+	pvetest.Expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
+	if msg := res.ErrorsMap()["net2"].(string); !strings.HasPrefix(msg, "hotplug problem - VM 100 qmp command 'netdev_add' failed") {
 		t.Errorf("net2 error = %q", msg)
 	}
-	expectParamError(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"delete": {"scsi0"}}), "scsi0", "hotplug problem - can't unplug bootdisk 'scsi0'\n")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"delete": {"scsi0"}}), "scsi0", "hotplug problem - can't unplug bootdisk 'scsi0'\n")
 	// an existing NIC moved to a missing bridge
-	res = c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"net0": {strings.Replace(cur["net0"].(string), "vmbr0", "vmbr7", 1)}})
-	expectParamError(t, res, "net0", "hotplug problem - bridge 'vmbr7' does not exist\n")
+	res = c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"net0": {strings.Replace(cur["net0"].(string), "vmbr0", "vmbr7", 1)}})
+	pvetest.ExpectParamError(t, res, "net0", "hotplug problem - bridge 'vmbr7' does not exist\n")
 
 	// removing the hot-plugged disk detaches it as unused
-	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"delete": {"scsi1,net2"}, "revert": {"net0,scsi0"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"delete": {"scsi1,net2"}, "revert": {"net0,scsi0"}}), http.StatusOK, "OK")
 	if cur := vmConfig(t, c, "pve1", 100, true); cur["unused0"] != "local-lvm:vm-100-disk-1" || cur["scsi1"] != nil {
 		t.Errorf("after delete: %v", cur)
 	}
@@ -359,7 +351,7 @@ func TestQemuHotplugAndPending(t *testing.T) {
 	if cur["cores"] != float64(4) || cur["net2"] != nil || !strings.Contains(cur["net0"].(string), "vmbr0") {
 		t.Errorf("after stop: %v", cur)
 	}
-	if p := dataList(t, c.get("/nodes/pve1/qemu/100/pending")); slices.ContainsFunc(p, func(e map[string]any) bool { return e["pending"] != nil || e["delete"] != nil }) {
+	if p := pvetest.DataList(t, c.Get("/nodes/pve1/qemu/100/pending")); slices.ContainsFunc(p, func(e map[string]any) bool { return e["pending"] != nil || e["delete"] != nil }) {
 		t.Errorf("pending after stop: %v", p)
 	}
 	// re-attaching an unused volume takes it out of the unused list
@@ -372,12 +364,12 @@ func TestQemuHotplugAndPending(t *testing.T) {
 	if cur := vmConfig(t, c, "pve1", 100, true); cur["memory"] != "2048" || cur["virtio1"] != nil || cur["unused0"] != nil {
 		t.Errorf("stopped update: %v", cur)
 	}
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"100"}})); len(vols) != 1 {
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"100"}})); len(vols) != 1 {
 		t.Errorf("volumes = %v", vols)
 	}
 	// pending changes of a running VM apply on start
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil)
-	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"sockets": {"2"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"sockets": {"2"}}), http.StatusOK, "OK")
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/reboot", nil)
 	if cur := vmConfig(t, c, "pve1", 100, true); cur["sockets"] != float64(2) {
 		t.Errorf("reboot did not apply pending: %v", cur)
@@ -389,13 +381,13 @@ func TestQemuHotplugAndPending(t *testing.T) {
 	if !slices.Contains(lines, "bridge 'vmbr9' does not exist") {
 		t.Errorf("start log = %q", lines)
 	}
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/101/status/reboot", nil), "VM 101 not running")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/101/status/reboot", nil), "VM 101 not running")
 	// create with start=1 warns when the VM does not start
-	exit, lines := waitTask(t, c, upidOf(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"102"}, "net0": {"e1000,bridge=vmbr9"}, "start": {"1"}})))
+	exit, lines := waitTask(t, c, upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"102"}, "net0": {"e1000,bridge=vmbr9"}, "start": {"1"}})))
 	if exit != "WARNINGS: 1" || !slices.Contains(lines, "Execute autostart") || !slices.Contains(lines, "WARN: start failed: QEMU exited with code 1") {
 		t.Errorf("create and start: %s %q", exit, lines)
 	}
-	if st := dataMap(t, c.get("/nodes/pve1/qemu/102/status/current")); st["status"] != "stopped" {
+	if st := dataMap(t, c.Get("/nodes/pve1/qemu/102/status/current")); st["status"] != "stopped" {
 		t.Errorf("status = %v", st)
 	}
 }
@@ -403,7 +395,7 @@ func TestQemuHotplugAndPending(t *testing.T) {
 func TestQemuResize(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	lines := runTask(t, c, http.MethodPut, "/nodes/pve1/qemu/100/resize", url.Values{"disk": {"scsi0"}, "size": {"+10G"}})
 	if cfg := vmConfig(t, c, "pve1", 100, false); cfg["scsi0"] != "local-lvm:vm-100-disk-0,iothread=1,size=18G" {
@@ -423,12 +415,12 @@ func TestQemuResize(t *testing.T) {
 func TestQemuCloneAndTemplate(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, url.Values{"ide2": {"local-lvm:cloudinit"}})
 	src := vmConfig(t, c, "pve1", 100, false)
 
 	// a VM that is not a template clones fully, never linked
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"101"}, "full": {"0"}}),
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"101"}, "full": {"0"}}),
 		"Linked clone feature is not supported for 'local-lvm:vm-100-disk-0' (scsi0)")
 	lines := runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"101"}, "name": {"copy"}})
 	if !slices.Contains(lines, "create full clone of drive scsi0 (local-lvm:vm-100-disk-0)") {
@@ -439,8 +431,8 @@ func TestQemuCloneAndTemplate(t *testing.T) {
 		cl["net0"] == src["net0"] || !macRE.MatchString(cl["net0"].(string)) || cl["smbios1"] == src["smbios1"] || cl["vmgenid"] == src["vmgenid"] || cl["meta"] != src["meta"] {
 		t.Errorf("clone = %v\nsource = %v", cl, src)
 	}
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"101"}}), "unable to create VM 101: config file already exists")
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"102"}, "target": {"pve2"}}), "can't clone VM to node 'pve2' (VM uses local storage)")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"101"}}), "unable to create VM 101: config file already exists")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {"102"}, "target": {"pve2"}}), "can't clone VM to node 'pve2' (VM uses local storage)")
 
 	// convert to a template: disks become base volumes
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/template", nil)
@@ -448,10 +440,10 @@ func TestQemuCloneAndTemplate(t *testing.T) {
 	if tpl["template"] != float64(1) || tpl["scsi0"] != "local-lvm:base-100-disk-0,iothread=1,size=8G" || tpl["ide2"] != "local-lvm:vm-100-cloudinit,media=cdrom" {
 		t.Errorf("template = %v", tpl)
 	}
-	if st := dataMap(t, c.get("/nodes/pve1/qemu/100/status/current")); st["template"] != float64(1) {
+	if st := dataMap(t, c.Get("/nodes/pve1/qemu/100/status/current")); st["template"] != float64(1) {
 		t.Errorf("status = %v", st)
 	}
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/template", nil), "you can't convert a template to a template")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/template", nil), "you can't convert a template to a template")
 	failTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil, "you can't start a vm if it's a template")
 
 	// three linked clones at once: the template's flock is shared
@@ -461,7 +453,7 @@ func TestQemuCloneAndTemplate(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := c.form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {fmt.Sprint(110 + i)}, "name": {fmt.Sprintf("node%d", i)}})
+			res := c.Form(http.MethodPost, "/nodes/pve1/qemu/100/clone", url.Values{"newid": {fmt.Sprint(110 + i)}, "name": {fmt.Sprintf("node%d", i)}})
 			if res.Status == http.StatusOK {
 				upids[i], _ = res.Body["data"].(string)
 			}
@@ -480,7 +472,7 @@ func TestQemuCloneAndTemplate(t *testing.T) {
 	if lc["scsi0"] != "local-lvm:vm-111-disk-0,iothread=1,size=8G" || lc["name"] != "node1" || lc["template"] != nil {
 		t.Errorf("linked clone = %v", lc)
 	}
-	res := dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
+	res := pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
 	if len(res) != 5 || res[0]["template"] != float64(1) || res[1]["template"] != float64(0) {
 		t.Errorf("resources = %v", res)
 	}
@@ -496,13 +488,13 @@ func TestQemuCloneAndTemplate(t *testing.T) {
 func TestQemuMigrate(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil)
 
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}}), "can't migrate running VM without --online")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve1"}}), "target", "target is local node.")
-	pre := dataMap(t, c.form(http.MethodGet, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}}))
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}}), "can't migrate running VM without --online")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve1"}}), "target", "target is local node.")
+	pre := dataMap(t, c.Form(http.MethodGet, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}}))
 	if pre["running"] != float64(1) || len(pre["local_disks"].([]any)) != 1 || len(pre["allowed_nodes"].([]any)) != 2 {
 		t.Errorf("precondition = %v", pre)
 	}
@@ -513,35 +505,35 @@ func TestQemuMigrate(t *testing.T) {
 		t.Errorf("log = %q", lines)
 	}
 
-	upid := upidOf(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}, "online": {"1"}, "with-local-disks": {"1"}}))
+	upid := upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/migrate", url.Values{"target": {"pve2"}, "online": {"1"}, "with-local-disks": {"1"}}))
 	// while it migrates the config is locked
-	expectError(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"x"}}), "VM is locked (migrate)")
+	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"x"}}), "VM is locked (migrate)")
 	if exit, lines := waitTask(t, c, upid); exit != "OK" {
 		t.Fatalf("migrate: %s %q", exit, lines)
 	}
-	expectError(t, c.get("/nodes/pve1/qemu/100/config"), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
-	st := dataMap(t, c.get("/nodes/pve2/qemu/100/status/current"))
+	expectError(t, c.Get("/nodes/pve1/qemu/100/config"), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
+	st := dataMap(t, c.Get("/nodes/pve2/qemu/100/status/current"))
 	if st["status"] != "running" || st["lock"] != nil {
 		t.Errorf("status on target = %v", st)
 	}
-	for _, r := range dataList(t, c.form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
+	for _, r := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
 		if r["id"] == "qemu/100" && r["node"] != "pve2" {
 			t.Errorf("resource = %v", r)
 		}
 	}
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"100"}})); len(vols) != 1 {
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"100"}})); len(vols) != 1 {
 		t.Errorf("volumes on target = %v", vols)
 	}
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"100"}})); len(vols) != 0 {
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", url.Values{"vmid": {"100"}})); len(vols) != 0 {
 		t.Errorf("volumes left on source = %v", vols)
 	}
-	if l := dataList(t, c.get("/nodes/pve1/qemu")); len(l) != 0 {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve1/qemu")); len(l) != 0 {
 		t.Errorf("pve1 VMs = %v", l)
 	}
 	// offline migration back
 	runTask(t, c, http.MethodPost, "/nodes/pve2/qemu/100/status/stop", nil)
 	runTask(t, c, http.MethodPost, "/nodes/pve2/qemu/100/migrate", url.Values{"target": {"pve1"}})
-	if l := dataList(t, c.get("/nodes/pve1/qemu")); len(l) != 1 || l[0]["vmid"] != float64(100) || l[0]["status"] != "stopped" {
+	if l := pvetest.DataList(t, c.Get("/nodes/pve1/qemu")); len(l) != 1 || l[0]["vmid"] != float64(100) || l[0]["status"] != "stopped" {
 		t.Errorf("pve1 VMs = %v", l)
 	}
 }
@@ -549,49 +541,49 @@ func TestQemuMigrate(t *testing.T) {
 func TestQemuDestroy(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, url.Values{"protection": {"1"}})
-	expectError(t, c.form(http.MethodDelete, "/nodes/pve1/qemu/100", nil), "can't remove VM 100 - protection mode enabled")
-	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"delete": {"protection"}}), http.StatusOK, "OK")
+	expectError(t, c.Form(http.MethodDelete, "/nodes/pve1/qemu/100", nil), "can't remove VM 100 - protection mode enabled")
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"delete": {"protection"}}), http.StatusOK, "OK")
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil)
-	expectError(t, c.form(http.MethodDelete, "/nodes/pve1/qemu/100", nil), "VM 100 is running - destroy failed")
+	expectError(t, c.Form(http.MethodDelete, "/nodes/pve1/qemu/100", nil), "VM 100 is running - destroy failed")
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/shutdown", nil)
 
-	if id := c.get("/cluster/nextid").Body["data"]; id != "101" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "101" {
 		t.Errorf("nextid = %v", id)
 	}
 	lines := runTask(t, c, http.MethodDelete, "/nodes/pve1/qemu/100", url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
 	if !slices.Contains(lines, `  Logical volume "vm-100-disk-0" successfully removed.`) || !slices.Contains(lines, "purging VM 100 from related configurations..") {
 		t.Errorf("log = %q", lines)
 	}
-	expectError(t, c.get("/nodes/pve1/qemu/100/config"), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
-	expectError(t, c.form(http.MethodDelete, "/nodes/pve1/qemu/100", nil), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
-	if vols := dataList(t, c.form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", nil)); len(vols) != 0 {
+	expectError(t, c.Get("/nodes/pve1/qemu/100/config"), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
+	expectError(t, c.Form(http.MethodDelete, "/nodes/pve1/qemu/100", nil), "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
+	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/storage/local-lvm/content", nil)); len(vols) != 0 {
 		t.Errorf("volumes = %v", vols)
 	}
-	if id := c.get("/cluster/nextid").Body["data"]; id != "100" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "100" {
 		t.Errorf("nextid = %v", id)
 	}
-	if ha := dataList(t, c.get("/cluster/ha/resources")); len(ha) != 0 {
+	if ha := pvetest.DataList(t, c.Get("/cluster/ha/resources")); len(ha) != 0 {
 		t.Errorf("HA resources = %v", ha)
 	}
 	// a VM that is not there: the status call dies in check_running
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/status/reset", nil), "unable to find configuration file for VM 100 - no such machine")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/status/reset", nil), "unable to find configuration file for VM 100 - no such machine")
 	failTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil, "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist")
 }
 
 func TestQemuConcurrentCreateSameID(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	id := c.get("/cluster/nextid").Body["data"].(string)
+	c := newCaller(t, lab).WithToken()
+	id := c.Get("/cluster/nextid").Body["data"].(string)
 	var wg sync.WaitGroup
-	results := make([]apiResult, 2)
+	results := make([]pvetest.Result, 2)
 	for i, node := range []string{"pve1", "pve2"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = c.form(http.MethodPost, "/nodes/"+node+"/qemu", url.Values{"vmid": {id}, "scsi0": {"local-lvm:4"}})
+			results[i] = c.Form(http.MethodPost, "/nodes/"+node+"/qemu", url.Values{"vmid": {id}, "scsi0": {"local-lvm:4"}})
 		}()
 	}
 	wg.Wait()
@@ -614,7 +606,7 @@ func TestQemuConcurrentCreateSameID(t *testing.T) {
 	if ok != 1 || failed != 1 {
 		t.Fatalf("ok %d, failed %d", ok, failed)
 	}
-	if next := c.get("/cluster/nextid").Body["data"]; next == id {
+	if next := c.Get("/cluster/nextid").Body["data"]; next == id {
 		t.Errorf("nextid still %v", next)
 	}
 }
@@ -623,36 +615,36 @@ func TestQemuSchemaRejects(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "scsi31": {"local-lvm:8"}}),
+	c := newCaller(t, lab).WithToken()
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "scsi31": {"local-lvm:8"}}),
 		"scsi31", "property is not defined in schema and the schema does not allow additional properties")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "colour": {"blue"}}),
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "colour": {"blue"}}),
 		"colour", "property is not defined in schema and the schema does not allow additional properties")
-	expectParamError(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"99"}}), "vmid", "invalid format - value does not look like a valid VM ID\n")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"99"}}), "vmid", "invalid format - value does not look like a valid VM ID\n")
 }
 
 func TestQemuLockFaultAndWorkerFailure(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 
 	lab.Faults().SetLockContention(1)
-	expectError(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"2"}}), "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
+	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"2"}}), "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
 	// asynchronous calls take the lock in the worker
 	failTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"2"}}, "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
-	expectError(t, c.form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"101"}}), "unable to create VM 101 - can't lock file '/var/lock/qemu-server/lock-101.conf' - got timeout")
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"101"}}), "unable to create VM 101 - can't lock file '/var/lock/qemu-server/lock-101.conf' - got timeout")
 	lab.Faults().Reset()
 
 	// a create worker that dies leaves no VM behind
 	lab.Faults().FailNextTasks(1, "unable to create VM 101 - lvcreate 'pve/vm-101-disk-0' error: out of space")
 	failTask(t, c, http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"101"}, "scsi0": {"local-lvm:4"}}, "unable to create VM 101 - lvcreate 'pve/vm-101-disk-0' error: out of space")
-	if id := c.get("/cluster/nextid").Body["data"]; id != "101" {
+	if id := c.Get("/cluster/nextid").Body["data"]; id != "101" {
 		t.Errorf("nextid = %v", id)
 	}
 	// POST config waits for a running worker's flock rather than failing
-	upid := upidOf(t, c.form(http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil))
-	expect(t, c.form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"renamed"}}), http.StatusOK, "OK")
+	upid := upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil))
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"renamed"}}), http.StatusOK, "OK")
 	if exit, _ := waitTask(t, c, upid); exit != "OK" {
 		t.Fatalf("start: %s", exit)
 	}

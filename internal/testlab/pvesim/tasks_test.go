@@ -7,14 +7,16 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 // waitStopped polls a task's status until it stops and returns the status.
-func waitStopped(t *testing.T, c *caller, node, upid string) map[string]any {
+func waitStopped(t *testing.T, c *pvetest.Caller, node, upid string) map[string]any {
 	t.Helper()
 	for range 200 {
-		res := c.get("/nodes/" + node + "/tasks/" + url.PathEscape(upid) + "/status")
-		expect(t, res, http.StatusOK, "OK")
+		res := c.Get("/nodes/" + node + "/tasks/" + url.PathEscape(upid) + "/status")
+		pvetest.Expect(t, res, http.StatusOK, "OK")
 		data := res.Body["data"].(map[string]any)
 		if data["status"] == "stopped" {
 			return data
@@ -26,10 +28,10 @@ func waitStopped(t *testing.T, c *caller, node, upid string) map[string]any {
 }
 
 // taskLog returns the text lines of a task log.
-func taskLog(t *testing.T, c *caller, node, upid string, query url.Values) []string {
+func taskLog(t *testing.T, c *pvetest.Caller, node, upid string, query url.Values) []string {
 	t.Helper()
-	res := c.form(http.MethodGet, "/nodes/"+node+"/tasks/"+url.PathEscape(upid)+"/log", query)
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Form(http.MethodGet, "/nodes/"+node+"/tasks/"+url.PathEscape(upid)+"/log", query)
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	var lines []string
 	for i, e := range res.Body["data"].([]any) {
 		entry := e.(map[string]any)
@@ -43,7 +45,7 @@ func taskLog(t *testing.T, c *caller, node, upid string, query url.Values) []str
 
 func TestTaskLifeCycle(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	upid := lab.StartTask("pve1", "qmstart", "100", "root@pam", 300*time.Millisecond, []string{"starting VM 100", "VM 100 started"})
 
 	upidRE := regexp.MustCompile(`^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmstart:100:root@pam:$`)
@@ -51,17 +53,17 @@ func TestTaskLifeCycle(t *testing.T) {
 		t.Fatalf("UPID %q has not PVE's form", upid)
 	}
 
-	res := c.get("/nodes/pve1/tasks/" + url.PathEscape(upid) + "/status")
-	expect(t, res, http.StatusOK, "OK")
+	res := c.Get("/nodes/pve1/tasks/" + url.PathEscape(upid) + "/status")
+	pvetest.Expect(t, res, http.StatusOK, "OK")
 	data := res.Body["data"].(map[string]any)
 	if data["status"] != "running" || data["exitstatus"] != nil || data["type"] != "qmstart" || data["id"] != "100" ||
 		data["user"] != "root@pam" || data["node"] != "pve1" || data["upid"] != upid || data["pid"] == nil || data["starttime"] == nil {
 		t.Fatalf("running status = %s", res.Raw)
 	}
-	if list := c.get("/nodes/pve1/tasks").Body["data"].([]any); len(list) != 0 {
+	if list := c.Get("/nodes/pve1/tasks").Body["data"].([]any); len(list) != 0 {
 		t.Errorf("archive lists a running task: %v", list)
 	}
-	active := c.form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"source": {"active"}})
+	active := c.Form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"source": {"active"}})
 	if list := active.Body["data"].([]any); len(list) != 1 {
 		t.Errorf("active tasks = %s", active.Raw)
 	}
@@ -78,7 +80,7 @@ func TestTaskLifeCycle(t *testing.T) {
 		t.Errorf("log page = %q", got)
 	}
 
-	list := c.get("/nodes/pve1/tasks")
+	list := c.Get("/nodes/pve1/tasks")
 	entries := list.Body["data"].([]any)
 	if len(entries) != 1 || list.Body["total"] != float64(1) {
 		t.Fatalf("tasks = %s", list.Raw)
@@ -88,14 +90,14 @@ func TestTaskLifeCycle(t *testing.T) {
 		t.Errorf("task entry = %v", entry)
 	}
 	// Tasks belong to their node.
-	if list := c.get("/nodes/pve2/tasks").Body["data"].([]any); len(list) != 0 {
+	if list := c.Get("/nodes/pve2/tasks").Body["data"].([]any); len(list) != 0 {
 		t.Errorf("pve2 lists pve1's task: %v", list)
 	}
 }
 
 func TestTaskFailureAndWarnings(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
 	lab.Faults().FailNextTasks(1, "command 'qm start 101' failed: exit code 1")
 	failed := lab.StartTask("pve2", "qmstart", "101", "root@pam", 0, []string{"starting VM 101"})
@@ -122,7 +124,7 @@ func TestTaskFailureAndWarnings(t *testing.T) {
 
 	for filter, want := range map[string]int{"errors=1": 2, "statusfilter=error": 1, "statusfilter=ok,warning": 2, "typefilter=vzdump": 1, "vmid=101": 1, "userfilter=ROOT": 3} {
 		q, _ := url.ParseQuery(filter)
-		res := c.form(http.MethodGet, "/nodes/pve2/tasks", q)
+		res := c.Form(http.MethodGet, "/nodes/pve2/tasks", q)
 		if got := len(res.Body["data"].([]any)); got != want {
 			t.Errorf("%s: %d tasks, want %d: %s", filter, got, want, res.Raw)
 		}
@@ -131,9 +133,9 @@ func TestTaskFailureAndWarnings(t *testing.T) {
 
 func TestTaskStop(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	upid := lab.StartTask("pve1", "qmigrate", "100", "root@pam", time.Hour, []string{"starting migration"})
-	expect(t, c.form(http.MethodDelete, "/nodes/pve1/tasks/"+url.PathEscape(upid), nil), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/nodes/pve1/tasks/"+url.PathEscape(upid), nil), http.StatusOK, "OK")
 	if got := waitStopped(t, c, "pve1", upid)["exitstatus"]; got != exitInterrupted {
 		t.Errorf("exitstatus = %v", got)
 	}
@@ -144,15 +146,15 @@ func TestTaskStop(t *testing.T) {
 
 func TestUnknownTask(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 	ghost := "UPID:pve1:0001E240:00ABCDEF:65000000:qmstart:100:root@pam:"
-	expectParamError(t, c.get("/nodes/pve1/tasks/"+url.PathEscape(ghost)+"/status"), "upid", "no such task")
-	expectParamError(t, c.form(http.MethodDelete, "/nodes/pve1/tasks/"+url.PathEscape(ghost), nil), "upid", "no such task")
-	expectParamError(t, c.get("/nodes/pve1/tasks/garbage/status"), "upid", "unable to parse worker upid")
+	pvetest.ExpectParamError(t, c.Get("/nodes/pve1/tasks/"+url.PathEscape(ghost)+"/status"), "upid", "no such task")
+	pvetest.ExpectParamError(t, c.Form(http.MethodDelete, "/nodes/pve1/tasks/"+url.PathEscape(ghost), nil), "upid", "no such task")
+	pvetest.ExpectParamError(t, c.Get("/nodes/pve1/tasks/garbage/status"), "upid", "unable to parse worker upid")
 	if got := taskLog(t, c, "pve1", ghost, nil); fmt.Sprint(got) != "[unable to open file - No such file or directory]" {
 		t.Errorf("log of unknown task = %q", got)
 	}
 	// A node does not know another node's tasks.
 	upid := lab.StartTask("pve1", "qmstart", "100", "root@pam", 0, nil)
-	expectParamError(t, c.get("/nodes/pve2/tasks/"+url.PathEscape(upid)+"/status"), "upid", "no such task")
+	pvetest.ExpectParamError(t, c.Get("/nodes/pve2/tasks/"+url.PathEscape(upid)+"/status"), "upid", "no such task")
 }

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 func TestParameterVerification(t *testing.T) {
 	lab := startLab(t, Options{})
 	requireSchema(t, lab)
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
 	tests := []struct {
 		name, path string
@@ -40,56 +41,56 @@ func TestParameterVerification(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			expectParamError(t, c.form(http.MethodGet, tc.path, tc.query), tc.param, tc.msg)
+			pvetest.ExpectParamError(t, c.Form(http.MethodGet, tc.path, tc.query), tc.param, tc.msg)
 		})
 	}
 
 	t.Run("missing parameter", func(t *testing.T) {
-		res := newCaller(t, lab).form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}})
-		expectParamError(t, res, "password", "property is missing and it is not optional")
+		res := newCaller(t, lab).Form(http.MethodPost, "/access/ticket", url.Values{"username": {"root@pam"}})
+		pvetest.ExpectParamError(t, res, "password", "property is missing and it is not optional")
 	})
 	t.Run("JSON types", func(t *testing.T) {
-		res := newCaller(t, lab).json(http.MethodPost, "/access/ticket", map[string]any{"username": true, "password": []string{"x"}})
-		expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
-		errs := res.errorsMap()
+		res := newCaller(t, lab).JSON(http.MethodPost, "/access/ticket", map[string]any{"username": true, "password": []string{"x"}})
+		pvetest.Expect(t, res, http.StatusBadRequest, "Parameter verification failed.")
+		errs := res.ErrorsMap()
 		if errs["username"] != "type check ('string') failed - got JSON::PP::Boolean" || errs["password"] != "type check ('string') failed - got ARRAY" {
 			t.Fatalf("errors = %v", errs)
 		}
 	})
 	t.Run("same value in path and query", func(t *testing.T) {
-		expect(t, c.form(http.MethodGet, "/nodes/pve1/status", url.Values{"node": {"pve1"}}), http.StatusOK, "OK")
+		pvetest.Expect(t, c.Form(http.MethodGet, "/nodes/pve1/status", url.Values{"node": {"pve1"}}), http.StatusOK, "OK")
 	})
 	t.Run("cache buster ignored", func(t *testing.T) {
-		expect(t, c.form(http.MethodGet, "/nodes/pve1/status", url.Values{"_dc": {"1700000000"}}), http.StatusOK, "OK")
+		pvetest.Expect(t, c.Form(http.MethodGet, "/nodes/pve1/status", url.Values{"_dc": {"1700000000"}}), http.StatusOK, "OK")
 	})
 }
 
 func TestNotImplemented(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	expect(t, c.get("/foo/bar"), http.StatusNotImplemented, "Method 'GET /foo/bar' not implemented")
-	res := c.form(http.MethodPut, "/version", nil)
-	expect(t, res, http.StatusNotImplemented, "Method 'PUT /version' not implemented")
+	c := newCaller(t, lab).WithToken()
+	pvetest.Expect(t, c.Get("/foo/bar"), http.StatusNotImplemented, "Method 'GET /foo/bar' not implemented")
+	res := c.Form(http.MethodPut, "/version", nil)
+	pvetest.Expect(t, res, http.StatusNotImplemented, "Method 'PUT /version' not implemented")
 	if res.Body["message"] != "Method 'PUT /version' not implemented" {
 		t.Errorf("body %s", res.Raw)
 	}
 
 	req, _ := http.NewRequest(http.MethodHead, lab.Endpoint()+"/api2/json/version", nil)
-	expect(t, c.do(req), http.StatusNotImplemented, "method 'HEAD' not available")
+	pvetest.Expect(t, c.Do(req), http.StatusNotImplemented, "method 'HEAD' not available")
 	req, _ = http.NewRequest(http.MethodGet, lab.Endpoint()+"/index.html", nil)
-	expect(t, c.do(req), http.StatusNotImplemented, "no such file '/index.html'")
+	pvetest.Expect(t, c.Do(req), http.StatusNotImplemented, "no such file '/index.html'")
 }
 
 func TestUnknownNode(t *testing.T) {
 	lab := startLab(t, Options{})
-	c := newCaller(t, lab).withToken()
-	res := c.get("/nodes/pve9/status")
-	expect(t, res, http.StatusInternalServerError, "hostname lookup 'pve9' failed - failed to get address info for: pve9: Name or service not known")
+	c := newCaller(t, lab).WithToken()
+	res := c.Get("/nodes/pve9/status")
+	pvetest.Expect(t, res, http.StatusInternalServerError, "hostname lookup 'pve9' failed - failed to get address info for: pve9: Name or service not known")
 	if res.Body["message"] != "hostname lookup 'pve9' failed - failed to get address info for: pve9: Name or service not known\n" {
 		t.Errorf("body %s", res.Raw)
 	}
 	// The node index is not proxied, so PVE answers it for any name.
-	expect(t, c.get("/nodes/pve9"), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Get("/nodes/pve9"), http.StatusOK, "OK")
 }
 
 // methodSchemaFor returns the schema of one method for unit tests.

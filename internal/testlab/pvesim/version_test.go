@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
 func TestVersionOption(t *testing.T) {
@@ -26,18 +28,18 @@ func TestPVE8Basics(t *testing.T) {
 	if lab.Version() != "8.4" {
 		t.Errorf("Version() = %q", lab.Version())
 	}
-	c := newCaller(t, lab).withToken()
+	c := newCaller(t, lab).WithToken()
 
-	if v := dataMap(t, c.get("/version")); v["version"] != "8.4.1" || v["release"] != "8.4" || v["repoid"] != "2a5fa54a8503f96d" {
+	if v := dataMap(t, c.Get("/version")); v["version"] != "8.4.1" || v["release"] != "8.4" || v["repoid"] != "2a5fa54a8503f96d" {
 		t.Errorf("version = %v", v)
 	}
-	if v := dataMap(t, c.get("/nodes/pve2/version")); v["version"] != "8.4.1" {
+	if v := dataMap(t, c.Get("/nodes/pve2/version")); v["version"] != "8.4.1" {
 		t.Errorf("node version = %v", v)
 	}
-	if n := dataList(t, c.get("/nodes")); len(n) != 3 || n[0]["node"] != "pve1" {
+	if n := pvetest.DataList(t, c.Get("/nodes")); len(n) != 3 || n[0]["node"] != "pve1" {
 		t.Errorf("nodes = %v", n)
 	}
-	st := dataMap(t, c.get("/nodes/pve1/status"))
+	st := dataMap(t, c.Get("/nodes/pve1/status"))
 	if st["pveversion"] != "pve-manager/8.4.1/2a5fa54a8503f96d" || !strings.HasPrefix(st["kversion"].(string), "Linux 6.8.12-10-pve #1 SMP") ||
 		st["current-kernel"].(map[string]any)["release"] != "6.8.12-10-pve" {
 		t.Errorf("status = %v", st)
@@ -49,18 +51,18 @@ func TestPVE8Basics(t *testing.T) {
 		t.Errorf("config = %v", cfg)
 	}
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil)
-	if st := dataMap(t, c.get("/nodes/pve1/qemu/100/status/current")); st["running-qemu"] != "9.2.0" {
+	if st := dataMap(t, c.Get("/nodes/pve1/qemu/100/status/current")); st["running-qemu"] != "9.2.0" {
 		t.Errorf("VM status = %v", st)
 	}
 
 	// the 8.4 schema: what 9.1 added is unknown
-	expect(t, c.get("/nodes/pve1/lxc/100/migrate"), http.StatusNotImplemented, "Method 'GET /nodes/pve1/lxc/100/migrate' not implemented")
-	expectParamError(t, c.form(http.MethodPut, "/cluster/options", url.Values{"replication": {"secure"}}), "replication",
+	pvetest.Expect(t, c.Get("/nodes/pve1/lxc/100/migrate"), http.StatusNotImplemented, "Method 'GET /nodes/pve1/lxc/100/migrate' not implemented")
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"replication": {"secure"}}), "replication",
 		"property is not defined in schema and the schema does not allow additional properties")
-	expectParamError(t, c.form(http.MethodPut, "/cluster/options", url.Values{"crs": {"ha=dynamic"}}), "crs",
+	pvetest.ExpectParamError(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"crs": {"ha=dynamic"}}), "crs",
 		"invalid format - format error\ncrs.ha: value 'dynamic' does not have a value in the enumeration 'basic, static'\n")
-	expect(t, c.form(http.MethodPut, "/cluster/options", url.Values{"crs": {"ha=static"}, "keyboard": {"en-us"}}), http.StatusOK, "OK")
-	if o := dataMap(t, c.get("/cluster/options")); o["keyboard"] != "en-us" || o["crs"].(map[string]any)["ha"] != "static" {
+	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"crs": {"ha=static"}, "keyboard": {"en-us"}}), http.StatusOK, "OK")
+	if o := dataMap(t, c.Get("/cluster/options")); o["keyboard"] != "en-us" || o["crs"].(map[string]any)["ha"] != "static" {
 		t.Errorf("options = %v", o)
 	}
 }
