@@ -196,34 +196,38 @@ func (c *Client) DisableApplication(ctx context.Context, pool, app string) error
 		"yes_i_really_mean_it": true}, nil)
 }
 
-// PoolUsage counts a pool's objects ("df"). The monitors learn the pool
+// PoolUsage reads a pool's usage ("df": objects, bytes used). The monitors learn the pool
 // statistics from the manager every few seconds: a pool created a moment
 // ago may not be listed yet, which reported false says.
-func (c *Client) PoolUsage(ctx context.Context, pool string) (objects int64, reported bool, err error) {
+func (c *Client) PoolUsage(ctx context.Context, pool string) (usage PoolUsage, reported bool, err error) {
 	var df struct {
 		Pools []struct {
-			Name  string `json:"name"`
-			Stats struct {
-				Objects int64 `json:"objects"`
-			} `json:"stats"`
+			Name  string    `json:"name"`
+			Stats PoolUsage `json:"stats"`
 		} `json:"pools"`
 	}
 	if err := c.command(ctx, map[string]any{"prefix": "df"}, &df); err != nil {
-		return 0, false, err
+		return PoolUsage{}, false, err
 	}
 	for _, p := range df.Pools {
 		if p.Name == pool {
-			return p.Stats.Objects, true, nil
+			return p.Stats, true, nil
 		}
 	}
-	return 0, false, nil
+	return PoolUsage{}, false, nil
+}
+
+// PoolUsage is a pool's usage in "ceph df".
+type PoolUsage struct {
+	Objects   int64 `json:"objects"`
+	BytesUsed int64 `json:"bytes_used"` // raw bytes, replicas included
 }
 
 // PoolObjects counts a pool's objects; a pool Ceph has not reported yet
 // counts as empty (see PoolUsage).
 func (c *Client) PoolObjects(ctx context.Context, pool string) (int64, error) {
-	n, _, err := c.PoolUsage(ctx, pool)
-	return n, err
+	u, _, err := c.PoolUsage(ctx, pool)
+	return u.Objects, err
 }
 
 // ErrPoolDeleteDisabled: the monitors refuse pool deletion.

@@ -21,6 +21,8 @@ func cephPoolPath(node, name string) string {
 }
 
 // CephPool reads a pool's settings and usage (GET .../status?verbose=1).
+// Its "statistics" are the pool's only where CephPoolStatisticsPerPool
+// says so.
 // A pool that does not exist is ErrNotFound: PVE passes Ceph's refusal on
 // as a 500, "mon_command failed - unrecognized pool 'name'".
 func (c *Client) CephPool(ctx context.Context, node, name string) (map[string]json.RawMessage, error) {
@@ -87,6 +89,10 @@ type CephPoolEntry struct {
 	PGAutoscaleMode     string                     `json:"pg_autoscale_mode"`
 	CrushRuleName       string                     `json:"crush_rule_name"`
 	ApplicationMetadata map[string]json.RawMessage `json:"application_metadata"`
+	// BytesUsed is the pool's bytes_used in "ceph df" (nil until Ceph has
+	// reported the pool's usage). PVE maps it by pool ID: right on every
+	// release.
+	BytesUsed *int64 `json:"bytes_used"`
 }
 
 // CephPools lists the pools through node.
@@ -96,4 +102,19 @@ func (c *Client) CephPools(ctx context.Context, node string) ([]CephPoolEntry, e
 		return nil, fmt.Errorf("listing Ceph pools: %w", err)
 	}
 	return out, nil
+}
+
+// CephPoolStatisticsPerPool reports whether the server's getpool
+// (GET /nodes/{node}/ceph/pool/{name}/status?verbose=1) answers the asked
+// pool's statistics. Up to pve-manager 9.1.11, and on every 8.4.x, it
+// answers those of the last pool in "ceph df", whatever pool was asked for
+// (PVE/API2/Ceph/Pool.pm: "next if !defined($d->{name}) && !$d->{name} ne
+// "$pool"" never skips a named pool); pve-manager b0f4269e fixed it in
+// 9.1.12. The server's version is read once per client.
+func (c *Client) CephPoolStatisticsPerPool(ctx context.Context) (bool, error) {
+	v, err := c.cachedVersion(ctx)
+	if err != nil {
+		return false, err
+	}
+	return v.AtLeast(9, 1, 12), nil
 }

@@ -168,6 +168,9 @@ type Client struct {
 	http     *http.Client
 	endpoint string // scheme://host:port
 	baseURL  string // endpoint + apiRoot
+
+	versionMu sync.Mutex
+	version   *Version // the server's, once read (cachedVersion)
 }
 
 // New validates cfg, builds the client and authenticates at once: with a

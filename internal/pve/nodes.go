@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Version is the answer of GET /version.
@@ -15,6 +16,47 @@ type Version struct {
 	Version string `json:"version"` // e.g. "8.3.0"
 	Release string `json:"release"` // e.g. "8.3"
 	RepoID  string `json:"repoid"`  // e.g. "c1689ccb1065a83b"
+}
+
+// AtLeast reports whether the version is major.minor.patch or later; a
+// version that does not parse is not. Each part counts by its leading
+// digits ("9.1.12-1" is 9.1.12).
+func (v *Version) AtLeast(major, minor, patch int) bool {
+	fields := strings.SplitN(v.Version, ".", 3)
+	if len(fields) != 3 {
+		return false
+	}
+	want := [3]int{major, minor, patch}
+	for i, f := range fields {
+		end := strings.IndexFunc(f, func(r rune) bool { return r < '0' || r > '9' })
+		if end >= 0 {
+			f = f[:end]
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return false
+		}
+		if n != want[i] {
+			return n > want[i]
+		}
+	}
+	return true
+}
+
+// cachedVersion is Version, read once per client (a server is not
+// upgraded in the middle of a run; an error is not kept).
+func (c *Client) cachedVersion(ctx context.Context) (*Version, error) {
+	c.versionMu.Lock()
+	defer c.versionMu.Unlock()
+	if c.version != nil {
+		return c.version, nil
+	}
+	v, err := c.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.version = v
+	return v, nil
 }
 
 // Version reads the server's PVE version. It needs no privileges.

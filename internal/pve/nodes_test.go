@@ -148,3 +148,44 @@ func BenchmarkRawGet(b *testing.B) {
 		}
 	}
 }
+
+func TestVersionAtLeast(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		want    bool
+	}{
+		{"9.1.12", true},
+		{"9.1.13", true},
+		{"9.2.0", true},
+		{"10.0.1", true},
+		{"9.1.12-1", true},
+		{"9.1.11", false},
+		{"9.1.3", false},
+		{"9.0.20", false},
+		{"8.4.21", false},
+		{"9.1", false},
+		{"", false},
+		{"nine.1.12", false},
+	} {
+		if got := (&Version{Version: tt.version}).AtLeast(9, 1, 12); got != tt.want {
+			t.Errorf("%q.AtLeast(9, 1, 12) = %v, want %v", tt.version, got, tt.want)
+		}
+	}
+}
+
+// The fake answers version 8.3.0, whose pool status reports another
+// pool's statistics; the version is read once per client.
+func TestCephPoolStatisticsPerPool(t *testing.T) {
+	f := newFakePVE(t, false)
+	c := newTestClient(t, f, nil)
+	ctx := context.Background()
+	before := f.count("GET /version")
+	for range 3 {
+		if perPool, err := c.CephPoolStatisticsPerPool(ctx); err != nil || perPool {
+			t.Fatalf("CephPoolStatisticsPerPool() = %v, %v; want false for 8.3.0", perPool, err)
+		}
+	}
+	if n := f.count("GET /version") - before; n != 1 {
+		t.Errorf("GET /version sent %d times, want once", n)
+	}
+}

@@ -63,6 +63,7 @@ type poolModel struct {
 	ForceDestroy types.Bool  `tfsdk:"force_destroy"`
 	PGNumActual  types.Int64 `tfsdk:"pg_num_actual"`
 	Objects      types.Int64 `tfsdk:"objects"`
+	BytesUsed    types.Int64 `tfsdk:"bytes_used"`
 }
 
 func (r *poolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -160,7 +161,11 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			},
 			"pg_num_actual": schema.Int64Attribute{Description: "The PG count the pool has now.", Computed: true},
 			"objects": schema.Int64Attribute{Description: "Objects in the pool when last read, as Ceph last reported " +
-				"(it reports pool usage every few seconds; null until it has).", Computed: true},
+				"(it reports pool usage every few seconds; null until it has). Through PVE's API null on PVE 8.4 and on " +
+				"9.x before 9.1.12, whose pool status reports the statistics of another pool.", Computed: true},
+			"bytes_used": schema.Int64Attribute{Description: "Raw bytes the pool uses (replicas included) when last read, " +
+				"as Ceph last reported (null until it has). A pool that holds objects or bytes is not deleted without " +
+				"`force_destroy`.", Computed: true},
 		},
 	}
 }
@@ -323,7 +328,24 @@ func (m *poolModel) fromAPI(p *poolInfo) {
 	m.QuotaMaxBytes, m.QuotaMaxObjects = optInt(p.QuotaMaxBytes), optInt(p.QuotaMaxObjects)
 	// Ceph reports pool usage every few seconds: a pool it has not
 	// reported yet has no statistics (objects unknown: null).
-	m.Objects = optInt(p.Objects)
+	m.Objects, m.BytesUsed = optInt(p.Objects), optInt(p.BytesUsed)
+}
+
+// usageKnown reports whether Ceph has reported the pool's usage.
+func (m *poolModel) usageKnown() bool { return !m.Objects.IsNull() || !m.BytesUsed.IsNull() }
+
+// holdsData says what the pool holds ("3 objects", "4096 bytes"), "" when
+// it is empty or its usage unknown. Objects decide where they are known;
+// through PVE's API on releases that report no per-pool object count, the
+// pool's bytes do.
+func (m *poolModel) holdsData() string {
+	if n := m.Objects.ValueInt64(); n > 0 {
+		return fmt.Sprintf("%d objects", n)
+	}
+	if n := m.BytesUsed.ValueInt64(); n > 0 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return ""
 }
 
 // read sets m from the pool through t.
@@ -435,7 +457,7 @@ func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 			resp.Diagnostics.AddError(summary, err.Error())
 			return
 		}
-		if force || !state.Objects.IsNull() || i == 20 {
+		if force || state.usageKnown() || i == 20 {
 			break
 		}
 		select {
@@ -445,15 +467,17 @@ func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	if state.Objects.IsNull() && !force {
-		resp.Diagnostics.AddError("Ceph Pool Usage Unknown",
-			fmt.Sprintf("Ceph has not reported how much pool %s holds yet: try again in a few seconds, or set force_destroy = true", name))
-		return
-	}
-	if n := state.Objects.ValueInt64(); n > 0 && !force {
-		resp.Diagnostics.AddError("Ceph Pool Holds Data",
-			fmt.Sprintf("pool %s holds %d objects: set force_destroy = true (and apply) to delete it with its data", name, n))
-		return
+	if !force {
+		if msg := state.holdsData(); msg != "" {
+			resp.Diagnostics.AddError("Ceph Pool Holds Data",
+				fmt.Sprintf("pool %s holds %s: set force_destroy = true (and apply) to delete it with its data", name, msg))
+			return
+		}
+		if !state.usageKnown() {
+			resp.Diagnostics.AddError("Ceph Pool Usage Unknown",
+				fmt.Sprintf("Ceph has not reported how much pool %s holds yet: try again in a few seconds, or set force_destroy = true", name))
+			return
+		}
 	}
 	if err := t.remove(ctx, name, force); err != nil && !errors.Is(err, errPoolNotFound) {
 		resp.Diagnostics.AddError(summary, err.Error())

@@ -24,6 +24,12 @@ func TestAccCephPool_librados(t *testing.T) {
 	poolLifecycle(t, c, acctest.CephProviderBlock(lab, c), knownvalue.Null())
 }
 
+// Two pools through librados: the guard reads "ceph df" by pool name.
+func TestAccCephPool_libradosTwoPools(t *testing.T) {
+	lab, c := cephLab(t, true)
+	twoPoolGuard(t, c, acctest.CephProviderBlock(lab, c))
+}
+
 // What only librados sets: quotas (set, changed, removed), an application
 // changed (the old one disabled), and an erasure-coded pool from a profile
 // and its rule, with overwrites on; turning them off is refused at plan
@@ -108,9 +114,9 @@ resource "pve_ceph_pool" "ec" {
 				},
 			},
 			{ResourceName: ec, ImportState: true, ImportStateId: "ecdata", ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"objects"}},
+				ImportStateVerifyIgnore: []string{"objects", "bytes_used"}},
 			{ResourceName: q, ImportState: true, ImportStateId: "quota", ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"objects", "node"}},
+				ImportStateVerifyIgnore: []string{"objects", "bytes_used", "node"}},
 			{
 				Config: config("quota_max_objects = 0\n  quota_max_bytes = 2147483648", "cephfs"),
 				Check:  cephSees(0, 2147483648, "cephfs"),

@@ -2,10 +2,8 @@ package ceph_test
 
 import (
 	"fmt"
-	"os/exec"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -62,32 +60,8 @@ func checkPoolGone(c *cephlab.Cluster, name string) resource.TestCheckFunc {
 // (it reports pool usage every few seconds).
 func putObject(t *testing.T, c *cephlab.Cluster, pool string) {
 	t.Helper()
-	cmd := exec.Command("rados", "-c", c.ConfPath(), "-k", c.KeyringPath(), "-p", pool, "put", "hello", "/etc/hostname")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("rados put: %v: %s", err, out)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var df struct {
-			Pools []struct {
-				Name  string `json:"name"`
-				Stats struct {
-					Objects int64 `json:"objects"`
-				} `json:"stats"`
-			} `json:"pools"`
-		}
-		if err := c.CommandJSON(&df, "df"); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range df.Pools {
-			if p.Name == pool && p.Stats.Objects > 0 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Ceph never counted the object")
-		}
-		time.Sleep(500 * time.Millisecond)
+	if err := c.PutObject(pool, "hello", []byte("hello\n")); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -116,7 +90,7 @@ func poolLifecycle(t *testing.T, c *cephlab.Cluster, providerBlock string, node 
 				},
 			},
 			{ResourceName: name, ImportState: true, ImportStateId: "acc-rbd", ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"objects"}},
+				ImportStateVerifyIgnore: []string{"objects", "bytes_used"}},
 			{
 				Config: poolConfig(providerBlock, "size = 3\n min_size = 3\n pg_num = 16\n target_size_ratio = 0.2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -150,6 +124,75 @@ func poolLifecycle(t *testing.T, c *cephlab.Cluster, providerBlock string, node 
 			{Config: poolConfig(providerBlock, "size = 2\n pg_num = 16\n force_destroy = true")},
 		},
 	})
+}
+
+// checkPoolExists fails when Ceph has no pool name.
+func checkPoolExists(c *cephlab.Cluster, name string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		if checkPoolGone(c, name)(s) == nil {
+			return fmt.Errorf("pool %s is gone", name)
+		}
+		return nil
+	}
+}
+
+// twoPools is an older pool and a newer one created after it (a higher
+// pool ID: the last in "ceph df"), with older's force_destroy.
+func twoPools(providerBlock string, older bool, force bool) string {
+	cfg := providerBlock + `
+resource "pve_ceph_pool" "newer" {
+  name              = "acc-newer"
+  pg_autoscale_mode = "off"
+  pg_num            = 8
+`
+	if older {
+		cfg += "  depends_on = [pve_ceph_pool.older]\n"
+	}
+	cfg += "}\n"
+	if older {
+		cfg += fmt.Sprintf(`
+resource "pve_ceph_pool" "older" {
+  name              = "acc-older"
+  pg_autoscale_mode = "off"
+  pg_num            = 8
+  force_destroy     = %t
+}
+`, force)
+	}
+	return cfg
+}
+
+// twoPoolGuard: the older of two pools holds an object, the newer is
+// empty; removing the older from the configuration is refused without
+// force_destroy. PVE up to 9.1.11 answers a pool's status with the newer
+// pool's statistics (the lab models 9.1.3), so a guard that trusted them
+// would delete the older pool's data.
+func twoPoolGuard(t *testing.T, c *cephlab.Cluster, providerBlock string) {
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             resource.ComposeTestCheckFunc(checkPoolGone(c, "acc-older"), checkPoolGone(c, "acc-newer")),
+		Steps: []resource.TestStep{
+			{Config: twoPools(providerBlock, true, false)},
+			{
+				PreConfig:   func() { putObject(t, c, "acc-older") },
+				Config:      twoPools(providerBlock, false, false),
+				ExpectError: regexp.MustCompile(`(?s)Ceph Pool Holds Data.*pool acc-older holds`),
+			},
+			{
+				Config: twoPools(providerBlock, true, true),
+				Check:  checkPoolExists(c, "acc-older"),
+			},
+			{Config: twoPools(providerBlock, false, true), Check: checkPoolGone(c, "acc-older")},
+		},
+	})
+}
+
+// Two pools through PVE's API: the guard reads the pool list's bytes_used,
+// which is per pool on every release.
+func TestAccCephPool_pveAPITwoPools(t *testing.T) {
+	lab, c := cephLab(t, true)
+	twoPoolGuard(t, c, acctest.ProviderBlock(lab))
 }
 
 // Through PVE's API (no ceph {} block), on a real Ceph cluster.

@@ -33,7 +33,10 @@ type poolInfo struct {
 	ECProfile                      string
 	ECOverwrites                   *bool  // nil: not an EC pool, or not reported (PVE's API)
 	QuotaMaxBytes, QuotaMaxObjects *int64 // nil: not reported (PVE's API)
-	Objects                        *int64 // nil until Ceph has reported the pool's usage
+	// Objects and BytesUsed are the pool's usage, nil until Ceph has
+	// reported it, or (Objects, through PVE's API) where the server does
+	// not report it per pool.
+	Objects, BytesUsed *int64
 }
 
 // poolTransport reaches pools through one backend.
@@ -162,11 +165,31 @@ func (t pvePools) get(ctx context.Context, name string) (*poolInfo, error) {
 		AutoscaleMode: str("pg_autoscale_mode"), CrushRule: str("crush_rule"), TargetSizeBytes: num("target_size")}
 	_ = json.Unmarshal(raw["target_size_ratio"], &p.TargetSizeRatio)
 	_ = json.Unmarshal(raw["application_list"], &p.Applications)
-	var stats struct {
-		Objects *int64 `json:"objects"`
+	// getpool's statistics are another pool's on PVE up to 9.1.11 and 8.4
+	// (see pve.Client.CephPoolStatisticsPerPool); the pool list's
+	// bytes_used is this pool's on every release.
+	perPool, err := t.c.CephPoolStatisticsPerPool(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(raw["statistics"], &stats); err == nil {
-		p.Objects = stats.Objects
+	if perPool {
+		var stats struct {
+			Objects   *int64 `json:"objects"`
+			BytesUsed *int64 `json:"bytes_used"`
+		}
+		if err := json.Unmarshal(raw["statistics"], &stats); err == nil {
+			p.Objects, p.BytesUsed = stats.Objects, stats.BytesUsed
+		}
+		return p, nil
+	}
+	pools, err := t.c.CephPools(ctx, t.node)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range pools {
+		if e.ID == p.ID && e.Name == name {
+			p.BytesUsed = e.BytesUsed
+		}
 	}
 	return p, nil
 }
@@ -252,12 +275,12 @@ func (t radosPools) get(ctx context.Context, name string) (*poolInfo, error) {
 	} else {
 		info.ECProfile = ""
 	}
-	n, reported, err := t.c.PoolUsage(ctx, name)
+	u, reported, err := t.c.PoolUsage(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	if reported {
-		info.Objects = &n
+		info.Objects, info.BytesUsed = &u.Objects, &u.BytesUsed
 	}
 	return info, nil
 }

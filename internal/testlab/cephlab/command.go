@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -82,3 +84,58 @@ func (c *Cluster) MonCommand(cmd map[string]any) ([]byte, string, error) {
 }
 
 var errClosed = errors.New("cephlab: the Ceph cluster is not running")
+
+// PutObject writes an object named object, holding data, into pool with the
+// rados CLI, as a client of the cluster would, and waits until Ceph counts
+// it in "ceph df" (the managers report pool usage every few seconds), at
+// most a minute.
+func (c *Cluster) PutObject(pool, object string, data []byte) error {
+	src := filepath.Join(c.dir, "put-"+object)
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		return fmt.Errorf("cephlab: %w", err)
+	}
+	defer os.Remove(src)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "rados", "-c", c.ConfPath(), "-k", c.KeyringPath(), "-p", pool, "put", object, src)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("cephlab: rados put %s/%s: %w: %s", pool, object, err, out)
+	}
+	for {
+		n, err := c.PoolObjects(pool)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cephlab: ceph df never counted an object in pool %s", pool)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// PoolObjects returns the objects "ceph df" counts in pool (0 for a pool it
+// does not report yet).
+func (c *Cluster) PoolObjects(pool string) (int64, error) {
+	var df struct {
+		Pools []struct {
+			Name  string `json:"name"`
+			Stats struct {
+				Objects int64 `json:"objects"`
+			} `json:"stats"`
+		} `json:"pools"`
+	}
+	if err := c.CommandJSON(&df, "df"); err != nil {
+		return 0, err
+	}
+	for _, p := range df.Pools {
+		if p.Name == pool {
+			return p.Stats.Objects, nil
+		}
+	}
+	return 0, nil
+}

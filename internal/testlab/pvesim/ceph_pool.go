@@ -294,7 +294,18 @@ func (p *PVE) cephPoolStatus(r *Request) (any, error) {
 		data["autoscale_status"] = autoscaleStatus(c)[pool]
 		for _, e := range asList(asMap(df)["pools"]) {
 			d := asMap(e)
-			if d["stats"] == nil || perl.String(d["name"]) != pool {
+			if d["stats"] == nil {
+				continue
+			}
+			if p.rel.poolStatusLastPool {
+				// next if !defined($d->{name}) && !$d->{name} ne "$pool";
+				// skips only pools without a name (!undef is 1): every
+				// named pool's statistics pass, the last one's stay
+				// (version.go, poolStatusLastPool).
+				if d["name"] == nil && pool != "1" {
+					continue
+				}
+			} else if perl.String(d["name"]) != pool { // b0f4269e
 				continue
 			}
 			data["statistics"] = d["stats"]

@@ -281,3 +281,41 @@ func TestCephPoolAPIChecks(t *testing.T) {
 		t.Errorf("rules = %v", l)
 	}
 }
+
+// TestCephPoolStatusLastPool: on the modelled releases (9.1.3, 8.4.1)
+// getpool's statistics are those of the last pool in "ceph df", whatever
+// pool was asked for (version.go, poolStatusLastPool; pve-manager b0f4269e
+// fixed it in 9.1.12); the pool list maps "ceph df" by pool ID and is right.
+func TestCephPoolStatusLastPool(t *testing.T) {
+	cl := labCeph(t)
+	lab := startLab(t, Options{Ceph: cl})
+	c := newCaller(t, lab).WithToken()
+	for _, name := range []string{"stat-older", "stat-newer"} {
+		runTask(t, c, http.MethodPost, "/nodes/pve1/ceph/pool", url.Values{"name": {name}, "size": {"2"}, "min_size": {"1"}, "pg_num": {"8"}, "pg_autoscale_mode": {"off"}})
+		t.Cleanup(func() { c.Form(http.MethodDelete, "/nodes/pve1/ceph/pool/"+name, url.Values{"force": {"1"}}) })
+	}
+	if err := cl.PutObject("stat-older", "hello", []byte("hello, pool\n")); err != nil {
+		t.Fatal(err)
+	}
+	objects := func(name string) any {
+		st := dataMap(t, c.Form(http.MethodGet, "/nodes/pve1/ceph/pool/"+name+"/status", url.Values{"verbose": {"1"}}))
+		stats, _ := st["statistics"].(map[string]any)
+		if stats == nil {
+			t.Fatalf("status of %s has no statistics: %v", name, st)
+		}
+		return stats["objects"]
+	}
+	// the newer pool is the last in "ceph df": both answer its statistics
+	if got := objects("stat-older"); got != 0.0 {
+		t.Errorf("statistics.objects of stat-older = %v, want 0 (stat-newer's, as PVE 9.1.3 answers)", got)
+	}
+	if got := objects("stat-newer"); got != 0.0 {
+		t.Errorf("statistics.objects of stat-newer = %v, want 0", got)
+	}
+	if e := cephPoolEntry(t, c, "pve1", "stat-older"); e == nil || !(e["bytes_used"].(float64) > 0) {
+		t.Errorf("list: stat-older = %v, want bytes_used > 0", e)
+	}
+	if e := cephPoolEntry(t, c, "pve1", "stat-newer"); e == nil || e["bytes_used"] != 0.0 {
+		t.Errorf("list: stat-newer = %v, want bytes_used 0", e)
+	}
+}

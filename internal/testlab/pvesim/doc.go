@@ -39,4 +39,15 @@
 // the request path (router.go, dispatch.go, params.go, auth.go, tasks.go),
 // and the API by area prefix: cluster_*, ha_*, qemu_*, lxc_*, storage_*,
 // ceph_*, network, pools, mapping, options.
+//
+// # Upstream bugs the lab models
+//
+// A client meets the bugs of the release it talks to, so the lab has them
+// too, for the releases it models (version.go), each with its fix:
+//
+//   - getpool (GET /nodes/{node}/ceph/pool/{name}/status?verbose=1) answers
+//     the statistics of the last pool in "ceph df", not of {name}: the filter
+//     in PVE/API2/Ceph/Pool.pm never skips a named pool. In PVE 6.4 to
+//     9.1.11 and every 8.4.x; fixed by pve-manager b0f4269e (9.1.12).
+//     The pool list maps "ceph df" by pool ID and is right (ceph_pool.go).
 package pvesim

@@ -23,6 +23,14 @@ type pveReleaseInfo struct {
 	// rule purging on resource removal, and has migrated HA groups to rules;
 	// pve-ha-manager 4 (PVE 8) has HA groups.
 	haRules bool
+	// poolStatusLastPool: getpool (GET /nodes/{node}/ceph/pool/{name}/status
+	// with verbose=1) answers the statistics of the last pool in "ceph df",
+	// whatever pool was asked for. pve-manager PVE/API2/Ceph/Pool.pm filters
+	// with "next if !defined($d->{name}) && !$d->{name} ne "$pool";", which
+	// never skips a pool that has a name (every pool has one). Since
+	// 54ba7dd9 (6.4); fixed by b0f4269e in 9.1.12, never on stable-8
+	// (8.4.21 still has it).
+	poolStatusLastPool bool
 }
 
 // defaultPVERelease is the release a lab models unless told otherwise.
@@ -40,6 +48,8 @@ var pveReleases = map[string]*pveReleaseInfo{
 		qemu:       qemuVersion,
 		schemaFile: schemaFileName,
 		haRules:    true,
+
+		poolStatusLastPool: true, // 9.1.3 < 9.1.12
 	},
 	"8.4": {
 		major:      8,
@@ -50,6 +60,8 @@ var pveReleases = map[string]*pveReleaseInfo{
 		kversion:   "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-10 (2025-04-18T07:39Z)",
 		qemu:       "9.2.0",
 		schemaFile: "pve-8.4.2.json",
+
+		poolStatusLastPool: true,
 	},
 }
 
