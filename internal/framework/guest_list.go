@@ -66,7 +66,8 @@ func (d *guestListDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 		name, what = "host name", "LXC containers"
 	}
 	resp.Schema = schema.Schema{
-		Description: "The cluster's " + what + " (`GET /cluster/resources`), filtered, sorted by VM ID.",
+		Description: "The cluster's " + what + " (`GET /cluster/resources`, with each guest's status, name and template flag " +
+			"as its node reports them now), filtered, sorted by VM ID.",
 		Attributes: map[string]schema.Attribute{
 			"node": schema.StringAttribute{
 				Description: "Only " + nouns + " on this node.",
@@ -129,6 +130,7 @@ func (d *guestListDataSource) Read(ctx context.Context, req datasource.ReadReque
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	liveGuestState(ctx, c, d.kind, rs)
 	out := []guestEntryModel{}
 	for _, r := range rs {
 		if !filter.Match(r) {
@@ -147,5 +149,35 @@ func (d *guestListDataSource) Read(ctx context.Context, req datasource.ReadReque
 	sort.Slice(out, func(i, j int) bool { return out[i].VMID.ValueInt64() < out[j].VMID.ValueInt64() })
 	for attr, v := range map[string]any{"node": m.Node, "tag": m.Tag, "name_regex": m.NameRegex, "template": m.Template, d.plural(): out} {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
+	}
+}
+
+// liveGuestState replaces the status, name and template flag of the guests
+// of kind in rs with what their nodes report now (the nodes' guest lists,
+// which PVE computes live): /cluster/resources has them from pvestatd's
+// last broadcast, up to 10 s old ("unknown", without a name, for a guest
+// made since). A node that does not answer (offline) keeps what
+// /cluster/resources says, which is "unknown" for its guests.
+func liveGuestState(ctx context.Context, c *pve.Client, kind pve.GuestKind, rs []pve.ClusterResource) {
+	live := map[string]map[int]pve.GuestStatus{}
+	for i := range rs {
+		r := &rs[i]
+		if r.Type != string(kind) {
+			continue
+		}
+		guests, ok := live[r.Node]
+		if !ok {
+			list, err := c.NodeGuests(ctx, kind, r.Node)
+			if err == nil {
+				guests = map[int]pve.GuestStatus{}
+				for _, g := range list {
+					guests[int(g.VMID)] = g.GuestStatus
+				}
+			}
+			live[r.Node] = guests
+		}
+		if st, ok := guests[r.VMID]; ok {
+			r.Status, r.Name, r.Template = st.Status, st.Name, st.Template
+		}
 	}
 }

@@ -117,6 +117,24 @@ type GuestStatus struct {
 	Lock      string `json:"lock"`
 	Name      string `json:"name"`
 	Uptime    int64  `json:"uptime"`
+	Template  Int    `json:"template"` // 1 for templates
+}
+
+// NodeGuest is one guest of a node's guest list (GET /nodes/{node}/qemu or
+// /lxc), which PVE computes live (vmstatus).
+type NodeGuest struct {
+	VMID Int `json:"vmid"`
+	GuestStatus
+}
+
+// NodeGuests lists a node's guests of one kind, with their live run state,
+// names and template flags.
+func (c *Client) NodeGuests(ctx context.Context, kind GuestKind, node string) ([]NodeGuest, error) {
+	var out []NodeGuest
+	if err := c.Get(ctx, "/nodes/"+url.PathEscape(node)+"/"+string(kind), nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // GuestCurrentStatus reads a guest's run state.
@@ -241,16 +259,27 @@ func (c *Client) DeleteGuest(ctx context.Context, kind GuestKind, node string, v
 	return c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
 }
 
-// FindGuest finds the node a guest lives on through /cluster/resources
-// (guests move between nodes). A guest that does not exist is ErrNotFound.
+// FindGuest finds a guest: the node it lives on and its kind through
+// /cluster/resources (guests move between nodes), its run state, name,
+// template flag and lock from that node (status/current). PVE fills a
+// guest's status, name, template flag and usage in /cluster/resources from
+// the statistics pvestatd broadcasts every 10 s ("unknown" and no name
+// before the first broadcast: PVE::API2Tools::extract_vm_stats), so only
+// its node, kind and ID are current there. A guest that does not exist is
+// ErrNotFound.
 func (c *Client) FindGuest(ctx context.Context, vmid int) (*ClusterResource, error) {
 	rs, err := c.ClusterResources(ctx, "vm")
 	if err != nil {
 		return nil, err
 	}
 	for i := range rs {
-		if rs[i].VMID == vmid && (rs[i].Type == "qemu" || rs[i].Type == "lxc") {
-			return &rs[i], nil
+		if r := &rs[i]; r.VMID == vmid && (r.Type == "qemu" || r.Type == "lxc") {
+			st, err := c.GuestCurrentStatus(ctx, GuestKind(r.Type), r.Node, vmid)
+			if err != nil {
+				return nil, fmt.Errorf("guest %d on %s: %w", vmid, r.Node, err)
+			}
+			r.Status, r.Name, r.Lock, r.Template, r.Uptime = st.Status, st.Name, st.Lock, st.Template, uint64(max(st.Uptime, 0))
+			return r, nil
 		}
 	}
 	return nil, fmt.Errorf("guest %d: %w", vmid, ErrNotFound)

@@ -2,6 +2,7 @@ package testlab
 
 import (
 	"net"
+	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
@@ -37,6 +38,10 @@ type Options struct {
 	// Version is the PVE release to model: "9.1" (default) or "8.4" (see
 	// pvesim.Options.Version).
 	Version string
+	// StatdInterval is how often every node's pvestatd broadcasts its
+	// guests' status, which /cluster/resources shows (0: PVE's 10 s; see
+	// pvesim.Options.StatdInterval).
+	StatdInterval time.Duration
 	// BMC is the vendor behaviour every node's BMC starts with (see
 	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
 	// the DMTF mockup's shape.
@@ -75,6 +80,8 @@ func Start(opts Options) (*Lab, error) {
 		Logf:       opts.Logf,
 		Ceph:       opts.Ceph,
 		Version:    opts.Version,
+
+		StatdInterval: opts.StatdInterval,
 	})
 	if err != nil {
 		return nil, err

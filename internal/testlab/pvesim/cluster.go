@@ -215,14 +215,7 @@ func (p *PVE) resourceEntriesLocked() (guests, others []map[string]any) {
 		if (g.kind == "qemu" && p.qemu.vms[id] != nil) || (g.kind == "lxc" && p.lxc.cts[id] != nil) {
 			continue // the qemu and lxc resource sources have it
 		}
-		guests = append(guests, map[string]any{
-			"id":       fmt.Sprintf("%s/%d", g.kind, id),
-			"type":     g.kind,
-			"vmid":     id,
-			"node":     g.node,
-			"status":   "stopped",
-			"template": 0,
-		})
+		guests = append(guests, guestResource(g.kind, id, g.node, nil, p.rrd[id], ""))
 	}
 	for _, src := range p.resourceSources {
 		for _, e := range src() {

@@ -336,7 +336,7 @@ func TestClusterJoinRefusals(t *testing.T) {
 
 func TestClusterQuorum(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 	pve1 := c.OnNode("pve1")
 	all := map[string]bool{"pve1": true, "pve2": true, "pve3": true}
@@ -344,6 +344,7 @@ func TestClusterQuorum(t *testing.T) {
 	runTask(t, pve1, http.MethodPost, "/nodes/pve3/qemu", url.Values{"vmid": {"100"}})
 	runTask(t, pve1, http.MethodPost, "/nodes/pve3/qemu/100/status/start", nil)
 	vmStatus := func() any {
+		afterStatd(lab)
 		return pvetest.DataList(t, pve1.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))[0]["status"]
 	}
 	if st := vmStatus(); st != "running" {

@@ -40,6 +40,14 @@
 // and the API by area prefix: cluster_*, ha_*, qemu_*, lxc_*, storage_*,
 // ceph_*, network, pools, mapping, options.
 //
+// # What PVE reports late
+//
+// A guest's status, name, template flag, uptime and usage in
+// /cluster/resources (and among a pool's members) are what its node's
+// pvestatd last broadcast, every Options.StatdInterval (PVE: 10 s):
+// "unknown" and without a name before the first broadcast (statd.go). The
+// nodes' guest lists and a guest's status/current are live, as in PVE.
+//
 // # Upstream bugs the lab models
 //
 // A client meets the bugs of the release it talks to, so the lab has them

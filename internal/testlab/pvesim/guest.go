@@ -181,28 +181,22 @@ func pendingArray(conf, pending map[string]string, typed func(k, v string) any) 
 	return out
 }
 
-// guestResource is a guest's /cluster/resources entry, built from its
-// vmstatus (s) like PVE::API2Tools::extract_vm_stats does.
-func guestResource(kind string, vmid int, node string, s map[string]any, haState string) map[string]any {
+// guestResource is a guest's entry in /cluster/resources
+// (PVE::API2Tools::extract_vm_stats and the resources API): ID, kind and
+// node from the VM list; status, name, template flag, uptime and usage
+// from what its node's pvestatd last broadcast (stats; nil before the
+// first: status "unknown", nothing else); lock and tags from its
+// configuration (s, its vmstatus now); hastate from the HA manager.
+func guestResource(kind string, vmid int, node string, s map[string]any, stats rrdGuest, haState string) map[string]any {
 	e := map[string]any{
-		"id":        fmt.Sprintf("%s/%d", kind, vmid),
-		"type":      kind,
-		"vmid":      vmid,
-		"node":      node,
-		"name":      s["name"],
-		"status":    s["status"],
-		"template":  perl.BoolInt(s["template"] == 1),
-		"maxcpu":    s["cpus"],
-		"maxmem":    s["maxmem"],
-		"maxdisk":   s["maxdisk"],
-		"cpu":       s["cpu"],
-		"mem":       s["mem"],
-		"disk":      s["disk"],
-		"netin":     s["netin"],
-		"netout":    s["netout"],
-		"diskread":  s["diskread"],
-		"diskwrite": s["diskwrite"],
-		"uptime":    s["uptime"],
+		"id":     fmt.Sprintf("%s/%d", kind, vmid),
+		"type":   kind,
+		"vmid":   vmid,
+		"node":   node,
+		"status": "unknown",
+	}
+	for k, v := range stats {
+		e[k] = v
 	}
 	for _, k := range []string{"tags", "lock"} {
 		if v, ok := s[k]; ok {

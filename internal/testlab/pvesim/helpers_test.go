@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"testing"
+	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
@@ -15,6 +16,15 @@ func startLab(t *testing.T, opts Options) *PVE {
 	}
 	return simtest.Start(t, func() (*PVE, error) { return Start(opts) })
 }
+
+// statdTick is the pvestatd interval of tests that read guests in
+// /cluster/resources: short, so that they wait little (afterStatd).
+const statdTick = 50 * time.Millisecond
+
+// afterStatd waits until every node's pvestatd has broadcast its guests'
+// status since the call: /cluster/resources then shows what was done
+// before it.
+func afterStatd(lab *PVE) { time.Sleep(2*lab.lab.statdInterval + 10*time.Millisecond) }
 
 // requireSchema fails tests whose behaviour needs parameter checks when the
 // lab runs without them.

@@ -79,6 +79,9 @@ type pveLab struct {
 	logMu  sync.Mutex
 	logged map[string]bool
 
+	statdInterval time.Duration // every node's pvestatd (statd.go)
+	done          chan struct{} // closed when the lab closes
+
 	mu      sync.Mutex
 	hosts   []*labHost
 	pending []*topoChange
@@ -312,6 +315,9 @@ func (l *pveLab) startNode(name string) error {
 
 func (l *pveLab) close() error {
 	l.mu.Lock()
+	if !l.closed {
+		close(l.done)
+	}
 	l.closed = true
 	var srvs []*sim.Server
 	for _, h := range l.hosts {

@@ -589,7 +589,7 @@ func (p *PVE) lxcResourcesLocked() []map[string]any {
 	var out []map[string]any
 	for _, id := range slices.Sorted(maps.Keys(p.lxc.cts)) {
 		ct := p.lxc.cts[id]
-		out = append(out, guestResource("lxc", id, ct.node, p.ctStatusLocked(ct, now), p.haResourceState("lxc", id)))
+		out = append(out, guestResource("lxc", id, ct.node, p.ctStatusLocked(ct, now), p.rrd[id], p.haResourceState("lxc", id)))
 	}
 	return out
 }

@@ -593,7 +593,7 @@ func TestLXCHAManaged(t *testing.T) {
 
 func TestLXCClusterResourcesAndNextID(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	if id := c.Get("/cluster/nextid").Body["data"]; id != "101" {
@@ -609,6 +609,7 @@ func TestLXCClusterResourcesAndNextID(t *testing.T) {
 	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{"vmid": {"100"}, "ostemplate": {debianTemplate}, "rootfs": {"local-lvm:1"}}),
 		"VM 100 already exists on node 'pve1'")
 
+	afterStatd(lab)
 	res := pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
 	if len(res) != 2 || res[0]["id"] != "qemu/100" || res[1]["id"] != "lxc/101" {
 		t.Fatalf("resources = %v", res)

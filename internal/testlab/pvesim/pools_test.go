@@ -145,7 +145,7 @@ func TestPoolsCreateListUpdateDelete(t *testing.T) {
 
 func TestPoolGuestMembers(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 	for _, id := range []string{"web", "db"} {
 		expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {id}}))
@@ -162,6 +162,7 @@ func TestPoolGuestMembers(t *testing.T) {
 	if _, ok := vmConfig(t, c, "pve1", 100, false)["pool"]; ok {
 		t.Error("pool is not a config key")
 	}
+	afterStatd(lab) // a member's status and name are pvestatd's (read_pool uses extract_vm_stats)
 	p := poolOf(t, c, "web", "")
 	if ms := p["members"].([]any); len(ms) != 1 {
 		t.Fatalf("web = %v", p)
@@ -235,7 +236,7 @@ func TestPoolGuestMembers(t *testing.T) {
 
 func TestPoolClusterResources(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"web"}}))
 	expectNull(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"empty"}}))
@@ -262,7 +263,9 @@ func TestPoolClusterResources(t *testing.T) {
 		for _, r := range pvetest.DataList(t, c.Get("/cluster/resources")) {
 			byID[r["id"].(string)] = r
 		}
-		return byID["qemu/100"]["uptime"].(float64) > 0 && byID["lxc/200"]["uptime"].(float64) > 0
+		vmUp, _ := byID["qemu/100"]["uptime"].(float64)
+		ctUp, _ := byID["lxc/200"]["uptime"].(float64)
+		return vmUp > 0 && ctUp > 0
 	})
 	web, vm, ct := byID["/pool/web"], byID["qemu/100"], byID["lxc/200"]
 	if byID["/pool/empty"]["uptime"] != nil || len(byID["/pool/empty"]) != 3 {
@@ -319,7 +322,7 @@ func TestPoolSchemaRejects(t *testing.T) {
 // client, against the lab.
 func TestGoProxmoxPools(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	createSimpleCT(t, c, "pve1", 200, nil)
@@ -347,6 +350,7 @@ func TestGoProxmoxPools(t *testing.T) {
 	if err := web.Update(ctx, &proxmox.PoolUpdateOption{VirtualMachines: "100,200", Storage: "local", Comment: "Web"}); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+	afterStatd(lab) // a member's status and name are pvestatd's (read_pool uses extract_vm_stats)
 	web, err = client.Pool(ctx, "web")
 	if err != nil || web.Comment != "Web" || len(web.Members) != 3 {
 		t.Fatalf("Pool = %+v, %v", web, err)

@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -63,6 +64,10 @@ type Options struct {
 	// groups on 8.4). Every node of the lab runs it, in a cluster or
 	// standalone.
 	Version string
+	// StatdInterval is how often every node's pvestatd broadcasts the
+	// status of its guests, which /cluster/resources shows (statd.go): 0 is
+	// PVE's 10 s (DefaultStatdInterval). Tests may shorten it, not to zero.
+	StatdInterval time.Duration
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -94,6 +99,7 @@ type PVE struct {
 	ops             []*vmOp                   // workers acting on guests
 	flocks          map[int]*flock            // guest config flocks, by VMID
 	ha              *haState                  // /etc/pve/ha (ha_config.go)
+	rrd             map[int]rrdGuest          // the guests' status as pvestatd last broadcast it (statd.go)
 	dcConfig        string                    // /etc/pve/datacenter.cfg (options.go)
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
@@ -127,6 +133,7 @@ func newPVEState(l *pveLab) *PVE {
 		lxc:       newLXCState(),
 		flocks:    map[int]*flock{},
 		ha:        newHAState(),
+		rrd:       map[int]rrdGuest{},
 
 		storageCfg: installerStorageCfg,
 		privFiles:  map[string]string{},
@@ -153,6 +160,12 @@ func newPVEState(l *pveLab) *PVE {
 // routes' part of it (package labdata), so that requests are checked all the
 // same; under CI (CI=true) the official file must be found.
 func Start(opts Options) (*PVE, error) {
+	return start(opts, func(interval time.Duration) time.Duration { return rand.N(interval) })
+}
+
+// start is Start; firstTick says when each node's pvestatd first
+// broadcasts, given the interval (Start: at a random moment within it).
+func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, error) {
 	if opts.Nodes < 0 {
 		return nil, fmt.Errorf("pvesim: invalid node count %d", opts.Nodes)
 	}
@@ -161,6 +174,12 @@ func Start(opts Options) (*PVE, error) {
 	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
+	}
+	switch {
+	case opts.StatdInterval < 0:
+		return nil, fmt.Errorf("pvesim: invalid statd interval %s", opts.StatdInterval)
+	case opts.StatdInterval == 0:
+		opts.StatdInterval = DefaultStatdInterval
 	}
 	rel, err := lookupPVERelease(opts.Version)
 	if err != nil {
@@ -173,6 +192,9 @@ func Start(opts Options) (*PVE, error) {
 		token:    sim.RandomUUID(),
 		faults:   sim.NewFaults(),
 		logged:   map[string]bool{},
+
+		statdInterval: opts.StatdInterval,
+		done:          make(chan struct{}),
 	}
 	if l.logf == nil {
 		l.logf = func(string, ...any) {}
@@ -245,6 +267,7 @@ func Start(opts Options) (*PVE, error) {
 			return nil, err
 		}
 	}
+	l.startStatd(firstTick)
 	return l.hosts[0].pve, nil
 }
 

@@ -685,7 +685,7 @@ func (p *PVE) qemuResourcesLocked() []map[string]any {
 	for _, id := range slices.Sorted(maps.Keys(p.qemu.vms)) {
 		vm := p.qemu.vms[id]
 		s := p.vmStatusLocked(vm, now, false)
-		out = append(out, guestResource("qemu", id, vm.node, s, p.haResourceState("qemu", id)))
+		out = append(out, guestResource("qemu", id, vm.node, s, p.rrd[id], p.haResourceState("qemu", id)))
 	}
 	return out
 }

@@ -124,7 +124,7 @@ var macRE = regexp.MustCompile(`^virtio=BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F
 
 func TestQemuCreateFromScratch(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 
 	res := c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{
@@ -207,6 +207,7 @@ func TestQemuCreateFromScratch(t *testing.T) {
 	}
 
 	// the guest is a cluster resource; the status shows it stopped
+	afterStatd(lab)
 	var found map[string]any
 	for _, r := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
 		if r["id"] == "qemu/100" {
@@ -414,7 +415,7 @@ func TestQemuResize(t *testing.T) {
 
 func TestQemuCloneAndTemplate(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, url.Values{"ide2": {"local-lvm:cloudinit"}})
 	src := vmConfig(t, c, "pve1", 100, false)
@@ -472,6 +473,7 @@ func TestQemuCloneAndTemplate(t *testing.T) {
 	if lc["scsi0"] != "local-lvm:vm-111-disk-0,iothread=1,size=8G" || lc["name"] != "node1" || lc["template"] != nil {
 		t.Errorf("linked clone = %v", lc)
 	}
+	afterStatd(lab)
 	res := pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}}))
 	if len(res) != 5 || res[0]["template"] != float64(1) || res[1]["template"] != float64(0) {
 		t.Errorf("resources = %v", res)
