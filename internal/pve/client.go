@@ -173,6 +173,9 @@ type Client struct {
 	version   *Version // the server's, once read (cachedVersion)
 }
 
+// idleConnTimeout drops idle connections before pveproxy closes them (5 s).
+const idleConnTimeout = 3 * time.Second
+
 // New validates cfg, builds the client and authenticates at once: with a
 // token it reads /version, with a username it logs in for a ticket. Failures
 // say what went wrong in provider terms: rejected credentials (matching
@@ -203,6 +206,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	base.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	base.TLSHandshakeTimeout = timeout
 	base.ResponseHeaderTimeout = timeout
+	// pveproxy closes a connection that is idle for 5 s: one kept longer
+	// may be closed just as a request goes out on it, which fails a POST
+	// (net/http retries only replayable requests).
+	base.IdleConnTimeout = idleConnTimeout
 
 	c := &Client{endpoint: endpoint, baseURL: endpoint + apiRoot}
 	var auth apiclient.Authenticator

@@ -27,7 +27,7 @@ var (
 	// "Permission check failed").
 	ErrPermission = errors.New("permission denied")
 	// ErrTransient: a failure that may pass on its own (HTTP 502, 503, 504,
-	// the proxy errors 595/596, a dropped connection). The transport has
+	// the proxy errors 595/596/597, a dropped connection). The transport has
 	// already retried idempotent requests before returning it.
 	ErrTransient = apiclient.ErrTransient
 	// ErrAuthentication: the credentials were rejected (HTTP 401).
@@ -122,11 +122,15 @@ func (e *APIError) noQuorum() bool {
 	return e.StatusCode >= 500 && strings.Contains(strings.ToLower(e.Message), "no quorum")
 }
 
-// Proxy errors of pveproxy (AnyEvent::HTTP): 595 for connection failures,
-// 596 for failures while reading the answer of the node it proxies to.
+// Proxy errors of pveproxy, AnyEvent::HTTP's pseudo status codes for the
+// request it proxies to another node or to pvedaemon: 595 for failures to
+// connect, 596 for failures while sending the request or reading the
+// answer's header (its 30 s timeout among them), 597 for failures while
+// reading the answer's body.
 const (
 	statusProxyConnect = 595
 	statusProxyRead    = 596
+	statusProxyBody    = 597
 )
 
 // idParams are the parameters that name the object a call is about, where
@@ -164,7 +168,7 @@ func (e *APIError) notFound() bool {
 func (e *APIError) transient() bool {
 	switch e.StatusCode {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
-		statusProxyConnect, statusProxyRead:
+		statusProxyConnect, statusProxyRead, statusProxyBody:
 		return !e.notFound()
 	case http.StatusInternalServerError:
 		return containsAny(strings.ToLower(e.Message), transientPhrases)

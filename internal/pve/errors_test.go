@@ -77,6 +77,7 @@ func TestAPIErrorIs(t *testing.T) {
 		{504, "Gateway Timeout", []error{ErrTransient}},
 		{595, "Connection refused", []error{ErrTransient}},
 		{596, "Connection timed out", []error{ErrTransient}},
+		{597, "Connection reset by peer", []error{ErrTransient}},
 		{500, "got no worker upid - start worker failed", []error{ErrTransient}},
 		{500, "proxy handler failed: Connection refused", []error{ErrTransient}},
 		{500, "VM 100 already running", nil},

@@ -41,6 +41,12 @@ import (
 // PVE's corosync configuration, pending changes); PVE.mu guards a state.
 // pveLab.mu is taken before any PVE.mu, never while holding one.
 
+// pveproxyTimeout is pveproxy's connection timeout: a connection that
+// sends nothing for 5 s is closed, between requests too (pve-http-server
+// PVE::APIServer::AnyEvent: AnyEvent::Handle's timeout is $self->{timeout},
+// "$self->{timeout} = 5 if !$self->{timeout}"; pveproxy sets none).
+const pveproxyTimeout = 5 * time.Second
+
 // labHost is one machine of the lab.
 type labHost struct {
 	index    int
@@ -130,6 +136,7 @@ func (l *pveLab) listen(h *labHost) error {
 		h.endpoint = "https://" + sim.EndpointHost(ln.Addr())
 	}
 	h.srv = sim.NewServer(ln, sim.ServerTLSConfig(h.cert.Load), func(req *http.Request) *sim.Response { return l.serve(h, req) })
+	h.srv.IdleTimeout = pveproxyTimeout
 	h.up = true
 	go h.srv.Serve()
 	return nil

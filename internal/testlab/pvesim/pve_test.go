@@ -1,13 +1,18 @@
 package pvesim
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim/simtest"
@@ -101,5 +106,37 @@ func TestKeepAliveAndGzip(t *testing.T) {
 	resp.Body.Close()
 	if resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Errorf("Content-Encoding = %q", resp.Header.Get("Content-Encoding"))
+	}
+}
+
+// TestIdleConnectionClosed: pveproxy closes a connection that sends nothing
+// for 5 s, between requests too (pveproxyTimeout).
+func TestIdleConnectionClosed(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{Nodes: 1})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(lab.CACertPEM()))
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(lab.Endpoint(), "https://"), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /api2/json/version HTTP/1.1\r\nHost: pve1\r\nAuthorization: PVEAPIToken=" + lab.APIToken() + "\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request: %v, %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: read %v, want EOF (closed by the server)", err)
+	}
+	if idle := time.Since(start); idle < 4500*time.Millisecond {
+		t.Errorf("the server closed the idle connection after %s, want 5s", idle)
 	}
 }

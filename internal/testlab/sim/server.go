@@ -28,7 +28,8 @@ import (
 // Limits and timeouts of the connection loop, after pveproxy's.
 const (
 	keepAliveRequests = 100 // requests served on one connection before it is closed
-	// IdleTimeout is how long a connection may wait for its next request.
+	// IdleTimeout is how long a connection may wait for its next request
+	// unless Server.IdleTimeout says otherwise.
 	IdleTimeout = 60 * time.Second
 	// RequestTimeout is how long reading one request or writing its answer may take.
 	RequestTimeout = 30 * time.Second
@@ -57,8 +58,11 @@ type Server struct {
 	// does, pveproxy does not). Set them before Serve.
 	Write      func(w *bufio.Writer, req *http.Request, resp *Response, keep bool)
 	KeepErrors bool
-	done       chan struct{}
-	wg         sync.WaitGroup
+	// IdleTimeout closes a connection that waits this long for its next
+	// request (0: the package's IdleTimeout).
+	IdleTimeout time.Duration
+	done        chan struct{}
+	wg          sync.WaitGroup
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -144,8 +148,12 @@ func (s *Server) serveConn(raw net.Conn) {
 	conn := tls.Server(raw, s.tlsConf)
 	br := bufio.NewReader(conn)
 	bw := bufio.NewWriter(conn)
+	idle := s.IdleTimeout
+	if idle == 0 {
+		idle = IdleTimeout
+	}
 	for n := 1; ; n++ {
-		_ = conn.SetReadDeadline(time.Now().Add(IdleTimeout))
+		_ = conn.SetReadDeadline(time.Now().Add(idle))
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
