@@ -54,6 +54,7 @@ func cpuAttribute() schema.Attribute {
 				Description: "CPU type, e.g. `host` or `x86-64-v2-AES` (PVE's default: `kvm64`, or `x86-64-v2-AES` " +
 					"in the web UI)." + unsetKept,
 				Optional: true, Computed: true, PlanModifiers: keepString,
+				Validators: []validator.String{cpuTypeValidator{}},
 			},
 			"numa": schema.BoolAttribute{Description: "Emulate NUMA (needed for memory and CPU hot-plug)." + unsetKept,
 				Optional: true, Computed: true, PlanModifiers: keepBool},

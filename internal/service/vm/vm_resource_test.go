@@ -167,6 +167,42 @@ func TestAccVM_badInput(t *testing.T) {
 	}
 }
 
+// Values PVE checks with named formats (cpu, ipconfig[n]) are refused at
+// plan time, naming the attribute, before anything is sent.
+func TestAccVM_badFormats(t *testing.T) {
+	config := func(cpu, ipConfig string) string {
+		return fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = "pve1"
+  started = false
+  cpu     = { cores = 1, type = %q }
+  network = {
+    net0 = { model = "virtio", bridge = "vmbr0" }
+  }
+  cloud_init = {
+    storage   = "local-lvm"
+    ip_config = {
+      net0 = { %s }
+    }
+  }
+}
+`, cpu, ipConfig)
+	}
+	for _, tt := range []struct {
+		name, cpu, ipConfig string
+		want                *regexp.Regexp
+	}{
+		{"unknown cpu type", "Skylake", `ipv4 = "dhcp"`, regexp.MustCompile(`(?s)Unknown CPU Type.*"Skylake"`)},
+		{"address without prefix", "host", `ipv4 = "10.5.0.10"`, regexp.MustCompile(`(?s)Invalid Address.*"10.5.0.10" is not dhcp, manual or an IPv4`)},
+		{"gateway without address", "host", `gw = "10.5.0.1"`, regexp.MustCompile(`(?s)Invalid Attribute Combination.*ipv4`)},
+		{"IPv6 gateway as IPv4", "host", `ipv6 = "auto", gw6 = "10.5.0.1"`, regexp.MustCompile(`(?s)Invalid Address.*"10.5.0.1" is not an IPv6 address`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			acctest.ExpectPlanError(t, config(tt.cpu, tt.ipConfig), tt.want)
+		})
+	}
+}
+
 // Shrinking a disk is refused at plan time, naming the attribute; the VM is
 // neither changed nor replaced.
 func TestAccVM_shrinkDisk(t *testing.T) {

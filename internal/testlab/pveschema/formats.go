@@ -378,3 +378,10 @@ func NetmaskBits(mask string) int {
 	}
 	return bits
 }
+
+// CheckPropertyString checks value against a property-string format (a
+// hash-based format of register_format) and returns the message of the
+// failure, "" when it parses.
+func CheckPropertyString(format map[string]*Property, value string) string {
+	return checkFormat(&Property{FormatProps: format}, value, "")
+}
