@@ -138,14 +138,32 @@ func (c *Client) JoinCluster(ctx context.Context, req JoinRequest, member *Clien
 	return res, nil
 }
 
+// joinRestartLimit bounds how long waitJoin takes 401s for the joining
+// node's restart.
+const joinRestartLimit = 2 * time.Minute
+
 // waitJoin follows a join task through a member of the cluster: the node
-// is unreachable through the cluster until it has joined.
+// is unreachable through the cluster until it has joined, and while it
+// restarts its cluster stack at the end of the join (Setup::finish_join
+// stops pve-cluster and starts it with the cluster's configuration) it
+// authenticates nobody, so the member relays a 401 for seconds; all of
+// these pass when the join ends.
 func (c *Client) waitJoin(ctx context.Context, upid string) (*TaskResult, error) {
+	var refusedSince time.Time // the first 401 of a run of them
 	for {
 		res, err := c.WaitTask(ctx, upid, WaitOptions{})
 		var taskErr *TaskError
+		refused := errors.Is(err, ErrAuthentication)
+		switch {
+		case !refused:
+			refusedSince = time.Time{}
+		case refusedSince.IsZero():
+			refusedSince = time.Now()
+		case time.Since(refusedSince) > joinRestartLimit:
+			return res, err // credentials the member really refuses
+		}
 		if err == nil || errors.As(err, &taskErr) || ctx.Err() != nil ||
-			!(errors.Is(err, ErrTransient) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreachable)) {
+			!(errors.Is(err, ErrTransient) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreachable) || refused) {
 			return res, err
 		}
 		select {

@@ -31,6 +31,14 @@ const pvecmLockTimeout = "can't lock file '/var/lock/pvecm.lock' - got timeout"
 const (
 	clusterCreateWork = 600 * time.Millisecond
 	clusterJoinWork   = 900 * time.Millisecond
+	// joinCfsRestart is how long a joining node's pmxcfs is down at the end
+	// of the join: Setup::finish_join stops pve-cluster, starts corosync
+	// and pve-cluster with the cluster's configuration, waits for quorum,
+	// makes the node's new certificate and reloads pveproxy and pvedaemon.
+	// Meanwhile the node authenticates no request (cfsDownMessage), direct
+	// or forwarded by another member. (The reload is graceful: pveproxy
+	// keeps accepting connections.)
+	joinCfsRestart    = 3 * time.Second
 	clusterJoinFailed = 200 * time.Millisecond
 )
 
@@ -418,7 +426,8 @@ func (p *PVE) joinCluster(r *Request) (any, error) {
 		finish = l.joinLocked(p, j, r, w, now)
 	}
 	if finish != nil {
-		t.duration = clusterJoinWork
+		t.duration = clusterJoinWork + joinCfsRestart
+		j.cfsDown = [2]time.Time{now.Add(clusterJoinWork), now.Add(t.duration)}
 	}
 	p.mu.Lock()
 	p.spawnLocked(t, now)

@@ -509,3 +509,25 @@ func TestJoinRenewsCertificateAndTickets(t *testing.T) {
 	t1 := newCaller(t, lab).OnNode("pve1").WithTicket()
 	pvetest.Expect(t, t1.OnNode("pve2").Get("/version"), http.StatusOK, "OK")
 }
+
+// TestJoinRestartWindow: at the end of a join the joining node restarts
+// its cluster stack (Setup::finish_join) and authenticates nobody for a
+// while (joinCfsRestart): its own API and the calls a member forwards to
+// it answer 401; after the join both work.
+func TestJoinRestartWindow(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{Nodes: 2, Standalone: true})
+	c := newCaller(t, lab).WithToken()
+	pve1, pve2 := c.OnNode("pve1"), c.OnNode("pve2")
+	createCluster(t, pve1, "win")
+	upid := upidOf(t, pve2.Form(http.MethodPost, "/cluster/config/join", joinParams(lab, "pve1")))
+	time.Sleep(clusterJoinWork + joinCfsRestart/3)
+	status := "/nodes/pve2/tasks/" + url.PathEscape(upid) + "/status"
+	pvetest.Expect(t, pve2.Get("/version"), http.StatusUnauthorized, cfsDownMessage)
+	pvetest.Expect(t, pve1.Get(status), http.StatusUnauthorized, cfsDownMessage)
+	if exit, lines := waitTask(t, pve1, upid); exit != "OK" {
+		t.Fatalf("join: %s %q", exit, lines)
+	}
+	pvetest.Expect(t, pve2.Get("/version"), http.StatusOK, "OK")
+	pvetest.Expect(t, pve1.Get(status), http.StatusOK, "OK")
+}

@@ -224,6 +224,10 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 
 	if node, ok := p.proxyTarget(e, n, r); ok {
 		switch m := p.clusterInfo().member(node); {
+		case m != nil && p.lab.cfsDownNode(node):
+			// pveproxy forwards the call; the node, joining with its
+			// pmxcfs restarting, refuses its credentials (cfsDownMessage)
+			return nil, &APIError{Status: http.StatusUnauthorized, Message: cfsDownMessage}
 		case m == nil:
 			return nil, Errorf(http.StatusInternalServerError, "hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
 		case !m.online:

@@ -58,8 +58,11 @@ type labHost struct {
 	endpoint string
 
 	// guarded by pveLab.mu
-	pve       *PVE
-	up        bool
+	pve *PVE
+	up  bool
+	// cfsDown is when the node's pmxcfs is stopped and restarting in a
+	// cluster join (joinCluster): its API authenticates nobody then.
+	cfsDown   [2]time.Time
 	srv       *sim.Server
 	staleConf *corosyncConf // corosync.conf kept after being removed from its cluster
 }
@@ -144,11 +147,35 @@ func (l *pveLab) listen(h *labHost) error {
 
 // serve answers a request to h's API: h's current state answers it.
 func (l *pveLab) serve(h *labHost, req *http.Request) *sim.Response {
+	now := time.Now()
 	l.mu.Lock()
-	l.settleLocked(time.Now())
+	l.settleLocked(now)
 	p := h.pve
+	down := h.cfsDownAt(now)
 	l.mu.Unlock()
+	if down {
+		return plainError(http.StatusUnauthorized, cfsDownMessage)
+	}
 	return p.serveRequest(req, h.name)
+}
+
+// cfsDownMessage is what pveproxy answers while /etc/pve is gone: no key
+// to check a ticket or token with (PVE::AccessControl::verify_ticket,
+// verify_token), so every request fails authentication.
+const cfsDownMessage = "authentication failure"
+
+// cfsDownAt reports whether h's pmxcfs is down at now. The caller holds
+// pveLab.mu.
+func (h *labHost) cfsDownAt(now time.Time) bool {
+	return !now.Before(h.cfsDown[0]) && now.Before(h.cfsDown[1])
+}
+
+// cfsDownNode reports whether node name's pmxcfs is down now.
+func (l *pveLab) cfsDownNode(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.host(name)
+	return h != nil && h.cfsDownAt(time.Now())
 }
 
 // settleLocked applies the topology changes of workers that have ended.
