@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,6 +138,38 @@ func (p *PVE) bridgeErrorLocked(node, bridge string, now time.Time) string {
 	if d, ok := cfg.Ifaces[bridge]; !ok || (perl.String(d["type"]) != "bridge" && perl.String(d["type"]) != "OVSBridge") {
 		// from memory: PVE::Network::tap_plug
 		return fmt.Sprintf("bridge '%s' is neither a linux nor an OVS bridge!", bridge)
+	}
+	return ""
+}
+
+// netMTUErrorLocked is the MTU check of qemu-server's print_netdevice_full
+// (qemu-server e781d971, PVE/QemuServer.pm), which builds a NIC's device
+// for a start and for a hot-plug: a virtio NIC on a bridge takes the
+// bridge's MTU (read_bridge_mtu) unless it sets one (1 also means the
+// bridge's), and may not set one below 576 or above the bridge's. "" when
+// the NIC passes.
+func (p *PVE) netMTUErrorLocked(node, netid string, nic map[string]string, now time.Time) string {
+	mtu, set := nic["mtu"]
+	if nic["model"] != "virtio" || nic["bridge"] == "" || !set || mtu == "1" {
+		return ""
+	}
+	n := p.nodeLocked(node)
+	if n == nil {
+		return ""
+	}
+	bridgeMTU := 1500 // read_bridge_mtu of a bridge without an mtu option
+	cfg := ifupdown.Parse(n.net.current.Text, n.net.nics, n.net.activeAt(now))
+	if d, ok := cfg.Ifaces[nic["bridge"]]; ok {
+		if v, err := strconv.Atoi(perl.String(d["mtu"])); err == nil && v > 0 {
+			bridgeMTU = v
+		}
+	}
+	switch v, _ := strconv.Atoi(mtu); {
+	case v < 576:
+		return fmt.Sprintf("netdev %s: MTU '%s' is smaller than the IP minimum MTU '576'", netid, mtu)
+	case v > bridgeMTU:
+		return fmt.Sprintf("netdev %s: MTU '%s' is bigger than the bridge MTU '%d' - adjust the MTU for the network device "+
+			"in the VM configuration, while ensuring that the bridge is configured as desired.", netid, mtu, bridgeMTU)
 	}
 	return ""
 }
@@ -313,6 +346,9 @@ func (p *PVE) hotplugNetLocked(vm *qemuVM, k, value string, hotplug bool, now ti
 			if msg := p.bridgeErrorLocked(vm.node, nn["bridge"], now); msg != "" {
 				return p.netdevAddError(vm)
 			}
+			if msg := p.netMTUErrorLocked(vm.node, k, nn, now); msg != "" {
+				return fmt.Errorf("%s", msg)
+			}
 			return nil
 		}
 		if on["bridge"] != nn["bridge"] || on["tag"] != nn["tag"] || on["trunks"] != nn["trunks"] || on["firewall"] != nn["firewall"] {
@@ -327,6 +363,9 @@ func (p *PVE) hotplugNetLocked(vm *qemuVM, k, value string, hotplug bool, now ti
 	}
 	if msg := p.bridgeErrorLocked(vm.node, nn["bridge"], now); msg != "" {
 		return p.netdevAddError(vm)
+	}
+	if msg := p.netMTUErrorLocked(vm.node, k, nn, now); msg != "" {
+		return fmt.Errorf("%s", msg)
 	}
 	return nil
 }

@@ -33,6 +33,9 @@ func (p *PVE) startProblemLocked(node string, vmid int, conf map[string]string, 
 		if !ok {
 			continue
 		}
+		if msg := p.netMTUErrorLocked(node, k, parseNet(v), now); msg != "" {
+			return nil, msg // print_netdevice_full dies before QEMU runs
+		}
 		if msg := p.bridgeErrorLocked(node, parseNet(v)["bridge"], now); msg != "" {
 			return []string{
 				msg,
