@@ -91,3 +91,55 @@ func TestGoProxmoxVirtualMachine(t *testing.T) {
 		t.Errorf("after delete: %v", err)
 	}
 }
+
+// TestGoProxmoxStorageContent: go-proxmox reads a new VM disk's volume
+// through the storage content API (its raw Get: v0.8.0 has no call for a
+// disk's attributes) and deletes it with DeleteContent.
+func TestGoProxmoxStorageContent(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{Nodes: 1})
+	ctx := context.Background()
+	client := goProxmoxClients(t, lab)["token"]
+	wait := func(task *proxmox.Task, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Wait(ctx, 20*time.Millisecond, 5*time.Second); err != nil || !task.IsSuccessful {
+			t.Fatalf("task %s: %s, %v", task.UPID, task.ExitStatus, err)
+		}
+	}
+	node, err := client.Node(ctx, "pve1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(node.NewVirtualMachine(ctx, 100, proxmox.VirtualMachineOption{Name: "scsi0", Value: "local-lvm:8"}))
+
+	var info struct {
+		Path   string `json:"path"`
+		Size   uint64 `json:"size"`
+		Used   uint64 `json:"used"`
+		Format string `json:"format"`
+	}
+	if err := client.Get(ctx, "/nodes/pve1/storage/local-lvm/content/local-lvm:vm-100-disk-0", &info); err != nil {
+		t.Fatalf("volume info: %v", err)
+	}
+	if info.Path != "/dev/pve/vm-100-disk-0" || info.Size != 8<<30 || info.Format != "raw" || info.Used > info.Size {
+		t.Errorf("volume info = %+v", info)
+	}
+	if err := client.Get(ctx, "/nodes/pve1/storage/local-lvm/content/local:vm-100-disk-0", &info); err == nil || !strings.Contains(err.Error(), "storage ID mismatch") {
+		t.Errorf("volume of another storage: %v", err)
+	}
+
+	st, err := node.Storage(ctx, "local-lvm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(st.DeleteContent(ctx, "vm-100-disk-0"))
+	if content, err := st.GetContent(ctx); err != nil || len(content) != 0 {
+		t.Errorf("content after the delete = %+v, %v", content, err)
+	}
+	if err := client.Get(ctx, "/nodes/pve1/storage/local-lvm/content/vm-100-disk-0", &info); err == nil || !strings.Contains(err.Error(), "no format") {
+		t.Errorf("info of a deleted volume: %v", err)
+	}
+}

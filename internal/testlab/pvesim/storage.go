@@ -306,6 +306,7 @@ func (p *PVE) registerStorageRoutes() {
 	})
 	p.Handle(http.MethodGet, "/nodes/{node}/storage/{storage}/status", p.storageStatus)
 	p.Handle(http.MethodGet, "/nodes/{node}/storage/{storage}/content", p.storageContent)
+	p.registerStorageContentRoutes()
 }
 
 // listNodeStorage serves GET /nodes/{node}/storage (Status index over
