@@ -15,7 +15,7 @@
 // The files are generated (go generate) from the official schemas and the
 // mockup in shared/ beside the repository (see Find): the lab's tests
 // regenerate them and fail when they differ. When the official files are
-// found, the lab validates every request against them as well; under CI
+// found, the lab validates every request against them instead; under CI
 // (CI=true) their absence is an error.
 package labdata
 
