@@ -8,25 +8,49 @@
 package acctest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/hcilab/terraform-provider-pve/internal/provider"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
 
 // TofuVersion is the OpenTofu release the acceptance tests run through.
 const TofuVersion = "v1.12.6"
 
-// ProtoV6ProviderFactories serve the provider in-process to the CLI.
+// ProtoV6ProviderFactories serve the provider in-process to the CLI:
+// terraform-plugin-testing calls the factory once for every CLI command it
+// runs, and each call makes a new provider instance, as the CLI starts a new
+// provider process for every command.
+//
+// A real provider process brings the network edits of its run live when the
+// CLI stops it (main.go: pve.FlushNetworkReloads). In-process nothing stops:
+// so the factory first ends the runs of the commands before it, which have
+// ended (the tests of a package run one at a time). The edits of an apply
+// therefore go live before the next command (a plan, or the state read
+// before a step's checks), where a real provider has reloaded them at its
+// exit; the tests in internal/service/network that exercise the exit path
+// itself run the provider out of process.
 var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"pve": providerserver.NewProtocol6WithError(provider.New("acctest")()),
+	"pve": func() (tfprotov6.ProviderServer, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		pve.FlushNetworkReloads(ctx)
+		return providerserver.NewProtocol6WithError(provider.New("acctest")())()
+	},
 }
+
+// flushTimeout bounds the reloads of a finished command that the next one
+// waits for.
+const flushTimeout = 5 * time.Minute
 
 var lab *testlab.Lab
 

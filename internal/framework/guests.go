@@ -17,13 +17,36 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
-// SettleNetwork runs the network reload this provider scheduled for node,
-// if any, before a guest is plugged into the node's bridges. A failed reload
-// is a warning here: the guest's own errors say what it means for it.
-func SettleNetwork(ctx context.Context, c *pve.Client, node string, diags *diag.Diagnostics) {
-	if err := c.SettleNetwork(ctx, node); err != nil && ctx.Err() == nil {
-		diags.AddWarning("Network Reload Failed", fmt.Sprintf("The network reload of node %s failed: %s", node, err))
+// SettleNetwork brings the network edits this run staged on node live
+// before a guest is plugged into bridges, when they touch one of them; a
+// guest on bridges the run did not touch reloads nothing. A failed reload,
+// or bridges that will not go live because an edit of the node failed, are
+// a warning here: the guest's own errors say what it means for it.
+func SettleNetwork(ctx context.Context, c *pve.Client, node string, bridges []string, diags *diag.Diagnostics) {
+	if len(bridges) == 0 {
+		return
 	}
+	if err := c.SettleNetwork(ctx, node, bridges...); err != nil && ctx.Err() == nil {
+		diags.AddWarning("Network Reload Failed", fmt.Sprintf("The bridges %s of node %s may not be live: %s",
+			strings.Join(bridges, ", "), node, err))
+	}
+}
+
+// firstValues turns parameters into one value per key.
+func firstValues(p url.Values) map[string]string {
+	out := make(map[string]string, len(p))
+	for k, v := range p {
+		if len(v) > 0 {
+			out[k] = v[0]
+		}
+	}
+	return out
+}
+
+// SettleGuestNetwork is SettleNetwork for the bridges of the NICs among a
+// guest's create or config parameters.
+func SettleGuestNetwork(ctx context.Context, c *pve.Client, node string, p url.Values, diags *diag.Diagnostics) {
+	SettleNetwork(ctx, c, node, pve.GuestBridges(firstValues(p)), diags)
 }
 
 // TaskWarnings turns a task that ended with "WARNINGS: n" into a Terraform
@@ -86,7 +109,7 @@ func ApplyGuestConfig(ctx context.Context, c *pve.Client, kind pve.GuestKind, no
 	if len(p) <= 1 && p.Has("digest") || len(p) == 0 {
 		return nil
 	}
-	SettleNetwork(ctx, c, node, diags)
+	SettleGuestNetwork(ctx, c, node, p, diags)
 	if _, err := c.UpdateGuestConfig(ctx, kind, node, vmid, p); err != nil {
 		return fmt.Errorf("changing the configuration: %w", err)
 	}
@@ -104,7 +127,13 @@ func SetRunState(ctx context.Context, c *pve.Client, kind pve.GuestKind, node st
 	running := st.Status == "running"
 	switch {
 	case started && !running:
-		SettleNetwork(ctx, c, node, diags)
+		// Only when this run staged network edits on the node is the
+		// guest's configuration read, for the bridges it starts on.
+		if c.StagedThisRun(node) {
+			if cfg, err := c.GuestConfig(ctx, kind, node, vmid, false); err == nil {
+				SettleNetwork(ctx, c, node, pve.GuestBridges(cfg.Values), diags)
+			}
+		}
 		if _, err := c.GuestAction(ctx, kind, node, vmid, "start", nil); err != nil {
 			return false, fmt.Errorf("starting: %w", err)
 		}

@@ -32,12 +32,15 @@ var (
 // New returns a constructor for the provider at the given version.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &pveProvider{version: version}
+		return &pveProvider{version: version, run: pve.NewNetworkRun()}
 	}
 }
 
 type pveProvider struct {
 	version string
+	// run scopes the network edits of this provider instance: one CLI
+	// command (see pve.NetworkRun).
+	run *pve.NetworkRun
 }
 
 type providerModel struct {
@@ -147,7 +150,7 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		return
 	}
 	data := &framework.ProviderData{}
-	data.PVE, data.PVEConfig = configurePVE(ctx, m, &resp.Diagnostics)
+	data.PVE, data.PVEConfig = configurePVE(ctx, m, p.run, &resp.Diagnostics)
 	data.BMC = bmcDefaults(m.BMC)
 	data.Ceph = cephBackend(m.Ceph)
 	data.PBS = pbsBackend(m.PBS, &resp.Diagnostics)
@@ -158,7 +161,7 @@ func (p *pveProvider) Configure(ctx context.Context, req provider.ConfigureReque
 
 // configurePVE builds the PVE backend from the configuration and the
 // environment, and connects it now so that wrong credentials fail here.
-func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics) (*framework.Backend[*pve.Client], *pve.Config) {
+func configurePVE(ctx context.Context, m providerModel, run *pve.NetworkRun, diags *diag.Diagnostics) (*framework.Backend[*pve.Client], *pve.Config) {
 	const missing = `set "endpoint" in the provider "pve" block or the PVE_ENDPOINT environment variable`
 	for _, v := range []types.String{m.Endpoint, m.APIToken, m.Username, m.Password, m.OTP, m.CACertificate, m.TLSFingerprint, m.Timeout} {
 		if v.IsUnknown() {
@@ -181,6 +184,7 @@ func configurePVE(ctx context.Context, m providerModel, diags *diag.Diagnostics)
 		CACertificate:  framework.StringOrEnv(m.CACertificate, "PVE_CA_CERTIFICATE"),
 		TLSFingerprint: framework.StringOrEnv(m.TLSFingerprint, "PVE_TLS_FINGERPRINT"),
 		UserAgent:      "terraform-provider-pve",
+		NetworkRun:     run,
 	}
 	// One way to authenticate: the configuration wins over the environment,
 	// and where both ways come from the environment, the token wins.

@@ -78,6 +78,9 @@ type Config struct {
 	// Retry governs retries of transient failures. The zero value means the
 	// defaults.
 	Retry RetryPolicy
+	// NetworkRun is the run whose network edits this client stages
+	// (netreload.go); nil means the process's default run.
+	NetworkRun *NetworkRun
 }
 
 // RetryPolicy governs retries of transient failures. Zero fields take the
@@ -167,6 +170,7 @@ type Client struct {
 	api      *proxmox.Client
 	http     *http.Client
 	endpoint string // scheme://host:port
+	run      *NetworkRun
 	baseURL  string // endpoint + apiRoot
 
 	versionMu sync.Mutex
@@ -211,7 +215,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// (net/http retries only replayable requests).
 	base.IdleConnTimeout = idleConnTimeout
 
-	c := &Client{endpoint: endpoint, baseURL: endpoint + apiRoot}
+	c := &Client{endpoint: endpoint, baseURL: endpoint + apiRoot, run: cfg.NetworkRun}
 	var auth apiclient.Authenticator
 	if cfg.APIToken != "" {
 		auth = newTokenAuth(cfg.APIToken)

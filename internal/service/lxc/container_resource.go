@@ -323,7 +323,7 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	framework.TaskWarnings(created, fmt.Sprintf("Container %d was created", vmid), &resp.Diagnostics)
 	var startErr error
 	if plan.Started.ValueBool() {
-		framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
+		framework.SettleGuestNetwork(ctx, c, node, p, &resp.Diagnostics)
 		_, startErr = c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil)
 	}
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)

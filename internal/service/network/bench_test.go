@@ -24,25 +24,25 @@ func BenchmarkBondAndBridge(b *testing.B) {
 		b.Fatal(err)
 	}
 	const node = "pve1"
-	edit := func(f func(context.Context) error) {
-		if err := c.EditNetwork(ctx, node, f); err != nil {
+	edit := func(iface string, f func(context.Context) error) {
+		if err := c.EditNetwork(ctx, node, iface, iface+" edited", f); err != nil {
 			b.Fatal(err)
 		}
 	}
 	lab.ResetRequests()
 	b.ReportAllocs()
 	for b.Loop() {
-		edit(func(ctx context.Context) error {
+		edit("bond0", func(ctx context.Context) error {
 			return c.CreateNetworkInterface(ctx, node, "bond0", url.Values{"type": {"bond"}, "slaves": {"eno2 eno3"}, "bond_mode": {"802.3ad"}, "mtu": {"9000"}})
 		})
-		edit(func(ctx context.Context) error {
+		edit("vmbr1", func(ctx context.Context) error {
 			return c.CreateNetworkInterface(ctx, node, "vmbr1", url.Values{"type": {"bridge"}, "bridge_ports": {"bond0"}, "mtu": {"9000"}})
 		})
 		if err := c.SettleNetwork(ctx, node); err != nil {
 			b.Fatal(err)
 		}
-		edit(func(ctx context.Context) error { return c.DeleteNetworkInterface(ctx, node, "vmbr1") })
-		edit(func(ctx context.Context) error { return c.DeleteNetworkInterface(ctx, node, "bond0") })
+		edit("vmbr1", func(ctx context.Context) error { return c.DeleteNetworkInterface(ctx, node, "vmbr1") })
+		edit("bond0", func(ctx context.Context) error { return c.DeleteNetworkInterface(ctx, node, "bond0") })
 		if err := c.SettleNetwork(ctx, node); err != nil {
 			b.Fatal(err)
 		}

@@ -101,8 +101,7 @@ func NewBondResource() resource.Resource {
 		title:      "Linux Bond",
 		pveType:    "bond",
 		description: "A Linux bond on a PVE node (`bondN`): LACP (`802.3ad`) or another mode over several NICs, " +
-			"typically the port of a bridge. Edits are staged and all edits of a node in one apply go live in one " +
-			"network reload. Import with `<node>:<name>`, e.g. `pve1:bond0`.",
+			"typically the port of a bridge. " + stagingDescription + " Import with `<node>:<name>`, e.g. `pve1:bond0`.",
 		attributes: attrs,
 	}}
 }

@@ -59,8 +59,7 @@ func NewBridgeResource() resource.Resource {
 		title:      "Linux Bridge",
 		pveType:    "bridge",
 		description: "A Linux bridge on a PVE node (`vmbrN`), for guests' NICs and the node's own addresses. " +
-			"Edits are staged and all edits of a node in one apply go live in one network reload, after the last " +
-			"of them. Import with `<node>:<name>`, e.g. `pve1:vmbr0`.",
+			stagingDescription + " Import with `<node>:<name>`, e.g. `pve1:vmbr0`.",
 		attributes: attrs,
 	}}
 }

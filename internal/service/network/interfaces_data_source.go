@@ -65,8 +65,9 @@ func (d *interfacesDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 	}
 	flag := func(desc string) schema.BoolAttribute { return schema.BoolAttribute{Description: desc, Computed: true} }
 	resp.Schema = schema.Schema{
-		Description: "The network interfaces of a PVE node (`GET /nodes/{node}/network`) and whether each is up, read " +
-			"after the node's pending reload (if this provider scheduled one) has run.",
+		Description: "The network interfaces of a PVE node as PVE reports them (`GET /nodes/{node}/network`): the staged " +
+			"configuration (`/etc/network/interfaces.new`) when there is one, and whether each interface is up now. " +
+			"Reading it never reloads the node's network.",
 		Attributes: map[string]schema.Attribute{
 			"node": schema.StringAttribute{
 				Description: "Node name.",
@@ -120,7 +121,7 @@ func (d *interfacesDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	if c == nil {
 		return
 	}
-	cfg, err := readNode(ctx, c, m.Node.ValueString(), m.Type.ValueString(), true, &resp.Diagnostics)
+	cfg, err := readNode(ctx, c, m.Node.ValueString(), m.Type.ValueString(), false, &resp.Diagnostics)
 	if notFound(err) {
 		resp.Diagnostics.AddAttributeError(path.Root("node"), "PVE Node Not Found", err.Error())
 		return

@@ -92,7 +92,7 @@ func (r *ifaceResource[M, PM]) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	err := c.EditNetwork(ctx, node, func(ctx context.Context) error {
+	err := c.EditNetwork(ctx, node, name, name+" created", func(ctx context.Context) error {
 		return c.CreateNetworkInterface(ctx, node, name, p)
 	})
 	if err != nil {
@@ -125,7 +125,7 @@ func (r *ifaceResource[M, PM]) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	err := c.EditNetwork(ctx, node, func(ctx context.Context) error {
+	err := c.EditNetwork(ctx, node, name, name+" updated", func(ctx context.Context) error {
 		return c.UpdateNetworkInterface(ctx, node, name, p)
 	})
 	if err != nil {
@@ -191,7 +191,7 @@ func (r *ifaceResource[M, PM]) Delete(ctx context.Context, req resource.DeleteRe
 		return
 	}
 	node, name := state.common().Node.ValueString(), state.common().Name.ValueString()
-	err := c.EditNetwork(ctx, node, func(ctx context.Context) error {
+	err := c.EditNetwork(ctx, node, name, name+" deleted", func(ctx context.Context) error {
 		return c.DeleteNetworkInterface(ctx, node, name)
 	})
 	if err != nil {

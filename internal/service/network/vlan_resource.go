@@ -59,8 +59,7 @@ func NewVLANResource() resource.Resource {
 		title:      "Linux VLAN",
 		pveType:    "vlan",
 		description: "A Linux VLAN interface on a PVE node, such as `bond0.40` for a Ceph network on a tagged VLAN. " +
-			"Edits are staged and all edits of a node in one apply go live in one network reload. Import with " +
-			"`<node>:<name>`, e.g. `pve1:bond0.40`.",
+			stagingDescription + " Import with `<node>:<name>`, e.g. `pve1:bond0.40`.",
 		attributes: attrs,
 	}}
 }

@@ -356,7 +356,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	// Bridges this apply staged on the node must be up before the VM's NICs
 	// are plugged into them.
-	framework.SettleNetwork(ctx, c, node, &resp.Diagnostics)
+	framework.SettleGuestNetwork(ctx, c, node, p, &resp.Diagnostics)
 	var created *pve.TaskResult
 	create := func(vmid int) error {
 		p.Set("vmid", strconv.Itoa(vmid))
