@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 func TestMain(m *testing.M) {
@@ -69,19 +70,12 @@ func stillConfigured(t *testing.T, node, name string) func(*terraform.State) err
 	}
 }
 
-// settleAll runs the reloads that earlier steps or tests left scheduled on
-// every node.
+// settleAll ends the runs of earlier steps and tests (in-process, a run
+// ends when the next command starts), so that their reloads are not
+// counted as this test's.
 func settleAll(t *testing.T) {
 	t.Helper()
-	c := acctest.PVEClient(t)
-	nodes, err := c.Nodes(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		// A reload that failed earlier is that test's business, not this one's.
-		_ = c.SettleNetwork(context.Background(), n.Node)
-	}
+	pve.FlushNetworkReloads(context.Background())
 }
 
 // reloads counts the network reloads a node has run.
