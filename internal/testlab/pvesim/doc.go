@@ -48,6 +48,16 @@
 // "unknown" and without a name before the first broadcast (statd.go). The
 // nodes' guest lists and a guest's status/current are live, as in PVE.
 //
+// # What PVE loses
+//
+// A network reload that leaves no interface up with a node's management
+// address takes the node off the network: its endpoint refuses
+// connections, calls forwarded to it answer 595 and it leaves the
+// membership, until an administrator at the console restores the address
+// (ConsoleWriteInterfaces) or it boots with a configuration that has it.
+// Edits staged and never reloaded go live at the next boot, as
+// pvenetcommit.service does (network_mgmt.go).
+//
 // # Upstream bugs the lab models
 //
 // A client meets the bugs of the release it talks to, so the lab has them

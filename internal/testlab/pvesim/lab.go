@@ -64,6 +64,7 @@ type labHost struct {
 	// cluster join (joinCluster): its API authenticates nobody then.
 	cfsDown   [2]time.Time
 	srv       *sim.Server
+	netDown   bool // up, but its management address is not (network_mgmt.go)
 	staleConf *corosyncConf // corosync.conf kept after being removed from its cluster
 }
 
@@ -197,7 +198,7 @@ func (l *pveLab) pendingFor(h *labHost) bool {
 // machine runs and serves p.
 func (l *pveLab) onlineLocked(p *PVE, name string) bool {
 	h := l.host(name)
-	return h != nil && h.up && h.pve == p
+	return h != nil && h.up && !h.netDown && h.pve == p
 }
 
 // quorateLocked is check_cfs_quorum for a node of p: a standalone node is
@@ -312,7 +313,7 @@ func (l *pveLab) stopNode(name string) error {
 	}
 	l.settleLocked(time.Now())
 	srv := h.srv
-	h.srv, h.up = nil, false
+	h.srv, h.up, h.netDown = nil, false, false
 	h.pve.powerLossLocked(h.name)
 	l.mu.Unlock()
 	if srv != nil {
@@ -334,11 +335,24 @@ func (l *pveLab) startNode(name string) error {
 	if h.up {
 		return nil
 	}
-	l.settleLocked(time.Now())
-	if err := l.listen(h); err != nil {
-		return err
+	now := time.Now()
+	l.settleLocked(now)
+	h.node.SetBoot(now)
+	// The network as the boot brings it up (pvenetcommit, networking):
+	// without its management address the node runs unreachable.
+	h.pve.mu.Lock()
+	h.node.net.bootNetworkLocked(now)
+	mgmtUp := h.node.net.mgmtUpLocked(now)
+	h.pve.mu.Unlock()
+	h.netDown = !mgmtUp
+	if mgmtUp {
+		if err := l.listen(h); err != nil {
+			return err
+		}
+	} else {
+		h.up = true
+		l.logf("pvesim: %s booted without its management address %s: its API is unreachable", h.name, h.node.IP)
 	}
-	h.node.SetBoot(time.Now())
 	// A node removed from its cluster while it was off comes back with the
 	// corosync.conf it had: its cluster no longer knows it.
 	if p := h.pve; p.corosync != nil && !p.isolated && p.corosync.node(h.name) == nil {
@@ -447,7 +461,7 @@ func (l *pveLab) clusterInfoLocked(p *PVE) clusterInfo {
 			if h.pve == p {
 				m.node = h.node
 			}
-			m.online = h.up && h.pve == p
+			m.online = h.up && !h.netDown && h.pve == p
 			if p.isolated {
 				m.online = h.pve == p
 			}

@@ -69,7 +69,10 @@ type nodeNetwork struct {
 	staged    ifupdown.File // /etc/network/interfaces.new, when hasStaged
 	hasStaged bool
 	active    map[string]bool
+	applied   string      // the configuration active is the outcome of
 	reloads   []netReload // reload workers that have not finished
+	mgmtIP    string      // the node's management address (network_mgmt.go)
+	installed string      // /etc/network/interfaces as the installer wrote it
 }
 
 // netReload is a running reload worker and the interfaces that are up
@@ -77,18 +80,20 @@ type nodeNetwork struct {
 type netReload struct {
 	task   *task
 	active map[string]bool
+	text   string // the configuration it applies
 }
 
 // newNodeNetwork returns the network of a freshly installed node with the
 // management address addr and the physical NICs nics, installed at installed.
 func newNodeNetwork(addr string, nics []string, installed time.Time) *nodeNetwork {
-	nw := &nodeNetwork{nics: slices.Clone(nics)}
+	nw := &nodeNetwork{nics: slices.Clone(nics), mgmtIP: addr}
 	cfg := ifupdown.Parse(fmt.Sprintf(installerInterfaces, addr, mgmtPrefixLen, mgmtGateway), nw.nics, nil)
 	text, err := ifupdown.Write(cfg)
 	if err != nil {
 		panic("pvesim: initial network configuration: " + err.Error())
 	}
 	nw.current = ifupdown.File{Name: interfacesFile, Mtime: installed, Text: text}
+	nw.installed, nw.applied = text, text
 	nw.active = ifupdown.Reload(ifupdown.Parse(text, nw.nics, nil), nw.nics, nil).Active
 	return nw
 }
@@ -100,7 +105,7 @@ func (nw *nodeNetwork) activeAt(now time.Time) map[string]bool {
 	slices.SortFunc(nw.reloads, func(a, b netReload) int { return a.task.end().Compare(b.task.end()) })
 	for len(nw.reloads) > 0 && !nw.reloads[0].task.running(now) {
 		if r := nw.reloads[0]; r.task.killedAt.IsZero() {
-			nw.active = r.active
+			nw.active, nw.applied = r.active, r.text
 		}
 		nw.reloads = nw.reloads[1:]
 	}
@@ -380,9 +385,10 @@ func (p *PVE) reloadNetwork(r *Request) (any, error) {
 		if len(res.Stderr) > 0 {
 			t.exit = ifreloadFailed
 		}
-		nw.reloads = append(nw.reloads, netReload{task: t, active: res.Active})
+		nw.reloads = append(nw.reloads, netReload{task: t, active: res.Active, text: nw.current.Text})
 	}
 	p.spawnLocked(t, now)
+	p.watchReload(t.node, t)
 	return t.upid, nil
 }
 
