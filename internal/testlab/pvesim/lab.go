@@ -64,7 +64,7 @@ type labHost struct {
 	// cluster join (joinCluster): its API authenticates nobody then.
 	cfsDown   [2]time.Time
 	srv       *sim.Server
-	netDown   bool // up, but its management address is not (network_mgmt.go)
+	netDown   bool          // up, but its management address is not (network_mgmt.go)
 	staleConf *corosyncConf // corosync.conf kept after being removed from its cluster
 }
 
