@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -256,4 +258,32 @@ func (i *Int) UnmarshalJSON(data []byte) error {
 	}
 	*i = Int(v)
 	return nil
+}
+
+// ManagementAddresses returns the addresses through which the provider
+// and the cluster reach node: its address in /cluster/status (what the
+// other members' pveproxy forwards calls to, PVE::Cluster::remote_node_ip,
+// and the lab's corosync link), and the host of this client's endpoint
+// when it is an IP address and node is the one answering there. A node
+// that /cluster/status does not list gives none.
+func (c *Client) ManagementAddresses(ctx context.Context, node string) ([]netip.Addr, error) {
+	st, err := c.ClusterStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, m := range st.Nodes {
+		if m.Name != node {
+			continue
+		}
+		if a, err := netip.ParseAddr(m.IP); err == nil {
+			out = append(out, a.Unmap())
+		}
+		if u, err := url.Parse(c.endpoint); err == nil && bool(m.Local) {
+			if a, err := netip.ParseAddr(u.Hostname()); err == nil && !slices.Contains(out, a.Unmap()) {
+				out = append(out, a.Unmap())
+			}
+		}
+	}
+	return out, nil
 }

@@ -38,6 +38,9 @@ type ifaceModel struct {
 	Comment   types.String `tfsdk:"comment"`
 	Active    types.Bool   `tfsdk:"active"`
 	Pending   types.Bool   `tfsdk:"pending"`
+	// AllowManagementAddressChange is the opt-in of management.go; the
+	// provider only reads it.
+	AllowManagementAddressChange types.Bool `tfsdk:"allow_management_address_change"`
 }
 
 // ifaceAttributes are the schema attributes of ifaceModel; kind ("bridge")
@@ -102,6 +105,7 @@ func ifaceAttributes(kind, nameDescription string, check func(string) error) map
 				"next refresh reports the outcome, and an autostarted interface that is not up plans an update.",
 			Computed: true,
 		},
+		allowMgmtAttr: allowMgmtAttribute,
 		"pending": schema.BoolAttribute{
 			Description: "Whether the node holds staged changes of this interface that are not active yet " +
 				"(`/etc/network/interfaces.new`). A pending interface plans an update, which reloads the node.",

@@ -117,3 +117,73 @@ func TestAccNetwork_failedEditHoldsNode(t *testing.T) {
 		},
 	})
 }
+
+// mgmtConfig manages pve3's vmbr0, which carries the address the cluster
+// reaches pve3 through (192.168.100.13 in the lab), with the given cidr and
+// opt-in.
+func mgmtConfig(cidr, allow string) string {
+	return lines(
+		`import {`,
+		`  to = pve_network_bridge.mgmt`,
+		`  id = "pve3:vmbr0"`,
+		`}`,
+		`resource "pve_network_bridge" "mgmt" {`,
+		`  node      = "pve3"`,
+		`  name      = "vmbr0"`,
+		`  ports     = ["eno1"]`,
+		`  cidr      = "`+cidr+`"`,
+		`  gateway   = "192.168.100.1"`,
+		`  autostart = true`,
+		allow,
+		`}`)
+}
+
+// A plan that would take a node's management address away is refused at
+// plan time, naming the address, unless the interface opts in; nothing is
+// sent to the node.
+func TestAccNetworkBridge_managementAddress(t *testing.T) {
+	const addr = "pve_network_bridge.mgmt"
+	var before int
+	resource.Test(t, resource.TestCase{
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			settleAll(t)
+			before = reloads(t, "pve3")
+		},
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: mgmtConfig("192.168.100.13/24", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop)},
+				},
+			},
+			{
+				Config:      mgmtConfig("192.168.100.113/24", ""),
+				ExpectError: regexp.MustCompile(`(?s)Plan Removes the Node's Management Address.*192\.168\.100\.13.*allow_management_address_change`),
+			},
+			{
+				// Opted in, the plan is made (and not applied here: it would
+				// take pve3 off the lab's network).
+				Config:             mgmtConfig("192.168.100.113/24", "  allow_management_address_change = true"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: lines(
+					`removed {`,
+					`  from = pve_network_bridge.mgmt`,
+					`  lifecycle {`,
+					`    destroy = false`,
+					`  }`,
+					`}`),
+				Check: func(*terraform.State) error {
+					if n := reloads(t, "pve3") - before; n != 0 {
+						t.Errorf("pve3 was reloaded %d times, want none", n)
+					}
+					return stillConfigured(t, "pve3", "vmbr0")(nil)
+				},
+			},
+		},
+	})
+}

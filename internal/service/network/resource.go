@@ -68,6 +68,7 @@ func (r *ifaceResource[M, PM]) ValidateConfig(ctx context.Context, req resource.
 
 func (r *ifaceResource[M, PM]) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	planActivation(ctx, req, resp)
+	r.checkManagementAddress(ctx, req, resp)
 }
 
 func (r *ifaceResource[M, PM]) client(ctx context.Context, action string, diags *diag.Diagnostics) *pve.Client {
