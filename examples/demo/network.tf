@@ -27,8 +27,10 @@ resource "pve_network_bridge" "vmbr1" {
   comment    = "guests and Ceph"
 }
 
-# Read after the bridges: this waits for each node's reload, so it shows
-# what is really up.
+# Read after the bridges, as PVE reports them: the configuration staged by
+# this apply (reading never reloads a node; the reload comes at the end of
+# the apply). Whether each bridge is up shows in the next refresh of the
+# pve_network_bridge resources (their `active` attribute).
 data "pve_network_interfaces" "bridges" {
   for_each = pve_network_bridge.vmbr1
 

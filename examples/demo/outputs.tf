@@ -49,10 +49,10 @@ output "node_details" {
 }
 
 output "bridges" {
-  description = "Each node's bridges, whether they are up, and their ports."
+  description = "Each node's bridges as configured: ports and MTU."
   value = {
     for node, d in data.pve_network_interfaces.bridges : node => {
-      for i in d.interfaces : i.name => "${i.active ? "up" : "down"}, ports ${join(" ", i.ports)}${i.mtu != null ? ", mtu ${i.mtu}" : ""}"
+      for i in d.interfaces : i.name => "ports ${join(" ", i.ports)}${i.mtu != null ? ", mtu ${i.mtu}" : ""}"
     }
   }
 }
