@@ -89,7 +89,7 @@ func pbsStorageParams(s *pbssim.Server, id string) url.Values {
 }
 
 func TestPBSStorageAdd(t *testing.T) {
-	lab, s := pbsStorageLab(t, Options{Nodes: 1})
+	lab, s := pbsStorageLab(t, Options{Nodes: 1, StatdInterval: 200 * time.Millisecond})
 	c := newCaller(t, lab).WithToken()
 
 	res := c.Form(http.MethodPost, "/storage", pbsStorageParams(s, "backup"))
@@ -133,14 +133,21 @@ func TestPBSStorageAdd(t *testing.T) {
 	if l := pvetest.DataList(t, c.Get("/nodes/pve1/storage/backup/content")); len(l) != 0 {
 		t.Errorf("content %v", l)
 	}
-	found := false
-	for _, e := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"storage"}})) {
-		if e["storage"] == "backup" {
-			found = e["status"] == "available" && e["shared"] == float64(1) && e["maxdisk"] == float64(100*gib) && e["plugintype"] == "pbs"
+	// /cluster/resources has the usage pvestatd broadcast last: the new
+	// storage is there with the next broadcast (a short interval here).
+	var entry map[string]any
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, e := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"storage"}})) {
+			if e["storage"] == "backup" {
+				entry = e
+			}
+		}
+		if entry["status"] == "available" {
+			break
 		}
 	}
-	if !found {
-		t.Error("backup not available in /cluster/resources")
+	if entry["status"] != "available" || entry["shared"] != float64(1) || entry["maxdisk"] != float64(100*gib) || entry["plugintype"] != "pbs" {
+		t.Errorf("backup in /cluster/resources: %v, want available, shared, 100 GiB, pbs", entry)
 	}
 
 	// update: a digest, a fixed option, no activation

@@ -95,19 +95,6 @@ func (p *PVE) clusterStatus(r *Request) (any, error) {
 	return out, nil
 }
 
-// offlineNodeStats is extract_node_stats for a node that is not online:
-// the last known maxima if the cluster has data of the node.
-func offlineNodeStats(m memberInfo) map[string]any {
-	e := map[string]any{"id": "node/" + m.name, "node": m.name, "type": "node", "status": "offline"}
-	if n := m.node; n != nil {
-		e["level"] = ""
-		e["maxcpu"] = n.Threads
-		e["maxmem"] = n.MemTotal
-		e["maxdisk"] = n.RootTotal
-	}
-	return e
-}
-
 // clusterResources serves GET /cluster/resources, optionally filtered by
 // type (vm, storage, node, sdn). Pools only come unfiltered, first, as
 // PVE's Cluster.pm lists them; guests in a pool carry its name in "pool".
@@ -117,28 +104,16 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 	now := time.Now()
 	out := []map[string]any{}
 	if filter == "" || filter == "node" {
+		p.mu.Lock()
 		for _, m := range ci.members {
-			n := m.node
-			if !m.online || n == nil {
-				out = append(out, offlineNodeStats(m))
-				continue
+			d, have := rrdEntryLocked(p.rrdNodes, m.name, now)
+			e := extractNodeStats(m, ci.inCluster, d, have)
+			if e["status"] == "online" {
+				e["cgroup-mode"] = 2
 			}
-			out = append(out, map[string]any{
-				"id":          "node/" + n.Name,
-				"type":        "node",
-				"node":        n.Name,
-				"status":      "online",
-				"cpu":         n.CPU(now),
-				"maxcpu":      n.Threads,
-				"mem":         n.MemUsed(now),
-				"maxmem":      n.MemTotal,
-				"disk":        n.RootUsed(),
-				"maxdisk":     n.RootTotal,
-				"uptime":      n.Uptime(now),
-				"level":       "",
-				"cgroup-mode": 2,
-			})
+			out = append(out, e)
 		}
+		p.mu.Unlock()
 	}
 	var defs []*storageDef
 	if filter == "" || filter == "storage" {
@@ -157,11 +132,14 @@ func (p *PVE) clusterResources(r *Request) (any, error) {
 					continue
 				}
 				d := p.storageStatusLocked(n, st)
-				e := storageResource(n, st.id, st.typ, d["content"].(string), d["used"].(uint64), d["total"].(uint64))
+				e := storageResource(n, st.id, st.typ, d["content"].(string), 0, 0)
 				e["shared"] = perl.BoolInt(st.shared)
-				// no current data of the node, or pvestatd does not report the
-				// storage (not active): extract_storage_stats' default
-				if !m.online || d["active"] != 1 {
+				// extract_storage_stats: usage as the node's pvestatd last
+				// broadcast it; without an entry (never active, or expired)
+				// "unknown"
+				if rrd, ok := rrdEntryLocked(p.rrdStorage, n.Name+"/"+st.id, now); ok {
+					e["disk"], e["maxdisk"] = rrd["disk"], rrd["maxdisk"]
+				} else {
 					e["status"] = "unknown"
 					delete(e, "disk")
 					delete(e, "maxdisk")

@@ -46,7 +46,10 @@
 // /cluster/resources (and among a pool's members) are what its node's
 // pvestatd last broadcast, every Options.StatdInterval (PVE: 10 s):
 // "unknown" and without a name before the first broadcast (statd.go). The
-// nodes' guest lists and a guest's status/current are live, as in PVE.
+// nodes' guest lists and a guest's status/current are live, as in PVE. A
+// node's status and statistics in /nodes and /cluster/resources, and its
+// storages' usage, come from the same broadcasts: a node that has just
+// joined is "unknown", a storage just added is "unknown", until the next.
 //
 // # What PVE loses
 //

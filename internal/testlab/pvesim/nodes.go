@@ -57,33 +57,19 @@ func (p *PVE) registerNodeRoutes() {
 	p.Handle(http.MethodGet, "/nodes/{node}/version", func(*Request) (any, error) { return p.versionInfo(), nil })
 }
 
-// listNodes serves GET /nodes: the nodes of the node list (a standalone
-// node: itself), with statistics for those online.
+// listNodes serves GET /nodes (pve-manager PVE/API2/Nodes.pm index): the
+// nodes of the node list (a standalone node: itself), each as
+// extract_node_stats makes it from pvestatd's broadcasts (statd.go).
 func (p *PVE) listNodes(*Request) (any, error) {
 	ci := p.clusterInfo()
 	now := time.Now()
 	out := []map[string]any{}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, m := range ci.members {
 		n := m.node
-		var e map[string]any
-		if m.online && n != nil {
-			e = map[string]any{
-				"node":    n.Name,
-				"status":  "online",
-				"cpu":     n.CPU(now),
-				"maxcpu":  n.Threads,
-				"mem":     n.MemUsed(now),
-				"maxmem":  n.MemTotal,
-				"disk":    n.RootUsed(),
-				"maxdisk": n.RootTotal,
-				"uptime":  n.Uptime(now),
-				"level":   "",
-				"id":      "node/" + n.Name,
-				"type":    "node",
-			}
-		} else {
-			e = offlineNodeStats(m)
-		}
+		d, have := rrdEntryLocked(p.rrdNodes, m.name, now)
+		e := extractNodeStats(m, ci.inCluster, d, have)
 		// get_node_fingerprint reads /etc/pve/nodes/<node>/pve-ssl.pem, which
 		// a node that has not finished joining does not have yet
 		if n != nil {

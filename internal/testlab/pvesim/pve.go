@@ -100,6 +100,8 @@ type PVE struct {
 	flocks          map[int]*flock            // guest config flocks, by VMID
 	ha              *haState                  // /etc/pve/ha (ha_config.go)
 	rrd             map[int]rrdGuest          // the guests' status as pvestatd last broadcast it (statd.go)
+	rrdNodes        map[string]rrdStats       // the nodes' own statistics, likewise
+	rrdStorage      map[string]rrdStats       // the storages' usage by "<node>/<storage>", likewise
 	dcConfig        string                    // /etc/pve/datacenter.cfg (options.go)
 	pools           poolState                 // resource pools (user.cfg)
 	resourceSources []func() []map[string]any // more /cluster/resources entries; called with mu held
@@ -119,21 +121,23 @@ type PVE struct {
 // newPVEState returns an empty state of lab l with the lab's routes.
 func newPVEState(l *pveLab) *PVE {
 	p := &PVE{
-		lab:       l,
-		logf:      l.logf,
-		rel:       l.rel,
-		schema:    l.schema,
-		faults:    l.faults,
-		routes:    newRouter(),
-		ticketKey: sim.RandomBytes(32),
-		csrfKey:   sim.RandomBytes(32),
-		tasks:     map[string]*task{},
-		guests:    map[int]guestRef{},
-		qemu:      newQemuState(),
-		lxc:       newLXCState(),
-		flocks:    map[int]*flock{},
-		ha:        newHAState(),
-		rrd:       map[int]rrdGuest{},
+		lab:        l,
+		logf:       l.logf,
+		rel:        l.rel,
+		schema:     l.schema,
+		faults:     l.faults,
+		routes:     newRouter(),
+		ticketKey:  sim.RandomBytes(32),
+		csrfKey:    sim.RandomBytes(32),
+		tasks:      map[string]*task{},
+		guests:     map[int]guestRef{},
+		qemu:       newQemuState(),
+		lxc:        newLXCState(),
+		flocks:     map[int]*flock{},
+		ha:         newHAState(),
+		rrd:        map[int]rrdGuest{},
+		rrdNodes:   map[string]rrdStats{},
+		rrdStorage: map[string]rrdStats{},
 
 		storageCfg: installerStorageCfg,
 		privFiles:  map[string]string{},

@@ -15,14 +15,66 @@ import (
 // that node's last broadcast. A node's own guest lists and a guest's
 // status/current are computed on request.
 //
-// Left out: the node's own and its storages' statistics, which the lab
-// still computes on request, and rrd_dump's 2 s cache per API worker.
+// The node's own statistics and its active storages' usage go out in the
+// same broadcast ("pve2-node/<node>", "pve2-storage/<node>/<storage>"):
+// /cluster/resources and /nodes take a node's status, uptime and usage from
+// there (extract_node_stats: "online" needs an entry and, in a cluster, the
+// membership; "unknown" without one, as for a node that has just joined),
+// and a storage's usage and "available" (extract_storage_stats). pmxcfs
+// drops entries older than 5 minutes (pve-cluster src/pmxcfs/status.c,
+// rrd_entry_is_old).
+//
+// Left out: rrd_dump's 2 s cache, and the expiry of guests' entries (the
+// guests of a node that is not online show "unknown" anyway).
 
 // DefaultStatdInterval is pvestatd's $updatetime.
 const DefaultStatdInterval = 10 * time.Second
 
 // rrdGuest is what a node's pvestatd last broadcast for a guest.
 type rrdGuest map[string]any
+
+// rrdStats is what a node's pvestatd last broadcast for the node or one of
+// its storages, and when.
+type rrdStats struct {
+	at     time.Time
+	values map[string]any
+}
+
+// rrdExpire is how long pmxcfs keeps an RRD entry that is not renewed.
+const rrdExpire = 5 * time.Minute
+
+// rrdEntryLocked returns the values of an entry that has not expired. The
+// caller holds PVE.mu.
+func rrdEntryLocked(m map[string]rrdStats, key string, now time.Time) (map[string]any, bool) {
+	e, ok := m[key]
+	if !ok || now.Sub(e.at) > rrdExpire {
+		return nil, false
+	}
+	return e.values, true
+}
+
+// extractNodeStats is PVE::API2Tools::extract_node_stats for member m:
+// statistics and "online" from the node's RRD entry d (have: there is
+// one), in a cluster only while the node is in the membership.
+func extractNodeStats(m memberInfo, inCluster bool, d map[string]any, have bool) map[string]any {
+	e := map[string]any{"id": "node/" + m.name, "node": m.name, "type": "node", "status": "unknown"}
+	if have {
+		if !inCluster || m.online {
+			for _, k := range []string{"uptime", "cpu", "mem", "disk"} {
+				e[k] = d[k]
+			}
+			e["status"] = "online"
+		}
+		e["level"] = ""
+		for _, k := range []string{"maxcpu", "maxmem", "maxdisk"} {
+			e[k] = d[k]
+		}
+	}
+	if inCluster && !m.online {
+		e["status"] = "offline"
+	}
+	return e
+}
 
 // rrdGuestKeys are the values of a guest's RRD entry that
 // extract_vm_stats puts into /cluster/resources, by the name vmstatus gives
@@ -51,7 +103,13 @@ func newRRDGuest(s map[string]any) rrdGuest {
 // after firstTick(interval) (Start: a moment of its own within the first
 // interval; the daemons start with their machines).
 func (l *pveLab) startStatd(firstTick func(time.Duration) time.Duration) {
+	now := time.Now()
 	for _, h := range l.hosts {
+		// The machines have been running before the lab starts: their
+		// pvestatd has broadcast already. (The caller holds pveLab.mu.)
+		h.pve.mu.Lock()
+		h.pve.recordStatusLocked(h.name, now)
+		h.pve.mu.Unlock()
 		go l.statd(h, firstTick(l.statdInterval))
 	}
 }
@@ -89,14 +147,37 @@ func (l *pveLab) broadcastStatus(h *labHost) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.settleLocked(now)
+	p.recordStatusLocked(h.name, now)
+}
+
+// recordStatusLocked puts what node's pvestatd broadcasts at now into p's
+// RRD data. The caller holds p.mu.
+func (p *PVE) recordStatusLocked(node string, now time.Time) {
 	for id, vm := range p.qemu.vms {
-		if vm.node == h.name {
+		if vm.node == node {
 			p.rrd[id] = newRRDGuest(p.vmStatusLocked(vm, now, false))
 		}
 	}
 	for id, ct := range p.lxc.cts {
-		if ct.node == h.name {
+		if ct.node == node {
 			p.rrd[id] = newRRDGuest(p.ctStatusLocked(ct, now))
+		}
+	}
+	n := p.nodeLocked(node)
+	if n == nil {
+		return
+	}
+	p.rrdNodes[node] = rrdStats{at: now, values: map[string]any{
+		"uptime": n.Uptime(now), "cpu": n.CPU(now), "maxcpu": n.Threads, "mem": n.MemUsed(now), "maxmem": n.MemTotal,
+		"disk": n.RootUsed(), "maxdisk": n.RootTotal,
+	}}
+	// update_storage_status: the storages enabled on the node and active
+	for _, st := range p.storageDefs() {
+		if !st.availableOn(node) {
+			continue
+		}
+		if d := p.storageStatusLocked(n, st); d["active"] == 1 {
+			p.rrdStorage[node+"/"+st.id] = rrdStats{at: now, values: map[string]any{"disk": d["used"], "maxdisk": d["total"]}}
 		}
 	}
 }

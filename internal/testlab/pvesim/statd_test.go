@@ -71,3 +71,74 @@ func TestStatdInterval(t *testing.T) {
 		t.Errorf("statd interval = %s, want PVE's 10s", lab.lab.statdInterval)
 	}
 }
+
+// TestStatdNodesAndStorage: a node's status and statistics in /nodes and
+// /cluster/resources, and its storages' usage, are what its pvestatd last
+// broadcast. A node that has just joined a cluster is "unknown" there until
+// it has broadcast once; storage usage changes with the next broadcast.
+func TestStatdNodesAndStorage(t *testing.T) {
+	lab := simtest.Start(t, func() (*PVE, error) {
+		return start(Options{Nodes: 2, Standalone: true, StatdInterval: time.Hour, Logf: t.Logf}, func(d time.Duration) time.Duration { return d })
+	})
+	c := newCaller(t, lab).WithToken()
+	pve1, pve2 := c.OnNode("pve1"), c.OnNode("pve2")
+	broadcast := func(node string) { lab.lab.broadcastStatus(lab.lab.host(node)) }
+	nodeStatus := func(nc *pvetest.Caller, node string) map[string]any {
+		t.Helper()
+		for _, e := range pvetest.DataList(t, nc.Get("/nodes")) {
+			if e["node"] == node {
+				return e
+			}
+		}
+		t.Fatalf("/nodes of %s has no %s", nc.Node, node)
+		return nil
+	}
+	if e := nodeStatus(pve1, "pve1"); e["status"] != "online" || e["uptime"] == nil || e["maxcpu"] == nil {
+		t.Errorf("a standalone node that has been running: %v, want online with statistics", e)
+	}
+
+	createCluster(t, pve1, "lab")
+	runTask(t, pve2, http.MethodPost, "/cluster/config/join", joinParams(lab, "pve1"))
+	if e := nodeStatus(pve1, "pve2"); e["status"] != "unknown" || e["uptime"] != nil {
+		t.Errorf("pve2 right after its join, before its first broadcast: %v, want unknown without statistics", e)
+	}
+	broadcast("pve2")
+	if e := nodeStatus(pve1, "pve2"); e["status"] != "online" || e["maxmem"] == nil {
+		t.Errorf("pve2 after its broadcast: %v, want online", e)
+	}
+
+	storage := func(id string) map[string]any {
+		t.Helper()
+		for _, r := range pvetest.DataList(t, pve1.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"storage"}})) {
+			if r["id"] == id {
+				return r
+			}
+		}
+		t.Fatalf("/cluster/resources has no %s", id)
+		return nil
+	}
+	if st := storage("storage/pve1/local-lvm"); st["status"] != "available" || st["maxdisk"] == nil {
+		t.Errorf("local-lvm of pve1: %v, want available with its size", st)
+	}
+	res := pve1.Form(http.MethodPost, "/storage", url.Values{"storage": {"extra"}, "type": {"dir"}, "path": {"/mnt/extra"}, "content": {"iso"}})
+	pvetest.Expect(t, res, http.StatusOK, "OK")
+	if st := storage("storage/pve1/extra"); st["status"] != "unknown" || st["disk"] != nil {
+		t.Errorf("a storage added after pve1's last broadcast: %v, want unknown without usage", st)
+	}
+	broadcast("pve1")
+	if st := storage("storage/pve1/extra"); st["status"] != "available" || st["maxdisk"] == nil {
+		t.Errorf("the storage after pve1's broadcast: %v, want available with its size", st)
+	}
+}
+
+// pmxcfs forgets RRD entries that have not been renewed for 5 minutes.
+func TestRRDExpiry(t *testing.T) {
+	now := time.Now()
+	m := map[string]rrdStats{"pve1": {at: now, values: map[string]any{"cpu": 0.1}}}
+	if _, ok := rrdEntryLocked(m, "pve1", now.Add(5*time.Minute)); !ok {
+		t.Error("an entry 5 minutes old is gone")
+	}
+	if _, ok := rrdEntryLocked(m, "pve1", now.Add(5*time.Minute+time.Second)); ok {
+		t.Error("an entry older than 5 minutes is still there")
+	}
+}
