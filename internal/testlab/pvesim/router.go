@@ -112,7 +112,7 @@ func (rt *router) match(path string) (*pathNode, map[string]string) {
 
 // contentFragment joins what follows /nodes/{node}/storage/{storage}/content/
 // into one segment: pve-storage's Status.pm mounts PVE::API2::Storage::Content
-// there with fragmentDelimiter ” (RESTHandler::map_path_to_methods), so a
+// there with an empty fragmentDelimiter (RESTHandler::map_path_to_methods): a
 // volume ID with slashes ("local:iso/x.iso") is one {volume}.
 func contentFragment(segs []string) []string {
 	if len(segs) > 6 && segs[0] == "nodes" && segs[2] == "storage" && segs[4] == "content" {
