@@ -219,3 +219,20 @@ func TestQemuStartMissingVolume(t *testing.T) {
 	putFile(t, c, "pve1", mirror.ProxmoxISO)
 	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/status/start", nil)
 }
+
+func TestStorageDeleteFile(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{})
+	c := newCaller(t, lab).WithToken()
+	volid := putFile(t, c, "pve1", mirror.DebianISO)
+	lines := runTask(t, c, http.MethodDelete, "/nodes/pve1/storage/local/content/"+volid, nil)
+	if lines[len(lines)-2] != "Removed volume '"+volid+"'" {
+		t.Errorf("log = %q", lines)
+	}
+	// a file that is not there: free_image warns
+	exit, lines := waitTask(t, c, upidOf(t, c.Form(http.MethodDelete, "/nodes/pve1/storage/local/content/"+volid, nil)))
+	if exit != "WARNINGS: 1" || lines[0] != "WARN: disk image '/var/lib/vz/template/iso/"+mirror.DebianISO+"' does not exist" {
+		t.Errorf("again: %s %q", exit, lines)
+	}
+	expectError(t, c.Form(http.MethodDelete, "/nodes/pve1/storage/local/content/local:iso/x.txt", nil), "unable to parse directory volume name 'iso/x.txt'")
+}
