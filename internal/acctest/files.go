@@ -15,6 +15,9 @@ import (
 // when the tests run against a lab given by PVE_ENDPOINT.
 func FilesURL(t *testing.T) string {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance tests skipped unless TF_ACC is set") // as resource.Test does
+	}
 	if lab != nil {
 		return lab.FilesURL()
 	}
