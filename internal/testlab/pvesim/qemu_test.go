@@ -294,7 +294,7 @@ func TestQemuStorage(t *testing.T) {
 	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "ide2": {"local:iso/debian-13.1.0-amd64-netinst.iso"}}), "ide2", "explicit 'media=cdrom' is required for iso images")
 	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi1": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}}), "scsi1", "content type needs to be 'images' or 'iso'")
 	failTask(t, c, http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"local-lvm:4"}, "ide2": {"local:iso/missing.iso,media=cdrom"}},
-		"unable to create VM 201 - volume local:iso/missing.iso does not exist")
+		"unable to create VM 201 - volume 'local:iso/missing.iso' does not exist")
 	// the failed create left nothing behind
 	expectError(t, c.Get("/nodes/pve2/qemu/201/config"), "Configuration file 'nodes/pve2/qemu-server/201.conf' does not exist")
 	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"201"}})); len(vols) != 0 {
