@@ -1,8 +1,13 @@
 package pvesim
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -235,4 +240,48 @@ func TestStorageDeleteFile(t *testing.T) {
 		t.Errorf("again: %s %q", exit, lines)
 	}
 	expectError(t, c.Form(http.MethodDelete, "/nodes/pve1/storage/local/content/local:iso/x.txt", nil), "unable to parse directory volume name 'iso/x.txt'")
+}
+
+// An ISO image served compressed is decompressed (the checksum is the
+// download's); an HTTPS server whose certificate the node cannot verify
+// fails as wget does, unless verify-certificates is off.
+func TestStorageDownloadCompressedAndTLS(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{})
+	c := newCaller(t, lab).WithToken()
+	iso, _ := mirror.Lookup(mirror.ProxmoxISO)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(iso.Data())
+	_ = zw.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(gz.Bytes()) }))
+	t.Cleanup(srv.Close)
+	sum := sha256.Sum256(gz.Bytes())
+	params := url.Values{"url": {srv.URL + "/pve.iso.gz"}, "content": {"iso"}, "filename": {"pve.iso"}, "compression": {"gz"},
+		"checksum": {hex.EncodeToString(sum[:])}, "checksum-algorithm": {"sha256"}}
+	upid := upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/storage/local/download-url", params))
+	exit, lines := waitTask(t, c, upid)
+	host, _ := hostOf(srv.URL)
+	if want := fmt.Sprintf("download failed: command 'wget --progress=dot:giga -O /var/lib/vz/template/iso/pve.iso.tmp_dwnl.%d %s/pve.iso.gz' failed: exit code 5", mustPID(t, upid), srv.URL); exit != want ||
+		!slices.Contains(lines, fmt.Sprintf("To connect to %s insecurely, use `--no-check-certificate'.", host)) {
+		t.Errorf("unverified: %s\n%q", exit, lines)
+	}
+	params.Set("verify-certificates", "0")
+	exit, lines = waitTask(t, c, upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/storage/local/download-url", params)))
+	if exit != "OK" || !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.HasPrefix(l, "decompressing /var/lib/vz/template/iso/pve.iso.tmp_dwnl.")
+	}) {
+		t.Errorf("insecure: %s\n%q", exit, lines)
+	}
+	if v := dataMap(t, c.Get("/nodes/pve1/storage/local/content/local:iso/pve.iso")); v["size"] != float64(iso.Size) {
+		t.Errorf("decompressed volume = %v", v)
+	}
+	// what is not compressed fails the decompression
+	params.Set("compression", "zst")
+	params.Set("filename", "other.iso")
+	exit, _ = waitTask(t, c, upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/storage/local/download-url", params)))
+	if !strings.HasPrefix(exit, "command 'zstd -q -d -c /var/lib/vz/template/iso/other.iso.tmp_dwnl.") {
+		t.Errorf("bad zst: %s", exit)
+	}
+	expectError(t, c.Get("/nodes/pve1/storage/local/content/local:iso/other.iso"), "volume_size_info on 'local:iso/other.iso' failed - no format")
 }
