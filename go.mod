@@ -10,6 +10,7 @@ require (
 	github.com/hashicorp/terraform-plugin-go v0.31.0
 	github.com/hashicorp/terraform-plugin-log v0.10.0
 	github.com/hashicorp/terraform-plugin-testing v1.16.0
+	github.com/klauspost/compress v1.18.5
 	github.com/luthermonson/go-proxmox v0.8.0
 	github.com/stmcginnis/gofish v0.26.0
 )

@@ -159,6 +159,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		logger.Printf("%s serving at %s, its BMC at %s (Redfish system %s)", name, lab.NodeEndpoint(name),
 			lab.BMCEndpoint(name), lab.BMC(name).SystemID())
 	}
+	logger.Printf("download server (installer ISOs, container templates; local storages start empty) at %s", lab.FilesURL())
 	if pbs != nil {
 		logger.Printf("PBS %s serving at %s (fingerprint %s), schema validation: %v", pbs.Hostname(), pbs.URL(), pbs.Fingerprint(), pbs.SchemaLoaded())
 	}

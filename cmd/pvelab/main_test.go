@@ -66,12 +66,12 @@ func TestRunWritesEnvAndStops(t *testing.T) {
 		t.Errorf("env file mode = %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(content)), "\n")
-	if len(lines) != 5+2*2+2+2 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
+	if len(lines) != 5+2*2+2+2+1 || !strings.HasPrefix(lines[0], "export PVE_ENDPOINT=https://127.0.0.1:") {
 		t.Errorf("env file = %q", content)
 	}
 	// pve1's lines repeat PVE_ENDPOINT and PVE_TLS_FINGERPRINT; pve2 has its own port
 	endpoint := strings.TrimPrefix(lines[0], "export PVE_ENDPOINT=")
-	if len(lines) == 13 {
+	if len(lines) == 14 {
 		if lines[5] != "export PVE_ENDPOINT_PVE1="+endpoint || strings.TrimPrefix(lines[6], "export PVE_TLS_FINGERPRINT_PVE1=") != strings.TrimPrefix(lines[2], "export PVE_TLS_FINGERPRINT=") {
 			t.Errorf("pve1 lines %q, %q", lines[5], lines[6])
 		}
@@ -84,7 +84,11 @@ func TestRunWritesEnvAndStops(t *testing.T) {
 			!strings.HasPrefix(lines[11], "export BMC_ENDPOINT_PVE1=https://127.0.0.1:") ||
 			!strings.HasPrefix(lines[12], "export BMC_ENDPOINT_PVE2=https://127.0.0.1:") ||
 			strings.TrimPrefix(lines[11], "export BMC_ENDPOINT_PVE1=") == endpoint {
-			t.Errorf("BMC lines %q", lines[9:])
+			t.Errorf("BMC lines %q", lines[9:13])
+		}
+		// then the download server
+		if !strings.HasPrefix(lines[13], "export PVE_LAB_FILES_URL=http://127.0.0.1:") {
+			t.Errorf("download server line %q", lines[13])
 		}
 	}
 	if stdout.String() != string(content) {

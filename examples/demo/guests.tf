@@ -1,5 +1,6 @@
 # A VM on the first node, plugged into the new bridge, booting the Debian
-# installer. Its VM ID comes from the cluster.
+# installer that node downloaded (downloads.tf). Its VM ID comes from the
+# cluster.
 
 resource "pve_vm" "debian" {
   node   = local.nodes[0]
@@ -7,7 +8,7 @@ resource "pve_vm" "debian" {
   tags   = ["demo"]
   cpu    = { cores = 2 }
   memory = { size = 2048 }
-  cdrom  = "local:iso/debian-13.1.0-amd64-netinst.iso"
+  cdrom  = pve_download_file.debian_netinst.id
 
   disks = {
     scsi0 = { storage = "local-lvm", size = 16, discard = true, ssd = true }
@@ -18,11 +19,12 @@ resource "pve_vm" "debian" {
   }
 }
 
-# A Debian container on the second node, on the same bridge.
+# A Debian container on the second node, from the template that node
+# downloaded, on the same bridge.
 resource "pve_container" "debian" {
   node         = local.nodes[1]
   hostname     = "ct-debian"
-  ostemplate   = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+  ostemplate   = pve_download_file.debian_ct.id
   unprivileged = true
   memory       = 1024
   tags         = ["demo"]

@@ -70,6 +70,17 @@ export BMC_CA_CERTIFICATE
 # The lab CA signs the backup server's certificate too.
 export PBS_CA_CERTIFICATE="$BMC_CA_CERTIFICATE"
 
+# The mirrors the nodes download the installer ISO and the container
+# template from: the lab's download server, laid out like the real ones,
+# and the checksums it publishes beside the files, as a user copies them
+# from a mirror's SHA256SUMS (SHA512SUMS for the template).
+sum_of() { curl -fsS "$PVE_LAB_FILES_URL/$1" | awk -v f="$2" '$2 == f { print $1 }'; }
+netinst_sum=$(sum_of debian-cd/13.1.0/amd64/iso-cd/SHA256SUMS debian-13.1.0-amd64-netinst.iso)
+ct_sum=$(sum_of images/system/SHA512SUMS debian-12-standard_12.7-1_amd64.tar.zst)
+[ -n "$netinst_sum" ] && [ -n "$ct_sum" ] || { echo "no checksums from the lab's download server at $PVE_LAB_FILES_URL" >&2; exit 1; }
+export TF_VAR_mirrors="{\"debian_cd\":\"$PVE_LAB_FILES_URL\",\"proxmox_images\":\"$PVE_LAB_FILES_URL\",\"debian_netinst_sha256\":\"$netinst_sum\",\"debian_ct_sha512\":\"$ct_sum\"}"
+echo "    downloads from the lab's mirror at $PVE_LAB_FILES_URL (the nodes' local storage starts empty)"
+
 # The built provider, laid out as a registry release of version 0.1.0 (any
 # version would do: the demo sets no constraint).
 platform="$(go env GOOS)_$(go env GOARCH)"

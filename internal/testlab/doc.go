@@ -22,6 +22,9 @@
 //   - bmcsim: the simulated Redfish BMCs.
 //   - cephlab: the real Ceph cluster (Debian's ceph-mon, ceph-mgr and
 //     ceph-osd, started without systemd).
+//   - mirror: the download server: installer ISOs and container templates
+//     with their SHA256SUMS/SHA512SUMS, over HTTP on loopback, for nodes
+//     whose local storage starts empty as on a fresh install.
 //
 // The simulators model the behaviour of the real servers, not the needs of
 // one client: any client of the real API (the provider's own client,
@@ -35,6 +38,6 @@
 // its node: powering the system off stops the node, powering it on boots it;
 // powering a node off or on through the lab (Lab.StopNode, Lab.StartNode)
 // shows on its BMC (bmc.go). EnvLines exports the connection settings of
-// the nodes and their BMCs. GenerateLabData makes package labdata's files
+// the nodes, their BMCs and the download server (PVE_LAB_FILES_URL). GenerateLabData makes package labdata's files
 // from the official ones (labfiles.go).
 package testlab

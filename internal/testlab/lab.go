@@ -6,6 +6,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/bmcsim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
@@ -61,12 +62,15 @@ type Lab struct {
 
 	bmcs        map[string]*bmcsim.BMC // by node; written only by Start
 	bmcPassword string                 // the BMCs' ADMIN password, the same on every BMC
+	files       *mirror.Server         // the download server
 }
 
 // Start starts a lab: opts.Nodes simulated PVE nodes (pvesim.Start), each
 // serving the API on its own HTTPS port, either as the cluster "pvelab" or
-// (with opts.Standalone) as separate hosts, and the BMC of every node, on a
-// port of its own.
+// (with opts.Standalone) as separate hosts, the BMC of every node, on a
+// port of its own, and the download server (package mirror): the nodes'
+// local storages start empty, as on a fresh install, and what guests need
+// (installer ISOs, container templates) is downloaded from there.
 func Start(opts Options) (*Lab, error) {
 	mockup, err := bmcsim.OpenMockup(opts.RedfishMockup)
 	if err != nil {
@@ -87,6 +91,10 @@ func Start(opts Options) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{PVE: p, bmcs: map[string]*bmcsim.BMC{}, bmcPassword: sim.RandomHex(10)}
+	if l.files, err = mirror.Start(otherAddr(opts.Addr)); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
 	if err := l.startBMCs(otherAddr(opts.Addr), bmcsim.Config{Mockup: mockup, Variant: opts.BMC, Logf: opts.Logf}); err != nil {
 		_ = l.Close()
 		return nil, err
@@ -129,18 +137,32 @@ func (l *Lab) StartNode(name string) error {
 // PVE_PASSWORD (pve1's endpoint and certificate), then the endpoint and
 // fingerprint of every node: PVE_ENDPOINT_PVE1, PVE_TLS_FINGERPRINT_PVE1,
 // ... (pvesim.PVE.EnvLines), then the BMCs' BMC_USERNAME and BMC_PASSWORD
-// and the endpoint of every node's BMC: BMC_ENDPOINT_PVE1, ...
+// and the endpoint of every node's BMC: BMC_ENDPOINT_PVE1, ..., then the
+// download server's base URL, PVE_LAB_FILES_URL.
 func (l *Lab) EnvLines() []string {
 	lines := l.PVE.EnvLines()
 	for _, v := range l.bmcEnvVars() {
 		lines = append(lines, "export "+v[0]+"="+sim.ShellQuote(v[1]))
 	}
-	return lines
+	return append(lines, "export PVE_LAB_FILES_URL="+sim.ShellQuote(l.FilesURL()))
 }
+
+// FilesURL is the base URL of the download server, e.g.
+// "http://127.0.0.1:40123" (the files' paths are in package mirror).
+func (l *Lab) FilesURL() string { return l.files.URL() }
+
+// FileURL is the download server's URL of a file by name, e.g.
+// mirror.DebianTemplate ("" for a name it does not serve).
+func (l *Lab) FileURL(name string) string { return l.files.FileURL(name) }
 
 // Close stops the BMCs and all nodes and closes all connections.
 func (l *Lab) Close() error {
 	first := l.closeBMCs()
+	if l.files != nil {
+		if err := l.files.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
 	if err := l.PVE.Close(); err != nil && first == nil {
 		first = err
 	}

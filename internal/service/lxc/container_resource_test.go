@@ -19,6 +19,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 )
 
 func TestMain(m *testing.M) {
@@ -26,6 +27,19 @@ func TestMain(m *testing.M) {
 }
 
 const ctAddr = "pve_container.test"
+
+// preCheckTemplates is acctest.PreCheck, then the templates the tests
+// create containers from, put on the nodes through PVE's download-url (a
+// fresh node has none).
+func preCheckTemplates(t *testing.T) {
+	t.Helper()
+	acctest.PreCheck(t)
+	c := acctest.PVEClient(t)
+	for _, node := range []string{"pve1", "pve2"} {
+		acctest.EnsureFile(t, c, node, mirror.DebianTemplate)
+	}
+	acctest.EnsureFile(t, c, "pve3", mirror.UbuntuTemplate)
+}
 
 func checkContainersDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(s *terraform.State) error {
@@ -84,7 +98,7 @@ const (
 func TestAccContainer_lifecycle(t *testing.T) {
 	sameMAC := statecheck.CompareValue(compare.ValuesSame())
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
 		Steps: []resource.TestStep{
@@ -142,7 +156,7 @@ func TestAccContainer_badInput(t *testing.T) {
 
 func TestAccContainer_shrinkRootfs(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
 		Steps: []resource.TestStep{
@@ -157,7 +171,7 @@ func TestAccContainer_shrinkRootfs(t *testing.T) {
 
 func TestAccContainers_dataSource(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
 		Steps: []resource.TestStep{{
@@ -179,7 +193,7 @@ data "pve_containers" "acc" {
 
 func TestAccContainerDataSource(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
 		Steps: []resource.TestStep{
@@ -217,7 +231,7 @@ data "pve_vm" "wrong_kind" {
 // as it was set. Both plan clean after apply.
 func TestAccContainer_defaults(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
 		Steps: []resource.TestStep{{
@@ -252,7 +266,7 @@ func TestAccContainer_clone(t *testing.T) {
 	const template = 9200
 	resource.Test(t, resource.TestCase{
 		PreCheck: func() {
-			acctest.PreCheck(t)
+			preCheckTemplates(t)
 			c := acctest.PVEClient(t)
 			ctx := context.Background()
 			if _, err := c.CreateGuest(ctx, pve.LXC, "pve2", url.Values{"vmid": {strconv.Itoa(template)}, "hostname": {"ct-tmpl"},

@@ -1,5 +1,7 @@
 // Package storage holds the PVE storage types: storages of the cluster's
-// storage.cfg, such as a Proxmox Backup Server datastore (pve_storage_pbs).
+// storage.cfg, such as a Proxmox Backup Server datastore (pve_storage_pbs),
+// and what is on them: files PVE downloads (pve_download_file) and the
+// content of a node's storage (pve_storage_content).
 package storage
 
 import (
@@ -9,10 +11,10 @@ import (
 
 // Resources returns the resources of the storage service.
 func Resources() []func() resource.Resource {
-	return []func() resource.Resource{NewPBSResource}
+	return []func() resource.Resource{NewPBSResource, NewDownloadFileResource}
 }
 
 // DataSources returns the data sources of the storage service.
 func DataSources() []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{NewContentDataSource}
 }

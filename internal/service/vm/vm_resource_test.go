@@ -20,6 +20,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 )
 
 func TestMain(m *testing.M) {
@@ -64,6 +65,18 @@ resource "pve_vm" "test" {
 `, node, disks, nics)
 }
 
+// preCheckISO is acctest.PreCheck, then the installer ISO the VMs boot
+// from (vmConfig's cdrom), put on every node through PVE's download-url (a
+// fresh node has none, and a VM whose ISO is missing does not start).
+func preCheckISO(t *testing.T) {
+	t.Helper()
+	acctest.PreCheck(t)
+	c := acctest.PVEClient(t)
+	for _, node := range []string{"pve1", "pve2", "pve3"} {
+		acctest.EnsureFile(t, c, node, mirror.ProxmoxISO)
+	}
+}
+
 func noCDROM(config string) string {
 	return strings.Replace(config, `  cdrom   = "local:iso/proxmox-ve_9.1-1.iso"`+"\n", "", 1)
 }
@@ -84,7 +97,7 @@ func TestAccVM_lifecycle(t *testing.T) {
 	sameMAC := statecheck.CompareValue(compare.ValuesSame())
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{
@@ -207,7 +220,7 @@ resource "pve_vm" "test" {
 // neither changed nor replaced.
 func TestAccVM_shrinkDisk(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{
@@ -227,7 +240,7 @@ func TestAccVM_shrinkDisk(t *testing.T) {
 // Ten VMs created at once without a vmid get ten distinct ids.
 func TestAccVM_parallelIDs(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{{
@@ -265,7 +278,7 @@ func TestAccVM_importExternal(t *testing.T) {
 	const vmid = 4242
 	resource.Test(t, resource.TestCase{
 		PreCheck: func() {
-			acctest.PreCheck(t)
+			preCheckISO(t)
 			_, err := acctest.PVEClient(t).CreateGuest(context.Background(), pve.QEMU, "pve2", url.Values{
 				"vmid": {strconv.Itoa(vmid)}, "name": {"made-by-hand"}, "cores": {"2"}, "memory": {"1024"},
 				"scsi0": {"local-lvm:4,ssd=1"}, "net0": {"virtio,bridge=vmbr0"}, "start": {"1"},
@@ -310,7 +323,7 @@ resource "pve_vm" "test" {
 // runs the node's staged network reload before it starts the VM.
 func TestAccVM_onNewBridge(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{{
@@ -343,7 +356,7 @@ func TestAccVM_clone(t *testing.T) {
 	const template = 9001
 	resource.Test(t, resource.TestCase{
 		PreCheck: func() {
-			acctest.PreCheck(t)
+			preCheckISO(t)
 			c := acctest.PVEClient(t)
 			ctx := context.Background()
 			if _, err := c.CreateGuest(ctx, pve.QEMU, "pve1", url.Values{"vmid": {strconv.Itoa(template)}, "name": {"tmpl"},
@@ -401,7 +414,7 @@ resource "pve_vm" "test" {
 
 func TestAccVMs_dataSource(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{{
@@ -469,7 +482,7 @@ resource "pve_vm" "test" {
 `, agentType, order)
 	}
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{
@@ -538,7 +551,7 @@ resource "pve_vm" "test" {
 `, user, ipv6)
 	}
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{
@@ -576,7 +589,7 @@ resource "pve_vm" "test" {
 
 func TestAccVMDataSource(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{
@@ -629,7 +642,7 @@ func TestAccVM_poolAndUSB(t *testing.T) {
 ` + more
 	}
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
 		Steps: []resource.TestStep{
@@ -731,7 +744,7 @@ func TestAccVM_passthroughBadInput(t *testing.T) {
 // pass one through); the error says so.
 func TestAccVM_rawHostPCIRefusedToTokens(t *testing.T) {
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: `

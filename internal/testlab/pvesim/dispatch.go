@@ -89,14 +89,22 @@ func (p *PVE) serveRequest(req *http.Request, local string) *sim.Response {
 	if req.ContentLength != 0 && req.Method != http.MethodPost && req.Method != http.MethodPut {
 		return plainError(http.StatusNotImplemented, fmt.Sprintf("Unexpected content for method '%s'", req.Method))
 	}
-	if req.ContentLength > maxPostSize {
+	upload := isUploadCall(req.Method, rel)
+	if req.ContentLength > maxPostSize && !upload {
 		return plainError(http.StatusNotImplemented, "for data too large")
 	}
 	if format != "json" {
 		p.logOnce("format:"+format, "pvesim: API format %q requested; the lab serves only json", format)
 		return plainError(http.StatusNotImplemented, fmt.Sprintf("no formatter for uri %s, %s", rel, format))
 	}
-	params, perr := p.requestParams(req)
+	var params map[string]any
+	var upl *uploadedFile
+	var perr *sim.Response
+	if upload && req.ContentLength != 0 {
+		params, upl, perr = readUpload(req) // storage_upload.go
+	} else {
+		params, perr = p.requestParams(req)
+	}
 	if perr != nil {
 		return perr
 	}
@@ -118,6 +126,7 @@ func (p *PVE) serveRequest(req *http.Request, local string) *sim.Response {
 		Params:     params,
 		User:       auth.user,
 		LocalNode:  local,
+		Upload:     upl,
 	}
 	if strings.Contains(auth.user, "!") {
 		r.TokenID = auth.user

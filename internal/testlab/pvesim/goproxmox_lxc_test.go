@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"context"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,21 @@ func TestGoProxmoxContainer(t *testing.T) {
 	node, err := client.Node(ctx, "pve1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// a fresh node has no template: go-proxmox downloads it first
+	files, err := mirror.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = files.Close() })
+	tmpl, _ := mirror.Lookup(mirror.DebianTemplate)
+	local, err := node.Storage(ctx, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(local.DownloadURLWithHash(ctx, "vztmpl", tmpl.Name(), files.FileURL(tmpl.Name()), tmpl.SHA512, "sha512"))
+	if got, err := local.VzTmpl(ctx, tmpl.Name()); err != nil || uint64(got.Size) != uint64(tmpl.Size) {
+		t.Fatalf("VzTmpl = %+v, %v", got, err)
 	}
 	wait(node.NewContainer(ctx, 0,
 		proxmox.ContainerOption{Name: "ostemplate", Value: debianTemplate},

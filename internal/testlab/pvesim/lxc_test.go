@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
@@ -47,6 +48,7 @@ func ctPath(node string, vmid int, sub string) string {
 // system, one NIC and nesting (no systemd warning).
 func createSimpleCT(t *testing.T, c *pvetest.Caller, node string, vmid int, extra url.Values) {
 	t.Helper()
+	putFile(t, c, node, mirror.DebianTemplate)
 	params := url.Values{
 		"vmid":       {fmt.Sprint(vmid)},
 		"ostemplate": {debianTemplate},
@@ -67,6 +69,9 @@ func TestLXCCreateFromTemplate(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{})
 	c := newCaller(t, lab).WithToken()
+	putFile(t, c, "pve1", mirror.DebianTemplate)
+	putFile(t, c, "pve1", mirror.UbuntuTemplate)
+	putFile(t, c, "pve1", mirror.DebianISO)
 
 	upid := upidOf(t, c.Form(http.MethodPost, "/nodes/pve1/lxc", url.Values{
 		"vmid":            {"200"},

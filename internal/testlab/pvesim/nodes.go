@@ -30,7 +30,7 @@ func newNode(i int, now time.Time) *node {
 	return &node{
 		Machine: m,
 		net:     newNodeNetwork(m.IP, m.NICNames(), boot.Add(-30*24*time.Hour)),
-		storage: newNodeStorage(boot.Add(-30 * 24 * time.Hour)),
+		storage: newNodeStorage(),
 	}
 }
 

@@ -33,6 +33,9 @@ type Request struct {
 	// received the call or, for a call proxied to the node in its path, that
 	// node.
 	LocalNode string
+	// Upload is the file of a multipart upload (POST .../upload), which
+	// pveproxy writes to the temporary file named in Params["tmpfilename"].
+	Upload *uploadedFile
 }
 
 // String returns a parameter as PVE's Perl code sees it: numbers in their

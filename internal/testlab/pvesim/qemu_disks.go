@@ -130,6 +130,11 @@ func (p *PVE) createDisksLocked(n *node, vmid int, conf, pending, settings map[s
 						}
 					}
 				}
+				if v == nil && st.path != "" {
+					// activate_volumes before volume_size_info: a file
+					// storage's activate_volume (pve-storage Plugin.pm)
+					return fail("volume '%s' does not exist", volid)
+				}
 				if v != nil {
 					size = v.size
 				}

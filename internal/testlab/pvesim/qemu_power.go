@@ -2,7 +2,9 @@ package pvesim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,9 @@ import (
 // node (the network script's tap_plug; assumption: the kvm line and the
 // exit status as PVE 9 logs them).
 func (p *PVE) startProblemLocked(node string, vmid int, conf map[string]string, now time.Time) ([]string, string) {
+	if msg := p.missingVolumeLocked(node, conf); msg != "" {
+		return nil, msg
+	}
 	if lines, msg, _ := p.passthroughProblemLocked(node, vmid, conf); msg != "" {
 		return lines, msg
 	}
@@ -280,4 +285,35 @@ func (p *PVE) spawnStartLocked(now time.Time, node string, vmid int, user string
 			}
 			p.startVMLocked(vm, at)
 		})
+}
+
+// missingVolumeLocked is the first failure of vm_start_nolock's
+// PVE::Storage::activate_volumes (qemu-server e781d971, QemuServer.pm; it
+// runs before config_to_command): a drive whose volume is not there, on a
+// storage whose volumes the lab keeps (dir and LVM thin; pve-storage
+// 6f49432a Plugin.pm activate_volume: "volume '...' does not exist").
+// CD-ROM drives without media ("none", "cdrom") and paths have no volume.
+func (p *PVE) missingVolumeLocked(node string, conf map[string]string) string {
+	n := p.nodeLocked(node)
+	if n == nil {
+		return ""
+	}
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
+		if !isDriveKey(k) {
+			continue
+		}
+		volid := parseDrive(conf[k])["file"]
+		sid, _, ok := parseVolumeID(volid)
+		if !ok {
+			continue
+		}
+		s := p.storageDefOf(sid)
+		if s == nil || (s.typ != "dir" && s.typ != "lvmthin") {
+			continue
+		}
+		if n.storage.vols[volid] == nil {
+			return fmt.Sprintf("volume '%s' does not exist", volid)
+		}
+	}
+	return ""
 }

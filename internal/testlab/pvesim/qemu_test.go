@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
 
@@ -132,6 +133,7 @@ func TestQemuCreateFromScratch(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{StatdInterval: statdTick})
 	c := newCaller(t, lab).WithToken()
+	putFile(t, c, "pve1", mirror.DebianISO)
 
 	res := c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{
 		"vmid":      {"100"},
@@ -182,7 +184,7 @@ func TestQemuCreateFromScratch(t *testing.T) {
 		"efidisk0":  "local-lvm:vm-100-disk-0,efitype=4m,ms-cert=2023k,pre-enrolled-keys=1,size=4M",
 		"scsi0":     "local-lvm:vm-100-disk-1,discard=on,size=32G,ssd=1",
 		"tpmstate0": "local-lvm:vm-100-disk-2,size=4M,version=v2.0",
-		"ide2":      "local:iso/debian-13.1.0-amd64-netinst.iso,media=cdrom,size=784M",
+		"ide2":      "local:iso/debian-13.1.0-amd64-netinst.iso,media=cdrom,size=768K",
 		"ide0":      "local-lvm:vm-100-cloudinit,media=cdrom",
 		"boot":      "order=scsi0;ide0;net0",
 	}
@@ -263,9 +265,13 @@ func TestQemuStorage(t *testing.T) {
 	}
 	pvetest.ExpectParamError(t, c.Form(http.MethodGet, "/nodes/pve2/storage", url.Values{"storage": {"nfs"}}), "storage", "No such storage.")
 
+	for _, name := range []string{mirror.ProxmoxISO, mirror.DebianISO, mirror.DebianTemplate, mirror.UbuntuTemplate} {
+		putFile(t, c, "pve2", name)
+	}
 	isos := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local/content", url.Values{"content": {"iso"}}))
 	tmpls := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local/content", url.Values{"content": {"vztmpl"}}))
-	if len(isos) != 2 || isos[0]["volid"] != "local:iso/debian-13.1.0-amd64-netinst.iso" || isos[0]["format"] != "iso" ||
+	iso, _ := mirror.Lookup(mirror.DebianISO)
+	if len(isos) != 2 || isos[0]["volid"] != "local:iso/debian-13.1.0-amd64-netinst.iso" || isos[0]["format"] != "iso" || isos[0]["size"] != float64(iso.Size) ||
 		len(tmpls) != 2 || tmpls[0]["volid"] != "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" || tmpls[1]["format"] != "tzst" {
 		t.Errorf("iso %v\nvztmpl %v", isos, tmpls)
 	}
@@ -288,7 +294,7 @@ func TestQemuStorage(t *testing.T) {
 	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "ide2": {"local:iso/debian-13.1.0-amd64-netinst.iso"}}), "ide2", "explicit 'media=cdrom' is required for iso images")
 	pvetest.ExpectParamError(t, c.Form(http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi1": {"local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}}), "scsi1", "content type needs to be 'images' or 'iso'")
 	failTask(t, c, http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"201"}, "scsi0": {"local-lvm:4"}, "ide2": {"local:iso/missing.iso,media=cdrom"}},
-		"unable to create VM 201 - volume local:iso/missing.iso does not exist")
+		"unable to create VM 201 - volume 'local:iso/missing.iso' does not exist")
 	// the failed create left nothing behind
 	expectError(t, c.Get("/nodes/pve2/qemu/201/config"), "Configuration file 'nodes/pve2/qemu-server/201.conf' does not exist")
 	if vols := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/storage/local-lvm/content", url.Values{"vmid": {"201"}})); len(vols) != 0 {

@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pveschema"
@@ -106,7 +107,18 @@ func (p *PVE) Handle(method, template string, h HandlerFunc, opts ...RouteOption
 func (rt *router) match(path string) (*pathNode, map[string]string) {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	return rt.tree.Match(sim.SplitPath(path))
+	return rt.tree.Match(contentFragment(sim.SplitPath(path)))
+}
+
+// contentFragment joins what follows /nodes/{node}/storage/{storage}/content/
+// into one segment: pve-storage's Status.pm mounts PVE::API2::Storage::Content
+// there with an empty fragmentDelimiter (RESTHandler::map_path_to_methods): a
+// volume ID with slashes ("local:iso/x.iso") is one {volume}.
+func contentFragment(segs []string) []string {
+	if len(segs) > 6 && segs[0] == "nodes" && segs[2] == "storage" && segs[4] == "content" {
+		return append(segs[:5:5], strings.Join(segs[5:], "/"))
+	}
+	return segs
 }
 
 // endpointFor returns the endpoint for method on n (nil if none).

@@ -87,26 +87,12 @@ func errNoStorage(id string) error {
 	return Errorf(http.StatusInternalServerError, "storage '%s' does not exist", id)
 }
 
-// Sizes of the lab's storages and of the files every node has.
+// Sizes of the lab's storages.
 const (
 	thinPoolSize = 348 * gib
 	lvmExtent    = 4 << 20 // LVM's default physical extent size
 	mib          = uint64(1) << 20
 )
-
-// labContent is the content every node's "local" storage starts with:
-// installer and netinst ISOs, two container templates.
-var labContent = []struct {
-	name    string
-	content string
-	format  string
-	size    uint64
-}{
-	{"iso/proxmox-ve_9.1-1.iso", "iso", "iso", 1640 * mib},
-	{"iso/debian-13.1.0-amd64-netinst.iso", "iso", "iso", 784 * mib},
-	{"vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", "vztmpl", "tzst", 126248950},
-	{"vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst", "vztmpl", "tzst", 141895410},
-}
 
 // volume is one volume on a node's storage.
 type volume struct {
@@ -118,7 +104,8 @@ type volume struct {
 	used    uint64 // data written (thin provisioning)
 	vmid    int    // owner (images)
 	ctime   int64
-	parent  string // linked clones: the base volume they were cloned from
+	parent  string            // linked clones: the base volume they were cloned from
+	sums    map[string]string // files (iso, vztmpl, import): hex digests by checksum algorithm
 }
 
 func (v *volume) volid() string { return v.storage + ":" + v.name }
@@ -128,13 +115,12 @@ type nodeStorage struct {
 	vols map[string]*volume // by volid
 }
 
-func newNodeStorage(installed time.Time) *nodeStorage {
-	ns := &nodeStorage{vols: map[string]*volume{}}
-	for i, c := range labContent {
-		v := &volume{storage: "local", name: c.name, content: c.content, format: c.format, size: c.size, used: c.size, ctime: installed.Unix() + int64(i)*3600}
-		ns.vols[v.volid()] = v
-	}
-	return ns
+// newNodeStorage is a node's storage as the installer leaves it: local's
+// template/iso and template/cache are empty (a fresh install has no ISO
+// image or container template; download-url and upload put them there,
+// storage_download.go), local-lvm has no volumes.
+func newNodeStorage() *nodeStorage {
+	return &nodeStorage{vols: map[string]*volume{}}
 }
 
 // parseVolumeID splits "storage:volname" (PVE::Storage::parse_volume_id).
@@ -150,12 +136,14 @@ func parseVolumeID(volid string) (string, string, bool) {
 
 var (
 	lvmVolnameRE = regexp.MustCompile(`^((vm|base)-(\d+)-\S+)$`)
-	dirISORE     = regexp.MustCompile(`^iso/[^/]+\.[Ii][Ss][Oo]$`)
-	dirTmplRE    = regexp.MustCompile(`^vztmpl/[^/]+\.tar\.(gz|xz|zst|bz2)$`)
+	// Plugin::parse_volname with Storage.pm's $ISO_EXT_RE_0, $VZTMPL_EXT_RE_1
+	// and $IMPORT_EXT_RE_1
+	dirISORE     = regexp.MustCompile(`^iso/[^/]+\.(?i:iso|img)$`)
+	dirTmplRE    = regexp.MustCompile(`^vztmpl/[^/]+\.(?i:tar|tar\.(?:gz|xz|zst|bz2))$`)
 	dirImageRE   = regexp.MustCompile(`^(\d+)/[^/]+$`)
 	dirSnippetRE = regexp.MustCompile(`^snippets/[^/]+$`)
 	dirBackupRE  = regexp.MustCompile(`^backup/[^/]+$`)
-	dirImportRE  = regexp.MustCompile(`^import/[^/]+$`)
+	dirImportRE  = regexp.MustCompile(`^import/[ a-zA-Z0-9\-.+=_]+(\.(ova|ovf|qcow2|raw|vmdk)|\.ova/[ a-zA-Z0-9\-.+=_]+\.(qcow2|raw|vmdk))$`)
 	pbsVolnameRE = regexp.MustCompile(`^backup/([^\s_]+)/([^\s_]+)/([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)$`)
 )
 
@@ -307,6 +295,7 @@ func (p *PVE) registerStorageRoutes() {
 	p.Handle(http.MethodGet, "/nodes/{node}/storage/{storage}/status", p.storageStatus)
 	p.Handle(http.MethodGet, "/nodes/{node}/storage/{storage}/content", p.storageContent)
 	p.registerStorageContentRoutes()
+	p.registerStorageDownloadRoutes()
 }
 
 // listNodeStorage serves GET /nodes/{node}/storage (Status index over

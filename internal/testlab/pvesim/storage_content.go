@@ -81,8 +81,13 @@ func (p *PVE) deleteStorageVolume(r *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.storageDefOf(sid) == nil {
+	s := p.storageDefOf(sid)
+	if s == nil {
 		return nil, errNoStorage(sid)
+	}
+	ct, err := p.parseVolname(volid) // PVE::Storage::path, before the worker
+	if err != nil {
+		return nil, err
 	}
 	node := r.PathParams["node"]
 	now := time.Now()
@@ -98,6 +103,11 @@ func (p *PVE) deleteStorageVolume(r *Request) (any, error) {
 	t := &task{node: node, typ: "imgdel", id: id, user: r.User, duration: imgdelDuration, exit: "OK"}
 	w := &worker{t: t}
 	switch {
+	case v == nil && s.path != "":
+		// Plugin::free_image of a file that is not there warns and returns
+		_, name, _ := parseVolumeID(volid)
+		w.warn(fmt.Sprintf("disk image '%s' does not exist", volumePath(s, &volume{storage: sid, name: name, content: ct})))
+		w.log(fmt.Sprintf("Removed volume '%s'", volid))
 	case v == nil:
 		w.fail(fmt.Sprintf("no such logical volume %s", volid)) // from memory: lvremove's complaint
 	case ns.baseInUse(volid):

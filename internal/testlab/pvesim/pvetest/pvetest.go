@@ -4,9 +4,11 @@
 package pvetest
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"maps"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -186,4 +188,35 @@ func DataList(t testing.TB, res Result) []map[string]any {
 		out = append(out, e.(map[string]any))
 	}
 	return out
+}
+
+// Upload sends a file as a browser's upload form does (POST
+// /nodes/{node}/storage/{storage}/upload, multipart/form-data): fields
+// first (content, checksum-algorithm, checksum), then the file in the
+// field "filename".
+func (c *Caller) Upload(node, storage string, fields url.Values, filename string, data []byte) Result {
+	c.T.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, k := range []string{"content", "checksum-algorithm", "checksum"} {
+		if v := fields.Get(k); v != "" {
+			if err := mw.WriteField(k, v); err != nil {
+				c.T.Fatal(err)
+			}
+		}
+	}
+	fw, err := mw.CreateFormFile("filename", filename)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	_, _ = fw.Write(data)
+	if err := mw.Close(); err != nil {
+		c.T.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, c.endpoint()+"/api2/json/nodes/"+node+"/storage/"+storage+"/upload", &body)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return c.Do(req)
 }
