@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -56,6 +57,7 @@ func Idempotent(method string) bool {
 // example is shown in the errors ("https://pve.example.com:8006").
 func NormalizeEndpoint(raw, apiRoot, example string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = RedactURL(raw) // errors never echo credentials
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -69,7 +71,7 @@ func NormalizeEndpoint(raw, apiRoot, example string) (string, error) {
 	case u.Host == "" || u.Hostname() == "":
 		return "", fmt.Errorf("invalid endpoint URL %q: missing host", raw)
 	case u.User != nil:
-		return "", fmt.Errorf("invalid endpoint URL %q: must not contain credentials", raw)
+		return "", fmt.Errorf("invalid endpoint URL %q: must not contain credentials (give them in their own settings)", raw)
 	case u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("invalid endpoint URL %q: must not contain a query or fragment", raw)
 	}
@@ -77,4 +79,29 @@ func NormalizeEndpoint(raw, apiRoot, example string) (string, error) {
 		return "", fmt.Errorf("invalid endpoint URL %q: unexpected path %q, give the server's address such as %s", raw, u.Path, example)
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// userinfoRE matches the user information of a URL ("scheme://user:pw@").
+var userinfoRE = regexp.MustCompile(`^(\s*[A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
+
+// RedactURL returns raw with any user information replaced, for messages:
+// it works on strings that do not parse as URLs too.
+func RedactURL(raw string) string {
+	return userinfoRE.ReplaceAllString(raw, "${1}REDACTED@")
+}
+
+// CheckTransportSecurity refuses settings that send credentials in the
+// clear without saying so, or that contradict each other: an http://
+// endpoint needs insecure, and insecure (no verification) with a CA to
+// verify against makes no sense.
+func CheckTransportSecurity(endpoint string, insecure bool, caCertificate string) error {
+	var errs []error
+	if u, err := url.Parse(strings.TrimSpace(endpoint)); err == nil && u.Scheme == "http" && !insecure {
+		errs = append(errs, fmt.Errorf("endpoint %s is plain http, which sends the credentials unencrypted: use https, "+
+			"or set insecure = true to accept that", RedactURL(endpoint)))
+	}
+	if insecure && caCertificate != "" {
+		errs = append(errs, errors.New("insecure = true turns certificate verification off, so ca_certificate would not be used: set one of them"))
+	}
+	return errors.Join(errs...)
 }

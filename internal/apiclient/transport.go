@@ -174,6 +174,12 @@ func (t *Transport) attempt(ctx context.Context, orig *http.Request, path string
 		"http_response_body": logBody{contentType: res.Header.Get("Content-Type"), data: data, secrets: secrets},
 	})
 
+	if res.StatusCode >= 300 && res.StatusCode <= 399 {
+		// Never followed: the next hop would get the credentials.
+		return nil, fmt.Errorf("%s %s: %s: the server redirects to %s; the provider does not follow redirects, which "+
+			"would send the credentials there: give the endpoint the API answers on itself",
+			orig.Method, path, res.Status, RedactURL(res.Header.Get("Location")))
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return nil, t.NewError(orig.Method, path, res, data)
 	}

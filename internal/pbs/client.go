@@ -182,6 +182,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("invalid username %q: expected user@realm, e.g. root@pam", c.Username))
 	}
 
+	if err := apiclient.CheckTransportSecurity(c.Endpoint, c.Insecure, c.CACertificate); err != nil {
+		errs = append(errs, err)
+	}
 	if c.TLSFingerprint != "" {
 		if _, err := apiclient.ParseFingerprint(c.TLSFingerprint); err != nil {
 			errs = append(errs, err)

@@ -124,7 +124,7 @@ func TestNewAuthentication(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("password logs in at once", func(t *testing.T) {
-		c, err := New(ctx, Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry})
+		c, err := New(ctx, Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +162,7 @@ func TestNewAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Endpoint, tt.cfg.Retry = f.srv.URL, fastRetry
+			tt.cfg.Endpoint, tt.cfg.Retry, tt.cfg.Insecure = f.srv.URL, fastRetry, true
 			_, err := New(ctx, tt.cfg)
 			if !errors.Is(err, ErrAuthentication) || errors.Is(err, ErrPermission) {
 				t.Fatalf("err = %v, want ErrAuthentication and not ErrPermission", err)
@@ -200,7 +200,7 @@ func TestNewTwoFactorUser(t *testing.T) {
 		"username": testUser, "CSRFPreventionToken": "invalid",
 		"ticket": `PBS:!tfa!{"challenge":"x","totp":true}:6745A3F1::cGFydGlhbA`,
 	}))
-	_, err := New(context.Background(), Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry})
+	_, err := New(context.Background(), Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry})
 	want := "authentication failed for user root@pam: the user has two-factor authentication, which this client does not answer: use an API token"
 	if !errors.Is(err, ErrAuthentication) || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
@@ -233,7 +233,7 @@ func TestNewUnreachable(t *testing.T) {
 func TestTicketRenewal(t *testing.T) {
 	f := newFakePBS(t, false)
 	f.handle("GET /config/datastore", data([]any{}))
-	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry})
+	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,5 +336,23 @@ func TestRawHelpers(t *testing.T) {
 	v, err := c.Version(ctx)
 	if err != nil || v.Version != "4.0.14" || v.Release != "4.0" {
 		t.Errorf("Version() = %+v, %v", v, err)
+	}
+}
+
+// http:// sends credentials in the clear: only with insecure; insecure with
+// a CA to trust is a contradiction; endpoint errors never echo credentials.
+func TestTransportSecurityChecks(t *testing.T) {
+	if err := (Config{Endpoint: "http://pbs1:8007", APIToken: testToken}).Validate(); err == nil || !strings.Contains(err.Error(), "insecure") {
+		t.Errorf("http without insecure: %v, want an error naming insecure", err)
+	}
+	if err := (Config{Endpoint: "http://pbs1:8007", APIToken: testToken, Insecure: true}).Validate(); err != nil {
+		t.Errorf("http with insecure: %v", err)
+	}
+	if err := (Config{Endpoint: "https://pbs1:8007", APIToken: testToken, Insecure: true, CACertificate: "x"}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "ca_certificate") {
+		t.Errorf("insecure with a CA: %v, want an error", err)
+	}
+	if err := (Config{Endpoint: "https://u:s3cret@pbs1:8007", APIToken: testToken}).Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("credentials in the endpoint: %v, want an error without them", err)
 	}
 }

@@ -206,7 +206,7 @@ var fastWait = WaitOptions{FirstPoll: time.Millisecond, MaxPoll: 2 * time.Millis
 // newTestClient connects to f with the API token, or as modified by mod.
 func newTestClient(t *testing.T, f *fakePBS, mod func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{Endpoint: f.srv.URL, APIToken: testToken, Retry: fastRetry, Wait: fastWait}
+	cfg := Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, APIToken: testToken, Retry: fastRetry, Wait: fastWait}
 	if f.srv.TLS != nil {
 		cfg.CACertificate = serverCAPEM(f.srv)
 	}

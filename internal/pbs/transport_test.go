@@ -234,7 +234,7 @@ func TestLogRedaction(t *testing.T) {
 	const userPassword = "N3w-User-Passw0rd"
 	const s3Secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 	const encKey = "ZW5jcnlwdGlvbi1rZXktbWF0ZXJpYWw"
-	c, err := New(ctx, Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry})
+	c, err := New(ctx, Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,9 @@ func pbsBlock() schema.Block {
 		Description: "Proxmox Backup Server connection, used by the `pve_pbs_*` types.",
 		Attributes: map[string]schema.Attribute{
 			"endpoint": schema.StringAttribute{
-				Description: "URL of the PBS API, e.g. `https://pbs.example.com:8007`. Environment: `PBS_ENDPOINT`.",
-				Optional:    true,
+				Description: "URL of the PBS API, e.g. `https://pbs.example.com:8007`. An `http://` endpoint needs " +
+					"`insecure = true`. Environment: `PBS_ENDPOINT`.",
+				Optional: true,
 			},
 			"api_token": schema.StringAttribute{
 				Description: "PBS API token as `user@realm!tokenid:secret`. Environment: `PBS_API_TOKEN`.",
@@ -50,8 +51,9 @@ func pbsBlock() schema.Block {
 				Sensitive:   true,
 			},
 			"insecure": schema.BoolAttribute{
-				Description: "Skip TLS certificate verification. Environment: `PBS_INSECURE`.",
-				Optional:    true,
+				Description: "Skip TLS certificate verification, and accept an `http://` endpoint. Setting it together " +
+					"with `ca_certificate` is an error. Environment: `PBS_INSECURE`.",
+				Optional: true,
 			},
 			"ca_certificate": schema.StringAttribute{
 				Description: "PEM bundle of the CA(s) that signed the PBS certificate. Environment: `PBS_CA_CERTIFICATE`.",

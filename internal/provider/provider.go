@@ -71,7 +71,8 @@ func (p *pveProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 		Attributes: map[string]schema.Attribute{
 			"endpoint": schema.StringAttribute{
 				Description: "URL of the PVE API, e.g. `https://pve1.example.com:8006` (a trailing `/api2/json` is accepted). " +
-					"Environment: `PVE_ENDPOINT`.",
+					"Credentials never go in the URL, and redirects are never followed. An `http://` endpoint sends the " +
+					"credentials unencrypted and needs `insecure = true`. Environment: `PVE_ENDPOINT`.",
 				Optional:   true,
 				Validators: []validator.String{framework.StringCheck("must be an absolute http(s) URL", pve.CheckEndpoint)},
 			},
@@ -102,8 +103,9 @@ func (p *pveProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 				Sensitive:   true,
 			},
 			"insecure": schema.BoolAttribute{
-				Description: "Skip TLS certificate verification. Verification is on by default; prefer `ca_certificate` " +
-					"or `tls_fingerprint`. Environment: `PVE_INSECURE`.",
+				Description: "Skip TLS certificate verification, and accept an `http://` endpoint. Verification is on by " +
+					"default; prefer `ca_certificate` or `tls_fingerprint`. Setting it together with `ca_certificate` is an " +
+					"error. Environment: `PVE_INSECURE`.",
 				Optional: true,
 			},
 			"ca_certificate": schema.StringAttribute{

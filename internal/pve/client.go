@@ -133,6 +133,9 @@ func (c Config) Validate() error {
 	case !strings.Contains(c.Username, "@"):
 		errs = append(errs, fmt.Errorf("invalid username %q: expected user@realm, e.g. root@pam", c.Username))
 	}
+	if err := apiclient.CheckTransportSecurity(c.Endpoint, c.Insecure, c.CACertificate); err != nil {
+		errs = append(errs, err)
+	}
 	if c.OTP != "" && hasToken {
 		errs = append(errs, errors.New("otp applies only to username and password"))
 	}

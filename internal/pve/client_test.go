@@ -26,7 +26,9 @@ func TestConfigValidate(t *testing.T) {
 		{"password with otp", func(c *Config) { c.APIToken, c.Username, c.Password, c.OTP = "", "root@pam", "x", "123456" }, ""},
 		{"trailing slash", func(c *Config) { c.Endpoint = "https://pve1:8006/" }, ""},
 		{"api path", func(c *Config) { c.Endpoint = "https://pve1:8006/api2/json/" }, ""},
-		{"http", func(c *Config) { c.Endpoint = "http://10.0.0.1:8006" }, ""},
+		{"http with insecure", func(c *Config) { c.Endpoint, c.Insecure = "http://10.0.0.1:8006", true }, ""},
+		{"http without insecure", func(c *Config) { c.Endpoint = "http://10.0.0.1:8006" }, "is plain http, which sends the credentials unencrypted"},
+		{"insecure with a CA", func(c *Config) { c.Insecure, c.CACertificate = true, "x" }, "ca_certificate would not be used"},
 		{"fingerprint lower, no colons", func(c *Config) { c.TLSFingerprint = strings.ToLower(strings.ReplaceAll(fp, ":", "")) }, ""},
 		{"fingerprint with colons", func(c *Config) { c.TLSFingerprint = fp }, ""},
 		{"empty endpoint", func(c *Config) { c.Endpoint = "" }, `invalid endpoint URL "": expected an absolute http or https URL`},
@@ -91,7 +93,7 @@ func TestNewAuthentication(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("password logs in at once", func(t *testing.T) {
-		c, err := New(ctx, Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry})
+		c, err := New(ctx, Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +126,7 @@ func TestNewAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Endpoint, tt.cfg.Retry = f.srv.URL, fastRetry
+			tt.cfg.Endpoint, tt.cfg.Retry, tt.cfg.Insecure = f.srv.URL, fastRetry, true
 			_, err := New(ctx, tt.cfg)
 			if !errors.Is(err, ErrAuthentication) {
 				t.Fatalf("err = %v, want ErrAuthentication", err)
@@ -175,7 +177,7 @@ func TestNewTwoFactor(t *testing.T) {
 			writeError(w, http.StatusUnauthorized, "authentication failure", nil)
 		}
 	})
-	cfg := Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, OTP: "123456", Retry: fastRetry}
+	cfg := Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, OTP: "123456", Retry: fastRetry}
 	c, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +203,7 @@ func TestNewTwoFactor(t *testing.T) {
 func TestTicketRenewal(t *testing.T) {
 	f := newFakePVE(t, false)
 	f.handle("GET /nodes", data([]any{}))
-	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry})
+	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func nodesHandler(n int) http.HandlerFunc {
 func BenchmarkGetNodes(b *testing.B) {
 	f := newFakePVE(b, false)
 	f.handle("GET /nodes", nodesHandler(16))
-	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, APIToken: testToken})
+	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, APIToken: testToken})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func BenchmarkGetNodes(b *testing.B) {
 func BenchmarkRawGet(b *testing.B) {
 	f := newFakePVE(b, false)
 	f.handle("GET /nodes", nodesHandler(16))
-	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, APIToken: testToken})
+	c, err := New(context.Background(), Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, APIToken: testToken})
 	if err != nil {
 		b.Fatal(err)
 	}

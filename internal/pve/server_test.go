@@ -163,7 +163,7 @@ var fastRetry = RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, Ma
 // newTestClient connects to f with the API token, or as modified by mod.
 func newTestClient(t *testing.T, f *fakePVE, mod func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{Endpoint: f.srv.URL, APIToken: testToken, Retry: fastRetry}
+	cfg := Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, APIToken: testToken, Retry: fastRetry}
 	if f.srv.TLS != nil {
 		cfg.CACertificate = serverCAPEM(f.srv)
 	}

@@ -264,7 +264,7 @@ func TestLogRedaction(t *testing.T) {
 
 	const userPassword = "N3w-User-Passw0rd"
 	const otp = "123456"
-	cfg := Config{Endpoint: f.srv.URL, Username: testUser, Password: testPassword, Retry: fastRetry}
+	cfg := Config{Endpoint: f.srv.URL, Insecure: f.srv.TLS == nil, Username: testUser, Password: testPassword, Retry: fastRetry}
 	c, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
