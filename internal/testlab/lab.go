@@ -42,6 +42,10 @@ type Options struct {
 	// guests' status, which /cluster/resources shows (0: PVE's 10 s; see
 	// pvesim.Options.StatdInterval).
 	StatdInterval time.Duration
+	// TaskSpeed is how fast the guests' workers run relative to the lab's
+	// durations, which grow with the work (0: pvesim.DefaultTaskSpeed; see
+	// pvesim.Options.TaskSpeed).
+	TaskSpeed float64
 	// BMC is the vendor behaviour every node's BMC starts with (see
 	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
 	// the DMTF mockup's shape.
@@ -82,6 +86,7 @@ func Start(opts Options) (*Lab, error) {
 		Version:    opts.Version,
 
 		StatdInterval: opts.StatdInterval,
+		TaskSpeed:     opts.TaskSpeed,
 	})
 	if err != nil {
 		return nil, err

@@ -89,6 +89,7 @@ type pveLab struct {
 	logged map[string]bool
 
 	statdInterval time.Duration // every node's pvestatd (statd.go)
+	taskSpeed     float64       // Options.TaskSpeed (tasks_timing.go)
 	done          chan struct{} // closed when the lab closes
 
 	mu      sync.Mutex

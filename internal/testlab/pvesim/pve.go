@@ -68,6 +68,13 @@ type Options struct {
 	// status of its guests, which /cluster/resources shows (statd.go): 0 is
 	// PVE's 10 s (DefaultStatdInterval). Tests may shorten it, not to zero.
 	StatdInterval time.Duration
+	// TaskSpeed is how fast the guests' workers run relative to the lab's
+	// durations (tasks_timing.go), which grow with the work (disks
+	// allocated, data copied, drive mirrors of running VMs): 2 halves
+	// every duration, 0.5 doubles it; 0 is DefaultTaskSpeed. PVE's lock
+	// timeouts do not scale, so a speed that makes a worker shorter than
+	// a timeout hides that timeout, as a fast real disk would.
+	TaskSpeed float64
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -181,6 +188,12 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 	case opts.StatdInterval == 0:
 		opts.StatdInterval = DefaultStatdInterval
 	}
+	switch {
+	case opts.TaskSpeed < 0:
+		return nil, fmt.Errorf("pvesim: invalid task speed %g", opts.TaskSpeed)
+	case opts.TaskSpeed == 0:
+		opts.TaskSpeed = DefaultTaskSpeed
+	}
 	rel, err := lookupPVERelease(opts.Version)
 	if err != nil {
 		return nil, err
@@ -194,6 +207,7 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		logged:   map[string]bool{},
 
 		statdInterval: opts.StatdInterval,
+		taskSpeed:     opts.TaskSpeed,
 		done:          make(chan struct{}),
 	}
 	if l.logf == nil {

@@ -122,6 +122,7 @@ func (f *flock) free(shared bool) time.Time {
 func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work time.Duration, locks []flockReq,
 	begin func(at time.Time, w *worker), finish func(ok bool, at time.Time)) string {
 	t := &task{node: node, typ: typ, id: id, user: user, exit: "OK"}
+	work = p.lab.workTime(work)
 	startAt := now
 	for _, l := range locks {
 		if free := p.flockOf(l.vmid).free(l.shared); free.After(startAt) {
@@ -235,7 +236,9 @@ func (p *PVE) waitGuestFlockLocked(vmid int, ct, shared bool, timeout time.Durat
 	}
 }
 
-// Durations of the lab's workers: quick, but long enough to be seen running.
+// The fixed part of the lab's workers' durations: quick, but long enough to
+// be seen running. What grows with the work is added (tasks_timing.go), and
+// all of it runs at the lab's task speed.
 const (
 	createWork   = 300 * time.Millisecond
 	cloneWork    = 500 * time.Millisecond
