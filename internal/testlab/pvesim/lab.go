@@ -90,7 +90,11 @@ type pveLab struct {
 
 	statdInterval time.Duration // every node's pvestatd (statd.go)
 	taskSpeed     float64       // Options.TaskSpeed (tasks_timing.go)
-	done          chan struct{} // closed when the lab closes
+	proxyTimeout  time.Duration // Options.ProxyTimeout (dispatch_daemon.go)
+
+	daemonMu sync.Mutex
+	daemons  map[string]chan struct{} // every node's pvedaemon workers, by node
+	done     chan struct{}            // closed when the lab closes
 
 	mu      sync.Mutex
 	hosts   []*labHost

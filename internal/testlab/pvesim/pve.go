@@ -75,6 +75,12 @@ type Options struct {
 	// timeouts do not scale, so a speed that makes a worker shorter than
 	// a timeout hides that timeout, as a fast real disk would.
 	TaskSpeed float64
+	// ProxyTimeout is how long pveproxy waits for the answer of a call it
+	// proxies to pvedaemon (protected methods) or to another node before it
+	// answers 596 "Connection timed out" while the call goes on
+	// (dispatch_daemon.go): 0 is PVE's 30 s (DefaultProxyTimeout). Tests
+	// may shorten it.
+	ProxyTimeout time.Duration
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -189,6 +195,12 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		opts.StatdInterval = DefaultStatdInterval
 	}
 	switch {
+	case opts.ProxyTimeout < 0:
+		return nil, fmt.Errorf("pvesim: invalid proxy timeout %s", opts.ProxyTimeout)
+	case opts.ProxyTimeout == 0:
+		opts.ProxyTimeout = DefaultProxyTimeout
+	}
+	switch {
 	case opts.TaskSpeed < 0:
 		return nil, fmt.Errorf("pvesim: invalid task speed %g", opts.TaskSpeed)
 	case opts.TaskSpeed == 0:
@@ -208,6 +220,7 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 
 		statdInterval: opts.StatdInterval,
 		taskSpeed:     opts.TaskSpeed,
+		proxyTimeout:  opts.ProxyTimeout,
 		done:          make(chan struct{}),
 	}
 	if l.logf == nil {
