@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
 )
@@ -56,5 +57,29 @@ func TestQemuConfigUpdateWaitsForFlockInAPI(t *testing.T) {
 	}
 	if conf := vmConfig(t, c, "pve1", 100, false); conf["description"] != "first" || conf["name"] != "second" {
 		t.Errorf("config = %v", conf)
+	}
+}
+
+// A scheduled backup marks the VM "lock: backup" while it runs: config
+// changes fail at once until it ends.
+func TestQemuBackupJobLocksVM(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{})
+	c := newCaller(t, lab).WithToken()
+	createSimpleVM(t, c, "pve1", 100, nil)
+	upid, err := lab.RunBackupJob(100, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"x"}}), "VM is locked (backup)")
+	if st := dataMap(t, c.Get("/nodes/pve1/qemu/100/status/current")); st["lock"] != "backup" {
+		t.Errorf("status = %v", st)
+	}
+	if exit, lines := waitTask(t, c, upid); exit != "OK" {
+		t.Fatalf("backup: %s %q", exit, lines)
+	}
+	pvetest.Expect(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"name": {"x"}}), http.StatusOK, "OK")
+	if _, err := lab.RunBackupJob(999, time.Second); err == nil {
+		t.Error("a backup of a missing VM started")
 	}
 }
