@@ -110,14 +110,47 @@ func inDoubt(err error) bool {
 // ctx's deadline; a change whose answer was lost (596) is settled through
 // the digest, never re-sent blindly.
 func (c *Client) UpdateGuestConfig(ctx context.Context, kind GuestKind, node string, vmid int, params url.Values) (*TaskResult, error) {
+	params = cloneValues(params)
 	var res *TaskResult
-	doubted := false // an attempt's answer was lost: it may have landed
+	doubted := false             // an attempt's answer was lost: it may have landed
+	var heldBy map[string]string // the configuration when a lock refused the change
 	err := retryLocked(ctx, func() error {
+		if heldBy != nil {
+			// A "lock: backup" (migrate, clone, ...) is written into the
+			// configuration and removed from it again, which changes its
+			// digest: sent with the old digest the change would fail the
+			// digest check once the lock is gone. If nothing but the lock
+			// changed, the change is still built on what it read.
+			if cfg, err := c.GuestConfig(ctx, kind, node, vmid, false); err == nil && sameButLock(cfg.Values, heldBy) {
+				params.Set("digest", cfg.Digest)
+			}
+		}
 		var err error
 		res, err = c.writeConfig(ctx, kind, node, vmid, params, &doubted)
+		if errors.Is(err, ErrLocked) && heldBy == nil && params.Get("digest") != "" {
+			if cfg, rerr := c.GuestConfig(ctx, kind, node, vmid, false); rerr == nil && cfg.Digest == params.Get("digest") {
+				heldBy = cfg.Values
+			}
+		}
 		return err
 	})
 	return res, err
+}
+
+// sameButLock reports whether two configurations differ at most in their
+// "lock" key.
+func sameButLock(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; k != "lock" && (!ok || v != w) {
+			return false
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; k != "lock" && !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // writeConfig sends one configuration change and settles it when its

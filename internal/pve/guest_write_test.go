@@ -3,6 +3,7 @@ package pve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -227,5 +228,64 @@ func TestUpdateGuestConfigInDoubtWithoutDigest(t *testing.T) {
 	}
 	if n := f.count("PUT /nodes/pve1/lxc/100/config"); n != 1 {
 		t.Errorf("%d PUTs, want 1", n)
+	}
+}
+
+// A change refused by a "lock: backup" is sent again, once the backup is
+// over, with the digest of the configuration without the lock (writing and
+// removing the lock changed the digest); a change of any other key keeps
+// the old digest, which PVE then refuses.
+func TestUpdateGuestConfigAfterConfigLock(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		t.Run(fmt.Sprintf("other change %v", other), func(t *testing.T) {
+			shortWaits(t)
+			f := newFakePVE(t, false)
+			var mu sync.Mutex
+			reads := 0
+			f.handle("GET /nodes/pve1/qemu/100/config", func(w http.ResponseWriter, _ *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				reads++
+				switch {
+				case reads == 1:
+					writeData(w, map[string]any{"name": "x", "lock": "backup", "digest": "locked"})
+				case other:
+					writeData(w, map[string]any{"name": "renamed", "digest": "other"})
+				default:
+					writeData(w, map[string]any{"name": "x", "digest": "unlocked"})
+				}
+			})
+			var digests []string
+			f.handle("POST /nodes/pve1/qemu/100/config", func(w http.ResponseWriter, r *http.Request) {
+				_ = r.ParseForm()
+				mu.Lock()
+				digests = append(digests, r.PostForm.Get("digest"))
+				n := len(digests)
+				mu.Unlock()
+				switch {
+				case n == 1:
+					writeError(w, http.StatusInternalServerError, "VM is locked (backup)", nil)
+				case r.PostForm.Get("digest") != "unlocked":
+					writeError(w, http.StatusInternalServerError, "checksum mismatch (file change by other user?)", nil)
+				default:
+					writeData(w, nil)
+				}
+			})
+			c := newTestClient(t, f, nil)
+			params := url.Values{"cores": {"4"}, "digest": {"locked"}}
+			_, err := c.UpdateGuestConfig(context.Background(), QEMU, "pve1", 100, params)
+			if other {
+				if err == nil || fmt.Sprint(digests) != "[locked locked]" {
+					t.Fatalf("err %v, digests sent %q", err, digests)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(digests) != "[locked unlocked]" {
+				t.Fatalf("err %v, digests sent %q", err, digests)
+			}
+			if params.Get("digest") != "locked" {
+				t.Error("the caller's parameters were changed")
+			}
+		})
 	}
 }

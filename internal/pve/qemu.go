@@ -204,9 +204,17 @@ func (c *Client) MigrateGuest(ctx context.Context, kind GuestKind, node string, 
 }
 
 // DeleteGuest destroys a stopped guest, its disks, and (purge) its entries in
-// backup and replication jobs and HA.
+// backup and replication jobs and HA. A lock (a backup running, the config
+// flock) refuses the destroy before it removes anything: it is waited out
+// within ctx's deadline (guest_write.go).
 func (c *Client) DeleteGuest(ctx context.Context, kind GuestKind, node string, vmid int) (*TaskResult, error) {
-	return c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		var err error
+		res, err = c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+		return err
+	})
+	return res, err
 }
 
 // FindGuest finds a guest: the node it lives on and its kind through
