@@ -1,7 +1,9 @@
 package vm_test
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
 
 // Three full clones of one running VM at once: each mirrors the source's
@@ -104,6 +107,54 @@ resource "pve_vm" "test" {
 			{
 				PreConfig: func() {
 					if _, err := lab.RunBackupJob(backupVMID, 25*time.Second); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config("after"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("description"), knownvalue.StringExact("after")),
+				},
+			},
+		},
+	})
+}
+
+// proxyVMID is the VM whose config change pveproxy gives up on.
+const proxyVMID = 9301
+
+// pveproxy answers 596 when the change waits longer than its proxy
+// timeout for the flock a clone holds (shortened here from 30 s); the
+// change goes on and lands. The provider finds out that it landed, instead
+// of failing or sending it again.
+func TestAccVM_updateAnsweredProxyTimeout(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.Options{ProxyTimeout: 500 * time.Millisecond})
+	c := acctest.LabClient(t, lab)
+	config := func(description string) string {
+		return acctest.ProviderBlock(lab) + fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node        = "pve1"
+  vmid        = %d
+  name        = "behind-proxy"
+  description = %q
+  started     = true
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 120 }
+  }
+}
+`, proxyVMID, description)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("before")},
+			{
+				PreConfig: func() {
+					// a full clone of the running VM holds its flock for about
+					// 8 s: less than the 10 s the change waits for it, longer
+					// than the proxy waits for the change
+					var upid string
+					if err := c.Post(context.Background(), fmt.Sprintf("/nodes/pve1/qemu/%d/clone", proxyVMID),
+						url.Values{"newid": {"9302"}}, &upid); err != nil {
 						t.Fatal(err)
 					}
 				},
