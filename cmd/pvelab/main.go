@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
+//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -60,6 +60,8 @@ type config struct {
 	schema     string
 	version    string
 	statd      time.Duration
+	taskSpeed  float64
+	proxyTime  time.Duration
 	bmc        string
 	ceph       bool
 	pbs        bool
@@ -75,6 +77,8 @@ func main() {
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
 	flag.DurationVar(&cfg.statd, "statd-interval", pvesim.DefaultStatdInterval, "how often every node's pvestatd broadcasts its guests' status to /cluster/resources (PVE: 10s)")
+	flag.Float64Var(&cfg.taskSpeed, "task-speed", pvesim.DefaultTaskSpeed, "how fast guest workers run: their durations grow with the work (disks, data copied, drive mirrors); 2 halves them, 0.5 doubles them (PVE's lock timeouts do not scale)")
+	flag.DurationVar(&cfg.proxyTime, "proxy-timeout", pvesim.DefaultProxyTimeout, "how long pveproxy waits for a call it proxies to pvedaemon (3 workers per node) or another node before answering 596 while the call goes on (PVE: 30s)")
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
 	flag.BoolVar(&cfg.ceph, "ceph", false, "also start a real Ceph cluster (1 mon, 1 mgr, 3 OSDs) for the nodes' Ceph API")
 	flag.BoolVar(&cfg.pbs, "pbs", false, "also start a simulated Proxmox Backup Server (same CA)")
@@ -117,6 +121,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		BMC:        variant,
 
 		StatdInterval: cfg.statd,
+		TaskSpeed:     cfg.taskSpeed,
+		ProxyTimeout:  cfg.proxyTime,
 		Logf:          logger.Printf,
 	})
 	if err != nil {

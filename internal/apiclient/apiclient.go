@@ -8,6 +8,7 @@
 package apiclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,6 +41,24 @@ func (e *NetError) Unwrap() error { return e.Err }
 // Is matches ErrTransient and ErrUnreachable.
 func (e *NetError) Is(target error) bool {
 	return (target == ErrTransient && e.Transient) || (target == ErrUnreachable && e.Unsent)
+}
+
+type noResendKey struct{}
+
+// WithoutResend marks the requests made with ctx as not to be sent again
+// after a failure that leaves open whether the server carried them out (a
+// proxy timeout, no answer in time), even when their method is idempotent:
+// PUTs whose second attempt would collide with a first one that may still
+// be running (PVE's config digest). They are retried only when the
+// failure proves they did nothing, as POSTs are; the caller finds out what
+// happened and decides.
+func WithoutResend(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noResendKey{}, true)
+}
+
+func noResend(ctx context.Context) bool {
+	v, _ := ctx.Value(noResendKey{}).(bool)
+	return v
 }
 
 // Idempotent reports whether a request with this method may be sent twice

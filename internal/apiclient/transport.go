@@ -85,17 +85,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		attempts = 1 // a streamed body cannot be sent twice
 	}
 
+	// a request its caller marked as not to be sent twice is retried only
+	// where a POST would be: when the failure proves it did nothing
+	retryMethod := req.Method
+	if noResend(ctx) {
+		retryMethod = http.MethodPost
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := t.attempt(ctx, req, path, body, streamed, attempt)
 		if err == nil {
 			return res, nil
 		}
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && t.Retryable(req.Method, err) && attempt < attempts {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && t.Retryable(retryMethod, err) && attempt < attempts {
 			// Cancelled while a retryable answer came in: the caller stopped
 			// waiting, which is what the error must say.
 			return nil, fmt.Errorf("%w (after %w)", cerr, err)
 		}
-		if ctx.Err() != nil || attempt >= attempts || !t.Retryable(req.Method, err) {
+		if ctx.Err() != nil || attempt >= attempts || !t.Retryable(retryMethod, err) {
 			return nil, err
 		}
 		delay := t.Delay(attempt, err, rand.Float64())

@@ -3,13 +3,11 @@ package pve
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // GuestConfig is a guest's configuration as PVE returns it: every value as
@@ -176,58 +174,10 @@ func (c *Client) CreateGuest(ctx context.Context, kind GuestKind, node string, p
 	return c.runTask(ctx, "POST", "/nodes/"+url.PathEscape(node)+"/"+string(kind), params)
 }
 
-// UpdateGuestConfig changes a guest's configuration and waits for it. With digest set, PVE refuses the change if the configuration changed
-// since it was read. Lock timeouts are retried a few times: they mean
-// another task holds the configuration for a moment.
-func (c *Client) UpdateGuestConfig(ctx context.Context, kind GuestKind, node string, vmid int, params url.Values) (*TaskResult, error) {
-	var res *TaskResult
-	err := retryLocked(ctx, func() error {
-		var err error
-		// A VM's change is a task (POST); a container's is synchronous (PUT).
-		method := "POST"
-		if kind == LXC {
-			method = "PUT"
-		}
-		res, err = c.runTask(ctx, method, guestPath(kind, node, vmid)+"/config", params)
-		return err
-	})
-	return res, err
-}
-
-// lockRetries is how often a change that met a held lock is tried again,
-// and lockBackoff the wait before the first retry (it doubles).
-var (
-	lockRetries = 5
-	lockBackoff = 500 * time.Millisecond
-)
-
-// retryLocked runs f again while it fails with ErrLocked, with backoff.
-func retryLocked(ctx context.Context, f func() error) error {
-	wait := lockBackoff
-	for attempt := 0; ; attempt++ {
-		err := f()
-		if err == nil || !errors.Is(err, ErrLocked) || attempt >= lockRetries {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (gave up waiting for the lock: %w)", err, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-}
-
 // GuestAction runs a status action ("start", "stop", "shutdown", "reboot")
 // and waits for it.
 func (c *Client) GuestAction(ctx context.Context, kind GuestKind, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
 	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
-}
-
-// CloneGuest clones guest vmid on node (params: newid, name, target, full,
-// storage, snapshot) and waits for the clone task.
-func (c *Client) CloneGuest(ctx context.Context, kind GuestKind, node string, vmid int, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/clone", params)
 }
 
 // ResizeGuestDisk grows a guest's disk to size ("40G", or "+8G" to add).
@@ -254,9 +204,17 @@ func (c *Client) MigrateGuest(ctx context.Context, kind GuestKind, node string, 
 }
 
 // DeleteGuest destroys a stopped guest, its disks, and (purge) its entries in
-// backup and replication jobs and HA.
+// backup and replication jobs and HA. A lock (a backup running, the config
+// flock) refuses the destroy before it removes anything: it is waited out
+// within ctx's deadline (guest_write.go).
 func (c *Client) DeleteGuest(ctx context.Context, kind GuestKind, node string, vmid int) (*TaskResult, error) {
-	return c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		var err error
+		res, err = c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+		return err
+	})
+	return res, err
 }
 
 // FindGuest finds a guest: the node it lives on and its kind through

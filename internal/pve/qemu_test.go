@@ -120,26 +120,3 @@ func TestCreateWithNewVMIDRetriesTakenID(t *testing.T) {
 		t.Fatalf("other errors must not be retried: %d calls, %v", calls, err)
 	}
 }
-
-func TestRetryLocked(t *testing.T) {
-	old := lockBackoff
-	lockBackoff = time.Millisecond
-	t.Cleanup(func() { lockBackoff = old })
-	locked := &APIError{Method: "POST", Path: "/x", StatusCode: 500, Message: "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout"}
-	calls := 0
-	err := retryLocked(context.Background(), func() error {
-		calls++
-		if calls < 3 {
-			return locked
-		}
-		return nil
-	})
-	if err != nil || calls != 3 {
-		t.Fatalf("want success on the third call, got %d calls, %v", calls, err)
-	}
-	calls = 0
-	err = retryLocked(context.Background(), func() error { calls++; return errors.New("other") })
-	if err == nil || calls != 1 {
-		t.Fatalf("other errors are not retried: %d calls", calls)
-	}
-}

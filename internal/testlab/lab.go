@@ -43,6 +43,14 @@ type Options struct {
 	// guests' status, which /cluster/resources shows (0: PVE's 10 s; see
 	// pvesim.Options.StatdInterval).
 	StatdInterval time.Duration
+	// TaskSpeed is how fast the guests' workers run relative to the lab's
+	// durations, which grow with the work (0: pvesim.DefaultTaskSpeed; see
+	// pvesim.Options.TaskSpeed).
+	TaskSpeed float64
+	// ProxyTimeout is how long pveproxy waits for a call it proxies to
+	// pvedaemon or another node before answering 596 (0: PVE's 30 s; see
+	// pvesim.Options.ProxyTimeout).
+	ProxyTimeout time.Duration
 	// BMC is the vendor behaviour every node's BMC starts with (see
 	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
 	// the DMTF mockup's shape.
@@ -86,6 +94,8 @@ func Start(opts Options) (*Lab, error) {
 		Version:    opts.Version,
 
 		StatdInterval: opts.StatdInterval,
+		TaskSpeed:     opts.TaskSpeed,
+		ProxyTimeout:  opts.ProxyTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -231,6 +231,7 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		return nil, &APIError{Status: http.StatusForbidden, Message: fmt.Sprintf("Permission check failed (URI '%s' not available with API token, need proper ticket.\n)\n", r.Path)}
 	}
 
+	origin := r.LocalNode
 	if node, ok := p.proxyTarget(e, n, r); ok {
 		switch m := p.clusterInfo().member(node); {
 		case m != nil && p.lab.cfsDownNode(node):
@@ -266,7 +267,7 @@ func (p *PVE) restHandle(r *Request, n *pathNode, auth *authInfo) (any, error) {
 		}
 		return nil, Errorf(http.StatusInternalServerError, "%s", msg)
 	}
-	return p.callHandler(e.handler, r)
+	return p.dispatchHandler(e, r, r.LocalNode != origin)
 }
 
 // callHandler runs a handler; a panic becomes a 500 answer, as a die in a

@@ -61,6 +61,18 @@
 // Edits staged and never reloaded go live at the next boot, as
 // pvenetcommit.service does (network_mgmt.go).
 //
+// # What takes PVE time
+//
+// Guest workers run as long as their work: disks allocated, data copied by
+// full clones and migrations, a drive-mirror round of at least a second
+// per disk of a running VM (tasks_timing.go), at Options.TaskSpeed. They
+// hold their config flocks for their whole run, with PVE's timeouts (1 s
+// for a clone's source, 10 s for lock_config); config updates wait for the
+// flock in the API call. Protected methods run in 3 pvedaemon workers per
+// node, and a call pveproxy proxies answers 596 "Connection timed out"
+// after Options.ProxyTimeout (PVE: 30 s) while it goes on
+// (dispatch_daemon.go). Scheduled backups hold "lock: backup" (RunBackupJob).
+//
 // # Upstream bugs the lab models
 //
 // A client meets the bugs of the release it talks to, so the lab has them

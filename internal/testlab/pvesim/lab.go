@@ -90,7 +90,12 @@ type pveLab struct {
 	logged map[string]bool
 
 	statdInterval time.Duration // every node's pvestatd (statd.go)
-	done          chan struct{} // closed when the lab closes
+	taskSpeed     float64       // Options.TaskSpeed (tasks_timing.go)
+	proxyTimeout  time.Duration // Options.ProxyTimeout (dispatch_daemon.go)
+
+	daemonMu sync.Mutex
+	daemons  map[string]chan struct{} // every node's pvedaemon workers, by node
+	done     chan struct{}            // closed when the lab closes
 
 	mu      sync.Mutex
 	hosts   []*labHost

@@ -228,7 +228,7 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 		delete(p.lxc.cts, newid)
 		delete(p.guests, newid)
 	}
-	return p.spawnVMTaskLocked(time.Now(), node, "vzclone", strconv.Itoa(vmid), r.User, cloneWork,
+	return p.spawnVMTaskLocked(time.Now(), node, "vzclone", strconv.Itoa(vmid), r.User, cloneWork+p.ctCloneWorkLocked(node, mountpoints, full),
 		[]flockReq{{vmid: newid, timeout: lockConfigTimeout, ct: true}}, begin, finish), nil
 }
 

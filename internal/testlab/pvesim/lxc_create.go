@@ -348,7 +348,7 @@ func (p *PVE) createCT(r *Request) (any, error) {
 		delete(p.lxc.cts, vmid)
 		delete(p.guests, vmid)
 	}
-	upid = p.spawnVMTaskLocked(now, node, "vzcreate", strconv.Itoa(vmid), r.User, createWork,
+	upid = p.spawnVMTaskLocked(now, node, "vzcreate", strconv.Itoa(vmid), r.User, createWork+ctNewVolumeWork(mpParam),
 		[]flockReq{{vmid: vmid, timeout: lockConfigTimeout, ct: true}}, begin, finish)
 	return upid, nil
 }

@@ -68,6 +68,19 @@ type Options struct {
 	// status of its guests, which /cluster/resources shows (statd.go): 0 is
 	// PVE's 10 s (DefaultStatdInterval). Tests may shorten it, not to zero.
 	StatdInterval time.Duration
+	// TaskSpeed is how fast the guests' workers run relative to the lab's
+	// durations (tasks_timing.go), which grow with the work (disks
+	// allocated, data copied, drive mirrors of running VMs): 2 halves
+	// every duration, 0.5 doubles it; 0 is DefaultTaskSpeed. PVE's lock
+	// timeouts do not scale, so a speed that makes a worker shorter than
+	// a timeout hides that timeout, as a fast real disk would.
+	TaskSpeed float64
+	// ProxyTimeout is how long pveproxy waits for the answer of a call it
+	// proxies to pvedaemon (protected methods) or to another node before it
+	// answers 596 "Connection timed out" while the call goes on
+	// (dispatch_daemon.go): 0 is PVE's 30 s (DefaultProxyTimeout). Tests
+	// may shorten it.
+	ProxyTimeout time.Duration
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -185,6 +198,18 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 	case opts.StatdInterval == 0:
 		opts.StatdInterval = DefaultStatdInterval
 	}
+	switch {
+	case opts.ProxyTimeout < 0:
+		return nil, fmt.Errorf("pvesim: invalid proxy timeout %s", opts.ProxyTimeout)
+	case opts.ProxyTimeout == 0:
+		opts.ProxyTimeout = DefaultProxyTimeout
+	}
+	switch {
+	case opts.TaskSpeed < 0:
+		return nil, fmt.Errorf("pvesim: invalid task speed %g", opts.TaskSpeed)
+	case opts.TaskSpeed == 0:
+		opts.TaskSpeed = DefaultTaskSpeed
+	}
 	rel, err := lookupPVERelease(opts.Version)
 	if err != nil {
 		return nil, err
@@ -198,6 +223,8 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		logged:   map[string]bool{},
 
 		statdInterval: opts.StatdInterval,
+		taskSpeed:     opts.TaskSpeed,
+		proxyTimeout:  opts.ProxyTimeout,
 		done:          make(chan struct{}),
 	}
 	if l.logf == nil {

@@ -24,7 +24,9 @@ import (
 // Work that PVE does in a worker (create, clone, destroy, migrate, power
 // actions, resize, template, the asynchronous config update) runs as a lab
 // task (qemu_ops.go): it waits for the VM's config flock like the worker
-// does, and its effects appear while and when it runs.
+// does, and its effects appear while and when it runs. The config updates
+// (POST and PUT .../config) wait for the flock in the API call instead, as
+// update_vm_api does, and the qmconfig worker inherits it.
 //
 // Verified against qemu-server's src/PVE/API2/Qemu.pm, pve-guest-common's
 // PVE/AbstractConfig.pm, pve-cluster's check_vmid_unused, PVE::Network's
@@ -481,7 +483,7 @@ func (p *PVE) registerQemuRoutes() {
 	})
 	p.Handle(http.MethodDelete, "/nodes/{node}/qemu/{vmid}", p.destroyVM, WithoutConfigLock())
 	p.Handle(http.MethodGet, "/nodes/{node}/qemu/{vmid}/config", p.getVMConfig)
-	p.Handle(http.MethodPost, "/nodes/{node}/qemu/{vmid}/config", p.updateVMAsync, WithoutConfigLock())
+	p.Handle(http.MethodPost, "/nodes/{node}/qemu/{vmid}/config", p.updateVMAsync)
 	p.Handle(http.MethodPut, "/nodes/{node}/qemu/{vmid}/config", p.updateVMSync)
 	p.Handle(http.MethodPut, "/nodes/{node}/qemu/{vmid}/unlink", p.unlinkDisks)
 	p.Handle(http.MethodGet, "/nodes/{node}/qemu/{vmid}/pending", p.getVMPending)

@@ -153,9 +153,11 @@ func (p *PVE) cloneVM(r *Request) (any, error) {
 		return nil, errNoMachine(vmid) // check_running comes first
 	}
 	running := vm.running
-	if _, err := p.cloneCheckLocked(node, vmid, newid, running, fullParam, storage, format, target, snapname); err != nil {
+	early, err := p.cloneCheckLocked(node, vmid, newid, running, fullParam, storage, format, target, snapname)
+	if err != nil {
 		return nil, err
 	}
+	work := cloneWork + p.cloneWorkLocked(node, early, running)
 
 	var plan *clonePlan
 	var newvols []string
@@ -255,7 +257,7 @@ func (p *PVE) cloneVM(r *Request) (any, error) {
 		delete(p.qemu.vms, newid)
 		delete(p.guests, newid)
 	}
-	return p.spawnVMTaskLocked(now, node, "qmclone", strconv.Itoa(vmid), r.User, cloneWork,
+	return p.spawnVMTaskLocked(now, node, "qmclone", strconv.Itoa(vmid), r.User, work,
 		[]flockReq{{vmid: vmid, shared: !running, timeout: workerLockTimeout}, {vmid: newid, timeout: workerLockTimeout}}, begin, finish), nil
 }
 

@@ -77,7 +77,7 @@ func (p *PVE) createVM(r *Request) (any, error) {
 	var final map[string]string
 	var vollist []string
 	startOK := false
-	work := createWork
+	work := createWork + newDiskWork(settings)
 	if start {
 		work += powerWork
 	}

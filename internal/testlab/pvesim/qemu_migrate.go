@@ -250,6 +250,13 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 			p.reservePCILocked(vm)
 		}
 	}
-	upid := p.spawnVMTaskLocked(now, node, "qmigrate", strconv.Itoa(vmid), r.User, migrateWork, nil, begin, finish)
+	// the local disks are copied (offline) or mirrored (online) to the target
+	work := migrateWork
+	for _, lv := range p.localVolumes(vm.conf) {
+		if v := p.nodeLocked(node).storage.vols[lv.volid]; v != nil && !lv.cdrom {
+			work += perGiB(copyPerGiB, gibOf(v.size))
+		}
+	}
+	upid := p.spawnVMTaskLocked(now, node, "qmigrate", strconv.Itoa(vmid), r.User, work, nil, begin, finish)
 	return upid, nil
 }

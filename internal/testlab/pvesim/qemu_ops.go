@@ -22,12 +22,15 @@ import (
 // excl, shared until shared.
 type flock struct{ excl, shared time.Time }
 
-// flockReq is a flock a worker takes (ct: a container's).
+// flockReq is a flock a worker takes (ct: a container's). An inherited
+// flock was taken by the API call that forked the worker (it is free at
+// the spawn): the worker holds it without waiting.
 type flockReq struct {
-	vmid    int
-	shared  bool
-	timeout time.Duration
-	ct      bool
+	vmid      int
+	shared    bool
+	timeout   time.Duration
+	ct        bool
+	inherited bool
 }
 
 // Timeouts of PVE::AbstractConfig's lock_config (10 s) and the shorter
@@ -122,6 +125,7 @@ func (f *flock) free(shared bool) time.Time {
 func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work time.Duration, locks []flockReq,
 	begin func(at time.Time, w *worker), finish func(ok bool, at time.Time)) string {
 	t := &task{node: node, typ: typ, id: id, user: user, exit: "OK"}
+	work = p.lab.workTime(work)
 	startAt := now
 	for _, l := range locks {
 		if free := p.flockOf(l.vmid).free(l.shared); free.After(startAt) {
@@ -136,7 +140,7 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 			break
 		}
 	}
-	if lockErr == "" && len(locks) > 0 && p.faults.LockTimeout() {
+	if lockErr == "" && len(locks) > 0 && !locks[0].inherited && p.faults.LockTimeout() {
 		lockErr, wait = flockMessage(locks[0].vmid, locks[0].ct), 20*time.Millisecond
 	}
 	if lockErr != "" {
@@ -218,6 +222,8 @@ func (p *PVE) waitFlockLocked(vmid int, shared bool, timeout time.Duration) erro
 // waitGuestFlockLocked is waitFlockLocked for a VM's or (ct) a
 // container's flock.
 func (p *PVE) waitGuestFlockLocked(vmid int, ct, shared bool, timeout time.Duration) error {
+	// lock_file_full tries flock() until its timeout has passed: a flock
+	// that stays held makes the call wait out the whole timeout.
 	deadline := time.Now().Add(timeout)
 	for {
 		now := time.Now()
@@ -226,16 +232,19 @@ func (p *PVE) waitGuestFlockLocked(vmid int, ct, shared bool, timeout time.Durat
 		if !free.After(now) {
 			return nil
 		}
-		if free.After(deadline) {
+		if !now.Before(deadline) {
 			return Errorf(http.StatusInternalServerError, "%s", flockMessage(vmid, ct))
 		}
+		wake := min(free.Sub(now)+time.Millisecond, deadline.Sub(now))
 		p.mu.Unlock()
-		time.Sleep(free.Sub(now) + time.Millisecond)
+		time.Sleep(wake)
 		p.mu.Lock()
 	}
 }
 
-// Durations of the lab's workers: quick, but long enough to be seen running.
+// The fixed part of the lab's workers' durations: quick, but long enough to
+// be seen running. What grows with the work is added (tasks_timing.go), and
+// all of it runs at the lab's task speed.
 const (
 	createWork   = 300 * time.Millisecond
 	cloneWork    = 500 * time.Millisecond

@@ -645,8 +645,9 @@ func TestQemuLockFaultAndWorkerFailure(t *testing.T) {
 
 	lab.Faults().SetLockContention(1)
 	expectError(t, c.Form(http.MethodPut, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"2"}}), "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
-	// asynchronous calls take the lock in the worker
-	failTask(t, c, http.MethodPost, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"2"}}, "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
+	// the asynchronous update also takes the lock in the API call
+	// (update_vm_api's lock_config, qemu-server Qemu.pm), before any worker
+	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu/100/config", url.Values{"cores": {"2"}}), "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
 	expectError(t, c.Form(http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"101"}}), "unable to create VM 101 - can't lock file '/var/lock/qemu-server/lock-101.conf' - got timeout")
 	lab.Faults().Reset()
 

@@ -368,7 +368,21 @@ func (p *PVE) updateVMAsync(r *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// update_vm_api runs $updatefn under lock_config (10 s) in the API
+	// process, before any worker: a held flock is an HTTP 500 "can't lock
+	// file ... got timeout" after 10 s and no task. The qmconfig worker it
+	// forks inherits the locked file handle and holds the flock until it
+	// ends (pve-common PVE/Tools.pm lock_file_full never unlocks
+	// explicitly; PVE::RPCEnvironment fork_worker keeps the fds).
 	p.mu.Lock()
+	if _, err := p.requestVMLocked(r, time.Now()); err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
+	if err := p.waitFlockLocked(vmid, false, lockConfigTimeout); err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
 	now := time.Now()
 	vm, err := p.requestVMLocked(r, now)
 	if err == nil {
@@ -379,7 +393,7 @@ func (p *PVE) updateVMAsync(r *Request) (any, error) {
 		return nil, err
 	}
 	upid := p.spawnVMTaskLocked(now, node, "qmconfig", strconv.Itoa(vmid), r.User, configWork,
-		[]flockReq{{vmid: vmid, timeout: lockConfigTimeout}},
+		[]flockReq{{vmid: vmid, inherited: true}},
 		func(at time.Time, w *worker) {
 			vm, err := p.vmOnLocked(node, vmid)
 			if err == nil {

@@ -35,7 +35,9 @@ func HTTPClient(t testing.TB, caPEM string) *http.Client {
 		t.Fatal("lab certificate does not parse")
 	}
 	return &http.Client{
-		Timeout:   10 * time.Second,
+		// longer than pveproxy's 30 s proxy timeout, the longest a PVE
+		// call may take to answer (a config update waits 10 s for a lock)
+		Timeout:   40 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 	}
 }
