@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
+//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-ha-round 10s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -60,6 +60,7 @@ type config struct {
 	schema     string
 	version    string
 	statd      time.Duration
+	haRound    time.Duration
 	bmc        string
 	ceph       bool
 	pbs        bool
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
+	flag.DurationVar(&cfg.haRound, "ha-round", pvesim.DefaultHARound, "how often every node's HA CRM and LRM run a round; the fence delay (6 rounds) and agent lock lifetime (12 rounds) scale with it (PVE: 10s)")
 	flag.DurationVar(&cfg.statd, "statd-interval", pvesim.DefaultStatdInterval, "how often every node's pvestatd broadcasts its guests' status to /cluster/resources (PVE: 10s)")
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
 	flag.BoolVar(&cfg.ceph, "ceph", false, "also start a real Ceph cluster (1 mon, 1 mgr, 3 OSDs) for the nodes' Ceph API")
@@ -117,6 +119,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		BMC:        variant,
 
 		StatdInterval: cfg.statd,
+		HARound:       cfg.haRound,
 		Logf:          logger.Printf,
 	})
 	if err != nil {

@@ -42,6 +42,9 @@ type Options struct {
 	// guests' status, which /cluster/resources shows (0: PVE's 10 s; see
 	// pvesim.Options.StatdInterval).
 	StatdInterval time.Duration
+	// HARound is how often every node's HA CRM and LRM run a round (0:
+	// PVE's 10 s; see pvesim.Options.HARound).
+	HARound time.Duration
 	// BMC is the vendor behaviour every node's BMC starts with (see
 	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
 	// the DMTF mockup's shape.
@@ -82,6 +85,7 @@ func Start(opts Options) (*Lab, error) {
 		Version:    opts.Version,
 
 		StatdInterval: opts.StatdInterval,
+		HARound:       opts.HARound,
 	})
 	if err != nil {
 		return nil, err

@@ -89,6 +89,7 @@ type pveLab struct {
 	logged map[string]bool
 
 	statdInterval time.Duration // every node's pvestatd (statd.go)
+	haRound       time.Duration // every node's HA CRM and LRM (ha_manager.go)
 	done          chan struct{} // closed when the lab closes
 
 	mu      sync.Mutex

@@ -68,6 +68,11 @@ type Options struct {
 	// status of its guests, which /cluster/resources shows (statd.go): 0 is
 	// PVE's 10 s (DefaultStatdInterval). Tests may shorten it, not to zero.
 	StatdInterval time.Duration
+	// HARound is how often every node's HA CRM and LRM run a round
+	// (ha_manager.go): 0 is PVE's 10 s (DefaultHARound). The fence delay
+	// (6 rounds) and the agent lock lifetime (12 rounds) scale with it.
+	// Tests may shorten it, not to zero.
+	HARound time.Duration
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -181,6 +186,12 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 	case opts.StatdInterval == 0:
 		opts.StatdInterval = DefaultStatdInterval
 	}
+	switch {
+	case opts.HARound < 0:
+		return nil, fmt.Errorf("pvesim: invalid HA round %s", opts.HARound)
+	case opts.HARound == 0:
+		opts.HARound = DefaultHARound
+	}
 	rel, err := lookupPVERelease(opts.Version)
 	if err != nil {
 		return nil, err
@@ -194,6 +205,7 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		logged:   map[string]bool{},
 
 		statdInterval: opts.StatdInterval,
+		haRound:       opts.HARound,
 		done:          make(chan struct{}),
 	}
 	if l.logf == nil {
@@ -268,6 +280,7 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		}
 	}
 	l.startStatd(firstTick)
+	l.startHA(firstTick)
 	return l.hosts[0].pve, nil
 }
 

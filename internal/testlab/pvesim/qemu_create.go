@@ -109,7 +109,11 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		if haManaged {
 			w.log("Add as HA resource")
 		}
-		if start {
+		if start && haManaged {
+			// vm_start of a VM that is HA-managed by now: an hastart, the
+			// CRM and the LRM start it (ha_manager.go)
+			w.log("Execute autostart")
+		} else if start {
 			w.log("Execute autostart")
 			lines, err := p.startProblemLocked(node, vmid, conf, at)
 			w.log(lines...)

@@ -1,0 +1,273 @@
+package pvesim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim/pvetest"
+)
+
+// haTick is the HA round of tests that let the CRM and the LRMs run on
+// their own: short, so that they wait little.
+const haTick = 40 * time.Millisecond
+
+// manualHA is the HA round of tests that run the rounds themselves: so long
+// that no round runs on its own during a test.
+const manualHA = time.Hour
+
+// crmRound runs a round of every node's CRM (only the master acts), as
+// CRM.pm's loop would.
+func crmRound(lab *PVE) {
+	for _, h := range lab.lab.hosts {
+		lab.lab.crmRound(h)
+	}
+}
+
+// lrmRound runs a round of every node's LRM and waits until the tasks it
+// started ended.
+func lrmRound(t *testing.T, lab *PVE, c *pvetest.Caller) {
+	t.Helper()
+	var upids []string
+	for _, h := range lab.lab.hosts {
+		lab.lab.lrmRound(h)
+		p := h.pve
+		p.mu.Lock()
+		for _, w := range p.haLRMLocked(h.name).workers {
+			if w.upid != "" {
+				upids = append(upids, w.upid)
+			}
+		}
+		p.mu.Unlock()
+	}
+	for _, u := range upids {
+		waitTask(t, c, u)
+	}
+}
+
+// haService returns the status entry of a service in
+// /cluster/ha/status/current.
+func haServiceEntry(t *testing.T, c *pvetest.Caller, sid string) map[string]any {
+	t.Helper()
+	return byIDOf(t, c)["service:"+sid]
+}
+
+// vmRunning reports a VM's live status on node.
+func vmStatus(t *testing.T, c *pvetest.Caller, node string, vmid int) string {
+	t.Helper()
+	return dataMap(t, c.Get(fmt.Sprintf("/nodes/%s/qemu/%d/status/current", node, vmid)))["status"].(string)
+}
+
+// waitUntil polls cond until it holds; the deadline is generous (it is no
+// timing assertion).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The requested state of a resource becomes its service state over the
+// rounds of the CRM master and the LRM of the guest's node; an HA-managed
+// VM's start, shutdown and migration through the guest API only ask HA
+// (Manager.pm, LRM.pm; qemu-server's vm_start, vm_shutdown, migrate_vm).
+func TestHAServiceStateRounds(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	createSimpleVM(t, c, "pve2", 100, nil)
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}}), http.StatusOK, "OK")
+
+	// not yet seen by a CRM: queued, no master, the VM stays stopped
+	if svc := haServiceEntry(t, c, "vm:100"); svc["state"] != "queued" || svc["crm_state"] != nil || svc["status"] != "vm:100 (pve2, queued)" {
+		t.Errorf("before the CRM: %v", svc)
+	}
+	if ms := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"]; len(ms.(map[string]any)) != 0 {
+		t.Errorf("manager status before the CRM = %v", ms)
+	}
+	// the master's round: request_start, then started in the same round
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "started" || svc["state"] != "starting" {
+		t.Errorf("after the CRM: %v", svc)
+	}
+	if st := vmStatus(t, c, "pve2", 100); st != "stopped" {
+		t.Errorf("VM before its LRM ran = %s", st)
+	}
+	// the LRM of pve2 starts it with a qmstart task of root@pam
+	lrmRound(t, lab, c)
+	if st := vmStatus(t, c, "pve2", 100); st != "running" {
+		t.Errorf("VM after its LRM ran = %s", st)
+	}
+	tasks := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/tasks", url.Values{"vmid": {"100"}, "typefilter": {"qmstart"}}))
+	if len(tasks) != 1 || tasks[0]["user"] != "root@pam" {
+		t.Errorf("qmstart tasks = %v", tasks)
+	}
+	// the master has not read the LRM's result yet
+	if svc := haServiceEntry(t, c, "vm:100"); svc["state"] != "starting" {
+		t.Errorf("before the CRM read the result: %v", svc)
+	}
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["state"] != "started" || svc["status"] != "vm:100 (pve2, started)" {
+		t.Errorf("after the CRM read the result: %v", svc)
+	}
+
+	// a shutdown through the guest API: an hastop task that ends at once
+	lines := runTask(t, c, http.MethodPost, "/nodes/pve2/qemu/100/status/shutdown", url.Values{"timeout": {"30"}})
+	if !slices.Contains(lines, "Requesting HA stop for VM 100") {
+		t.Errorf("hastop log = %q", lines)
+	}
+	if st := vmStatus(t, c, "pve2", 100); st != "running" {
+		t.Errorf("VM right after hastop = %s", st)
+	}
+	if r := dataMap(t, c.Get("/cluster/ha/resources/vm:100")); r["state"] != nil {
+		t.Errorf("requested state before the CRM read the command = %v", r["state"])
+	}
+	crmRound(lab) // crm-command stop: request_stop with the timeout, and the requested state becomes stopped
+	ss := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"].(map[string]any)["service_status"].(map[string]any)
+	if e := ss["vm:100"].(map[string]any); e["state"] != "request_stop" || e["timeout"] != float64(30) {
+		t.Errorf("service status after the stop command = %v", e)
+	}
+	if r := dataMap(t, c.Get("/cluster/ha/resources/vm:100")); r["state"] != "stopped" {
+		t.Errorf("requested state after the stop command = %v", r["state"])
+	}
+	lrmRound(t, lab, c)
+	if st := vmStatus(t, c, "pve2", 100); st != "stopped" {
+		t.Errorf("VM after the LRM shut it down = %s", st)
+	}
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "stopped" || svc["state"] != "stopped" {
+		t.Errorf("after the stop: %v", svc)
+	}
+
+	// a start through the guest API: hastart sets the requested state
+	upid := upidOf(t, c.Form(http.MethodPost, "/nodes/pve2/qemu/100/status/start", nil))
+	if exit, lines := waitTask(t, c, upid); exit != "OK" || !strings.Contains(upid, ":hastart:100:") || !slices.Contains(lines, "Requesting HA start for VM 100") {
+		t.Errorf("hastart: %s %s %q", upid, exit, lines)
+	}
+	if st := vmStatus(t, c, "pve2", 100); st != "stopped" {
+		t.Errorf("VM right after hastart = %s", st)
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	crmRound(lab)
+	if st := vmStatus(t, c, "pve2", 100); st != "running" {
+		t.Errorf("VM after the rounds = %s", st)
+	}
+
+	// a migration through the guest API: hamigrate; the LRM of the source
+	// node migrates it online, the master then has it started on the target
+	upid = upidOf(t, c.Form(http.MethodPost, "/nodes/pve2/qemu/100/migrate", url.Values{"target": {"pve3"}, "online": {"1"}}))
+	if exit, lines := waitTask(t, c, upid); exit != "OK" || !strings.Contains(upid, ":hamigrate:100:") || !slices.Contains(lines, "Requesting HA migration for VM 100 to node pve3") {
+		t.Errorf("hamigrate: %s %s %q", upid, exit, lines)
+	}
+	if st := vmStatus(t, c, "pve2", 100); st != "running" {
+		t.Errorf("VM on pve2 right after hamigrate = %s", st)
+	}
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "migrate" || svc["node"] != "pve2" {
+		t.Errorf("after the migrate command: %v", svc)
+	}
+	lrmRound(t, lab, c)
+	if st := vmStatus(t, c, "pve3", 100); st != "running" {
+		t.Errorf("VM on pve3 after the LRM migrated it = %s", st)
+	}
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "started" || svc["node"] != "pve3" {
+		t.Errorf("after the migration: %v", svc)
+	}
+
+	// a hard stop: crm-command stop with timeout 0, the LRM stops it
+	runTask(t, c, http.MethodPost, "/nodes/pve3/qemu/100/status/stop", nil)
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	if st := vmStatus(t, c, "pve3", 100); st != "stopped" {
+		t.Errorf("VM after an HA stop = %s", st)
+	}
+	tasks = pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve3/tasks", url.Values{"vmid": {"100"}, "typefilter": {"qmstop"}}))
+	if len(tasks) != 1 || tasks[0]["user"] != "root@pam" {
+		t.Errorf("qmstop tasks = %v", tasks)
+	}
+}
+
+// A container: hastart and hastop only ask HA; the LRM starts and stops it.
+func TestHAContainerThroughHA(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	createSimpleCT(t, c, "pve1", 300, url.Values{"ha-managed": {"1"}})
+	ctStatus := func() string {
+		return dataMap(t, c.Get(ctPath("pve1", 300, "/status/current")))["status"].(string)
+	}
+	runTask(t, c, http.MethodPost, ctPath("pve1", 300, "/status/start"), nil)
+	if st := ctStatus(); st != "stopped" {
+		t.Errorf("CT right after hastart = %s", st)
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	if st := ctStatus(); st != "running" {
+		t.Errorf("CT after the rounds = %s", st)
+	}
+	lines := runTask(t, c, http.MethodPost, ctPath("pve1", 300, "/status/shutdown"), nil)
+	if !slices.Contains(lines, "Requesting HA stop for CT 300") {
+		t.Errorf("hastop log = %q", lines)
+	}
+	if st := ctStatus(); st != "running" {
+		t.Errorf("CT right after hastop = %s", st)
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	if st := ctStatus(); st != "stopped" {
+		t.Errorf("CT after the rounds = %s", st)
+	}
+	tasks := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"vmid": {"300"}, "typefilter": {"vzshutdown"}}))
+	if len(tasks) != 1 || tasks[0]["user"] != "root@pam" {
+		t.Errorf("vzshutdown tasks = %v", tasks)
+	}
+}
+
+// A node that loses power: after the fence delay the master fences it
+// (once the node's agent lock expired) and recovers its services to
+// another node, where that node's LRM starts them (Manager.pm
+// next_state_started, fence, next_state_recovery).
+func TestHAFenceAndRecovery(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: haTick})
+	c := newCaller(t, lab).WithToken()
+	createSimpleVM(t, c, "pve2", 100, nil)
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}}), http.StatusOK, "OK")
+	waitUntil(t, "vm:100 started", func() bool { return haServiceEntry(t, c, "vm:100")["state"] == "started" })
+	master := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"].(map[string]any)["master_node"]
+	if err := lab.StopNode("pve2"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	waitUntil(t, "vm:100 recovered", func() bool {
+		svc := haServiceEntry(t, c, "vm:100")
+		st, _ := svc["crm_state"].(string)
+		seen[st] = true
+		return st == "started" && svc["node"] != "pve2" && svc["state"] == "started"
+	})
+	// with the master on pve2, another node takes the manager lock over once
+	// it expired, and fences and recovers in its first round
+	if master != "pve2" && !seen["fence"] {
+		t.Errorf("states seen: %v", seen)
+	}
+	svc := haServiceEntry(t, c, "vm:100")
+	node := svc["node"].(string)
+	if st := vmStatus(t, c, node, 100); st != "running" {
+		t.Errorf("VM on %s = %s", node, st)
+	}
+	// the master saw the node go: "unknown" once fenced
+	ms := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"].(map[string]any)
+	if ns := ms["node_status"].(map[string]any); ns["pve2"] != "unknown" || ns[node] != "online" || ms["master_node"] == "pve2" {
+		t.Errorf("node status = %v", ns)
+	}
+}
