@@ -48,6 +48,12 @@
 // "unknown" and without a name before the first broadcast (statd.go). The
 // nodes' guest lists and a guest's status/current are live, as in PVE.
 //
+// HA acts in rounds of its CRM master and of every node's LRM, every
+// Options.HARound (PVE: 10 s): a requested state becomes the service state
+// at the master's next round and the guest changes when its node's LRM
+// runs; starting, stopping or migrating an HA-managed guest through the
+// guest API only asks HA (ha_manager.go, ha_lrm.go).
+//
 // # Upstream bugs the lab models
 //
 // A client meets the bugs of the release it talks to, so the lab has them

@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -269,5 +270,72 @@ func TestHAFenceAndRecovery(t *testing.T) {
 	ms := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"].(map[string]any)
 	if ns := ms["node_status"].(map[string]any); ns["pve2"] != "unknown" || ns[node] != "online" || ms["master_node"] == "pve2" {
 		t.Errorf("node status = %v", ns)
+	}
+}
+
+// go-proxmox starts an HA-managed VM: the task it waits for is an hastart
+// that ends at once; the VM runs only once the CRM and the LRM got to it,
+// and go-proxmox's HA status shows the states in between.
+func TestGoProxmoxHAStart(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	createSimpleVM(t, c, "pve1", 100, nil)
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}, "state": {"stopped"}}), http.StatusOK, "OK")
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	crmRound(lab)
+
+	client := goProxmoxClients(t, lab)["token"]
+	ctx := context.Background()
+	node, err := client.Node(ctx, "pve1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := node.VirtualMachine(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := vm.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx, 20*time.Millisecond, 5*time.Second); err != nil || !task.IsSuccessful || task.Type != "hastart" {
+		t.Fatalf("start task = %+v, %v", task, err)
+	}
+	if err := vm.Ping(ctx); err != nil || !vm.IsStopped() {
+		t.Errorf("VM right after hastart: %s, %v", vm.Status, err)
+	}
+	cluster, err := client.Cluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serviceState := func() string {
+		t.Helper()
+		status, err := cluster.HAStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range status {
+			if s.ID == "service:vm:100" {
+				return s.ServiceState
+			}
+		}
+		return ""
+	}
+	if st := serviceState(); st != "starting" {
+		t.Errorf("HA state before the CRM = %q", st) // stopped, start requested
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	if err := vm.Ping(ctx); err != nil || !vm.IsRunning() {
+		t.Errorf("VM after the LRM: %s, %v", vm.Status, err)
+	}
+	if st := serviceState(); st != "starting" {
+		t.Errorf("HA state before the CRM read the result = %q", st)
+	}
+	crmRound(lab)
+	if st := serviceState(); st != "started" {
+		t.Errorf("HA state = %q", st)
 	}
 }
