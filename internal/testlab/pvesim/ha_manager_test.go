@@ -14,8 +14,9 @@ import (
 )
 
 // haTick is the HA round of tests that let the CRM and the LRMs run on
-// their own: short, so that they wait little.
-const haTick = 40 * time.Millisecond
+// their own: short, so that they wait little, long enough that a poll sees
+// the states in between.
+const haTick = 100 * time.Millisecond
 
 // manualHA is the HA round of tests that run the rounds themselves: so long
 // that no round runs on its own during a test.
