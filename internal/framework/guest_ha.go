@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -91,4 +92,28 @@ func GuestRunning(ctx context.Context, c *pve.Client, kind pve.GuestKind, node s
 		return false, err
 	}
 	return st.Status == "running", nil
+}
+
+// WaitGuestStopped waits until the guest no longer runs: at once after a
+// stop task, rounds later when the guest is HA-managed and the stop was an
+// hastop (a request to HA). HA may move the guest meanwhile, so it is
+// looked up each time.
+func WaitGuestStopped(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid int) error {
+	wait := pve.HAPollInterval / 4
+	for {
+		guest, err := c.FindGuest(ctx, vmid)
+		if err != nil {
+			return err
+		}
+		running, err := GuestRunning(ctx, c, kind, guest.Node, vmid)
+		if err != nil || !running {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s %d to stop: %w", kind.Noun(), vmid, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, pve.HAPollInterval)
+	}
 }

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"testing"
@@ -206,6 +207,59 @@ resource "pve_ha_resource" "ct" {
 					statecheck.ExpectKnownValue("pve_vm.ha", tfjsonpath.New("node"), knownvalue.StringExact("pve1")),
 					statecheck.ExpectKnownValue("pve_container.ha", tfjsonpath.New("node"), knownvalue.StringExact("pve1")),
 				},
+			},
+		},
+	})
+}
+
+// A VM made HA-managed out of band (an HA resource the configuration does
+// not have): the plan stays empty, and destroying it waits for HA to stop
+// it (the stop is a request to HA) before deleting it with its HA resource.
+func TestAccHAResource_outOfBandDestroy(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.Options{HARound: 300 * time.Millisecond})
+	c := acctest.LabClient(t, lab)
+	config := acctest.ProviderBlock(lab) + `
+resource "pve_vm" "ha" {
+  node = "pve1"
+  name = "acc-ha-oob"
+}
+`
+	var vmid int
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if g, err := c.FindGuest(context.Background(), vmid); err == nil {
+				return fmt.Errorf("VM %d still exists on %s", vmid, g.Node)
+			}
+			if managed, err := c.GuestHAManaged(context.Background(), pve.QEMU, vmid); err != nil || managed {
+				return fmt.Errorf("VM %d still has an HA resource (%v)", vmid, err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(s *terraform.State) error {
+					var err error
+					vmid, err = strconv.Atoi(s.RootModule().Resources["pve_vm.ha"].Primary.Attributes["vmid"])
+					return err
+				},
+			},
+			{
+				PreConfig: func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					defer cancel()
+					sid := pve.HASID(pve.QEMU, vmid)
+					if err := c.CreateHA(ctx, "resources", url.Values{"sid": {sid}, "state": {"started"}}); err != nil {
+						t.Fatal(err)
+					}
+					if err := c.WaitHARequestedState(ctx, sid, "started"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:   config,
+				PlanOnly: true,
 			},
 		},
 	})
