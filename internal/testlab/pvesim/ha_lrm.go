@@ -24,16 +24,18 @@ import (
 
 // haLRM is a node's LRM and its lrm_status.
 type haLRM struct {
-	state     string    // wait_for_agent_lock, active
-	timestamp time.Time // last status update (every round)
-	lockAt    time.Time // last renewal of the agent lock (active rounds)
-	results   map[string]int
-	workers   map[string]*haWorker // by SID
+	state        string    // wait_for_agent_lock, active
+	timestamp    time.Time // last status update (every round)
+	lockAt       time.Time // last renewal of the agent lock (active rounds)
+	results      map[string]int
+	workers      map[string]*haWorker // by SID
+	restartTries map[string]int       // by SID (handle_service_exitcode)
 }
 
 // haWorker is a resource agent command run for a service.
 type haWorker struct {
-	uid  string
+	uid   string
+	state string // the command: the service state it executes
 	upid string // "" when it ended at once
 	exit int
 	// then is the migration that follows the shutdown of a relocation
@@ -45,14 +47,16 @@ type haWorker struct {
 func (p *PVE) haLRMLocked(node string) *haLRM {
 	l := p.ha.lrm[node]
 	if l == nil {
-		l = &haLRM{state: "wait_for_agent_lock", results: map[string]int{}, workers: map[string]*haWorker{}}
+		l = &haLRM{state: "wait_for_agent_lock", results: map[string]int{}, workers: map[string]*haWorker{}, restartTries: map[string]int{}}
 		p.ha.lrm[node] = l
 	}
 	return l
 }
 
 // haCollectLocked moves the workers of l whose tasks ended into its
-// results.
+// results (resource_command_finished): a failed start is retried at the
+// next round while the service's max_restart allows (handle_service_exitcode:
+// ETRY_AGAIN, no result).
 func (p *PVE) haCollectLocked(l *haLRM, now time.Time) {
 	for sid, w := range l.workers {
 		if w.then != nil {
@@ -70,8 +74,26 @@ func (p *PVE) haCollectLocked(l *haLRM, now time.Time) {
 				}
 			}
 		}
-		l.results[w.uid] = w.exit
 		delete(l.workers, sid)
+		if w.state == "started" {
+			switch w.exit {
+			case haSuccess:
+				l.restartTries[sid] = 0
+			case haError:
+				var cfg *haServiceConfig
+				for _, sc := range p.haServicesLocked() {
+					if sc.sid == sid {
+						cfg = sc
+					}
+				}
+				if l.restartTries[sid] < haMaxLocked(cfg, "max_restart") {
+					l.restartTries[sid]++
+					continue // retried at the next round
+				}
+				l.restartTries[sid] = 0
+			}
+		}
+		l.results[w.uid] = w.exit
 	}
 }
 
@@ -193,7 +215,7 @@ func fromHA(r *Request) bool {
 // execResourceAgent is exec_resource_agent with the PVEVM and PVECT
 // plugins: it calls the guest API on node and returns the worker.
 func (l *pveLab) execResourceAgent(p *PVE, node string, c haCommand) *haWorker {
-	w := &haWorker{uid: c.uid}
+	w := &haWorker{uid: c.uid, state: c.state}
 	typ, name, _ := strings.Cut(c.sid, ":")
 	vmid, _ := strconv.Atoi(name)
 	kind := "qemu"

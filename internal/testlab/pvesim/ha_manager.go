@@ -32,11 +32,15 @@ import (
 // rounds, as on a real cluster. All timings scale with Options.HARound
 // (PVE: 10 s): the fence delay is 6 rounds, the lock lifetime 12.
 //
-// Left out: CRS scheduling beyond "fewest services" (static/dynamic load,
-// rebalance on start), rules and groups when choosing a node, max_restart and
-// max_relocate (a failed start puts the service in "error"), node maintenance
-// and freeze (node shutdown policy), disarm, and the CRM's own fencing of a
-// master that lost quorum.
+// Nodes are chosen as select_service_node does (ha_select.go): node
+// affinity (rules, or groups on PVE 8) with failback, then the fewest
+// services. A failed start is retried max_restart times by the LRM, then
+// relocated to up to max_relocate other nodes, then the service is in
+// "error".
+//
+// Left out: the static and dynamic CRS modes and rebalance on start,
+// resource affinity, node maintenance and freeze (the shutdown policy),
+// disarm, and the CRM's own fencing of a master that lost quorum.
 
 // DefaultHARound is the CRM's and the LRM's $max_time.
 const DefaultHARound = 10 * time.Second
@@ -57,13 +61,14 @@ const (
 
 // haService is one entry of the manager status' service_status.
 type haService struct {
-	state   string
-	node    string
-	target  string
-	uid     string
-	running bool
-	timeout *int
-	cmd     []string
+	state       string
+	node        string
+	target      string
+	uid         string
+	running     bool
+	timeout     *int
+	cmd         []string
+	failedNodes []string // nodes a start failed on (relocation policy)
 }
 
 // view is the entry as the manager status file holds it.
@@ -78,6 +83,9 @@ func (s *haService) view() map[string]any {
 	if s.timeout != nil {
 		e["timeout"] = *s.timeout
 	}
+	if len(s.failedNodes) > 0 {
+		e["failed_nodes"] = slices.Clone(s.failedNodes)
+	}
 	return e
 }
 
@@ -87,8 +95,8 @@ func haUID(state string) string {
 	return base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// changeServiceState is $change_service_state: a new state (and node or
-// target), a new uid; running, target and timeout go.
+// change is $change_service_state: a new state (and node or target), a
+// new uid; running, target, timeout and a command go, the failed nodes stay.
 func (s *haService) change(state string, node, target string, timeout *int) {
 	s.state, s.target, s.timeout, s.running, s.cmd = state, target, timeout, false, nil
 	if node != "" {
@@ -264,7 +272,7 @@ func (p *PVE) haManageLocked(services []*haServiceConfig, online map[string]bool
 			case "request_start":
 				sd.change("started", sd.node, "", nil)
 			case "started":
-				p.haNextStartedLocked(sid, sd, req, res, hasRes, online, offlineDelayed)
+				p.haNextStartedLocked(sid, sd, cd, req, res, hasRes, online, offlineDelayed)
 			case "migrate", "relocate":
 				if hasRes {
 					next := "request_stop"
@@ -292,9 +300,10 @@ func (p *PVE) haManageLocked(services []*haServiceConfig, online map[string]bool
 					sd.change("fence", "", "", nil)
 				}
 			case "recovery":
-				p.haNextRecoveryLocked(sid, sd, req, online)
+				p.haNextRecoveryLocked(sid, sd, cd, req, online)
 			case "error":
 				if req == "disabled" {
+					sd.failedNodes = nil
 					sd.change("stopped", "", "", nil)
 				}
 			}
@@ -355,9 +364,11 @@ func (p *PVE) haNextStoppedLocked(sd *haService, cd *haServiceConfig, req string
 	}
 }
 
-// haNextStartedLocked is next_state_started (without the relocation policy:
-// a failed start is an error).
-func (p *PVE) haNextStartedLocked(sid string, sd *haService, req string, res int, hasRes bool, online map[string]bool, offlineDelayed func(string) bool) {
+// haNextStartedLocked is next_state_started: commands, the result of the
+// LRM's start with the relocation policy (max_relocate other nodes after a
+// failed start, then "error"), and the node select_service_node prefers
+// (node affinity with failback).
+func (p *PVE) haNextStartedLocked(sid string, sd *haService, cd *haServiceConfig, req string, res int, hasRes bool, online map[string]bool, offlineDelayed func(string) bool) {
 	if !online[sd.node] {
 		if offlineDelayed(sd.node) {
 			sd.change("fence", "", "", nil)
@@ -387,39 +398,48 @@ func (p *PVE) haNextStartedLocked(sid string, sd *haService, req string, res int
 		}
 		return
 	}
-	if !hasRes {
+	pref := "none"
+	if hasRes {
+		switch res {
+		case haSuccess:
+			sd.failedNodes = nil
+			sd.running = true
+		case haError, haEWrongNode:
+			sd.running = false
+			sd.failedNodes = append(sd.failedNodes, sd.node)
+			if len(sd.failedNodes) > haMaxLocked(cd, "max_relocate") {
+				sd.change("error", "", "", nil)
+				return
+			}
+			pref = "try-next"
+		default:
+			sd.failedNodes = append(sd.failedNodes, sd.node)
+			sd.change("error", "", "", nil)
+			return
+		}
+	}
+	node := p.haSelectNodeLocked(sid, sd, cd, pref, online)
+	if node != "" && node != sd.node {
+		motion := "relocate"
+		if strings.HasPrefix(sid, "vm:") {
+			motion = "migrate"
+		}
+		sd.change(motion, sd.node, node, nil)
 		return
 	}
-	switch res {
-	case haSuccess:
-		sd.running = true
+	if hasRes {
 		sd.uid = haUID(sd.state) // started again should it go down
-	default:
-		sd.change("error", "", "", nil)
 	}
 }
 
 // haNextRecoveryLocked is next_state_recovery: the service moves to the
-// online node with the fewest active services (steal_service moves the
-// guest's config there).
-func (p *PVE) haNextRecoveryLocked(sid string, sd *haService, req string, online map[string]bool) {
-	best, bestN := "", 0
-	for _, n := range slices.Sorted(maps.Keys(online)) {
-		if !online[n] {
-			continue
-		}
-		c := 0
-		for _, o := range p.ha.ss {
-			if o.node == n && o.state != "stopped" && o.state != "error" {
-				c++
-			}
-		}
-		if best == "" || c < bestN {
-			best, bestN = n, c
-		}
-	}
+// node select_service_node picks (steal_service moves the guest's config
+// there).
+func (p *PVE) haNextRecoveryLocked(sid string, sd *haService, cd *haServiceConfig, req string, online map[string]bool) {
+	best := p.haSelectNodeLocked(sid, sd, cd, "best-score", online)
 	if best == "" {
 		if req == "disabled" {
+			sd.failedNodes = nil
 			sd.change("stopped", "", "", nil)
 		}
 		return

@@ -340,3 +340,54 @@ func TestGoProxmoxHAStart(t *testing.T) {
 		t.Errorf("HA state = %q", st)
 	}
 }
+
+// A VM that cannot start anywhere (its bridge does not exist): the LRM
+// retries the start max_restart times, the master then relocates it to
+// max_relocate other nodes, then puts it in the error state; a start
+// request is refused until it is disabled (LRM.pm handle_service_exitcode,
+// Manager.pm next_state_started, check_service_state).
+func TestHARelocationPolicy(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	createSimpleVM(t, c, "pve1", 100, url.Values{"net0": {"virtio,bridge=vmbr9"}})
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}, "max_restart": {"1"}, "max_relocate": {"1"}}), http.StatusOK, "OK")
+	starts := func(node string) int {
+		return len(pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/"+node+"/tasks", url.Values{"vmid": {"100"}, "typefilter": {"qmstart"}, "errors": {"1"}})))
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c) // fails
+	lrmRound(t, lab, c) // restart policy: retried, fails again
+	lrmRound(t, lab, c) // reported
+	if n := starts("pve1"); n != 2 {
+		t.Errorf("failed starts on pve1 = %d, want 2", n)
+	}
+	crmRound(lab) // relocation policy: to the next node
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "migrate" || svc["node"] != "pve1" {
+		t.Errorf("after the failed starts: %v", svc)
+	}
+	lrmRound(t, lab, c) // pve1's LRM migrates it
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "started" || svc["node"] != "pve2" {
+		t.Errorf("after the relocation: %v", svc)
+	}
+	lrmRound(t, lab, c)
+	lrmRound(t, lab, c)
+	lrmRound(t, lab, c)
+	crmRound(lab)
+	if n := starts("pve2"); n != 2 {
+		t.Errorf("failed starts on pve2 = %d, want 2", n)
+	}
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "error" || svc["state"] != "error" || svc["node"] != "pve2" {
+		t.Errorf("after the second node: %v", svc)
+	}
+	ss := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"].(map[string]any)["service_status"].(map[string]any)
+	if fn := ss["vm:100"].(map[string]any)["failed_nodes"]; fmt.Sprint(fn) != "[pve1 pve2]" {
+		t.Errorf("failed nodes = %v", fn)
+	}
+	exit, lines := waitTask(t, c, upidOf(t, c.Form(http.MethodPost, "/nodes/pve2/qemu/100/status/start", nil)))
+	if exit != "command 'ha-manager set vm:100 --state started' failed: exit code 255" ||
+		!slices.Contains(lines, "service 'vm:100' in error state, must be disabled and fixed first") {
+		t.Errorf("hastart of a service in error: %q %q", exit, lines)
+	}
+}
