@@ -36,8 +36,8 @@ type haLRM struct {
 type haWorker struct {
 	uid   string
 	state string // the command: the service state it executes
-	upid string // "" when it ended at once
-	exit int
+	upid  string // "" when it ended at once
+	exit  int
 	// then is the migration that follows the shutdown of a relocation
 	// (PVEVM and PVECT migrate: shut down, then migrate offline)
 	then func() (string, bool)
