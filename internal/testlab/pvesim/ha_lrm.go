@@ -30,6 +30,7 @@ type haLRM struct {
 	results      map[string]int
 	workers      map[string]*haWorker // by SID
 	restartTries map[string]int       // by SID (handle_service_exitcode)
+	boot         time.Time            // the boot of the node it runs on
 }
 
 // haWorker is a resource agent command run for a service.
@@ -131,6 +132,12 @@ func (l *pveLab) lrmRound(h *labHost) {
 	p.mu.Lock()
 	p.settleLocked(now)
 	lrm := p.haLRMLocked(h.name)
+	if boot := h.node.Boot(); !lrm.boot.Equal(boot) {
+		// a new LRM since the node booted: nothing of the old one's work
+		// (its status file keeps the old timestamp until it writes)
+		lrm.boot, lrm.state = boot, "wait_for_agent_lock"
+		lrm.results, lrm.workers, lrm.restartTries = map[string]int{}, map[string]*haWorker{}, map[string]int{}
+	}
 	// relocations whose shutdown ended go on with the migration
 	var next []*haWorker
 	for _, w := range lrm.workers {

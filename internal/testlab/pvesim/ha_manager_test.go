@@ -391,3 +391,38 @@ func TestHARelocationPolicy(t *testing.T) {
 		t.Errorf("hastart of a service in error: %q %q", exit, lines)
 	}
 }
+
+// A node-affinity rule prefers pve2: when pve2 fails the VM is recovered
+// elsewhere, and when pve2 is back HA migrates it back there (failback,
+// PVE 9's default): HA itself moves it, not a client.
+func TestHAFailback(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: haTick})
+	c := newCaller(t, lab).WithToken()
+	// no local disks: HA recovery needs shared storage (a recovered VM's
+	// local volumes stay on the failed node)
+	runTask(t, c, http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"100"}, "memory": {"512"}})
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}}), http.StatusOK, "OK")
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/rules", url.Values{"rule": {"home"}, "type": {"node-affinity"}, "resources": {"vm:100"}, "nodes": {"pve2:2,pve1:1,pve3:1"}}), http.StatusOK, "OK")
+	at := func(node string) func() bool {
+		return func() bool {
+			svc := haServiceEntry(t, c, "vm:100")
+			return svc["node"] == node && svc["state"] == "started"
+		}
+	}
+	waitUntil(t, "vm:100 started on pve2", at("pve2"))
+	if err := lab.StopNode("pve2"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "vm:100 recovered", func() bool {
+		svc := haServiceEntry(t, c, "vm:100")
+		return svc["node"] != "pve2" && svc["state"] == "started"
+	})
+	if err := lab.StartNode("pve2"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "vm:100 back on pve2", at("pve2"))
+	if st := vmStatus(t, c, "pve2", 100); st != "running" {
+		t.Errorf("VM on pve2 = %s", st)
+	}
+}
