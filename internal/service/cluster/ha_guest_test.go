@@ -22,19 +22,24 @@ import (
 )
 
 // haGuestConfig is a VM that pve_ha_resource keeps started.
-func haGuestConfig(lab *testlab.Lab, node string, started bool) string {
+func haGuestConfig(lab *testlab.Lab, node string, started bool, description ...string) string {
+	desc := "kept by HA"
+	if len(description) > 0 {
+		desc = description[0]
+	}
 	return acctest.ProviderBlock(lab) + fmt.Sprintf(`
 resource "pve_vm" "ha" {
-  node    = %q
-  name    = "acc-ha-guest"
-  started = %t
+  node        = %q
+  name        = "acc-ha-guest"
+  description = %q
+  started     = %t
 }
 
 resource "pve_ha_resource" "ha" {
   sid   = "vm:${pve_vm.ha.vmid}"
   state = "started"
 }
-`, node, started)
+`, node, desc, started)
 }
 
 // A VM under pve_ha_resource: HA starts it (the apply waits for that) and
@@ -118,13 +123,19 @@ func TestAccHAResource_guestFollowsHA(t *testing.T) {
 				PlanOnly: true,
 			},
 			{
-				Config:      haGuestConfig(lab, "pve1", true),
+				// another change while pve2 is still down: made where the VM
+				// is now, and it stays there
+				Config:            haGuestConfig(lab, "pve1", false, "changed while pve2 is down"),
+				ConfigStateChecks: keepsNode("pve1"),
+			},
+			{
+				Config:      haGuestConfig(lab, "pve1", true, "changed while pve2 is down"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Run State Owned by HA.*pve_ha_resource`),
 			},
 			{
 				// a new node in the configuration: migrated through HA
-				Config: haGuestConfig(lab, "pve3", false),
+				Config: haGuestConfig(lab, "pve3", false, "changed while pve2 is down"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("pve_vm.ha", plancheck.ResourceActionUpdate),
 				}},
