@@ -144,7 +144,7 @@ func (l *pveLab) crmRound(h *labHost) {
 	}
 	l.settleLocked(now)
 	p := h.pve
-	quorate := l.quorateLocked(p)
+	quorate := l.quorateLocked(p) && !p.isolated
 	online := map[string]bool{}
 	p.mu.Lock()
 	names := make([]string, 0, len(p.nodes))
@@ -156,7 +156,7 @@ func (l *pveLab) crmRound(h *labHost) {
 		online[n] = l.onlineLocked(p, n)
 	}
 	l.mu.Unlock()
-	if !quorate || p.isolated {
+	if !quorate {
 		return
 	}
 	p.mu.Lock()
