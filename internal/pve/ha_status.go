@@ -76,18 +76,26 @@ var HAPollInterval = time.Second
 // fails), or ctx ends.
 func (c *Client) WaitHAService(ctx context.Context, sid string, done func(*HAService) (bool, error)) error {
 	wait := HAPollInterval / 4
+	last := "not seen yet"
+	timedOut := func() error {
+		return fmt.Errorf("waiting for HA service %s (%s): %w", sid, last, ctx.Err())
+	}
 	for {
 		s, err := c.HAServiceStatus(ctx, sid)
 		if err != nil {
+			if ctx.Err() != nil {
+				return timedOut()
+			}
 			return err
 		}
+		last = s.State + " on " + s.Node
 		ok, err := done(s)
 		if err != nil || ok {
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for HA service %s (%s on %s): %w", sid, s.State, s.Node, ctx.Err())
+			return timedOut()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, HAPollInterval)
