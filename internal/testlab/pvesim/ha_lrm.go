@@ -31,7 +31,13 @@ type haLRM struct {
 	workers      map[string]*haWorker // by SID
 	restartTries map[string]int       // by SID (handle_service_exitcode)
 	boot         time.Time            // the boot of the node it runs on
+	idleRounds   int                  // active rounds without services
 }
+
+// haMaxActiveIdleRounds is LRM.pm's $max_active_idle_rounds: an active LRM
+// without services (and workers) gives the agent lock and its watchdog up
+// in the round after that many.
+const haMaxActiveIdleRounds = 60
 
 // haWorker is a resource agent command run for a service.
 type haWorker struct {
@@ -187,8 +193,17 @@ func (l *pveLab) lrmRound(h *labHost) {
 		}
 		cmds = append(cmds, haCommand{sid: sid, uid: sd.uid, state: sd.state, target: sd.target, timeout: sd.timeout})
 	}
-	if mine {
-		lrm.state, lrm.lockAt = "active", now
+	switch {
+	case mine:
+		lrm.state, lrm.lockAt, lrm.idleRounds = "active", now, 0
+	case lrm.state == "active":
+		lrm.lockAt = now
+		if len(lrm.workers) > 0 {
+			break
+		}
+		if lrm.idleRounds++; lrm.idleRounds > haMaxActiveIdleRounds {
+			lrm.state, lrm.lockAt, lrm.idleRounds = "wait_for_agent_lock", time.Time{}, 0
+		}
 	}
 	// results of services the manager no longer has go (LRM.pm keeps the
 	// ones of the last rounds; the master only reads current uids)

@@ -426,3 +426,34 @@ func TestHAFailback(t *testing.T) {
 		t.Errorf("VM on pve2 = %s", st)
 	}
 }
+
+// An LRM without services gives up its agent lock in the round after 60
+// idle ones (LRM.pm $max_active_idle_rounds): "idle" again in the status.
+func TestHALRMGoesIdle(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	createSimpleVM(t, c, "pve2", 100, nil)
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}, "state": {"stopped"}}), http.StatusOK, "OK")
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	crmRound(lab)
+	lrmStatus := func() string {
+		return byIDOf(t, c)["lrm:pve2"]["status"].(string)
+	}
+	if st := lrmStatus(); !strings.HasPrefix(st, "pve2 (active, watchdog active, ") {
+		t.Errorf("LRM with a service = %q", st)
+	}
+	pvetest.Expect(t, c.Form(http.MethodDelete, "/cluster/ha/resources/vm:100", nil), http.StatusOK, "OK")
+	crmRound(lab)
+	for range 60 {
+		lrmRound(t, lab, c)
+	}
+	if st := lrmStatus(); !strings.HasPrefix(st, "pve2 (active, watchdog active, ") {
+		t.Errorf("LRM after 60 idle rounds = %q", st)
+	}
+	lrmRound(t, lab, c)
+	if st := lrmStatus(); !strings.HasPrefix(st, "pve2 (idle, watchdog standby, ") {
+		t.Errorf("LRM after 61 idle rounds = %q", st)
+	}
+}
