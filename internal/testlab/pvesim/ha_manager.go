@@ -40,7 +40,11 @@ import (
 //
 // Left out: the static and dynamic CRS modes and rebalance on start,
 // resource affinity, node maintenance and freeze (the shutdown policy),
-// disarm, and the CRM's own fencing of a master that lost quorum.
+// disarm, the CRM's own fencing of a master that lost quorum, the HA log,
+// and the HA API's own migrate and relocate calls
+// (/cluster/ha/resources/{sid}/migrate; the guest API's migrate is served).
+// The LRM's results show once the guest's task ended rather than at the end
+// of the LRM's round.
 
 // DefaultHARound is the CRM's and the LRM's $max_time.
 const DefaultHARound = 10 * time.Second
