@@ -457,3 +457,33 @@ func TestHALRMGoesIdle(t *testing.T) {
 		t.Errorf("LRM after 61 idle rounds = %q", st)
 	}
 }
+
+// A VM created HA-managed with start: qemu-server adds the HA resource
+// (started) and then calls vm_start, an hastart of its own; HA starts it.
+func TestHACreateManagedAndStarted(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	lines := runTask(t, c, http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "memory": {"512"}, "ha-managed": {"1"}, "start": {"1"}})
+	if !slices.Contains(lines, "Add as HA resource") || !slices.Contains(lines, "Execute autostart") {
+		t.Errorf("create log = %q", lines)
+	}
+	tasks := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"vmid": {"100"}, "typefilter": {"hastart"}, "source": {"all"}}))
+	if len(tasks) != 1 {
+		t.Fatalf("hastart tasks = %v", tasks)
+	}
+	if exit, lines := waitTask(t, c, tasks[0]["upid"].(string)); exit != "OK" || !slices.Contains(lines, "Requesting HA start for VM 100") {
+		t.Errorf("hastart: %s %q", exit, lines)
+	}
+	if r := dataMap(t, c.Get("/cluster/ha/resources/vm:100")); r["state"] != "started" {
+		t.Errorf("HA resource = %v", r)
+	}
+	if st := vmStatus(t, c, "pve1", 100); st != "stopped" {
+		t.Errorf("VM before the HA rounds = %s", st)
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	if st := vmStatus(t, c, "pve1", 100); st != "running" {
+		t.Errorf("VM after the HA rounds = %s", st)
+	}
+}

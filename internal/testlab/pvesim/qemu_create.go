@@ -133,7 +133,14 @@ func (p *PVE) createVM(r *Request) (any, error) {
 			vm.conf = final
 			p.addGuestToPoolLocked(vmid, pool)
 			if haManaged {
-				p.addHAResourceLocked(haSID("qemu", vmid), haCreateState(start))
+				sid := haSID("qemu", vmid)
+				p.addHAResourceLocked(sid, haCreateState(start))
+				if start {
+					// vm_start called as an API method: for the VM, HA-managed
+					// by now, an hastart worker of its own
+					cmd := []string{"ha-manager", "set", sid, "--state", "started"}
+					p.spawnHARequestLocked(at, node, "hastart", vmid, r.User, fmt.Sprintf("Requesting HA start for VM %d", vmid), cmd, p.haSetStateCmdLocked(sid, "started"))
+				}
 			}
 			if startOK {
 				p.startVMLocked(vm, at)
