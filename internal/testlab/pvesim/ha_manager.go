@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,10 +41,8 @@ import (
 //
 // Left out: the static and dynamic CRS modes and rebalance on start,
 // resource affinity, node maintenance and freeze (the shutdown policy),
-// disarm, the CRM's own fencing of a master that lost quorum, the HA log,
-// and the HA API's own migrate and relocate calls
-// (/cluster/ha/resources/{sid}/migrate; the guest API's migrate is served).
-// The LRM's results show once the guest's task ended rather than at the end
+// disarm, the CRM's own fencing of a master that lost quorum and the HA
+// log. The LRM's results show once the guest's task ended rather than at the end
 // of the LRM's round.
 
 // DefaultHARound is the CRM's and the LRM's $max_time.
@@ -488,7 +487,7 @@ func (p *PVE) haQueueCRMCommandLocked(cmd string) {
 // src/PVE/API2/HA/Resources.pm.
 func (p *PVE) haCheckServiceStateLocked(sid string) error {
 	if sd := p.ha.ss[sid]; sd != nil && sd.state == "error" {
-		return fmt.Errorf("service '%s' in error state, must be disabled and fixed first", sid)
+		return dief("service '%s' in error state, must be disabled and fixed first", sid)
 	}
 	return nil
 }
@@ -504,7 +503,7 @@ func (p *PVE) spawnHARequestLocked(now time.Time, node, typ string, vmid int, us
 	return p.spawnVMTaskLocked(now, node, typ, strconv.Itoa(vmid), user, configWork, nil, func(at time.Time, w *worker) {
 		w.log(line)
 		if err := request(); err != nil {
-			w.log(err.Error())
+			w.log(strings.TrimSuffix(err.Error(), "\n"))
 			w.fail(fmt.Sprintf("command '%s' failed: exit code 255", strings.Join(cmd, " ")))
 		}
 	}, nil)
@@ -515,7 +514,7 @@ func (p *PVE) spawnHARequestLocked(now time.Time, node, typ string, vmid int, us
 func (p *PVE) haSetStateCmdLocked(sid, state string) func() error {
 	return func() error {
 		if !p.haConfiguredLocked(sid) {
-			return fmt.Errorf("no such resource '%s'", sid)
+			return dief("no such resource '%s'", sid)
 		}
 		if err := p.haCheckServiceStateLocked(sid); err != nil && state != "disabled" {
 			return err
@@ -531,12 +530,36 @@ func (p *PVE) haSetStateCmdLocked(sid, state string) func() error {
 func (p *PVE) haCRMCmdLocked(sid, cmd string) func() error {
 	return func() error {
 		if !p.haManagedLocked(sid) {
-			return fmt.Errorf("service '%s' not managed by ha", sid)
+			return dief("resource '%s' is not HA managed", sid)
 		}
 		if err := p.haCheckServiceStateLocked(sid); err != nil {
 			return err
 		}
 		p.haQueueCRMCommandLocked(cmd)
 		return nil
+	}
+}
+
+// haMotion serves POST /cluster/ha/resources/{sid}/migrate and /relocate
+// (src/PVE/API2/HA/Resources.pm migrate, relocate): the command is queued
+// for the master. On PVE 9 the answer names the SID and the node (resource
+// affinity is not modelled: no comigrated or blocking resources); on PVE 8
+// it is null.
+func (p *PVE) haMotion(cmd string) HandlerFunc {
+	return func(r *Request) (any, error) {
+		node, _ := r.String("node")
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		sid, _, _, err := p.parseSIDLocked(r.PathParams["sid"])
+		if err == nil {
+			err = p.haCRMCmdLocked(sid, cmd+" "+sid+" "+node)()
+		}
+		if err != nil {
+			return nil, Errorf(http.StatusInternalServerError, "%s", err.Error())
+		}
+		if !p.rel.haRules {
+			return nil, nil
+		}
+		return map[string]any{"sid": sid, "requested-node": node}, nil
 	}
 }

@@ -339,6 +339,19 @@ func TestGoProxmoxHAStart(t *testing.T) {
 	if st := serviceState(); st != "started" {
 		t.Errorf("HA state = %q", st)
 	}
+
+	// go-proxmox's HA migration: queued for the master, done by the LRM
+	if err := cluster.HAResourceMigrate(ctx, "vm:100", "pve2"); err != nil {
+		t.Fatalf("HAResourceMigrate: %v", err)
+	}
+	crmRound(lab)       // migrate
+	lrmRound(t, lab, c) // pve1's LRM migrates it online
+	crmRound(lab)       // started on pve2, "starting" until pve2's LRM reports it
+	lrmRound(t, lab, c)
+	crmRound(lab)
+	if st, err := cluster.HAStatus(ctx); err != nil || st[len(st)-1].ID != "service:vm:100" || st[len(st)-1].Node != "pve2" || st[len(st)-1].ServiceState != "started" {
+		t.Errorf("HA status after the migration: %+v, %v", st[len(st)-1], err)
+	}
 }
 
 // A VM that cannot start anywhere (its bridge does not exist): the LRM
@@ -485,5 +498,49 @@ func TestHACreateManagedAndStarted(t *testing.T) {
 	lrmRound(t, lab, c)
 	if st := vmStatus(t, c, "pve1", 100); st != "running" {
 		t.Errorf("VM after the HA rounds = %s", st)
+	}
+}
+
+// The HA API's migrate and relocate queue a command for the master
+// (src/PVE/API2/HA/Resources.pm); the LRM moves the guest.
+func TestHAResourceMigrateAndRelocate(t *testing.T) {
+	t.Parallel()
+	lab := startLab(t, Options{HARound: manualHA})
+	c := newCaller(t, lab).WithToken()
+	runTask(t, c, http.MethodPost, "/nodes/pve1/qemu", url.Values{"vmid": {"100"}, "memory": {"512"}})
+	expectError(t, c.Form(http.MethodPost, "/cluster/ha/resources/vm:100/migrate", url.Values{"node": {"pve2"}}), "resource 'vm:100' is not HA managed")
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}}), http.StatusOK, "OK")
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	crmRound(lab)
+
+	if got := dataMap(t, c.Form(http.MethodPost, "/cluster/ha/resources/100/migrate", url.Values{"node": {"pve2"}})); fmt.Sprint(got) != "map[requested-node:pve2 sid:vm:100]" {
+		t.Errorf("migrate = %v", got)
+	}
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["node"] != "pve2" || svc["crm_state"] != "started" {
+		t.Errorf("after migrate: %v", svc)
+	}
+	if tasks := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve1/tasks", url.Values{"vmid": {"100"}, "typefilter": {"qmigrate"}})); len(tasks) != 1 {
+		t.Errorf("qmigrate tasks = %v", tasks)
+	}
+
+	// relocate: shut down, migrated offline, started on the target by its LRM
+	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources/vm:100/relocate", url.Values{"node": {"pve3"}}), http.StatusOK, "OK")
+	crmRound(lab)
+	if svc := haServiceEntry(t, c, "vm:100"); svc["crm_state"] != "relocate" {
+		t.Errorf("after the relocate command: %v", svc)
+	}
+	lrmRound(t, lab, c) // shutdown
+	lrmRound(t, lab, c) // then the migration
+	crmRound(lab)
+	lrmRound(t, lab, c) // pve3 starts it
+	if st := vmStatus(t, c, "pve3", 100); st != "running" {
+		t.Errorf("VM on pve3 = %s", st)
+	}
+	if tasks := pvetest.DataList(t, c.Form(http.MethodGet, "/nodes/pve2/tasks", url.Values{"vmid": {"100"}, "typefilter": {"qmshutdown"}})); len(tasks) != 1 {
+		t.Errorf("qmshutdown tasks on pve2 = %v", tasks)
 	}
 }

@@ -34,6 +34,8 @@ func (p *PVE) registerHARoutes() {
 	p.Handle(http.MethodGet, "/cluster/ha/resources/{sid}", p.readHAResource)
 	p.Handle(http.MethodPut, "/cluster/ha/resources/{sid}", p.updateHAResource, haLock(p.updateResourceStep()))
 	p.Handle(http.MethodDelete, "/cluster/ha/resources/{sid}", p.deleteHAResource, haLock("delete resource failed"))
+	p.Handle(http.MethodPost, "/cluster/ha/resources/{sid}/migrate", p.haMotion("migrate"))
+	p.Handle(http.MethodPost, "/cluster/ha/resources/{sid}/relocate", p.haMotion("relocate"))
 
 	p.Handle(http.MethodGet, "/cluster/ha/groups", p.listHAGroups)
 	p.Handle(http.MethodPost, "/cluster/ha/groups", p.createHAGroup, haLock("create ha group failed"))
