@@ -74,7 +74,9 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 	resp.Schema = schema.Schema{
 		Description: "An LXC container. Mount points and NICs are maps keyed by PVE's slot (`mp0`, `net0`), so adding " +
 			"one never touches another; volumes only grow; changing `node` migrates the container (restarting it " +
-			"when it runs). While the container is HA-managed (a `pve_ha_resource` whose state is not `ignored`), HA owns where and whether it runs: the provider neither starts, stops nor moves it back after a failover, and keeps `node` and `started` as configured. Import with `<node>/<vmid>` or `<vmid>`.",
+			"when it runs). While the container is HA-managed (a `pve_ha_resource` whose state is not `ignored`), " +
+			"HA owns where and whether it runs: the provider neither starts, stops nor moves it back after a " +
+			"failover, and keeps `node` and `started` as configured. Import with `<node>/<vmid>` or `<vmid>`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The container's VM ID as a string; it stays the same when the container moves.",

@@ -64,7 +64,9 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 		Description: "A QEMU/KVM virtual machine. Devices are maps keyed by PVE's slot (`scsi0`, `net1`), so adding " +
 			"one never touches another; disks only grow; changing `node` migrates the VM (online when it runs). " +
 			"Changes PVE can only apply at the next start are reported, and applied by a reboot only with " +
-			"`reboot_on_change = true`. While the VM is HA-managed (a `pve_ha_resource` whose state is not `ignored`), HA owns where and whether it runs: the provider neither starts, stops nor moves it back after a failover, and keeps `node` and `started` as configured. Import with `<node>/<vmid>` or `<vmid>`.",
+			"`reboot_on_change = true`. While the VM is HA-managed (a `pve_ha_resource` whose state is not `ignored`), " +
+			"HA owns where and whether it runs: the provider neither starts, stops nor moves it back after a " +
+			"failover, and keeps `node` and `started` as configured. Import with `<node>/<vmid>` or `<vmid>`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The VM ID as a string; it stays the same when the VM moves to another node.",
