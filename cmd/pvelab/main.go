@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
+//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -62,6 +62,7 @@ type config struct {
 	statd      time.Duration
 	taskSpeed  float64
 	proxyTime  time.Duration
+	haRound    time.Duration
 	bmc        string
 	ceph       bool
 	pbs        bool
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "listen address")
 	flag.StringVar(&cfg.schema, "schema", "", `PVE API schema file ("" = discover, "-" = no validation)`)
 	flag.StringVar(&cfg.version, "pve-version", "", `PVE release to model: "9.1" (default) or "8.4"`)
+	flag.DurationVar(&cfg.haRound, "ha-round", pvesim.DefaultHARound, "how often every node's HA CRM and LRM run a round; the fence delay (6 rounds) and agent lock lifetime (12 rounds) scale with it (PVE: 10s)")
 	flag.DurationVar(&cfg.statd, "statd-interval", pvesim.DefaultStatdInterval, "how often every node's pvestatd broadcasts its guests' status to /cluster/resources (PVE: 10s)")
 	flag.Float64Var(&cfg.taskSpeed, "task-speed", pvesim.DefaultTaskSpeed, "how fast guest workers run: their durations grow with the work (disks, data copied, drive mirrors); 2 halves them, 0.5 doubles them (PVE's lock timeouts do not scale)")
 	flag.DurationVar(&cfg.proxyTime, "proxy-timeout", pvesim.DefaultProxyTimeout, "how long pveproxy waits for a call it proxies to pvedaemon (3 workers per node) or another node before answering 596 while the call goes on (PVE: 30s)")
@@ -123,6 +125,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		StatdInterval: cfg.statd,
 		TaskSpeed:     cfg.taskSpeed,
 		ProxyTimeout:  cfg.proxyTime,
+		HARound:       cfg.haRound,
 		Logf:          logger.Printf,
 	})
 	if err != nil {

@@ -74,7 +74,10 @@ func Run(m *testing.M) int {
 	defer cleanup()
 	if os.Getenv("PVE_ENDPOINT") == "" {
 		lab, err = testlab.Start(testlab.Options{
-			Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
+			// PVE's HA rounds are 10 s; 2 s keeps the HA tests short while a
+			// start through HA still takes several seconds
+			HARound: 2 * time.Second,
+			Logf:    func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "acctest: starting the lab:", err)

@@ -200,6 +200,11 @@ func DeleteGuest(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid in
 			diags.AddError(summary, fmt.Sprintf("stopping %s first: %s", what, err))
 			return
 		}
+		// an HA-managed guest's stop only asks HA (guest_ha.go)
+		if err := WaitGuestStopped(ctx, c, kind, vmid); err != nil {
+			diags.AddError(summary, fmt.Sprintf("stopping %s first: %s", what, err))
+			return
+		}
 	}
 	if _, err := c.DeleteGuest(ctx, kind, guest.Node, vmid); err != nil && !errors.Is(err, pve.ErrNotFound) {
 		diags.AddError(summary, fmt.Sprintf("%s: %s", what, err))

@@ -51,6 +51,9 @@ type Options struct {
 	// pvedaemon or another node before answering 596 (0: PVE's 30 s; see
 	// pvesim.Options.ProxyTimeout).
 	ProxyTimeout time.Duration
+	// HARound is how often every node's HA CRM and LRM run a round (0:
+	// PVE's 10 s; see pvesim.Options.HARound).
+	HARound time.Duration
 	// BMC is the vendor behaviour every node's BMC starts with (see
 	// bmcsim.Variant; BMC.SetVariant changes it later). The zero value is
 	// the DMTF mockup's shape.
@@ -96,6 +99,7 @@ func Start(opts Options) (*Lab, error) {
 		StatdInterval: opts.StatdInterval,
 		TaskSpeed:     opts.TaskSpeed,
 		ProxyTimeout:  opts.ProxyTimeout,
+		HARound:       opts.HARound,
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -61,6 +62,8 @@ type haSpec struct {
 	wrongVersion          string // what to use instead
 	sendOnUpdate          []string
 	createExtra           func(id string, p url.Values)
+	// settle waits, after a create or change, until PVE acts on it.
+	settle func(ctx context.Context, c *pve.Client, id string, plan haValues) error
 }
 
 type haResource struct {
@@ -330,6 +333,12 @@ func (r *haResource) Create(ctx context.Context, req resource.CreateRequest, res
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	if r.spec.settle != nil {
+		if err := r.spec.settle(ctx, c, id, plan); err != nil {
+			// created: in state (tainted), so that the next apply finds it
+			resp.Diagnostics.AddError(summary, err.Error())
+		}
+	}
 	if err := r.read(ctx, c, id, plan); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 	}
@@ -392,6 +401,11 @@ func (r *haResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	if r.spec.settle != nil && p.Has("state") {
+		if err := r.spec.settle(ctx, c, id, plan); err != nil {
+			resp.Diagnostics.AddError(summary, err.Error())
+		}
+	}
 	if err := r.read(ctx, c, id, plan); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 	}
@@ -427,10 +441,17 @@ func NewHAResourceResource() resource.Resource {
 		idDescription: "The guest, as `vm:<vmid>` or `ct:<vmid>`.",
 		idValidator:   stringvalidator.RegexMatches(sidRE, "must be vm:<vmid> or ct:<vmid>"),
 		description: "A guest the HA manager keeps in its requested state, restarting or relocating it when its node " +
-			"fails (`/cluster/ha/resources`). Where it may run is set by `pve_ha_rule` (PVE 9) or `group` (PVE 8). Import by SID.",
+			"fails (`/cluster/ha/resources`). Where it may run is set by `pve_ha_rule` (PVE 9) or `group` (PVE 8). " +
+			"PVE's HA manager works in rounds of about 10 s: creating the resource or changing its `state` waits (up to " +
+			"10 minutes) until HA reports the guest in that state (`started`: running; `stopped`, `disabled`: stopped; " +
+			"`ignored`: no wait), and fails if HA puts it in its error state. While a guest is HA-managed (any state but " +
+			"`ignored`), HA owns its run state and node: its `pve_vm`/`pve_container` does not start, stop or move it " +
+			"back, keeps `started` and `node` as configured when HA runs it elsewhere (after a failover, say), refuses " +
+			"a change of `started`, and migrates it through HA when `node` changes. Import by SID.",
 		fields: []haField{
 			{attr: "state", key: "state", kind: "string", computed: true, enum: []string{"started", "stopped", "disabled", "ignored"},
-				description: "Requested state: `started`, `stopped`, `disabled` or `ignored`. Unset: PVE's default (started), or as it is."},
+				description: "Requested state: `started`, `stopped`, `disabled` or `ignored`. Unset: PVE's default (started), or as it is. " +
+					"Applying it waits until HA reports the guest in this state."},
 			{attr: "max_restart", key: "max_restart", kind: "int", computed: true,
 				description: "Restarts on the same node before relocating. Unset: PVE's default (1), or as it is."},
 			{attr: "max_relocate", key: "max_relocate", kind: "int", computed: true,
@@ -441,7 +462,24 @@ func NewHAResourceResource() resource.Resource {
 				description: "HA group the guest runs in (PVE 8; PVE 9 uses `pve_ha_rule`)."},
 			{attr: "comment", key: "comment", kind: "string", description: "Comment."},
 		},
+		settle: settleHAResource,
 	}}
+}
+
+// haSettleTimeout bounds the wait for HA to act on a resource: PVE's
+// manager and LRM rounds are 10 s, a start or stop some rounds.
+const haSettleTimeout = 10 * time.Minute
+
+// settleHAResource waits until the HA manager has the guest in its
+// requested state (PVE's CRM and LRM act on it rounds later).
+func settleHAResource(ctx context.Context, c *pve.Client, sid string, plan haValues) error {
+	ctx, cancel := context.WithTimeout(ctx, haSettleTimeout)
+	defer cancel()
+	requested := "started" // PVE's default
+	if v, ok := plan["state"].(types.String); ok && !v.IsNull() && !v.IsUnknown() {
+		requested = v.ValueString()
+	}
+	return c.WaitHARequestedState(ctx, sid, requested)
 }
 
 // NewHARuleResource returns the pve_ha_rule resource.

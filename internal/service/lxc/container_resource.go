@@ -74,7 +74,9 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 	resp.Schema = schema.Schema{
 		Description: "An LXC container. Mount points and NICs are maps keyed by PVE's slot (`mp0`, `net0`), so adding " +
 			"one never touches another; volumes only grow; changing `node` migrates the container (restarting it " +
-			"when it runs). Import with `<node>/<vmid>` or `<vmid>`.",
+			"when it runs). While the container is HA-managed (a `pve_ha_resource` whose state is not `ignored`), " +
+			"HA owns where and whether it runs: the provider neither starts, stops nor moves it back after a " +
+			"failover, and keeps `node` and `started` as configured. Import with `<node>/<vmid>` or `<vmid>`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The container's VM ID as a string; it stays the same when the container moves.",
@@ -82,9 +84,11 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"node": schema.StringAttribute{
-				Description: "Node the container runs on. Changing it migrates the container.",
-				Required:    true,
-				Validators:  []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
+				Description: "Node the container runs on. Changing it migrates the container. For an HA-managed container: the " +
+					"node it was placed on; where HA runs it after a failover or an HA relocation is not drift, and a change " +
+					"here relocates it through HA (waiting until HA has moved it).",
+				Required:   true,
+				Validators: []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
 			},
 			"vmid": schema.Int64Attribute{
 				Description: "VM ID, 100 to 999999999. Unset: the next free ID. Changing it replaces the container.",
@@ -206,10 +210,11 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			"nameserver":   schema.StringAttribute{Description: "DNS servers, space-separated. Unset: the node's.", Optional: true},
 			"searchdomain": schema.StringAttribute{Description: "DNS search domain. Unset: the node's.", Optional: true},
 			"started": schema.BoolAttribute{
-				Description: "Whether the container runs. Default true.",
-				Optional:    true,
-				Computed:    true,
-				Default:     booldefault.StaticBool(true),
+				Description: "Whether the container runs. Default true. For an HA-managed container the run state is its " +
+					"`pve_ha_resource`'s `state`: this value is kept as configured, never acted on, and changing it is refused at plan time.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
 			},
 			"on_boot":    flag("Start the container when its node boots."),
 			"startup":    framework.StartupAttribute("container"),
@@ -245,6 +250,11 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if !plan.Started.Equal(state.Started) && !plan.Started.IsUnknown() {
+		if c := r.data.PVEClient(ctx, "Unable to Plan Container", &resp.Diagnostics); c != nil {
+			framework.CheckHAOwnedPlan(ctx, c, pve.LXC, int(state.VMID.ValueInt64()), plan.Started, state.Started, &resp.Diagnostics)
+		}
 	}
 	shrink := func(at path.Path, name string, now, before types.Int64) {
 		if !now.IsUnknown() && now.ValueInt64() < before.ValueInt64() {
@@ -356,10 +366,18 @@ func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if !ok {
 		return
 	}
+	priorNode, priorStarted := state.Node, state.Started
 	if err := state.fromAPI(ctx, guest, cfg); err != nil {
 		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", guest.VMID, err))
 		return
 	}
+	// HA's placement and run state are not drift (framework/guest_ha.go)
+	managed, err := framework.GuestHAManaged(ctx, c, pve.LXC, guest.VMID)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", guest.VMID, err))
+		return
+	}
+	framework.KeepHAOwned(managed, &state.Node, &state.Started, priorNode, priorStarted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -375,24 +393,33 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
+	managed := r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	wantNode, wantStarted := plan.Node, plan.Started
 	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	framework.KeepHAOwned(managed, &plan.Node, &plan.Started, wantNode, wantStarted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 // converge brings the existing container from prior to plan: configuration
 // keys and devices in one digest-guarded change, grown volumes, the pool, a
-// migration when the node changes, then the run state.
-func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, prior *containerModel, action string, diags *diag.Diagnostics) {
+// migration when the node changes, then the run state. For an HA-managed
+// container (the result) HA owns node and run state
+// (framework/guest_ha.go): a changed node is a migration through HA, and
+// the run state is left to HA.
+func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, prior *containerModel, action string, diags *diag.Diagnostics) (haManaged bool) {
 	vmid := int(prior.VMID.ValueInt64())
 	fail := func(format string, args ...any) {
 		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: ", vmid)+fmt.Sprintf(format, args...))
 	}
 	guest, err := c.FindGuest(ctx, vmid)
 	if err != nil {
+		fail("%s", err)
+		return
+	}
+	if haManaged, err = framework.GuestHAManaged(ctx, c, pve.LXC, vmid); err != nil {
 		fail("%s", err)
 		return
 	}
@@ -459,14 +486,29 @@ func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, p
 			return
 		}
 	}
-	if target := plan.Node.ValueString(); target != node {
+	switch target := plan.Node.ValueString(); {
+	case target == node:
+	case haManaged && plan.Node.Equal(prior.Node):
+		// HA placed it elsewhere (failover, HA migration): not moved back
+	case haManaged:
+		if err := framework.MigrateThroughHA(ctx, c, pve.LXC, node, vmid, target, guest.Status == "running"); err != nil {
+			fail("migrating from %s to %s through HA: %s", node, target, err)
+			return
+		}
+		node = target
+	default:
 		if _, err := c.MigrateGuest(ctx, pve.LXC, node, vmid, target, guest.Status == "running"); err != nil {
 			fail("migrating from %s to %s: %s", node, target, err)
 			return
 		}
 		node = target
 	}
-	running, err := framework.SetRunState(ctx, c, pve.LXC, node, vmid, plan.Started.ValueBool(), diags)
+	var running bool
+	if haManaged {
+		running, err = framework.GuestRunning(ctx, c, pve.LXC, node, vmid)
+	} else {
+		running, err = framework.SetRunState(ctx, c, pve.LXC, node, vmid, plan.Started.ValueBool(), diags)
+	}
 	if err != nil {
 		fail("%s", err)
 		return
@@ -474,6 +516,7 @@ func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, p
 	if running {
 		warnPending(ctx, c, node, vmid, diags)
 	}
+	return haManaged
 }
 
 // warnPending says which changes wait for the container's next start.

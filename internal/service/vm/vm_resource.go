@@ -64,7 +64,9 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 		Description: "A QEMU/KVM virtual machine. Devices are maps keyed by PVE's slot (`scsi0`, `net1`), so adding " +
 			"one never touches another; disks only grow; changing `node` migrates the VM (online when it runs). " +
 			"Changes PVE can only apply at the next start are reported, and applied by a reboot only with " +
-			"`reboot_on_change = true`. Import with `<node>/<vmid>` or `<vmid>`.",
+			"`reboot_on_change = true`. While the VM is HA-managed (a `pve_ha_resource` whose state is not `ignored`), " +
+			"HA owns where and whether it runs: the provider neither starts, stops nor moves it back after a " +
+			"failover, and keeps `node` and `started` as configured. Import with `<node>/<vmid>` or `<vmid>`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The VM ID as a string; it stays the same when the VM moves to another node.",
@@ -72,9 +74,11 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"node": schema.StringAttribute{
-				Description: "Node the VM runs on. Changing it migrates the VM, online when it runs.",
-				Required:    true,
-				Validators:  []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
+				Description: "Node the VM runs on. Changing it migrates the VM, online when it runs. For an HA-managed VM: the " +
+					"node it was placed on; where HA runs it after a failover or an HA migration is not drift, and a change " +
+					"here migrates it through HA (waiting until HA has moved it).",
+				Required:   true,
+				Validators: []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
 			},
 			"vmid": schema.Int64Attribute{
 				Description: "VM ID, 100 to 999999999. Unset: the next free ID, allocated safely when several VMs " +
@@ -224,10 +228,11 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Optional:    true,
 			},
 			"started": schema.BoolAttribute{
-				Description: "Whether the VM runs. Default true.",
-				Optional:    true,
-				Computed:    true,
-				Default:     booldefault.StaticBool(true),
+				Description: "Whether the VM runs. Default true. For an HA-managed VM the run state is its `pve_ha_resource`'s " +
+					"`state`: this value is kept as configured, never acted on, and changing it is refused at plan time.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
 			},
 			"on_boot": schema.BoolAttribute{
 				Description:   "Start the VM when its node boots. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
@@ -303,6 +308,11 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		[]attr.Value{plan.TPMState.Storage, plan.TPMState.Version}, []attr.Value{state.TPMState.Storage, state.TPMState.Version}) {
 		resp.Diagnostics.AddAttributeError(path.Root("tpm_state"), "Changing the TPM State Not Supported",
 			"the TPM state keeps its storage and version; changing them would lose what the TPM holds (BitLocker keys, say)")
+	}
+	if !plan.Started.Equal(state.Started) && !plan.Started.IsUnknown() {
+		if c := r.data.PVEClient(ctx, "Unable to Plan VM", &resp.Diagnostics); c != nil {
+			framework.CheckHAOwnedPlan(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()), plan.Started, state.Started, &resp.Diagnostics)
+		}
 	}
 	oldDisks := state.disks(ctx, &resp.Diagnostics)
 	for slot, d := range plan.disks(ctx, &resp.Diagnostics) {
@@ -420,10 +430,18 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if !ok {
 		return
 	}
+	priorNode, priorStarted := state.Node, state.Started
 	if err := state.fromAPI(guest, cfg); err != nil {
 		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", guest.VMID, err))
 		return
 	}
+	// HA's placement and run state are not drift (framework/guest_ha.go)
+	managed, err := framework.GuestHAManaged(ctx, c, pve.QEMU, guest.VMID)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", guest.VMID, err))
+		return
+	}
+	framework.KeepHAOwned(managed, &state.Node, &state.Started, priorNode, priorStarted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -439,27 +457,35 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
+	managed := r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	if state.TPMState == nil {
 		warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
 	}
+	wantNode, wantStarted := plan.Node, plan.Started
 	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
+	framework.KeepHAOwned(managed, &plan.Node, &plan.Started, wantNode, wantStarted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 // converge brings the existing VM from prior to plan: configuration keys
 // and devices in one digest-guarded change, grown disks, a migration when
-// the node changes, then the run state.
-func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *vmModel, action string, diags *diag.Diagnostics) {
+// the node changes, then the run state. For an HA-managed VM (the result)
+// HA owns node and run state (framework/guest_ha.go): a changed node is a
+// migration through HA, and the run state is left to HA.
+func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *vmModel, action string, diags *diag.Diagnostics) (haManaged bool) {
 	vmid := int(prior.VMID.ValueInt64())
 	fail := func(format string, args ...any) {
 		diags.AddError("Unable to "+action+" VM", fmt.Sprintf("VM %d: ", vmid)+fmt.Sprintf(format, args...))
 	}
 	guest, err := c.FindGuest(ctx, vmid)
 	if err != nil {
+		fail("%s", err)
+		return
+	}
+	if haManaged, err = framework.GuestHAManaged(ctx, c, pve.QEMU, vmid); err != nil {
 		fail("%s", err)
 		return
 	}
@@ -523,21 +549,38 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 			return
 		}
 	}
-	if target := plan.Node.ValueString(); target != node {
+	switch target := plan.Node.ValueString(); {
+	case target == node:
+	case haManaged && plan.Node.Equal(prior.Node):
+		// HA placed it elsewhere (failover, HA migration): not moved back
+	case haManaged:
+		if err := framework.MigrateThroughHA(ctx, c, pve.QEMU, node, vmid, target, guest.Status == "running"); err != nil {
+			fail("migrating from %s to %s through HA: %s", node, target, err)
+			return
+		}
+		node = target
+	default:
 		if _, err := c.MigrateGuest(ctx, pve.QEMU, node, vmid, target, guest.Status == "running"); err != nil {
 			fail("migrating from %s to %s: %s", node, target, err)
 			return
 		}
 		node = target
 	}
-	r.applyRunState(ctx, c, node, vmid, plan, diags)
+	r.applyRunState(ctx, c, node, vmid, plan, haManaged, diags)
+	return haManaged
 }
 
-// applyRunState starts or stops the VM as planned, and deals with changes
-// that wait for the next start: a reboot with reboot_on_change, else a
-// warning that names them.
-func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node string, vmid int, plan *vmModel, diags *diag.Diagnostics) {
-	running, err := framework.SetRunState(ctx, c, pve.QEMU, node, vmid, plan.Started.ValueBool(), diags)
+// applyRunState starts or stops the VM as planned (unless HA manages it),
+// and deals with changes that wait for the next start: a reboot with
+// reboot_on_change, else a warning that names them.
+func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node string, vmid int, plan *vmModel, haManaged bool, diags *diag.Diagnostics) {
+	var running bool
+	var err error
+	if haManaged {
+		running, err = framework.GuestRunning(ctx, c, pve.QEMU, node, vmid)
+	} else {
+		running, err = framework.SetRunState(ctx, c, pve.QEMU, node, vmid, plan.Started.ValueBool(), diags)
+	}
 	if err != nil {
 		diags.AddError("Unable to Update VM", fmt.Sprintf("VM %d: %s", vmid, err))
 		return

@@ -104,7 +104,7 @@ func TestStandalonePVE8FormsCluster(t *testing.T) {
 // a node removed from the cluster keeps a stale copy it cannot change.
 func TestJoinedNodeSeesClusterOptionsAndHA(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{Standalone: true})
+	lab := startLab(t, Options{Standalone: true, HARound: manualHA})
 	requireSchema(t, lab)
 	c := newCaller(t, lab).WithToken()
 	pve1, pve2, pve3 := c.OnNode("pve1"), c.OnNode("pve2"), c.OnNode("pve3")
@@ -131,6 +131,7 @@ func TestJoinedNodeSeesClusterOptionsAndHA(t *testing.T) {
 	// pve2 joins pve1's cluster: pve1's /etc/pve replaces its own
 	createCluster(t, pve1, "lab")
 	runTask(t, pve2, http.MethodPost, "/cluster/config/join", joinParams(lab, "pve1"))
+	crmRound(lab) // the cluster's CRM master has vm:500 started (ha_manager.go)
 	for _, nc := range []*pvetest.Caller{pve1, pve2} {
 		o := dataMap(t, nc.Get("/cluster/options"))
 		if o["keyboard"] != "de" || !reflect.DeepEqual(o["next-id"], map[string]any{"lower": "500"}) {

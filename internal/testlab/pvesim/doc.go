@@ -73,6 +73,12 @@
 // after Options.ProxyTimeout (PVE: 30 s) while it goes on
 // (dispatch_daemon.go). Scheduled backups hold "lock: backup" (RunBackupJob).
 //
+// HA acts in rounds of its CRM master and of every node's LRM, every
+// Options.HARound (PVE: 10 s): a requested state becomes the service state
+// at the master's next round and the guest changes when its node's LRM
+// runs; starting, stopping or migrating an HA-managed guest through the
+// guest API only asks HA (ha_manager.go, ha_lrm.go).
+//
 // # Upstream bugs the lab models
 //
 // A client meets the bugs of the release it talks to, so the lab has them

@@ -35,12 +35,11 @@ import (
 // groups call fails, and a resource cannot be given a group. A fresh 9.1
 // cluster, like the lab, has no groups.
 //
-// The lab has no CRM and LRM daemons. The manager status is derived from
-// the configuration: once a resource is configured, the first node is the
-// CRM master, every node's LRM is active, and every resource that is not
-// ignored is in the service status in the state it is requested to be in
-// (started or stopped), on its guest's node. The lab does not start or stop
-// guests for HA (an hastart of a container does, see lxc_power.go).
+// The CRM and the LRMs run in rounds (ha_manager.go, ha_lrm.go): a
+// requested state becomes the service state at the master's next round and
+// the guest changes when its node's LRM runs. Starting, stopping, shutting
+// down or migrating an HA-managed guest through the guest API only asks HA
+// for it (hastart, hastop, hamigrate tasks that end at once).
 //
 // This file holds the HA state and the section config files below /etc/pve/ha
 // (src/PVE/HA/Config.pm's read and write, PVE::SectionConfig's format, the
@@ -50,14 +49,19 @@ import (
 
 // haState is /etc/pve/ha and what the lab remembers of the HA stack.
 type haState struct {
-	files      map[string]string // file name below /etc/pve/ha -> text
-	master     string            // CRM master once the CRM ran
-	lastActive time.Time         // last CRM round with resources
-	uids       map[string]string // service status uid by SID
+	files      map[string]string     // file name below /etc/pve/ha -> text
+	master     string                // CRM master once the CRM ran
+	lastActive time.Time             // the master's last round (manager status timestamp)
+	ss         map[string]*haService // manager status: service status by SID
+	cmds       []string              // crm_commands not yet read by the master
+	nodeState  map[string]string     // manager status: node status
+	lastOnline map[string]time.Time  // NodeStatus: when the master last saw each node online
+	lrm        map[string]*haLRM     // every node's LRM
 }
 
 func newHAState() *haState {
-	return &haState{files: map[string]string{}, uids: map[string]string{}}
+	return &haState{files: map[string]string{}, ss: map[string]*haService{}, nodeState: map[string]string{},
+		lastOnline: map[string]time.Time{}, lrm: map[string]*haLRM{}}
 }
 
 func init() {

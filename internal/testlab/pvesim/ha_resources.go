@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
 )
@@ -35,6 +34,8 @@ func (p *PVE) registerHARoutes() {
 	p.Handle(http.MethodGet, "/cluster/ha/resources/{sid}", p.readHAResource)
 	p.Handle(http.MethodPut, "/cluster/ha/resources/{sid}", p.updateHAResource, haLock(p.updateResourceStep()))
 	p.Handle(http.MethodDelete, "/cluster/ha/resources/{sid}", p.deleteHAResource, haLock("delete resource failed"))
+	p.Handle(http.MethodPost, "/cluster/ha/resources/{sid}/migrate", p.haMotion("migrate"))
+	p.Handle(http.MethodPost, "/cluster/ha/resources/{sid}/relocate", p.haMotion("relocate"))
 
 	p.Handle(http.MethodGet, "/cluster/ha/groups", p.listHAGroups)
 	p.Handle(http.MethodPost, "/cluster/ha/groups", p.createHAGroup, haLock("create ha group failed"))
@@ -198,7 +199,6 @@ func (p *PVE) createHAResource(r *Request) (any, error) {
 	}
 	cfg.sections = append(cfg.sections, &haSection{typ: typ, id: sid, opts: opts})
 	p.writeHAConfigLocked(cfg)
-	p.haTouchLocked()
 	return nil, nil
 }
 
@@ -293,7 +293,6 @@ func (p *PVE) addHAResourceLocked(sid, state string) {
 	typ, _, _ := strings.Cut(sid, ":")
 	cfg.sections = append(cfg.sections, &haSection{typ: typ, id: sid, opts: map[string]string{"state": state}})
 	p.writeHAConfigLocked(cfg)
-	p.haTouchLocked()
 }
 
 // setHAStateLocked is "ha-manager set <sid> --state <state>", what the
@@ -316,7 +315,6 @@ func (p *PVE) deleteHAServiceLocked(sid string, purgeRules bool) bool {
 		return false
 	}
 	p.writeHAConfigLocked(cfg)
-	delete(p.ha.uids, sid)
 	if purgeRules && p.rel.haRules {
 		rules := p.haConfigLocked(haRulesFile)
 		changed := false
@@ -338,13 +336,4 @@ func (p *PVE) deleteHAServiceLocked(sid string, purgeRules bool) bool {
 		}
 	}
 	return true
-}
-
-// haTouchLocked notes that the CRM has work: the first node of the
-// state's node list becomes the CRM master.
-func (p *PVE) haTouchLocked() {
-	if p.ha.master == "" && len(p.nodes) > 0 {
-		p.ha.master = p.nodes[0].Name
-	}
-	p.ha.lastActive = time.Now()
 }

@@ -1,8 +1,6 @@
 package pvesim
 
 import (
-	"crypto/md5"
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,15 +9,14 @@ import (
 	"time"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/perl"
-	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // The HA status (pve-ha-manager's src/PVE/API2/HA/Status.pm): the manager
 // status the CRM would have written (its service status entries with their
 // uids), the LRM status of every node and the two status calls,
 // /cluster/ha/status/current and /cluster/ha/status/manager_status.
-// The lab has no CRM and LRM daemons; see ha_config.go for how the status
-// is derived from the configuration.
+// The CRM master and the LRMs write them in their rounds (ha_manager.go,
+// ha_lrm.go).
 
 // --- status ----------------------------------------------------------------
 
@@ -70,47 +67,20 @@ func (p *PVE) guestRunningLocked(sid string) bool {
 	return false
 }
 
-// haUID is the uid of a service status entry (compute_new_uuid).
-func (p *PVE) haUIDLocked(sid string) string {
-	uid, ok := p.ha.uids[sid]
-	if !ok {
-		sum := md5.Sum([]byte(sid + sim.RandomHex(8)))
-		uid = base64.RawStdEncoding.EncodeToString(sum[:])
-		p.ha.uids[sid] = uid
-	}
-	return uid
-}
-
 // haManagerStatusLocked is the manager status (ha/manager_status) the CRM
-// would have written: empty before the CRM ever had work. The caller holds
-// p.mu.
+// master last wrote (ha_manager.go): empty before a CRM ever was master.
+// The caller holds p.mu.
 func (p *PVE) haManagerStatusLocked(now time.Time) map[string]any {
 	if p.ha.master == "" {
 		return map[string]any{}
 	}
-	services := p.haServicesLocked()
-	if len(services) > 0 {
-		p.ha.lastActive = now
-	}
 	ss := map[string]any{}
-	for _, sc := range services {
-		req := sc.opts["state"].(string)
-		if req == "ignored" {
-			continue
-		}
-		crm := "stopped"
-		if req == "started" {
-			crm = "started"
-		}
-		e := map[string]any{"node": sc.node, "state": crm, "uid": p.haUIDLocked(sc.sid)}
-		if crm == "started" {
-			e["running"] = perl.BoolInt(p.guestRunningLocked(sc.sid))
-		}
-		ss[sc.sid] = e
+	for sid, sd := range p.ha.ss {
+		ss[sid] = sd.view()
 	}
 	ns := map[string]any{}
-	for _, n := range p.nodes {
-		ns[n.Name] = "online"
+	for n, st := range p.ha.nodeState {
+		ns[n] = st
 	}
 	return map[string]any{
 		"master_node":    p.ha.master,
@@ -123,10 +93,8 @@ func (p *PVE) haManagerStatusLocked(now time.Time) map[string]any {
 // haServiceStateLocked is the CRM state of a resource ("" when the manager
 // does not track it).
 func (p *PVE) haServiceStateLocked(sid string) string {
-	ms := p.haManagerStatusLocked(time.Now())
-	ss, _ := ms["service_status"].(map[string]any)
-	if e, ok := ss[sid].(map[string]any); ok {
-		return e["state"].(string)
+	if sd := p.ha.ss[sid]; sd != nil {
+		return sd.state
 	}
 	return ""
 }
@@ -148,14 +116,15 @@ func countActiveServices(ss map[string]any, node string) int {
 	return n
 }
 
-// lrmStatusLocked is a node's lrm_status: the LRM runs on every node and
-// holds the agent lock while it has active services.
-func (p *PVE) lrmStatusLocked(node string, ss map[string]any, now time.Time) map[string]any {
-	state := "wait_for_agent_lock"
-	if countActiveServices(ss, node) > 0 {
-		state = "active"
+// lrmStatusLocked is a node's lrm_status as its LRM last wrote it
+// (ha_lrm.go).
+func (p *PVE) lrmStatusLocked(node string) map[string]any {
+	l := p.haLRMLocked(node)
+	results := map[string]any{}
+	for uid, c := range l.results {
+		results[uid] = map[string]any{"exit_code": c}
 	}
-	return map[string]any{"mode": "active", "state": state, "timestamp": now.Unix(), "results": map[string]any{}}
+	return map[string]any{"mode": "active", "state": l.state, "timestamp": l.timestamp.Unix(), "results": results}
 }
 
 // timestampToStatus is $timestamp_to_status.
@@ -261,19 +230,26 @@ func (p *PVE) haStatusCurrent(r *Request) (any, error) {
 	ss, _ := ms["service_status"].(map[string]any)
 	ns, _ := ms["node_status"].(map[string]any)
 	for _, node := range slices.Sorted(maps.Keys(ns)) {
-		lrm := p.lrmStatusLocked(node, ss, now)
-		ts := lrm["timestamp"].(int64)
-		lrmState := lrm["state"].(string)
-		status := lrmState
-		if lrmState == "wait_for_agent_lock" && countActiveServices(ss, node) == 0 {
-			status = "idle"
+		l := p.haLRMLocked(node)
+		if l.timestamp.IsZero() {
+			res = append(res, map[string]any{"id": "lrm:" + node, "type": "lrm", "node": node, "status": node + " (unable to read lrm status)"})
+			continue
+		}
+		ts := l.timestamp.Unix()
+		lrmState := l.state
+		status := timestampToStatus(now.Unix(), ts)
+		wd := "watchdog standby"
+		if status == "active" && lrmState == "active" {
+			wd = "watchdog active"
+		}
+		if status == "active" {
+			status = lrmState
+			if lrmState == "wait_for_agent_lock" && countActiveServices(ss, node) == 0 {
+				status = "idle"
+			}
 		}
 		text := fmt.Sprintf("%s (%s, %s)", node, status, perl.Localtime(ts))
 		if p.rel.haRules {
-			wd := "watchdog standby"
-			if lrmState == "active" {
-				wd = "watchdog active"
-			}
 			text = fmt.Sprintf("%s (%s, %s, %s)", node, status, wd, perl.Localtime(ts))
 		}
 		res = append(res, map[string]any{"id": "lrm:" + node, "type": "lrm", "node": node, "status": text, "timestamp": ts})
@@ -339,10 +315,9 @@ func (p *PVE) haManagerStatus(r *Request) (any, error) {
 	ms := p.haManagerStatusLocked(now)
 	data := map[string]any{"manager_status": ms, "quorum": map[string]any{"node": local, "quorate": quorate}}
 	if ns, ok := ms["node_status"].(map[string]any); ok {
-		ss, _ := ms["service_status"].(map[string]any)
 		lrm := map[string]any{}
 		for node := range ns {
-			lrm[node] = p.lrmStatusLocked(node, ss, now)
+			lrm[node] = p.lrmStatusLocked(node)
 		}
 		data["lrm_status"] = lrm
 	}

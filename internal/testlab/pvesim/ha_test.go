@@ -106,7 +106,7 @@ func TestHAResources(t *testing.T) {
 
 func TestHAResourceStateOfGuests(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{HARound: manualHA})
 	c := newCaller(t, lab).WithToken()
 	createSimpleVM(t, c, "pve1", 100, nil)
 	createSimpleVM(t, c, "pve2", 101, nil)
@@ -117,6 +117,11 @@ func TestHAResourceStateOfGuests(t *testing.T) {
 	if r := dataMap(t, c.Get("/cluster/ha/resources/ct:102")); r["state"] != "stopped" {
 		t.Errorf("ha-managed CT = %v", r)
 	}
+	// the CRM master takes them in (request_stop), the LRMs report them
+	// stopped, the master reads that (ha_manager.go)
+	crmRound(lab)
+	lrmRound(t, lab, c)
+	crmRound(lab)
 	hastate := map[string]any{}
 	for _, e := range pvetest.DataList(t, c.Form(http.MethodGet, "/cluster/resources", url.Values{"type": {"vm"}})) {
 		hastate[e["id"].(string)] = e["hastate"]
@@ -132,8 +137,11 @@ func TestHAResourceStateOfGuests(t *testing.T) {
 		t.Errorf("ignored VM 101 ha = %v", ha)
 	}
 
-	// an HA start of the CT requests the started state
+	// an HA start of the CT requests the started state; the CRM and the
+	// LRM start it
 	runTask(t, c, http.MethodPost, ctPath("pve1", 102, "/status/start"), nil)
+	crmRound(lab)
+	lrmRound(t, lab, c)
 	if r := dataMap(t, c.Get("/cluster/ha/resources/ct:102")); r["state"] != "started" {
 		t.Errorf("CT 102 after hastart = %v", r)
 	}
@@ -141,6 +149,7 @@ func TestHAResourceStateOfGuests(t *testing.T) {
 		t.Errorf("CT 102 ha = %v", ha)
 	}
 	runTask(t, c, http.MethodPost, ctPath("pve1", 102, "/status/stop"), nil)
+	crmRound(lab) // crm-command stop: the requested state becomes stopped
 	if r := dataMap(t, c.Get("/cluster/ha/resources/ct:102")); r["state"] != "stopped" {
 		t.Errorf("CT 102 after hastop = %v", r)
 	}
@@ -358,7 +367,7 @@ func TestHAGroupsOnPVE8(t *testing.T) {
 
 func TestHAStatus(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{HARound: manualHA})
 	c := newCaller(t, lab).WithToken()
 	// before the CRM ran: quorum and a fencing entry on standby
 	got := pvetest.DataList(t, c.Get("/cluster/ha/status/current"))
@@ -381,6 +390,10 @@ func TestHAStatus(t *testing.T) {
 	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}, "comment": {"db"}}), http.StatusOK, "OK")
 	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"ct:101"}, "state": {"ignored"}}), http.StatusOK, "OK")
 	pvetest.Expect(t, c.Form(http.MethodPut, "/cluster/options", url.Values{"crs": {"ha=static"}}), http.StatusOK, "OK")
+	// pve1's CRM becomes master and has vm:100 started; pve2's LRM starts it,
+	// the master has not read the result yet (ha_manager.go)
+	crmRound(lab)
+	lrmRound(t, lab, c)
 	byID := map[string]map[string]any{}
 	var ids []string
 	for _, e := range pvetest.DataList(t, c.Get("/cluster/ha/status/current")) {
@@ -404,14 +417,14 @@ func TestHAStatus(t *testing.T) {
 	if l := byID["lrm:pve1"]; !statusRE(`pve1 \(idle, watchdog standby, ` + when + `\)`).MatchString(l["status"].(string)) {
 		t.Errorf("lrm pve1 = %v", l)
 	}
-	// the lab's CRM does not start guests: a stopped VM requested started is "starting"
+	// started by the CRM, "starting" until the master read the LRM's result
 	svc := byID["service:vm:100"]
 	wantSvc := map[string]any{"id": "service:vm:100", "type": "service", "sid": "vm:100", "node": "pve2", "crm_state": "started", "state": "starting",
 		"status": "vm:100 (pve2, starting)", "request_state": "started", "max_restart": float64(1), "max_relocate": float64(1), "failback": float64(1), "comment": "db"}
 	if !reflect.DeepEqual(svc, wantSvc) {
 		t.Errorf("service = %v, want %v", svc, wantSvc)
 	}
-	runTask(t, c, http.MethodPost, "/nodes/pve2/qemu/100/status/start", nil)
+	crmRound(lab)
 	if svc := byIDOf(t, c)["service:vm:100"]; svc["state"] != "started" || svc["status"] != "vm:100 (pve2, started)" {
 		t.Errorf("service = %v", svc)
 	}
@@ -454,7 +467,7 @@ func TestHALockTimeout(t *testing.T) {
 // go-proxmox v0.8.0's HA calls work against the lab unchanged.
 func TestGoProxmoxHA(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{HARound: manualHA})
 	addGuests(lab, "qemu", 100, 101)
 	client := goProxmoxClients(t, lab)["token"]
 	ctx := context.Background()
@@ -502,6 +515,7 @@ func TestGoProxmoxHA(t *testing.T) {
 		t.Fatalf("HARuleDelete: %v", err)
 	}
 
+	crmRound(lab) // pve1's CRM becomes master
 	status, err := cluster.HAStatus(ctx)
 	if err != nil || len(status) != 8 || status[0].Type != "quorum" || status[0].Quorate != 1 || status[6].ID != "service:vm:100" || status[6].ServiceState != "starting" {
 		t.Errorf("HAStatus = %v, %v", status, err)

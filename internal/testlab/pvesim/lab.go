@@ -95,6 +95,7 @@ type pveLab struct {
 
 	daemonMu sync.Mutex
 	daemons  map[string]chan struct{} // every node's pvedaemon workers, by node
+	haRound  time.Duration            // every node's HA CRM and LRM (ha_manager.go)
 	done     chan struct{}            // closed when the lab closes
 
 	mu      sync.Mutex

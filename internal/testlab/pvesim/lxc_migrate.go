@@ -100,17 +100,17 @@ func (p *PVE) migrateCT(r *Request) (any, error) {
 			}
 		}
 	}
-	typ := "vzmigrate"
-	if p.vmIsHAManagedLocked(vmid) {
-		typ, restart = "hamigrate", true
+	if p.vmIsHAManagedLocked(vmid) && !fromHA(r) {
+		// "ha-manager migrate": the CRM and the LRMs move it (ha_manager.go)
+		sid := haSID("lxc", vmid)
+		cmd := []string{"ha-manager", "migrate", sid, target}
+		return p.spawnHARequestLocked(now, node, "hamigrate", vmid, r.User, fmt.Sprintf("Requesting HA migration for CT %d to node %s", vmid, target), cmd, p.haCRMCmdLocked(sid, "migrate "+sid+" "+target)), nil
 	}
+	typ := "vzmigrate"
 	volumeMap := map[string]string{}
 	wasRunning, migrated := false, false
 	begin := func(at time.Time, w *worker) {
 		ts := func(format string, args ...any) string { return taskLogTime(at) + " " + fmt.Sprintf(format, args...) }
-		if typ == "hamigrate" {
-			w.log(fmt.Sprintf("Requesting HA migration for CT %d to node %s", vmid, target))
-		}
 		abort := func(msg string) {
 			w.log(ts("ERROR: migration aborted (duration 00:00:00): %s", strings.TrimSuffix(msg, "\n")))
 			w.fail("migration aborted")

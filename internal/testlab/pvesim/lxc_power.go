@@ -72,16 +72,12 @@ func (p *PVE) ctVMStartLocked(ct *lxcCT, at time.Time, w *worker) bool {
 	return true
 }
 
-// spawnCTStartLocked starts a vzstart (or hastart) worker: vm_start.
+// spawnCTStartLocked starts a vzstart worker: vm_start.
 func (p *PVE) spawnCTStartLocked(now time.Time, node string, vmid int, user string, skiplock bool, typ string) string {
 	starting := false
 	return p.spawnVMTaskLocked(now, node, typ, strconv.Itoa(vmid), user, powerWork,
 		[]flockReq{{vmid: vmid, timeout: lockConfigTimeout, ct: true}},
 		func(at time.Time, w *worker) {
-			if typ == "hastart" {
-				w.log(fmt.Sprintf("Requesting HA start for CT %d", vmid))
-				p.setHAStateLocked(haSID("lxc", vmid), "started") // ha-manager set ct:<vmid> --state started
-			}
 			ct, err := p.ctOnLocked(node, vmid)
 			switch {
 			case err != nil:
@@ -122,7 +118,10 @@ func (p *PVE) ctPowerAction(action string) HandlerFunc {
 		// check_running looks at the node's running containers only
 		ct, _ := p.ctOnLocked(node, vmid)
 		running := ct != nil && ct.running
-		ha := p.vmIsHAManagedLocked(vmid)
+		// an HA-managed container is started and stopped through HA
+		// (ha_manager.go) unless HA's LRM asks
+		ha := p.vmIsHAManagedLocked(vmid) && !fromHA(r)
+		sid := haSID("lxc", vmid)
 		id := strconv.Itoa(vmid)
 		locks := []flockReq{{vmid: vmid, timeout: lockConfigTimeout, ct: true}}
 		switch action {
@@ -130,11 +129,11 @@ func (p *PVE) ctPowerAction(action string) HandlerFunc {
 			if running {
 				return nil, Errorf(http.StatusInternalServerError, "CT %d already running", vmid)
 			}
-			typ := "vzstart"
 			if ha {
-				typ = "hastart"
+				cmd := []string{"ha-manager", "set", sid, "--state", "started"}
+				return p.spawnHARequestLocked(now, node, "hastart", vmid, r.User, fmt.Sprintf("Requesting HA start for CT %d", vmid), cmd, p.haSetStateCmdLocked(sid, "started")), nil
 			}
-			return p.spawnCTStartLocked(now, node, vmid, r.User, skiplock, typ), nil
+			return p.spawnCTStartLocked(now, node, vmid, r.User, skiplock, "vzstart"), nil
 		case "stop", "shutdown":
 			if !running {
 				return nil, Errorf(http.StatusInternalServerError, "CT %d not running", vmid)
@@ -144,16 +143,21 @@ func (p *PVE) ctPowerAction(action string) HandlerFunc {
 				typ, work, skiplock = "vzshutdown", shutdownWork, false
 			}
 			if ha {
-				typ, locks = "hastop", nil
+				if action == "stop" && r.Bool("overrule-shutdown", false) {
+					return nil, ParamError(map[string]string{"overrule-shutdown": "Not applicable for HA resources."})
+				}
+				timeout := "0"
+				if action == "shutdown" {
+					timeout, _ = r.String("timeout")
+					if timeout == "" {
+						timeout = "60"
+					}
+				}
+				cmd := []string{"ha-manager", "crm-command", "stop", sid, timeout}
+				return p.spawnHARequestLocked(now, node, "hastop", vmid, r.User, fmt.Sprintf("Requesting HA stop for CT %d", vmid), cmd, p.haCRMCmdLocked(sid, "stop "+sid+" "+timeout)), nil
 			}
 			stopping := false
 			return p.spawnVMTaskLocked(now, node, typ, id, r.User, work, locks, func(at time.Time, w *worker) {
-				if typ == "hastop" {
-					w.log(fmt.Sprintf("Requesting HA stop for CT %d", vmid))
-					p.setHAStateLocked(haSID("lxc", vmid), "stopped") // ha-manager set ct:<vmid> --state stopped
-					stopping = true
-					return
-				}
 				ct, err := p.ctOnLocked(node, vmid)
 				switch {
 				case err != nil:

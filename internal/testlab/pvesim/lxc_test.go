@@ -572,7 +572,7 @@ func TestLXCDestroy(t *testing.T) {
 
 func TestLXCHAManaged(t *testing.T) {
 	t.Parallel()
-	lab := startLab(t, Options{})
+	lab := startLab(t, Options{HARound: manualHA})
 	c := newCaller(t, lab).WithToken()
 	createSimpleCT(t, c, "pve1", 300, url.Values{"ha-managed": {"1"}})
 	if ha := pvetest.DataList(t, c.Get("/cluster/ha/resources")); len(ha) != 1 || ha[0]["sid"] != "ct:300" || ha[0]["type"] != "ct" {
@@ -585,7 +585,12 @@ func TestLXCHAManaged(t *testing.T) {
 	if exit, lines := waitTask(t, c, upid); exit != "OK" || !strings.Contains(upid, ":hastart:300:") || !slices.Contains(lines, "Requesting HA start for CT 300") {
 		t.Errorf("HA start: %s %s %q", upid, exit, lines)
 	}
+	// the CT runs once the CRM and the LRM got to it (ha_manager.go)
+	crmRound(lab)
+	lrmRound(t, lab, c)
 	runTask(t, c, http.MethodPost, ctPath("pve1", 300, "/status/stop"), nil)
+	crmRound(lab)
+	lrmRound(t, lab, c)
 	expectError(t, c.Form(http.MethodDelete, ctPath("pve1", 300, ""), nil), "unable to remove CT 300 - used in HA resources and purge parameter not set.")
 	lines := runTask(t, c, http.MethodDelete, ctPath("pve1", 300, ""), url.Values{"purge": {"1"}})
 	if !slices.Contains(lines, "NOTE: removed CT 300 from HA resource configuration.") {

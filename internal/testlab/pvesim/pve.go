@@ -81,6 +81,11 @@ type Options struct {
 	// (dispatch_daemon.go): 0 is PVE's 30 s (DefaultProxyTimeout). Tests
 	// may shorten it.
 	ProxyTimeout time.Duration
+	// HARound is how often every node's HA CRM and LRM run a round
+	// (ha_manager.go): 0 is PVE's 10 s (DefaultHARound). The fence delay
+	// (6 rounds) and the agent lock lifetime (12 rounds) scale with it.
+	// Tests may shorten it, not to zero.
+	HARound time.Duration
 }
 
 // PVE is the state of one simulated Proxmox VE cluster, or of one
@@ -210,6 +215,12 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 	case opts.TaskSpeed == 0:
 		opts.TaskSpeed = DefaultTaskSpeed
 	}
+	switch {
+	case opts.HARound < 0:
+		return nil, fmt.Errorf("pvesim: invalid HA round %s", opts.HARound)
+	case opts.HARound == 0:
+		opts.HARound = DefaultHARound
+	}
 	rel, err := lookupPVERelease(opts.Version)
 	if err != nil {
 		return nil, err
@@ -225,6 +236,7 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		statdInterval: opts.StatdInterval,
 		taskSpeed:     opts.TaskSpeed,
 		proxyTimeout:  opts.ProxyTimeout,
+		haRound:       opts.HARound,
 		done:          make(chan struct{}),
 	}
 	if l.logf == nil {
@@ -299,6 +311,7 @@ func start(opts Options, firstTick func(time.Duration) time.Duration) (*PVE, err
 		}
 	}
 	l.startStatd(firstTick)
+	l.startHA(firstTick)
 	return l.hosts[0].pve, nil
 }
 

@@ -109,7 +109,11 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		if haManaged {
 			w.log("Add as HA resource")
 		}
-		if start {
+		if start && haManaged {
+			// vm_start of a VM that is HA-managed by now: an hastart, the
+			// CRM and the LRM start it (ha_manager.go)
+			w.log("Execute autostart")
+		} else if start {
 			w.log("Execute autostart")
 			lines, err := p.startProblemLocked(node, vmid, conf, at)
 			w.log(lines...)
@@ -129,7 +133,14 @@ func (p *PVE) createVM(r *Request) (any, error) {
 			vm.conf = final
 			p.addGuestToPoolLocked(vmid, pool)
 			if haManaged {
-				p.addHAResourceLocked(haSID("qemu", vmid), haCreateState(start))
+				sid := haSID("qemu", vmid)
+				p.addHAResourceLocked(sid, haCreateState(start))
+				if start {
+					// vm_start called as an API method: for the VM, HA-managed
+					// by now, an hastart worker of its own
+					cmd := []string{"ha-manager", "set", sid, "--state", "started"}
+					p.spawnHARequestLocked(at, node, "hastart", vmid, r.User, fmt.Sprintf("Requesting HA start for VM %d", vmid), cmd, p.haSetStateCmdLocked(sid, "started"))
+				}
 			}
 			if startOK {
 				p.startVMLocked(vm, at)

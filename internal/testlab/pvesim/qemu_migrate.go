@@ -142,6 +142,13 @@ func (p *PVE) migrateVM(r *Request) (any, error) {
 	if vm.running && !online {
 		return nil, Errorf(http.StatusInternalServerError, "can't migrate running VM without --online")
 	}
+	if p.vmIsHAManagedLocked(vmid) && !fromHA(r) {
+		// migrate_vm of an HA-managed VM: "ha-manager migrate", the CRM
+		// and the LRMs do the migration (ha_manager.go)
+		sid := haSID("qemu", vmid)
+		cmd := []string{"ha-manager", "migrate", sid, target}
+		return p.spawnHARequestLocked(now, node, "hamigrate", vmid, r.User, fmt.Sprintf("Requesting HA migration for VM %d to node %s", vmid, target), cmd, p.haCRMCmdLocked(sid, "migrate "+sid+" "+target)), nil
+	}
 	var moved []string
 	live := false
 	begin := func(at time.Time, w *worker) {

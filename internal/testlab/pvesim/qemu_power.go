@@ -107,6 +107,26 @@ func (p *PVE) powerAction(action string) HandlerFunc {
 			}
 			return nil
 		}
+		// an HA-managed VM is started, stopped and shut down through HA
+		// (vm_start, vm_stop, vm_shutdown: vm_is_ha_managed and the RPC
+		// environment is not HA's): ha_manager.go
+		sid := haSID("qemu", vmid)
+		viaHA := p.vmIsHAManagedLocked(vmid) && !fromHA(r)
+		switch action {
+		case "start":
+			if _, ok := r.String("stateuri"); viaHA && !ok {
+				cmd := []string{"ha-manager", "set", sid, "--state", "started"}
+				return p.spawnHARequestLocked(now, node, "hastart", vmid, r.User, fmt.Sprintf("Requesting HA start for VM %d", vmid), cmd, p.haSetStateCmdLocked(sid, "started")), nil
+			}
+		case "stop":
+			if _, ok := r.String("migratedfrom"); viaHA && !ok {
+				if r.Bool("overrule-shutdown", false) {
+					return nil, ParamError(map[string]string{"overrule-shutdown": "Not applicable for HA resources."})
+				}
+				cmd := []string{"ha-manager", "crm-command", "stop", sid, "0"}
+				return p.spawnHARequestLocked(now, node, "hastop", vmid, r.User, fmt.Sprintf("Requesting HA stop for VM %d", vmid), cmd, p.haCRMCmdLocked(sid, "stop "+sid+" 0")), nil
+			}
+		}
 		switch action {
 		case "start":
 			return p.spawnStartLocked(now, node, vmid, r.User, skiplock, "qmstart"), nil
@@ -116,6 +136,14 @@ func (p *PVE) powerAction(action string) HandlerFunc {
 				typ, work = "qmshutdown", shutdownWork
 				if vm != nil && vm.running && vm.paused && !r.Bool("forceStop", false) {
 					return nil, Errorf(http.StatusInternalServerError, "VM is paused - cannot shutdown")
+				}
+				if viaHA {
+					timeout, _ := r.String("timeout")
+					if timeout == "" {
+						timeout = "60"
+					}
+					cmd := []string{"ha-manager", "crm-command", "stop", sid, timeout}
+					return p.spawnHARequestLocked(now, node, "hastop", vmid, r.User, fmt.Sprintf("Requesting HA stop for VM %d", vmid), cmd, p.haCRMCmdLocked(sid, "stop "+sid+" "+timeout)), nil
 				}
 			}
 			stopping := false
