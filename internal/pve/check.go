@@ -62,3 +62,28 @@ func CheckPoolID(s string) error {
 func IsUnreachable(err error) bool {
 	return errors.Is(err, ErrUnreachable)
 }
+
+var (
+	// tagRE is pve-common's $PVE_TAG_RE (JSONSchema.pm pve_verify_tag).
+	tagRE = regexp.MustCompile(`(?i)^[a-z0-9_][a-z0-9_\-+.]*$`)
+	// dnsNameRE is pve_verify_dns_name: dot-separated labels of letters,
+	// digits and inner hyphens.
+	dnsNameRE = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+)
+
+// CheckTag reports whether s is a guest tag PVE accepts (format pve-tag).
+func CheckTag(s string) error {
+	if !tagRE.MatchString(s) {
+		return fmt.Errorf("invalid tag %q: PVE allows letters, digits, '_', '-', '+' and '.', not starting with '-', '+' or '.'", s)
+	}
+	return nil
+}
+
+// CheckDNSName reports whether s is a DNS name as PVE checks it (format
+// dns-name: a VM's name, a container's hostname).
+func CheckDNSName(s string) error {
+	if !dnsNameRE.MatchString(s) {
+		return fmt.Errorf("%q is not a DNS name: labels of letters, digits and hyphens (not at either end), separated by dots", s)
+	}
+	return nil
+}

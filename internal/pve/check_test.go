@@ -55,3 +55,26 @@ func TestIsUnreachable(t *testing.T) {
 		t.Error("rejected credentials are not unreachable")
 	}
 }
+
+func TestCheckTagAndDNSName(t *testing.T) {
+	for _, ok := range []string{"web", "Prod_1", "a-b+c.d", "_x", "9"} {
+		if err := CheckTag(ok); err != nil {
+			t.Errorf("CheckTag(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "-x", "+x", ".x", "a b", "a/b", "a;b", "ä"} {
+		if CheckTag(bad) == nil {
+			t.Errorf("CheckTag(%q) accepted", bad)
+		}
+	}
+	for _, ok := range []string{"web", "web-1", "web.example.com", "a", "1.2", "A-b.C"} {
+		if err := CheckDNSName(ok); err != nil {
+			t.Errorf("CheckDNSName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "-web", "web-", "web..x", ".web", "web.", "web_1", "a b"} {
+		if CheckDNSName(bad) == nil {
+			t.Errorf("CheckDNSName(%q) accepted", bad)
+		}
+	}
+}

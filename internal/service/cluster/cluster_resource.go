@@ -54,6 +54,7 @@ type clusterModel struct {
 	Nodes         types.Map      `tfsdk:"nodes"`
 	RootPassword  types.String   `tfsdk:"root_password"`
 	AllowDestroy  types.Bool     `tfsdk:"allow_destroy"`
+	RemoveNodes   types.Set      `tfsdk:"remove_nodes"`
 	ClusterID     types.String   `tfsdk:"cluster_id"`
 	ConfigVersion types.Int64    `tfsdk:"config_version"`
 	Quorate       types.Bool     `tfsdk:"quorate"`
@@ -160,6 +161,14 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Sensitive: true,
 				WriteOnly: true,
 			},
+			"remove_nodes": schema.SetAttribute{
+				Description: "Nodes this configuration lets an apply remove from the cluster. A node that is no longer a key of " +
+					"`nodes` is deleted from the cluster (PVE's `delnode`) once it is shut down, but only if it is listed here: " +
+					"PVE forgets a removed node for good, and it needs a reinstall to join again, so a key dropped by mistake " +
+					"(a typo, a node in maintenance) must not do it. The plan names every node it removes.",
+				Optional:    true,
+				ElementType: types.StringType,
+			},
 			"allow_destroy": schema.BoolAttribute{
 				Description: "Let `terraform destroy` remove this resource. PVE cannot dissolve a cluster through its API: " +
 					"the cluster stays as it is and is only forgotten. Default false: destroying is refused, so that a " +
@@ -225,7 +234,9 @@ func (m *clusterModel) firstNode(nodes map[string]nodeModel) string {
 
 // ModifyPlan checks what can be known before anything changes: first_node
 // is one of the nodes, the name and existing members' links do not change,
-// removed nodes are not the first, and nodes about to join host no guests.
+// every node removed from nodes is named in remove_nodes (and the plan says
+// so), and nodes about to join host no guests. Whether a node to remove is
+// offline, and not the node the provider talks to, is checked at apply.
 func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		if !req.State.Raw.IsNull() {
@@ -276,6 +287,20 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 				fmt.Sprintf("the cluster is called %s; PVE cannot rename a cluster", state.Name.ValueString()))
 		}
 		old := state.nodes(ctx, &resp.Diagnostics)
+		if !plan.Nodes.IsUnknown() && !plan.RemoveNodes.IsUnknown() {
+			for _, name := range sorted(removedNodes(old, nodes)) {
+				if !plan.mayRemove(ctx, name) {
+					resp.Diagnostics.AddAttributeError(path.Root("nodes"), "Node Removal Needs Opt-In",
+						fmt.Sprintf("node %s is no longer in nodes, which would delete it from the cluster (delnode): PVE forgets it "+
+							"for good and it needs a reinstall to join again. If that is intended, add %q to remove_nodes; "+
+							"otherwise put it back in nodes.", name, name))
+					continue
+				}
+				resp.Diagnostics.AddWarning("Node Will Be Removed From the Cluster",
+					fmt.Sprintf("This apply deletes node %s from cluster %s (delnode) once the node is shut down. PVE forgets it "+
+						"for good: to join again it needs a reinstall.", name, state.Name.ValueString()))
+			}
+		}
 		for name, n := range nodes {
 			o, member := old[name]
 			if !member {
@@ -686,9 +711,12 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 			adding = append(adding, name)
 		}
 	}
-	for name := range stateNodes {
-		if _, ok := planNodes[name]; !ok {
-			removing = append(removing, name)
+	removing = removedNodes(stateNodes, planNodes)
+	for _, name := range removing {
+		if !plan.mayRemove(ctx, name) { // the plan was checked; this guards a plan made otherwise
+			resp.Diagnostics.AddAttributeError(path.Root("remove_nodes"), "Node Removal Needs Opt-In",
+				fmt.Sprintf("node %s is not in remove_nodes: it is not removed", name))
+			return
 		}
 	}
 	if len(removing) > 0 {
@@ -782,4 +810,25 @@ func sorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// removedNodes returns the nodes of old that nodes no longer has.
+func removedNodes[V any](old, nodes map[string]V) []string {
+	var out []string
+	for name := range old {
+		if _, ok := nodes[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// mayRemove reports whether remove_nodes names node.
+func (m *clusterModel) mayRemove(ctx context.Context, node string) bool {
+	var names []string
+	if m.RemoveNodes.IsNull() || m.RemoveNodes.IsUnknown() {
+		return false
+	}
+	m.RemoveNodes.ElementsAs(ctx, &names, false)
+	return slices.Contains(names, node)
 }

@@ -21,19 +21,28 @@ import (
 // clusterConfig is a cluster of the named nodes of lab, with the status
 // data source read after it.
 func clusterConfig(lab *testlab.Lab, nodes ...string) string {
+	return clusterConfigRemoving(lab, "", nodes...)
+}
+
+// clusterConfigRemoving is clusterConfig with remove_nodes set to the HCL
+// list remove ("" leaves it unset).
+func clusterConfigRemoving(lab *testlab.Lab, remove string, nodes ...string) string {
+	if remove != "" {
+		remove = "\n  remove_nodes  = " + remove
+	}
 	return acctest.ProviderBlock(lab) + fmt.Sprintf(`
 resource "pve_cluster" "test" {
   name          = "acc"
   first_node    = "pve1"
   root_password = %q
-  allow_destroy = true
+  allow_destroy = true%s
   nodes         = %s
 }
 
 data "pve_cluster_status" "test" {
   depends_on = [pve_cluster.test]
 }
-`, lab.Password(), acctest.NodesBlock(lab, nodes...))
+`, lab.Password(), remove, acctest.NodesBlock(lab, nodes...))
 }
 
 // importedConfig is what a user writes to import a cluster: its name and
@@ -56,8 +65,9 @@ const clusterAddr = "pve_cluster.test"
 
 // Three standalone nodes become one cluster in one apply; the status data
 // source reports it quorate with quorum 2; importing it gives an empty plan;
-// a fourth node joins later; removing a node that is online is refused, and
-// once it is shut down it is removed.
+// a fourth node joins later; dropping it from nodes is refused at plan time
+// unless remove_nodes names it; removing a node that is online is refused,
+// and once it is shut down it is removed.
 func TestAccCluster_lifecycle(t *testing.T) {
 	lab := acctest.StandaloneLab(t, 4)
 	resource.Test(t, resource.TestCase{
@@ -125,7 +135,23 @@ import {
 				},
 			},
 			{
+				PreConfig: func() {
+					if err := lab.StopNode("pve4"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				// pve4 is off (maintenance, say) and its key is dropped by
+				// mistake: nothing is removed without the opt-in.
 				Config:      clusterConfig(lab, "pve1", "pve2", "pve3"),
+				ExpectError: regexp.MustCompile(`(?s)Node Removal Needs Opt-In.*node pve4 is no longer in nodes.*remove_nodes`),
+			},
+			{
+				PreConfig: func() {
+					if err := lab.StartNode("pve4"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      clusterConfigRemoving(lab, `["pve4"]`, "pve1", "pve2", "pve3"),
 				ExpectError: regexp.MustCompile(`(?s)node pve4 is still online: shut it down first`),
 			},
 			{
@@ -134,7 +160,7 @@ import {
 						t.Fatal(err)
 					}
 				},
-				Config: clusterConfig(lab, "pve1", "pve2", "pve3"),
+				Config: clusterConfigRemoving(lab, `["pve4"]`, "pve1", "pve2", "pve3"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), knownvalue.MapSizeExact(3)),
 					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("expected_votes"), knownvalue.Int64Exact(3)),

@@ -19,6 +19,7 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 )
 
 // haGuestConfig is a VM that pve_ha_resource keeps started.
@@ -200,7 +201,10 @@ resource "pve_ha_resource" "ct" {
 		return err
 	}
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck: func() {
+			acctest.PreCheck(t)
+			acctest.EnsureFile(t, c, "pve1", mirror.DebianTemplate)
+		},
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: config, Check: readIDs},

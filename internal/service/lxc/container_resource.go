@@ -3,6 +3,7 @@ package lxc
 import (
 	"context"
 	"fmt"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"maps"
 	"net/url"
 	"slices"
@@ -101,13 +102,15 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Validators: []validator.Int64{int64validator.Between(100, 999999999)},
 			},
 			"hostname": schema.StringAttribute{
-				Description:   "Host name. Unset: as PVE names it (`CT<vmid>`).",
+				Description:   "Host name (a DNS name). Unset: as PVE names it (`CT<vmid>`).",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				Validators:    []validator.String{framework.StringCheck("must be a DNS name", pve.CheckDNSName)},
 			},
 			"description": schema.StringAttribute{Description: "Description.", Optional: true},
-			"tags":        schema.SetAttribute{Description: "Tags.", ElementType: types.StringType, Optional: true},
+			"tags": schema.SetAttribute{Description: "Tags (letters, digits, `_`, `-`, `+`, `.`).", ElementType: types.StringType, Optional: true,
+				Validators: []validator.Set{setvalidator.ValueStringsAre(framework.StringCheck("must be a PVE tag", pve.CheckTag))}},
 			"ostemplate": schema.StringAttribute{
 				Description: "Template volume, e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`. Exactly one of " +
 					"`ostemplate` and `clone`. Changing it replaces the container. PVE does not keep it: after an import, " +

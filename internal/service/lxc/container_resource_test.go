@@ -154,6 +154,30 @@ func TestAccContainer_badInput(t *testing.T) {
 	}
 }
 
+// A hostname that is not a DNS name and tags PVE's pve-tag format refuses
+// are refused at plan time, naming the attribute.
+func TestAccContainer_badHostnameAndTags(t *testing.T) {
+	for _, tt := range []struct {
+		name, attrs string
+		want        *regexp.Regexp
+	}{
+		{"hostname with an underscore", `hostname = "web_1"`, regexp.MustCompile(`(?s)hostname.*"web_1" is not a DNS name`)},
+		{"hostname with a trailing dot", `hostname = "web."`, regexp.MustCompile(`(?s)hostname.*is not a DNS name`)},
+		{"tag with a slash", `tags = ["a/b"]`, regexp.MustCompile(`(?s)tags.*invalid tag "a/b"`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			acctest.ExpectPlanError(t, fmt.Sprintf(`
+resource "pve_container" "test" {
+  node       = "pve1"
+  ostemplate = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+  started    = false
+  %s
+}
+`, tt.attrs), tt.want)
+		})
+	}
+}
+
 func TestAccContainer_shrinkRootfs(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -96,8 +97,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: keepStr,
-				Validators: []validator.String{stringvalidator.RegexMatches(dnsNameRE,
-					"must be a DNS name: letters, digits, hyphens and dots")},
+				Validators:    []validator.String{framework.StringCheck("must be a DNS name", pve.CheckDNSName)},
 			},
 			"description": schema.StringAttribute{
 				Description:   "Description, shown in the web UI's notes. Unset: left as it is (PVE's default on a new VM, the source's on a clone).",
@@ -111,6 +111,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.Set{setplanmodifier.UseStateForUnknown()},
+				Validators:    []validator.Set{setvalidator.ValueStringsAre(framework.StringCheck("must be a PVE tag", pve.CheckTag))},
 			},
 			"cpu":    cpuAttribute(),
 			"memory": memoryAttribute(),
@@ -252,7 +253,6 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 }
 
 var (
-	dnsNameRE = regexpMust(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$`)
 	machineRE = regexpMust(`^(q35|i440fx|pc|pc-(q35|i440fx)-\d+\.\d+(\+pve\d+)?)$`)
 )
 

@@ -216,6 +216,30 @@ resource "pve_vm" "test" {
 	}
 }
 
+// Tags and names PVE checks with its pve-tag and dns-name formats are
+// refused at plan time, naming the attribute.
+func TestAccVM_badTagsAndName(t *testing.T) {
+	for _, tt := range []struct {
+		name, attrs string
+		want        *regexp.Regexp
+	}{
+		{"tag with a space", `tags = ["web server"]`, regexp.MustCompile(`(?s)tags.*invalid tag "web server"`)},
+		{"tag starting with a dot", `tags = [".hidden"]`, regexp.MustCompile(`(?s)tags.*invalid tag ".hidden"`)},
+		{"name with an empty label", `name = "web..example"`, regexp.MustCompile(`(?s)name.*"web..example" is not a DNS name`)},
+		{"name label ending in a hyphen", `name = "web-.example"`, regexp.MustCompile(`(?s)name.*is not a DNS name`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			acctest.ExpectPlanError(t, fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = "pve1"
+  started = false
+  %s
+}
+`, tt.attrs), tt.want)
+		})
+	}
+}
+
 // Shrinking a disk is refused at plan time, naming the attribute; the VM is
 // neither changed nor replaced.
 func TestAccVM_shrinkDisk(t *testing.T) {
