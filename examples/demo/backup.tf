@@ -55,6 +55,10 @@ resource "pve_storage_pbs" "backups" {
   password       = var.pbs_password
   fingerprint    = pve_pbs_datastore.backups.fingerprint
   encryption_key = "autogen"
+  # The demo destroys everything at its end, so it accepts losing the key
+  # PVE generates. On a cluster with backups you keep, leave this unset:
+  # destroying the storage or replacing its key is then refused.
+  allow_encryption_key_loss = true
 
   # storage.cfg of the cluster, once there is one
   depends_on = [pve_cluster.homelab]

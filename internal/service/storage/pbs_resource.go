@@ -30,6 +30,8 @@ import (
 var (
 	_ resource.ResourceWithImportState    = (*pbsResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*pbsResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*pbsResource)(nil)
+	_ resource.ResourceWithUpgradeState   = (*pbsResource)(nil)
 )
 
 // NewPBSResource returns the pve_storage_pbs resource.
@@ -59,10 +61,14 @@ type pbsModel struct {
 	Datastore              types.String `tfsdk:"datastore"`
 	Namespace              types.String `tfsdk:"namespace"`
 	Username               types.String `tfsdk:"username"`
-	Password               types.String `tfsdk:"password"`
+	Password               types.String `tfsdk:"password"` // write-only: null but in the configuration
+	PasswordVersion        types.Int64  `tfsdk:"password_version"`
 	Fingerprint            types.String `tfsdk:"fingerprint"`
-	EncryptionKey          types.String `tfsdk:"encryption_key"`
+	EncryptionKey          types.String `tfsdk:"encryption_key"` // write-only
+	EncryptionKeyVersion   types.Int64  `tfsdk:"encryption_key_version"`
 	GeneratedEncryptionKey types.String `tfsdk:"generated_encryption_key"`
+	KeyFingerprint         types.String `tfsdk:"encryption_key_fingerprint"`
+	AllowKeyLoss           types.Bool   `tfsdk:"allow_encryption_key_loss"`
 	Content                types.Set    `tfsdk:"content"`
 	Nodes                  types.Set    `tfsdk:"nodes"`
 	Disable                types.Bool   `tfsdk:"disable"`
@@ -85,10 +91,14 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 			Validators: []validator.Int64{int64validator.AtLeast(1)}}
 	}
 	resp.Schema = schema.Schema{
+		Version: 1,
 		Description: "A Proxmox Backup Server datastore registered as storage of the PVE cluster (`/storage`, type " +
 			"`pbs`), for backups. PVE connects to the PBS server when the storage is added or its connection " +
-			"changes, and refuses a certificate that does not match `fingerprint`. Import by storage ID " +
-			"(`password` and `encryption_key` are not readable: set them in the configuration).",
+			"changes, and refuses a certificate that does not match `fingerprint`. `password` and `encryption_key` " +
+			"are write-only (Terraform or OpenTofu 1.11 or later): they are never stored in the state, and are sent " +
+			"when the storage is created and when their `*_version` changes. A key PVE generated (`autogen`) is kept " +
+			"in `generated_encryption_key`; a replacement sends it back, and destroying the storage or replacing its " +
+			"key needs `allow_encryption_key_loss`. Import by storage ID.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The storage ID.",
@@ -123,9 +133,15 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Validators:  []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[^\s@]+@[^\s@!]+(![A-Za-z0-9_][A-Za-z0-9._-]*)?$`), "must be user@realm or user@realm!token")},
 			},
 			"password": schema.StringAttribute{
-				Description: "Password of `username`, or the token's secret. PVE keeps it outside storage.cfg and never returns it.",
-				Required:    true,
-				Sensitive:   true,
+				Description: "Password of `username`, or the token's secret. Write-only: PVE keeps it outside storage.cfg and " +
+					"never returns it; it is sent when the storage is created and when `password_version` changes.",
+				Required:  true,
+				Sensitive: true,
+				WriteOnly: true,
+			},
+			"password_version": schema.Int64Attribute{
+				Description: "Change it (e.g. increment it) to send `password` again, after the password changed on the PBS side.",
+				Optional:    true,
 			},
 			"fingerprint": schema.StringAttribute{
 				Description: "SHA-256 fingerprint of the PBS server's certificate, e.g. `pve_pbs_datastore.<name>.fingerprint`. " +
@@ -136,15 +152,35 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 			"encryption_key": schema.StringAttribute{
 				Description: "Client-side encryption of the backups: `autogen` makes PVE generate a key (returned once, in " +
 					"`generated_encryption_key`: keep a copy, backups cannot be restored without it), or a key in " +
-					"proxmox-backup-client's JSON form. Removing it turns encryption off for new backups.",
+					"proxmox-backup-client's JSON form. Write-only: sent when the storage is created and when " +
+					"`encryption_key_version` changes (then unset turns encryption off for new backups).",
 				Optional:  true,
 				Sensitive: true,
+				WriteOnly: true,
+			},
+			"encryption_key_version": schema.Int64Attribute{
+				Description: "Change it to apply `encryption_key` again: a new key, `autogen` for a new generated one, or none. " +
+					"Replacing or removing a key the provider generated needs `allow_encryption_key_loss`.",
+				Optional: true,
 			},
 			"generated_encryption_key": schema.StringAttribute{
-				Description:   "The key PVE generated for `encryption_key = \"autogen\"`, as PVE returned it when it made it.",
+				Description: "The key PVE generated for `encryption_key = \"autogen\"`, as PVE returned it when it made it. " +
+					"When the storage is replaced, this key is sent back instead of generating a new one.",
 				Computed:      true,
 				Sensitive:     true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"encryption_key_fingerprint": schema.StringAttribute{
+				Description:   "Fingerprint of the encryption key the storage uses, as storage.cfg records it; null without encryption.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"allow_encryption_key_loss": schema.BoolAttribute{
+				Description: "Let an apply destroy the storage, or replace or remove its encryption key, while the key is one " +
+					"the provider generated (`generated_encryption_key`). PVE deletes the key from the nodes, and the " +
+					"provider drops it from the state: backups made with it can then only be restored with a copy you " +
+					"kept. Without it such a plan is an error; to destroy, set it and apply first.",
+				Optional: true,
 			},
 			"content": schema.SetAttribute{
 				Description:   "Content types: PBS storages hold `backup` only (PVE's default).",
@@ -325,6 +361,8 @@ func (m *pbsModel) fromAPI(s pve.StorageConfig) error {
 	m.ID, m.StorageID = opt("storage"), opt("storage")
 	m.Server, m.Datastore, m.Namespace = opt("server"), opt("datastore"), opt("namespace")
 	m.Username, m.Fingerprint = opt("username"), opt("fingerprint")
+	// storage.cfg records the key's fingerprint ("1" for a key without one)
+	m.KeyFingerprint = opt("encryption-key")
 	m.Port = types.Int64Null()
 	if p := s.String("port"); p != "" {
 		n, err := strconv.ParseInt(p, 10, 64)
@@ -389,16 +427,31 @@ func (r *pbsResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var password, key types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("password"), &password)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("encryption_key"), &key)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	id := plan.StorageID.ValueString()
 	p := url.Values{"storage": {id}, "type": {"pbs"}, "server": {plan.Server.ValueString()},
-		"datastore": {plan.Datastore.ValueString()}, "password": {plan.Password.ValueString()}}
+		"datastore": {plan.Datastore.ValueString()}, "password": {password.ValueString()}}
 	for k, v := range plan.settings() {
 		if v != "" {
 			p.Set(k, v)
 		}
 	}
-	if k := plan.EncryptionKey; !k.IsNull() && !k.IsUnknown() {
-		p.Set("encryption-key", k.ValueString())
+	reused := false
+	if !key.IsNull() && !key.IsUnknown() {
+		p.Set("encryption-key", key.ValueString())
+		// The replacement of a storage whose key PVE generated gets that key
+		// back, not a new one: the backups made with it stay restorable
+		// (pbs_secrets.go).
+		if g, ok := takeReplacedKey(c.Endpoint(), id); ok && key.ValueString() == "autogen" {
+			p.Set("encryption-key", g)
+			plan.GeneratedEncryptionKey = types.StringValue(g)
+			reused = true
+		}
 	}
 	res, err := c.CreateStorage(ctx, p)
 	if err != nil {
@@ -408,9 +461,11 @@ func (r *pbsResource) Create(ctx context.Context, req resource.CreateRequest, re
 		resp.Diagnostics.AddError(summary, explain(err).Error())
 		return
 	}
-	plan.GeneratedEncryptionKey = types.StringNull()
-	if key := res.Config["encryption-key"]; key != "" && plan.EncryptionKey.ValueString() == "autogen" {
-		plan.GeneratedEncryptionKey = types.StringValue(key)
+	if !reused {
+		plan.GeneratedEncryptionKey = types.StringNull()
+		if k := res.Config["encryption-key"]; k != "" && key.ValueString() == "autogen" {
+			plan.GeneratedEncryptionKey = types.StringValue(k)
+		}
 	}
 	if _, err := plan.read(ctx, c); err != nil {
 		resp.Diagnostics.AddError("Unable to Read PBS Storage", err.Error())
@@ -463,15 +518,21 @@ func (r *pbsResource) Update(ctx context.Context, req resource.UpdateRequest, re
 			p.Set(k, v)
 		}
 	}
-	if !plan.Password.Equal(state.Password) {
-		p.Set("password", plan.Password.ValueString())
+	var password, key types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("password"), &password)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("encryption_key"), &key)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.PasswordVersion.Equal(state.PasswordVersion) {
+		p.Set("password", password.ValueString())
 	}
 	plan.GeneratedEncryptionKey = state.GeneratedEncryptionKey
-	if !plan.EncryptionKey.Equal(state.EncryptionKey) {
-		if plan.EncryptionKey.IsNull() {
+	if !plan.EncryptionKeyVersion.Equal(state.EncryptionKeyVersion) {
+		if key.IsNull() {
 			del = append(del, "encryption-key")
 		} else {
-			p.Set("encryption-key", plan.EncryptionKey.ValueString())
+			p.Set("encryption-key", key.ValueString())
 		}
 		plan.GeneratedEncryptionKey = types.StringNull()
 	}
@@ -486,8 +547,8 @@ func (r *pbsResource) Update(ctx context.Context, req resource.UpdateRequest, re
 			resp.Diagnostics.AddError(summary, explain(err).Error())
 			return
 		}
-		if key := res.Config["encryption-key"]; key != "" && plan.EncryptionKey.ValueString() == "autogen" {
-			plan.GeneratedEncryptionKey = types.StringValue(key)
+		if k := res.Config["encryption-key"]; k != "" && key.ValueString() == "autogen" {
+			plan.GeneratedEncryptionKey = types.StringValue(k)
 		}
 	}
 	if _, err := plan.read(ctx, c); err != nil {
@@ -506,7 +567,9 @@ func (r *pbsResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 	}
 	if err := c.DeleteStorage(ctx, state.StorageID.ValueString()); err != nil && !errors.Is(err, pve.ErrNotFound) {
 		resp.Diagnostics.AddError("Unable to Delete PBS Storage", err.Error())
+		return
 	}
+	stashReplacedKey(c.Endpoint(), &state)
 }
 
 func (r *pbsResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

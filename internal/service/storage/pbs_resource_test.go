@@ -61,13 +61,28 @@ func checkStorageGone(t *testing.T, lab *testlab.Lab, id string) resource.TestCh
 
 // The datastore registered in PVE with the fingerprint taken from the PBS
 // resource and an encryption key PVE generates (returned once): created,
-// imported, changed in place (nodes, retention, disabled), replaced when
-// the datastore changes, and removed.
+// imported, changed in place (nodes, retention, disabled), replaced when the
+// datastore changes (keeping its generated key), and removed only with
+// allow_encryption_key_loss.
 func TestAccStoragePBS_basic(t *testing.T) {
 	lab := acctest.StartLab(t, testlab.Options{})
 	s := acctest.StartPBS(t, lab)
 	provider := acctest.PBSProviderBlock(lab, s)
 	const name = "pve_storage_pbs.test"
+	var firstKey string
+	keyFile := func() string {
+		k, _ := lab.PrivFile("/etc/pve/priv/storage/pbs-backups.enc")
+		return strings.TrimSpace(k)
+	}
+	other := func(extra string) string {
+		return provider + `
+resource "pve_pbs_datastore" "other" {
+  name = "other"
+  path = "/mnt/datastore/other"
+}
+` + strings.NewReplacer("datastore   = pve_pbs_datastore.store.name", "datastore   = pve_pbs_datastore.other.name",
+			"namespace   = pve_pbs_namespace.cluster.name", "").Replace(storageConfig(s, "pve_pbs_datastore.store.fingerprint", extra))
+	}
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -82,12 +97,22 @@ func TestAccStoragePBS_basic(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("fingerprint"), knownvalue.StringExact(s.Fingerprint())),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("generated_encryption_key"), knownvalue.StringRegexp(regexp.MustCompile(`"kdf"|"key"`))),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("encryption_key_fingerprint"), knownvalue.StringRegexp(regexp.MustCompile(`^([0-9a-f]{2}:){31}[0-9a-f]{2}$`))),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("password"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("encryption_key"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("content"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("backup")})),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("prune_backups").AtMapKey("keep_daily"), knownvalue.Int64Exact(7)),
 				},
+				Check: func(st *terraform.State) error {
+					firstKey = st.RootModule().Resources[name].Primary.Attributes["generated_encryption_key"]
+					if keyFile() != strings.TrimSpace(firstKey) {
+						return fmt.Errorf("the key file on the nodes is not the generated key")
+					}
+					return nil
+				},
 			},
 			{ResourceName: name, ImportState: true, ImportStateId: "pbs-backups", ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"password", "encryption_key", "generated_encryption_key"}},
+				ImportStateVerifyIgnore: []string{"generated_encryption_key"}},
 			{
 				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", `encryption_key = "autogen"
   nodes   = ["pve1", "pve2"]
@@ -105,19 +130,86 @@ func TestAccStoragePBS_basic(t *testing.T) {
 				},
 			},
 			{
-				Config: provider + `
-resource "pve_pbs_datastore" "other" {
-  name = "other"
-  path = "/mnt/datastore/other"
-}
-` + strings.NewReplacer("datastore   = pve_pbs_datastore.store.name", "datastore   = pve_pbs_datastore.other.name",
-					"namespace   = pve_pbs_namespace.cluster.name", "").Replace(storageConfig(s, "pve_pbs_datastore.store.fingerprint", "")),
+				// A new key would lose the generated one: refused.
+				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", `encryption_key = "autogen"
+  encryption_key_version = 2`),
+				ExpectError: regexp.MustCompile(`(?s)Changing the Key Loses the Generated One.*allow_encryption_key_loss`),
+			},
+			{
+				// Destroying it would lose the key: refused without the opt-in.
+				Config:      provider + "\n" + `resource "pve_pbs_datastore" "other" {` + "\n  name = \"other\"\n  path = \"/mnt/datastore/other\"\n}\n",
+				ExpectError: regexp.MustCompile(`(?s)Destroying the Storage Loses Its Encryption Key.*allow_encryption_key_loss`),
+			},
+			{
+				// So is a replacement.
+				Config:      other(`encryption_key = "autogen"`),
+				ExpectError: regexp.MustCompile(`(?s)Replacing the Storage Risks Its Encryption Key.*allow_encryption_key_loss`),
+			},
+			{
+				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", `encryption_key = "autogen"
+  allow_encryption_key_loss = true`),
+			},
+			{
+				// Replaced for another datastore with the opt-in: the new
+				// storage gets the generated key back, not a new one.
+				Config: other(`encryption_key = "autogen"
+  allow_encryption_key_loss = true`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(name, plancheck.ResourceActionReplace),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("datastore"), knownvalue.StringExact("other")),
-					statecheck.ExpectKnownValue(name, tfjsonpath.New("generated_encryption_key"), knownvalue.Null()),
+				},
+				Check: func(st *terraform.State) error {
+					if got := st.RootModule().Resources[name].Primary.Attributes["generated_encryption_key"]; got != firstKey {
+						return fmt.Errorf("generated_encryption_key changed in the replacement")
+					}
+					if keyFile() != strings.TrimSpace(firstKey) {
+						return fmt.Errorf("the replacement's key file on the nodes is not the first generated key")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// Write-only secrets are sent again only when their version changes.
+func TestAccStoragePBS_passwordVersion(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.Options{})
+	s := acctest.StartPBS(t, lab)
+	provider := acctest.PBSProviderBlock(lab, s)
+	const name = "pve_storage_pbs.test"
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkStorageGone(t, lab, "pbs-backups"),
+		Steps: []resource.TestStep{
+			{
+				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", ""),
+				Check: func(*terraform.State) error {
+					if pw, ok := lab.PrivFile("/etc/pve/priv/storage/pbs-backups.pw"); !ok || strings.TrimSpace(pw) != s.Password() {
+						return fmt.Errorf("the password file holds %q, want the PBS password", pw)
+					}
+					// Someone overwrites it: only a new version sends it again.
+					lab.SetPrivFile("/etc/pve/priv/storage/pbs-backups.pw", "stale\n")
+					return nil
+				},
+			},
+			{
+				Config:   provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", ""),
+				PlanOnly: true,
+			},
+			{
+				Config: provider + storageConfig(s, "pve_pbs_datastore.store.fingerprint", "password_version = 2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if pw, _ := lab.PrivFile("/etc/pve/priv/storage/pbs-backups.pw"); strings.TrimSpace(pw) != s.Password() {
+						return fmt.Errorf("after password_version changed the password file holds %q, want the PBS password", pw)
+					}
+					return nil
 				},
 			},
 		},

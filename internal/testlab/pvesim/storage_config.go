@@ -248,6 +248,10 @@ func (p *PVE) PrivFile(path string) (string, bool) {
 	return v, ok
 }
 
+// SetPrivFile writes a file below /etc/pve/priv/storage, as an
+// administrator on a node would.
+func (p *PVE) SetPrivFile(path, content string) { p.setPrivFile(path, content) }
+
 func (p *PVE) setPrivFile(path, content string) {
 	p.storeMu.Lock()
 	defer p.storeMu.Unlock()
