@@ -154,4 +154,3 @@ func (r *pbsResource) UpgradeState(context.Context) map[int64]resource.StateUpgr
 		}},
 	}
 }
-
