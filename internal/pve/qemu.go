@@ -207,11 +207,15 @@ func (c *Client) MigrateGuest(ctx context.Context, kind GuestKind, node string, 
 // backup and replication jobs and HA. A lock (a backup running, the config
 // flock) refuses the destroy before it removes anything: it is waited out
 // within ctx's deadline (guest_write.go).
-func (c *Client) DeleteGuest(ctx context.Context, kind GuestKind, node string, vmid int) (*TaskResult, error) {
+func (c *Client) DeleteGuest(ctx context.Context, kind GuestKind, node string, vmid int, destroyUnreferencedDisks bool) (*TaskResult, error) {
 	var res *TaskResult
+	unreferenced := "0"
+	if destroyUnreferencedDisks {
+		unreferenced = "1"
+	}
 	err := retryLocked(ctx, func() error {
 		var err error
-		res, err = c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {"1"}})
+		res, err = c.runTask(ctx, "DELETE", guestPath(kind, node, vmid), url.Values{"purge": {"1"}, "destroy-unreferenced-disks": {unreferenced}})
 		return err
 	})
 	return res, err

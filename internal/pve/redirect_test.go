@@ -66,3 +66,25 @@ func TestTransportSecurityChecks(t *testing.T) {
 		t.Errorf("insecure with a CA: %v, want an error", err)
 	}
 }
+
+// A guest delete asks PVE to destroy unreferenced disks only when told to
+// (the guest resources' destroy_unreferenced_disks).
+func TestDeleteGuestUnreferencedDisks(t *testing.T) {
+	f := newFakePVE(t, false)
+	upid := "UPID:pve1:000A1B2C:0012D687:6745A3F1:qmdestroy:100:root@pam:"
+	f.addTask(upid, &fakeTask{exit: "OK"})
+	var got []string
+	f.handle("DELETE /nodes/pve1/qemu/100", func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.Query().Get("destroy-unreferenced-disks")+","+r.URL.Query().Get("purge"))
+		writeData(w, upid)
+	})
+	c := newTestClient(t, f, nil)
+	for _, destroy := range []bool{true, false} {
+		if _, err := c.DeleteGuest(context.Background(), QEMU, "pve1", 100, destroy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(got, " ") != "1,1 0,1" {
+		t.Fatalf("destroy-unreferenced-disks,purge sent: %v, want 1,1 then 0,1", got)
+	}
+}

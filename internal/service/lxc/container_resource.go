@@ -219,9 +219,11 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Computed: true,
 				Default:  booldefault.StaticBool(true),
 			},
-			"on_boot":    flag("Start the container when its node boots."),
-			"startup":    framework.StartupAttribute("container"),
-			"protection": flag("Protect the container from removal (and its disks from changes)."),
+			"on_boot": flag("Start the container when its node boots."),
+			"startup": framework.StartupAttribute("container"),
+			"protection": flag("Protect the container from removal (and its disks from changes). Destroying or replacing a " +
+				"protected container is refused at plan time (and nothing is stopped): set it false and apply that first."),
+			"destroy_unreferenced_disks": framework.DestroyUnreferencedDisksAttribute("container"),
 			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true, Delete: true},
 				"Defaults: create 20m, update 20m, delete 10m."),
 		},
@@ -235,6 +237,8 @@ func (r *containerResource) Configure(_ context.Context, req resource.ConfigureR
 
 // ModifyPlan refuses shrinking a volume at plan time.
 func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	framework.RefuseProtectedRemoval(ctx, pve.LXC, req, resp,
+		path.Root("vmid"), path.Root("clone"), path.Root("ostemplate"), path.Root("unprivileged"))
 	if req.Plan.Raw.IsNull() {
 		return
 	}
@@ -542,7 +546,8 @@ func (r *containerResource) Delete(ctx context.Context, req resource.DeleteReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	framework.DeleteGuest(ctx, c, pve.LXC, int(state.VMID.ValueInt64()), &resp.Diagnostics)
+	framework.DeleteGuest(ctx, c, pve.LXC, int(state.VMID.ValueInt64()),
+		framework.GuestDeleteOptions{DestroyUnreferencedDisks: state.DestroyUnrefd.ValueBool() || state.DestroyUnrefd.IsNull()}, &resp.Diagnostics)
 }
 
 func (r *containerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -552,4 +557,5 @@ func (r *containerResource) ImportState(ctx context.Context, req resource.Import
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("destroy_unreferenced_disks"), true)...)
 }

@@ -42,6 +42,7 @@ type containerModel struct {
 	OnBoot        types.Bool     `tfsdk:"on_boot"`
 	Startup       types.Object   `tfsdk:"startup"`
 	Protection    types.Bool     `tfsdk:"protection"`
+	DestroyUnrefd types.Bool     `tfsdk:"destroy_unreferenced_disks"`
 	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
 

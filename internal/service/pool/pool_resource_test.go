@@ -128,7 +128,7 @@ func TestAccPool_deleteWithMembers(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					if _, err := c().DeleteGuest(context.Background(), pve.QEMU, "pve1", vmid); err != nil {
+					if _, err := c().DeleteGuest(context.Background(), pve.QEMU, "pve1", vmid, true); err != nil {
 						t.Fatal(err)
 					}
 				},

@@ -42,6 +42,7 @@ type vmModel struct {
 	Agent          types.Object    `tfsdk:"agent"`
 	Startup        types.Object    `tfsdk:"startup"`
 	Protection     types.Bool      `tfsdk:"protection"`
+	DestroyUnrefd  types.Bool      `tfsdk:"destroy_unreferenced_disks"`
 	EFIDisk        *efiDiskModel   `tfsdk:"efi_disk"`
 	TPMState       *tpmStateModel  `tfsdk:"tpm_state"`
 	Started        types.Bool      `tfsdk:"started"`

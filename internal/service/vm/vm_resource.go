@@ -225,9 +225,11 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 			"efi_disk":   efiDiskAttribute(),
 			"tpm_state":  tpmStateAttribute(),
 			"protection": schema.BoolAttribute{
-				Description: "Protect the VM from removal and its disks from changes.",
-				Optional:    true,
+				Description: "Protect the VM from removal and its disks from changes. Destroying or replacing a protected VM " +
+					"is refused at plan time (and nothing is stopped): set it false and apply that first.",
+				Optional: true,
 			},
+			"destroy_unreferenced_disks": framework.DestroyUnreferencedDisksAttribute("VM"),
 			"started": schema.BoolAttribute{
 				Description: "Whether the VM runs. Default true. For an HA-managed VM the run state is its `pve_ha_resource`'s " +
 					"`state`: this value is kept as configured, never acted on, and changing it is refused at plan time.",
@@ -265,6 +267,7 @@ func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest,
 // a replacement: shrinking a disk, moving it to another storage; and a disk
 // in the cloud-init drive's slot.
 func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	framework.RefuseProtectedRemoval(ctx, pve.QEMU, req, resp, path.Root("vmid"), path.Root("clone"))
 	if req.Plan.Raw.IsNull() {
 		return
 	}
@@ -618,7 +621,8 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	framework.DeleteGuest(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()), &resp.Diagnostics)
+	framework.DeleteGuest(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()),
+		framework.GuestDeleteOptions{DestroyUnreferencedDisks: state.DestroyUnrefd.ValueBool() || state.DestroyUnrefd.IsNull()}, &resp.Diagnostics)
 }
 
 func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -629,4 +633,5 @@ func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRe
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("started"), true)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("destroy_unreferenced_disks"), true)...)
 }
