@@ -188,6 +188,24 @@ func ReadGuest(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid type
 	return guest, cfg, true
 }
 
+// SaveAcceptedCreate records a guest whose create or clone PVE accepted (it
+// answered with a task) but that did not end well, or was not waited for
+// to its end: the guest may exist under vmid on node. Its ID goes into the
+// state with the error, so that Terraform keeps it as a tainted resource
+// that the next apply replaces, instead of an orphan that it would
+// duplicate (an allocated VMID) or trip over ("already exists").
+func SaveAcceptedCreate(ctx context.Context, err error, vmid int, node string, state *tfsdk.State, diags *diag.Diagnostics) {
+	var accepted *pve.AcceptedError
+	if vmid <= 0 || !errors.As(err, &accepted) {
+		return
+	}
+	diags.Append(state.SetAttribute(ctx, path.Root("vmid"), int64(vmid))...)
+	diags.Append(state.SetAttribute(ctx, path.Root("node"), node)...)
+	diags.AddWarning("Guest Recorded as Tainted",
+		fmt.Sprintf("PVE accepted the create of guest %d on node %s, but it did not finish well: the guest may exist. It is "+
+			"in the state as tainted, so the next apply removes whatever is left of it and creates it again.", vmid, node))
+}
+
 // GuestDeleteOptions are the choices a guest resource offers its delete.
 type GuestDeleteOptions struct {
 	// DestroyUnreferencedDisks removes vm-<vmid>-* volumes no config

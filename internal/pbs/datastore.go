@@ -163,6 +163,17 @@ func (c *Client) CreateDatastore(ctx context.Context, d DatastoreCreate) error {
 	return c.waitForTaskData(ctx, "create datastore "+d.Name, env.Data)
 }
 
+// AcceptedError is the error of a call PBS accepted (it answered with the
+// task UPID) whose task then failed or was not waited for to its end: what
+// the call makes may exist, or appear when the task ends.
+type AcceptedError struct {
+	UPID string
+	Err  error
+}
+
+func (e *AcceptedError) Error() string { return e.Err.Error() }
+func (e *AcceptedError) Unwrap() error { return e.Err }
+
 // UpdateDatastore changes a datastore's configuration.
 func (c *Client) UpdateDatastore(ctx context.Context, name string, u DatastoreUpdate) error {
 	if err := checkName("datastore name", name); err != nil {

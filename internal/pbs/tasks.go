@@ -340,7 +340,7 @@ func (c *Client) waitForTaskData(ctx context.Context, what string, data []byte) 
 		return nil
 	}
 	if err := c.WaitTask(ctx, upid); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return &AcceptedError{UPID: upid, Err: fmt.Errorf("%s: %w", what, err)}
 	}
 	return nil
 }

@@ -217,7 +217,7 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, params url.V
 	if upid == "" {
 		return &TaskResult{ExitStatus: "OK"}, nil
 	}
-	return c.WaitTask(ctx, upid, WaitOptions{})
+	return waitAccepted(c.WaitTask(ctx, upid, WaitOptions{}))
 }
 
 // awaitDigestChange watches a guest's config digest for up to inDoubtWait

@@ -3,6 +3,7 @@ package pve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -165,7 +166,24 @@ func (c *Client) runTask(ctx context.Context, method, path string, params url.Va
 		// Some calls (a synchronous config change) answer without a task.
 		return &TaskResult{ExitStatus: "OK"}, nil
 	}
-	return c.WaitTask(ctx, upid, WaitOptions{})
+	return waitAccepted(c.WaitTask(ctx, upid, WaitOptions{}))
+}
+
+// AcceptedError is the error of a call PVE accepted (it answered with a
+// task) whose task then failed or was not waited for to its end (a
+// timeout, Ctrl-C): what the call makes may exist. A create that ends so
+// still records the new object's ID, so that it is not left behind.
+type AcceptedError struct{ Err error }
+
+func (e *AcceptedError) Error() string { return e.Err.Error() }
+func (e *AcceptedError) Unwrap() error { return e.Err }
+
+// waitAccepted marks the failure of a task wait as an AcceptedError.
+func waitAccepted(res *TaskResult, err error) (*TaskResult, error) {
+	if err != nil {
+		return res, &AcceptedError{Err: err}
+	}
+	return res, nil
 }
 
 // CreateGuest creates a guest on node from PVE's config keys (vmid among them)
@@ -289,8 +307,9 @@ func (c *Client) CreateWithNewVMID(ctx context.Context, create func(vmid int) er
 		}
 		err = create(vmid)
 		c.releaseVMID(vmid)
-		if err == nil {
-			return vmid, nil
+		var accepted *AcceptedError
+		if err == nil || errors.As(err, &accepted) {
+			return vmid, err // accepted: the guest may exist under vmid
 		}
 		if !strings.Contains(err.Error(), "already exists") {
 			return 0, err

@@ -50,6 +50,7 @@ func (r *containerResource) createClone(ctx context.Context, c *pve.Client, plan
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("cloning container %d: %s", src, err))
+		framework.SaveAcceptedCreate(ctx, err, vmid, plan.Node.ValueString(), &resp.State, &resp.Diagnostics)
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))

@@ -334,6 +334,7 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("creating the container on node %s: %s", node, err))
+		framework.SaveAcceptedCreate(ctx, err, vmid, node, &resp.State, &resp.Diagnostics)
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))

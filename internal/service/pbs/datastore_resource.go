@@ -2,11 +2,13 @@ package pbs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -114,7 +116,9 @@ func (r *datastoreResource) Schema(ctx context.Context, _ resource.SchemaRequest
 		Description: "A datastore of the Proxmox Backup Server of the provider's `pbs {}` block. Creating it waits for " +
 			"PBS's create task. Retention is not set here: PBS moved it into prune jobs (`pve_pbs_prune_job`). " +
 			"Destroying it keeps the data on disk unless `destroy_data = true`, and keeps the datastore's job " +
-			"configurations unless `keep_job_configs = false`. Import by name.",
+			"configurations unless `keep_job_configs = false`; a datastore created again at the same path in the same " +
+			"apply (a replacement) adopts that data (PBS's `reuse-datastore`). A create whose wait ends early (its " +
+			"timeout) keeps the datastore in the state as tainted, not as an orphan. Import by name.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The datastore name.",
@@ -389,12 +393,32 @@ func (r *datastoreResource) Create(ctx context.Context, req resource.CreateReque
 	d.Comment, d.GCSchedule, d.NotificationMode = val("comment"), val("gc-schedule"), val("notification-mode")
 	d.Notify, d.Tuning, d.MaintenanceMode = val("notify"), val("tuning"), val("maintenance-mode")
 	d.VerifyNew = plan.VerifyNew.ValueBoolPointer()
+	if _, kept := keptDirs.LoadAndDelete(c.Endpoint() + "|" + plan.Path.ValueString()); kept {
+		d.ReuseDatastore = true
+	}
+	// Once PBS has accepted the create, the datastore may exist: its name
+	// goes into the state with any error that follows, so that Terraform
+	// keeps a tainted resource (replaced by the next apply) rather than an
+	// orphan the next create trips over.
+	accepted := func() {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("path"), plan.Path.ValueString())...)
+	}
 	if err := c.CreateDatastore(ctx, d); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
+		var acc *pbs.AcceptedError
+		if errors.As(err, &acc) {
+			accepted()
+			// The datastore appears when the task ends: Read waits for it.
+			raw, _ := json.Marshal(acc.UPID)
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCreateTask, raw)...)
+		}
 		return
 	}
 	if _, _, err := plan.read(ctx, c); err != nil {
 		resp.Diagnostics.AddError("Unable to Read PBS Datastore", err.Error())
+		accepted()
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -408,7 +432,20 @@ func (r *datastoreResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, _, err := state.read(ctx, c); err != nil {
+	_, _, err := state.read(ctx, c)
+	if errors.Is(err, pbs.ErrNotFound) {
+		// A create whose wait was cut short: its task may still make the
+		// datastore. Wait for that task's end before deciding.
+		if raw, _ := req.Private.GetKey(ctx, privateCreateTask); len(raw) > 0 {
+			var upid string
+			if json.Unmarshal(raw, &upid) == nil && upid != "" {
+				_ = c.WaitTask(ctx, upid)
+				_, _, err = state.read(ctx, c)
+			}
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCreateTask, nil)...)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, pbs.ErrNotFound) {
 			resp.State.RemoveResource(ctx)
 			return
@@ -418,6 +455,10 @@ func (r *datastoreResource) Read(ctx context.Context, req resource.ReadRequest, 
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
+
+// privateCreateTask is the private state key holding the UPID of a create
+// task that was not waited for to its end.
+const privateCreateTask = "create_task"
 
 func (r *datastoreResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	const summary = "Unable to Update PBS Datastore"
@@ -503,8 +544,18 @@ func (r *datastoreResource) Delete(ctx context.Context, req resource.DeleteReque
 		KeepJobConfigs: state.KeepJobConfigs.IsNull() || state.KeepJobConfigs.ValueBool()}
 	if err := c.DeleteDatastore(ctx, state.Name.ValueString(), opts); err != nil && !errors.Is(err, pbs.ErrNotFound) {
 		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	if !opts.DestroyData {
+		keptDirs.Store(c.Endpoint()+"|"+state.Path.ValueString(), true)
 	}
 }
+
+// keptDirs are the directories of datastores this process deleted with
+// their data kept. The datastore that replaces one of them (a replacement,
+// or a tainted create being done again) adopts the directory
+// (reuse-datastore) instead of failing on the chunk store that is there.
+var keptDirs sync.Map
 
 func (r *datastoreResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if strings.TrimSpace(req.ID) == "" {

@@ -468,7 +468,16 @@ func (r *pbsResource) Create(ctx context.Context, req resource.CreateRequest, re
 		}
 	}
 	if _, err := plan.read(ctx, c); err != nil {
+		// The storage exists: it goes into the state (tainted by the
+		// error), with its generated key, rather than being left behind.
 		resp.Diagnostics.AddError("Unable to Read PBS Storage", err.Error())
+		for attr, v := range map[string]types.String{"id": plan.StorageID, "storage_id": plan.StorageID, "server": plan.Server,
+			"datastore": plan.Datastore, "username": plan.Username, "generated_encryption_key": plan.GeneratedEncryptionKey} {
+			if v.IsUnknown() {
+				v = types.StringNull()
+			}
+			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
+		}
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)

@@ -60,6 +60,7 @@ func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmMod
 	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, create)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("cloning VM %d: %s", plan.Clone.SourceVMID.ValueInt64(), err))
+		framework.SaveAcceptedCreate(ctx, err, vmid, plan.Node.ValueString(), &resp.State, &resp.Diagnostics)
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))

@@ -389,6 +389,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, create)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("creating the VM on node %s: %s", node, err))
+		framework.SaveAcceptedCreate(ctx, err, vmid, node, &resp.State, &resp.Diagnostics)
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
