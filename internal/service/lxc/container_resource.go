@@ -252,6 +252,21 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 			resp.Diagnostics.AddAttributeError(path.Root("rootfs"), "Missing Root File System",
 				"a container made from an ostemplate needs rootfs = { storage = ..., size = ... }")
 		}
+		// PVE sets a container's root password and SSH keys only when it
+		// creates one from a template (pve-container's create_vm; the config
+		// API has neither): a clone keeps its source's.
+		if plan.Clone != nil {
+			for _, attr := range []string{"password", "ssh_public_keys"} {
+				var v types.String
+				resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(attr), &v)...)
+				if !v.IsNull() {
+					resp.Diagnostics.AddAttributeError(path.Root(attr), "Not Applied to a Clone",
+						fmt.Sprintf("PVE sets %s only when it creates a container from a template; a clone keeps its "+
+							"source's. Leave it unset with clone, and set it in the clone afterwards (e.g. with cloud-init or "+
+							"your configuration management).", attr))
+				}
+			}
+		}
 		return
 	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -269,13 +284,23 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 				fmt.Sprintf("%s is %d GiB; it cannot shrink to %d GiB", name, before.ValueInt64(), now.ValueInt64()))
 		}
 	}
+	// Moving a volume to another storage (PVE's move_volume) is not done:
+	// refused here rather than left undone by the apply.
+	move := func(at path.Path, name string, now, before types.String) {
+		if !now.IsUnknown() && !before.IsNull() && now.ValueString() != before.ValueString() {
+			resp.Diagnostics.AddAttributeError(at, "Moving Volumes Not Supported",
+				fmt.Sprintf("%s is on %s; moving it to %s is not supported yet", name, before.ValueString(), now.ValueString()))
+		}
+	}
 	if planRoot, stateRoot := plan.rootfs(ctx, &resp.Diagnostics), state.rootfs(ctx, &resp.Diagnostics); planRoot != nil && stateRoot != nil {
 		shrink(path.Root("rootfs").AtName("size"), "rootfs", planRoot.Size, stateRoot.Size)
+		move(path.Root("rootfs").AtName("storage"), "rootfs", planRoot.Storage, stateRoot.Storage)
 	}
 	old := state.mounts(ctx, &resp.Diagnostics)
 	for slot, mp := range plan.mounts(ctx, &resp.Diagnostics) {
 		if before, ok := old[slot]; ok {
 			shrink(path.Root("mount_points").AtMapKey(slot).AtName("size"), slot, mp.Size, before.Size)
+			move(path.Root("mount_points").AtMapKey(slot).AtName("storage"), slot, mp.Storage, before.Storage)
 		}
 	}
 }

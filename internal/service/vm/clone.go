@@ -69,6 +69,11 @@ func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmMod
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The clone's cloud-init password is its source's: the configured one
+	// is sent whatever its version (unknown equals nothing).
+	if prior.CloudInit != nil {
+		prior.CloudInit.PasswordVer = types.Int64Unknown()
+	}
 	// Unset devices are not managed: the clone's are kept.
 	if plan.Disks.IsNull() || plan.Disks.IsUnknown() {
 		plan.Disks = prior.Disks

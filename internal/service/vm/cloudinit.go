@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
@@ -19,7 +21,8 @@ const cloudInitDrive = "ide3"
 type cloudInitModel struct {
 	Storage      types.String             `tfsdk:"storage"`
 	User         types.String             `tfsdk:"user"`
-	Password     types.String             `tfsdk:"password"`
+	Password     types.String             `tfsdk:"password"` // write-only: from the configuration (withConfigPassword)
+	PasswordVer  types.Int64              `tfsdk:"password_version"`
 	SSHKeys      types.List               `tfsdk:"ssh_keys"`
 	IPConfig     map[string]ipConfigModel `tfsdk:"ip_config"`
 	Nameserver   types.String             `tfsdk:"nameserver"`
@@ -45,10 +48,16 @@ func cloudInitAttribute() schema.Attribute {
 			"storage": schema.StringAttribute{Description: "Storage of the cloud-init drive, e.g. `local-lvm`.", Required: true},
 			"user":    opt("Default user."),
 			"password": schema.StringAttribute{
-				Description: "Password of the default user. PVE keeps only a hash and shows it masked, so a change made " +
-					"outside Terraform is not seen.",
+				Description: "Password of the default user. Write-only (Terraform or OpenTofu 1.11 or later): never stored " +
+					"in the state; sent when the cloud-init settings are created and when `password_version` changes. PVE " +
+					"keeps only a hash.",
 				Optional:  true,
 				Sensitive: true,
+				WriteOnly: true,
+			},
+			"password_version": schema.Int64Attribute{
+				Description: "Change it (e.g. increment it) to send `password` again, or, with `password` unset, to remove it.",
+				Optional:    true,
 			},
 			"ssh_keys": schema.ListAttribute{
 				Description: "SSH public keys of the default user.",
@@ -79,7 +88,6 @@ func (ci *cloudInitModel) values(ctx context.Context, diags *diag.Diagnostics) m
 		return out
 	}
 	out["ciuser"] = ci.User
-	out["cipassword"] = ci.Password
 	out["nameserver"] = ci.Nameserver
 	out["searchdomain"] = ci.Searchdomain
 	out["sshkeys"] = types.StringNull()
@@ -124,6 +132,27 @@ func cloudInitParams(ctx context.Context, m, prior *cloudInitModel, p url.Values
 	case m == nil && prior != nil:
 		p.Add("delete", cloudInitDrive)
 	}
+	// The password is write-only: sent with new settings, and again only
+	// when its version changes.
+	if m != nil && (prior == nil || !m.PasswordVer.Equal(prior.PasswordVer)) {
+		switch {
+		case !m.Password.IsNull() && !m.Password.IsUnknown():
+			p.Set("cipassword", m.Password.ValueString())
+		case prior != nil:
+			p.Add("delete", "cipassword")
+		}
+	}
+}
+
+// withConfigPassword puts the write-only password of the configuration
+// into plan (which never holds it).
+func withConfigPassword(ctx context.Context, config tfsdk.Config, plan *cloudInitModel, diags *diag.Diagnostics) {
+	if plan == nil {
+		return
+	}
+	var pw types.String
+	diags.Append(config.GetAttribute(ctx, path.Root("cloud_init").AtName("password"), &pw)...)
+	plan.Password = pw
 }
 
 // cloudInitFromAPI reads the cloud-init settings; the password is kept
@@ -148,8 +177,10 @@ func cloudInitFromAPI(cfg *pve.GuestConfig, prior *cloudInitModel) (*cloudInitMo
 		Storage: types.StringValue(storage), User: str("ciuser"), Password: types.StringNull(),
 		SSHKeys: types.ListNull(types.StringType), Nameserver: str("nameserver"), Searchdomain: str("searchdomain"),
 	}
-	if _, ok := cfg.Values["cipassword"]; ok && prior != nil {
-		ci.Password = prior.Password
+	if prior != nil {
+		ci.PasswordVer = prior.PasswordVer
+	} else {
+		ci.PasswordVer = types.Int64Null()
 	}
 	if enc := cfg.Values["sshkeys"]; enc != "" {
 		text, err := url.QueryUnescape(enc)

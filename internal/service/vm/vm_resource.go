@@ -353,6 +353,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	defer cancel()
 
 	node := plan.Node.ValueString()
+	withConfigPassword(ctx, req.Config, plan.CloudInit, &resp.Diagnostics)
 	p := url.Values{}
 	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
 	for slot, disk := range plan.disks(ctx, &resp.Diagnostics) {
@@ -461,6 +462,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	withConfigPassword(ctx, req.Config, plan.CloudInit, &resp.Diagnostics)
 	managed := r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return

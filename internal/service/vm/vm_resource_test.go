@@ -550,29 +550,7 @@ resource "pve_vm" "test" {
 
 func TestAccVM_cloudInit(t *testing.T) {
 	config := func(user, ipv6 string) string {
-		return fmt.Sprintf(`
-resource "pve_vm" "test" {
-  node    = "pve1"
-  name    = "ci"
-  started = false
-  disks = {
-    scsi0 = { storage = "local-lvm", size = 8 }
-  }
-  network = {
-    net0 = { model = "virtio", bridge = "vmbr0" }
-  }
-  cloud_init = {
-    storage    = "local-lvm"
-    user       = %q
-    password   = "s3cret-Passw0rd"
-    ssh_keys   = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0ZXN0a2V5 ops@lab", "ssh-rsa AAAAB3NzaC1yc2E ops@old"]
-    nameserver = "10.5.0.1"
-    ip_config = {
-      net0 = { ipv4 = "10.5.0.10/24", gw = "10.5.0.1"%s }
-    }
-  }
-}
-`, user, ipv6)
+		return cloudInitConfig(user, ipv6, "s3cret-Passw0rd", "")
 	}
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
@@ -585,13 +563,15 @@ resource "pve_vm" "test" {
 					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("ssh_keys"), knownvalue.ListSizeExact(2)),
 					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("ip_config").AtMapKey("net0").AtMapKey("ipv4"),
 						knownvalue.StringExact("10.5.0.10/24")),
+					// write-only: never in the state
+					statecheck.ExpectKnownValue(vmAddr, tfjsonpath.New("cloud_init").AtMapKey("password"), knownvalue.Null()),
 				},
 			},
 			{
 				ResourceName:            vmAddr,
 				ImportState:             true,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts", "cloud_init.password"},
+				ImportStateVerifyIgnore: []string{"timeouts"},
 				ImportStateIdFunc: func(s *terraform.State) (string, error) {
 					return s.RootModule().Resources[vmAddr].Primary.Attributes["vmid"], nil
 				},
@@ -607,8 +587,48 @@ resource "pve_vm" "test" {
 						knownvalue.StringExact("auto")),
 				},
 			},
+			{
+				// A new password alone changes nothing: it is write-only...
+				Config:   cloudInitConfig("admin", `, ipv6 = "auto"`, "an0ther-Passw0rd", ""),
+				PlanOnly: true,
+			},
+			{
+				// ...until its version changes.
+				Config: cloudInitConfig("admin", `, ipv6 = "auto"`, "an0ther-Passw0rd", "password_version = 2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(vmAddr, plancheck.ResourceActionUpdate)},
+				},
+			},
 		},
 	})
+}
+
+// cloudInitConfig is a VM with cloud-init settings.
+func cloudInitConfig(user, ipv6, password, extra string) string {
+	return fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = "pve1"
+  name    = "ci"
+  started = false
+  disks = {
+    scsi0 = { storage = "local-lvm", size = 8 }
+  }
+  network = {
+    net0 = { model = "virtio", bridge = "vmbr0" }
+  }
+  cloud_init = {
+    storage    = "local-lvm"
+    user       = %q
+    password   = %q
+    %s
+    ssh_keys   = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0ZXN0a2V5 ops@lab", "ssh-rsa AAAAB3NzaC1yc2E ops@old"]
+    nameserver = "10.5.0.1"
+    ip_config = {
+      net0 = { ipv4 = "10.5.0.10/24", gw = "10.5.0.1"%s }
+    }
+  }
+}
+`, user, password, extra, ipv6)
 }
 
 func TestAccVMDataSource(t *testing.T) {

@@ -249,7 +249,7 @@ func (p *PVE) applyUpdateLocked(vm *qemuVM, u *vmUpdate, now time.Time, w *worke
 			vm.pending[k] = value
 		case k == "cipassword":
 			if !strings.HasPrefix(value, "$") && windowsVersion(vm.conf["ostype"]) == 0 {
-				value = "$5$" + sim.RandomHex(8) + "$" + sim.RandomHex(21)[:43]
+				value = "$5$" + sim.RandomHex(8) + "$" + sim.RandomHex(22)[:43]
 			}
 			vm.conf[k] = value
 		case k == "boot":
