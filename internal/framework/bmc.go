@@ -32,7 +32,9 @@ const bmcBlockDescription = "The server's BMC (Redfish). Credentials and TLS set
 func bmcAttributes() (endpoint, username, password, insecure, ca string) {
 	return "BMC address, e.g. `https://10.0.0.101`.",
 		"BMC user. Unset: the provider's `bmc.username` (`BMC_USERNAME`).",
-		"BMC password. Unset: the provider's `bmc.password` (`BMC_PASSWORD`).",
+		"BMC password. Unset: the provider's `bmc.password` (`BMC_PASSWORD`). Set here it is kept in the state (sensitive), " +
+			"not write-only: refreshing and destroying need it, and Terraform sends no configuration then. To keep it out of " +
+			"the state, set it only in the provider's `bmc` block or `BMC_PASSWORD`.",
 		"Skip verifying the BMC's certificate (really: no verification at all). Unset: the provider's `bmc.insecure`.",
 		"PEM bundle of the CA that signed the BMC's certificate. Unset: the provider's `bmc.ca_certificate`."
 }

@@ -379,3 +379,53 @@ resource "pve_bmc_power" "test" {
 		},
 	})
 }
+
+// The image server's credentials are write-only: sent with the insert
+// (the BMC reports the user name), never in the state; a new password alone
+// plans nothing, a new image_credentials_version inserts again.
+func TestAccBMCVirtualMedia_credentials(t *testing.T) {
+	lab := acctest.Lab()
+	const node = "pve3"
+	config := func(password, extra string) string {
+		return provider(lab) + fmt.Sprintf(`
+resource "pve_bmc_virtual_media" "test" {
+  bmc            = { endpoint = %q }
+  image          = %q
+  image_username = "isouser"
+  image_password = %q
+  %s
+}
+`, lab.BMCEndpoint(node), iso, password, extra)
+	}
+	userName := func(*terraform.State) error {
+		for _, m := range lab.BMC(node).VirtualMedia() {
+			if m.ID == "CD1" && m.UserName != "isouser" {
+				return fmt.Errorf("CD1 was inserted with user %q, want isouser", m.UserName)
+			}
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkMedia(lab, node, ""),
+		Steps: []resource.TestStep{
+			{
+				Config: config("first-Passw0rd", ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("pve_bmc_virtual_media.test", tfjsonpath.New("image_username"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("pve_bmc_virtual_media.test", tfjsonpath.New("image_password"), knownvalue.Null()),
+				},
+				Check: resource.ComposeTestCheckFunc(checkMedia(lab, node, iso), userName),
+			},
+			{Config: config("second-Passw0rd", ""), PlanOnly: true},
+			{
+				Config: config("second-Passw0rd", "image_credentials_version = 2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pve_bmc_virtual_media.test", plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeTestCheckFunc(checkMedia(lab, node, iso), userName),
+			},
+		},
+	})
+}

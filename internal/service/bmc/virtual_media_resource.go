@@ -2,16 +2,19 @@ package bmc
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -36,8 +39,9 @@ type virtualMediaModel struct {
 	Slot             types.String        `tfsdk:"slot"`
 	WriteProtected   types.Bool          `tfsdk:"write_protected"`
 	TransferProtocol types.String        `tfsdk:"transfer_protocol"`
-	ImageUsername    types.String        `tfsdk:"image_username"`
-	ImagePassword    types.String        `tfsdk:"image_password"`
+	ImageUsername    types.String        `tfsdk:"image_username"` // write-only: from the configuration (withImageCredentials)
+	ImagePassword    types.String        `tfsdk:"image_password"` // write-only
+	CredentialsVer   types.Int64         `tfsdk:"image_credentials_version"`
 	Inserted         types.Bool          `tfsdk:"inserted"`
 	SlotID           types.String        `tfsdk:"slot_id"`
 	Timeouts         timeouts.Value      `tfsdk:"timeouts"`
@@ -85,8 +89,20 @@ func (r *virtualMediaResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:    true,
 				Validators:  []validator.String{stringvalidator.OneOf("HTTP", "HTTPS", "NFS", "CIFS", "FTP", "SFTP", "TFTP", "SCP", "OEM")},
 			},
-			"image_username": schema.StringAttribute{Description: "User for the image server.", Optional: true, Sensitive: true},
-			"image_password": schema.StringAttribute{Description: "Password for the image server.", Optional: true, Sensitive: true},
+			"image_username": schema.StringAttribute{
+				Description: "User for the image server. Write-only (Terraform or OpenTofu 1.11 or later): sent with each " +
+					"insert, never stored in the state.",
+				Optional: true, Sensitive: true, WriteOnly: true,
+			},
+			"image_password": schema.StringAttribute{
+				Description: "Password for the image server. Write-only: sent with each insert, never stored in the state.",
+				Optional:    true, Sensitive: true, WriteOnly: true,
+			},
+			"image_credentials_version": schema.Int64Attribute{
+				Description: "Change it to insert the image again with the current `image_username` and `image_password` " +
+					"(write-only values cause no change by themselves).",
+				Optional: true,
+			},
 			"inserted": schema.BoolAttribute{
 				Description: "Whether the BMC reports the image inserted.",
 				Computed:    true,
@@ -177,7 +193,22 @@ func (r *virtualMediaResource) Create(ctx context.Context, req resource.CreateRe
 	save(ctx, req.Plan, &resp.State, func(m *virtualMediaModel) time.Duration {
 		t, _ := m.Timeouts.Create(ctx, defaultMediaTimeout)
 		return t
-	}, r.insert, r.read, "Insert Virtual Media", &resp.Diagnostics)
+	}, r.insertWith(req.Config), r.read, "Insert Virtual Media", &resp.Diagnostics)
+}
+
+// insertWith is insert with the write-only image credentials of config.
+func (r *virtualMediaResource) insertWith(config tfsdk.Config) func(context.Context, *virtualMediaModel) error {
+	return func(ctx context.Context, m *virtualMediaModel) error {
+		var user, password types.String
+		if d := config.GetAttribute(ctx, path.Root("image_username"), &user); d.HasError() {
+			return fmt.Errorf("reading image_username: %v", d)
+		}
+		if d := config.GetAttribute(ctx, path.Root("image_password"), &password); d.HasError() {
+			return fmt.Errorf("reading image_password: %v", d)
+		}
+		m.ImageUsername, m.ImagePassword = user, password
+		return r.insert(ctx, m)
+	}
 }
 
 func (r *virtualMediaResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -201,7 +232,7 @@ func (r *virtualMediaResource) Update(ctx context.Context, req resource.UpdateRe
 	save(ctx, req.Plan, &resp.State, func(m *virtualMediaModel) time.Duration {
 		t, _ := m.Timeouts.Update(ctx, defaultMediaTimeout)
 		return t
-	}, r.insert, r.read, "Insert Virtual Media", &resp.Diagnostics)
+	}, r.insertWith(req.Config), r.read, "Insert Virtual Media", &resp.Diagnostics)
 }
 
 func (r *virtualMediaResource) eject(ctx context.Context, m *virtualMediaModel, diags interface {
