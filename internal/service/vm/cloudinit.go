@@ -18,6 +18,9 @@ import (
 // cloudInitDrive is the slot of the cloud-init drive.
 const cloudInitDrive = "ide3"
 
+// cdromDrive is the slot of the CD-ROM drive (cdrom).
+const cdromDrive = "ide2"
+
 type cloudInitModel struct {
 	Storage      types.String             `tfsdk:"storage"`
 	User         types.String             `tfsdk:"user"`

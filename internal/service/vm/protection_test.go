@@ -65,3 +65,31 @@ func TestAccVM_protected(t *testing.T) {
 		},
 	})
 }
+
+// Devices PVE refuses are refused at plan time, naming the attribute: a
+// disk in the CD-ROM's slot, and raw host devices when the provider
+// authenticates with an API token (qemu-server lets only root@pam itself
+// pass them through).
+func TestAccVM_badDevices(t *testing.T) {
+	for _, tt := range []struct {
+		name, attrs string
+		want        *regexp.Regexp
+	}{
+		{"disk in the cdrom slot", `cdrom = "none"
+  disks = { ide2 = { storage = "local-lvm", size = 4 } }`, regexp.MustCompile(`(?s)Slot Taken by the CD-ROM.*ide2`)},
+		{"raw PCI device with a token", `hostpci = { hostpci0 = { id = "0000:01:00.0" } }`,
+			regexp.MustCompile(`(?s)Raw Device Needs root@pam.*0000:01:00.0.*an API token`)},
+		{"host USB device with a token", `usb = { usb0 = { host = "1234:5678" } }`,
+			regexp.MustCompile(`(?s)Raw Device Needs root@pam.*1234:5678`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			acctest.ExpectPlanError(t, fmt.Sprintf(`
+resource "pve_vm" "test" {
+  node    = "pve1"
+  started = false
+  %s
+}
+`, tt.attrs), tt.want)
+		})
+	}
+}

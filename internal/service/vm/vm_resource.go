@@ -276,6 +276,10 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if _, taken := plan.disks(ctx, &resp.Diagnostics)[cdromDrive]; taken && !plan.CDROM.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("disks").AtMapKey(cdromDrive), "Slot Taken by the CD-ROM",
+			"with cdrom, "+cdromDrive+" holds the CD-ROM drive: put this disk in another slot")
+	}
 	if _, taken := plan.disks(ctx, &resp.Diagnostics)[cloudInitDrive]; taken && plan.CloudInit != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("disks").AtMapKey(cloudInitDrive), "Slot Taken by Cloud-Init",
 			"with cloud_init, "+cloudInitDrive+" holds the cloud-init drive: put this disk in another slot")
@@ -287,7 +291,44 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 			resp.Diagnostics.AddAttributeError(path.Root("usb").AtMapKey(slot), "USB Slot Not Available", slot+": "+problem)
 		}
 	}
+	// qemu-server's check_hostpci_perm and check_usb_perm: only root@pam
+	// itself (not its API tokens) may pass a raw host device through.
+	rootUser := r.data != nil && r.data.PVEConfig != nil && r.data.PVEConfig.APIToken == "" && r.data.PVEConfig.Username == "root@pam"
+	notRoot := func(at path.Path, what string) {
+		who := "an API token"
+		if r.data != nil && r.data.PVEConfig != nil && r.data.PVEConfig.APIToken == "" {
+			who = r.data.PVEConfig.Username
+		}
+		resp.Diagnostics.AddAttributeError(at, "Raw Device Needs root@pam",
+			fmt.Sprintf("PVE lets only root@pam itself pass %s through (the provider authenticates as %s, and PVE answers "+
+				"\"only root can set ... config\"): use a resource mapping (mapping = ...) instead, or authenticate as root@pam "+
+				"with its password.", what, who))
+	}
+	// PVE checks a device when it is set: devices the state already has
+	// as they are pass.
+	var priorUSB map[string]usbModel
+	var priorPCI map[string]hostPCIModel
+	if !req.State.Raw.IsNull() {
+		var usbState, pciState types.Map
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("usb"), &usbState)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("hostpci"), &pciState)...)
+		priorUSB, priorPCI = elements[usbModel](ctx, usbState, &resp.Diagnostics), elements[hostPCIModel](ctx, pciState, &resp.Diagnostics)
+	}
+	for slot, dev := range elements[usbModel](ctx, plan.USB, &resp.Diagnostics) {
+		if old, ok := priorUSB[slot]; ok && old == dev {
+			continue
+		}
+		if h := dev.Host.ValueString(); !rootUser && h != "" && !dev.Host.IsUnknown() && !strings.EqualFold(h, "spice") {
+			notRoot(path.Root("usb").AtMapKey(slot).AtName("host"), "a host USB device ("+h+")")
+		}
+	}
 	for slot, dev := range elements[hostPCIModel](ctx, plan.HostPCI, &resp.Diagnostics) {
+		if old, ok := priorPCI[slot]; ok && old == dev {
+			continue
+		}
+		if !rootUser && dev.ID.ValueString() != "" && !dev.ID.IsUnknown() {
+			notRoot(path.Root("hostpci").AtMapKey(slot).AtName("id"), "a PCI device by its address ("+dev.ID.ValueString()+")")
+		}
 		if dev.PCIe.ValueBool() {
 			if problem := pcieProblem(plan.Machine, isNew); problem != "" {
 				resp.Diagnostics.AddAttributeError(path.Root("hostpci").AtMapKey(slot).AtName("pcie"), "PCIe Needs Q35", slot+": "+problem)

@@ -785,7 +785,7 @@ func TestAccVM_passthroughBadInput(t *testing.T) {
 }
 
 // With an API token, PVE refuses a raw host PCI device (only root@pam may
-// pass one through); the error says so.
+// pass one through): the plan says so, before anything is sent.
 func TestAccVM_rawHostPCIRefusedToTokens(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
@@ -801,7 +801,8 @@ resource "pve_vm" "raw" {
   }
 }
 `,
-			ExpectError: regexp.MustCompile(`only\s+root\s+can\s+set\s+'hostpci0'\s+config\s+for\s+non-mapped\s+devices`),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)Raw Device Needs root@pam.*only\s+root\s+can\s+set`),
 		}},
 	})
 }
