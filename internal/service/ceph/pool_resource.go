@@ -61,6 +61,7 @@ type poolModel struct {
 	QuotaMaxObjects    types.Int64  `tfsdk:"quota_max_objects"`
 
 	ForceDestroy types.Bool  `tfsdk:"force_destroy"`
+	AllowSingle  types.Bool  `tfsdk:"allow_single_replica"`
 	PGNumActual  types.Int64 `tfsdk:"pg_num_actual"`
 	Objects      types.Int64 `tfsdk:"objects"`
 	BytesUsed    types.Int64 `tfsdk:"bytes_used"`
@@ -159,6 +160,11 @@ func (r *poolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				Description: "Delete the pool even when it holds objects (its data is lost). Default false.",
 				Optional:    true,
 			},
+			"allow_single_replica": schema.BoolAttribute{
+				Description: "Allow `size = 1`: one copy of every object, so losing one disk loses data. Without it `size = 1` " +
+					"is refused at plan time (Ceph itself also wants `mon_allow_pool_size_one`).",
+				Optional: true,
+			},
 			"pg_num_actual": schema.Int64Attribute{Description: "The PG count the pool has now.", Computed: true},
 			"objects": schema.Int64Attribute{Description: "Objects in the pool when last read, as Ceph last reported " +
 				"(it reports pool usage every few seconds; null until it has). Through PVE's API null on PVE 8.4 and on " +
@@ -190,6 +196,13 @@ func (r *poolResource) ValidateConfig(ctx context.Context, req resource.Validate
 	if profile.IsNull() && !overwrites.IsNull() && !overwrites.IsUnknown() {
 		resp.Diagnostics.AddAttributeError(path.Root("allow_ec_overwrites"), "Not an Erasure-Coded Pool",
 			"allow_ec_overwrites is for erasure-coded pools: set erasure_code_profile too, or leave it out")
+	}
+	var single types.Bool
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("allow_single_replica"), &single)...)
+	if !size.IsUnknown() && size.ValueInt64() == 1 && !single.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("size"), "Single Replica Needs Opt-In",
+			"size = 1 keeps one copy of every object: losing one disk loses data. Set allow_single_replica = true if that is "+
+				"what you want (e.g. scratch data), or use size 2 or more.")
 	}
 	if !profile.IsNull() && !size.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("size"), "Size of an Erasure-Coded Pool",

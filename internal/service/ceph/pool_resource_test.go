@@ -220,6 +220,12 @@ resource "pve_ceph_pool" "test" {
   min_size = 3
 }
 `, regexp.MustCompile(`(?s)min_size 3 is more than size 2`))
+	acctest.ExpectPlanError(t, `
+resource "pve_ceph_pool" "test" {
+  name = "x"
+  size = 1
+}
+`, regexp.MustCompile(`(?s)Single Replica Needs Opt-In.*allow_single_replica`))
 }
 
 // A pool that exists already is not adopted: the error says to import it.
