@@ -3,7 +3,9 @@ package pve
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 
 	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
@@ -84,6 +86,35 @@ func CheckTag(s string) error {
 func CheckDNSName(s string) error {
 	if !dnsNameRE.MatchString(s) {
 		return fmt.Errorf("%q is not a DNS name: labels of letters, digits and hyphens (not at either end), separated by dots", s)
+	}
+	return nil
+}
+
+// CheckCorosyncLink reports whether s is a corosync link as pve-cluster's
+// Corosync.pm parses it: "[address=]<IP or DNS name>[,priority=<0..255>]".
+func CheckCorosyncLink(s string) error {
+	ps, err := ParsePropertyString(s, "address")
+	if err != nil {
+		return fmt.Errorf("invalid corosync link %q: %w", s, err)
+	}
+	for _, k := range ps.Keys() {
+		v := ps.Value(k)
+		switch k {
+		case "address":
+			if net.ParseIP(v) == nil && CheckDNSName(v) != nil {
+				return fmt.Errorf("invalid corosync link %q: address %q is neither an IP address nor a DNS name", s, v)
+			}
+		case "priority":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 255 {
+				return fmt.Errorf("invalid corosync link %q: priority must be 0 to 255", s)
+			}
+		default:
+			return fmt.Errorf("invalid corosync link %q: unknown key %q (address and priority only)", s, k)
+		}
+	}
+	if ps.Value("address") == "" {
+		return fmt.Errorf("invalid corosync link %q: no address", s)
 	}
 	return nil
 }

@@ -78,3 +78,16 @@ func TestCheckTagAndDNSName(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCorosyncLink(t *testing.T) {
+	for _, ok := range []string{"10.0.0.2", "address=10.0.0.2", "10.0.0.2,priority=10", "fd00::2", "pve2-ring0.example.com"} {
+		if err := CheckCorosyncLink(ok); err != nil {
+			t.Errorf("CheckCorosyncLink(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "10.0.0.2,priority=256", "10.0.0.2,prio=1", "not_a_host", "10.0.0.2/24", "priority=1"} {
+		if CheckCorosyncLink(bad) == nil {
+			t.Errorf("CheckCorosyncLink(%q) accepted", bad)
+		}
+	}
+}

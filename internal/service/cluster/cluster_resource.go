@@ -135,10 +135,12 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Optional:      true,
 						Computed:      true,
 						PlanModifiers: []planmodifier.String{stringplanmodifier.UseNonNullStateForUnknown()},
+						Validators:    []validator.String{framework.StringCheck("must be a corosync link", pve.CheckCorosyncLink)},
 					},
 					"link1": schema.StringAttribute{
-						Description: "Address of a second, redundant corosync link.",
+						Description: "Address of a second, redundant corosync link (the same form as `link0`).",
 						Optional:    true,
+						Validators:  []validator.String{framework.StringCheck("must be a corosync link", pve.CheckCorosyncLink)},
 					},
 					"votes": schema.Int64Attribute{
 						Description:   "Quorum votes of the node. Unset: 1.",

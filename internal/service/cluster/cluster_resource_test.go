@@ -258,3 +258,23 @@ resource "pve_pool" "late" { pool_id = "late" }
 		},
 	})
 }
+
+// Corosync links PVE's corosync-link format refuses are refused at plan
+// time, naming the attribute.
+func TestAccCluster_badLinks(t *testing.T) {
+	for _, tt := range []struct{ link, want string }{
+		{`10.0.0.2,priority=300`, `priority must be 0 to 255`},
+		{`10.0.0.2/24`, `neither an IP address nor a DNS name`},
+		{`10.0.0.2,mtu=9000`, `unknown key "mtu"`},
+	} {
+		acctest.ExpectPlanError(t, fmt.Sprintf(`
+resource "pve_cluster" "test" {
+  name          = "acc"
+  root_password = "x"
+  nodes = {
+    pve1 = { link0 = %q }
+  }
+}
+`, tt.link), regexp.MustCompile(`(?s)invalid corosync link.*`+regexp.QuoteMeta(tt.want)))
+	}
+}
