@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -275,6 +276,6 @@ resource "pve_cluster" "test" {
     pve1 = { link0 = %q }
   }
 }
-`, tt.link), regexp.MustCompile(`(?s)invalid corosync link.*`+regexp.QuoteMeta(tt.want)))
+`, tt.link), regexp.MustCompile(`(?s)invalid corosync link.*`+strings.ReplaceAll(regexp.QuoteMeta(tt.want), " ", `\s+`))))
 	}
 }
