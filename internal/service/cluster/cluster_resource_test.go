@@ -276,6 +276,6 @@ resource "pve_cluster" "test" {
     pve1 = { link0 = %q }
   }
 }
-`, tt.link), regexp.MustCompile(`(?s)invalid corosync link.*`+strings.ReplaceAll(regexp.QuoteMeta(tt.want), " ", `\s+`))))
+`, tt.link), regexp.MustCompile(`(?s)invalid corosync link.*`+strings.ReplaceAll(regexp.QuoteMeta(tt.want), " ", `\s+`)))
 	}
 }
