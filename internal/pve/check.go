@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
@@ -115,6 +116,43 @@ func CheckCorosyncLink(s string) error {
 	}
 	if ps.Value("address") == "" {
 		return fmt.Errorf("invalid corosync link %q: no address", s)
+	}
+	return nil
+}
+
+// CheckServer reports whether s is a storage server as pve-storage's
+// pve-storage-server format takes it: an IP address or a DNS name.
+func CheckServer(s string) error {
+	if net.ParseIP(s) == nil && CheckDNSName(s) != nil {
+		return fmt.Errorf("%q is neither an IP address nor a DNS name", s)
+	}
+	return nil
+}
+
+// pbsSafeIDRE is proxmox-backup's PROXMOX_SAFE_ID_REGEX (pbs-api-types),
+// which datastore names and namespace components follow.
+var pbsSafeIDRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._\-]*$`)
+
+// CheckPBSDatastore reports whether s is a PBS datastore name
+// (pbs-api-types DATASTORE_SCHEMA: a safe ID of 3 to 32 characters).
+func CheckPBSDatastore(s string) error {
+	if len(s) < 3 || len(s) > 32 || !pbsSafeIDRE.MatchString(s) {
+		return fmt.Errorf("%q is not a PBS datastore name: 3 to 32 letters, digits, '_', '.' and '-', not starting with '.' or '-'", s)
+	}
+	return nil
+}
+
+// CheckPBSNamespace reports whether s is a PBS namespace (pbs-api-types
+// BACKUP_NAMESPACE_SCHEMA): up to 7 safe IDs separated by "/".
+func CheckPBSNamespace(s string) error {
+	parts := strings.Split(s, "/")
+	if len(parts) > 7 {
+		return fmt.Errorf("namespace %q is %d levels deep: PBS allows 7", s, len(parts))
+	}
+	for _, p := range parts {
+		if !pbsSafeIDRE.MatchString(p) {
+			return fmt.Errorf("namespace %q: %q is not a valid component (letters, digits, '_', '.' and '-', separated by '/')", s, p)
+		}
 	}
 	return nil
 }

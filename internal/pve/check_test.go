@@ -91,3 +91,29 @@ func TestCheckCorosyncLink(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckPBSNames(t *testing.T) {
+	for _, ok := range []string{"backups", "ds_1", "a.b-c"} {
+		if err := CheckPBSDatastore(ok); err != nil {
+			t.Errorf("CheckPBSDatastore(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"ab", "-ds", "a/b", strings.Repeat("x", 33)} {
+		if CheckPBSDatastore(bad) == nil {
+			t.Errorf("CheckPBSDatastore(%q) accepted", bad)
+		}
+	}
+	for _, ok := range []string{"a", "a/b", "pve/cluster_1/x.y"} {
+		if err := CheckPBSNamespace(ok); err != nil {
+			t.Errorf("CheckPBSNamespace(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a//b", "/a", "a/", ".x", "1/2/3/4/5/6/7/8"} {
+		if CheckPBSNamespace(bad) == nil {
+			t.Errorf("CheckPBSNamespace(%q) accepted", bad)
+		}
+	}
+	if CheckServer("10.0.0.5") != nil || CheckServer("pbs.example.com") != nil || CheckServer("pbs example") == nil {
+		t.Error("CheckServer")
+	}
+}

@@ -115,6 +115,7 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Description:   "PBS server address (IP or DNS name). Changing it replaces the storage.",
 				Required:      true,
 				PlanModifiers: replace,
+				Validators:    []validator.String{framework.StringCheck("must be an IP address or DNS name", pve.CheckServer)},
 			},
 			"port": schema.Int64Attribute{
 				Description: "PBS API port. Unset: 8007.",
@@ -125,8 +126,10 @@ func (r *pbsResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Description:   "PBS datastore name. Changing it replaces the storage.",
 				Required:      true,
 				PlanModifiers: replace,
+				Validators:    []validator.String{framework.StringCheck("must be a PBS datastore name", pve.CheckPBSDatastore)},
 			},
-			"namespace": schema.StringAttribute{Description: "PBS namespace to back up into (`a/b`). Unset: the root.", Optional: true},
+			"namespace": schema.StringAttribute{Description: "PBS namespace to back up into (`a/b`, up to 7 levels). Unset: the root.", Optional: true,
+				Validators: []validator.String{framework.StringCheck("must be a PBS namespace", pve.CheckPBSNamespace)}},
 			"username": schema.StringAttribute{
 				Description: "PBS user or API token the nodes log in with: `user@realm` or `user@realm!token`.",
 				Required:    true,

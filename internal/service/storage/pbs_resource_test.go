@@ -279,9 +279,15 @@ resource "pve_storage_pbs" "t" {
 		{"prune_backups {\n    keep_all  = true\n    keep_last = 2\n  }", regexp.MustCompile(`Conflicting Retention`)},
 		{`nodes = []`, regexp.MustCompile(`set must contain at least 1`)},
 		{`fingerprint = "AB:CD"`, regexp.MustCompile(`must be a SHA-256 fingerprint`)},
+		{`namespace = "a//b"`, regexp.MustCompile(`"" is not a valid component`)},
+		{`namespace = "1/2/3/4/5/6/7/8"`, regexp.MustCompile(`8 levels deep`)},
 	} {
 		acctest.ExpectPlanError(t, fmt.Sprintf(base, tt.extra), tt.want)
 	}
 	acctest.ExpectPlanError(t, strings.Replace(fmt.Sprintf(base, ""), `"root@pam"`, `"root"`, 1),
 		regexp.MustCompile(`must be user@realm`))
+	acctest.ExpectPlanError(t, strings.Replace(fmt.Sprintf(base, ""), `"pbs.example.com"`, `"pbs example"`, 1),
+		regexp.MustCompile(`neither an IP address nor a DNS name`))
+	acctest.ExpectPlanError(t, strings.Replace(fmt.Sprintf(base, ""), `"backups"`, `"b/x"`, 1),
+		regexp.MustCompile(`not a PBS datastore name`))
 }
