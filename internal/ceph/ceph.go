@@ -58,6 +58,7 @@ func (c Config) user() string {
 	return u
 }
 
+//lint:ignore U1000 used by the librados build (rados_ceph.go, -tags ceph)
 func (c Config) timeoutSeconds() int {
 	if c.Timeout <= 0 {
 		return 10

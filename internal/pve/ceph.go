@@ -35,7 +35,7 @@ func (c *Client) CephPool(ctx context.Context, node, name string) (map[string]js
 		return nil, fmt.Errorf("reading Ceph pool %s: %w", name, err)
 	}
 	if out == nil {
-		return nil, fmt.Errorf("Ceph pool %s: %w", name, ErrNotFound)
+		return nil, fmt.Errorf("ceph pool %s: %w", name, ErrNotFound)
 	}
 	return out, nil
 }

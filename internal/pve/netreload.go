@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
@@ -45,9 +44,6 @@ import (
 //
 // Edits on the same node are serialised; different nodes never wait for
 // each other.
-
-// reloadTimeout bounds a reload that a guest or a read waits for.
-const reloadTimeout = 10 * time.Minute
 
 // NetworkRun is one run of the provider: the scope in which a node's
 // staged edits go live together, and in which a failed edit holds the node.
@@ -192,10 +188,10 @@ func (r *nodeReload) fail(ctx context.Context, c *Client, iface, what string, er
 		tflog.Warn(ctx, "reverting the staged network changes failed", map[string]any{"node": r.node, "error": rerr.Error()})
 		return fmt.Errorf("%w\n\nThe run's other network edits of node %s stay staged and will not be reloaded by this run: %s. "+
 			"Reverting them failed (%s); the provider tries again when the run ends. Until they are reverted, a reboot "+
-			"of the node applies them (pvenetcommit).", err, r.node, list, rerr)
+			"of the node applies them (pvenetcommit)", err, r.node, list, rerr)
 	}
 	return fmt.Errorf("%w\n\nNone of this run's network edits of node %s go live: the node's staged changes were reverted "+
-		"(DELETE /nodes/%s/network), giving up: %s. The next apply stages them again.", err, r.node, r.node, list)
+		"(DELETE /nodes/%s/network), giving up: %s. The next apply stages them again", err, r.node, r.node, list)
 }
 
 // RevertNetwork discards the node's staged network changes

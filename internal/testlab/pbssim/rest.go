@@ -403,10 +403,7 @@ func (s *Server) requestParams(req *http.Request, ep *endpoint, uriParams map[st
 		return params, nil
 	}
 
-	var pairs []keyValue
-	for _, kv := range formPairs(string(body)) {
-		pairs = append(pairs, kv)
-	}
+	pairs := formPairs(string(body))
 	for _, kv := range formPairs(req.URL.RawQuery) {
 		if kv.k == "_dc" {
 			continue

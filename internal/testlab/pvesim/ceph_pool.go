@@ -348,9 +348,7 @@ type cephTaskLog struct {
 }
 
 func (w *cephTaskLog) print(format string, args ...any) {
-	for _, l := range strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n") {
-		w.lines = append(w.lines, l)
-	}
+	w.lines = append(w.lines, strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n")...)
 }
 
 // warn is Perl's warn in a worker: the line gets "WARN: " and the task

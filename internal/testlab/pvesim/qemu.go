@@ -195,8 +195,6 @@ func (d drive) String() string {
 	return strings.Join(parts, ",")
 }
 
-func (d drive) clone() drive { return maps.Clone(d) }
-
 // isCdrom is drive_is_cdrom (cloud-init drives are CD-ROMs too).
 func (d drive) isCdrom() bool { return d["media"] == "cdrom" }
 
