@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
+//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-latency D] [-jitter D] [-error-rate R] [-reset-rate R] [-lock-contention R] [-task-failure-rate R] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -50,6 +50,7 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pvesim"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
 )
 
 // config holds the command line settings.
@@ -63,6 +64,7 @@ type config struct {
 	taskSpeed  float64
 	proxyTime  time.Duration
 	haRound    time.Duration
+	faults     faultFlags
 	bmc        string
 	ceph       bool
 	pbs        bool
@@ -81,6 +83,12 @@ func main() {
 	flag.DurationVar(&cfg.statd, "statd-interval", pvesim.DefaultStatdInterval, "how often every node's pvestatd broadcasts its guests' status to /cluster/resources (PVE: 10s)")
 	flag.Float64Var(&cfg.taskSpeed, "task-speed", pvesim.DefaultTaskSpeed, "how fast guest workers run: their durations grow with the work (disks, data copied, drive mirrors); 2 halves them, 0.5 doubles them (PVE's lock timeouts do not scale)")
 	flag.DurationVar(&cfg.proxyTime, "proxy-timeout", pvesim.DefaultProxyTimeout, "how long pveproxy waits for a call it proxies to pvedaemon (3 workers per node) or another node before answering 596 while the call goes on (PVE: 30s)")
+	flag.DurationVar(&cfg.faults.latency, "latency", 0, "latency added to every request of every simulated server (PVE, PBS)")
+	flag.DurationVar(&cfg.faults.jitter, "jitter", 0, "vary -latency by up to this much either way")
+	flag.Float64Var(&cfg.faults.errorRate, "error-rate", 0, "fraction of requests (0..1) answered 596, as pveproxy does when its worker does not answer")
+	flag.Float64Var(&cfg.faults.resetRate, "reset-rate", 0, "fraction of requests (0..1) whose connection is reset without an answer")
+	flag.Float64Var(&cfg.faults.lockRate, "lock-contention", 0, "fraction of config-changing requests (0..1) that fail to get their lock, as PVE answers then")
+	flag.Float64Var(&cfg.faults.taskRate, "task-failure-rate", 0, "fraction of tasks (0..1) that fail")
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
 	flag.BoolVar(&cfg.ceph, "ceph", false, "also start a real Ceph cluster (1 mon, 1 mgr, 3 OSDs) for the nodes' Ceph API")
 	flag.BoolVar(&cfg.pbs, "pbs", false, "also start a simulated Proxmox Backup Server (same CA)")
@@ -132,6 +140,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 		return err
 	}
 	defer lab.Close()
+	cfg.faults.apply(lab.Faults())
 
 	if cfg.caFile != "" {
 		if err := writeFileAtomic(cfg.caFile, []byte(lab.CACertPEM())); err != nil {
@@ -146,6 +155,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 			return err
 		}
 		defer pbs.Close()
+		cfg.faults.apply(pbs.Faults())
 	}
 	env := lab.EnvLines()
 	if ceph != nil {
@@ -231,4 +241,20 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// faultFlags are the fault-injection flags (sim.Faults) every simulated
+// server takes.
+type faultFlags struct {
+	latency, jitter                          time.Duration
+	errorRate, resetRate, lockRate, taskRate float64
+}
+
+func (f faultFlags) apply(to *sim.Faults) {
+	to.SetLatency(f.latency)
+	to.SetJitter(f.jitter)
+	to.SetErrorRate(f.errorRate)
+	to.SetDropRate(f.resetRate)
+	to.SetLockContention(f.lockRate)
+	to.SetTaskFailureRate(f.taskRate, "injected failure (pvelab -task-failure-rate)")
 }

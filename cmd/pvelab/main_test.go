@@ -392,3 +392,45 @@ func hexPairs(b []byte) []string {
 	}
 	return out
 }
+
+// The fault flags reach the servers: with -error-rate 1 every call is
+// answered 596, as pveproxy answers when its worker does not.
+func TestRunFaultFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{nodes: 1, addr: "127.0.0.1:0", schema: "-", faults: faultFlags{errorRate: 1, latency: time.Millisecond}},
+			&stdout, log.New(io.Discard, "", 0))
+	}()
+	env := map[string]string{}
+	for range 500 {
+		if strings.Contains(stdout.String(), "PVE_LAB_FILES_URL") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a test of the lab's answers
+	req, err := http.NewRequest(http.MethodGet, env["PVE_ENDPOINT"]+"/api2/json/version", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "PVEAPIToken="+env["PVE_API_TOKEN"])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 596 {
+		t.Errorf("GET /version with -error-rate 1: %s, want 596", resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -20,7 +20,10 @@ type Faults struct {
 	mu           sync.Mutex
 	rng          *rand.Rand
 	latency      time.Duration
+	jitter       time.Duration
 	errorRate    float64
+	taskRate     float64
+	taskRateExit string
 	dropRate     float64
 	lockRate     float64
 	authDelay    time.Duration
@@ -40,6 +43,22 @@ func NewFaults() *Faults {
 func (f *Faults) SetLatency(d time.Duration) {
 	f.mu.Lock()
 	f.latency = d
+	f.mu.Unlock()
+}
+
+// SetJitter varies each request's added latency by up to d either way
+// (never below zero).
+func (f *Faults) SetJitter(d time.Duration) {
+	f.mu.Lock()
+	f.jitter = d
+	f.mu.Unlock()
+}
+
+// SetTaskFailureRate makes that fraction of tasks (0..1) fail with
+// exitStatus, besides those FailNextTasks names.
+func (f *Faults) SetTaskFailureRate(rate float64, exitStatus string) {
+	f.mu.Lock()
+	f.taskRate, f.taskRateExit = rate, exitStatus
 	f.mu.Unlock()
 }
 
@@ -99,8 +118,9 @@ func (f *Faults) FailNextRequests(n int, status int, reason string) {
 func (f *Faults) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.latency, f.authDelay = 0, 0
+	f.latency, f.jitter, f.authDelay = 0, 0, 0
 	f.errorRate, f.dropRate, f.lockRate = 0, 0, 0
+	f.taskRate, f.taskRateExit = 0, ""
 	f.failTasks, f.failTaskExit = 0, ""
 	f.failRequests, f.failStatus, f.failReason = 0, 0, ""
 }
@@ -114,7 +134,11 @@ func (f *Faults) chance(rate float64) bool {
 func (f *Faults) RequestLatency() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.latency
+	d := f.latency
+	if f.jitter > 0 {
+		d += time.Duration(f.rng.Int64N(int64(2*f.jitter)+1)) - f.jitter
+	}
+	return max(d, 0)
 }
 
 // AuthFailureDelay returns how long to hold back a 401 answer.
@@ -160,6 +184,9 @@ func (f *Faults) TaskFailure() (string, bool) {
 	if f.failTasks > 0 {
 		f.failTasks--
 		return f.failTaskExit, true
+	}
+	if f.chance(f.taskRate) {
+		return f.taskRateExit, true
 	}
 	return "", false
 }
