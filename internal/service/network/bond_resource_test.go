@@ -30,7 +30,7 @@ func bondConfig(node, mode, extra string) string {
 
 func TestAccNetworkBond_basic(t *testing.T) {
 	lacp := bondConfig("pve3", "802.3ad", `xmit_hash_policy = "layer3+4"`+"\n"+`mtu = 9000`+"\n"+`cidr = "10.88.0.13/24"`)
-	acctest.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bond"),
@@ -174,7 +174,7 @@ func TestAccNetwork_bondAndBridgeOneReload(t *testing.T) {
 		`  autostart  = true`,
 		`}`)
 	var before int
-	acctest.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			settleAll(t) // reloads left scheduled by earlier tests are not this test's

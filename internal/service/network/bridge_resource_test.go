@@ -28,7 +28,7 @@ func TestAccNetworkBridge_basic(t *testing.T) {
 		`  autostart  = true`,
 		`  comment    = "guests"`,
 		`}`)
-	acctest.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
@@ -207,7 +207,7 @@ func TestAccNetworkBridge_failedReload(t *testing.T) {
 		`  name      = "vmbr5"`,
 		`  autostart = true`,
 		`}`)
-	acctest.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
