@@ -19,7 +19,9 @@ import (
 // resource and its create does not wait for the reload, so once the CLI has
 // returned, the node must have run a reload that makes the bridge active
 // and leaves no /etc/network/interfaces.new behind. Out of process always:
-// in the test process the provider is never stopped.
+// in-process the provider is never stopped, and the harness ends a run when
+// the next CLI command starts (the `show` before this check), which would
+// pass without main.go's flush.
 func TestAccNetwork_reloadAtExit(t *testing.T) {
 	const node, name = "pve3", "vmbr4"
 	var before int
