@@ -19,9 +19,10 @@ import (
 //
 // In-process (the default), the test binary serves the provider itself and
 // the CLI reattaches to it (ProtoV6ProviderFactories). The provider then
-// never stops when a CLI command ends, so what main.go does when the CLI
-// stops the provider (the end-of-run network reload, pve.FlushNetworkReloads)
-// never runs.
+// never stops when a CLI command ends (the factory ends the previous
+// command's run when the next command starts), so what main.go does when
+// the CLI stops the provider (the end-of-run network reload,
+// pve.FlushNetworkReloads) never runs.
 //
 // Out of process, the test binary builds the provider once (go build of the
 // module root, with the test binary's build tags and version
