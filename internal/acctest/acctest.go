@@ -5,6 +5,14 @@
 // against that PVE ("acceptance tests against your own lab"); otherwise Run
 // starts the simulated lab of internal/testlab on loopback and points the
 // provider's environment at it.
+//
+// Tests run through Test or ParallelTest (not resource.Test), with
+// ProtoV6ProviderFactories. The provider then runs in the test process,
+// unless PVE_ACC_OUT_OF_PROCESS=1 (EnvOutOfProcess): every such test then
+// runs against the provider binary, built once per test binary and
+// installed by `init` from a filesystem mirror, which the CLI starts and
+// stops as it does for users. TestOutOfProcess always does that: for tests
+// of what the provider does when the CLI stops it.
 package acctest
 
 import (
@@ -38,9 +46,17 @@ const TofuVersion = "v1.12.6"
 // therefore go live before the next command (a plan, or the state read
 // before a step's checks), where a real provider has reloaded them at its
 // exit; the tests in internal/service/network that exercise the exit path
-// itself run the provider out of process.
+// itself run the provider out of process (TestOutOfProcess).
+//
+// Test, ParallelTest and TestOutOfProcess replace these factories with the
+// built provider when the test runs out of process; a test that passes them
+// to resource.Test itself fails under EnvOutOfProcess rather than run
+// in-process unnoticed.
 var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"pve": func() (tfprotov6.ProviderServer, error) {
+	providerName: func() (tfprotov6.ProviderServer, error) {
+		if OutOfProcess() {
+			return nil, fmt.Errorf("%s is set but this test serves the provider in-process: run it through acctest.Test or acctest.ParallelTest, not resource.Test", EnvOutOfProcess)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 		defer cancel()
 		pve.FlushNetworkReloads(ctx)
@@ -66,6 +82,11 @@ func Run(m *testing.M) int {
 	if os.Getenv("TF_ACC") == "" {
 		return m.Run()
 	}
+	if err := checkOutOfProcessSwitch(); err != nil {
+		fmt.Fprintln(os.Stderr, "acctest:", err)
+		return 1
+	}
+	defer cleanupOutOfProcess()
 	cleanup, err := prepareCLI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "acctest:", err)

@@ -15,7 +15,7 @@ import (
 func ExpectPlanError(t *testing.T, config string, want *regexp.Regexp) {
 	t.Helper()
 	var before int
-	resource.Test(t, resource.TestCase{
+	Test(t, resource.TestCase{
 		PreCheck: func() {
 			PreCheck(t)
 			before = labWrites()

@@ -14,7 +14,7 @@ import (
 
 // Through the real CLI: what a user sees for wrong credentials.
 func TestAccProvider_wrongToken(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -31,7 +31,7 @@ data "pve_version" "this" {}
 }
 
 func TestAccProvider_invalidEndpoint(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -61,7 +61,7 @@ func TestAccProvider_traceLogHasNoSecrets(t *testing.T) {
 	t.Setenv("PVE_USERNAME", lab.Username())
 	t.Setenv("PVE_PASSWORD", lab.Password())
 
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

@@ -85,7 +85,7 @@ resource "pve_bmc_power" "test" {
 func TestAccBMCPower_basic(t *testing.T) {
 	lab := acctest.Lab()
 	const node = "pve3"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -177,7 +177,7 @@ func TestAccBMCVirtualMedia_variants(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			lab.BMC(node).SetVariant(v)
 			t.Cleanup(func() { lab.BMC(node).SetVariant(bmcsim.Variant{}) })
-			resource.Test(t, resource.TestCase{
+			acctest.Test(t, resource.TestCase{
 				PreCheck:                 func() { acctest.PreCheck(t) },
 				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 				CheckDestroy:             checkMedia(lab, node, ""),
@@ -235,7 +235,7 @@ func TestAccBMCBootOverride_onceFromCD(t *testing.T) {
 	lab := acctest.Lab()
 	const node = "pve1"
 	start := time.Now()
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -281,7 +281,7 @@ func TestAccBMCSystemDataSource(t *testing.T) {
 	for i, m := range b.MACAddresses() {
 		macs[i] = knownvalue.StringExact(m)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -317,7 +317,7 @@ data "pve_bmc_system" "test" {
   bmc = { endpoint = %q, username = %q, password = %q }
 }
 `, ep, lab.BMCUsername(), lab.BMCPassword()), regexp.MustCompile(`(?s)untrusted certificate.*ca_certificate`))
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -353,7 +353,7 @@ resource "pve_bmc_power" "test" {
 }
 `, lab.BMCEndpoint(node), state, onMethod)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -405,7 +405,7 @@ resource "pve_bmc_virtual_media" "test" {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkMedia(lab, node, ""),

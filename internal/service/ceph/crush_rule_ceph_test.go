@@ -39,7 +39,7 @@ resource "pve_ceph_pool" "fast" {
   crush_rule        = %s
 }
 `
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -80,7 +80,7 @@ resource "pve_ceph_crush_rule" "ec" {
   erasure_code_profile = pve_ceph_erasure_code_profile.ec.name
 }
 `
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

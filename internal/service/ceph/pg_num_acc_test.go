@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 // pg_num through the CLI: the default target, an explicit one, and bad
 // input as an error naming the argument.
 func TestAccPGNumFunction(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

@@ -97,7 +97,7 @@ resource "pve_ceph_pool" "ec" {
 		}
 	}
 	const q, ec = "pve_ceph_pool.q", "pve_ceph_pool.ec"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             resource.ComposeTestCheckFunc(checkPoolGone(c, "quota"), checkPoolGone(c, "ecdata")),
@@ -136,7 +136,7 @@ resource "pve_ceph_pool" "ec" {
 func TestAccCephPool_disappears(t *testing.T) {
 	lab, c := cephLab(t, true)
 	config := poolConfig(acctest.CephProviderBlock(lab, c), "pg_num = 8")
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

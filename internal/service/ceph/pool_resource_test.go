@@ -73,7 +73,7 @@ func putObject(t *testing.T, c *cephlab.Cluster, pool string) {
 // force_destroy.
 func poolLifecycle(t *testing.T, c *cephlab.Cluster, providerBlock string, node knownvalue.Check) {
 	const name = "pve_ceph_pool.test"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkPoolGone(c, "acc-rbd"),
@@ -168,7 +168,7 @@ resource "pve_ceph_pool" "older" {
 // pool's statistics (the lab models 9.1.3), so a guard that trusted them
 // would delete the older pool's data.
 func twoPoolGuard(t *testing.T, c *cephlab.Cluster, providerBlock string) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             resource.ComposeTestCheckFunc(checkPoolGone(c, "acc-older"), checkPoolGone(c, "acc-newer")),
@@ -234,7 +234,7 @@ func TestAccCephPool_exists(t *testing.T) {
 	if _, err := c.Command("osd", "pool", "create", "acc-rbd", "8"); err != nil {
 		t.Fatal(err)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

@@ -22,7 +22,7 @@ func statusAndPools(t *testing.T, c *cephlab.Cluster, providerBlock string) {
 	if _, err := c.Command("osd", "pool", "application", "enable", "listed", "rgw"); err != nil {
 		t.Fatal(err)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

@@ -71,7 +71,7 @@ const clusterAddr = "pve_cluster.test"
 // and once it is shut down it is removed.
 func TestAccCluster_lifecycle(t *testing.T) {
 	lab := acctest.StandaloneLab(t, 4)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -185,7 +185,7 @@ resource "pve_cluster" "test" {
 }
 `, lab.Password(), allow, acctest.NodesBlock(lab, "pve1", "pve2"))
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -203,7 +203,7 @@ resource "pve_cluster" "test" {
 // cluster is created.
 func TestAccCluster_nodeWithGuests(t *testing.T) {
 	lab := acctest.StandaloneLab(t, 2)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			c, err := pve.New(context.Background(), pve.Config{Endpoint: lab.NodeEndpoint("pve2"), APIToken: lab.APIToken(),
@@ -228,7 +228,7 @@ func TestAccCluster_nodeWithGuests(t *testing.T) {
 // fails with a message that says so.
 func TestAccCluster_noQuorum(t *testing.T) {
 	lab := acctest.StandaloneLab(t, 3)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

@@ -78,7 +78,7 @@ func TestAccHAResource_guestFollowsHA(t *testing.T) {
 			statecheck.ExpectKnownValue("pve_vm.ha", tfjsonpath.New("started"), knownvalue.Bool(false)),
 		}
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -200,7 +200,7 @@ resource "pve_ha_resource" "ct" {
 		ctID, err = strconv.Atoi(s.RootModule().Resources["pve_container.ha"].Primary.Attributes["vmid"])
 		return err
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			acctest.EnsureFile(t, c, "pve1", mirror.DebianTemplate)
@@ -240,7 +240,7 @@ resource "pve_vm" "ha" {
 }
 `
 	var vmid int
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {

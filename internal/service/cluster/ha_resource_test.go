@@ -41,7 +41,7 @@ resource "pve_ha_rule" "test" {
 // An HA resource for a VM and a node-affinity rule (PVE 9): created,
 // imported, changed in place.
 func TestAccHAResource_basic(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -82,7 +82,7 @@ resource "pve_ha_group" "test" {
 `, regexp.MustCompile(`(?s)Wrong PVE Version.*pve_ha_group does not exist in PVE 9.*use pve_ha_rule`))
 
 	lab := acctest.StartLab(t, testlab.Options{Version: "8.4"})
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

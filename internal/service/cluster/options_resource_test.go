@@ -38,7 +38,7 @@ func checkOption(t *testing.T, key, want string) resource.TestCheckFunc {
 // Options set, imported, changed (one removed: reset), and reset when
 // destroyed; the next-id range is what new VM IDs come from.
 func TestAccClusterOptions_basic(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {

@@ -97,7 +97,7 @@ const (
 // followed by an empty plan.
 func TestAccContainer_lifecycle(t *testing.T) {
 	sameMAC := statecheck.CompareValue(compare.ValuesSame())
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
@@ -179,7 +179,7 @@ resource "pve_container" "test" {
 }
 
 func TestAccContainer_shrinkRootfs(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
@@ -194,7 +194,7 @@ func TestAccContainer_shrinkRootfs(t *testing.T) {
 }
 
 func TestAccContainers_dataSource(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
@@ -216,7 +216,7 @@ data "pve_containers" "acc" {
 }
 
 func TestAccContainerDataSource(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
@@ -254,7 +254,7 @@ data "pve_vm" "wrong_kind" {
 // Left unset, the host name is PVE's (CT<vmid>); a description comes back
 // as it was set. Both plan clean after apply.
 func TestAccContainer_defaults(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),
@@ -288,7 +288,7 @@ resource "pve_container" "test" {
 // without a clone is a plan-time error.
 func TestAccContainer_clone(t *testing.T) {
 	const template = 9200
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			preCheckTemplates(t)
 			c := acctest.PVEClient(t)

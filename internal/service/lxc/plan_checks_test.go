@@ -32,7 +32,7 @@ func TestAccContainer_moveVolumeRefused(t *testing.T) {
 	if moved == containerConfig(512, 4, mp0, net0) {
 		t.Fatal("the test's configuration did not change: fix the replacement")
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckTemplates(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkContainersDestroyed(t),

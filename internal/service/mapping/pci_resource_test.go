@@ -84,7 +84,7 @@ resource "pve_mapping_pci" "gpu" {
 // place (a description, a switch turned off again is cleared, not dropped);
 // destroyed.
 func TestAccMappingPCI_basic(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkMappingsDestroyed(t),
@@ -153,7 +153,7 @@ func gpuEntry(node string) knownvalue.Check {
 // warnings (checked by TestCheckNodesWarns: the testing framework does not
 // show an apply's warnings).
 func TestAccMappingPCI_hardwareMismatchApplies(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkMappingsDestroyed(t),

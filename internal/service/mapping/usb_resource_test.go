@@ -26,7 +26,7 @@ resource "pve_mapping_usb" "ups" {
 // The UPS by vendor:product on pve1, then also by port; imported.
 func TestAccMappingUSB_basic(t *testing.T) {
 	const byID = `    { node = "pve1", id = "051d:0002" },`
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkMappingsDestroyed(t),

@@ -30,7 +30,7 @@ func bondConfig(node, mode, extra string) string {
 
 func TestAccNetworkBond_basic(t *testing.T) {
 	lacp := bondConfig("pve3", "802.3ad", `xmit_hash_policy = "layer3+4"`+"\n"+`mtu = 9000`+"\n"+`cidr = "10.88.0.13/24"`)
-	resource.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bond"),
@@ -79,7 +79,7 @@ func TestAccNetworkBond_basic(t *testing.T) {
 }
 
 func TestAccNetworkBond_disappears(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bond"),
@@ -109,7 +109,7 @@ func TestAccNetworkBond_badInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := -1 // counted only when the test runs (TF_ACC)
-			resource.Test(t, resource.TestCase{
+			acctest.Test(t, resource.TestCase{
 				PreCheck: func() {
 					acctest.PreCheck(t)
 					before = reloads(t, "pve1")
@@ -133,7 +133,7 @@ func TestAccNetworkBond_badInput(t *testing.T) {
 
 // PVE's own refusal comes back readable, and nothing is reloaded.
 func TestAccNetworkBond_slaveInUse(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bond"),
@@ -174,7 +174,7 @@ func TestAccNetwork_bondAndBridgeOneReload(t *testing.T) {
 		`  autostart  = true`,
 		`}`)
 	var before int
-	resource.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			settleAll(t) // reloads left scheduled by earlier tests are not this test's

@@ -28,7 +28,7 @@ func TestAccNetworkBridge_basic(t *testing.T) {
 		`  autostart  = true`,
 		`  comment    = "guests"`,
 		`}`)
-	resource.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
@@ -88,7 +88,7 @@ func TestAccNetworkBridge_basic(t *testing.T) {
 }
 
 func TestAccNetworkBridge_disappears(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
@@ -108,7 +108,7 @@ func TestAccNetworkBridge_disappears(t *testing.T) {
 // The bridge every PVE install has can be imported and then managed: an
 // import block with a configuration that matches plans no change.
 func TestAccNetworkBridge_importExisting(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -177,7 +177,7 @@ func TestAccNetworkBridge_badInput(t *testing.T) {
 // A port that does not exist is refused by PVE when the edit is staged; the
 // error reads as PVE wrote it.
 func TestAccNetworkBridge_missingPort(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),
@@ -207,7 +207,7 @@ func TestAccNetworkBridge_failedReload(t *testing.T) {
 		`  name      = "vmbr5"`,
 		`  autostart = true`,
 		`}`)
-	resource.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_bridge"),

@@ -19,7 +19,7 @@ func TestAccNetworkInterfaces_basic(t *testing.T) {
 			"exists": knownvalue.Bool(true),
 		})
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

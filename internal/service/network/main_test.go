@@ -72,7 +72,9 @@ func stillConfigured(t *testing.T, node, name string) func(*terraform.State) err
 
 // settleAll ends the runs of earlier steps and tests (in-process, a run
 // ends when the next command starts), so that their reloads are not
-// counted as this test's.
+// counted as this test's. It reaches the provider's runs only in-process
+// (the provider then shares this process's pve package); out of process,
+// each provider process ended its run when the CLI stopped it.
 func settleAll(t *testing.T) {
 	t.Helper()
 	pve.FlushNetworkReloads(context.Background())

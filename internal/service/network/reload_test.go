@@ -80,7 +80,7 @@ func TestAccNetwork_failedEditHoldsNode(t *testing.T) {
 			t.Errorf("%s was reloaded %d times by the failed apply, want none", node, n)
 		}
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			settleAll(t)
@@ -144,7 +144,7 @@ func mgmtConfig(cidr, allow string) string {
 func TestAccNetworkBridge_managementAddress(t *testing.T) {
 	const addr = "pve_network_bridge.mgmt"
 	var before int
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			settleAll(t)

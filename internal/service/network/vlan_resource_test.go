@@ -31,7 +31,7 @@ func TestAccNetworkVLAN_basic(t *testing.T) {
 			`  autostart       = true`,
 			`}`)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.TestOutOfProcess(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_vlan"),
@@ -88,7 +88,7 @@ func TestAccNetworkVLAN_badInput(t *testing.T) {
 }
 
 func TestAccNetworkVLAN_disappears(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDestroyed(t, "pve_network_vlan"),

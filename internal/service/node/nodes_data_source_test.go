@@ -28,7 +28,7 @@ func TestAccNodes_basic(t *testing.T) {
 			knownvalue.StringExact("pve1"), knownvalue.StringExact("pve2"), knownvalue.StringExact("pve3"),
 		})
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

@@ -19,7 +19,7 @@ func TestAccVersion_basic(t *testing.T) {
 	if acctest.Lab() != nil {
 		release, version = knownvalue.StringExact("9.1"), knownvalue.StringExact("9.1.3")
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

@@ -86,7 +86,7 @@ func TestAccPBSDatastore_basic(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
 	provider := acctest.PBSProviderBlock(nil, s)
 	const name = "pve_pbs_datastore.test"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDatastoreGone(t, s, "backups", "/mnt/datastore/backups", true),
@@ -144,7 +144,7 @@ func TestAccPBSDatastore_basic(t *testing.T) {
 // takes the datastore's prune jobs with it.
 func TestAccPBSDatastore_destroyData(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: resource.ComposeTestCheckFunc(checkDatastoreGone(t, s, "scratch", "/mnt/datastore/scratch", false),
@@ -182,7 +182,7 @@ resource "pve_pbs_datastore" "test" {
   path = "/mnt/datastore/gone"
 }
 `
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -260,7 +260,7 @@ func TestAccPBSDatastore_badInput(t *testing.T) {
 // code.
 func TestAccPBSDatastore_createTaskFails(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -285,7 +285,7 @@ resource "pve_pbs_datastore" "inner" {
 // instead of a CA.
 func TestAccPBSDatastore_passwordAndFingerprint(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDatastoreGone(t, s, "viaticket", "/mnt/datastore/viaticket", true),
@@ -316,7 +316,7 @@ resource "pve_pbs_datastore" "test" {
 // The create timeout bounds the wait for PBS's worker (50 ms in the lab).
 func TestAccPBSDatastore_createTimeout(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{

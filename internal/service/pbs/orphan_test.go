@@ -33,7 +33,7 @@ func TestAccPBSDatastore_createTimeoutNoOrphan(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	provider := acctest.PBSProviderBlock(nil, s)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkDatastoreGone(t, s, "slow", "/mnt/datastore/slow", true),

@@ -56,7 +56,7 @@ func TestAccPBSPruneJob_basic(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
 	provider := acctest.PBSProviderBlock(nil, s)
 	const job = "pve_pbs_prune_job.test"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
@@ -106,7 +106,7 @@ func TestAccPBSPruneJob_basic(t *testing.T) {
 // with success, is not adopted.
 func TestAccPBSNamespace_refused(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -167,7 +167,7 @@ resource "pve_pbs_namespace" "t" {
 func TestAccPBSPruneJob_disappears(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
 	config := acctest.PBSProviderBlock(nil, s) + pruneConfig("last = 1", "")
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

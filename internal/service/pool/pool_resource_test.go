@@ -61,7 +61,7 @@ resource "pve_pool" "child" {
 // Create with a nested child, import, change the comment in place, remove
 // it; then the pool deleted out of band is planned again.
 func TestAccPool_basic(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkPoolsDestroyed(t),
@@ -108,7 +108,7 @@ func TestAccPool_basic(t *testing.T) {
 func TestAccPool_deleteWithMembers(t *testing.T) {
 	const vmid = 4711
 	c := func() *pve.Client { return acctest.PVEClient(t) }
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkPoolsDestroyed(t),

@@ -66,7 +66,7 @@ func TestAccDownloadFile_basic(t *testing.T) {
 	iso, _ := mirror.Lookup(mirror.DebianISO)
 	volid := "local:iso/" + iso.Name()
 	sameID := statecheck.CompareValue(compare.ValuesSame())
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkFilesGone(t),
@@ -123,7 +123,7 @@ data "pve_storage_content" "isos" {
 func TestAccDownloadFile_badChecksum(t *testing.T) {
 	tmpl, _ := mirror.Lookup(mirror.UbuntuTemplate)
 	bad := strings.Repeat("ab", 32)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkFilesGone(t),
@@ -151,7 +151,7 @@ func TestAccDownloadFile_badChecksum(t *testing.T) {
 // refuses to overwrite it, unless overwrite deletes it first.
 func TestAccDownloadFile_overwrite(t *testing.T) {
 	iso, _ := mirror.Lookup(mirror.ProxmoxISO)
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			acctest.EnsureFile(t, acctest.PVEClient(t), "pve3", iso.Name())
@@ -177,7 +177,7 @@ func TestAccDownloadFile_overwrite(t *testing.T) {
 func TestAccDownloadFile_disappears(t *testing.T) {
 	tmpl, _ := mirror.Lookup(mirror.DebianTemplate)
 	volid := "local:vztmpl/" + tmpl.Name()
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkFilesGone(t),
@@ -233,7 +233,7 @@ func TestAccDownloadFile_badInput(t *testing.T) {
 func TestAccDownloadFile_importBlock(t *testing.T) {
 	iso, _ := mirror.Lookup(mirror.DebianISO)
 	volid := "local:iso/" + iso.Name()
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			acctest.PreCheck(t)
 			acctest.EnsureFile(t, acctest.PVEClient(t), "pve2", iso.Name())
@@ -271,7 +271,7 @@ func TestAccDownloadFile_timeout(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) })
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

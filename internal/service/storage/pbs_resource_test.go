@@ -83,7 +83,7 @@ resource "pve_pbs_datastore" "other" {
 ` + strings.NewReplacer("datastore   = pve_pbs_datastore.store.name", "datastore   = pve_pbs_datastore.other.name",
 			"namespace   = pve_pbs_namespace.cluster.name", "").Replace(storageConfig(s, "pve_pbs_datastore.store.fingerprint", extra))
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkStorageGone(t, lab, "pbs-backups"),
@@ -180,7 +180,7 @@ func TestAccStoragePBS_passwordVersion(t *testing.T) {
 	s := acctest.StartPBS(t, lab)
 	provider := acctest.PBSProviderBlock(lab, s)
 	const name = "pve_storage_pbs.test"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkStorageGone(t, lab, "pbs-backups"),
@@ -222,7 +222,7 @@ func TestAccStoragePBS_wrongFingerprint(t *testing.T) {
 	lab := acctest.StartLab(t, testlab.Options{})
 	s := acctest.StartPBS(t, lab)
 	wrong := strings.Repeat("AB:", 31) + "AB"
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkStorageGone(t, lab, "pbs-backups"),
@@ -238,7 +238,7 @@ func TestAccStoragePBS_disappears(t *testing.T) {
 	lab := acctest.StartLab(t, testlab.Options{})
 	s := acctest.StartPBS(t, lab)
 	config := acctest.PBSProviderBlock(lab, s) + storageConfig(s, "pve_pbs_datastore.store.fingerprint", "")
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

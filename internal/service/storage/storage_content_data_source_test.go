@@ -15,7 +15,7 @@ import (
 // Filters by content: local-lvm has no ISO images; a storage that does not
 // exist is an error; a bad content type is refused at plan time.
 func TestAccStorageContentDataSource(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

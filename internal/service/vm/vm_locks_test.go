@@ -22,7 +22,7 @@ import (
 // (qemu-server clone_vm), so all but one fail on the lock at first; they
 // take turns and all three are made.
 func TestAccVM_parallelClonesOfRunningVM(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -98,7 +98,7 @@ resource "pve_vm" "test" {
 }
 `, backupVMID, description)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -143,7 +143,7 @@ resource "pve_vm" "test" {
 }
 `, proxyVMID, description)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: config("before")},

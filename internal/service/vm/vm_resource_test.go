@@ -96,7 +96,7 @@ func TestAccVM_lifecycle(t *testing.T) {
 	sameVolume := statecheck.CompareValue(compare.ValuesSame())
 	sameMAC := statecheck.CompareValue(compare.ValuesSame())
 	sameID := statecheck.CompareValue(compare.ValuesSame())
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -243,7 +243,7 @@ resource "pve_vm" "test" {
 // Shrinking a disk is refused at plan time, naming the attribute; the VM is
 // neither changed nor replaced.
 func TestAccVM_shrinkDisk(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -263,7 +263,7 @@ func TestAccVM_shrinkDisk(t *testing.T) {
 
 // Ten VMs created at once without a vmid get ten distinct ids.
 func TestAccVM_parallelIDs(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -300,7 +300,7 @@ resource "pve_vm" "many" {
 // A VM made outside Terraform imports with an empty plan.
 func TestAccVM_importExternal(t *testing.T) {
 	const vmid = 4242
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			preCheckISO(t)
 			_, err := acctest.PVEClient(t).CreateGuest(context.Background(), pve.QEMU, "pve2", url.Values{
@@ -346,7 +346,7 @@ resource "pve_vm" "test" {
 // A VM plugged into a bridge the same apply creates starts: the provider
 // runs the node's staged network reload before it starts the VM.
 func TestAccVM_onNewBridge(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -378,7 +378,7 @@ resource "pve_vm" "test" {
 // leaves unset stays as the template has it.
 func TestAccVM_clone(t *testing.T) {
 	const template = 9001
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck: func() {
 			preCheckISO(t)
 			c := acctest.PVEClient(t)
@@ -437,7 +437,7 @@ resource "pve_vm" "test" {
 }
 
 func TestAccVMs_dataSource(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -505,7 +505,7 @@ resource "pve_vm" "test" {
 }
 `, agentType, order)
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -552,7 +552,7 @@ func TestAccVM_cloudInit(t *testing.T) {
 	config := func(user, ipv6 string) string {
 		return cloudInitConfig(user, ipv6, "s3cret-Passw0rd", "")
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -632,7 +632,7 @@ resource "pve_vm" "test" {
 }
 
 func TestAccVMDataSource(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -685,7 +685,7 @@ func TestAccVM_poolAndUSB(t *testing.T) {
     usb7 = { host = "spice", usb3 = true }
 ` + more
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkVMsDestroyed(t),
@@ -787,7 +787,7 @@ func TestAccVM_passthroughBadInput(t *testing.T) {
 // With an API token, PVE refuses a raw host PCI device (only root@pam may
 // pass one through): the plan says so, before anything is sent.
 func TestAccVM_rawHostPCIRefusedToTokens(t *testing.T) {
-	resource.Test(t, resource.TestCase{
+	acctest.Test(t, resource.TestCase{
 		PreCheck:                 func() { preCheckISO(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
