@@ -56,7 +56,8 @@ func ParseUPID(s string) (UPID, error) {
 	}
 	m := upidPattern.FindStringSubmatch(s)
 	if m == nil {
-		return UPID{}, fmt.Errorf("invalid task ID %q: expected the form UPID:node:pid:pstart:task_id:starttime:type:id:authid: (with the colon at the end)", s)
+		//lint:ignore ST1005 the form it names ends with a colon
+		return UPID{}, fmt.Errorf("invalid task ID %q: expected UPID:node:pid:pstart:task_id:starttime:type:id:authid:", s)
 	}
 	pid, _ := strconv.ParseUint(m[2], 16, 32)
 	pstart, _ := strconv.ParseUint(m[3], 16, 64)

@@ -217,7 +217,8 @@ func parseUPID(s string) (upid, error) {
 	}
 	m := upidPattern.FindStringSubmatch(s)
 	if m == nil {
-		return upid{}, fmt.Errorf("invalid task ID %q: expected the form UPID:node:pid:pstart:starttime:type:id:user: (with the colon at the end)", s)
+		//lint:ignore ST1005 the form it names ends with a colon
+		return upid{}, fmt.Errorf("invalid task ID %q: expected UPID:node:pid:pstart:starttime:type:id:user:", s)
 	}
 	return upid{node: m[1], typ: m[5], id: m[6]}, nil
 }
