@@ -243,7 +243,11 @@ func TestHAFenceAndRecovery(t *testing.T) {
 	t.Parallel()
 	lab := startLab(t, Options{HARound: haTick})
 	c := newCaller(t, lab).WithToken()
-	createSimpleVM(t, c, "pve2", 100, nil)
+	// No disk: a disk on pve2's local storage would not be on the node HA
+	// recovers the VM to, and its start there fails (activate_volumes), as
+	// on real PVE; HA needs shared storage for that.
+	runTask(t, c, http.MethodPost, "/nodes/pve2/qemu", url.Values{"vmid": {"100"}, "name": {"vm100"}, "memory": {"1024"},
+		"net0": {"virtio,bridge=vmbr0"}})
 	pvetest.Expect(t, c.Form(http.MethodPost, "/cluster/ha/resources", url.Values{"sid": {"vm:100"}}), http.StatusOK, "OK")
 	waitUntil(t, "vm:100 started", func() bool { return haServiceEntry(t, c, "vm:100")["state"] == "started" })
 	master := dataMap(t, c.Get("/cluster/ha/status/manager_status"))["manager_status"].(map[string]any)["master_node"]
