@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Version is the answer of GET /version.
@@ -232,3 +234,34 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 
 // int parses the text as an integer.
 func (f flexString) int() (int, error) { return strconv.Atoi(string(f)) }
+
+// WaitNodeOnline waits until /nodes reports node online. PVE takes a
+// node's status there from the statistics its pvestatd broadcasts every
+// 10 s (PVE::API2Tools::extract_node_stats): a node that has just joined a
+// cluster reads "unknown" until its first broadcast reaches the cluster.
+func (c *Client) WaitNodeOnline(ctx context.Context, node string) error {
+	delay := 500 * time.Millisecond
+	last := "not listed"
+	for {
+		nodes, err := c.Nodes(ctx)
+		if err == nil {
+			last = "not listed"
+			for _, n := range nodes {
+				if n.Node == node {
+					if n.Status == "online" {
+						return nil
+					}
+					last = n.Status
+				}
+			}
+		} else if ctx.Err() == nil && !errors.Is(err, ErrTransient) && !IsUnreachable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s did not come online in /nodes (last status: %s): %w", node, last, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}

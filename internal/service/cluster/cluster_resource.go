@@ -519,6 +519,14 @@ func (r *clusterResource) joinNodes(ctx context.Context, member *pve.Client, mem
 			return joined
 		}
 		joined = append(joined, name)
+		// The join is done when the cluster reports the node online, which
+		// takes its first pvestatd broadcast (up to 10 s): until then
+		// /nodes says "unknown", and what reads it right after the apply
+		// (pve_nodes) would change at the next refresh.
+		if err := member.WaitNodeOnline(ctx, name); err != nil {
+			diags.AddError("Unable to Join Node", fmt.Sprintf("node %s joined but: %s", name, err))
+			return joined
+		}
 	}
 	return joined
 }

@@ -43,6 +43,10 @@ resource "pve_cluster" "test" {
 data "pve_cluster_status" "test" {
   depends_on = [pve_cluster.test]
 }
+
+data "pve_nodes" "all" {
+  depends_on = [pve_cluster.test]
+}
 `, lab.Password(), remove, acctest.NodesBlock(lab, nodes...))
 }
 
@@ -88,6 +92,13 @@ func TestAccCluster_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("quorum"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("nodes"), knownvalue.ListSizeExact(3)),
 					statecheck.ExpectKnownValue("data.pve_cluster_status.test", tfjsonpath.New("warnings"), knownvalue.ListSizeExact(0)),
+					// read right after the joins: every node is online there
+					// (the join waited for the node's first pvestatd broadcast)
+					statecheck.ExpectKnownValue("data.pve_nodes.all", tfjsonpath.New("nodes"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{"name": knownvalue.StringExact("pve1"), "status": knownvalue.StringExact("online")}),
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{"name": knownvalue.StringExact("pve2"), "status": knownvalue.StringExact("online")}),
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{"name": knownvalue.StringExact("pve3"), "status": knownvalue.StringExact("online")}),
+					})),
 				},
 			},
 			{
