@@ -2,6 +2,8 @@ package acctest
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
@@ -47,4 +49,25 @@ provider "pve" {%s
   }
 }
 `, pveSettings, s.URL(), s.APIToken(), s.CACertPEM())
+}
+
+// ExpectPBSPlanError is ExpectPlanError for a configuration that talks to
+// the simulated PBS s too: the refused plan sends no write to either.
+func ExpectPBSPlanError(t *testing.T, s *pbssim.Server, config string, want *regexp.Regexp) {
+	t.Helper()
+	before := pbsWrites(s)
+	ExpectPlanError(t, config, want)
+	if n := pbsWrites(s) - before; n != 0 {
+		t.Errorf("the refused plan sent %d writes to PBS, want none", n)
+	}
+}
+
+func pbsWrites(s *pbssim.Server) int {
+	n := 0
+	for key, count := range s.Requests() {
+		if !strings.HasPrefix(key, "GET ") {
+			n += count
+		}
+	}
+	return n
 }

@@ -155,6 +155,20 @@ func CheckFingerprint(s string) error {
 	return err
 }
 
+// CheckUsername reports whether s is a PBS user ID (user@realm).
+func CheckUsername(s string) error {
+	if !userPattern.MatchString(s) {
+		return fmt.Errorf("invalid username %q: expected user@realm, e.g. root@pam", s)
+	}
+	return nil
+}
+
+// CheckCACertificate reports whether s is a PEM bundle of certificates.
+func CheckCACertificate(s string) error {
+	_, err := apiclient.ParseCertificates(s)
+	return err
+}
+
 // Validate checks the settings without contacting the server. Its messages
 // name the settings as the provider calls them.
 func (c Config) Validate() error {

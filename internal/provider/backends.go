@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/ceph"
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pbs"
 )
+
+// sibling is the attribute name of the same block.
+func sibling(name string) path.Expression { return path.MatchRelative().AtParent().AtName(name) }
 
 // The pbs, ceph and bmc blocks: each backend's settings, with their
 // environment fallbacks.
@@ -34,21 +39,31 @@ func pbsBlock() schema.Block {
 			"endpoint": schema.StringAttribute{
 				Description: "URL of the PBS API, e.g. `https://pbs.example.com:8007`. An `http://` endpoint needs " +
 					"`insecure = true`. Environment: `PBS_ENDPOINT`.",
-				Optional: true,
+				Optional:   true,
+				Validators: []validator.String{framework.StringCheck("must be an absolute http(s) URL", pbs.CheckEndpoint)},
 			},
 			"api_token": schema.StringAttribute{
-				Description: "PBS API token as `user@realm!tokenid:secret`. Environment: `PBS_API_TOKEN`.",
+				Description: "PBS API token as `user@realm!tokenid:secret`. Conflicts with `username`. Environment: `PBS_API_TOKEN`.",
 				Optional:    true,
 				Sensitive:   true,
+				Validators: []validator.String{
+					framework.StringCheck("must be user@realm!tokenid:secret", pbs.CheckAPIToken),
+					stringvalidator.ConflictsWith(sibling("username"), sibling("password")),
+				},
 			},
 			"username": schema.StringAttribute{
-				Description: "PBS user with realm, e.g. `root@pam`. Environment: `PBS_USERNAME`.",
+				Description: "PBS user with realm, e.g. `root@pam`, for ticket authentication (with `password`). Environment: `PBS_USERNAME`.",
 				Optional:    true,
+				Validators: []validator.String{
+					framework.StringCheck("must be user@realm", pbs.CheckUsername),
+					stringvalidator.AlsoRequires(sibling("password")),
+				},
 			},
 			"password": schema.StringAttribute{
 				Description: "Password of `username`. Environment: `PBS_PASSWORD`.",
 				Optional:    true,
 				Sensitive:   true,
+				Validators:  []validator.String{stringvalidator.AlsoRequires(sibling("username"))},
 			},
 			"insecure": schema.BoolAttribute{
 				Description: "Skip TLS certificate verification, and accept an `http://` endpoint. Setting it together " +
@@ -58,10 +73,12 @@ func pbsBlock() schema.Block {
 			"ca_certificate": schema.StringAttribute{
 				Description: "PEM bundle of the CA(s) that signed the PBS certificate. Environment: `PBS_CA_CERTIFICATE`.",
 				Optional:    true,
+				Validators:  []validator.String{framework.StringCheck("must be a PEM bundle of certificates", pbs.CheckCACertificate)},
 			},
 			"tls_fingerprint": schema.StringAttribute{
 				Description: "SHA-256 fingerprint of the PBS server certificate. Environment: `PBS_TLS_FINGERPRINT`.",
 				Optional:    true,
+				Validators:  []validator.String{framework.StringCheck("must be a SHA-256 fingerprint", pbs.CheckFingerprint)},
 			},
 		},
 	}

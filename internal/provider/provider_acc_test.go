@@ -92,3 +92,32 @@ data "pve_nodes" "all" {}
 		}
 	}
 }
+
+// The pbs {} block is checked by its schema (also by `validate`, which does
+// not configure the provider), and each error points at the attribute's
+// own line, not the block; nothing is sent to PVE.
+func TestAccProvider_pbsBlockChecked(t *testing.T) {
+	for _, tt := range []struct{ settings, want string }{
+		{`endpoint = "ftp://pbs.example.com"`, `(?s)endpoint = "ftp://pbs.example.com".*expected an absolute http or\s+https URL`},
+		{"endpoint = \"https://pbs.example.com:8007\"\n    api_token = \"root@pam!tf=00000000-0000-0000-0000-000000000000\"",
+			`(?s)api_token = .*separates\s+the\s+secret\s+with\s+':',\s+not\s+'='`},
+		{"endpoint = \"https://pbs.example.com:8007\"\n    username = \"root@pam\"", `(?s)username = "root@pam".*Attribute\s+"pbs.password"\s+must\s+be\s+specified`},
+		{"endpoint = \"https://pbs.example.com:8007\"\n    username = \"root\"\n    password = \"x\"", `(?s)username = "root".*expected\s+user@realm`},
+		{"endpoint = \"https://pbs.example.com:8007\"\n    tls_fingerprint = \"AB:CD\"", `(?s)tls_fingerprint = "AB:CD".*`},
+		{"endpoint = \"https://pbs.example.com:8007\"\n    ca_certificate = \"not a certificate\"", `(?s)ca_certificate = "not a certificate".*`},
+	} {
+		t.Run("", func(t *testing.T) { pbsBlockError(t, tt.settings, tt.want) })
+	}
+}
+
+func pbsBlockError(t *testing.T, settings, want string) {
+	acctest.ExpectPlanError(t, `
+provider "pve" {
+  pbs {
+    `+settings+`
+  }
+}
+
+data "pve_version" "this" {}
+`, regexp.MustCompile(want))
+}

@@ -140,8 +140,10 @@ func (r *datastoreResource) Schema(ctx context.Context, _ resource.SchemaRequest
 			},
 			"comment": commentAttribute(),
 			"gc_schedule": schema.StringAttribute{
-				Description: "Garbage collection schedule, a PBS calendar event (`daily`, `sat 03:00`). Unset: no scheduled garbage collection.",
-				Optional:    true,
+				Description: "Garbage collection schedule, a PBS calendar event (`daily`, `sat 03:00`), checked at plan time " +
+					"as PBS checks it. Unset: no scheduled garbage collection.",
+				Optional:   true,
+				Validators: []validator.String{calendarEvent},
 			},
 			"verify_new": schema.BoolAttribute{Description: "Verify every new backup snapshot right after it is written.", Optional: true},
 			"notification_mode": schema.StringAttribute{

@@ -254,6 +254,16 @@ func TestAccPBSDatastore_badInput(t *testing.T) {
 	} {
 		acctest.ExpectPlanError(t, tt.config, tt.want)
 	}
+	// A garbage-collection schedule PBS would refuse, against a PBS that
+	// would otherwise take the datastore.
+	s := acctest.StartPBS(t, nil)
+	acctest.ExpectPBSPlanError(t, s, acctest.PBSProviderBlock(nil, s)+`
+resource "pve_pbs_datastore" "t" {
+  name        = "abc"
+  path        = "/mnt/datastore/abc"
+  gc_schedule = "sat 3am"
+}
+`, regexp.MustCompile(`(?s)gc_schedule = "sat 3am".*unable to parse calendar event at 'am' - Nom\(Eof\)`))
 }
 
 // A create task that fails: its error text comes through, not an exit

@@ -75,8 +75,10 @@ func (r *pruneJobResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"store": schema.StringAttribute{Description: "Datastore to prune.", Required: true},
 			"schedule": schema.StringAttribute{
-				Description: "When to prune, a PBS calendar event (`daily`, `hourly`, `mon..fri 02:30`).",
-				Required:    true,
+				Description: "When to prune, a PBS calendar event (`daily`, `hourly`, `mon..fri 02:30`), checked at plan " +
+					"time as PBS checks it.",
+				Required:   true,
+				Validators: []validator.String{calendarEvent},
 			},
 			"namespace": schema.StringAttribute{
 				Description: "Namespace to prune (`a/b`). Unset: the datastore's root namespace.",

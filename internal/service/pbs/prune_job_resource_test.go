@@ -160,6 +160,19 @@ resource "pve_pbs_namespace" "t" {
   name  = "a/b/c/d/e/f/g/h"
 }
 `, regexp.MustCompile(`(?s)7 levels at most`))
+	// A schedule PBS's calendar-event grammar refuses ("daily" takes no
+	// time), against a PBS that would otherwise take the job.
+	s := acctest.StartPBS(t, nil)
+	acctest.ExpectPBSPlanError(t, s, acctest.PBSProviderBlock(nil, s)+`
+resource "pve_pbs_prune_job" "t" {
+  id       = "job"
+  store    = "backups"
+  schedule = "daily 02:00"
+  keep {
+    last = 1
+  }
+}
+`, regexp.MustCompile(`(?s)schedule = "daily 02:00".*unable to parse calendar event at 'daily' - Context\("weekday"\)`))
 }
 
 // A prune job and a namespace deleted behind Terraform's back are planned

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hcilab/terraform-provider-pve/internal/proxmoxtime"
 )
 
 // The parameter checks of proxmox-schema (schema.rs, property_string.rs)
@@ -226,7 +228,7 @@ func (s *propSchema) checkString(v string) error {
 			return err
 		}
 	case s.calendarEvent():
-		return verifyCalendarEvent(v)
+		return proxmoxtime.VerifyCalendarEvent(v)
 	}
 	return nil
 }

@@ -1,4 +1,9 @@
-package pbssim
+// Package proxmoxtime ports the parts of Proxmox's proxmox-time crate
+// that this project checks values against: the calendar events of PBS and
+// PVE schedules. It is pure (no I/O) and shared by the provider's plan-time
+// checks and the simulated PBS, so both accept exactly what proxmox-time
+// accepts.
+package proxmoxtime
 
 import (
 	"fmt"
@@ -21,8 +26,9 @@ type calErr struct {
 	kind string
 }
 
-// verifyCalendarEvent is proxmox_time::verify_calendar_event.
-func verifyCalendarEvent(s string) error {
+// VerifyCalendarEvent is proxmox_time::verify_calendar_event: nil when s
+// is a calendar event, else the error text PBS answers with.
+func VerifyCalendarEvent(s string) error {
 	rest, err := parseCalendarEventIncomplete(s)
 	if err == nil && rest != "" {
 		err = &calErr{at: rest, kind: "Nom(Eof)"} // all_consuming
