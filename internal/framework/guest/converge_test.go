@@ -220,7 +220,9 @@ func TestConvergePending(t *testing.T) {
 			pending: []pve.PendingItem{{Key: "memory", Pending: 2048}, {Key: "cores"}}}
 		ch := Change{Kind: pve.QEMU, VMID: 100, Node: types.StringValue("pve1"), PriorNode: types.StringValue("pve1"), Started: true,
 			RebootOnChange: reboot, Action: "Update",
-			Config: func(*pve.GuestConfig) (ConfigChange, error) { return ConfigChange{Params: url.Values{"memory": {"2048"}}}, nil }}
+			Config: func(*pve.GuestConfig) (ConfigChange, error) {
+				return ConfigChange{Params: url.Values{"memory": {"2048"}}}, nil
+			}}
 		var diags diag.Diagnostics
 		Converge(context.Background(), f, ch, &diags)
 		rebooted := slices.Contains(f.calls, "reboot pve1")
