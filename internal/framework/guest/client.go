@@ -11,6 +11,7 @@ import (
 // life cycle against fakes of it.
 type Client interface {
 	FindGuest(ctx context.Context, vmid int) (*pve.ClusterResource, error)
+	FindGuestConfig(ctx context.Context, kind pve.GuestKind, vmid int) (*pve.ClusterResource, *pve.GuestConfig, error)
 	GuestHAManaged(ctx context.Context, kind pve.GuestKind, vmid int) (bool, error)
 	GuestConfig(ctx context.Context, kind pve.GuestKind, node string, vmid int, current bool) (*pve.GuestConfig, error)
 	UpdateGuestConfig(ctx context.Context, kind pve.GuestKind, node string, vmid int, params url.Values) (*pve.TaskResult, error)

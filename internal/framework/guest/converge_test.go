@@ -251,3 +251,47 @@ func TestDelete(t *testing.T) {
 		t.Fatalf("calls %v, want %v; %v", f.calls, want, diags)
 	}
 }
+
+func (f *fakePVE) FindGuestConfig(ctx context.Context, kind pve.GuestKind, vmid int) (*pve.ClusterResource, *pve.GuestConfig, error) {
+	found, _ := f.FindGuest(ctx, vmid)
+	cfg, _ := f.GuestConfig(ctx, kind, f.node, vmid, false)
+	return found, cfg, nil
+}
+
+// After an update and at a refresh, an HA-managed guest keeps node and
+// started as planned although HA runs it on pve3 (after a failover); an
+// unmanaged one is moved back and shut down, and reads as PVE has it.
+func TestUpdateRefreshHAOwned(t *testing.T) {
+	for _, ha := range []bool{true, false} {
+		f := &fakePVE{kind: pve.LXC, node: "pve3", status: "running", ha: ha}
+		node, started := types.StringValue("pve1"), types.BoolValue(false)
+		fromAPI := func(found *pve.ClusterResource, _ *pve.GuestConfig) error {
+			node, started = types.StringValue(found.Node), types.BoolValue(found.Status == "running")
+			return nil
+		}
+		ch := Change{Kind: pve.LXC, VMID: 100, Node: node, PriorNode: node, Started: false, Action: "Update",
+			Config: func(*pve.GuestConfig) (ConfigChange, error) { return ConfigChange{}, nil }}
+		var diags diag.Diagnostics
+		if !Update(context.Background(), f, ch, fromAPI, &node, &started, &diags) {
+			t.Fatalf("ha %v: %v", ha, diags)
+		}
+		if node.ValueString() != "pve1" || started.ValueBool() {
+			t.Errorf("ha %v: after the update node %s started %s, want pve1 false", ha, node, started)
+		}
+		if want := []string{"migrate pve3->pve1 online=true", "shutdown pve1"}; !ha && !slices.Equal(f.calls, want) || ha && len(f.calls) > 0 {
+			t.Errorf("ha %v: calls %v", ha, f.calls)
+		}
+		f.node, f.status = "pve2", "running" // moved and started out of band
+		state := emptyState()
+		if !Refresh(context.Background(), f, pve.LXC, types.Int64Value(100), fromAPI, &node, &started, &state, &diags) {
+			t.Fatalf("ha %v: refresh: %v", ha, diags)
+		}
+		wantNode, wantStarted := "pve2", true
+		if ha {
+			wantNode, wantStarted = "pve1", false
+		}
+		if node.ValueString() != wantNode || started.ValueBool() != wantStarted {
+			t.Errorf("ha %v: after the refresh node %s started %s, want %s %v", ha, node, started, wantNode, wantStarted)
+		}
+	}
+}

@@ -88,23 +88,6 @@ func SlotParams(plan, prior map[string]string, managed bool, p url.Values) {
 	}
 }
 
-// Read finds the guest a resource's state names, with its configuration,
-// in one lookup; a guest that is gone (or whose ID now belongs to a guest
-// of the other kind) is removed from the state (ok false, no error).
-func Read(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid types.Int64, state *tfsdk.State, summary string,
-	diags *diag.Diagnostics) (guest *pve.ClusterResource, cfg *pve.GuestConfig, ok bool) {
-	guest, cfg, err := c.FindGuestConfig(ctx, kind, int(vmid.ValueInt64()))
-	if err != nil {
-		if errors.Is(err, pve.ErrNotFound) {
-			state.RemoveResource(ctx)
-		} else {
-			diags.AddError(summary, err.Error())
-		}
-		return nil, nil, false
-	}
-	return guest, cfg, true
-}
-
 // SaveAcceptedCreate records a guest whose create or clone PVE accepted (it
 // answered with a task) but that did not end well, or was not waited for
 // to its end: the guest may exist under vmid on node. Its ID goes into the

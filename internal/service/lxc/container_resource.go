@@ -358,16 +358,10 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
+// readInto reads the container m names into m, through the finder Read
+// uses.
 func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *containerModel, action string, diags *diag.Diagnostics) {
-	vmid := int(m.VMID.ValueInt64())
-	found, cfg, err := c.FindGuestConfig(ctx, pve.LXC, vmid)
-	if err != nil {
-		diags.AddError("Unable to "+action+" Container", err.Error())
-		return
-	}
-	if err := m.fromAPI(ctx, found, cfg); err != nil {
-		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: %s", vmid, err))
-	}
+	guest.ReadBack(ctx, c, pve.LXC, m.VMID, m.reader(ctx), action, diags)
 }
 
 func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -377,23 +371,9 @@ func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	found, cfg, ok := guest.Read(ctx, c, pve.LXC, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics)
-	if !ok {
-		return
+	if guest.Refresh(ctx, c, pve.LXC, state.VMID, state.reader(ctx), &state.Node, &state.Started, &resp.State, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	}
-	priorNode, priorStarted := state.Node, state.Started
-	if err := state.fromAPI(ctx, found, cfg); err != nil {
-		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", found.VMID, err))
-		return
-	}
-	// HA's placement and run state are not drift (framework/guest/ha.go)
-	managed, err := guest.HAManaged(ctx, c, pve.LXC, found.VMID)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", found.VMID, err))
-		return
-	}
-	guest.KeepHAOwned(managed, &state.Node, &state.Started, priorNode, priorStarted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *containerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -408,14 +388,10 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	managed := guest.Converge(ctx, c, r.change(ctx, &plan, &state, "Update", &resp.Diagnostics), &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
+	ch := r.change(ctx, &plan, &state, "Update", &resp.Diagnostics)
+	if guest.Update(ctx, c, ch, plan.reader(ctx), &plan.Node, &plan.Started, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	}
-	wantNode, wantStarted := plan.Node, plan.Started
-	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
-	guest.KeepHAOwned(managed, &plan.Node, &plan.Started, wantNode, wantStarted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 // change is the change that brings the existing container from prior to

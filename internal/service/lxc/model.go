@@ -130,6 +130,11 @@ func featureText(ctx context.Context, f *featuresModel, diags *diag.Diagnostics)
 	return types.StringValue(p.Format(""))
 }
 
+// reader is fromAPI as the guest life cycle reads a container.
+func (m *containerModel) reader(ctx context.Context) guest.FromAPI {
+	return func(found *pve.ClusterResource, cfg *pve.GuestConfig) error { return m.fromAPI(ctx, found, cfg) }
+}
+
 func (m *containerModel) fromAPI(ctx context.Context, found *pve.ClusterResource, cfg *pve.GuestConfig) error {
 	str := func(key string) types.String {
 		if v, ok := cfg.Get(key); ok && v != "" {

@@ -426,18 +426,11 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// readInto reads the VM m names into m: the node it lives on now, its
-// configuration with pending changes applied, and whether it runs.
+// readInto reads the VM m names into m, through the finder Read uses:
+// the node it lives on now, its configuration with pending changes
+// applied, and whether it runs.
 func (r *vmResource) readInto(ctx context.Context, c *pve.Client, m *vmModel, action string, diags *diag.Diagnostics) {
-	vmid := int(m.VMID.ValueInt64())
-	found, cfg, err := c.FindGuestConfig(ctx, pve.QEMU, vmid)
-	if err != nil {
-		diags.AddError("Unable to "+action+" VM", err.Error())
-		return
-	}
-	if err := m.fromAPI(found, cfg); err != nil {
-		diags.AddError("Unable to "+action+" VM", fmt.Sprintf("VM %d: %s", vmid, err))
-	}
+	guest.ReadBack(ctx, c, pve.QEMU, m.VMID, m.fromAPI, action, diags)
 }
 
 func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -447,23 +440,9 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	found, cfg, ok := guest.Read(ctx, c, pve.QEMU, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics)
-	if !ok {
-		return
+	if guest.Refresh(ctx, c, pve.QEMU, state.VMID, state.fromAPI, &state.Node, &state.Started, &resp.State, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	}
-	priorNode, priorStarted := state.Node, state.Started
-	if err := state.fromAPI(found, cfg); err != nil {
-		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", found.VMID, err))
-		return
-	}
-	// HA's placement and run state are not drift (framework/guest/ha.go)
-	managed, err := guest.HAManaged(ctx, c, pve.QEMU, found.VMID)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", found.VMID, err))
-		return
-	}
-	guest.KeepHAOwned(managed, &state.Node, &state.Started, priorNode, priorStarted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -479,16 +458,13 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	withConfigPassword(ctx, req.Config, plan.CloudInit, &resp.Diagnostics)
-	managed := guest.Converge(ctx, c, r.change(ctx, &plan, &state, "Update", &resp.Diagnostics), &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	ch := r.change(ctx, &plan, &state, "Update", &resp.Diagnostics)
+	if !guest.Update(ctx, c, ch, plan.fromAPI, &plan.Node, &plan.Started, &resp.Diagnostics) {
 		return
 	}
 	if state.TPMState == nil {
 		warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
 	}
-	wantNode, wantStarted := plan.Node, plan.Started
-	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
-	guest.KeepHAOwned(managed, &plan.Node, &plan.Started, wantNode, wantStarted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
