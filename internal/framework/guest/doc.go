@@ -25,14 +25,18 @@
 //     digest (every later step changes the configuration, and so the
 //     digest), and it is what can let a migration go ahead (ejecting a
 //     local ISO, removing a local device).
-//  3. Pool. PVE resolves a guest's permissions through its pool (the ACLs
-//     of /pool/<pool> apply to /vms/<vmid>), and on create and clone it puts
-//     the guest into its pool as part of the create (their pool
-//     parameter), before anything else. An update does the same: the
-//     guest joins the pool its configuration names before its volumes grow
-//     or it moves, so that those steps run under the same permissions on
-//     create and on update. (pve_container used to change the pool after
-//     the resize, pve_vm before it; pve_vm's order is the one kept.)
+//  3. Pool (pve-manager's update_pool, PUT /pools with allow-move). Like
+//     the configuration it is part of the guest's definition, written at
+//     once (user.cfg) with no task and no lock on the guest; PVE's own
+//     create does the same, adding the guest to its pool in the create
+//     worker right after writing its configuration, before any start
+//     (qemu-server's and pve-container's create_vm: write_config, then
+//     add_vm_to_pool). The definition is done first, then the work on
+//     storage and placement, which takes tasks and locks and is what
+//     fails (a full storage, a backup holding the lock): such a failure
+//     leaves the whole definition applied and only that work to retry.
+//     pve_container used to change the pool after the resize, pve_vm
+//     before it; pve_vm's order is kept for both.
 //  4. Volumes grow (qemu-server's resize_vm, pve-container's
 //     resize_vm), on the node the guest is on now, sorted by slot. Moving a
 //     volume to another storage is refused at plan time by both
