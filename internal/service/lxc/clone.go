@@ -2,14 +2,12 @@ package lxc
 
 import (
 	"context"
-	"fmt"
 	"net/url"
-	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -24,33 +22,16 @@ type cloneModel struct {
 // createClone clones the source, then converges the clone to the plan as
 // an update would: what the clone brought is the prior state.
 func (r *containerResource) createClone(ctx context.Context, c *pve.Client, plan *containerModel, resp *resource.CreateResponse) {
-	src := int(plan.Clone.SourceVMID.ValueInt64())
-	source, err := c.FindGuest(ctx, src)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("finding the clone source %d: %s", src, err))
-		return
-	}
-	p := url.Values{}
-	for key, v := range map[string]types.String{"hostname": plan.Hostname, "description": plan.Description, "pool": plan.Pool,
-		"storage": plan.Clone.TargetStorage, "snapshot": plan.Clone.Snapshot} {
+	params := url.Values{}
+	for key, v := range map[string]types.String{"hostname": plan.Hostname, "description": plan.Description} {
 		if !v.IsNull() && !v.IsUnknown() {
-			p.Set(key, v.ValueString())
+			params.Set(key, v.ValueString())
 		}
 	}
-	if node := plan.Node.ValueString(); node != source.Node {
-		p.Set("target", node)
-	}
-	if !plan.Clone.Full.IsNull() {
-		p.Set("full", map[bool]string{true: "1", false: "0"}[plan.Clone.Full.ValueBool()])
-	}
-	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, func(vmid int) error {
-		p.Set("newid", strconv.Itoa(vmid))
-		_, err := c.CloneGuest(ctx, pve.LXC, source.Node, src, p)
-		return err
-	})
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("cloning container %d: %s", src, err))
-		framework.SaveAcceptedCreate(ctx, err, vmid, plan.Node.ValueString(), &resp.State, &resp.Diagnostics)
+	vmid, cloned := guest.Clone(ctx, c, guest.CloneSource{Kind: pve.LXC, SourceVMID: plan.Clone.SourceVMID.ValueInt64(),
+		Full: plan.Clone.Full, TargetStorage: plan.Clone.TargetStorage, Snapshot: plan.Clone.Snapshot,
+		Node: plan.Node.ValueString(), VMID: plan.VMID, Pool: plan.Pool, Params: params}, &resp.State, &resp.Diagnostics)
+	if !cloned {
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
@@ -69,7 +50,7 @@ func (r *containerResource) createClone(ctx context.Context, c *pve.Client, plan
 	if !managed(plan.Network) {
 		plan.Network = prior.Network
 	}
-	r.converge(ctx, c, plan, &prior, "Create", &resp.Diagnostics)
+	guest.Converge(ctx, c, r.change(ctx, plan, &prior, "Create", &resp.Diagnostics), &resp.Diagnostics)
 	// The clone exists: it goes into the state even when converging
 	// failed, so that it is not left behind unknown to Terraform.
 	r.readInto(ctx, c, plan, "Create", &resp.Diagnostics)

@@ -7,8 +7,6 @@ import (
 	"maps"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -30,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -220,10 +219,10 @@ func (r *containerResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Default:  booldefault.StaticBool(true),
 			},
 			"on_boot": flag("Start the container when its node boots."),
-			"startup": framework.StartupAttribute("container"),
+			"startup": guest.StartupAttribute("container"),
 			"protection": flag("Protect the container from removal (and its disks from changes). Destroying or replacing a " +
 				"protected container is refused at plan time (and nothing is stopped): set it false and apply that first."),
-			"destroy_unreferenced_disks": framework.DestroyUnreferencedDisksAttribute("container"),
+			"destroy_unreferenced_disks": guest.DestroyUnreferencedDisksAttribute("container"),
 			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true, Delete: true},
 				"Defaults: create 20m, update 20m, delete 10m."),
 		},
@@ -237,7 +236,7 @@ func (r *containerResource) Configure(_ context.Context, req resource.ConfigureR
 
 // ModifyPlan refuses shrinking a volume at plan time.
 func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	framework.RefuseProtectedRemoval(ctx, pve.LXC, req, resp,
+	guest.RefuseProtectedRemoval(ctx, pve.LXC, req, resp,
 		path.Root("vmid"), path.Root("clone"), path.Root("ostemplate"), path.Root("unprivileged"))
 	if req.Plan.Raw.IsNull() {
 		return
@@ -275,7 +274,7 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	if !plan.Started.Equal(state.Started) && !plan.Started.IsUnknown() {
 		if c := r.data.PVEClient(ctx, "Unable to Plan Container", &resp.Diagnostics); c != nil {
-			framework.CheckHAOwnedPlan(ctx, c, pve.LXC, int(state.VMID.ValueInt64()), plan.Started, state.Started, &resp.Diagnostics)
+			guest.CheckHAOwnedPlan(ctx, c, pve.LXC, int(state.VMID.ValueInt64()), plan.Started, state.Started, &resp.Diagnostics)
 		}
 	}
 	shrink := func(at path.Path, name string, now, before types.Int64) {
@@ -323,7 +322,6 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 
-	node := plan.Node.ValueString()
 	p := url.Values{"ostemplate": {plan.OSTemplate.ValueString()}}
 	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
 	if !plan.Unprivileged.IsNull() && !plan.Unprivileged.IsUnknown() {
@@ -350,42 +348,20 @@ func (r *containerResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var created *pve.TaskResult
-	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, func(vmid int) error {
-		p.Set("vmid", strconv.Itoa(vmid))
-		var err error
-		created, err = c.CreateGuest(ctx, pve.LXC, node, p)
-		return err
-	})
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Container", fmt.Sprintf("creating the container on node %s: %s", node, err))
-		framework.SaveAcceptedCreate(ctx, err, vmid, node, &resp.State, &resp.Diagnostics)
+	vmid, created := guest.Create(ctx, c, guest.NewGuest{Kind: pve.LXC, Node: plan.Node.ValueString(), VMID: plan.VMID,
+		Params: p, Started: plan.Started.ValueBool()}, &resp.State, &resp.Diagnostics)
+	if !created {
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
-	framework.TaskWarnings(created, fmt.Sprintf("Container %d was created", vmid), &resp.Diagnostics)
-	var startErr error
-	if plan.Started.ValueBool() {
-		framework.SettleGuestNetwork(ctx, c, node, p, &resp.Diagnostics)
-		_, startErr = c.GuestAction(ctx, pve.LXC, node, vmid, "start", nil)
-	}
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	if startErr != nil {
-		resp.Diagnostics.AddError("Unable to Start Container", fmt.Sprintf("container %d was created but did not start: %s", vmid, startErr))
-	}
 }
 
+// readInto reads the container m names into m, through the finder Read
+// uses.
 func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *containerModel, action string, diags *diag.Diagnostics) {
-	vmid := int(m.VMID.ValueInt64())
-	guest, cfg, err := c.FindGuestConfig(ctx, pve.LXC, vmid)
-	if err != nil {
-		diags.AddError("Unable to "+action+" Container", err.Error())
-		return
-	}
-	if err := m.fromAPI(ctx, guest, cfg); err != nil {
-		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: %s", vmid, err))
-	}
+	guest.ReadBack(ctx, c, pve.LXC, m.VMID, m.reader(ctx), action, diags)
 }
 
 func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -395,23 +371,9 @@ func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	guest, cfg, ok := framework.ReadGuest(ctx, c, pve.LXC, state.VMID, &resp.State, "Unable to Read Container", &resp.Diagnostics)
-	if !ok {
-		return
+	if guest.Refresh(ctx, c, pve.LXC, state.VMID, state.reader(ctx), &state.Node, &state.Started, &resp.State, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	}
-	priorNode, priorStarted := state.Node, state.Started
-	if err := state.fromAPI(ctx, guest, cfg); err != nil {
-		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", guest.VMID, err))
-		return
-	}
-	// HA's placement and run state are not drift (framework/guest_ha.go)
-	managed, err := framework.GuestHAManaged(ctx, c, pve.LXC, guest.VMID)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Container", fmt.Sprintf("container %d: %s", guest.VMID, err))
-		return
-	}
-	framework.KeepHAOwned(managed, &state.Node, &state.Started, priorNode, priorStarted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *containerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -426,139 +388,73 @@ func (r *containerResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	managed := r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
+	ch := r.change(ctx, &plan, &state, "Update", &resp.Diagnostics)
+	if guest.Update(ctx, c, ch, plan.reader(ctx), &plan.Node, &plan.Started, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	}
-	wantNode, wantStarted := plan.Node, plan.Started
-	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
-	framework.KeepHAOwned(managed, &plan.Node, &plan.Started, wantNode, wantStarted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// converge brings the existing container from prior to plan: configuration
-// keys and devices in one digest-guarded change, grown volumes, the pool, a
-// migration when the node changes, then the run state. For an HA-managed
-// container (the result) HA owns node and run state
-// (framework/guest_ha.go): a changed node is a migration through HA, and
-// the run state is left to HA.
-func (r *containerResource) converge(ctx context.Context, c *pve.Client, plan, prior *containerModel, action string, diags *diag.Diagnostics) (haManaged bool) {
-	vmid := int(prior.VMID.ValueInt64())
-	fail := func(format string, args ...any) {
-		diags.AddError("Unable to "+action+" Container", fmt.Sprintf("container %d: ", vmid)+fmt.Sprintf(format, args...))
+// change is the change that brings the existing container from prior to
+// plan, for guest.Converge to run: configuration keys and devices in one
+// digest-guarded change, grown volumes, the pool, the node, the run state.
+func (r *containerResource) change(ctx context.Context, plan, prior *containerModel, action string, diags *diag.Diagnostics) guest.Change {
+	return guest.Change{
+		Kind: pve.LXC,
+		VMID: int(prior.VMID.ValueInt64()),
+		Config: func(current *pve.GuestConfig) (guest.ConfigChange, error) {
+			return configChange(ctx, plan, prior, current, diags)
+		},
+		Pool:      plan.Pool.ValueString(),
+		PriorPool: prior.Pool.ValueString(),
+		Node:      plan.Node,
+		PriorNode: prior.Node,
+		Started:   plan.Started.ValueBool(),
+		Action:    action,
 	}
-	guest, err := c.FindGuest(ctx, vmid)
-	if err != nil {
-		fail("%s", err)
-		return
-	}
-	if haManaged, err = framework.GuestHAManaged(ctx, c, pve.LXC, vmid); err != nil {
-		fail("%s", err)
-		return
-	}
-	node := guest.Node
-	current, err := c.GuestConfig(ctx, pve.LXC, node, vmid, false)
-	if err != nil {
-		fail("%s", err)
-		return
-	}
-	p := url.Values{"digest": {current.Digest}}
+}
+
+// configChange is the container's configuration change against its
+// current configuration: keys and devices that differ, and the volumes
+// that grow.
+func configChange(ctx context.Context, plan, prior *containerModel, current *pve.GuestConfig, diags *diag.Diagnostics) (guest.ConfigChange, error) {
+	p := url.Values{}
 	configParams(ctx, plan, prior, p, diags)
-	resizes := map[string]int64{}
+	var resizes []guest.Resize
 	if planRoot, priorRoot := plan.rootfs(ctx, diags), prior.rootfs(ctx, diags); planRoot != nil && priorRoot != nil &&
 		planRoot.Size.ValueInt64() > priorRoot.Size.ValueInt64() {
-		resizes["rootfs"] = planRoot.Size.ValueInt64()
+		resizes = append(resizes, guest.Resize{Disk: "rootfs", Size: fmt.Sprintf("%dG", planRoot.Size.ValueInt64())})
 	}
 	planMounts, priorMounts := plan.mounts(ctx, diags), prior.mounts(ctx, diags)
-	for slot, mp := range planMounts {
+	for _, slot := range slices.Sorted(maps.Keys(planMounts)) {
+		mp := planMounts[slot]
 		old, exists := priorMounts[slot]
-		switch {
-		case !exists:
+		if !exists {
 			p.Set(slot, mp.createValue(true))
-		default:
-			if mp.Size.ValueInt64() > old.Size.ValueInt64() {
-				resizes[slot] = mp.Size.ValueInt64()
+			continue
+		}
+		if mp.Size.ValueInt64() > old.Size.ValueInt64() {
+			resizes = append(resizes, guest.Resize{Disk: slot, Size: fmt.Sprintf("%dG", mp.Size.ValueInt64())})
+		}
+		if !mp.Path.Equal(old.Path) || mp.Backup.ValueBool() != old.Backup.ValueBool() || mp.ReadOnly.ValueBool() != old.ReadOnly.ValueBool() {
+			cur, err := pve.ParsePropertyString(current.Values[slot], "volume")
+			if err != nil {
+				return guest.ConfigChange{}, fmt.Errorf("%s: %w", slot, err)
 			}
-			if !mp.Path.Equal(old.Path) || mp.Backup.ValueBool() != old.Backup.ValueBool() || mp.ReadOnly.ValueBool() != old.ReadOnly.ValueBool() {
-				cur, err := pve.ParsePropertyString(current.Values[slot], "volume")
-				if err != nil {
-					fail("%s: %s", slot, err)
-					return
-				}
-				cur.Delete("backup")
-				cur.Delete("ro")
-				mp.setOptions(&cur)
-				p.Set(slot, cur.Format("volume"))
-			}
+			cur.Delete("backup")
+			cur.Delete("ro")
+			mp.setOptions(&cur)
+			p.Set(slot, cur.Format("volume"))
 		}
 	}
 	if managed(plan.MountPoints) {
-		for slot := range priorMounts {
+		for _, slot := range slices.Sorted(maps.Keys(priorMounts)) {
 			if _, kept := planMounts[slot]; !kept {
 				p.Add("delete", slot)
 			}
 		}
 	}
-	framework.SlotParams(nicValues(plan.nics(ctx, diags)), nicValues(prior.nics(ctx, diags)), managed(plan.Network), p)
-	if diags.HasError() {
-		return
-	}
-	if err := framework.ApplyGuestConfig(ctx, c, pve.LXC, node, vmid, p, diags); err != nil {
-		fail("%s", err)
-		return
-	}
-	for _, disk := range slices.Sorted(maps.Keys(resizes)) {
-		if err := c.ResizeGuestDisk(ctx, pve.LXC, node, vmid, disk, fmt.Sprintf("%dG", resizes[disk])); err != nil {
-			fail("growing %s: %s", disk, err)
-			return
-		}
-	}
-	if plan.Pool.ValueString() != prior.Pool.ValueString() {
-		if err := c.SetGuestPool(ctx, vmid, prior.Pool.ValueString(), plan.Pool.ValueString()); err != nil {
-			fail("%s", err)
-			return
-		}
-	}
-	switch target := plan.Node.ValueString(); {
-	case target == node:
-	case haManaged && plan.Node.Equal(prior.Node):
-		// HA placed it elsewhere (failover, HA migration): not moved back
-	case haManaged:
-		if err := framework.MigrateThroughHA(ctx, c, pve.LXC, node, vmid, target, guest.Status == "running"); err != nil {
-			fail("migrating from %s to %s through HA: %s", node, target, err)
-			return
-		}
-		node = target
-	default:
-		if _, err := c.MigrateGuest(ctx, pve.LXC, node, vmid, target, guest.Status == "running"); err != nil {
-			fail("migrating from %s to %s: %s", node, target, err)
-			return
-		}
-		node = target
-	}
-	var running bool
-	if haManaged {
-		running, err = framework.GuestRunning(ctx, c, pve.LXC, node, vmid)
-	} else {
-		running, err = framework.SetRunState(ctx, c, pve.LXC, node, vmid, plan.Started.ValueBool(), diags)
-	}
-	if err != nil {
-		fail("%s", err)
-		return
-	}
-	if running {
-		warnPending(ctx, c, node, vmid, diags)
-	}
-	return haManaged
-}
-
-// warnPending says which changes wait for the container's next start.
-func warnPending(ctx context.Context, c *pve.Client, node string, vmid int, diags *diag.Diagnostics) {
-	keys, err := framework.PendingKeys(ctx, c, pve.LXC, node, vmid)
-	if err == nil && len(keys) > 0 {
-		diags.AddWarning("Container Needs a Restart",
-			fmt.Sprintf("container %d runs with its old %s; the change takes effect at its next start.", vmid, strings.Join(keys, ", ")))
-	}
+	guest.SlotParams(nicValues(plan.nics(ctx, diags)), nicValues(prior.nics(ctx, diags)), managed(plan.Network), p)
+	return guest.ConfigChange{Params: p, Resizes: resizes}, nil
 }
 
 func (r *containerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -572,16 +468,10 @@ func (r *containerResource) Delete(ctx context.Context, req resource.DeleteReque
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	framework.DeleteGuest(ctx, c, pve.LXC, int(state.VMID.ValueInt64()),
-		framework.GuestDeleteOptions{DestroyUnreferencedDisks: state.DestroyUnrefd.ValueBool() || state.DestroyUnrefd.IsNull()}, &resp.Diagnostics)
+	guest.Delete(ctx, c, pve.LXC, int(state.VMID.ValueInt64()),
+		guest.DeleteOptions{DestroyUnreferencedDisks: guest.DestroyUnreferenced(state.DestroyUnrefd)}, &resp.Diagnostics)
 }
 
 func (r *containerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	vmid, err := framework.GuestImportID(req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("destroy_unreferenced_disks"), true)...)
+	guest.ImportState(ctx, req, resp)
 }

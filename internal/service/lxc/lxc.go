@@ -5,7 +5,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -21,5 +21,5 @@ func DataSources() []func() datasource.DataSource {
 
 // NewContainersDataSource returns the pve_containers data source.
 func NewContainersDataSource() datasource.DataSource {
-	return framework.NewGuestListDataSource(pve.LXC)
+	return guest.NewListDataSource(pve.LXC)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -83,19 +83,19 @@ func configParams(ctx context.Context, m, prior *containerModel, p url.Values, d
 	set("nameserver", m.Nameserver, o.Nameserver, m.Nameserver.ValueString())
 	set("searchdomain", m.Searchdomain, o.Searchdomain, m.Searchdomain.ValueString())
 	set("onboot", m.OnBoot, o.OnBoot, b(m.OnBoot))
-	startup := framework.StartupToAPI(ctx, m.Startup, diags)
+	startup := guest.StartupToAPI(ctx, m.Startup, diags)
 	oldStartup := types.StringNull()
 	if prior != nil {
-		oldStartup = framework.StartupToAPI(ctx, o.Startup, diags)
+		oldStartup = guest.StartupToAPI(ctx, o.Startup, diags)
 	}
 	set("startup", startup, oldStartup, startup.ValueString())
 	set("protection", m.Protection, o.Protection, b(m.Protection))
 	tags, oldTags := types.StringNull(), types.StringNull()
 	if !m.Tags.IsNull() {
-		tags = types.StringValue(framework.TagText(ctx, m.Tags, diags))
+		tags = types.StringValue(guest.TagText(ctx, m.Tags, diags))
 	}
 	if !o.Tags.IsNull() {
-		oldTags = types.StringValue(framework.TagText(ctx, o.Tags, diags))
+		oldTags = types.StringValue(guest.TagText(ctx, o.Tags, diags))
 	}
 	set("tags", tags, oldTags, tags.ValueString())
 	features, oldFeatures := featureText(ctx, m.Features, diags), featureText(ctx, o.Features, diags)
@@ -130,7 +130,12 @@ func featureText(ctx context.Context, f *featuresModel, diags *diag.Diagnostics)
 	return types.StringValue(p.Format(""))
 }
 
-func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource, cfg *pve.GuestConfig) error {
+// reader is fromAPI as the guest life cycle reads a container.
+func (m *containerModel) reader(ctx context.Context) guest.FromAPI {
+	return func(found *pve.ClusterResource, cfg *pve.GuestConfig) error { return m.fromAPI(ctx, found, cfg) }
+}
+
+func (m *containerModel) fromAPI(ctx context.Context, found *pve.ClusterResource, cfg *pve.GuestConfig) error {
 	str := func(key string) types.String {
 		if v, ok := cfg.Get(key); ok && v != "" {
 			return types.StringValue(v)
@@ -155,9 +160,9 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 		return types.BoolNull()
 	}
 	var err error
-	m.ID = types.StringValue(strconv.Itoa(guest.VMID))
-	m.Node = types.StringValue(guest.Node)
-	m.VMID = types.Int64Value(int64(guest.VMID))
+	m.ID = types.StringValue(strconv.Itoa(found.VMID))
+	m.Node = types.StringValue(found.Node)
+	m.VMID = types.Int64Value(int64(found.VMID))
 	m.Hostname = str("hostname")
 	// PVE keeps descriptions as comment lines and returns them with a
 	// final line break.
@@ -168,7 +173,7 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 	m.Nameserver = str("nameserver")
 	m.Searchdomain = str("searchdomain")
 	m.OnBoot = flag("onboot")
-	if m.Startup, err = framework.StartupFromAPI(cfg.Values["startup"]); err != nil {
+	if m.Startup, err = guest.StartupFromAPI(cfg.Values["startup"]); err != nil {
 		return err
 	}
 	m.Protection = flag("protection")
@@ -203,8 +208,8 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 	}
 	m.RootFS, _ = types.ObjectValueFrom(ctx, rootfsType.AttrTypes, rootfsModel{Storage: root.Storage, Size: root.Size, Volume: root.Volume})
 	m.Pool = types.StringNull()
-	if guest.Pool != "" {
-		m.Pool = types.StringValue(guest.Pool)
+	if found.Pool != "" {
+		m.Pool = types.StringValue(found.Pool)
 	}
 	mounts, nics := map[string]volumeModel{}, map[string]nicModel{}
 	for key, value := range cfg.Values {
@@ -232,7 +237,7 @@ func (m *containerModel) fromAPI(ctx context.Context, guest *pve.ClusterResource
 	if diags.HasError() {
 		return fmt.Errorf("network: %v", diags)
 	}
-	m.Started = types.BoolValue(guest.Status == "running")
+	m.Started = types.BoolValue(found.Status == "running")
 	m.Password, m.SSHPublicKeys = types.StringNull(), types.StringNull()
 	return nil
 }

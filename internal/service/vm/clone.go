@@ -2,14 +2,12 @@ package vm
 
 import (
 	"context"
-	"fmt"
 	"net/url"
-	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -21,46 +19,17 @@ type cloneModel struct {
 	Snapshot      types.String `tfsdk:"snapshot"`
 }
 
-// cloneFunc returns the create function of a clone: the clone task from
-// the source's node, for a given new VM ID.
-func (r *vmResource) cloneFunc(ctx context.Context, c *pve.Client, plan *vmModel) (func(vmid int) error, error) {
-	src := int(plan.Clone.SourceVMID.ValueInt64())
-	source, err := c.FindGuest(ctx, src)
-	if err != nil {
-		return nil, fmt.Errorf("finding the clone source %d: %w", src, err)
-	}
-	return func(vmid int) error {
-		p := url.Values{"newid": {strconv.Itoa(vmid)}}
-		if !plan.Name.IsNull() {
-			p.Set("name", plan.Name.ValueString())
-		}
-		if node := plan.Node.ValueString(); node != source.Node {
-			p.Set("target", node)
-		}
-		if !plan.Clone.Full.IsNull() {
-			p.Set("full", map[bool]string{true: "1", false: "0"}[plan.Clone.Full.ValueBool()])
-		}
-		if !plan.Clone.TargetStorage.IsNull() {
-			p.Set("storage", plan.Clone.TargetStorage.ValueString())
-		}
-		if !plan.Clone.Snapshot.IsNull() {
-			p.Set("snapshot", plan.Clone.Snapshot.ValueString())
-		}
-		if !plan.Pool.IsNull() {
-			p.Set("pool", plan.Pool.ValueString())
-		}
-		_, err := c.CloneGuest(ctx, pve.QEMU, source.Node, src, p)
-		return err
-	}, nil
-}
-
 // createClone clones, then converges the clone to the plan as an update
 // would: what the clone brought is the prior state.
-func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmModel, create func(int) error, resp *resource.CreateResponse) {
-	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, create)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("cloning VM %d: %s", plan.Clone.SourceVMID.ValueInt64(), err))
-		framework.SaveAcceptedCreate(ctx, err, vmid, plan.Node.ValueString(), &resp.State, &resp.Diagnostics)
+func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmModel, resp *resource.CreateResponse) {
+	params := url.Values{}
+	if !plan.Name.IsNull() && !plan.Name.IsUnknown() {
+		params.Set("name", plan.Name.ValueString())
+	}
+	vmid, cloned := guest.Clone(ctx, c, guest.CloneSource{Kind: pve.QEMU, SourceVMID: plan.Clone.SourceVMID.ValueInt64(),
+		Full: plan.Clone.Full, TargetStorage: plan.Clone.TargetStorage, Snapshot: plan.Clone.Snapshot,
+		Node: plan.Node.ValueString(), VMID: plan.VMID, Pool: plan.Pool, Params: params}, &resp.State, &resp.Diagnostics)
+	if !cloned {
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
@@ -87,7 +56,7 @@ func (r *vmResource) createClone(ctx context.Context, c *pve.Client, plan *vmMod
 	if plan.HostPCI.IsNull() || plan.HostPCI.IsUnknown() {
 		plan.HostPCI = prior.HostPCI
 	}
-	r.converge(ctx, c, plan, &prior, "Create", &resp.Diagnostics)
+	guest.Converge(ctx, c, r.change(ctx, plan, &prior, "Create", &resp.Diagnostics), &resp.Diagnostics)
 	// The clone exists: it goes into the state even when converging failed,
 	// so that it is not left behind unknown to Terraform.
 	r.readInto(ctx, c, plan, "Create", &resp.Diagnostics)

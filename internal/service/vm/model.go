@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -91,7 +91,7 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	cloudInitParams(ctx, m.CloudInit, priorCI, p, diags)
 	str("agent", blockAPI(ctx, m.Agent, (*agentModel).toAPI, diags), blockAPI(ctx, o.Agent, (*agentModel).toAPI, diags))
 	str("vga", blockAPI(ctx, m.VGA, (*vgaModel).toAPI, diags), blockAPI(ctx, o.VGA, (*vgaModel).toAPI, diags))
-	str("startup", framework.StartupToAPI(ctx, m.Startup, diags), framework.StartupToAPI(ctx, o.Startup, diags))
+	str("startup", guest.StartupToAPI(ctx, m.Startup, diags), guest.StartupToAPI(ctx, o.Startup, diags))
 	var serial, oldSerial []string
 	if !m.Serial.IsNull() && !m.Serial.IsUnknown() {
 		diags.Append(m.Serial.ElementsAs(ctx, &serial, false)...)
@@ -129,10 +129,10 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 	if m.Tags.IsUnknown() {
 		tags = types.StringUnknown()
 	} else if !m.Tags.IsNull() {
-		tags = types.StringValue(framework.TagText(ctx, m.Tags, diags))
+		tags = types.StringValue(guest.TagText(ctx, m.Tags, diags))
 	}
 	if prior != nil && !o.Tags.IsNull() {
-		oldTags = types.StringValue(framework.TagText(ctx, o.Tags, diags))
+		oldTags = types.StringValue(guest.TagText(ctx, o.Tags, diags))
 	}
 	str("tags", tags, oldTags)
 	// Ejecting keeps the drive ("none"): a running VM changes media at once,
@@ -150,7 +150,7 @@ func configParams(ctx context.Context, m, prior *vmModel, p url.Values, diags *d
 
 // fromAPI sets m from what PVE reports. Optional attributes that PVE leaves
 // unset stay null.
-func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) error {
+func (m *vmModel) fromAPI(found *pve.ClusterResource, cfg *pve.GuestConfig) error {
 	optStr := func(key string) types.String {
 		if v, ok := cfg.Get(key); ok && v != "" {
 			return types.StringValue(v)
@@ -158,9 +158,9 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		return types.StringNull()
 	}
 	var err error
-	m.ID = types.StringValue(strconv.Itoa(guest.VMID))
-	m.Node = types.StringValue(guest.Node)
-	m.VMID = types.Int64Value(int64(guest.VMID))
+	m.ID = types.StringValue(strconv.Itoa(found.VMID))
+	m.Node = types.StringValue(found.Node)
+	m.VMID = types.Int64Value(int64(found.VMID))
 	m.Name = optStr("name")
 	// PVE keeps descriptions as comment lines; a final line break is not
 	// part of what was set.
@@ -173,8 +173,8 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	m.SCSIController = optStr("scsihw")
 	m.OSType = optStr("ostype")
 	m.Pool = types.StringNull()
-	if guest.Pool != "" {
-		m.Pool = types.StringValue(guest.Pool)
+	if found.Pool != "" {
+		m.Pool = types.StringValue(found.Pool)
 	}
 	if m.CPU, m.Memory, err = sizingFromAPI(cfg); err != nil {
 		return err
@@ -215,7 +215,7 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 		return fmt.Errorf("agent: %w", err)
 	}
 	m.Agent = objectOf(agentTypes, agent)
-	if m.Startup, err = framework.StartupFromAPI(cfg.Values["startup"]); err != nil {
+	if m.Startup, err = guest.StartupFromAPI(cfg.Values["startup"]); err != nil {
 		return err
 	}
 	if m.EFIDisk, err = efiDiskFromAPI(cfg.Values["efidisk0"]); err != nil {
@@ -271,6 +271,6 @@ func (m *vmModel) fromAPI(guest *pve.ClusterResource, cfg *pve.GuestConfig) erro
 	m.Network = mapOf(nicType, nics)
 	m.USB = mapOf(usbType, usbs)
 	m.HostPCI = mapOf(hostPCIType, pcis)
-	m.Started = types.BoolValue(guest.Status == "running")
+	m.Started = types.BoolValue(found.Status == "running")
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 )
 
 // A slot family and how many slots PVE has of it.
@@ -85,7 +85,7 @@ func elements[T any](ctx context.Context, m types.Map, diags *diag.Diagnostics) 
 // deviceParams sets the devices of plan that are new or changed since
 // prior, and with managed deletes those that are gone.
 func deviceParams[T interface{ value() string }](plan, prior map[string]T, managed bool, p url.Values) {
-	framework.SlotParams(values(plan), values(prior), managed, p)
+	guest.SlotParams(values(plan), values(prior), managed, p)
 }
 
 // values renders devices as their PVE values by slot.

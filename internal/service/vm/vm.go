@@ -5,7 +5,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
-	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -20,4 +20,4 @@ func DataSources() []func() datasource.DataSource {
 }
 
 // NewVMsDataSource returns the pve_vms data source.
-func NewVMsDataSource() datasource.DataSource { return framework.NewGuestListDataSource(pve.QEMU) }
+func NewVMsDataSource() datasource.DataSource { return guest.NewListDataSource(pve.QEMU) }

@@ -3,7 +3,9 @@ package vm
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
+	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -221,7 +224,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 			"cloud_init": cloudInitAttribute(),
 			"vga":        vgaAttribute(),
 			"serial":     serialAttribute(),
-			"startup":    framework.StartupAttribute("VM"),
+			"startup":    guest.StartupAttribute("VM"),
 			"efi_disk":   efiDiskAttribute(),
 			"tpm_state":  tpmStateAttribute(),
 			"protection": schema.BoolAttribute{
@@ -229,7 +232,7 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 					"is refused at plan time (and nothing is stopped): set it false and apply that first.",
 				Optional: true,
 			},
-			"destroy_unreferenced_disks": framework.DestroyUnreferencedDisksAttribute("VM"),
+			"destroy_unreferenced_disks": guest.DestroyUnreferencedDisksAttribute("VM"),
 			"started": schema.BoolAttribute{
 				Description: "Whether the VM runs. Default true. For an HA-managed VM the run state is its `pve_ha_resource`'s " +
 					"`state`: this value is kept as configured, never acted on, and changing it is refused at plan time.",
@@ -267,7 +270,7 @@ func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest,
 // a replacement: shrinking a disk, moving it to another storage; and a disk
 // in the cloud-init drive's slot.
 func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	framework.RefuseProtectedRemoval(ctx, pve.QEMU, req, resp, path.Root("vmid"), path.Root("clone"))
+	guest.RefuseProtectedRemoval(ctx, pve.QEMU, req, resp, path.Root("vmid"), path.Root("clone"))
 	if req.Plan.Raw.IsNull() {
 		return
 	}
@@ -355,7 +358,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	}
 	if !plan.Started.Equal(state.Started) && !plan.Started.IsUnknown() {
 		if c := r.data.PVEClient(ctx, "Unable to Plan VM", &resp.Diagnostics); c != nil {
-			framework.CheckHAOwnedPlan(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()), plan.Started, state.Started, &resp.Diagnostics)
+			guest.CheckHAOwnedPlan(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()), plan.Started, state.Started, &resp.Diagnostics)
 		}
 	}
 	oldDisks := state.disks(ctx, &resp.Diagnostics)
@@ -393,8 +396,11 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	node := plan.Node.ValueString()
 	withConfigPassword(ctx, req.Config, plan.CloudInit, &resp.Diagnostics)
+	if plan.Clone != nil {
+		r.createClone(ctx, c, &plan, resp)
+		return
+	}
 	p := url.Values{}
 	configParams(ctx, &plan, nil, p, &resp.Diagnostics)
 	for slot, disk := range plan.disks(ctx, &resp.Diagnostics) {
@@ -409,60 +415,22 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	// Bridges this apply staged on the node must be up before the VM's NICs
-	// are plugged into them.
-	framework.SettleGuestNetwork(ctx, c, node, p, &resp.Diagnostics)
-	var created *pve.TaskResult
-	create := func(vmid int) error {
-		p.Set("vmid", strconv.Itoa(vmid))
-		var err error
-		created, err = c.CreateGuest(ctx, pve.QEMU, node, p)
-		return err
-	}
-	if plan.Clone != nil {
-		create, err := r.cloneFunc(ctx, c, &plan)
-		if err != nil {
-			resp.Diagnostics.AddError("Unable to Create VM", err.Error())
-			return
-		}
-		r.createClone(ctx, c, &plan, create, resp)
-		return
-	}
-	vmid, err := framework.CreateGuestWithID(ctx, c, plan.VMID, create)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create VM", fmt.Sprintf("creating the VM on node %s: %s", node, err))
-		framework.SaveAcceptedCreate(ctx, err, vmid, node, &resp.State, &resp.Diagnostics)
+	vmid, created := guest.Create(ctx, c, guest.NewGuest{Kind: pve.QEMU, Node: plan.Node.ValueString(), VMID: plan.VMID,
+		Params: p, Started: plan.Started.ValueBool()}, &resp.State, &resp.Diagnostics)
+	if !created {
 		return
 	}
 	plan.VMID = types.Int64Value(int64(vmid))
-	framework.TaskWarnings(created, fmt.Sprintf("VM %d was created", vmid), &resp.Diagnostics)
 	warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
-	// Started separately rather than with the create's start=1: a VM that
-	// cannot start is then an error that says why, not a create task that
-	// ends with a warning.
-	var startErr error
-	if plan.Started.ValueBool() {
-		_, startErr = c.GuestAction(ctx, pve.QEMU, node, vmid, "start", nil)
-	}
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	if startErr != nil {
-		resp.Diagnostics.AddError("Unable to Start VM", fmt.Sprintf("VM %d was created but did not start: %s", vmid, startErr))
-	}
 }
 
-// readInto reads the VM m names into m: the node it lives on now, its
-// configuration with pending changes applied, and whether it runs.
+// readInto reads the VM m names into m, through the finder Read uses:
+// the node it lives on now, its configuration with pending changes
+// applied, and whether it runs.
 func (r *vmResource) readInto(ctx context.Context, c *pve.Client, m *vmModel, action string, diags *diag.Diagnostics) {
-	vmid := int(m.VMID.ValueInt64())
-	guest, cfg, err := c.FindGuestConfig(ctx, pve.QEMU, vmid)
-	if err != nil {
-		diags.AddError("Unable to "+action+" VM", err.Error())
-		return
-	}
-	if err := m.fromAPI(guest, cfg); err != nil {
-		diags.AddError("Unable to "+action+" VM", fmt.Sprintf("VM %d: %s", vmid, err))
-	}
+	guest.ReadBack(ctx, c, pve.QEMU, m.VMID, m.fromAPI, action, diags)
 }
 
 func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -472,23 +440,9 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	guest, cfg, ok := framework.ReadGuest(ctx, c, pve.QEMU, state.VMID, &resp.State, "Unable to Read VM", &resp.Diagnostics)
-	if !ok {
-		return
+	if guest.Refresh(ctx, c, pve.QEMU, state.VMID, state.fromAPI, &state.Node, &state.Started, &resp.State, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	}
-	priorNode, priorStarted := state.Node, state.Started
-	if err := state.fromAPI(guest, cfg); err != nil {
-		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", guest.VMID, err))
-		return
-	}
-	// HA's placement and run state are not drift (framework/guest_ha.go)
-	managed, err := framework.GuestHAManaged(ctx, c, pve.QEMU, guest.VMID)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read VM", fmt.Sprintf("VM %d: %s", guest.VMID, err))
-		return
-	}
-	framework.KeepHAOwned(managed, &state.Node, &state.Started, priorNode, priorStarted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -504,70 +458,63 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	withConfigPassword(ctx, req.Config, plan.CloudInit, &resp.Diagnostics)
-	managed := r.converge(ctx, c, &plan, &state, "Update", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	ch := r.change(ctx, &plan, &state, "Update", &resp.Diagnostics)
+	if !guest.Update(ctx, c, ch, plan.fromAPI, &plan.Node, &plan.Started, &resp.Diagnostics) {
 		return
 	}
 	if state.TPMState == nil {
 		warnTPMStorage(ctx, c, &plan, &resp.Diagnostics)
 	}
-	wantNode, wantStarted := plan.Node, plan.Started
-	r.readInto(ctx, c, &plan, "Update", &resp.Diagnostics)
-	framework.KeepHAOwned(managed, &plan.Node, &plan.Started, wantNode, wantStarted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// converge brings the existing VM from prior to plan: configuration keys
-// and devices in one digest-guarded change, grown disks, a migration when
-// the node changes, then the run state. For an HA-managed VM (the result)
-// HA owns node and run state (framework/guest_ha.go): a changed node is a
-// migration through HA, and the run state is left to HA.
-func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *vmModel, action string, diags *diag.Diagnostics) (haManaged bool) {
-	vmid := int(prior.VMID.ValueInt64())
-	fail := func(format string, args ...any) {
-		diags.AddError("Unable to "+action+" VM", fmt.Sprintf("VM %d: ", vmid)+fmt.Sprintf(format, args...))
+// change is the change that brings the existing VM from prior to plan,
+// for guest.Converge to run: configuration keys and devices in one
+// digest-guarded change, grown disks, the pool, the node, the run state.
+func (r *vmResource) change(ctx context.Context, plan, prior *vmModel, action string, diags *diag.Diagnostics) guest.Change {
+	return guest.Change{
+		Kind: pve.QEMU,
+		VMID: int(prior.VMID.ValueInt64()),
+		Config: func(current *pve.GuestConfig) (guest.ConfigChange, error) {
+			return configChange(ctx, plan, prior, current, diags)
+		},
+		Pool:           plan.Pool.ValueString(),
+		PriorPool:      prior.Pool.ValueString(),
+		Node:           plan.Node,
+		PriorNode:      prior.Node,
+		Started:        plan.Started.ValueBool(),
+		RebootOnChange: plan.RebootOnChange.ValueBool(),
+		Action:         action,
 	}
-	guest, err := c.FindGuest(ctx, vmid)
-	if err != nil {
-		fail("%s", err)
-		return
-	}
-	if haManaged, err = framework.GuestHAManaged(ctx, c, pve.QEMU, vmid); err != nil {
-		fail("%s", err)
-		return
-	}
-	// The configuration changes first, on the node the VM is on: ejecting a
-	// local ISO, say, is what lets the migration go ahead.
-	node := guest.Node
-	current, err := c.GuestConfig(ctx, pve.QEMU, node, vmid, false)
-	if err != nil {
-		fail("%s", err)
-		return
-	}
-	p := url.Values{"digest": {current.Digest}}
+}
+
+// configChange is the VM's configuration change against its current
+// configuration: keys and devices that differ, and the disks that grow.
+func configChange(ctx context.Context, plan, prior *vmModel, current *pve.GuestConfig, diags *diag.Diagnostics) (guest.ConfigChange, error) {
+	p := url.Values{}
 	configParams(ctx, plan, prior, p, diags)
-	var resizes [][2]string
+	var resizes []guest.Resize
 	planDisks, priorDisks := plan.disks(ctx, diags), prior.disks(ctx, diags)
-	for slot, disk := range planDisks {
+	for _, slot := range slices.Sorted(maps.Keys(planDisks)) {
+		disk := planDisks[slot]
 		old, exists := priorDisks[slot]
 		if !exists {
 			p.Set(slot, disk.createValue())
 			continue
 		}
 		if disk.Size.ValueInt64() > old.Size.ValueInt64() {
-			resizes = append(resizes, [2]string{slot, fmt.Sprintf("%dG", disk.Size.ValueInt64())})
+			resizes = append(resizes, guest.Resize{Disk: slot, Size: fmt.Sprintf("%dG", disk.Size.ValueInt64())})
 		}
 		if !sameDiskOptions(disk, old) {
 			value, err := disk.updateValue(current.Values[slot])
 			if err != nil {
-				fail("%s: %s", slot, err)
-				return
+				return guest.ConfigChange{}, fmt.Errorf("%s: %w", slot, err)
 			}
 			p.Set(slot, value)
 		}
 	}
 	if managed(plan.Disks) {
-		for slot := range priorDisks {
+		for _, slot := range slices.Sorted(maps.Keys(priorDisks)) {
 			if _, kept := planDisks[slot]; !kept {
 				p.Add("delete", slot)
 			}
@@ -577,81 +524,7 @@ func (r *vmResource) converge(ctx context.Context, c *pve.Client, plan, prior *v
 	deviceParams(elements[usbModel](ctx, plan.USB, diags), elements[usbModel](ctx, prior.USB, diags), managed(plan.USB), p)
 	deviceParams(elements[hostPCIModel](ctx, plan.HostPCI, diags), elements[hostPCIModel](ctx, prior.HostPCI, diags),
 		managed(plan.HostPCI), p)
-	if diags.HasError() {
-		return
-	}
-	if err := framework.ApplyGuestConfig(ctx, c, pve.QEMU, node, vmid, p, diags); err != nil {
-		fail("%s", err)
-		return
-	}
-	if plan.Pool.ValueString() != prior.Pool.ValueString() {
-		if err := c.SetGuestPool(ctx, vmid, prior.Pool.ValueString(), plan.Pool.ValueString()); err != nil {
-			fail("%s", err)
-			return
-		}
-	}
-	for _, rz := range resizes {
-		if err := c.ResizeGuestDisk(ctx, pve.QEMU, node, vmid, rz[0], rz[1]); err != nil {
-			fail("growing %s to %s: %s", rz[0], rz[1], err)
-			return
-		}
-	}
-	switch target := plan.Node.ValueString(); {
-	case target == node:
-	case haManaged && plan.Node.Equal(prior.Node):
-		// HA placed it elsewhere (failover, HA migration): not moved back
-	case haManaged:
-		if err := framework.MigrateThroughHA(ctx, c, pve.QEMU, node, vmid, target, guest.Status == "running"); err != nil {
-			fail("migrating from %s to %s through HA: %s", node, target, err)
-			return
-		}
-		node = target
-	default:
-		if _, err := c.MigrateGuest(ctx, pve.QEMU, node, vmid, target, guest.Status == "running"); err != nil {
-			fail("migrating from %s to %s: %s", node, target, err)
-			return
-		}
-		node = target
-	}
-	r.applyRunState(ctx, c, node, vmid, plan, haManaged, diags)
-	return haManaged
-}
-
-// applyRunState starts or stops the VM as planned (unless HA manages it),
-// and deals with changes that wait for the next start: a reboot with
-// reboot_on_change, else a warning that names them.
-func (r *vmResource) applyRunState(ctx context.Context, c *pve.Client, node string, vmid int, plan *vmModel, haManaged bool, diags *diag.Diagnostics) {
-	var running bool
-	var err error
-	if haManaged {
-		running, err = framework.GuestRunning(ctx, c, pve.QEMU, node, vmid)
-	} else {
-		running, err = framework.SetRunState(ctx, c, pve.QEMU, node, vmid, plan.Started.ValueBool(), diags)
-	}
-	if err != nil {
-		diags.AddError("Unable to Update VM", fmt.Sprintf("VM %d: %s", vmid, err))
-		return
-	}
-	if !running {
-		return
-	}
-	keys, err := framework.PendingKeys(ctx, c, pve.QEMU, node, vmid)
-	if err != nil {
-		diags.AddError("Unable to Update VM", err.Error())
-		return
-	}
-	if len(keys) == 0 {
-		return
-	}
-	if plan.RebootOnChange.ValueBool() {
-		if _, err := c.GuestAction(ctx, pve.QEMU, node, vmid, "reboot", nil); err != nil {
-			diags.AddError("Unable to Reboot VM", err.Error())
-		}
-		return
-	}
-	diags.AddWarning("VM Needs a Reboot",
-		fmt.Sprintf("VM %d runs with its old %s; the change takes effect at its next start. Set reboot_on_change = true to reboot it on such changes.",
-			vmid, strings.Join(keys, ", ")))
+	return guest.ConfigChange{Params: p, Resizes: resizes}, nil
 }
 
 func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -665,17 +538,10 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	resp.Diagnostics.Append(d...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	framework.DeleteGuest(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()),
-		framework.GuestDeleteOptions{DestroyUnreferencedDisks: state.DestroyUnrefd.ValueBool() || state.DestroyUnrefd.IsNull()}, &resp.Diagnostics)
+	guest.Delete(ctx, c, pve.QEMU, int(state.VMID.ValueInt64()),
+		guest.DeleteOptions{DestroyUnreferencedDisks: guest.DestroyUnreferenced(state.DestroyUnrefd)}, &resp.Diagnostics)
 }
 
 func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	vmid, err := framework.GuestImportID(req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), vmid)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("started"), true)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("destroy_unreferenced_disks"), true)...)
+	guest.ImportState(ctx, req, resp)
 }

@@ -382,7 +382,12 @@ func (p *PVE) Faults() *Faults { return p.faults }
 // unknown paths count under their literal path.
 func (p *PVE) Requests() map[string]int { return p.lab.stats.Snapshot() }
 
-// ResetRequests zeroes the request counters.
+// RequestLog returns the lab's last API requests (sim.RequestLogSize), in
+// the order they came, each as "METHOD /path/template" (as Requests counts
+// them).
+func (p *PVE) RequestLog() []string { return p.lab.stats.Log() }
+
+// ResetRequests zeroes the request counters and empties the request log.
 func (p *PVE) ResetRequests() { p.lab.stats.Reset() }
 
 // StopNode powers a node off: its endpoint refuses connections, it leaves

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -67,12 +68,17 @@ func SplitPath(p string) []string {
 	return segs
 }
 
-// RequestStats counts requests per "METHOD /template". The zero value is
-// ready to use; it is safe for concurrent use.
+// RequestStats counts requests per "METHOD /template", and keeps the
+// last RequestLogSize keys in the order they came. The zero value is ready
+// to use; it is safe for concurrent use.
 type RequestStats struct {
 	mu     sync.Mutex
 	counts map[string]int
+	log    []string
 }
+
+// RequestLogSize is how many requests RequestStats.Log keeps.
+const RequestLogSize = 4096
 
 // Inc counts one request under key.
 func (s *RequestStats) Inc(key string) {
@@ -82,6 +88,18 @@ func (s *RequestStats) Inc(key string) {
 		s.counts = map[string]int{}
 	}
 	s.counts[key]++
+	if len(s.log) == RequestLogSize {
+		s.log = append(s.log[:0:0], s.log[RequestLogSize/2:]...)
+	}
+	s.log = append(s.log, key)
+}
+
+// Log returns the keys of the last requests (up to RequestLogSize), oldest
+// first.
+func (s *RequestStats) Log() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
 }
 
 // Snapshot returns a copy of the counts.
@@ -97,5 +115,6 @@ func (s *RequestStats) Snapshot() map[string]int {
 func (s *RequestStats) Reset() {
 	s.mu.Lock()
 	s.counts = nil
+	s.log = nil
 	s.mu.Unlock()
 }

@@ -1,4 +1,4 @@
-package framework
+package guest
 
 import (
 	"context"
@@ -35,9 +35,9 @@ import (
 // Once the HA resource is gone (or ignored), both attributes are the
 // guest's own again.
 
-// GuestHAManaged reports whether HA manages the guest (PVE's
+// HAManaged reports whether HA manages the guest (PVE's
 // vm_is_ha_managed).
-func GuestHAManaged(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid int) (bool, error) {
+func HAManaged(ctx context.Context, c Client, kind pve.GuestKind, vmid int) (bool, error) {
 	return c.GuestHAManaged(ctx, kind, vmid)
 }
 
@@ -58,7 +58,7 @@ func KeepHAOwned(managed bool, node *types.String, started *types.Bool, priorNod
 
 // CheckHAOwnedPlan refuses, at plan time, a change of `started` for a guest
 // that HA manages. It asks PVE only when `started` changes.
-func CheckHAOwnedPlan(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid int, plan, state types.Bool, diags *diag.Diagnostics) {
+func CheckHAOwnedPlan(ctx context.Context, c Client, kind pve.GuestKind, vmid int, plan, state types.Bool, diags *diag.Diagnostics) {
 	if plan.IsUnknown() || plan.IsNull() || plan.Equal(state) {
 		return
 	}
@@ -78,15 +78,15 @@ func CheckHAOwnedPlan(ctx context.Context, c *pve.Client, kind pve.GuestKind, vm
 // MigrateThroughHA migrates an HA-managed guest: PVE turns the migration
 // into a request to HA (an hamigrate task that ends at once), so it then
 // waits until HA has moved the guest to target.
-func MigrateThroughHA(ctx context.Context, c *pve.Client, kind pve.GuestKind, node string, vmid int, target string, running bool) error {
+func MigrateThroughHA(ctx context.Context, c Client, kind pve.GuestKind, node string, vmid int, target string, running bool) error {
 	if _, err := c.MigrateGuest(ctx, kind, node, vmid, target, running); err != nil {
 		return err
 	}
 	return c.WaitHAMigration(ctx, pve.HASID(kind, vmid), target)
 }
 
-// GuestRunning reports whether the guest runs, from its live status.
-func GuestRunning(ctx context.Context, c *pve.Client, kind pve.GuestKind, node string, vmid int) (bool, error) {
+// isRunning reports whether the guest runs, from its live status.
+func isRunning(ctx context.Context, c Client, kind pve.GuestKind, node string, vmid int) (bool, error) {
 	st, err := c.GuestCurrentStatus(ctx, kind, node, vmid)
 	if err != nil {
 		return false, err
@@ -94,18 +94,18 @@ func GuestRunning(ctx context.Context, c *pve.Client, kind pve.GuestKind, node s
 	return st.Status == "running", nil
 }
 
-// WaitGuestStopped waits until the guest no longer runs: at once after a
+// waitStopped waits until the guest no longer runs: at once after a
 // stop task, rounds later when the guest is HA-managed and the stop was an
 // hastop (a request to HA). HA may move the guest meanwhile, so it is
 // looked up each time.
-func WaitGuestStopped(ctx context.Context, c *pve.Client, kind pve.GuestKind, vmid int) error {
+func waitStopped(ctx context.Context, c Client, kind pve.GuestKind, vmid int) error {
 	wait := pve.HAPollInterval / 4
 	for {
 		guest, err := c.FindGuest(ctx, vmid)
 		if err != nil {
 			return err
 		}
-		running, err := GuestRunning(ctx, c, kind, guest.Node, vmid)
+		running, err := isRunning(ctx, c, kind, guest.Node, vmid)
 		if err != nil || !running {
 			return err
 		}

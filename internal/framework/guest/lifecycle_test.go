@@ -1,19 +1,19 @@
-package framework
+package guest
 
 import (
 	"net/url"
 	"testing"
 )
 
-func TestGuestImportID(t *testing.T) {
+func TestImportID(t *testing.T) {
 	for id, want := range map[string]int64{"100": 100, "pve1/100": 100, "pve2/999999999": 999999999} {
-		if got, err := GuestImportID(id); err != nil || got != want {
-			t.Errorf("GuestImportID(%q) = %d, %v; want %d", id, got, err, want)
+		if got, err := ImportID(id); err != nil || got != want {
+			t.Errorf("ImportID(%q) = %d, %v; want %d", id, got, err, want)
 		}
 	}
 	for _, id := range []string{"", "99", "pve1/", "pve1/abc", "abc"} {
-		if _, err := GuestImportID(id); err == nil {
-			t.Errorf("GuestImportID(%q) should fail", id)
+		if _, err := ImportID(id); err == nil {
+			t.Errorf("ImportID(%q) should fail", id)
 		}
 	}
 }

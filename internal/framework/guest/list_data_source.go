@@ -1,4 +1,4 @@
-package framework
+package guest
 
 import (
 	"context"
@@ -12,21 +12,22 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
 var _ datasource.DataSourceWithConfigure = (*guestListDataSource)(nil)
 
-// NewGuestListDataSource returns the list data source of one kind of
+// NewListDataSource returns the list data source of one kind of
 // guest: pve_vms or pve_containers. Both read /cluster/resources and
 // filter it the same way.
-func NewGuestListDataSource(kind pve.GuestKind) datasource.DataSource {
+func NewListDataSource(kind pve.GuestKind) datasource.DataSource {
 	return &guestListDataSource{kind: kind}
 }
 
 type guestListDataSource struct {
 	kind pve.GuestKind
-	data *ProviderData
+	data *framework.ProviderData
 }
 
 type guestFilterModel struct {
@@ -72,7 +73,7 @@ func (d *guestListDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 			"node": schema.StringAttribute{
 				Description: "Only " + nouns + " on this node.",
 				Optional:    true,
-				Validators:  []validator.String{StringCheck("must be a node name", pve.CheckNodeName)},
+				Validators:  []validator.String{framework.StringCheck("must be a node name", pve.CheckNodeName)},
 			},
 			"tag":        schema.StringAttribute{Description: "Only " + nouns + " with this tag.", Optional: true},
 			"name_regex": schema.StringAttribute{Description: "Only " + nouns + " whose " + name + " matches this regular expression (Go syntax).", Optional: true},
@@ -95,7 +96,7 @@ func (d *guestListDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 }
 
 func (d *guestListDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.data = ConfigureData(req.ProviderData, &resp.Diagnostics)
+	d.data = framework.ConfigureData(req.ProviderData, &resp.Diagnostics)
 	d.data.RequirePVE(&resp.Diagnostics)
 }
 
