@@ -18,12 +18,13 @@ func main() {
 	dist := flag.String("dist", "dist", "GoReleaser's output folder")
 	ceph := flag.String("ceph", "", "the ceph build's folder (scripts/release-ceph.sh); empty skips it")
 	unsigned := flag.Bool("unsigned", false, "do not require the checksum files' signatures")
+	manifest := flag.String("manifest", "terraform-registry-manifest.json", "the file uploaded as the manifest when -dist has none")
 	flag.Parse()
 	if *version == "" {
 		fmt.Fprintln(os.Stderr, "release-check: -version is required")
 		os.Exit(2)
 	}
-	opts := release.Options{Signed: !*unsigned}
+	opts := release.Options{Signed: !*unsigned, Manifest: *manifest}
 	failed := false
 	if err := release.CheckRegistry(*dist, *version, opts); err != nil {
 		fmt.Fprintf(os.Stderr, "release-check: %s:\n%v\n", *dist, err)

@@ -63,6 +63,10 @@ type Options struct {
 	ModulePath string
 	// Signed requires the checksum files' detached signatures (.sig).
 	Signed bool
+	// Manifest is the file uploaded as the manifest when it is not in the
+	// release folder: GoReleaser checksums and uploads
+	// terraform-registry-manifest.json in place (extra_files).
+	Manifest string
 }
 
 func (o Options) modulePath() string {
@@ -98,7 +102,12 @@ func CheckRegistry(dir, version string, opts Options) error {
 		switch m := platformRE.FindStringSubmatch(s.name); {
 		case s.name == ManifestName(version):
 			manifests++
-			errs = append(errs, checkManifest(filepath.Join(dir, s.name)))
+			path := filepath.Join(dir, s.name)
+			if _, err := os.Stat(path); err != nil && opts.Manifest != "" {
+				path = opts.Manifest
+			}
+			errs = append(errs, checkManifest(path), s.verifyFile(path))
+			continue
 		case m != nil:
 			archives++
 			if !slices.Contains(registryOS, m[1]) || !slices.Contains(registryArch, m[2]) {
@@ -170,8 +179,11 @@ type sum struct {
 }
 
 // verify checks that the file the line names is in dir with that digest.
-func (s sum) verify(dir string) error {
-	f, err := os.Open(filepath.Join(dir, s.name))
+func (s sum) verify(dir string) error { return s.verifyFile(filepath.Join(dir, s.name)) }
+
+// verifyFile checks that the file at path has the line's digest.
+func (s sum) verifyFile(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("%s is listed but not there: %w", s.name, err)
 	}
@@ -227,10 +239,10 @@ func checkManifest(path string) error {
 		} `json:"metadata"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return fmt.Errorf("the manifest %s: %w", filepath.Base(path), err)
 	}
 	if m.Version != 1 || !slices.Equal(m.Metadata.ProtocolVersions, []string{"6.0"}) {
-		return fmt.Errorf("%s: version %d, protocol_versions %v; want version 1 and [6.0]", filepath.Base(path), m.Version, m.Metadata.ProtocolVersions)
+		return fmt.Errorf("the manifest %s: version %d, protocol_versions %v; want version 1 and [6.0]", filepath.Base(path), m.Version, m.Metadata.ProtocolVersions)
 	}
 	return nil
 }
