@@ -12,7 +12,8 @@
 # files). Users install the zip through a filesystem mirror (README.md, "The
 # ceph build").
 #
-# Usage: release-ceph.sh VERSION OUT
+# Usage: release-ceph.sh VERSION OUT [IS_SNAPSHOT]
+#   IS_SNAPSHOT "true" (GoReleaser's .IsSnapshot) allows no signing key.
 set -eu
 version=${1:?usage: release-ceph.sh VERSION OUT}
 out=${2:?usage: release-ceph.sh VERSION OUT}
@@ -36,7 +37,10 @@ sums="${name}_${version}_ceph_checksums.txt"
 (cd "$out" && sha256sum "$zip" > "$sums")
 if [ -n "${GPG_FINGERPRINT:-}" ]; then
 	gpg --batch --yes --local-user "$GPG_FINGERPRINT" --output "$out/$sums.sig" --detach-sign "$out/$sums"
+elif [ "${3:-false}" = true ]; then
+	echo "release-ceph.sh: GPG_FINGERPRINT is not set: $sums of this snapshot is not signed" >&2
 else
-	echo "release-ceph.sh: GPG_FINGERPRINT is not set: $sums is not signed" >&2
+	echo "release-ceph.sh: GPG_FINGERPRINT is not set: a release signs $sums" >&2
+	exit 1
 fi
 ls -l "$out"
