@@ -261,3 +261,28 @@ func TestCheckCeph(t *testing.T) {
 		t.Fatalf("CheckCeph: %v, want an error naming the ceph archives' form", err)
 	}
 }
+
+// GoReleaser checksums and uploads the manifest from the repository
+// (checksum.extra_files), so it is not in dist/: Options.Manifest names it.
+func TestCheckRegistry_manifestBesideDist(t *testing.T) {
+	dir := goodDist(t)
+	elsewhere := filepath.Join(t.TempDir(), "terraform-registry-manifest.json")
+	if err := os.Rename(filepath.Join(dir, ManifestName(testVersion)), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckRegistry(dir, testVersion, testOpts); err == nil || !strings.Contains(err.Error(), ManifestName(testVersion)) {
+		t.Fatalf("without Options.Manifest: %v, want an error naming the manifest", err)
+	}
+	opts := testOpts
+	opts.Manifest = elsewhere
+	if err := CheckRegistry(dir, testVersion, opts); err != nil {
+		t.Fatalf("with Options.Manifest: %v", err)
+	}
+	// The file there must be the one the checksum file lists.
+	if err := os.WriteFile(elsewhere, []byte(`{"version":1,"metadata":{"protocol_versions":["6.0"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckRegistry(dir, testVersion, opts); err == nil || !strings.Contains(err.Error(), "the checksum file says") {
+		t.Fatalf("another manifest: %v, want a digest mismatch", err)
+	}
+}
