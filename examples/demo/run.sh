@@ -9,11 +9,16 @@
 # newcomer should see the same init/apply a real user runs.
 #
 # Called by `make demo`, which sets TOFU (the OpenTofu binary) and
-# PROVIDER_DIR (the folder holding terraform-provider-pve).
+# PROVIDER_DIR (the folder holding terraform-provider-pve). TF_CLI, when
+# set, names the CLI to run instead: OpenTofu or Terraform (make test runs
+# the demo with Terraform too, TF_CLI=$(command -v terraform)).
 set -euo pipefail
 
-: "${TOFU:?set TOFU to the OpenTofu binary (make demo does)}"
+CLI=${TF_CLI:-${TOFU:-}}
+: "${CLI:?set TOFU (or TF_CLI) to the OpenTofu or Terraform binary (make demo does)}"
 : "${PROVIDER_DIR:?set PROVIDER_DIR to the folder of the built provider (make demo does)}"
+# What the CLI calls itself: tofu or terraform.
+name=$(basename "$CLI")
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -82,33 +87,38 @@ export TF_VAR_mirrors="{\"debian_cd\":\"$PVE_LAB_FILES_URL\",\"proxmox_images\":
 echo "    downloads from the lab's mirror at $PVE_LAB_FILES_URL (the nodes' local storage starts empty)"
 
 # The built provider, laid out as a registry release of version 0.1.0 (any
-# version would do: the demo sets no constraint).
+# version would do: the demo sets no constraint), under both registries'
+# hostnames: "hcilab/pve" is registry.opentofu.org/hcilab/pve to OpenTofu
+# and registry.terraform.io/hcilab/pve to Terraform.
 platform="$(go env GOOS)_$(go env GOARCH)"
-plugins="$work/plugins/registry.opentofu.org/hcilab/pve/0.1.0/$platform"
-mkdir -p "$plugins"
-cp "$PROVIDER_DIR/terraform-provider-pve" "$plugins/terraform-provider-pve_v0.1.0"
+for host in registry.opentofu.org registry.terraform.io; do
+  plugins="$work/plugins/$host/hcilab/pve/0.1.0/$platform"
+  mkdir -p "$plugins"
+  cp "$PROVIDER_DIR/terraform-provider-pve" "$plugins/terraform-provider-pve_v0.1.0"
+done
 # An empty CLI configuration: the machine's may name a file that is missing.
 : > "$work/tfrc"
 export TF_CLI_CONFIG_FILE="$work/tfrc"
-export TF_IN_AUTOMATION=1
+export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+echo "    $("$CLI" version | head -n 1) ($CLI)"
 
 mkdir -p "$work/demo"
 cp "$here"/*.tf "$work/demo/"
 cd "$work/demo"
 
-echo "==> tofu init"
-"$TOFU" init -input=false -no-color -plugin-dir="$work/plugins" >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+echo "==> $name init"
+"$CLI" init -input=false -no-color -plugin-dir="$work/plugins" >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
 grep -E "Installed|has been successfully initialized" "$work/init.log" | sed 's/^/    /' 
-echo "==> tofu apply"
-"$TOFU" apply -auto-approve -input=false -no-color
-echo "==> tofu plan (must be empty: what was applied reads back as configured)"
+echo "==> $name apply"
+"$CLI" apply -auto-approve -input=false -no-color
+echo "==> $name plan (must be empty: what was applied reads back as configured)"
 rc=0
-"$TOFU" plan -detailed-exitcode -input=false -no-color >"$work/plan.log" 2>&1 || rc=$?
+"$CLI" plan -detailed-exitcode -input=false -no-color >"$work/plan.log" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ]; then cat "$work/plan.log" >&2; echo "the plan after apply is not empty (exit $rc)" >&2; exit 1; fi
 grep -E "^No changes" "$work/plan.log" | sed 's/^/    /'
 echo "==> outputs"
-"$TOFU" output -no-color
-echo "==> tofu destroy"
-"$TOFU" destroy -auto-approve -input=false -no-color >"$work/destroy.log" 2>&1 || { cat "$work/destroy.log" >&2; exit 1; }
+"$CLI" output -no-color
+echo "==> $name destroy"
+"$CLI" destroy -auto-approve -input=false -no-color >"$work/destroy.log" 2>&1 || { cat "$work/destroy.log" >&2; exit 1; }
 tail -n 1 "$work/destroy.log" | sed 's/^/    /'
 echo "==> done: the lab stops now"
