@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/privileges"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
@@ -23,6 +24,7 @@ func StartPBS(t *testing.T, lab *testlab.Lab) *pbssim.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	checkRoutesAtCleanup(t, privileges.PBS, s.Requests)
 	return s
 }
 
