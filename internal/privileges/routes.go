@@ -39,6 +39,9 @@ type Type struct {
 	Kind    Kind    // resource or data source
 	Backend Backend // the API it calls
 	Routes  []Route
+	// Note says whose credentials the routes are called with when they
+	// are not the provider's.
+	Note string
 }
 
 // Kind is a type's kind; pve_vm is both a resource and a data source.
@@ -154,52 +157,59 @@ var cephPoolRoutes = []Route{
 // The BMC types (Redfish) and the librados-only Ceph types
 // (pve_ceph_crush_rule, pve_ceph_erasure_code_profile) have none.
 var Types = []Type{
-	{"pve_cluster", Resource, PVE, concat(pveTask, []Route{
+	{Name: "pve_cluster", Kind: Resource, Backend: PVE, Routes: concat(pveTask, []Route{
 		get("/cluster/status"), get("/cluster/resources"), get("/nodes"),
 		get("/cluster/config/join"), post("/cluster/config"), post("/cluster/config/join"),
 		del("/cluster/config/nodes/{node}"),
 	})},
-	{"pve_cluster_options", Resource, PVE, []Route{get("/cluster/options"), put("/cluster/options")}},
-	{"pve_cluster_status", DataSource, PVE, []Route{get("/cluster/status"), get("/cluster/config/join"), get("/cluster/config/qdevice")}},
-	{"pve_ha_group", Resource, PVE, haRoutes("groups")},
-	{"pve_ha_resource", Resource, PVE, append(haRoutes("resources"), get("/cluster/ha/status/current"))},
-	{"pve_ha_rule", Resource, PVE, haRoutes("rules")},
-	{"pve_vm", Resource, PVE, append(guestRoutes("qemu"), post("/nodes/{node}/qemu/{vmid}/config"), post("/nodes/{node}/qemu/{vmid}/status/reboot"))},
-	{"pve_vm", DataSource, PVE, []Route{get("/cluster/resources"), get("/nodes/{node}/qemu/{vmid}/status/current"), get("/nodes/{node}/qemu/{vmid}/config")}},
-	{"pve_vms", DataSource, PVE, []Route{get("/cluster/resources"), get("/nodes/{node}/qemu")}},
-	{"pve_container", Resource, PVE, append(guestRoutes("lxc"), post("/nodes/{node}/lxc/{vmid}/status/reboot"))},
-	{"pve_container", DataSource, PVE, []Route{get("/cluster/resources"), get("/nodes/{node}/lxc/{vmid}/status/current"), get("/nodes/{node}/lxc/{vmid}/config")}},
-	{"pve_containers", DataSource, PVE, []Route{get("/cluster/resources"), get("/nodes/{node}/lxc")}},
-	{"pve_pool", Resource, PVE, []Route{get("/pools"), post("/pools"), put("/pools"), del("/pools")}},
-	{"pve_mapping_pci", Resource, PVE, append(mappingRoutes("pci"), get("/nodes/{node}/hardware/pci"))},
-	{"pve_mapping_usb", Resource, PVE, mappingRoutes("usb")},
-	{"pve_node_pci_devices", DataSource, PVE, []Route{get("/nodes/{node}/hardware/pci")}},
-	{"pve_network_bridge", Resource, PVE, networkRoutes},
-	{"pve_network_bond", Resource, PVE, networkRoutes},
-	{"pve_network_vlan", Resource, PVE, networkRoutes},
-	{"pve_network_interfaces", DataSource, PVE, []Route{get("/nodes/{node}/network")}},
-	{"pve_node", DataSource, PVE, []Route{get("/nodes/{node}/status")}},
-	{"pve_nodes", DataSource, PVE, []Route{get("/nodes")}},
-	{"pve_version", DataSource, PVE, []Route{get("/version")}},
-	{"pve_storage_pbs", Resource, PVE, []Route{post("/storage"), get("/storage/{storage}"), put("/storage/{storage}"), del("/storage/{storage}")}},
-	{"pve_storage_content", DataSource, PVE, []Route{get("/nodes/{node}/storage/{storage}/content")}},
-	{"pve_download_file", Resource, PVE, concat(pveTask, []Route{
+	{Name: "pve_cluster_options", Kind: Resource, Backend: PVE, Routes: []Route{get("/cluster/options"), put("/cluster/options")}},
+	{Name: "pve_cluster_status", Kind: DataSource, Backend: PVE, Routes: []Route{get("/cluster/status"), get("/cluster/config/join"), get("/cluster/config/qdevice")}},
+	{Name: "pve_ha_group", Kind: Resource, Backend: PVE, Routes: haRoutes("groups")},
+	{Name: "pve_ha_resource", Kind: Resource, Backend: PVE, Routes: append(haRoutes("resources"), get("/cluster/ha/status/current"))},
+	{Name: "pve_ha_rule", Kind: Resource, Backend: PVE, Routes: haRoutes("rules")},
+	{Name: "pve_vm", Kind: Resource, Backend: PVE, Routes: append(guestRoutes("qemu"), post("/nodes/{node}/qemu/{vmid}/config"), post("/nodes/{node}/qemu/{vmid}/status/reboot"))},
+	{Name: "pve_vm", Kind: DataSource, Backend: PVE, Routes: []Route{get("/cluster/resources"), get("/nodes/{node}/qemu/{vmid}/status/current"), get("/nodes/{node}/qemu/{vmid}/config")}},
+	{Name: "pve_vms", Kind: DataSource, Backend: PVE, Routes: []Route{get("/cluster/resources"), get("/nodes/{node}/qemu")}},
+	{Name: "pve_container", Kind: Resource, Backend: PVE, Routes: append(guestRoutes("lxc"), post("/nodes/{node}/lxc/{vmid}/status/reboot"))},
+	{Name: "pve_container", Kind: DataSource, Backend: PVE, Routes: []Route{get("/cluster/resources"), get("/nodes/{node}/lxc/{vmid}/status/current"), get("/nodes/{node}/lxc/{vmid}/config")}},
+	{Name: "pve_containers", Kind: DataSource, Backend: PVE, Routes: []Route{get("/cluster/resources"), get("/nodes/{node}/lxc")}},
+	{Name: "pve_pool", Kind: Resource, Backend: PVE, Routes: []Route{get("/pools"), post("/pools"), put("/pools"), del("/pools")}},
+	{Name: "pve_mapping_pci", Kind: Resource, Backend: PVE, Routes: append(mappingRoutes("pci"), get("/nodes/{node}/hardware/pci"))},
+	{Name: "pve_mapping_usb", Kind: Resource, Backend: PVE, Routes: mappingRoutes("usb")},
+	{Name: "pve_node_pci_devices", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes/{node}/hardware/pci")}},
+	{Name: "pve_network_bridge", Kind: Resource, Backend: PVE, Routes: networkRoutes},
+	{Name: "pve_network_bond", Kind: Resource, Backend: PVE, Routes: networkRoutes},
+	{Name: "pve_network_vlan", Kind: Resource, Backend: PVE, Routes: networkRoutes},
+	{Name: "pve_network_interfaces", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes/{node}/network")}},
+	{Name: "pve_node", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes/{node}/status")}},
+	{Name: "pve_nodes", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes")}},
+	{Name: "pve_version", Kind: DataSource, Backend: PVE, Routes: []Route{get("/version")}},
+	{Name: "pve_storage_pbs", Kind: Resource, Backend: PVE, Routes: []Route{post("/storage"), get("/storage/{storage}"), put("/storage/{storage}"), del("/storage/{storage}")}},
+	{Name: "pve_storage_content", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes/{node}/storage/{storage}/content")}},
+	{Name: "pve_download_file", Kind: Resource, Backend: PVE, Routes: concat(pveTask, []Route{
 		post("/nodes/{node}/storage/{storage}/download-url"),
 		get("/nodes/{node}/storage/{storage}/content/{volume}"),
 		del("/nodes/{node}/storage/{storage}/content/{volume}"),
 		del("/nodes/{node}/tasks/{upid}"), // StopTask
 	})},
-	{"pve_ceph_pool", Resource, PVE, cephPoolRoutes},
-	{"pve_ceph_pools", DataSource, PVE, []Route{get("/nodes"), get("/nodes/{node}/ceph/pool")}},
-	{"pve_ceph_status", DataSource, PVE, []Route{get("/nodes"), get("/cluster/ceph/status")}},
-	{"pve_pbs_datastore", Resource, PBS, concat(pbsTask, []Route{
+	{Name: "pve_ceph_pool", Kind: Resource, Backend: PVE, Routes: cephPoolRoutes},
+	{Name: "pve_ceph_pools", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes"), get("/nodes/{node}/ceph/pool")}},
+	{Name: "pve_ceph_status", Kind: DataSource, Backend: PVE, Routes: []Route{get("/nodes"), get("/cluster/ceph/status")}},
+	{Name: "pve_storage_pbs", Kind: Resource, Backend: PBS, Routes: []Route{
+		post("/access/ticket"),
+		get("/admin/datastore"),
+		get("/admin/datastore/{store}/status"),
+		get("/admin/datastore/{store}/snapshots"),
+	}, Note: "PVE calls these itself (pve-storage's PBSPlugin: activate_storage, status, list_volumes), as the " +
+		"`username` given to the storage, not with the provider's credentials: that PBS user needs them."},
+	{Name: "pve_pbs_datastore", Kind: Resource, Backend: PBS, Routes: concat(pbsTask, []Route{
 		get("/config/datastore"), post("/config/datastore"),
 		get("/config/datastore/{name}"), put("/config/datastore/{name}"), del("/config/datastore/{name}"),
 	})},
-	{"pve_pbs_namespace", Resource, PBS, []Route{
+	{Name: "pve_pbs_namespace", Kind: Resource, Backend: PBS, Routes: []Route{
 		get("/admin/datastore/{store}/namespace"), post("/admin/datastore/{store}/namespace"), del("/admin/datastore/{store}/namespace"),
 	}},
-	{"pve_pbs_prune_job", Resource, PBS, []Route{
+	{Name: "pve_pbs_prune_job", Kind: Resource, Backend: PBS, Routes: []Route{
 		get("/config/prune"), post("/config/prune"),
 		get("/config/prune/{id}"), put("/config/prune/{id}"), del("/config/prune/{id}"),
 	}},

@@ -94,13 +94,20 @@ How to read it:
 			rows = append(rows, fmt.Sprintf("| `%s %s` | %s |", r.Method, r.Path, cell(text)))
 		}
 		for x := range privs {
-			all[t.Backend][x] = true
 			delete(named, x)
+			if t.Note == "" { // another identity's needs are not the provider's
+				all[t.Backend][x] = true
+			}
 		}
 		for x := range named {
-			allNamed[t.Backend][x] = true
+			if t.Note == "" {
+				allNamed[t.Backend][x] = true
+			}
 		}
 		fmt.Fprintf(&sections, "### %s (%s, %s)\n\n", t.Name, t.Kind, t.Backend)
+		if t.Note != "" {
+			fmt.Fprintf(&sections, "%s\n\n", t.Note)
+		}
 		fmt.Fprintf(&sections, "**Checked:** %s\n\n", listOrNone(privs))
 		if len(named) > 0 {
 			fmt.Fprintf(&sections, "**Named in the schema's text:** %s\n\n", listOrNone(named))
