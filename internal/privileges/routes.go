@@ -215,6 +215,15 @@ var Types = []Type{
 	}},
 }
 
+// CodeChecked are privileges no route's `check` names but that PVE's code
+// checks for what the provider sends, as the schema's text says: creating
+// or cloning a guest with disks needs Datastore.AllocateSpace on their
+// storage (qemu-server's and pve-container's create/clone), and a network
+// device needs SDN.Use on its bridge (PVE 8 and later), and GET /pools
+// lists only the pools the user has Pool.Audit on (pve_pool reads its pool
+// through it). The role of the generated pveum commands includes them.
+var CodeChecked = []string{"Datastore.AllocateSpace", "Pool.Audit", "SDN.Use"}
+
 // Known returns every route listed for backend b (its types' and its
 // connection's), by Key.
 func Known(b Backend) map[string]bool {
