@@ -82,4 +82,8 @@ func TestUnlistedRoutes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "POST /nodes/{node}/qemu/{vmid}/snapshot") {
 		t.Fatalf("unlisted route: got %v", err)
 	}
+	// a route only the tests call is not the provider's
+	if err := unlistedRoutes(privileges.PVE, map[string]int{"POST /nodes/{node}/qemu/{vmid}/template": 1}); err != nil {
+		t.Fatalf("test-only route: %v", err)
+	}
 }

@@ -8,8 +8,9 @@
 //     (TestRoutesExist, against the lab's committed copy of the schemas);
 //   - every request the simulated lab served during a package's acceptance
 //     tests is listed for some type (acctest.Run compares the lab's request
-//     log with Known after the tests), so a new client call without a line
-//     here fails the acceptance tests that exercise it.
+//     log with Known after the tests; the few set-up calls the tests make
+//     themselves are listed there), so a new client call without a line here
+//     fails the acceptance tests that exercise it.
 package privileges
 
 import "sort"
