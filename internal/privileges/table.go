@@ -79,7 +79,9 @@ and the route lists in internal/privileges/routes.go. Do not edit: TestTable fai
 Every route the provider calls, by type, with the permission PVE's or PBS's API schema says it checks
 (the ` + "`permissions`" + ` of each method in the official schema: PVE 9.1.3 and 8.4.2, PBS 4.x). The
 route lists live in ` + "`internal/privileges/routes.go`" + `; the acceptance tests fail when the provider calls
-a route that is not listed there, and a test fails when a listed route is not in the schemas.
+a route that is not listed there, and a test fails when a listed route is not in the schemas. The simulated
+lab the tests run against does not enforce permissions yet: the privileges here come from PVE's and PBS's
+schemas, not from a test with a restricted token.
 
 How to read it:
 
