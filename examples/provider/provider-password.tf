@@ -1,7 +1,6 @@
 # Username and password (a ticket is requested when the provider starts),
 # with the CA that signed the node certificates.
 provider "pve" {
-  alias          = "ticket"
   endpoint       = "https://pve1.example.com:8006"
   username       = "root@pam"
   password       = var.pve_password

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
+	"github.com/hcilab/terraform-provider-pve/internal/privileges"
 	"github.com/hcilab/terraform-provider-pve/internal/provider"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
@@ -119,7 +120,15 @@ func Run(m *testing.M) int {
 			os.Setenv(k, v)
 		}
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 && lab != nil {
+		// Every route the provider called is in the privilege table.
+		if err := unlistedRoutes(privileges.PVE, lab.Requests()); err != nil {
+			fmt.Fprintln(os.Stderr, "acctest:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // prepareCLI points terraform-plugin-testing at the OpenTofu binary that

@@ -5,7 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/hcilab/terraform-provider-pve/internal/privileges"
 )
 
 func TestMain(m *testing.M) {
@@ -66,5 +69,21 @@ func TestPrepareCLI_configFile(t *testing.T) {
 	}
 	if os.Getenv("TF_CLI_CONFIG_FILE") != existing {
 		t.Fatal("an existing CLI configuration file was replaced")
+	}
+}
+
+// TestUnlistedRoutes: a route the lab served that no type lists fails the
+// package's acceptance run, naming the route.
+func TestUnlistedRoutes(t *testing.T) {
+	if err := unlistedRoutes(privileges.PVE, map[string]int{"GET /version": 1, "GET /nodes": 2}); err != nil {
+		t.Fatalf("listed routes: %v", err)
+	}
+	err := unlistedRoutes(privileges.PVE, map[string]int{"GET /version": 1, "POST /nodes/{node}/qemu/{vmid}/snapshot": 1})
+	if err == nil || !strings.Contains(err.Error(), "POST /nodes/{node}/qemu/{vmid}/snapshot") {
+		t.Fatalf("unlisted route: got %v", err)
+	}
+	// a route only the tests call is not the provider's
+	if err := unlistedRoutes(privileges.PVE, map[string]int{"POST /nodes/{node}/qemu/{vmid}/template": 1}); err != nil {
+		t.Fatalf("test-only route: %v", err)
 	}
 }

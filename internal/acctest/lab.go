@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/privileges"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/cephlab"
 )
@@ -18,6 +19,7 @@ func StartLab(t *testing.T, opts testlab.Options) *testlab.Lab {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = lab.Close() })
+	checkRoutesAtCleanup(t, privileges.PVE, lab.Requests)
 	return lab
 }
 

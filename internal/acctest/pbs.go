@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hcilab/terraform-provider-pve/internal/privileges"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/sim"
@@ -25,6 +26,7 @@ func StartPBS(t *testing.T, lab *testlab.Lab) *pbssim.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	checkRoutesAtCleanup(t, privileges.PBS, s.Requests)
 	return s
 }
 

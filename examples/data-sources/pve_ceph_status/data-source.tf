@@ -1,4 +1,5 @@
-# Needs the ceph (librados) build and the provider's ceph {} block.
+# Through PVE's API of a PVE-managed Ceph cluster; with the provider's ceph {} block in the
+# ceph (librados) build, straight from the monitors.
 data "pve_ceph_status" "this" {}
 
 output "ceph" {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -16,6 +17,8 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/redfish"
 )
+
+var _ resource.ResourceWithImportState = (*bootOverrideResource)(nil)
 
 // NewBootOverrideResource returns the pve_bmc_boot_override resource.
 func NewBootOverrideResource() resource.Resource {
@@ -49,7 +52,8 @@ func (r *bootOverrideResource) Schema(_ context.Context, _ resource.SchemaReques
 		Description: "A server's boot source override (boot once from the installer CD, say), optionally applied at once " +
 			"with a reset. A `Once` override the server has used (the BMC then reports it `Disabled`) is not a diff: " +
 			"it did what it was for, and applying it again would boot the installer again. Destroying it disables a " +
-			"`Continuous` override.",
+			"`Continuous` override. Import with `<BMC endpoint>` or `<BMC endpoint>#<system id>`: the override the BMC " +
+			"reports now (one the server has used imports as `Disabled`); `mode` and `reset_after` are not read back.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "`<BMC endpoint>#<system id>`.",
@@ -151,5 +155,20 @@ func (r *bootOverrideResource) Delete(ctx context.Context, req resource.DeleteRe
 	})
 	if err != nil {
 		addError(&resp.Diagnostics, "Unable to Disable Boot Override", err)
+	}
+}
+
+// ImportState takes "<BMC endpoint>" or "<BMC endpoint>#<system id>"; the
+// BMC's credentials come from the provider's bmc {} block. Read then fills
+// the override the BMC reports.
+func (r *bootOverrideResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	endpoint, system, err := parseImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("bmc").AtName("endpoint"), endpoint)...)
+	if system != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("system_id"), system)...)
 	}
 }

@@ -27,3 +27,21 @@ func TestNormalPower(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMediaImportID(t *testing.T) {
+	for id, want := range map[string][3]string{
+		"https://10.0.0.101#1#CD1":                                      {"https://10.0.0.101", "1", "CD1"},
+		"https://10.0.0.101/##CD1":                                      {"https://10.0.0.101", "", "CD1"},
+		"https://bmc1.example.com:8443#System.Embedded.1#RemovableDisk": {"https://bmc1.example.com:8443", "System.Embedded.1", "RemovableDisk"},
+	} {
+		ep, sys, slot, err := parseMediaImportID(id)
+		if err != nil || ep != want[0] || sys != want[1] || slot != want[2] {
+			t.Errorf("parseMediaImportID(%q) = %q, %q, %q, %v; want %q", id, ep, sys, slot, err, want)
+		}
+	}
+	for _, id := range []string{"https://10.0.0.101", "https://10.0.0.101#1", "https://10.0.0.101#1#", "10.0.0.101#1#CD1", "https://a#b#c#d"} {
+		if _, _, _, err := parseMediaImportID(id); err == nil {
+			t.Errorf("parseMediaImportID(%q) should fail", id)
+		}
+	}
+}

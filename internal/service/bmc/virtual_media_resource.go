@@ -22,6 +22,8 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/redfish"
 )
 
+var _ resource.ResourceWithImportState = (*virtualMediaResource)(nil)
+
 // NewVirtualMediaResource returns the pve_bmc_virtual_media resource.
 func NewVirtualMediaResource() resource.Resource {
 	return &virtualMediaResource{}
@@ -59,7 +61,10 @@ func (r *virtualMediaResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		Description: "An image (the PVE installer ISO, say) inserted into one of a server's virtual media slots through " +
 			"its BMC: inserted on create, ejected on destroy, ejected and inserted again on change. An image ejected " +
 			"out of band shows as a diff. Works whether the BMC keeps virtual media under the system or under its " +
-			"manager, with the InsertMedia action or by PATCH where the BMC has no action.",
+			"manager, with the InsertMedia action or by PATCH where the BMC has no action. Import with " +
+			"`<BMC endpoint>#<system id>#<slot>` (the `id`; leave the system id empty, `<BMC endpoint>##<slot>`, for " +
+			"the BMC's only system): the image the slot holds; `write_protected`, `transfer_protocol` and the image " +
+			"credentials are not read back.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "`<BMC endpoint>#<system id>#<slot>`.",
@@ -265,4 +270,34 @@ func (r *virtualMediaResource) Delete(ctx context.Context, req resource.DeleteRe
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r.eject(ctx, &state, &resp.Diagnostics)
+}
+
+// ImportState takes "<BMC endpoint>#<system id>#<slot>" (the system id may
+// be empty: the BMC's only system); the BMC's credentials come from the
+// provider's bmc {} block. Read then fills the image the slot holds.
+func (r *virtualMediaResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	endpoint, system, slot, err := parseMediaImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("bmc").AtName("endpoint"), endpoint)...)
+	if system != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("system_id"), system)...)
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("slot"), slot)...)
+}
+
+// mediaImportIDRE is "<endpoint>#<system id>#<slot>", the system id
+// possibly empty.
+var mediaImportIDRE = regexp.MustCompile(`^(https?://[^#\s]+?)/?#([^#\s]*)#([^#\s]+)$`)
+
+// parseMediaImportID splits a virtual media import ID.
+func parseMediaImportID(id string) (endpoint, system, slot string, err error) {
+	m := mediaImportIDRE.FindStringSubmatch(id)
+	if m == nil {
+		return "", "", "", fmt.Errorf("expected <BMC endpoint>#<system id>#<slot>, e.g. https://10.0.0.101#1#CD1 "+
+			"(or https://10.0.0.101##CD1 for the BMC's only system), got %q", id)
+	}
+	return m[1], m[2], m[3], nil
 }

@@ -87,7 +87,9 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	resp.Schema = schema.Schema{
 		Description: "A PVE cluster made of standalone nodes: created on `first_node` (`POST /cluster/config`), then " +
 			"every other node joins it through its own API (`POST /cluster/config/join`), one after the other. A node " +
-			"added to `nodes` later joins; a node removed is deleted from the cluster once it is shut down. PVE has no " +
+			"added to `nodes` later joins. A node dropped from `nodes` is removed from the cluster (PVE's `delnode`) only " +
+			"when `remove_nodes` names it (otherwise the plan fails), and only when it is shut down: an online node, or the " +
+			"node the provider talks to, fails the apply rather than being waited for. PVE has no " +
 			"way to dissolve a cluster: destroying this resource is refused unless `allow_destroy = true`, and then " +
 			"only forgets it. Import by cluster name (through the provider's endpoint, which must be a member).",
 		Attributes: map[string]schema.Attribute{
@@ -165,7 +167,8 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"remove_nodes": schema.SetAttribute{
 				Description: "Nodes this configuration lets an apply remove from the cluster. A node that is no longer a key of " +
-					"`nodes` is deleted from the cluster (PVE's `delnode`) once it is shut down, but only if it is listed here: " +
+					"`nodes` is deleted from the cluster (PVE's `delnode`) only if it is listed here, and only when it is shut down " +
+					"(the apply fails on a node that is still online, without waiting): " +
 					"PVE forgets a removed node for good, and it needs a reinstall to join again, so a key dropped by mistake " +
 					"(a typo, a node in maintenance) must not do it. The plan names every node it removes.",
 				Optional:    true,
@@ -200,7 +203,7 @@ func (r *clusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: keepInt,
 			},
 			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Update: true},
-				"How long creating the cluster and joining nodes may take, waiting for nodes that are still booting. Defaults: 30m each."),
+				"Create covers creating the cluster and joining its first nodes, update joining (and, with `remove_nodes`, removing) nodes later; both wait for nodes that are still booting. Defaults: 30m each."),
 		},
 	}
 }

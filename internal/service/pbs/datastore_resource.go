@@ -167,7 +167,7 @@ func (r *datastoreResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Optional:    true,
 			},
 			"timeouts": framework.Timeouts(ctx, timeouts.Opts{Create: true, Delete: true},
-				"Default 20m each: how long PBS's create and delete workers may run."),
+				"Defaults: 20m each (PBS's create and delete workers)."),
 		},
 		Blocks: map[string]schema.Block{
 			"notify": schema.SingleNestedBlock{
