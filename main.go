@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 	"github.com/hcilab/terraform-provider-pve/internal/provider"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
@@ -27,6 +28,11 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
+	if !debug {
+		// The CLI started the provider: build no log line below the level
+		// it shows (apiclient.AlignPluginLogLevels).
+		apiclient.AlignPluginLogLevels("TF_LOG_PROVIDER_PVE")
+	}
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/hcilab/pve",
