@@ -96,6 +96,8 @@ func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	// the task changed what lists read before it ended show
+	defer c.lists.invalidate()
 	taskPath := "/nodes/" + url.PathEscape(u.node) + "/tasks/" + url.PathEscape(upid)
 
 	delay := opts.FirstPoll
