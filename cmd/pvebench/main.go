@@ -83,6 +83,11 @@ func main() {
 	defer stop()
 	fmt.Printf("pvebench: %s, pvelab -latency %s -jitter %s, -parallelism %d, GOMAXPROCS %d\n",
 		firstLine(o.tofu), o.latency, o.jitter, o.parallelism, runtime.GOMAXPROCS(0))
+	if d, err := providerStart(o.provider, 5); err != nil {
+		log.Printf("pvebench: provider start: %v", err)
+	} else {
+		fmt.Printf("provider start (exec to plugin handshake), median of 5: %.1f ms\n", float64(d.Microseconds())/1000)
+	}
 	fmt.Printf("%-9s %6s %-15s %9s %9s %8s %11s %11s %9s %9s\n",
 		"kind", "guests", "step", "wall s", "requests", "req/guest", "prov CPU s", "CPU ms/guest", "CLI CPU s", "peak RSS")
 	failed := false
@@ -452,6 +457,36 @@ func wrap(real, rusageFile string) int {
 	return 0
 }
 
+// providerStart is the median time from starting the provider as the CLI
+// does (the plugin protocol's magic cookie) to its handshake line on
+// standard output, when it serves; the provider is stopped again.
+func providerStart(bin string, n int) (time.Duration, error) {
+	var times []time.Duration
+	for range n {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "TF_PLUGIN_MAGIC_COOKIE=d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+			"PLUGIN_PROTOCOL_VERSIONS=6")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		d := time.Since(start)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if err != nil || !strings.Contains(line, "|") {
+			return 0, fmt.Errorf("no handshake (%q): %v", line, err)
+		}
+		times = append(times, d)
+	}
+	slices.Sort(times)
+	return times[len(times)/2], nil
+}
+
 func copyFile(from, to string) error {
 	data, err := os.ReadFile(from)
 	if err != nil {
@@ -461,7 +496,9 @@ func copyFile(from, to string) error {
 }
 
 func firstLine(bin string) string {
-	out, _ := exec.Command(bin, "version").CombinedOutput()
+	cmd := exec.Command(bin, "version")
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null")
+	out, _ := cmd.CombinedOutput()
 	if len(out) == 0 {
 		return bin
 	}
