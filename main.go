@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 	"github.com/hcilab/terraform-provider-pve/internal/provider"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
@@ -32,6 +33,11 @@ func main() {
 	if printVersion {
 		fmt.Println(version)
 		return
+	}
+	if !debug {
+		// The CLI started the provider: build no log line below the level
+		// it shows (apiclient.AlignPluginLogLevels).
+		apiclient.AlignPluginLogLevels("TF_LOG_PROVIDER_PVE")
 	}
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{

@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-latency D] [-jitter D] [-error-rate R] [-reset-rate R] [-lock-contention R] [-task-failure-rate R] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH]
+//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-latency D] [-jitter D] [-error-rate R] [-reset-rate R] [-lock-contention R] [-task-failure-rate R] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH] [-stats-addr ADDR]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -27,7 +27,9 @@
 // PBS_PASSWORD, PBS_TLS_FINGERPRINT and PBS_API_TOKEN too. With -env-file it also
 // writes those lines to PATH once the lab listens, for scripts that run it in
 // the background, and removes the file when it stops. It stops on SIGINT or
-// SIGTERM.
+// SIGTERM. With -stats-addr it also serves a request counter on that
+// address (stats.go: GET /requests, POST /requests/reset) and exports its
+// URL as PVE_LAB_STATS_URL, for benchmarks that count what a run costs.
 package main
 
 import (
@@ -70,6 +72,7 @@ type config struct {
 	pbs        bool
 	envFile    string
 	caFile     string
+	statsAddr  string
 }
 
 func main() {
@@ -94,6 +97,7 @@ func main() {
 	flag.BoolVar(&cfg.pbs, "pbs", false, "also start a simulated Proxmox Backup Server (same CA)")
 	flag.StringVar(&cfg.envFile, "env-file", "", "also write the export lines to this file")
 	flag.StringVar(&cfg.caFile, "ca-file", "", "write the lab CA (it signs every node's and BMC's certificate) to this PEM file")
+	flag.StringVar(&cfg.statsAddr, "stats-addr", "", `also serve a request counter (GET /requests, POST /requests/reset) on this address, e.g. "127.0.0.1:0"; its URL is exported as PVE_LAB_STATS_URL`)
 	flag.Parse()
 
 	logger := log.New(os.Stderr, "pvelab: ", log.LstdFlags)
@@ -163,6 +167,18 @@ func run(ctx context.Context, cfg config, stdout io.Writer, logger *log.Logger) 
 	}
 	if pbs != nil {
 		env = append(env, pbs.EnvLines()...)
+	}
+	if cfg.statsAddr != "" {
+		servers := map[string]counter{"pve": lab}
+		if pbs != nil {
+			servers["pbs"] = pbs
+		}
+		statsURL, stopStats, err := serveStats(cfg.statsAddr, servers)
+		if err != nil {
+			return fmt.Errorf("request counter: %w", err)
+		}
+		defer stopStats()
+		env = append(env, "export PVE_LAB_STATS_URL="+sim.ShellQuote(statsURL))
 	}
 	lines := strings.Join(env, "\n") + "\n"
 	if _, err := io.WriteString(stdout, lines); err != nil {

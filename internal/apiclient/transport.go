@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,7 +25,7 @@ const (
 	// not bound by the per-request timeout.
 	maxBufferedBody = 1 << 20
 	// maxLoggedBody caps the bodies written to the trace log.
-	maxLoggedBody = 16 << 10
+	maxLoggedBody = 4 << 10
 	// MaxRetryAfter caps how long a Retry-After header can make a client
 	// wait.
 	MaxRetryAfter = time.Minute
@@ -105,10 +104,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		delay := t.Delay(attempt, err, rand.Float64())
-		tflog.Debug(MaskSecrets(ctx, t.Auth.Secrets()), "retrying "+t.Product+" API request", map[string]any{
-			"http_method": req.Method, "http_path": path, "attempt": attempt,
-			"delay_ms": delay.Milliseconds(), "error": err.Error(),
-		})
+		if Logs(LevelDebug) {
+			tflog.Debug(MaskSecrets(ctx, t.Auth.Secrets()), "retrying "+t.Product+" API request", map[string]any{
+				"http_method": req.Method, "http_path": path, "attempt": attempt,
+				"delay_ms": delay.Milliseconds(), "error": err.Error(),
+			})
+		}
 		if serr := Sleep(ctx, delay); serr != nil {
 			return nil, fmt.Errorf("%w (while retrying %w)", serr, err)
 		}
@@ -137,48 +138,66 @@ func (t *Transport) attempt(ctx context.Context, orig *http.Request, path string
 		t.Auth.Apply(ctx, req.Header)
 	}
 
-	secrets := t.Auth.Secrets()
-	lctx := MaskSecrets(ctx, secrets)
-	tflog.Debug(lctx, t.Product+" API request", map[string]any{
-		"http_method": req.Method, "http_path": path, "attempt": n,
-	})
-	details := map[string]any{
-		"http_method": req.Method, "http_path": path, "http_request_headers": logHeaders{h: req.Header, scheme: t.TokenScheme, sep: t.TokenSeparator},
+	// Log lines are built only when their level is enabled (Logs): a
+	// refresh of many guests would otherwise spend much of its CPU on lines
+	// nobody reads.
+	debug, trace := Logs(LevelDebug), Logs(LevelTrace)
+	var secrets []string
+	lctx := ctx
+	if debug {
+		secrets = t.Auth.Secrets()
+		lctx = MaskSecrets(ctx, secrets)
+		tflog.Debug(lctx, t.Product+" API request", map[string]any{
+			"http_method": req.Method, "http_path": path, "attempt": n,
+		})
 	}
-	if req.URL.RawQuery != "" {
-		details["http_query"] = redactQuery(req.URL.RawQuery)
+	if trace {
+		details := map[string]any{
+			"http_method": req.Method, "http_path": path, "http_request_headers": logHeaders{h: req.Header, scheme: t.TokenScheme, sep: t.TokenSeparator},
+		}
+		if req.URL.RawQuery != "" {
+			details["http_query"] = redactQuery(req.URL.RawQuery)
+		}
+		if body != nil || streamed != nil {
+			details["http_request_body"] = logBody{contentType: req.Header.Get("Content-Type"), data: body, streamed: streamed != nil, secrets: secrets}
+		}
+		tflog.Trace(lctx, t.Product+" API request details", details)
 	}
-	if body != nil || streamed != nil {
-		details["http_request_body"] = logBody{contentType: req.Header.Get("Content-Type"), data: body, streamed: streamed != nil, secrets: secrets}
-	}
-	tflog.Trace(lctx, t.Product+" API request details", details)
 
 	start := time.Now()
 	res, err := t.Base.RoundTrip(req)
 	if err != nil {
 		err = t.failure(ctx, actx, req.Method, path, err)
-		tflog.Debug(lctx, t.Product+" API request failed", map[string]any{
-			"http_method": req.Method, "http_path": path, "duration_ms": time.Since(start).Milliseconds(), "error": err.Error(),
-		})
+		if debug {
+			tflog.Debug(lctx, t.Product+" API request failed", map[string]any{
+				"http_method": req.Method, "http_path": path, "duration_ms": time.Since(start).Milliseconds(), "error": err.Error(),
+			})
+		}
 		return nil, err
 	}
 	data, err := io.ReadAll(res.Body)
 	_ = res.Body.Close()
 	if err != nil {
 		err = t.failure(ctx, actx, req.Method, path, err)
-		tflog.Debug(lctx, t.Product+" API response unreadable", map[string]any{
-			"http_method": req.Method, "http_path": path, "http_status": res.StatusCode, "error": err.Error(),
-		})
+		if debug {
+			tflog.Debug(lctx, t.Product+" API response unreadable", map[string]any{
+				"http_method": req.Method, "http_path": path, "http_status": res.StatusCode, "error": err.Error(),
+			})
+		}
 		return nil, err
 	}
-	tflog.Debug(lctx, t.Product+" API response", map[string]any{
-		"http_method": req.Method, "http_path": path, "http_status": res.StatusCode,
-		"duration_ms": time.Since(start).Milliseconds(),
-	})
-	tflog.Trace(lctx, t.Product+" API response body", map[string]any{
-		"http_method": req.Method, "http_path": path, "http_status": res.StatusCode,
-		"http_response_body": logBody{contentType: res.Header.Get("Content-Type"), data: data, secrets: secrets},
-	})
+	if debug {
+		tflog.Debug(lctx, t.Product+" API response", map[string]any{
+			"http_method": req.Method, "http_path": path, "http_status": res.StatusCode,
+			"duration_ms": time.Since(start).Milliseconds(),
+		})
+	}
+	if trace {
+		tflog.Trace(lctx, t.Product+" API response body", map[string]any{
+			"http_method": req.Method, "http_path": path, "http_status": res.StatusCode,
+			"http_response_body": logBody{contentType: res.Header.Get("Content-Type"), data: data, secrets: secrets},
+		})
+	}
 
 	if res.StatusCode >= 300 && res.StatusCode <= 399 {
 		// Never followed: the next hop would get the credentials.
@@ -386,79 +405,4 @@ func redactCookies(v string) string {
 		parts[i] = name + "=" + redacted
 	}
 	return strings.Join(parts, "; ")
-}
-
-// logBody is a request or response body for the trace log: secret fields of
-// form and JSON bodies are masked, as is every known secret anywhere. It is
-// rendered only if the entry is actually written, so requests pay nothing
-// for it unless trace logging is on.
-type logBody struct {
-	contentType string
-	data        []byte
-	streamed    bool // the body was sent as a stream and is not at hand
-	secrets     []string
-}
-
-func (b logBody) String() string {
-	if b.streamed {
-		return "(streamed body not shown)"
-	}
-	if len(b.data) == 0 {
-		return ""
-	}
-	var s string
-	mt, _, _ := mime.ParseMediaType(b.contentType)
-	switch {
-	case mt == "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(b.data))
-		if err != nil {
-			return fmt.Sprintf("(%d bytes of malformed form data not shown)", len(b.data))
-		}
-		s = redactValues(vals)
-	case mt == "application/json" || json.Valid(b.data):
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(b.data))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			return fmt.Sprintf("(%d bytes of malformed JSON not shown)", len(b.data))
-		}
-		out, err := json.Marshal(redactJSON(v))
-		if err != nil {
-			return fmt.Sprintf("(%d bytes not shown: %v)", len(b.data), err)
-		}
-		s = string(out)
-	default:
-		s = string(b.data)
-	}
-	for _, secret := range b.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, redacted)
-		}
-	}
-	if len(s) > maxLoggedBody {
-		s = fmt.Sprintf("%s... (%d bytes in all)", s[:maxLoggedBody], len(s))
-	}
-	return s
-}
-
-// MarshalJSON renders the body as a JSON string for JSON loggers.
-func (b logBody) MarshalJSON() ([]byte, error) { return json.Marshal(b.String()) }
-
-// redactJSON masks the values of secret fields, at any depth.
-func redactJSON(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if SensitiveKey(k) {
-				x[k] = redacted
-			} else {
-				x[k] = redactJSON(e)
-			}
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = redactJSON(e)
-		}
-	}
-	return v
 }

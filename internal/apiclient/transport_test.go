@@ -10,7 +10,11 @@ func TestLogBodyRedaction(t *testing.T) {
 			"otp=***&password=***&username=root%40pam"},
 		{"json nested", "application/json;charset=UTF-8",
 			`{"data":{"ticket":"PVE:x","CSRFPreventionToken":"abc","cap":{"vms":{"VM.Audit":1}},"list":[{"cipassword":"x","n":1}]}}`,
-			`{"data":{"CSRFPreventionToken":"***","cap":{"vms":{"VM.Audit":1}},"list":[{"cipassword":"***","n":1}],"ticket":"***"}}`},
+			`{"data":{"ticket":"***","CSRFPreventionToken":"***","cap":{"vms":{"VM.Audit":1}},"list":[{"cipassword":"***","n":1}]}}`},
+		{"secret object and array values", "application/json",
+			`{"a":[1,2.5,true,null,"x"],"private-key":{"k":[1,{"x":"y"}]},"token":["t1","t2"],"z":{}}`,
+			`{"a":[1,2.5,true,null,"x"],"private-key":"***","token":"***","z":{}}`},
+		{"malformed json", "application/json", `{"a":`, "(5 bytes of malformed JSON not shown)"},
 		{"known secret anywhere", "text/plain", "hello s3cr3t world", "hello *** world"},
 		{"empty", "application/json", "", ""},
 	}

@@ -178,6 +178,8 @@ type Client struct {
 
 	versionMu sync.Mutex
 	version   *Version // the server's, once read (cachedVersion)
+
+	lists *sharedLists // lists shared by the reads of this run (guest_lists.go)
 }
 
 // idleConnTimeout drops idle connections before pveproxy closes them (5 s).
@@ -218,14 +220,14 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// (net/http retries only replayable requests).
 	base.IdleConnTimeout = idleConnTimeout
 
-	c := &Client{endpoint: endpoint, baseURL: endpoint + apiRoot, run: cfg.NetworkRun}
+	c := &Client{endpoint: endpoint, baseURL: endpoint + apiRoot, run: cfg.NetworkRun, lists: newSharedLists()}
 	var auth apiclient.Authenticator
 	if cfg.APIToken != "" {
 		auth = newTokenAuth(cfg.APIToken)
 	} else {
 		auth = &ticketAuth{username: cfg.Username, password: cfg.Password, otp: cfg.OTP, client: c, now: time.Now}
 	}
-	c.http = &http.Client{Transport: newTransport(base, endpoint, userAgent, timeout, cfg.Retry, auth)}
+	c.http = &http.Client{Transport: newTransport(writeWatch{next: base, lists: c.lists}, endpoint, userAgent, timeout, cfg.Retry, auth)}
 	// go-proxmox gets no credentials: the transport authenticates every
 	// request, and go-proxmox's own logger (which prints bodies) is muted.
 	c.api = proxmox.NewClient(c.baseURL, proxmox.WithHTTPClient(c.http), proxmox.WithLogger(quietLogger{}))

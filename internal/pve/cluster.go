@@ -29,6 +29,7 @@ type ClusterResource struct {
 	Template Int    `json:"template"` // 1 for templates
 	Tags     string `json:"tags"`     // "a;b"
 	Lock     string `json:"lock"`
+	HAState  string `json:"hastate"` // the HA manager's state, else the requested one; "" without HA resource
 }
 
 // ClusterResources lists the cluster's resources, all of them when typ is

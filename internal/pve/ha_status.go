@@ -51,21 +51,9 @@ func (c *Client) HAServiceStatus(ctx context.Context, sid string) (*HAService, e
 
 // GuestHAManaged reports whether HA manages a guest: it has an HA resource
 // whose requested state is not "ignored" (PVE::HA::Config::vm_is_ha_managed).
+// It reads the lists the reads of this run share (guest_lists.go).
 func (c *Client) GuestHAManaged(ctx context.Context, kind GuestKind, vmid int) (bool, error) {
-	var list []struct {
-		SID   string `json:"sid"`
-		State string `json:"state"`
-	}
-	if err := c.Get(ctx, "/cluster/ha/resources", nil, &list); err != nil {
-		return false, fmt.Errorf("reading the HA resources: %w", err)
-	}
-	sid := HASID(kind, vmid)
-	for _, r := range list {
-		if r.SID == sid {
-			return r.State != "ignored", nil
-		}
-	}
-	return false, nil
+	return c.guestHAManagedShared(ctx, kind, vmid)
 }
 
 // HAPollInterval is how often WaitHAService looks at the HA status: a
@@ -75,6 +63,9 @@ var HAPollInterval = time.Second
 // WaitHAService polls the HA status of sid until done says it is done (or
 // fails), or ctx ends.
 func (c *Client) WaitHAService(ctx context.Context, sid string, done func(*HAService) (bool, error)) error {
+	// HA moved, started or stopped the guest meanwhile: lists read before
+	// are stale
+	defer c.lists.invalidate()
 	wait := HAPollInterval / 4
 	last := "not seen yet"
 	timedOut := func() error {

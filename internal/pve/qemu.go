@@ -267,9 +267,11 @@ func (c *Client) FindGuest(ctx context.Context, vmid int) (*ClusterResource, err
 
 // FindGuestConfig finds a guest of the given kind wherever it runs and
 // reads its configuration (pending changes applied). A guest of the other
-// kind with that ID is ErrNotFound, said so.
+// kind with that ID is ErrNotFound, said so. Where the guest is and how it
+// runs come from the lists the reads of this run share (guest_lists.go), so
+// that reading many guests costs about one request each (the config).
 func (c *Client) FindGuestConfig(ctx context.Context, kind GuestKind, vmid int) (*ClusterResource, *GuestConfig, error) {
-	guest, err := c.FindGuest(ctx, vmid)
+	guest, err := c.findGuestShared(ctx, vmid)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -281,6 +283,19 @@ func (c *Client) FindGuestConfig(ctx context.Context, kind GuestKind, vmid int) 
 		return nil, nil, fmt.Errorf("guest %d is a %s, not a %s: %w", vmid, other.Noun(), kind.Noun(), ErrNotFound)
 	}
 	cfg, err := c.GuestConfig(ctx, kind, guest.Node, vmid, false)
+	if err != nil && ctx.Err() == nil {
+		// the shared lists may say where the guest was: it migrated (or
+		// went) since they were read; look afresh
+		fresh, ferr := c.FindGuest(ctx, vmid)
+		if ferr != nil {
+			return nil, nil, ferr
+		}
+		if fresh.Node == guest.Node || fresh.Type != string(kind) {
+			return nil, nil, err
+		}
+		guest = fresh
+		cfg, err = c.GuestConfig(ctx, kind, guest.Node, vmid, false)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -175,7 +175,7 @@ func TestWaitTask(t *testing.T) {
 // after FirstPoll, the status is polled until the task stops, and nothing
 // else is requested for an OK task.
 func TestWaitTaskSchedule(t *testing.T) {
-	if o := (WaitOptions{}).withDefaults(); o.FirstPoll != 100*time.Millisecond || o.MaxPoll != 2*time.Second || o.LogLines != 10 {
+	if o := (WaitOptions{}).withDefaults(); o.FirstPoll != 25*time.Millisecond || o.MaxPoll != 2*time.Second || o.LogLines != 10 {
 		t.Fatalf("defaults = %+v", o)
 	}
 	f := newFakePVE(t, false)
@@ -192,19 +192,22 @@ func TestWaitTaskSchedule(t *testing.T) {
 }
 
 func TestNextPoll(t *testing.T) {
+	const first, most = 25 * time.Millisecond, 2 * time.Second
 	for _, tt := range []struct {
-		jitter float64
-		want   []time.Duration
+		elapsed time.Duration
+		jitter  float64
+		want    time.Duration
 	}{
-		{0, []time.Duration{150, 225, 337, 506, 759, 1139, 1708, 2000, 2000}},
-		{0.999999, []time.Duration{199, 399, 799, 1599, 2000, 2000}},
+		{0, 0, first},
+		{100 * time.Millisecond, 0.9, first},
+		{400 * time.Millisecond, 0, 40 * time.Millisecond},
+		{time.Second, 0, 100 * time.Millisecond},
+		{time.Second, 0.999999, 124 * time.Millisecond},
+		{10 * time.Second, 0.5, 1125 * time.Millisecond},
+		{time.Minute, 0, most},
 	} {
-		d := 100 * time.Millisecond
-		for i, want := range tt.want {
-			d = nextPoll(d, 2*time.Second, tt.jitter)
-			if d.Milliseconds() != int64(want) {
-				t.Errorf("jitter %v, poll %d: %s, want %dms", tt.jitter, i+2, d, want)
-			}
+		if got := nextPoll(tt.elapsed, first, most, tt.jitter).Truncate(time.Millisecond); got != tt.want {
+			t.Errorf("after %s (jitter %v): %s, want %s", tt.elapsed, tt.jitter, got, tt.want)
 		}
 	}
 }
