@@ -23,27 +23,42 @@ type client struct {
 }
 
 // newClient trusts the server by the SHA-256 fingerprint of its
-// certificate when one is given, else by the PEM CA, else by the system's
-// roots.
+// certificate, or by the PEM CA (which a node's certificate is signed by
+// when it joins a cluster and gets a new one), else by the system's roots.
 func newClient(base, fingerprint, caPEM, header, value string) *client {
 	cfg := &tls.Config{}
-	switch {
-	case fingerprint != "":
+	if fingerprint != "" || caPEM != "" {
 		want := strings.ToLower(strings.ReplaceAll(fingerprint, ":", ""))
-		cfg.InsecureSkipVerify = true // checked by fingerprint below
+		var pool *x509.CertPool
+		if caPEM != "" {
+			pool = x509.NewCertPool()
+			pool.AppendCertsFromPEM([]byte(caPEM))
+		}
+		cfg.InsecureSkipVerify = true // checked below
 		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {
 				return errors.New("no certificate")
 			}
-			if got := fmt.Sprintf("%x", sha256.Sum256(raw[0])); got != want {
+			got := fmt.Sprintf("%x", sha256.Sum256(raw[0]))
+			if got == want {
+				return nil
+			}
+			if pool == nil {
 				return fmt.Errorf("certificate fingerprint %s, expected %s", got, want)
 			}
-			return nil
+			leaf, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			inter := x509.NewCertPool()
+			for _, r := range raw[1:] {
+				if c, err := x509.ParseCertificate(r); err == nil {
+					inter.AddCert(c)
+				}
+			}
+			_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter})
+			return err
 		}
-	case caPEM != "":
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM([]byte(caPEM))
-		cfg.RootCAs = pool
 	}
 	return &client{
 		base:   strings.TrimRight(base, "/"),

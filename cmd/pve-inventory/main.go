@@ -14,7 +14,8 @@
 // backups", "ceph pool vm-disks", "bmc pve2 media Cd1 <image>"), so that two
 // inventories compare with comm(1). It reads the environment `pvelab` writes
 // (and the provider reads): PVE_API_TOKEN and PVE_ENDPOINT_<NODE> with
-// PVE_TLS_FINGERPRINT_<NODE> for every node (or PVE_ENDPOINT alone); with
+// PVE_TLS_FINGERPRINT_<NODE> for every node (or PVE_ENDPOINT alone) and
+// PVE_CA_CERTIFICATE (a node's certificate changes when it joins a cluster); with
 // PBS_ENDPOINT, PBS_API_TOKEN and PBS_TLS_FINGERPRINT the PBS; with
 // CEPH_MON_HOST, CEPH_USER and CEPH_KEY Ceph (through the ceph CLI); with
 // BMC_ENDPOINT_<NODE>, BMC_USERNAME, BMC_PASSWORD and BMC_CA_CERTIFICATE the
@@ -60,7 +61,7 @@ func inventory(ctx context.Context, getenv func(string) string) ([]string, error
 			return nil, fmt.Errorf("PVE_API_TOKEN is not set")
 		}
 		for _, n := range nodes {
-			c := newClient(n.endpoint, n.fingerprint, "", "Authorization", "PVEAPIToken="+token)
+			c := newClient(n.endpoint, n.fingerprint, getenv("PVE_CA_CERTIFICATE"), "Authorization", "PVEAPIToken="+token)
 			if err := pveNode(ctx, c, n.name, add); err != nil {
 				return nil, fmt.Errorf("pve node %s: %w", n.name, err)
 			}
