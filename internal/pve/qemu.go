@@ -195,7 +195,15 @@ func (c *Client) CreateGuest(ctx context.Context, kind GuestKind, node string, p
 // GuestAction runs a status action ("start", "stop", "shutdown", "reboot")
 // and waits for it.
 func (c *Client) GuestAction(ctx context.Context, kind GuestKind, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
+	// A worker that could not get the guest's config lock did nothing
+	// (qemu-server and pve-container take it first): try it again.
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		var err error
+		res, err = c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
+		return err
+	})
+	return res, err
 }
 
 // ResizeGuestDisk grows a guest's disk to size ("40G", or "+8G" to add).
