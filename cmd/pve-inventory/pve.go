@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // pveNode lists what node (through its own API) holds and sees. Every
@@ -56,9 +57,20 @@ func pveNode(ctx context.Context, c *client, node string, add func(...string)) e
 		if s.str("active") != "1" {
 			continue
 		}
+		// A storage behind another server (a PBS) fails its listing when
+		// that server does: tried a few times, then marked unreadable.
 		var vols []item
-		if err := c.getData(ctx, np+"/storage/"+url.PathEscape(id)+"/content", &vols); err != nil {
-			return err
+		var err error
+		for range 5 {
+			if err = c.getData(ctx, np+"/storage/"+url.PathEscape(id)+"/content", &vols); err == nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pve-inventory: %s: %v\n", node, err)
+			p("storage-unreadable", id)
+			continue
 		}
 		for _, v := range vols {
 			p("volume", v.str("volid"))
