@@ -43,12 +43,21 @@ inventory() { PVE_CA_CERTIFICATE="$BMC_CA_CERTIFICATE" "$work/pve-inventory" >"$
 # kept: inventory lines a destroy leaves by design (see above).
 kept() { grep -E '^pve [^ ]+ (cluster|cluster-member) ' || true; }
 counted() { grep -vE '^pve [^ ]+ (cluster|cluster-member) ' || true; }
-# errors: the first line of each error a CLI log shows, shortened.
-errors() { grep -hA1 '^Error: ' "$@" 2>/dev/null | grep -v '^--$' | paste - - | sed -E 's/^Error: //; s/\t+/ | /; s/[0-9a-f]{2}(:[0-9a-f]{2}){31}/FP/g' | cut -c1-200 || true; }
+# errors: each error a CLI log shows, as "summary: first line of detail".
+errors() {
+  awk '/^Error: /{sum=substr($0, 8); st=1; next}
+    st==1 && /^  with /{st=2; next}
+    st==2 && /^$/{st=1; next}
+    st==1 && /[^ ]/ && !/^  /{d=$0; st=3; next}
+    st==3 && /[^ ]/{d=d " " $0; next}
+    st==3{print sum ": " d; st=0}
+    END{if (st==3) print sum ": " d}' "$@" 2>/dev/null |
+    sed -E 's/UPID:[^ ]+/UPID/g; s/127\.0\.0\.1:[0-9]+/ADDR/g; s/[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){31}/FP/g' | cut -c1-200 || true
+}
 
 echo "==> soak: $runs runs of apply (at most 3), plan, destroy; faults: ${faults[*]}"
 echo "    logs in $logs"
-inventory "$logs/inventory-0.txt"
+inventory "$logs/inventory-0.txt" || { echo "soak: the inventory failed (see $logs/inventory.log)" >&2; exit 1; }
 echo "    the lab starts with $(wc -l <"$logs/inventory-0.txt") objects"
 
 converged=0; orphans=0; lost=0; total_applies=0
@@ -71,7 +80,7 @@ for i in $(seq 1 "$runs"); do
     if "$TOFU" destroy -auto-approve -input=false -no-color >"$logs/run-$i-destroy-$d.log" 2>&1; then destroyed=1; break; fi
   done
   t2=$(date +%s)
-  inventory "$after"
+  inventory "$after" || { echo "soak: the inventory after run $i failed (see $logs/inventory.log)" >&2; exit 1; }
   comm -13 "$before" "$after" | counted >"$logs/run-$i-orphans.txt"
   comm -23 "$before" "$after" | counted >"$logs/run-$i-lost.txt"
   comm -13 "$before" "$after" | kept >"$logs/run-$i-kept.txt"
