@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 )
 
@@ -60,5 +61,50 @@ func TestJoinClusterWaitsOutLock(t *testing.T) {
 	}
 	if sent != 2 {
 		t.Errorf("%d join requests, want 2", sent)
+	}
+}
+
+// A create whose answer was lost is settled by watching for the guest:
+// sent again when it did not appear, not sent again when it did.
+func TestCreateGuestInDoubt(t *testing.T) {
+	const upid = "UPID:pve1:000A1B30:0012D687:6745A3F1:qmcreate:100:root@pam:"
+	for _, landed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "lost before it ran", true: "ran"}[landed], func(t *testing.T) {
+			shortWaits(t)
+			f := newFakePVE(t, false)
+			f.addTask(upid, &fakeTask{exit: "OK"})
+			var mu sync.Mutex
+			sent, exists := 0, false
+			f.handle("POST /nodes/pve1/qemu", func(w http.ResponseWriter, _ *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				sent++
+				if sent == 1 {
+					exists = landed
+					writeError(w, 596, "Connection timed out", nil)
+					return
+				}
+				exists = true
+				writeData(w, upid)
+			})
+			f.handle("GET /cluster/resources", func(w http.ResponseWriter, _ *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				var rs []map[string]any
+				if exists {
+					rs = append(rs, map[string]any{"id": "qemu/100", "type": "qemu", "vmid": 100, "node": "pve1"})
+				}
+				writeData(w, rs)
+			})
+			f.handle("GET /nodes/pve1/qemu/100/status/current", data(map[string]any{"vmid": 100, "status": "stopped"}))
+			c := newTestClient(t, f, nil)
+			if _, err := c.CreateGuest(context.Background(), QEMU, "pve1", url.Values{"vmid": {"100"}}); err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]int{false: 2, true: 1}[landed]
+			if sent != want {
+				t.Errorf("%d create requests, want %d", sent, want)
+			}
+		})
 	}
 }

@@ -187,9 +187,29 @@ func waitAccepted(res *TaskResult, err error) (*TaskResult, error) {
 }
 
 // CreateGuest creates a guest on node from PVE's config keys (vmid among them)
-// and waits for the create task.
+// and waits for the create task. A create whose answer was lost (596, a
+// connection lost after the request went out) may have been carried out:
+// it is settled by watching for the guest (it appears at once, locked
+// "create" until its worker ends) and sent again only if the guest did not
+// appear; sent blindly, it would fail on its own guest ("already exists")
+// or, had the first not landed, leave nothing in the state.
 func (c *Client) CreateGuest(ctx context.Context, kind GuestKind, node string, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", "/nodes/"+url.PathEscape(node)+"/"+string(kind), params)
+	path := "/nodes/" + url.PathEscape(node) + "/" + string(kind)
+	vmid, _ := strconv.Atoi(params.Get("vmid"))
+	for {
+		res, err := c.runTask(ctx, "POST", path, params)
+		var accepted *AcceptedError
+		if err == nil || vmid <= 0 || errors.As(err, &accepted) || !inDoubt(err) {
+			return res, err
+		}
+		created, cerr := c.awaitClone(ctx, vmid)
+		switch {
+		case cerr != nil:
+			return nil, fmt.Errorf("%w (while finding out whether guest %d was created: %w)", err, vmid, cerr)
+		case created:
+			return &TaskResult{Node: node, ExitStatus: "OK"}, nil
+		}
+	}
 }
 
 // GuestAction runs a status action ("start", "stop", "shutdown", "reboot")
