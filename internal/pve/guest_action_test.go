@@ -108,3 +108,41 @@ func TestCreateGuestInDoubt(t *testing.T) {
 		})
 	}
 }
+
+// A start whose answer was lost is settled by the guest's state.
+func TestGuestActionInDoubt(t *testing.T) {
+	const upid = "UPID:pve1:000A1B31:0012D687:6745A3F1:qmstart:100:root@pam:"
+	for _, landed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "lost before it ran", true: "ran"}[landed], func(t *testing.T) {
+			shortWaits(t)
+			f := newFakePVE(t, false)
+			f.addTask(upid, &fakeTask{exit: "OK"})
+			var mu sync.Mutex
+			sent, running := 0, false
+			f.handle("POST /nodes/pve1/qemu/100/status/start", func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				sent++
+				if sent == 1 {
+					running = landed
+					dropConnection(w)
+					return
+				}
+				running = true
+				writeData(w, upid)
+			})
+			f.handle("GET /nodes/pve1/qemu/100/status/current", func(w http.ResponseWriter, _ *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				writeData(w, map[string]any{"vmid": 100, "status": map[bool]string{false: "stopped", true: "running"}[running]})
+			})
+			c := newTestClient(t, f, nil)
+			if _, err := c.GuestAction(context.Background(), QEMU, "pve1", 100, "start", nil); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{false: 2, true: 1}[landed]; sent != want {
+				t.Errorf("%d start requests, want %d", sent, want)
+			}
+		})
+	}
+}

@@ -217,11 +217,31 @@ func (c *Client) CreateGuest(ctx context.Context, kind GuestKind, node string, p
 func (c *Client) GuestAction(ctx context.Context, kind GuestKind, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
 	// A worker that could not get the guest's config lock did nothing
 	// (qemu-server and pve-container take it first): try it again.
+	// One whose answer was lost is settled by the guest's state: a start
+	// that shows the guest running (a stop or shutdown that shows it
+	// stopped) within inDoubtWait went through; otherwise it is sent again.
+	want := map[string]string{"start": "running", "stop": "stopped", "shutdown": "stopped"}[action]
 	var res *TaskResult
 	err := retryLocked(ctx, func() error {
-		var err error
-		res, err = c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
-		return err
+		for {
+			var err error
+			res, err = c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
+			var accepted *AcceptedError
+			if err == nil || want == "" || errors.As(err, &accepted) || !inDoubt(err) {
+				return err
+			}
+			done, xerr := awaitExists(ctx, func(ctx context.Context) (bool, error) {
+				st, err := c.GuestCurrentStatus(ctx, kind, node, vmid)
+				return err == nil && st.Status == want, err
+			})
+			switch {
+			case xerr != nil:
+				return errors.Join(err, xerr)
+			case done:
+				res = &TaskResult{Node: node, ExitStatus: "OK"}
+				return nil
+			}
+		}
 	})
 	return res, err
 }
