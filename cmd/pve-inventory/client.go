@@ -76,8 +76,9 @@ type errStatus struct {
 func (e *errStatus) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
 
 // get decodes the answer to GET path into out. Answers of a busy or
-// unreachable server (502, 503, 504, pveproxy's 595 and 596) and failed
-// connections are retried for up to two minutes; a 500 is a handler's
+// unreachable server (502, 503, 504, pveproxy's 595 and 596, PBS's 400
+// "error trying to connect" to its API daemon) and failed connections are
+// retried for up to two minutes; a 500 is a handler's
 // error and final.
 func (c *client) get(ctx context.Context, path string, out any) error {
 	delay := 100 * time.Millisecond
@@ -85,7 +86,7 @@ func (c *client) get(ctx context.Context, path string, out any) error {
 	for {
 		err := c.try(ctx, path, out)
 		var es *errStatus
-		if err == nil || errors.As(err, &es) && !transient(es.status) || time.Now().After(deadline) || ctx.Err() != nil {
+		if err == nil || errors.As(err, &es) && !transient(es.status) && !strings.Contains(es.msg, "error trying to connect") || time.Now().After(deadline) || ctx.Err() != nil {
 			if err != nil {
 				return fmt.Errorf("GET %s: %w", path, err)
 			}
