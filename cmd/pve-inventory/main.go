@@ -40,7 +40,12 @@ import (
 func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	lines, err := inventory(ctx, os.Getenv)
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	lines, err := inventory(ctx, env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pve-inventory:", err)
 		os.Exit(1)
@@ -51,10 +56,11 @@ func main() {
 }
 
 // inventory collects the lines of every part whose environment is set.
-func inventory(ctx context.Context, getenv func(string) string) ([]string, error) {
+func inventory(ctx context.Context, env map[string]string) ([]string, error) {
+	getenv := func(k string) string { return env[k] }
 	var out []string
 	add := func(fields ...string) { out = append(out, strings.Join(fields, " ")) }
-	nodes := pveNodes(getenv)
+	nodes := pveNodes(env)
 	if len(nodes) > 0 {
 		token := getenv("PVE_API_TOKEN")
 		if token == "" {
@@ -78,7 +84,7 @@ func inventory(ctx context.Context, getenv func(string) string) ([]string, error
 			return nil, fmt.Errorf("ceph: %w", err)
 		}
 	}
-	for _, b := range bmcs(getenv) {
+	for _, b := range bmcs(env) {
 		c := newClient(b.endpoint, "", getenv("BMC_CA_CERTIFICATE"), "", "")
 		c.user, c.password = getenv("BMC_USERNAME"), getenv("BMC_PASSWORD")
 		if err := bmc(ctx, c, b.name, add); err != nil {
@@ -93,27 +99,25 @@ type endpoint struct{ name, endpoint, fingerprint string }
 
 // pveNodes returns the nodes of PVE_ENDPOINT_<NODE>, or PVE_ENDPOINT's node
 // (named by the API) alone.
-func pveNodes(getenv func(string) string) []endpoint {
+func pveNodes(env map[string]string) []endpoint {
 	var out []endpoint
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if name, ok := strings.CutPrefix(k, "PVE_ENDPOINT_"); ok && getenv(k) != "" {
-			out = append(out, endpoint{strings.ToLower(name), v, getenv("PVE_TLS_FINGERPRINT_" + name)})
+	for k, v := range env {
+		if name, ok := strings.CutPrefix(k, "PVE_ENDPOINT_"); ok && v != "" {
+			out = append(out, endpoint{strings.ToLower(name), v, env["PVE_TLS_FINGERPRINT_"+name]})
 		}
 	}
-	if len(out) == 0 && getenv("PVE_ENDPOINT") != "" {
-		out = append(out, endpoint{"", getenv("PVE_ENDPOINT"), getenv("PVE_TLS_FINGERPRINT")})
+	if len(out) == 0 && env["PVE_ENDPOINT"] != "" {
+		out = append(out, endpoint{"", env["PVE_ENDPOINT"], env["PVE_TLS_FINGERPRINT"]})
 	}
 	slices.SortFunc(out, func(a, b endpoint) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
 // bmcs returns the BMCs of BMC_ENDPOINT_<NODE>.
-func bmcs(getenv func(string) string) []endpoint {
+func bmcs(env map[string]string) []endpoint {
 	var out []endpoint
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if name, ok := strings.CutPrefix(k, "BMC_ENDPOINT_"); ok && getenv(k) != "" {
+	for k, v := range env {
+		if name, ok := strings.CutPrefix(k, "BMC_ENDPOINT_"); ok && v != "" {
 			out = append(out, endpoint{name: strings.ToLower(name), endpoint: v})
 		}
 	}
