@@ -354,10 +354,18 @@ func (c *Client) CreateWithNewVMID(ctx context.Context, create func(vmid int) er
 			return 0, err
 		}
 		err = create(vmid)
-		c.releaseVMID(vmid)
 		var accepted *AcceptedError
-		if err == nil || errors.As(err, &accepted) {
-			return vmid, err // accepted: the guest may exist under vmid
+		if errors.As(err, &accepted) {
+			// The guest may exist under vmid, and the state names it (a
+			// tainted resource). A failed create removes its guest, and
+			// nextid hands the id out again: it stays reserved in this
+			// process, so that a create running beside it does not take it
+			// and the tainted resource's replacement destroy the wrong guest.
+			return vmid, err
+		}
+		c.releaseVMID(vmid)
+		if err == nil {
+			return vmid, nil
 		}
 		if !strings.Contains(err.Error(), "already exists") {
 			return 0, err
