@@ -88,7 +88,7 @@ func main() {
 	flag.DurationVar(&cfg.proxyTime, "proxy-timeout", pvesim.DefaultProxyTimeout, "how long pveproxy waits for a call it proxies to pvedaemon (3 workers per node) or another node before answering 596 while the call goes on (PVE: 30s)")
 	flag.DurationVar(&cfg.faults.latency, "latency", 0, "latency added to every request of every simulated server (PVE, PBS)")
 	flag.DurationVar(&cfg.faults.jitter, "jitter", 0, "vary -latency by up to this much either way")
-	flag.Float64Var(&cfg.faults.errorRate, "error-rate", 0, "fraction of requests (0..1) answered 596, as pveproxy does when its worker does not answer")
+	flag.Float64Var(&cfg.faults.errorRate, "error-rate", 0, "fraction of requests (0..1) answered 596, as pveproxy does when its worker does not answer (PBS: 400 \"error trying to connect\", as proxmox-backup-proxy answers when it cannot reach proxmox-backup-api)")
 	flag.Float64Var(&cfg.faults.resetRate, "reset-rate", 0, "fraction of requests (0..1) whose connection is reset without an answer")
 	flag.Float64Var(&cfg.faults.lockRate, "lock-contention", 0, "fraction of config-changing requests (0..1) that fail to get their lock, as PVE answers then")
 	flag.Float64Var(&cfg.faults.taskRate, "task-failure-rate", 0, "fraction of tasks (0..1) that fail")

@@ -24,6 +24,10 @@ resource "pve_pbs_datastore" "backups" {
   comment     = "the homelab cluster's VMs and containers"
   gc_schedule = "daily"
   verify_new  = true
+  # The demo destroys everything at its end, the backups' chunk store too:
+  # kept (the default), it would be in the way of the next apply's datastore
+  # at the same path (PBS: "unable to create chunk store ... File exists").
+  destroy_data = true
 }
 
 resource "pve_pbs_namespace" "homelab" {

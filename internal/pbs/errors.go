@@ -41,8 +41,8 @@ var (
 	// changed by other user? Try again."), or the object already exists.
 	ErrConflict = errors.New("conflict")
 	// ErrLocked: PBS could not take a config lock within its 10 s timeout
-	// ("Unable to acquire lock ..."). Nothing was changed; callers may
-	// retry, usually with the config digest.
+	// ("Unable to acquire lock ..."). Nothing was changed; the transport
+	// has already sent the request again (any method) before returning it.
 	ErrLocked = errors.New("locked")
 	// ErrUnreachable: no connection could be made to the endpoint (the
 	// request was never sent).
@@ -204,7 +204,10 @@ func retryable(method string, err error) bool {
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.transient() && (apiclient.Idempotent(method) || ae.unprocessed())
+		// A config lock that timed out (pbs-config open_backup_lockfile,
+		// taken first thing by every config writer) proves nothing was done.
+		return ae.StatusCode != http.StatusUnauthorized && lockedMessage(ae.text()) ||
+			ae.transient() && (apiclient.Idempotent(method) || ae.unprocessed())
 	}
 	return false
 }

@@ -43,9 +43,25 @@ func (c *Client) CreateNamespace(ctx context.Context, store, parent, name string
 	if parent != "" {
 		params.Set("parent", parent)
 	}
+	want := name
+	if parent != "" {
+		want = parent + "/" + name
+	}
+	exists := func(ctx context.Context) (bool, error) {
+		all, err := c.Namespaces(ctx, store)
+		for _, n := range all {
+			if n.NS == want {
+				return true, nil
+			}
+		}
+		return false, err
+	}
 	var ns string
-	if err := c.Post(ctx, namespacePath(store), params, &ns); err != nil {
+	if err := c.postCreate(ctx, namespacePath(store), params, &ns, exists); err != nil {
 		return "", err
+	}
+	if ns == "" {
+		ns = want // settled by looking, not by the answer
 	}
 	return ns, nil
 }

@@ -66,7 +66,11 @@ func (c *Client) CreatePruneJob(ctx context.Context, j PruneJob) error {
 	if err := checkName("prune job ID", j.ID); err != nil {
 		return err
 	}
-	return c.Post(ctx, "/config/prune", formValues(j), nil)
+	exists := func(ctx context.Context) (bool, error) {
+		_, _, err := c.PruneJob(ctx, j.ID)
+		return err == nil, err
+	}
+	return c.postCreate(ctx, "/config/prune", formValues(j), nil, exists)
 }
 
 // UpdatePruneJob changes a prune job.

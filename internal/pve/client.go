@@ -4,7 +4,8 @@
 // leaves to its callers: every non-2xx answer becomes an *APIError that
 // matches the sentinels ErrNotFound, ErrLocked, ErrPermission, ErrTransient
 // and ErrAuthentication; idempotent requests are retried on transient
-// failures; authentication happens eagerly in New; tasks (UPIDs) are awaited
+// failures, and any request after a lock timeout (which proves nothing was
+// done); authentication happens eagerly in New; tasks (UPIDs) are awaited
 // with WaitTask; and all traffic is logged through tflog with secrets
 // masked. The same behaviour applies to go-proxmox's typed calls (API) and to
 // the raw helpers (Get, Post, Put, Delete), because both go through one

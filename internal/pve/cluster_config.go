@@ -92,7 +92,15 @@ func (c *Client) CreateCluster(ctx context.Context, name string, links ClusterLi
 	if votes > 0 {
 		p.Set("votes", strconv.Itoa(votes))
 	}
-	res, err := c.runTask(ctx, "POST", "/cluster/config", p)
+	// The worker takes /var/lock/pvecm.lock first (pve-cluster
+	// PVE/API2/ClusterConfig.pm create, lock_file with 10 s): failing on it,
+	// it did nothing, and runs again.
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		var err error
+		res, err = c.runTask(ctx, "POST", "/cluster/config", p)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating cluster %s: %w", name, err)
 	}
@@ -123,15 +131,23 @@ func (c *Client) JoinCluster(ctx context.Context, req JoinRequest, member *Clien
 	if req.Votes > 0 {
 		p.Set("votes", strconv.Itoa(req.Votes))
 	}
-	var upid string
-	if err := c.Post(ctx, "/cluster/config/join", p, &upid); err != nil {
-		return nil, fmt.Errorf("joining the cluster through %s: %w", req.Hostname, err)
-	}
-	res, err := c.WaitTask(ctx, upid, WaitOptions{})
-	var taskErr *TaskError
-	if err != nil && !errors.As(err, &taskErr) && member != nil && ctx.Err() == nil {
-		res, err = member.waitJoin(ctx, upid)
-	}
+	// The join worker takes /var/lock/pvecm.lock first (pve-cluster
+	// PVE/API2/ClusterConfig.pm join, lock_file with 10 s): failing on it,
+	// it did nothing, and runs again.
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		var upid string
+		if err := c.Post(ctx, "/cluster/config/join", p, &upid); err != nil {
+			return err
+		}
+		var err error
+		res, err = c.WaitTask(ctx, upid, WaitOptions{})
+		var taskErr *TaskError
+		if err != nil && !errors.As(err, &taskErr) && member != nil && ctx.Err() == nil {
+			res, err = member.waitJoin(ctx, upid)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("joining the cluster through %s: %w", req.Hostname, err)
 	}

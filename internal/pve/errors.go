@@ -185,9 +185,24 @@ func (e *APIError) unprocessed() bool {
 		(e.StatusCode == statusProxyConnect && strings.Contains(msg, "connection refused"))
 }
 
+// lockTimeout reports whether the call gave up waiting for a lock before it
+// changed anything: a file lock ("can't lock file '...' - got timeout",
+// pve-common PVE/Tools.pm lock_file_full, 10 s for a guest's config) or a
+// cluster-wide one ("cfs-lock 'domain-ha' error: got lock request timeout",
+// pve-cluster PVE/Cluster.pm cfs_lock, which the HA, storage.cfg, mapping
+// and user.cfg writers take). Both die before the locked code runs, so any
+// method may be sent again. A guest lock written into its configuration
+// ("VM is locked (backup)") is no timeout: it lasts as long as the backup.
+func (e *APIError) lockTimeout() bool {
+	msg := strings.ToLower(e.Message)
+	return e.StatusCode >= 500 && (strings.Contains(msg, "can't lock file") && strings.Contains(msg, "got timeout") ||
+		strings.Contains(msg, "got lock request timeout"))
+}
+
 // retryable reports whether a request with this method that failed with err
 // may be sent again. Idempotent methods are retried on any transient
-// failure, POST only when the failure proves nothing was carried out.
+// failure, POST only when the failure proves nothing was carried out; any
+// method after a lock timeout.
 func retryable(method string, err error) bool {
 	var ne *apiclient.NetError
 	if errors.As(err, &ne) {
@@ -195,7 +210,7 @@ func retryable(method string, err error) bool {
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.transient() && (apiclient.Idempotent(method) || ae.unprocessed())
+		return ae.lockTimeout() || ae.transient() && (apiclient.Idempotent(method) || ae.unprocessed())
 	}
 	return false
 }

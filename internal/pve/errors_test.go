@@ -221,9 +221,11 @@ func TestErrorMapping(t *testing.T) {
 			}
 		})
 	}
-	// Locks are the caller's to retry: the PUT above went out once.
-	if n := f.count("PUT /nodes/pve1/qemu/101/config"); n != 1 {
-		t.Errorf("locked PUT sent %d times, want 1", n)
+	// A lock timeout proves nothing was done: the transport sends the PUT
+	// again up to MaxAttempts times; a caller that waits longer for a lock
+	// (retryLocked) gets ErrLocked after that.
+	if n := f.count("PUT /nodes/pve1/qemu/101/config"); n != defaultMaxAttempts {
+		t.Errorf("locked PUT sent %d times, want %d", n, defaultMaxAttempts)
 	}
 }
 

@@ -325,7 +325,7 @@ func (c *Client) awaitClone(ctx context.Context, newid int) (bool, error) {
 		case err == nil:
 			seen, deadline = true, time.Time{} // a clone runs: wait for it, as long as ctx allows
 		case errors.Is(err, ErrNotFound) && seen:
-			return false, fmt.Errorf("the clone %d was removed again: its task failed", newid)
+			return false, fmt.Errorf("guest %d was removed again: the task that made it failed", newid)
 		case ctx.Err() != nil:
 			return false, ctx.Err()
 		case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTransient):

@@ -74,7 +74,9 @@ func (c *Client) GetHA(ctx context.Context, kind, id string) (HAObject, error) {
 
 // CreateHA creates an HA resource, rule or group.
 func (c *Client) CreateHA(ctx context.Context, kind string, p url.Values) error {
-	if err := c.Post(ctx, haPath(kind, ""), p, nil); err != nil {
+	id := p.Get(map[string]string{"resources": "sid", "rules": "rule", "groups": "group"}[kind])
+	exists := func(ctx context.Context) (bool, error) { _, err := c.GetHA(ctx, kind, id); return found(err) }
+	if err := c.postCreate(ctx, haPath(kind, ""), p, exists); err != nil {
 		return fmt.Errorf("creating HA %s: %w", strings.TrimSuffix(kind, "s"), err)
 	}
 	return nil

@@ -86,7 +86,8 @@ func (c *Client) GetMapping(ctx context.Context, kind MappingKind, id string) (*
 // flags).
 func (c *Client) CreateMapping(ctx context.Context, kind MappingKind, id string, p url.Values) error {
 	p.Set("id", id)
-	if err := c.Post(ctx, mappingPath(kind, ""), p, nil); err != nil {
+	exists := func(ctx context.Context) (bool, error) { _, err := c.GetMapping(ctx, kind, id); return found(err) }
+	if err := c.postCreate(ctx, mappingPath(kind, ""), p, exists); err != nil {
 		return fmt.Errorf("creating %s mapping %s: %w", kind, id, err)
 	}
 	return nil

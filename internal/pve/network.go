@@ -178,7 +178,10 @@ func (c *Client) NetworkConfig(ctx context.Context, node, typ string) (*NetworkC
 func (c *Client) CreateNetworkInterface(ctx context.Context, node, iface string, params url.Values) error {
 	p := cloneValues(params)
 	p.Set("iface", iface)
-	return c.Post(ctx, "/nodes/"+url.PathEscape(node)+"/network", p, nil)
+	exists := func(ctx context.Context) (bool, error) {
+		return found(c.Get(ctx, "/nodes/"+url.PathEscape(node)+"/network/"+url.PathEscape(iface), nil, nil))
+	}
+	return c.postCreate(ctx, "/nodes/"+url.PathEscape(node)+"/network", p, exists)
 }
 
 // UpdateNetworkInterface stages a change of an interface (PUT); PVE needs

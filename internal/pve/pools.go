@@ -45,7 +45,8 @@ func (c *Client) CreatePool(ctx context.Context, id, comment string) error {
 	if comment != "" {
 		p.Set("comment", comment)
 	}
-	if err := c.Post(ctx, "/pools", p, nil); err != nil {
+	exists := func(ctx context.Context) (bool, error) { _, err := c.GetPool(ctx, id); return found(err) }
+	if err := c.postCreate(ctx, "/pools", p, exists); err != nil {
 		return fmt.Errorf("creating pool %s: %w", id, err)
 	}
 	return nil

@@ -187,15 +187,63 @@ func waitAccepted(res *TaskResult, err error) (*TaskResult, error) {
 }
 
 // CreateGuest creates a guest on node from PVE's config keys (vmid among them)
-// and waits for the create task.
+// and waits for the create task. A create whose answer was lost (596, a
+// connection lost after the request went out) may have been carried out:
+// it is settled by watching for the guest (it appears at once, locked
+// "create" until its worker ends) and sent again only if the guest did not
+// appear; sent blindly, it would fail on its own guest ("already exists")
+// or, had the first not landed, leave nothing in the state.
 func (c *Client) CreateGuest(ctx context.Context, kind GuestKind, node string, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", "/nodes/"+url.PathEscape(node)+"/"+string(kind), params)
+	path := "/nodes/" + url.PathEscape(node) + "/" + string(kind)
+	vmid, _ := strconv.Atoi(params.Get("vmid"))
+	for {
+		res, err := c.runTask(ctx, "POST", path, params)
+		var accepted *AcceptedError
+		if err == nil || vmid <= 0 || errors.As(err, &accepted) || !inDoubt(err) {
+			return res, err
+		}
+		created, cerr := c.awaitClone(ctx, vmid)
+		switch {
+		case cerr != nil:
+			return nil, fmt.Errorf("%w (while finding out whether guest %d was created: %w)", err, vmid, cerr)
+		case created:
+			return &TaskResult{Node: node, ExitStatus: "OK"}, nil
+		}
+	}
 }
 
 // GuestAction runs a status action ("start", "stop", "shutdown", "reboot")
 // and waits for it.
 func (c *Client) GuestAction(ctx context.Context, kind GuestKind, node string, vmid int, action string, params url.Values) (*TaskResult, error) {
-	return c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
+	// A worker that could not get the guest's config lock did nothing
+	// (qemu-server and pve-container take it first): try it again.
+	// One whose answer was lost is settled by the guest's state: a start
+	// that shows the guest running (a stop or shutdown that shows it
+	// stopped) within inDoubtWait went through; otherwise it is sent again.
+	want := map[string]string{"start": "running", "stop": "stopped", "shutdown": "stopped"}[action]
+	var res *TaskResult
+	err := retryLocked(ctx, func() error {
+		for {
+			var err error
+			res, err = c.runTask(ctx, "POST", guestPath(kind, node, vmid)+"/status/"+url.PathEscape(action), params)
+			var accepted *AcceptedError
+			if err == nil || want == "" || errors.As(err, &accepted) || !inDoubt(err) {
+				return err
+			}
+			done, xerr := awaitExists(ctx, func(ctx context.Context) (bool, error) {
+				st, err := c.GuestCurrentStatus(ctx, kind, node, vmid)
+				return err == nil && st.Status == want, err
+			})
+			switch {
+			case xerr != nil:
+				return errors.Join(err, xerr)
+			case done:
+				res = &TaskResult{Node: node, ExitStatus: "OK"}
+				return nil
+			}
+		}
+	})
+	return res, err
 }
 
 // ResizeGuestDisk grows a guest's disk to size ("40G", or "+8G" to add).
@@ -321,10 +369,18 @@ func (c *Client) CreateWithNewVMID(ctx context.Context, create func(vmid int) er
 			return 0, err
 		}
 		err = create(vmid)
-		c.releaseVMID(vmid)
 		var accepted *AcceptedError
-		if err == nil || errors.As(err, &accepted) {
-			return vmid, err // accepted: the guest may exist under vmid
+		if errors.As(err, &accepted) {
+			// The guest may exist under vmid, and the state names it (a
+			// tainted resource). A failed create removes its guest, and
+			// nextid hands the id out again: it stays reserved in this
+			// process, so that a create running beside it does not take it
+			// and the tainted resource's replacement destroy the wrong guest.
+			return vmid, err
+		}
+		c.releaseVMID(vmid)
+		if err == nil {
+			return vmid, nil
 		}
 		if !strings.Contains(err.Error(), "already exists") {
 			return 0, err

@@ -451,6 +451,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		fail("node %s: %s", first, err)
 		return
 	}
+	toJoin := sorted(without(maps.Keys(nodes), first))
 	switch st.Name {
 	case "":
 		if _, err := c.CreateCluster(ctx, name, links(fn), votes(fn)); err != nil {
@@ -458,7 +459,14 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 			return
 		}
 	case name:
-		// Created by an earlier apply that failed later on: go on joining.
+		// Created by an earlier apply that failed later on, or left by a
+		// destroy (PVE cannot dissolve a cluster): join the nodes that are
+		// not members yet. A member is not connected to: its certificate
+		// is the one the cluster's CA signed at its join, not the
+		// fingerprint it was configured with as a standalone node.
+		toJoin = slices.DeleteFunc(toJoin, func(n string) bool {
+			return slices.ContainsFunc(st.Nodes, func(m pve.NodeMembership) bool { return m.Name == n })
+		})
 	default:
 		fail("node %s is already in cluster %s", first, st.Name)
 		return
@@ -466,7 +474,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	plan.ID = types.StringValue(name)
 	// The cluster exists from here on: it goes into the state even when a
 	// join fails, so that the next apply joins the rest.
-	r.joinNodes(ctx, c, first, nodes, sorted(without(maps.Keys(nodes), first)), password, &resp.Diagnostics)
+	r.joinNodes(ctx, c, first, nodes, toJoin, password, &resp.Diagnostics)
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	plan.settle(ctx)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)

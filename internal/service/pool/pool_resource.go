@@ -78,6 +78,9 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 		resp.Diagnostics.AddError("Unable to Create Pool", err.Error())
 		return
 	}
+	// The pool exists from here on: if the read-back fails, it goes into
+	// the state with its ID (tainted by the error), not with an unknown one.
+	plan.ID = plan.PoolID
 	r.readInto(ctx, c, &plan, "Create", &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }

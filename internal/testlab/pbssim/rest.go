@@ -212,6 +212,14 @@ var worldMethods = map[string]bool{
 	"POST /access/ticket": true, "DELETE /access/ticket": true, "GET /ping": true, "GET /access/domains": true,
 }
 
+// proxyConnectError is how a PBS fails a call when proxmox-backup-proxy
+// cannot hand it to proxmox-backup-api (the daemon restarting, after an
+// update say): proxmox-rest-server's proxy_protected_request passes hyper's
+// error up, and the formatter answers an error without an HTTP code as 400.
+// PBS has no pveproxy, so it never answers 596: a transient failure a
+// fault (Faults.SetErrorRate, pvelab -error-rate) injects takes this form.
+const proxyConnectError = "error trying to connect: tcp connect error: Connection refused (os error 111)"
+
 // plainError is an error answered outside the formatter (ApiService's
 // error path): the message as body, no Content-Type.
 func plainError(status int, msg string) *sim.Response {
@@ -288,6 +296,9 @@ func (s *Server) serve(req *http.Request) *sim.Response {
 	}
 	if !(req.Method == http.MethodPost && key == "/access/ticket") {
 		if status, reason, ok := s.faults.RequestFailure(); ok {
+			if status == sim.TransientStatus {
+				status, reason = http.StatusBadRequest, proxyConnectError
+			}
 			return s.formatError(format, httpErr(status, "%s", reason))
 		}
 	}

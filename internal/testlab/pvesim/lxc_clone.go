@@ -229,7 +229,7 @@ func (p *PVE) cloneCT(r *Request) (any, error) {
 		delete(p.guests, newid)
 	}
 	return p.spawnVMTaskLocked(time.Now(), node, "vzclone", strconv.Itoa(vmid), r.User, cloneWork+p.ctCloneWorkLocked(node, mountpoints, full),
-		[]flockReq{{vmid: newid, timeout: lockConfigTimeout, ct: true}}, begin, finish), nil
+		[]flockReq{{vmid: newid, timeout: lockConfigTimeout, ct: true, fresh: true}}, begin, finish), nil
 }
 
 // --- template ------------------------------------------------------------

@@ -349,6 +349,6 @@ func (p *PVE) createCT(r *Request) (any, error) {
 		delete(p.guests, vmid)
 	}
 	upid = p.spawnVMTaskLocked(now, node, "vzcreate", strconv.Itoa(vmid), r.User, createWork+ctNewVolumeWork(mpParam),
-		[]flockReq{{vmid: vmid, timeout: lockConfigTimeout, ct: true}}, begin, finish)
+		[]flockReq{{vmid: vmid, timeout: lockConfigTimeout, ct: true, fresh: true}}, begin, finish)
 	return upid, nil
 }

@@ -156,5 +156,5 @@ func (p *PVE) createVM(r *Request) (any, error) {
 		delete(p.guests, vmid)
 	}
 	return p.spawnVMTaskLocked(now, node, "qmcreate", strconv.Itoa(vmid), r.User, work,
-		[]flockReq{{vmid: vmid, timeout: workerLockTimeout}}, begin, finish), nil
+		[]flockReq{{vmid: vmid, timeout: workerLockTimeout, fresh: true}}, begin, finish), nil
 }

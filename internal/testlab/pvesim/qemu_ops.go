@@ -24,13 +24,19 @@ type flock struct{ excl, shared time.Time }
 
 // flockReq is a flock a worker takes (ct: a container's). An inherited
 // flock was taken by the API call that forked the worker (it is free at
-// the spawn): the worker holds it without waiting.
+// the spawn): the worker holds it without waiting. A fresh flock is that
+// of a guest whose config the same call has just created
+// (create_and_lock_config, with "lock: create"): no other worker can hold
+// it, so a lock-contention fault does not apply to it (it would leave a
+// guest that real PVE cannot leave this way, its config stuck at "lock:
+// create").
 type flockReq struct {
 	vmid      int
 	shared    bool
 	timeout   time.Duration
 	ct        bool
 	inherited bool
+	fresh     bool
 }
 
 // Timeouts of PVE::AbstractConfig's lock_config (10 s) and the shorter
@@ -140,7 +146,7 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 			break
 		}
 	}
-	if lockErr == "" && len(locks) > 0 && !locks[0].inherited && p.faults.LockTimeout() {
+	if lockErr == "" && len(locks) > 0 && !locks[0].inherited && !locks[0].fresh && p.faults.LockTimeout() {
 		lockErr, wait = flockMessage(locks[0].vmid, locks[0].ct), 20*time.Millisecond
 	}
 	if lockErr != "" {
