@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
 // Storage definitions of the cluster (/storage: storage.cfg).
@@ -62,12 +65,56 @@ type StorageResult struct {
 // CreateStorage adds a storage definition (p holds storage, type and the
 // settings). PVE checks it there and then: a PBS storage is reached with
 // its credentials and fingerprint.
+//
+// PVE's own check of a PBS server (PBSPlugin activate_storage listing the
+// datastores) failing for a moment is sent again, up to three times: the
+// create (pve-storage API2/Storage/Config.pm, create) runs on_add_hook, then
+// activates the storage; when that fails it runs on_delete_hook (which
+// removes the password and key files) and dies before write_config, so
+// nothing of the storage is left and a new attempt starts afresh. A refusal
+// of the credentials (401, 403) or of the certificate is not sent again.
 func (c *Client) CreateStorage(ctx context.Context, p url.Values) (*StorageResult, error) {
-	var out StorageResult
-	if err := c.Post(ctx, "/storage", p, &out); err != nil {
-		return nil, fmt.Errorf("creating storage %s: %w", p.Get("storage"), err)
+	backoff := time.Second
+	for attempt := 1; ; attempt++ {
+		var out StorageResult
+		err := c.Post(ctx, "/storage", p, &out)
+		if err == nil {
+			return &out, nil
+		}
+		if attempt > 3 || !pbsCheckFailedForAMoment(err) {
+			return nil, fmt.Errorf("creating storage %s: %w", p.Get("storage"), err)
+		}
+		tflog.Debug(ctx, "PVE could not reach the PBS server while creating the storage; sending the create again",
+			map[string]any{"storage": p.Get("storage"), "attempt": attempt, "error": err.Error()})
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("creating storage %s: %w (waiting to send it again: %w)", p.Get("storage"), err, ctx.Err())
+		case <-t.C:
+		}
+		backoff *= 2
 	}
-	return &out, nil
+}
+
+// pbsCheckFailedForAMoment reports whether a storage create failed because
+// PVE's check of the PBS server did not get through (PBSPlugin
+// scan_datastores: "error fetching datastores - <status line>"), other
+// than by the server refusing the credentials.
+func pbsCheckFailedForAMoment(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 500 || !strings.Contains(ae.Message, "create storage failed") {
+		return false
+	}
+	_, inner, ok := strings.Cut(ae.Message, "error fetching datastores - ")
+	if !ok {
+		return false
+	}
+	inner = strings.TrimSpace(inner)
+	// A certificate that is not the given fingerprint's (PVE's
+	// APIClient: "fingerprint '...' not verified, abort!") will not change
+	// either.
+	return !strings.HasPrefix(inner, "401") && !strings.HasPrefix(inner, "403") && !strings.Contains(inner, "not verified")
 }
 
 // UpdateStorage changes a storage definition (delete lists settings to

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pbs"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/pbssim"
@@ -290,4 +291,58 @@ resource "pve_storage_pbs" "t" {
 		regexp.MustCompile(`neither an IP address nor a DNS name`))
 	acctest.ExpectPlanError(t, strings.Replace(fmt.Sprintf(base, ""), `"backups"`, `"b/x"`, 1),
 		regexp.MustCompile(`not a PBS datastore name`))
+}
+
+// PVE checks a new PBS storage by listing the server's datastores; when that
+// fails for a moment (PBS's proxy answering 400 "error trying to connect",
+// a reset), PVE undoes the storage and answers 500 "create storage failed:
+// ... error fetching datastores". The create is sent again, and succeeds.
+func TestAccStoragePBS_serverBusyAtCreate(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.Options{})
+	s := acctest.StartPBS(t, lab)
+	c := pbsClient(t, s)
+	ctx := context.Background()
+	acctest.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkStorageGone(t, lab, "pbs-direct"),
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				if err := c.CreateDatastore(ctx, pbs.DatastoreCreate{Datastore: pbs.Datastore{Name: "direct", Path: "/mnt/datastore/direct"}}); err != nil {
+					t.Fatal(err)
+				}
+				// The provider sends nothing to PBS in this configuration:
+				// the failure meets PVE's own check of the server.
+				s.Faults().FailNextRequests(1, 400, "error trying to connect")
+			},
+			Config: acctest.PBSProviderBlock(lab, s) + fmt.Sprintf(`
+resource "pve_storage_pbs" "test" {
+  storage_id  = "pbs-direct"
+  server      = %q
+  port        = %d
+  datastore   = "direct"
+  username    = %q
+  password    = %q
+  fingerprint = %q
+}
+`, s.Host(), s.Port(), s.Username(), s.Password(), s.Fingerprint()),
+			Check: func(*terraform.State) error {
+				if n := s.Requests()["GET /admin/datastore"]; n < 2 {
+					return fmt.Errorf("PBS saw %d datastore listings, want PVE's failed check and the one of the create sent again", n)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// pbsClient is a PBS client of s, for setting up what the test needs behind
+// the provider's back.
+func pbsClient(t *testing.T, s *pbssim.Server) *pbs.Client {
+	t.Helper()
+	c, err := pbs.New(context.Background(), pbs.Config{Endpoint: s.URL(), APIToken: s.APIToken(), CACertificate: s.CACertPEM()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
