@@ -1,6 +1,6 @@
 // Command pvelab runs a simulated Proxmox VE cluster until interrupted.
 //
-//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-latency D] [-jitter D] [-error-rate R] [-reset-rate R] [-lock-contention R] [-task-failure-rate R] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH] [-stats-addr ADDR]
+//	go run ./cmd/pvelab [-nodes 3] [-standalone] [-addr 127.0.0.1:0] [-pve-version 9.1|8.4] [-statd-interval 10s] [-task-speed 1] [-proxy-timeout 30s] [-ha-round 10s] [-latency D] [-jitter D] [-error-rate R] [-reset-rate R] [-lost-answer-rate R] [-lock-contention R] [-task-failure-rate R] [-bmc VARIANT] [-ceph] [-pbs] [-env-file PATH] [-ca-file PATH] [-stats-addr ADDR]
 //
 // Every node serves the API on a port of its own. The nodes form the
 // cluster "pvelab", or with -standalone are separate PVE hosts, ready to
@@ -90,6 +90,7 @@ func main() {
 	flag.DurationVar(&cfg.faults.jitter, "jitter", 0, "vary -latency by up to this much either way")
 	flag.Float64Var(&cfg.faults.errorRate, "error-rate", 0, "fraction of requests (0..1) answered 596, as pveproxy does when its worker does not answer (PBS: 400 \"error trying to connect\", as proxmox-backup-proxy answers when it cannot reach proxmox-backup-api)")
 	flag.Float64Var(&cfg.faults.resetRate, "reset-rate", 0, "fraction of requests (0..1) whose connection is reset without an answer")
+	flag.Float64Var(&cfg.faults.lostRate, "lost-answer-rate", 0, "fraction of requests (0..1) that are carried out and whose connection is then reset without an answer, so that the client cannot tell whether they ran")
 	flag.Float64Var(&cfg.faults.lockRate, "lock-contention", 0, "fraction of config-changing requests (0..1) that fail to get their lock, as PVE answers then")
 	flag.Float64Var(&cfg.faults.taskRate, "task-failure-rate", 0, "fraction of tasks (0..1) that fail")
 	flag.StringVar(&cfg.bmc, "bmc", "", `BMC behaviour: comma separated "manager", "patch", "tasks", "busy=2s", "sessions=N"`)
@@ -264,6 +265,7 @@ func writeFileAtomic(path string, data []byte) error {
 type faultFlags struct {
 	latency, jitter                          time.Duration
 	errorRate, resetRate, lockRate, taskRate float64
+	lostRate                                 float64
 }
 
 func (f faultFlags) apply(to *sim.Faults) {
@@ -271,6 +273,7 @@ func (f faultFlags) apply(to *sim.Faults) {
 	to.SetJitter(f.jitter)
 	to.SetErrorRate(f.errorRate)
 	to.SetDropRate(f.resetRate)
+	to.SetLostAnswerRate(f.lostRate)
 	to.SetLockContention(f.lockRate)
 	to.SetTaskFailureRate(f.taskRate, "injected failure (pvelab -task-failure-rate)")
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // The content of a node's storage (/nodes/{node}/storage/{storage}/content,
@@ -100,7 +102,17 @@ type Download struct {
 }
 
 // StartDownload starts a download on node's storage and returns the UPID of
-// its 'download' task.
+// its 'download' task. A request whose answer was lost (596, a connection
+// lost after it went out) may have started the download: pve-storage's
+// download_url (PVE/API2/Storage/Status.pm) forks a worker of type
+// 'download' whose ID is PVE::Tools::encode_text of the file name, so the
+// node's task list (pve-manager PVE/API2/Tasks.pm node_tasks, which lists
+// running and ended tasks with source=all) is asked for such a task
+// started since the request went out: it is taken as this request's when
+// it shows up within inDoubtWait, and the request is sent again when none
+// does. Sent blindly, a second download of the same file would run beside
+// the first, or fail on the file the first put there ("refusing to
+// override existing file").
 func (c *Client) StartDownload(ctx context.Context, node, storage string, d Download) (string, error) {
 	p := url.Values{"url": {d.URL}, "content": {d.Content}, "filename": {d.Filename}}
 	if d.Checksum != "" {
@@ -113,12 +125,70 @@ func (c *Client) StartDownload(ctx context.Context, node, storage string, d Down
 	if d.VerifyCertificates != nil {
 		p.Set("verify-certificates", boolParam(*d.VerifyCertificates))
 	}
-	var upid string
 	path := "/nodes/" + url.PathEscape(node) + "/storage/" + url.PathEscape(storage) + "/download-url"
-	if err := c.Post(ctx, path, p, &upid); err != nil {
-		return "", fmt.Errorf("downloading %s to %s on %s: %w", d.URL, storage, node, err)
+	for {
+		sent := time.Now()
+		var upid string
+		err := c.Post(ctx, path, p, &upid)
+		if err == nil {
+			return upid, nil
+		}
+		if !inDoubt(err) {
+			return "", fmt.Errorf("downloading %s to %s on %s: %w", d.URL, storage, node, err)
+		}
+		var found string
+		_, xerr := awaitExists(ctx, func(ctx context.Context) (bool, error) {
+			var ferr error
+			found, ferr = c.findWorker(ctx, node, "download", encodeText(d.Filename), sent)
+			return found != "", ferr
+		})
+		switch {
+		case xerr != nil:
+			return "", fmt.Errorf("downloading %s to %s on %s: %w (while finding out whether the download started: %w)", d.URL, storage, node, err, xerr)
+		case found != "":
+			return found, nil
+		}
 	}
-	return upid, nil
+}
+
+// findWorker returns the UPID of the oldest task of type typ with worker
+// ID id that node started at or after since (a second earlier: task start
+// times are whole seconds), or "" when there is none. The task list's
+// vmid filter takes only VM IDs, so the ID is matched here.
+func (c *Client) findWorker(ctx context.Context, node, typ, id string, since time.Time) (string, error) {
+	var tasks []struct {
+		UPID      string `json:"upid"`
+		ID        string `json:"id"`
+		StartTime int64  `json:"starttime"`
+	}
+	q := url.Values{"typefilter": {typ}, "source": {"all"}, "since": {strconv.FormatInt(since.Unix()-1, 10)}}
+	if err := c.Get(ctx, "/nodes/"+url.PathEscape(node)+"/tasks", q, &tasks); err != nil {
+		return "", err
+	}
+	best := ""
+	var bestStart int64
+	for _, t := range tasks {
+		if t.ID == id && (best == "" || t.StartTime < bestStart) {
+			best, bestStart = t.UPID, t.StartTime
+		}
+	}
+	return best, nil
+}
+
+// encodeText is PVE::Tools::encode_text (pve-common PVE/ParseUtils.pm):
+// the UTF-8 bytes of s with control and non-ASCII characters, ':' and '%'
+// percent-encoded, as a worker ID made of a file name is written into its
+// UPID.
+func encodeText(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c >= 0x20 && c <= 0x7e && c != '%' && c != ':' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func boolParam(b bool) string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
+	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab/mirror"
 )
 
@@ -296,6 +297,40 @@ resource "pve_download_file" "test" {
 					time.Sleep(300 * time.Millisecond)
 					if _, err := acctest.PVEClient(t).Volume(context.Background(), "pve1", "local", "local:iso/slow.iso"); !errors.Is(err, pve.ErrNotFound) {
 						return fmt.Errorf("local:iso/slow.iso after the timeout: %v", err)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// A download PVE started whose answer was lost on the way (the connection
+// reset after the request went out): the provider finds the 'download'
+// task on the node and waits for it, rather than failing or sending the
+// download again.
+func TestAccDownloadFile_answerLost(t *testing.T) {
+	lab := acctest.StartLab(t, testlab.Options{Nodes: 1})
+	iso, _ := mirror.Lookup(mirror.DebianISO)
+	acctest.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { lab.Faults().LoseNextAnswers(1, http.MethodPost, "/download-url") },
+				Config:    acctest.ProviderBlock(lab) + downloadConfig(t, "pve1", iso.Name(), "iso", checksum("sha256", iso.SHA256)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(dlAddr, tfjsonpath.New("size"), knownvalue.Int64Exact(iso.Size)),
+				},
+				Check: func(*terraform.State) error {
+					n := 0
+					for _, w := range acctest.LabWrites(lab) {
+						if strings.HasSuffix(w, "/download-url") {
+							n++
+						}
+					}
+					if n != 1 {
+						return fmt.Errorf("%d download-url requests, want 1: %q", n, acctest.LabWrites(lab))
 					}
 					return nil
 				},

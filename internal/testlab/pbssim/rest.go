@@ -313,6 +313,9 @@ func (s *Server) serve(req *http.Request) *sim.Response {
 	}
 	r := &request{Method: req.Method, Path: rel, Template: key, Params: params, AuthID: authID, attrs: map[string]any{}, header: req.Header}
 	data, err := s.callHandler(ep.handler, r)
+	if !(req.Method == http.MethodPost && key == "/access/ticket") && s.faults.AnswerLost(req.Method, rel) {
+		return &sim.Response{Drop: true} // carried out, answer lost
+	}
 	if err != nil {
 		resp := s.formatError(format, err)
 		var he *httpError

@@ -132,6 +132,9 @@ func (p *PVE) serveRequest(req *http.Request, local string) *sim.Response {
 		r.TokenID = auth.user
 	}
 	data, err := p.restHandle(r, node, auth)
+	if rel != "/access/ticket" && p.faults.AnswerLost(req.Method, rel) {
+		return &sim.Response{Drop: true} // carried out, answer lost
+	}
 	var pe *proxyError
 	if errors.As(err, &pe) {
 		return plainError(pe.status, pe.reason)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,4 +187,24 @@ func TestHandleRegistry(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("handler ran %d times, want 1", calls)
 	}
+}
+
+// A lost answer comes after the request was carried out: the connection
+// is reset, and what the request made is there.
+func TestLoseNextAnswers(t *testing.T) {
+	lab := startLab(t, Options{})
+	lab.Faults().LoseNextAnswers(1, http.MethodPost, "/pools")
+	client := simtest.HTTPClient(t, lab.CACertPEM())
+	req, _ := http.NewRequest(http.MethodPost, lab.Endpoint()+"/api2/json/pools", strings.NewReader("poolid=lost"))
+	req.Header.Set("Authorization", "PVEAPIToken="+lab.APIToken())
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got %s, want the connection reset", resp.Status)
+	}
+	c := newCaller(t, lab).WithToken()
+	pvetest.Expect(t, c.Get("/pools/lost"), http.StatusOK, "OK")
+	// only the next one
+	pvetest.Expect(t, c.Form(http.MethodPost, "/pools", url.Values{"poolid": {"kept"}}), http.StatusOK, "OK")
 }

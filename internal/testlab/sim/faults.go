@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,6 +33,10 @@ type Faults struct {
 	failRequests int
 	failStatus   int
 	failReason   string
+	loseAnswers  int
+	loseMethod   string
+	loseSuffix   string
+	lostRate     float64
 }
 
 // NewFaults returns knobs that inject nothing yet.
@@ -114,6 +119,39 @@ func (f *Faults) FailNextRequests(n int, status int, reason string) {
 	f.mu.Unlock()
 }
 
+// LoseNextAnswers makes the next n requests, other than logins, whose
+// method is method and whose API path ends in suffix ("" matches any) be
+// carried out and their answers lost: the connection is reset after the
+// handler ran, as when pveproxy's worker goes away (a restart of pveproxy:
+// pve-http-server PVE::APIServer::AnyEvent closes its connections) or the
+// network between client and server fails after the request went out.
+// The client cannot tell this from a request that never ran.
+func (f *Faults) LoseNextAnswers(n int, method, suffix string) {
+	f.mu.Lock()
+	f.loseAnswers, f.loseMethod, f.loseSuffix = n, method, suffix
+	f.mu.Unlock()
+}
+
+// SetLostAnswerRate makes that fraction of requests (0..1), other than
+// logins, be carried out and their answers lost (LoseNextAnswers).
+func (f *Faults) SetLostAnswerRate(rate float64) {
+	f.mu.Lock()
+	f.lostRate = rate
+	f.mu.Unlock()
+}
+
+// AnswerLost reports whether to reset the connection of a request (method,
+// API path) that has been carried out instead of answering it.
+func (f *Faults) AnswerLost(method, path string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.loseAnswers > 0 && (f.loseMethod == "" || f.loseMethod == method) && strings.HasSuffix(path, f.loseSuffix) {
+		f.loseAnswers--
+		return true
+	}
+	return f.chance(f.lostRate)
+}
+
 // Reset turns all faults off.
 func (f *Faults) Reset() {
 	f.mu.Lock()
@@ -123,6 +161,7 @@ func (f *Faults) Reset() {
 	f.taskRate, f.taskRateExit = 0, ""
 	f.failTasks, f.failTaskExit = 0, ""
 	f.failRequests, f.failStatus, f.failReason = 0, 0, ""
+	f.loseAnswers, f.loseMethod, f.loseSuffix, f.lostRate = 0, "", "", 0
 }
 
 // chance reports true with probability rate.
