@@ -199,7 +199,7 @@ func setRunState(ctx context.Context, c Client, kind pve.GuestKind, node string,
 				SettleNetwork(ctx, c, node, pve.GuestBridges(cfg.Values), diags)
 			}
 		}
-		if _, err := c.GuestAction(ctx, kind, node, vmid, "start", nil); err != nil {
+		if err := start(ctx, c, kind, node, vmid, diags); err != nil {
 			return false, fmt.Errorf("starting: %w", err)
 		}
 		return false, nil

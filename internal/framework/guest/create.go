@@ -48,7 +48,7 @@ func Create(ctx context.Context, c Client, g NewGuest, state *tfsdk.State, diags
 	vmid, err := withID(ctx, c, g.VMID, func(vmid int) error {
 		g.Params.Set("vmid", strconv.Itoa(vmid))
 		var err error
-		res, err = c.CreateGuest(ctx, g.Kind, g.Node, g.Params)
+		res, err = create(ctx, c, g.Kind, g.Node, vmid, g.Params, diags)
 		return err
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ func Create(ctx context.Context, c Client, g NewGuest, state *tfsdk.State, diags
 	// cannot start is then an error that says why, not a create task that
 	// ends with a warning.
 	if g.Started {
-		if _, err := c.GuestAction(ctx, g.Kind, g.Node, vmid, "start", nil); err != nil {
+		if err := start(ctx, c, g.Kind, g.Node, vmid, diags); err != nil {
 			diags.AddError("Unable to Start "+g.Kind.Title(), fmt.Sprintf("%s %d was created but did not start: %s", g.Kind.Noun(), vmid, err))
 		}
 	}

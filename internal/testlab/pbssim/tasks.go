@@ -135,7 +135,7 @@ func escapeUPIDID(id string) string {
 // The caller holds s.mu.
 func (s *Server) spawnTaskLocked(wtype, wid, auth string, msgs []string, errMsg string, effect func(), holdsLock bool) *task {
 	now := time.Now()
-	if exit, ok := s.faults.TaskFailure(); ok {
+	if exit, ok := s.faults.TaskFailure(wtype); ok {
 		errMsg, effect = exit, nil
 	}
 	if s.nextTaskID == 0 {

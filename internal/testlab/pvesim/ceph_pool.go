@@ -374,7 +374,7 @@ func errText(err error) string {
 func (p *PVE) cephWorker(r *Request, typ, id string, work func(w *cephTaskLog) error) string {
 	begin := time.Now()
 	t := &task{node: r.PathParams["node"], typ: typ, id: id, user: r.User, exit: "OK"}
-	if exit, ok := p.faults.TaskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(t.typ); ok {
 		t.exit = dieStatus(exit)
 	} else {
 		w := &cephTaskLog{}

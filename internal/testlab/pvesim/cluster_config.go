@@ -164,7 +164,7 @@ func (p *PVE) createCluster(r *Request) (any, error) {
 	conf.version = 1 // atomic_write_conf increments create_conf's 0
 
 	t := &task{node: h.name, typ: "clustercreate", id: name, user: r.User, duration: clusterCreateWork, exit: "OK"}
-	switch exit, failed := p.faults.TaskFailure(); {
+	switch exit, failed := p.faults.TaskFailure(t.typ); {
 	case failed:
 		t.exit = dieStatus(exit)
 	case p.faults.LockTimeout():
@@ -418,7 +418,7 @@ func (p *PVE) joinCluster(r *Request) (any, error) {
 	t := &task{node: j.name, typ: "clusterjoin", user: r.User, duration: clusterJoinFailed, exit: "OK"}
 	w := &worker{t: t}
 	var finish func()
-	if exit, failed := p.faults.TaskFailure(); failed {
+	if exit, failed := p.faults.TaskFailure(t.typ); failed {
 		w.fail(exit)
 	} else if p.faults.LockTimeout() {
 		w.fail(pvecmLockTimeout)

@@ -373,7 +373,7 @@ func (p *PVE) reloadNetwork(r *Request) (any, error) {
 		duration: min(300*time.Millisecond+time.Duration(res.Handled)*40*time.Millisecond, time.Second),
 		exit:     "OK",
 	}
-	if exit, ok := p.faults.TaskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(t.typ); ok {
 		t.exit = dieStatus(exit)
 	} else {
 		// the worker's errfunc: only "error: <iface>: ..." lines reach the log

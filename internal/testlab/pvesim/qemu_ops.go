@@ -165,7 +165,7 @@ func (p *PVE) spawnVMTaskLocked(now time.Time, node, typ, id, user string, work 
 			f.excl = end
 		}
 	}
-	if exit, ok := p.faults.TaskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(t.typ); ok {
 		t.exit = dieStatus(exit)
 	}
 	p.spawnLocked(t, now)

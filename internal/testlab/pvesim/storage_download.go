@@ -99,7 +99,7 @@ func (p *PVE) runDownload(t *task, f *fileTarget, rawURL, compression, checksum,
 	}
 	now := time.Now()
 	t.lines, t.exit = w.t.lines, w.t.exit
-	if exit, failed := p.faults.TaskFailure(); failed {
+	if exit, failed := p.faults.TaskFailure(t.typ); failed {
 		t.exit, ok = dieStatus(exit), false
 	}
 	t.duration = max(now.Sub(t.start), downloadMinWork)

@@ -162,7 +162,7 @@ func (p *PVE) uploadFile(r *Request) (any, error) {
 		w.log("target node: "+node, "target file: "+f.dest, fmt.Sprintf("file size is: %d", len(data)), "command: "+cmd,
 			"finished file import successfully")
 	}
-	if exit, ok := p.faults.TaskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(t.typ); ok {
 		t.exit = dieStatus(exit)
 	}
 	p.spawnLocked(t, now)

@@ -151,7 +151,7 @@ func (p *PVE) startTask(node, typ, id, user string, duration time.Duration, logL
 	if len(warnings) > 0 {
 		t.exit = fmt.Sprintf("WARNINGS: %d", len(warnings))
 	}
-	if exit, ok := p.faults.TaskFailure(); ok {
+	if exit, ok := p.faults.TaskFailure(t.typ); ok {
 		t.exit = dieStatus(exit)
 	}
 	p.mu.Lock()

@@ -30,6 +30,7 @@ type Faults struct {
 	authDelay    time.Duration
 	failTasks    int
 	failTaskExit string
+	failTaskType string
 	failRequests int
 	failStatus   int
 	failReason   string
@@ -106,8 +107,14 @@ func (f *Faults) SetAuthFailureDelay(d time.Duration) {
 // "command 'xyz' failed: exit code 1"); their log ends with "TASK ERROR:
 // <exitStatus>".
 func (f *Faults) FailNextTasks(n int, exitStatus string) {
+	f.FailNextTasksOf("", n, exitStatus)
+}
+
+// FailNextTasksOf is FailNextTasks for the tasks of one type (a worker
+// type such as "qmstart"; "" for any).
+func (f *Faults) FailNextTasksOf(typ string, n int, exitStatus string) {
 	f.mu.Lock()
-	f.failTasks, f.failTaskExit = n, exitStatus
+	f.failTasks, f.failTaskExit, f.failTaskType = n, exitStatus, typ
 	f.mu.Unlock()
 }
 
@@ -159,7 +166,7 @@ func (f *Faults) Reset() {
 	f.latency, f.jitter, f.authDelay = 0, 0, 0
 	f.errorRate, f.dropRate, f.lockRate = 0, 0, 0
 	f.taskRate, f.taskRateExit = 0, ""
-	f.failTasks, f.failTaskExit = 0, ""
+	f.failTasks, f.failTaskExit, f.failTaskType = 0, "", ""
 	f.failRequests, f.failStatus, f.failReason = 0, 0, ""
 	f.loseAnswers, f.loseMethod, f.loseSuffix, f.lostRate = 0, "", "", 0
 }
@@ -216,11 +223,12 @@ func (f *Faults) LockTimeout() bool {
 	return f.chance(f.lockRate)
 }
 
-// TaskFailure returns the exit status the next task must end with, if any.
-func (f *Faults) TaskFailure() (string, bool) {
+// TaskFailure returns the exit status a task of type typ that starts now
+// must end with, if any.
+func (f *Faults) TaskFailure(typ string) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.failTasks > 0 {
+	if f.failTasks > 0 && (f.failTaskType == "" || f.failTaskType == typ) {
 		f.failTasks--
 		return f.failTaskExit, true
 	}
