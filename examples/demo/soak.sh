@@ -29,8 +29,12 @@ source "$(dirname "$0")/lab.sh"
 runs="${SOAK_RUNS:-20}"
 # The fault mix. Lock contention: 5% of the config-changing requests fail
 # to get their lock the way PVE answers then ("can't lock file ... - got
-# timeout"). The BMCs answer 503 for 5 s after every power on.
-faults=(-error-rate 0.05 -reset-rate 0.05 -lock-contention 0.05 -task-failure-rate 0.05 -latency 50ms -jitter 30ms -bmc busy=5s)
+# timeout"). Lost answers: 2% of the requests are carried out and their
+# connection reset before the answer, so that the provider cannot tell
+# them from a request that never ran (the resets of -reset-rate come
+# before the request is handled). The BMCs answer 503 for 5 s after every
+# power on.
+faults=(-error-rate 0.05 -reset-rate 0.05 -lost-answer-rate 0.02 -lock-contention 0.05 -task-failure-rate 0.05 -latency 50ms -jitter 30ms -bmc busy=5s)
 logs="${SOAK_LOG_DIR:-$(mktemp -d -t pve-soak.XXXXXX)}"
 mkdir -p "$logs"
 
