@@ -12,6 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // NetworkInterface is one interface of a node's network configuration, as
@@ -201,8 +206,35 @@ func (c *Client) DeleteNetworkInterface(ctx context.Context, node, iface string)
 }
 
 // ReloadNetwork applies the node's staged network configuration (PUT
-// /nodes/{node}/network, a srvreload task) and waits for it.
+// /nodes/{node}/network, a srvreload task) and waits for it. A reload whose
+// task failed is run once more: pve-manager's reload_network_config
+// (PVE/API2/Network.pm) moves interfaces.new into place before it runs
+// `ifreload -a`, so the first worker has written the configuration
+// whatever its outcome, and a second one runs `ifreload -a` on the same
+// file, which brings up what the first left down if it failed for a
+// moment; a configuration ifupdown2 refuses fails again, and that is the
+// error.
 func (c *Client) ReloadNetwork(ctx context.Context, node string) (*TaskResult, error) {
+	res, err := c.reloadNetworkOnce(ctx, node)
+	var te *TaskError
+	if err == nil || !errors.As(err, &te) {
+		return res, err
+	}
+	tflog.Warn(ctx, "network reload failed; running it once more", map[string]any{"node": node, "error": err.Error()})
+	if serr := apiclient.Sleep(ctx, reloadRetryPause); serr != nil {
+		return res, err
+	}
+	res2, err2 := c.reloadNetworkOnce(ctx, node)
+	if err2 != nil {
+		return res2, fmt.Errorf("%w (a first reload failed as well: %w)", err2, err)
+	}
+	return res2, nil
+}
+
+// reloadRetryPause is the wait before a failed reload is run again.
+var reloadRetryPause = time.Second
+
+func (c *Client) reloadNetworkOnce(ctx context.Context, node string) (*TaskResult, error) {
 	var upid string
 	if err := c.Put(ctx, "/nodes/"+url.PathEscape(node)+"/network", nil, &upid); err != nil {
 		return nil, fmt.Errorf("reloading the network of node %s: %w", node, err)
