@@ -74,7 +74,7 @@ func Delete(ctx context.Context, c Client, kind pve.GuestKind, vmid int, opts De
 			timeout = DefaultShutdownTimeout
 		}
 		p := url.Values{"forceStop": {"1"}, "timeout": {strconv.Itoa(int(timeout.Seconds()))}}
-		if _, err := c.GuestAction(ctx, kind, guest.Node, vmid, "shutdown", p); err != nil {
+		if err := shutdown(ctx, c, kind, guest.Node, vmid, p); err != nil {
 			diags.AddError(summary, fmt.Sprintf("shutting %s down first: %s", what, err))
 			return
 		}
@@ -84,7 +84,7 @@ func Delete(ctx context.Context, c Client, kind pve.GuestKind, vmid int, opts De
 			return
 		}
 	}
-	if _, err := c.DeleteGuest(ctx, kind, guest.Node, vmid, opts.DestroyUnreferencedDisks); err != nil && !errors.Is(err, pve.ErrNotFound) {
+	if err := destroy(ctx, c, kind, guest.Node, vmid, opts.DestroyUnreferencedDisks); err != nil && !errors.Is(err, pve.ErrNotFound) {
 		diags.AddError(summary, fmt.Sprintf("%s: %s", what, err))
 	}
 }

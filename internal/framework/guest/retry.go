@@ -14,7 +14,8 @@ import (
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
-// A start or create whose task ran and failed is tried once more.
+// A start, create, shutdown or destroy whose task ran and failed is tried
+// once more.
 //
 // Start: PVE's HA manager does the same for the guests it manages
 // (pve-ha-manager src/PVE/HA/Resources.pm max_restart, default 1, counted
@@ -27,6 +28,9 @@ import (
 // then the config file; pve-container src/PVE/API2/LXC.pm likewise), and
 // the VM ID stays this provider's (pve.Client reserves it), so the create
 // is sent again once, but only when the guest is really gone.
+//
+// Shutdown and destroy: what the user asked for is the guest gone; a
+// second try is what the next apply would do, sooner.
 //
 // A second failure is the error, naming the first. A failure that proves
 // nothing ran (a lock timeout) is waited out by pve.Client already.
@@ -87,4 +91,46 @@ func create(ctx context.Context, c Client, kind pve.GuestKind, node string, vmid
 	diags.AddWarning(kind.Title()+" Created at the Second Try",
 		fmt.Sprintf("creating %s %d on %s failed at the first try (PVE removed what it had made), and succeeded at the second: %s", kind.Noun(), vmid, node, err))
 	return res2, nil
+}
+
+// shutdown shuts the guest down (p: PVE's shutdown parameters), once more
+// when its shutdown task failed and the guest still runs.
+func shutdown(ctx context.Context, c Client, kind pve.GuestKind, node string, vmid int, p url.Values) error {
+	_, err := c.GuestAction(ctx, kind, node, vmid, "shutdown", p)
+	if !failedTask(err) {
+		return err
+	}
+	if st, serr := c.GuestCurrentStatus(ctx, kind, node, vmid); serr != nil || st.Status != "running" {
+		return err
+	}
+	tflog.Warn(ctx, "guest shutdown failed; trying once more", map[string]any{"vmid": vmid, "node": node, "error": err.Error()})
+	if serr := apiclient.Sleep(ctx, retryPause); serr != nil {
+		return err
+	}
+	if _, err2 := c.GuestAction(ctx, kind, node, vmid, "shutdown", p); err2 != nil {
+		return fmt.Errorf("%w (a second try failed as well: %w)", err, err2)
+	}
+	return nil
+}
+
+// destroy deletes the guest, once more when its destroy task failed and
+// the guest is still there (qemu-server's destroy_vm and pve-container's
+// destroy_lxc remove the disks first and the configuration last, so a
+// second destroy takes what the first left).
+func destroy(ctx context.Context, c Client, kind pve.GuestKind, node string, vmid int, unreferenced bool) error {
+	_, err := c.DeleteGuest(ctx, kind, node, vmid, unreferenced)
+	if !failedTask(err) {
+		return err
+	}
+	if _, ferr := c.FindGuest(ctx, vmid); ferr != nil {
+		return err // gone (what failed is in the error), or unknown
+	}
+	tflog.Warn(ctx, "guest destroy failed; trying once more", map[string]any{"vmid": vmid, "node": node, "error": err.Error()})
+	if serr := apiclient.Sleep(ctx, retryPause); serr != nil {
+		return err
+	}
+	if _, err2 := c.DeleteGuest(ctx, kind, node, vmid, unreferenced); err2 != nil && !errors.Is(err2, pve.ErrNotFound) {
+		return fmt.Errorf("%w (a second try failed as well: %w)", err, err2)
+	}
+	return nil
 }

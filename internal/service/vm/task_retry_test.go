@@ -1,6 +1,8 @@
 package vm_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hcilab/terraform-provider-pve/internal/acctest"
+	"github.com/hcilab/terraform-provider-pve/internal/pve"
 	"github.com/hcilab/terraform-provider-pve/internal/testlab"
 )
 
@@ -93,4 +96,39 @@ func TestAccVM_startFailsTwice(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A destroy whose shutdown or qmdestroy task failed is tried once more
+// while the VM still runs or exists: the VM is gone after one apply.
+func TestAccVM_failedDestroyTriedAgain(t *testing.T) {
+	for typ, key := range map[string]string{
+		"qmshutdown": "POST /nodes/{node}/qemu/{vmid}/status/shutdown",
+		"qmdestroy":  "DELETE /nodes/{node}/qemu/{vmid}",
+	} {
+		t.Run(typ, func(t *testing.T) {
+			lab := acctest.StartLab(t, testlab.Options{Nodes: 1})
+			acctest.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{
+					{Config: retryConfig(lab)},
+					{
+						PreConfig: func() {
+							lab.ResetRequests()
+							lab.Faults().FailNextTasksOf(typ, 1, "injected failure of "+typ)
+						},
+						Config: acctest.ProviderBlock(lab),
+						Check: resource.ComposeTestCheckFunc(
+							countWrites(lab, key, 2),
+							func(*terraform.State) error {
+								if _, err := acctest.LabClient(t, lab).FindGuest(context.Background(), 4242); !errors.Is(err, pve.ErrNotFound) {
+									return fmt.Errorf("VM 4242 after the destroy: %v", err)
+								}
+								return nil
+							},
+						),
+					},
+				},
+			})
+		})
+	}
 }
