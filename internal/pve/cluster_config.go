@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // Cluster membership: create a cluster on a standalone node, join other
@@ -117,6 +120,9 @@ type JoinRequest struct {
 	Password string
 	Links    ClusterLinks
 	Votes    int
+	// Node is the joining node's name: where its join task is looked for
+	// when the answer to the join was lost.
+	Node string
 }
 
 // JoinCluster joins the client's (standalone) node to a cluster and waits
@@ -137,8 +143,24 @@ func (c *Client) JoinCluster(ctx context.Context, req JoinRequest, member *Clien
 	var res *TaskResult
 	err := retryLocked(ctx, func() error {
 		var upid string
-		if err := c.Post(ctx, "/cluster/config/join", p, &upid); err != nil {
-			return err
+		for upid == "" {
+			sent := time.Now()
+			err := c.Post(ctx, "/cluster/config/join", p, &upid)
+			if err == nil {
+				break
+			}
+			if !inDoubt(err) || req.Node == "" {
+				return err
+			}
+			found, joined, serr := c.settleJoin(ctx, req.Node, member, sent)
+			switch {
+			case serr != nil:
+				return fmt.Errorf("%w (while finding out whether the join started: %w)", err, serr)
+			case joined:
+				res = &TaskResult{Node: req.Node, ExitStatus: "OK"}
+				return nil
+			}
+			upid = found // "" when the join did not start: sent again
 		}
 		var err error
 		res, err = c.WaitTask(ctx, upid, WaitOptions{})
@@ -152,6 +174,39 @@ func (c *Client) JoinCluster(ctx context.Context, req JoinRequest, member *Clien
 		return nil, fmt.Errorf("joining the cluster through %s: %w", req.Hostname, err)
 	}
 	return res, nil
+}
+
+// settleJoin finds out what became of a join whose answer was lost. The
+// join worker (pve-cluster PVE/API2/ClusterConfig.pm join: fork_worker
+// 'clusterjoin' without an ID) is looked for on the joining node's task
+// list, through its own API and, once the node is a member, through the
+// cluster; a node the cluster lists as a member joined, even when its task
+// is not to be found (the node restarts its API at the end of a join). It
+// returns the task's UPID, or joined, or neither when nothing showed up
+// within inDoubtWait: the join did not start, and is sent again.
+func (c *Client) settleJoin(ctx context.Context, node string, member *Client, sent time.Time) (upid string, joined bool, err error) {
+	deadline := time.Now().Add(inDoubtWait)
+	poll := inDoubtPoll
+	for {
+		if u, err := c.findWorker(ctx, node, "clusterjoin", "", sent); err == nil && u != "" {
+			return u, false, nil
+		}
+		if member != nil {
+			if u, err := member.findWorker(ctx, node, "clusterjoin", "", sent); err == nil && u != "" {
+				return u, false, nil
+			}
+			if st, err := member.ClusterStatus(ctx); err == nil && slices.ContainsFunc(st.Nodes, func(n NodeMembership) bool { return n.Name == node }) {
+				return "", true, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", false, nil
+		}
+		if err := apiclient.Sleep(ctx, poll); err != nil {
+			return "", false, err
+		}
+		poll = min(poll*2, 2*time.Second)
+	}
 }
 
 // joinRestartLimit bounds how long waitJoin takes 401s for the joining

@@ -524,7 +524,7 @@ func (r *clusterResource) joinNodes(ctx context.Context, member *pve.Client, mem
 			return joined
 		}
 		_, err = c.JoinCluster(ctx, pve.JoinRequest{Hostname: via.PVEAddr, Fingerprint: via.Fingerprint, Password: password,
-			Links: links(n), Votes: votes(n)}, member)
+			Links: links(n), Votes: votes(n), Node: name}, member)
 		if err != nil {
 			diags.AddError("Unable to Join Node", fmt.Sprintf("node %s: %s", name, err))
 			return joined
