@@ -55,6 +55,11 @@ func (c *Client) GetHA(ctx context.Context, kind, id string) (HAObject, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("HA %s %s: %w", strings.TrimSuffix(kind, "s"), id, ErrNotFound)
 	}
+	return haObject(raw), nil
+}
+
+// haObject is an HA object as PVE returns it, its values as text.
+func haObject(raw map[string]json.RawMessage) HAObject {
 	out := HAObject{}
 	for k, v := range raw {
 		var s string
@@ -69,7 +74,7 @@ func (c *Client) GetHA(ctx context.Context, kind, id string) (HAObject, error) {
 		}
 		out[k] = string(v)
 	}
-	return out, nil
+	return out
 }
 
 // CreateHA creates an HA resource, rule or group.
