@@ -25,6 +25,8 @@ import (
 //   - resource mappings (PCI, USB, directories): the index returns every
 //     mapping the user may see as its GET does (PVE::API2::Cluster::Mapping::
 //     PCI, USB, Dir: index and get both copy the section and the digest).
+//   - the server's version (GET /version), which every HA object's plan
+//     checks (MajorVersion).
 //
 // An object a list does not show is read on its own, as before: it went
 // (the read says so), or the index left it out (a mapping the user may
@@ -138,4 +140,15 @@ func (c *Client) GetMappingShared(ctx context.Context, kind MappingKind, id stri
 		return m, nil
 	}
 	return c.GetMapping(ctx, kind, id)
+}
+
+// versionShared is Version, shared by the reads of one run.
+func (c *Client) versionShared(ctx context.Context) (*Version, error) {
+	v, err := c.lists.get(ctx, "/version", func(ctx context.Context) (any, error) {
+		return c.Version(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Version), nil
 }

@@ -69,7 +69,13 @@ func readConfigs(t *testing.T, c *Client, n int) []configRead {
 		t.Error(err)
 	}
 	for i := range n {
-		wg.Add(5)
+		wg.Add(6)
+		go func() {
+			defer wg.Done()
+			if v, err := c.MajorVersion(ctx); err != nil || v != 9 {
+				fail(fmt.Errorf("major version %d, %v; want 9", v, err))
+			}
+		}()
 		go func() {
 			defer wg.Done()
 			p, err := c.GetPoolShared(ctx, fmt.Sprintf("pool%d", i))
@@ -117,7 +123,7 @@ func readConfigs(t *testing.T, c *Client, n int) []configRead {
 }
 
 // Concurrent reads of many pools, HA resources, HA rules, mappings and
-// interfaces of a node share one request per list, and read what reading
+// interfaces of a node, and of the PVE version, share one request per list, and read what reading
 // each on its own reads.
 func TestConfigLists_concurrentReadsShareOneRequest(t *testing.T) {
 	const n = 8
@@ -132,6 +138,7 @@ func TestConfigLists_concurrentReadsShareOneRequest(t *testing.T) {
 		"GET /cluster/ha/rules":     1,
 		"GET /cluster/mapping/pci":  1,
 		"GET /nodes/{node}/network": 1,
+		"GET /version":              1,
 	}
 	if !reflect.DeepEqual(reqs, want) {
 		t.Errorf("requests for %d of each: %v, want %v", n, reqs, want)

@@ -12,9 +12,11 @@ import (
 // HA: resources (guests the HA manager keeps running), and where they run:
 // rules (PVE 9) or groups (PVE 8).
 
-// MajorVersion is the server's major PVE version (8, 9).
+// MajorVersion is the server's major PVE version (8, 9), from the
+// version shared by the reads of one run (config_lists.go): every HA
+// object's plan checks it.
 func (c *Client) MajorVersion(ctx context.Context) (int, error) {
-	v, err := c.Version(ctx)
+	v, err := c.versionShared(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reading the PVE version: %w", err)
 	}
