@@ -234,7 +234,7 @@ type Client struct {
 	baseURL   string // endpoint + apiRoot
 	tlsConfig *tls.Config
 	timeout   time.Duration
-	wait      WaitOptions // defaults applied
+	wait      WaitOptions  // defaults applied
 	lists     *sharedLists // lists shared by the reads of this run (lists.go)
 }
 
