@@ -115,3 +115,42 @@ func (c *Client) NamespacesShared(ctx context.Context, store string) ([]Namespac
 	}
 	return v.([]Namespace), nil
 }
+
+// pruneJobList is the shared prune job list: the jobs by ID and the
+// digest of their config.
+type pruneJobList struct {
+	byID   map[string]PruneJob
+	digest string
+}
+
+// PruneJobShared is PruneJob from the prune job list shared by the reads
+// of one run: PBS lists each job as its read does, with the same config
+// digest (src/api2/config/prune.rs, list_prune_jobs and read_prune_job). A
+// job the list does not show (gone, or one the list leaves out for want of
+// privileges) is read on its own.
+func (c *Client) PruneJobShared(ctx context.Context, id string) (*PruneJob, string, error) {
+	if err := checkName("prune job ID", id); err != nil {
+		return nil, "", err
+	}
+	v, err := c.lists.get(ctx, "/config/prune", func(ctx context.Context) (any, error) {
+		var list []PruneJob
+		env, err := c.do(ctx, http.MethodGet, "/config/prune", nil, &list)
+		if err != nil {
+			return nil, fmt.Errorf("listing the prune jobs: %w", err)
+		}
+		out := pruneJobList{byID: make(map[string]PruneJob, len(list)), digest: env.Digest}
+		for _, j := range list {
+			out.byID[j.ID] = j
+		}
+		return out, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, "", err
+	}
+	if l, ok := v.(pruneJobList); ok {
+		if j, ok := l.byID[id]; ok {
+			return &j, l.digest, nil
+		}
+	}
+	return c.PruneJob(ctx, id)
+}

@@ -2,6 +2,7 @@ package pbs
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -98,5 +99,46 @@ func TestNamespacesShared_stale(t *testing.T) {
 	read(c)
 	if f.count(nsList) != before+1 {
 		t.Errorf("after the expiry: %d list reads, want 1", f.count(nsList)-before)
+	}
+}
+
+// Concurrent reads of prune jobs share the list, with its config digest; a
+// job the list does not show is read on its own.
+func TestPruneJobShared(t *testing.T) {
+	f := newFakePBS(t, false)
+	f.handle("GET /config/prune", func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+		writeData(w, []PruneJob{{ID: "a", Store: "backups", Schedule: "daily"}, {ID: "b", Store: "backups", Schedule: "weekly"}}, "digest", "d1")
+	})
+	f.handle("GET /config/prune/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") != "hidden" {
+			writeError(w, http.StatusInternalServerError, "no such prune '"+r.PathValue("id")+"'")
+			return
+		}
+		writeData(w, PruneJob{ID: "hidden", Store: "other", Schedule: "daily"}, "digest", "d1")
+	})
+	c := newTestClient(t, f, nil)
+	var wg sync.WaitGroup
+	for range 5 {
+		for _, id := range []string{"a", "b"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j, digest, err := c.PruneJobShared(context.Background(), id)
+				if err != nil || j.ID != id || digest != "d1" {
+					t.Errorf("%s: %+v, %q, %v", id, j, digest, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if n := f.count("GET /config/prune"); n != 1 {
+		t.Errorf("%d list requests for 10 concurrent reads, want 1", n)
+	}
+	if j, digest, err := c.PruneJobShared(context.Background(), "hidden"); err != nil || j.Store != "other" || digest != "d1" {
+		t.Errorf("a job the list leaves out: %+v, %q, %v", j, digest, err)
+	}
+	if _, _, err := c.PruneJobShared(context.Background(), "gone"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a job that does not exist: %v, want ErrNotFound", err)
 	}
 }

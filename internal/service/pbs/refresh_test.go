@@ -11,10 +11,11 @@ import (
 )
 
 // A refresh of many namespaces of a datastore reads its namespace list once
-// (pbs.NamespacesShared), not once per namespace: one request for six,
+// (pbs.NamespacesShared), not once per namespace, and of many prune jobs the
+// prune job list once (pbs.PruneJobShared): one request each for six,
 // counted by the simulated PBS. A namespace deleted outside Terraform shows
 // in the next plan.
-func TestAccPBSNamespace_refreshSharesList(t *testing.T) {
+func TestAccPBS_refreshSharesLists(t *testing.T) {
 	s := acctest.StartPBS(t, nil)
 	config := acctest.PBSProviderBlock(nil, s) + `
 resource "pve_pbs_datastore" "store" {
@@ -26,6 +27,18 @@ resource "pve_pbs_namespace" "many" {
   count = 6
   store = pve_pbs_datastore.store.name
   name  = "tenant-${count.index}"
+}
+
+resource "pve_pbs_prune_job" "many" {
+  count     = 6
+  id        = "prune-${count.index}"
+  store     = pve_pbs_datastore.store.name
+  schedule  = "daily"
+  namespace = pve_pbs_namespace.many[count.index].name
+
+  keep {
+    last = 3
+  }
 }
 `
 	const list = "GET /admin/datastore/{store}/namespace"
@@ -43,6 +56,12 @@ resource "pve_pbs_namespace" "many" {
 					if got[list] != 1 {
 						t.Errorf("a refresh of 6 namespaces: %d %s, want 1 (shared): %v", got[list], list, got)
 					}
+					if got["GET /config/prune"] != 1 || got["GET /config/prune/{id}"] != 0 {
+						t.Errorf("a refresh of 6 prune jobs: %v, want 1 GET /config/prune (shared)", got)
+					}
+					if err := client(t, s).DeletePruneJob(context.Background(), "prune-4", ""); err != nil {
+						t.Fatal(err)
+					}
 					if err := client(t, s).DeleteNamespace(context.Background(), "backups", "tenant-4", false); err != nil {
 						t.Fatal(err)
 					}
@@ -55,6 +74,7 @@ resource "pve_pbs_namespace" "many" {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("pve_pbs_namespace.many[4]", plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction("pve_pbs_prune_job.many[4]", plancheck.ResourceActionCreate),
 				}},
 			},
 		},
