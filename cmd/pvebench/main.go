@@ -11,7 +11,8 @@
 // -refresh=false, and destroys them; for each step it prints the wall
 // time, the API requests the lab answered (in all and per guest), the CPU
 // of the provider processes (user + system, from their rusage), the CPU of
-// the CLI itself, and the provider's peak RSS.
+// the CLI itself, and the provider's peak RSS. With -keep the work
+// directory keeps each step's requests per route (<step>.requests.json).
 //
 // The provider's CPU and RSS come from a wrapper: the file the CLI runs as
 // the provider is this program, which runs the real provider with the same
@@ -199,7 +200,7 @@ func (o options) measure(ctx context.Context, kind string, n int) error {
 			tail, _ := os.ReadFile(out.Name())
 			return r, fmt.Errorf("tofu %s: %w\n%s", strings.Join(args, " "), err, lastLines(string(tail), 30))
 		}
-		if r.requests, err = countRequests(statsURL); err != nil {
+		if r.requests, err = countRequests(statsURL, filepath.Join(work, name+".requests.json")); err != nil {
 			return r, err
 		}
 		procs, err := readRusage(rusage)
@@ -369,16 +370,25 @@ func resetRequests(statsURL string) error {
 	return nil
 }
 
-func countRequests(statsURL string) (int, error) {
+// countRequests reads the lab's request counter and keeps its answer (the
+// count per route) in the file keep, for -keep.
+func countRequests(statsURL, keep string) (int, error) {
 	res, err := http.Get(statsURL + "/requests")
 	if err != nil {
 		return 0, err
 	}
 	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(keep, body, 0o644); err != nil {
+		return 0, err
+	}
 	var out map[string]struct {
 		Total int `json:"total"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+	if err := json.Unmarshal(body, &out); err != nil {
 		return 0, err
 	}
 	total := 0

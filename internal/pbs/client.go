@@ -234,7 +234,8 @@ type Client struct {
 	baseURL   string // endpoint + apiRoot
 	tlsConfig *tls.Config
 	timeout   time.Duration
-	wait      WaitOptions // defaults applied
+	wait      WaitOptions  // defaults applied
+	lists     *sharedLists // lists shared by the reads of this run (lists.go)
 }
 
 // New validates cfg, builds the client and authenticates at once: with a
@@ -278,6 +279,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		tlsConfig: tc,
 		timeout:   timeout,
 		wait:      cfg.Wait.withDefaults(),
+		lists:     newSharedLists(),
 	}
 	var auth apiclient.Authenticator
 	if cfg.APIToken != "" {
@@ -286,7 +288,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		auth = &ticketAuth{username: cfg.Username, password: cfg.Password, client: c, now: time.Now}
 	}
 	c.http = &http.Client{
-		Transport: newTransport(base, endpoint, userAgent, timeout, cfg.Retry, auth),
+		Transport: newTransport(writeWatch{next: base, lists: c.lists}, endpoint, userAgent, timeout, cfg.Retry, auth),
 		// PBS does not redirect API calls; a redirect is a proxy in front
 		// of it, and following one would resend credentials elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -226,6 +226,8 @@ func (c *Client) WaitTaskResult(ctx context.Context, upid string, opts WaitOptio
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	// the task changed what lists read before it ended show
+	defer c.lists.invalidate()
 	// PBS has one node, and its own clients (web interface,
 	// proxmox-backup-client) address it as "localhost", whatever its name.
 	taskPath := "/nodes/localhost/tasks/" + pathEscape(upid)

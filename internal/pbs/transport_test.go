@@ -138,7 +138,7 @@ func TestRetryDialRefused(t *testing.T) {
 	_ = closed.Close()
 
 	var dials atomic.Int32
-	base := c.http.Transport.(*apiclient.Transport).Base.(*http.Transport)
+	base := c.http.Transport.(*apiclient.Transport).Base.(writeWatch).next.(*http.Transport)
 	base.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if dials.Add(1) == 1 {
 			addr = refusedAddr // a real "connection refused"

@@ -128,7 +128,7 @@ func haRoutes(kind string) []Route {
 
 func mappingRoutes(kind string) []Route {
 	return []Route{
-		get("/cluster/mapping/" + kind), // CheckMapping (check-node)
+		get("/cluster/mapping/" + kind), // CheckMapping (check-node), GetMappingShared
 		post("/cluster/mapping/" + kind),
 		get("/cluster/mapping/" + kind + "/{id}"),
 		put("/cluster/mapping/" + kind + "/{id}"),

@@ -2,7 +2,6 @@ package pve
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -152,26 +151,18 @@ func (c *Client) nodeGuests(ctx context.Context, kind GuestKind, node string) (m
 	return v.(map[int]NodeGuest), nil
 }
 
-// haResources is the shared /cluster/ha/resources: requested state by SID.
+// haResources is the requested state by SID, from the shared
+// /cluster/ha/resources (config_lists.go).
 func (c *Client) haResources(ctx context.Context) (map[string]string, error) {
-	v, err := c.lists.get(ctx, "/cluster/ha/resources", func(ctx context.Context) (any, error) {
-		var list []struct {
-			SID   string `json:"sid"`
-			State string `json:"state"`
-		}
-		if err := c.Get(ctx, "/cluster/ha/resources", nil, &list); err != nil {
-			return nil, fmt.Errorf("reading the HA resources: %w", err)
-		}
-		bySID := make(map[string]string, len(list))
-		for _, r := range list {
-			bySID[r.SID] = r.State
-		}
-		return bySID, nil
-	})
+	all, err := c.haObjects(ctx, "resources")
 	if err != nil {
 		return nil, err
 	}
-	return v.(map[string]string), nil
+	bySID := make(map[string]string, len(all))
+	for sid, o := range all {
+		bySID[sid] = o["state"]
+	}
+	return bySID, nil
 }
 
 // findGuestShared is FindGuest from the shared lists: the guest's node and

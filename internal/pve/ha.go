@@ -12,9 +12,11 @@ import (
 // HA: resources (guests the HA manager keeps running), and where they run:
 // rules (PVE 9) or groups (PVE 8).
 
-// MajorVersion is the server's major PVE version (8, 9).
+// MajorVersion is the server's major PVE version (8, 9), from the
+// version shared by the reads of one run (config_lists.go): every HA
+// object's plan checks it.
 func (c *Client) MajorVersion(ctx context.Context) (int, error) {
-	v, err := c.Version(ctx)
+	v, err := c.versionShared(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reading the PVE version: %w", err)
 	}
@@ -55,6 +57,11 @@ func (c *Client) GetHA(ctx context.Context, kind, id string) (HAObject, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("HA %s %s: %w", strings.TrimSuffix(kind, "s"), id, ErrNotFound)
 	}
+	return haObject(raw), nil
+}
+
+// haObject is an HA object as PVE returns it, its values as text.
+func haObject(raw map[string]json.RawMessage) HAObject {
 	out := HAObject{}
 	for k, v := range raw {
 		var s string
@@ -69,7 +76,7 @@ func (c *Client) GetHA(ctx context.Context, kind, id string) (HAObject, error) {
 		}
 		out[k] = string(v)
 	}
-	return out, nil
+	return out
 }
 
 // CreateHA creates an HA resource, rule or group.

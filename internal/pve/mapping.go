@@ -57,6 +57,12 @@ func (c *Client) GetMapping(ctx context.Context, kind MappingKind, id string) (*
 	if raw == nil {
 		return nil, fmt.Errorf("%s mapping %s: %w", kind, id, ErrNotFound)
 	}
+	return mappingFromAPI(kind, id, raw)
+}
+
+// mappingFromAPI is mapping id as PVE returns it (GET of the mapping, or
+// its entry of the index).
+func mappingFromAPI(kind MappingKind, id string, raw map[string]json.RawMessage) (*Mapping, error) {
 	m := &Mapping{ID: id, Flags: map[string]bool{}}
 	for key, v := range raw {
 		switch key {

@@ -20,8 +20,12 @@ import (
 // Defaults of WaitOptions.
 const (
 	defaultFirstPoll = 25 * time.Millisecond
-	defaultMaxPoll   = 2 * time.Second
 	defaultLogLines  = 10
+	// waitBudget is how late WaitTask may see a task end, counting the
+	// status read's own round trips: the interval between polls is at most
+	// waitBudget less two round trips and waitMargin (see nextPoll).
+	waitBudget = 150 * time.Millisecond
+	waitMargin = 10 * time.Millisecond
 )
 
 // TaskResult is a task that ended with "OK" or "WARNINGS: n".
@@ -66,34 +70,51 @@ func (e *TaskError) Is(target error) bool {
 // WaitOptions tune WaitTask. Zero fields take the defaults.
 type WaitOptions struct {
 	FirstPoll time.Duration // delay before the first status poll, and the shortest between polls; default 25 ms
-	MaxPoll   time.Duration // longest delay between polls; default 2 s
-	LogLines  int           // log lines kept on warnings and failures; default 10
+	// MaxPoll is the longest delay between polls. Zero (the default) keeps
+	// the end of every task, however long, seen within 150 ms, counting
+	// the status read's round trip; a caller that waits for long tasks
+	// and does not mind seeing their end later may set a longer one.
+	MaxPoll  time.Duration
+	LogLines int // log lines kept on warnings and failures; default 10
+
+	clock taskClock // tests: a fake clock; zero = the real one
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
 	if o.FirstPoll <= 0 {
 		o.FirstPoll = defaultFirstPoll
 	}
-	if o.MaxPoll <= 0 {
-		o.MaxPoll = defaultMaxPoll
+	if o.MaxPoll > 0 {
+		o.MaxPoll = max(o.MaxPoll, o.FirstPoll)
 	}
-	o.MaxPoll = max(o.MaxPoll, o.FirstPoll)
 	if o.LogLines <= 0 {
 		o.LogLines = defaultLogLines
+	}
+	if o.clock.now == nil {
+		o.clock = taskClock{now: time.Now, sleep: apiclient.Sleep}
 	}
 	return o
 }
 
-// WaitTask waits until the task upid stops. The status is polled first after
-// opts.FirstPoll, then at intervals of a tenth of the time waited so far
-// (plus up to a quarter of that as jitter), at least opts.FirstPoll and at
-// most opts.MaxPoll: a task is seen to end within about an eighth of its
-// duration, which for the guest tasks of a create or destroy (well under a
-// second on an idle node) is within 150 ms, while a long task is polled
-// rarely. A task that ends "OK" or "WARNINGS: n" gives a result (with
-// the log tail for warnings); any other end gives a *TaskError with the
-// exit status and log tail. When ctx ends first, the error wraps ctx.Err()
-// and names the task, which may still be running.
+// taskClock is the time WaitTask waits by.
+type taskClock struct {
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+}
+
+// WaitTask waits until the task upid stops. PVE offers no way to wait for
+// a task's end but to poll its status (PVE::API2::Tasks read_task_status
+// answers at once from the worker's pid and start time; only the CLI
+// waits for its workers, PVE::RESTEnvironment fork_worker's sync mode).
+// The status is polled first after opts.FirstPoll, then at intervals that
+// double up to a cap (nextPoll): by default the cap keeps the end of a
+// task of any length seen within about 150 ms of when it ended, counting
+// the status read's own round trip, at the cost of a poll about every
+// tenth of a second (plus the round trip) for as long as a long task runs.
+// A task that ends "OK" or "WARNINGS: n" gives a result (with the log tail
+// for warnings); any other end gives a *TaskError with the exit status and
+// log tail. When ctx ends first, the error wraps ctx.Err() and names the
+// task, which may still be running.
 func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*TaskResult, error) {
 	u, err := parseUPID(upid)
 	if err != nil {
@@ -104,16 +125,16 @@ func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*
 	defer c.lists.invalidate()
 	taskPath := "/nodes/" + url.PathEscape(u.node) + "/tasks/" + url.PathEscape(upid)
 
-	start := time.Now()
 	delay := opts.FirstPoll
-	for {
-		if err := apiclient.Sleep(ctx, delay); err != nil {
+	for polls := 1; ; polls++ {
+		if err := opts.clock.sleep(ctx, delay); err != nil {
 			return nil, stoppedWaiting(upid, err)
 		}
 		var st struct {
 			Status     string `json:"status"`
 			ExitStatus string `json:"exitstatus"`
 		}
+		sent := opts.clock.now()
 		if err := c.Get(ctx, taskPath+"/status", nil, &st); err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				return nil, stoppedWaiting(upid, cerr)
@@ -123,7 +144,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*
 		if st.Status == "stopped" {
 			return c.taskOutcome(ctx, u, upid, taskPath, st.ExitStatus, opts.LogLines)
 		}
-		delay = nextPoll(time.Since(start), opts.FirstPoll, opts.MaxPoll, rand.Float64())
+		delay = nextPoll(polls, opts.clock.now().Sub(sent), opts.FirstPoll, opts.MaxPoll, rand.Float64())
 	}
 }
 
@@ -131,12 +152,29 @@ func stoppedWaiting(upid string, err error) error {
 	return fmt.Errorf("stopped waiting for task %s, which may still be running: %w", upid, err)
 }
 
-// nextPoll is the delay before the next poll after waiting for elapsed: a
-// tenth of it, up to a quarter more by jitter in [0, 1), within [first,
-// maxPoll].
-func nextPoll(elapsed, first, maxPoll time.Duration, jitter float64) time.Duration {
-	d := time.Duration(float64(elapsed) * (0.1 + 0.025*jitter))
-	return min(max(d, first), maxPoll)
+// nextPoll is the delay before poll n+1, after n polls of which the last
+// took rtt from request to answer: first doubled n times, less up to a
+// fifth by jitter in [0, 1) (so that the waits of one apply spread out),
+// and at most the cap, never below first.
+//
+// The cap is maxPoll when set. Otherwise it is what keeps a task's end seen
+// within waitBudget: a task that ends just after the server read its status
+// for poll n is seen when the answer to poll n+1 is in, at most two round
+// trips and the delay later; so the delay is at most waitBudget less two
+// round trips and waitMargin (100 ms at 20 ms a request). Where the round
+// trips alone use up the budget, the polls follow each other at first.
+func nextPoll(n int, rtt, first, maxPoll time.Duration, jitter float64) time.Duration {
+	limit := maxPoll
+	if limit <= 0 {
+		limit = waitBudget - 2*rtt - waitMargin
+	}
+	d := first
+	for i := 0; i < n && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	d -= time.Duration(float64(d) * 0.2 * jitter)
+	return max(d, first)
 }
 
 // taskOutcome turns the exit status of a stopped task into its result.

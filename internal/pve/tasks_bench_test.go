@@ -12,11 +12,13 @@ import (
 // BenchmarkWaitTaskOvershoot measures how late WaitTask sees a task end,
 // with the default poll schedule and 20 ms per request (as pvelab
 // -latency 20ms): overshoot-ms is the time from the task's end to
-// WaitTask's return, polls/op the status reads. The goal is that a create
-// or destroy (a task well under a second) returns within its task's
-// duration plus 150 ms.
+// WaitTask's return (max-overshoot-ms the worst of the run), polls/op the
+// status reads. The goal is that a task of any length (the lab's create
+// takes 300 ms, its destroy 200 ms) is seen to end within 150 ms;
+// TestWaitTaskSeesEndWithinBudget checks the schedule for longer tasks on
+// a fake clock.
 func BenchmarkWaitTaskOvershoot(b *testing.B) {
-	for _, d := range []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, time.Second} {
+	for _, d := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second, 2 * time.Second} {
 		b.Run(d.String(), func(b *testing.B) {
 			f := newFakePVE(b, false)
 			var end atomic.Int64 // unix nanos at which the task stops
@@ -35,7 +37,7 @@ func BenchmarkWaitTaskOvershoot(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var over time.Duration
+			var over, worst time.Duration
 			polls.Store(0)
 			b.ResetTimer()
 			for range b.N {
@@ -44,9 +46,12 @@ func BenchmarkWaitTaskOvershoot(b *testing.B) {
 				if _, err := c.WaitTask(context.Background(), testUPID, WaitOptions{}); err != nil {
 					b.Fatal(err)
 				}
-				over += time.Since(e)
+				late := time.Since(e)
+				over += late
+				worst = max(worst, late)
 			}
 			b.ReportMetric(float64(over.Milliseconds())/float64(b.N), "overshoot-ms")
+			b.ReportMetric(float64(worst.Milliseconds()), "max-overshoot-ms")
 			b.ReportMetric(float64(polls.Load())/float64(b.N), "polls/op")
 		})
 	}

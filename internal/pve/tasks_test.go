@@ -175,7 +175,7 @@ func TestWaitTask(t *testing.T) {
 // after FirstPoll, the status is polled until the task stops, and nothing
 // else is requested for an OK task.
 func TestWaitTaskSchedule(t *testing.T) {
-	if o := (WaitOptions{}).withDefaults(); o.FirstPoll != 25*time.Millisecond || o.MaxPoll != 2*time.Second || o.LogLines != 10 {
+	if o := (WaitOptions{}).withDefaults(); o.FirstPoll != 25*time.Millisecond || o.MaxPoll != 0 || o.LogLines != 10 {
 		t.Fatalf("defaults = %+v", o)
 	}
 	f := newFakePVE(t, false)
@@ -192,22 +192,31 @@ func TestWaitTaskSchedule(t *testing.T) {
 }
 
 func TestNextPoll(t *testing.T) {
-	const first, most = 25 * time.Millisecond, 2 * time.Second
+	const first = 25 * time.Millisecond
 	for _, tt := range []struct {
-		elapsed time.Duration
+		polls   int
+		rtt     time.Duration
+		maxPoll time.Duration
 		jitter  float64
 		want    time.Duration
 	}{
-		{0, 0, first},
-		{100 * time.Millisecond, 0.9, first},
-		{400 * time.Millisecond, 0, 40 * time.Millisecond},
-		{time.Second, 0, 100 * time.Millisecond},
-		{time.Second, 0.999999, 124 * time.Millisecond},
-		{10 * time.Second, 0.5, 1125 * time.Millisecond},
-		{time.Minute, 0, most},
+		{polls: 1, rtt: 20 * time.Millisecond, want: 50 * time.Millisecond},
+		{polls: 1, rtt: 20 * time.Millisecond, jitter: 0.5, want: 45 * time.Millisecond},
+		{polls: 2, rtt: 20 * time.Millisecond, want: 100 * time.Millisecond},
+		// 150 ms less two round trips of 20 ms and 10 ms of margin
+		{polls: 3, rtt: 20 * time.Millisecond, want: 100 * time.Millisecond},
+		{polls: 500, rtt: 20 * time.Millisecond, jitter: 0.999999, want: 80 * time.Millisecond},
+		{polls: 500, rtt: time.Millisecond, want: 138 * time.Millisecond},
+		{polls: 500, rtt: 40 * time.Millisecond, want: 60 * time.Millisecond},
+		// the round trips use up the budget: the shortest interval
+		{polls: 500, rtt: 70 * time.Millisecond, want: first},
+		{polls: 500, rtt: time.Second, jitter: 0.9, want: first},
+		// a caller's MaxPoll replaces the budget
+		{polls: 3, rtt: 20 * time.Millisecond, maxPoll: 5 * time.Second, want: 200 * time.Millisecond},
+		{polls: 500, rtt: 20 * time.Millisecond, maxPoll: 5 * time.Second, want: 5 * time.Second},
 	} {
-		if got := nextPoll(tt.elapsed, first, most, tt.jitter).Truncate(time.Millisecond); got != tt.want {
-			t.Errorf("after %s (jitter %v): %s, want %s", tt.elapsed, tt.jitter, got, tt.want)
+		if got := nextPoll(tt.polls, tt.rtt, first, tt.maxPoll, tt.jitter).Truncate(time.Millisecond); got != tt.want {
+			t.Errorf("after %d polls, rtt %s, MaxPoll %s, jitter %v: %s, want %s", tt.polls, tt.rtt, tt.maxPoll, tt.jitter, got, tt.want)
 		}
 	}
 }

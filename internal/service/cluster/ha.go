@@ -293,8 +293,10 @@ func (r *haResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	}
 }
 
+// read reads the object id into v, from the kind's index shared by the
+// reads of one run (pve.GetHAShared).
 func (r *haResource) read(ctx context.Context, c *pve.Client, id string, v haValues) error {
-	obj, err := c.GetHA(ctx, r.spec.kind, id)
+	obj, err := c.GetHAShared(ctx, r.spec.kind, id)
 	if err != nil {
 		return err
 	}

@@ -232,9 +232,9 @@ func (r *mappingResource) fromAPI(m *mappingModel, api *pve.Mapping) error {
 	return nil
 }
 
-// readInto reads the mapping m names into m.
+// readInto reads the mapping m names into m, through Read's finder.
 func (r *mappingResource) readInto(ctx context.Context, c *pve.Client, m *mappingModel, summary string, diags *diag.Diagnostics) {
-	api, err := c.GetMapping(ctx, r.spec.kind, m.Name.ValueString())
+	api, err := c.GetMappingShared(ctx, r.spec.kind, m.Name.ValueString())
 	if err != nil {
 		diags.AddError(summary, err.Error())
 		return
@@ -267,7 +267,9 @@ func (r *mappingResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	api, err := c.GetMapping(ctx, r.spec.kind, state.Name.ValueString())
+	// the kind's index shared by the reads of one run: a refresh of many
+	// mappings reads it once
+	api, err := c.GetMappingShared(ctx, r.spec.kind, state.Name.ValueString())
 	if errors.Is(err, pve.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
 		return

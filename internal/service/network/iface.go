@@ -241,22 +241,42 @@ func (m *ifaceModel) checkAddressing(diags *diag.Diagnostics) {
 // active; a failed reload becomes a warning, since the state it left is
 // what the read reports.
 func readNode(ctx context.Context, c *pve.Client, node, typ string, settle bool, diags *diag.Diagnostics) (*pve.NetworkConfig, error) {
-	if settle {
-		if err := c.SettleNetwork(ctx, node); err != nil {
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			diags.AddWarning("Network Reload Failed",
-				fmt.Sprintf("The last network reload of node %s failed; its interfaces are read as they are now.\n\n%s", node, err))
-		}
+	if err := settleNode(ctx, c, node, settle, diags); err != nil {
+		return nil, err
 	}
 	return c.NetworkConfig(ctx, node, typ)
 }
 
-// findInterface reads one interface of a node with readNode. A missing
-// interface is pve.ErrNotFound.
+// readNodeShared is readNode of all interfaces, from the node's list shared
+// by the reads of one run.
+func readNodeShared(ctx context.Context, c *pve.Client, node string, settle bool, diags *diag.Diagnostics) (*pve.NetworkConfig, error) {
+	if err := settleNode(ctx, c, node, settle, diags); err != nil {
+		return nil, err
+	}
+	return c.NetworkConfigShared(ctx, node)
+}
+
+// settleNode runs the node's scheduled reload when settle is set.
+func settleNode(ctx context.Context, c *pve.Client, node string, settle bool, diags *diag.Diagnostics) error {
+	if !settle {
+		return nil
+	}
+	if err := c.SettleNetwork(ctx, node); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		diags.AddWarning("Network Reload Failed",
+			fmt.Sprintf("The last network reload of node %s failed; its interfaces are read as they are now.\n\n%s", node, err))
+	}
+	return nil
+}
+
+// findInterface reads one interface of a node with readNode, from the
+// node's list shared by the reads of one run (pve.NetworkConfigShared: a
+// refresh of many interfaces of a node reads it once). A missing interface
+// is pve.ErrNotFound.
 func findInterface(ctx context.Context, c *pve.Client, node, name string, settle bool, diags *diag.Diagnostics) (*pve.NetworkInterface, *pve.NetworkConfig, error) {
-	cfg, err := readNode(ctx, c, node, "", settle, diags)
+	cfg, err := readNodeShared(ctx, c, node, settle, diags)
 	if err != nil {
 		return nil, nil, err
 	}

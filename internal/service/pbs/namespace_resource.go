@@ -74,9 +74,19 @@ func (r *namespaceResource) Configure(_ context.Context, req resource.ConfigureR
 }
 
 // find reports whether the namespace exists (a missing datastore is
-// ErrNotFound too).
+// ErrNotFound too), from the datastore's namespace list shared by the reads
+// of one run: a refresh of many namespaces reads it once.
 func (m *namespaceModel) find(ctx context.Context, c *pbs.Client) error {
-	nss, err := c.Namespaces(ctx, m.Store.ValueString())
+	return m.findIn(c.NamespacesShared(ctx, m.Store.ValueString()))
+}
+
+// findFresh is find from a list read afresh: what the check before a
+// create needs, since PBS answers success for a namespace that exists.
+func (m *namespaceModel) findFresh(ctx context.Context, c *pbs.Client) error {
+	return m.findIn(c.Namespaces(ctx, m.Store.ValueString()))
+}
+
+func (m *namespaceModel) findIn(nss []pbs.Namespace, err error) error {
 	if err != nil {
 		return err
 	}
@@ -99,7 +109,7 @@ func (r *namespaceResource) Create(ctx context.Context, req resource.CreateReque
 	}
 	// PBS answers success for a namespace that exists already: it is not
 	// adopted silently.
-	if err := plan.find(ctx, c); err == nil {
+	if err := plan.findFresh(ctx, c); err == nil {
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("namespace %s of datastore %s exists already: import it "+
 			"(terraform import pve_pbs_namespace.<name> %s)", plan.Name.ValueString(), plan.Store.ValueString(), plan.ID.ValueString()))
 		return

@@ -173,8 +173,11 @@ func (m *pruneJobModel) fromAPI(j *pbs.PruneJob) {
 		Monthly: types.Int64PointerValue(k.KeepMonthly), Yearly: types.Int64PointerValue(k.KeepYearly)}
 }
 
+// read reads the job m names into m, from the prune job list shared by the
+// reads of one run (a refresh of many jobs reads it once), and returns the
+// config digest.
 func (m *pruneJobModel) read(ctx context.Context, c *pbs.Client) (string, error) {
-	j, digest, err := c.PruneJob(ctx, m.ID.ValueString())
+	j, digest, err := c.PruneJobShared(ctx, m.ID.ValueString())
 	if err != nil {
 		return "", err
 	}
@@ -232,7 +235,8 @@ func (r *pruneJobResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	digest, err := state.read(ctx, c)
+	// the digest the update is checked against, read afresh
+	_, digest, err := c.PruneJob(ctx, state.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return

@@ -85,9 +85,9 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// readInto reads the pool m names into m.
+// readInto reads the pool m names into m, through Read's finder.
 func (r *poolResource) readInto(ctx context.Context, c *pve.Client, m *poolModel, action string, diags *diag.Diagnostics) {
-	p, err := c.GetPool(ctx, m.PoolID.ValueString())
+	p, err := c.GetPoolShared(ctx, m.PoolID.ValueString())
 	if err != nil {
 		diags.AddError("Unable to "+action+" Pool", err.Error())
 		return
@@ -111,7 +111,9 @@ func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	p, err := c.GetPool(ctx, state.PoolID.ValueString())
+	// the pool index shared by the reads of one run: a refresh of many
+	// pools reads it once
+	p, err := c.GetPoolShared(ctx, state.PoolID.ValueString())
 	if errors.Is(err, pve.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
 		return
