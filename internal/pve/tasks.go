@@ -26,6 +26,13 @@ const (
 	// waitBudget less two round trips and waitMargin (see nextPoll).
 	waitBudget = 150 * time.Millisecond
 	waitMargin = 10 * time.Millisecond
+	// tightFor is how long a task is watched within waitBudget. A task
+	// still running after it (a big clone, a download) is polled at most
+	// every longPoll: its end is then seen up to about a second late,
+	// under 2% of its run, instead of its status being read ten times a
+	// second for minutes from an API the cluster's other users share.
+	tightFor = 60 * time.Second
+	longPoll = time.Second
 )
 
 // TaskResult is a task that ended with "OK" or "WARNINGS: n".
@@ -71,9 +78,10 @@ func (e *TaskError) Is(target error) bool {
 type WaitOptions struct {
 	FirstPoll time.Duration // delay before the first status poll, and the shortest between polls; default 25 ms
 	// MaxPoll is the longest delay between polls. Zero (the default) keeps
-	// the end of every task, however long, seen within 150 ms, counting
-	// the status read's round trip; a caller that waits for long tasks
-	// and does not mind seeing their end later may set a longer one.
+	// the end of a task of up to a minute seen within 150 ms, counting the
+	// status read's round trip, and of a longer one within about a second;
+	// a caller that waits for long tasks and does not mind seeing their
+	// end later may set a longer one.
 	MaxPoll  time.Duration
 	LogLines int // log lines kept on warnings and failures; default 10
 
@@ -108,9 +116,10 @@ type taskClock struct {
 // waits for its workers, PVE::RESTEnvironment fork_worker's sync mode).
 // The status is polled first after opts.FirstPoll, then at intervals that
 // double up to a cap (nextPoll): by default the cap keeps the end of a
-// task of any length seen within about 150 ms of when it ended, counting
-// the status read's own round trip, at the cost of a poll about every
-// tenth of a second (plus the round trip) for as long as a long task runs.
+// task seen within about 150 ms of when it ended, counting the status
+// read's own round trip, at the cost of a poll about every tenth of a
+// second (plus the round trip), for the task's first minute (tightFor);
+// after that the polls come about every second (longPoll).
 // A task that ends "OK" or "WARNINGS: n" gives a result (with the log tail
 // for warnings); any other end gives a *TaskError with the exit status and
 // log tail. When ctx ends first, the error wraps ctx.Err() and names the
@@ -126,6 +135,7 @@ func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*
 	taskPath := "/nodes/" + url.PathEscape(u.node) + "/tasks/" + url.PathEscape(upid)
 
 	delay := opts.FirstPoll
+	began := opts.clock.now()
 	for polls := 1; ; polls++ {
 		if err := opts.clock.sleep(ctx, delay); err != nil {
 			return nil, stoppedWaiting(upid, err)
@@ -144,7 +154,11 @@ func (c *Client) WaitTask(ctx context.Context, upid string, opts WaitOptions) (*
 		if st.Status == "stopped" {
 			return c.taskOutcome(ctx, u, upid, taskPath, st.ExitStatus, opts.LogLines)
 		}
-		delay = nextPoll(polls, opts.clock.now().Sub(sent), opts.FirstPoll, opts.MaxPoll, rand.Float64())
+		maxPoll := opts.MaxPoll
+		if maxPoll <= 0 && opts.clock.now().Sub(began) >= tightFor {
+			maxPoll = longPoll
+		}
+		delay = nextPoll(polls, opts.clock.now().Sub(sent), opts.FirstPoll, maxPoll, rand.Float64())
 	}
 }
 
