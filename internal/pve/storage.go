@@ -60,6 +60,10 @@ type StorageResult struct {
 	Storage string            `json:"storage"`
 	Type    string            `json:"type"`
 	Config  map[string]string `json:"config"`
+	// AnswerLost says that PVE's answer to the create was lost and the
+	// storage found afterwards: what PVE generated and returned only in
+	// that answer (an autogen encryption key) is not known.
+	AnswerLost bool `json:"-"`
 }
 
 // CreateStorage adds a storage definition (p holds storage, type and the
@@ -73,13 +77,39 @@ type StorageResult struct {
 // removes the password and key files) and dies before write_config, so
 // nothing of the storage is left and a new attempt starts afresh. A refusal
 // of the credentials (401, 403) or of the certificate is not sent again.
+//
+// A create whose answer was lost (596, a connection lost after the request
+// went out) is settled by looking for the storage for up to inDoubtWait:
+// found, it is the create's (AnswerLost set), not found, the create is
+// sent again; one sent again that finds the storage "already defined"
+// after a doubt is the first attempt's, landed late.
 func (c *Client) CreateStorage(ctx context.Context, p url.Values) (*StorageResult, error) {
 	backoff := time.Second
+	id := p.Get("storage")
+	doubted := false
+	exists := func(ctx context.Context) (bool, error) {
+		_, err := c.Storage(ctx, id)
+		return found(err)
+	}
 	for attempt := 1; ; attempt++ {
 		var out StorageResult
 		err := c.Post(ctx, "/storage", p, &out)
 		if err == nil {
 			return &out, nil
+		}
+		if doubted && alreadyExists(err) {
+			return &StorageResult{Storage: id, Type: p.Get("type"), AnswerLost: true}, nil
+		}
+		if inDoubt(err) {
+			doubted = true
+			made, xerr := awaitExists(ctx, exists)
+			switch {
+			case xerr != nil:
+				return nil, fmt.Errorf("creating storage %s: %w (while finding out whether it was created: %w)", id, err, xerr)
+			case made:
+				return &StorageResult{Storage: id, Type: p.Get("type"), AnswerLost: true}, nil
+			}
+			continue
 		}
 		if attempt > 3 || !pbsCheckFailedForAMoment(err) {
 			return nil, fmt.Errorf("creating storage %s: %w", p.Get("storage"), err)

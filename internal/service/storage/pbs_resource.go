@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
@@ -422,6 +423,34 @@ func explain(err error) error {
 	return err
 }
 
+// createPBSStorage creates the storage. When PVE generates its encryption
+// key (autogen) and the answer to the create was lost, the key is gone with
+// it: PVE returns a generated key only in that answer (pve-storage
+// PBSPlugin on_add_hook writes it to /etc/pve/priv/storage/<id>.enc, which
+// no API call reads). The storage this create made a moment ago, which
+// nothing has used yet, is then deleted (on_delete_hook removes the key
+// file) and created again, up to twice, so that the state holds the key
+// the backups will be encrypted with.
+func createPBSStorage(ctx context.Context, c *pve.Client, p url.Values, autogen bool) (*pve.StorageResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := c.CreateStorage(ctx, p)
+		if err != nil || !autogen || !res.AnswerLost {
+			return res, err
+		}
+		if attempt == 3 {
+			return nil, fmt.Errorf("storage %s was created, but PVE's answer, the only place its generated encryption key is "+
+				"given, was lost %d times: delete the storage (its key file /etc/pve/priv/storage/%s.enc goes with it) and apply again",
+				p.Get("storage"), attempt, p.Get("storage"))
+		}
+		tflog.Warn(ctx, "the answer with the generated encryption key was lost; deleting the new storage and creating it again",
+			map[string]any{"storage": p.Get("storage")})
+		if derr := c.DeleteStorage(ctx, p.Get("storage")); derr != nil && !errors.Is(derr, pve.ErrNotFound) {
+			return nil, fmt.Errorf("storage %s was created, but PVE's answer with its generated encryption key was lost, "+
+				"and deleting it to create it again failed: %w", p.Get("storage"), derr)
+		}
+	}
+}
+
 func (r *pbsResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	const summary = "Unable to Create PBS Storage"
 	var plan pbsModel
@@ -456,7 +485,7 @@ func (r *pbsResource) Create(ctx context.Context, req resource.CreateRequest, re
 			reused = true
 		}
 	}
-	res, err := c.CreateStorage(ctx, p)
+	res, err := createPBSStorage(ctx, c, p, !reused && key.ValueString() == "autogen")
 	if err != nil {
 		if strings.Contains(err.Error(), "already defined") || strings.Contains(err.Error(), "already exists") {
 			err = fmt.Errorf("%w (import it: terraform import pve_storage_pbs.<name> %s)", err, id)
