@@ -2,8 +2,14 @@ package pbs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 )
 
 // KeepOptions are retention settings: how many backups of each kind a prune
@@ -156,11 +162,75 @@ func (c *Client) CreateDatastore(ctx context.Context, d DatastoreCreate) error {
 	if err := checkName("datastore path", d.Path); err != nil {
 		return err
 	}
-	env, err := c.do(ctx, http.MethodPost, "/config/datastore", formValues(d), nil)
-	if err != nil {
-		return err
+	doubted := false
+	for {
+		sent := time.Now()
+		env, err := c.do(ctx, http.MethodPost, "/config/datastore", formValues(d), nil)
+		if err == nil {
+			return c.waitForTaskData(ctx, "create datastore "+d.Name, env.Data)
+		}
+		if doubted && errors.Is(err, ErrConflict) {
+			return nil // the first attempt landed after all
+		}
+		if !inDoubt(err) {
+			return err
+		}
+		doubted = true
+		upid, made, serr := c.settleDatastoreCreate(ctx, d.Name, sent)
+		switch {
+		case serr != nil:
+			return errors.Join(err, serr)
+		case upid != "":
+			if werr := c.WaitTask(ctx, upid); werr != nil {
+				return &AcceptedError{UPID: upid, Err: fmt.Errorf("create datastore %s: %w", d.Name, werr)}
+			}
+			return nil
+		case made:
+			return nil
+		}
 	}
-	return c.waitForTaskData(ctx, "create datastore "+d.Name, env.Data)
+}
+
+// settleDatastoreCreate finds out what became of a datastore create whose
+// answer was lost. PBS's create_datastore (proxmox-backup
+// src/api2/config/datastore.rs) takes the config lock, checks the name and
+// hands the rest to a "create-datastore" worker named after the
+// datastore, which makes the chunk store and adds the datastore to
+// datastore.cfg at its end: the worker is looked for in the task list
+// (GET /nodes/localhost/tasks, its worker_id the name) and the datastore
+// in the configuration, for up to inDoubtWait. It returns the worker's
+// UPID, or made when the datastore is there, or neither: the create did
+// not start, and is sent again.
+func (c *Client) settleDatastoreCreate(ctx context.Context, name string, sent time.Time) (upid string, made bool, err error) {
+	deadline := time.Now().Add(inDoubtWait)
+	poll := inDoubtPoll
+	for {
+		var tasks []struct {
+			UPID     string  `json:"upid"`
+			WorkerID *string `json:"worker_id"`
+		}
+		q := url.Values{"typefilter": {"create-datastore"}, "since": {strconv.FormatInt(sent.Unix()-1, 10)}}
+		lerr := c.Get(ctx, "/nodes/localhost/tasks", q, &tasks)
+		if lerr == nil {
+			for _, t := range tasks {
+				if t.WorkerID != nil && *t.WorkerID == name {
+					return t.UPID, false, nil
+				}
+			}
+		}
+		if _, _, derr := c.Datastore(ctx, name); derr == nil {
+			return "", true, nil
+		} else if lerr != nil && !errors.Is(lerr, ErrTransient) && !errors.Is(derr, ErrNotFound) && !errors.Is(derr, ErrTransient) {
+			return "", false, lerr
+		}
+		if time.Now().After(deadline) {
+			return "", false, nil
+		}
+		if serr := apiclient.Sleep(ctx, poll); serr != nil {
+			return "", false, serr
+		}
+		poll = min(poll*2, 2*time.Second)
+	}
 }
 
 // AcceptedError is the error of a call PBS accepted (it answered with the

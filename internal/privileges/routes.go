@@ -206,6 +206,7 @@ var Types = []Type{
 	{Name: "pve_pbs_datastore", Kind: Resource, Backend: PBS, Routes: concat(pbsTask, []Route{
 		get("/config/datastore"), post("/config/datastore"),
 		get("/config/datastore/{name}"), put("/config/datastore/{name}"), del("/config/datastore/{name}"),
+		get("/nodes/{node}/tasks"), // a create whose answer was lost: its worker
 	})},
 	{Name: "pve_pbs_namespace", Kind: Resource, Backend: PBS, Routes: []Route{
 		get("/admin/datastore/{store}/namespace"), post("/admin/datastore/{store}/namespace"), del("/admin/datastore/{store}/namespace"),
