@@ -40,9 +40,16 @@ func (c *Client) CephPool(ctx context.Context, node, name string) (map[string]js
 	return out, nil
 }
 
-// CreateCephPool creates a pool and waits for the task.
+// CreateCephPool creates a pool and waits for the task. A create whose
+// answer was lost is settled through the node's 'cephcreatepool' worker,
+// named after the pool (pve-manager PVE/API2/Ceph/Pool.pm createpool), or
+// the pool itself (postTask).
 func (c *Client) CreateCephPool(ctx context.Context, node string, p url.Values) (*TaskResult, error) {
-	res, err := c.runTask(ctx, "POST", cephPoolPath(node, ""), p)
+	name := p.Get("name")
+	res, err := c.postTask(ctx, node, cephPoolPath(node, ""), p, "cephcreatepool", name, func(ctx context.Context) (bool, error) {
+		_, err := c.CephPool(ctx, node, name)
+		return found(err)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating Ceph pool %s: %w", p.Get("name"), err)
 	}

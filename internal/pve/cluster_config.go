@@ -98,10 +98,15 @@ func (c *Client) CreateCluster(ctx context.Context, name string, links ClusterLi
 	// The worker takes /var/lock/pvecm.lock first (pve-cluster
 	// PVE/API2/ClusterConfig.pm create, lock_file with 10 s): failing on it,
 	// it did nothing, and runs again.
+	// A create whose answer was lost is settled by the node's cluster
+	// status: a cluster of that name is this create's (postTask).
 	var res *TaskResult
 	err := retryLocked(ctx, func() error {
 		var err error
-		res, err = c.runTask(ctx, "POST", "/cluster/config", p)
+		res, err = c.postTask(ctx, "", "/cluster/config", p, "", "", func(ctx context.Context) (bool, error) {
+			st, err := c.ClusterStatus(ctx)
+			return err == nil && st.Name == name, err
+		})
 		return err
 	})
 	if err != nil {

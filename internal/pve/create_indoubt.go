@@ -3,6 +3,7 @@ package pve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -82,4 +83,61 @@ func found(err error) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// postTask sends a POST that starts a worker of type typ named id on node
+// (pve-manager, qemu-server, ... fork_worker) and waits for the worker.
+// An answer lost on the way (inDoubt) is settled before anything is sent
+// again: the node's task list is asked for the worker, started since the
+// request went out, and exists (when not nil) for what the worker makes;
+// the worker found is waited for, a made object is the request's success,
+// and with neither within inDoubtWait the request is sent again. A request
+// sent again that meets what the first made ("already exists") is the
+// first's success. With typ "", only exists is asked.
+func (c *Client) postTask(ctx context.Context, node, path string, params url.Values, typ, id string, exists func(context.Context) (bool, error)) (*TaskResult, error) {
+	doubted := false
+	for {
+		sent := time.Now()
+		var upid string
+		err := c.Post(ctx, path, params, &upid)
+		switch {
+		case err == nil && upid == "":
+			return &TaskResult{Node: node, ExitStatus: "OK"}, nil
+		case err == nil:
+			return waitAccepted(c.WaitTask(ctx, upid, WaitOptions{}))
+		case doubted && alreadyExists(err):
+			return &TaskResult{Node: node, ExitStatus: "OK"}, nil
+		case !inDoubt(err):
+			return nil, err
+		}
+		doubted = true
+		worker, made := "", false
+		_, xerr := awaitExists(ctx, func(ctx context.Context) (bool, error) {
+			var ferr error
+			if typ != "" {
+				if worker, ferr = c.findWorker(ctx, node, typ, id, sent); ferr == nil && worker != "" {
+					return true, nil
+				}
+			}
+			if exists != nil {
+				ok, eerr := exists(ctx)
+				if ok {
+					made = true
+					return true, nil
+				}
+				if ferr == nil {
+					ferr = eerr
+				}
+			}
+			return false, ferr
+		})
+		switch {
+		case xerr != nil:
+			return nil, fmt.Errorf("%w (while finding out whether it was carried out: %w)", err, xerr)
+		case worker != "":
+			return waitAccepted(c.WaitTask(ctx, worker, WaitOptions{}))
+		case made:
+			return &TaskResult{Node: node, ExitStatus: "OK"}, nil
+		}
+	}
 }

@@ -43,3 +43,35 @@ func TestAccCluster_joinAnswerLost(t *testing.T) {
 		},
 	})
 }
+
+// A cluster create whose answer was lost after the node started it: the
+// node's cluster status shows the cluster, and the create is not failed
+// nor sent again (which PVE would refuse: the node is in a cluster).
+func TestAccCluster_createAnswerLost(t *testing.T) {
+	lab := acctest.StandaloneLab(t, 2)
+	acctest.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					lab.ResetRequests()
+					lab.Faults().LoseNextAnswers(1, http.MethodPost, "/cluster/config")
+				},
+				Config: clusterConfig(lab, "pve1", "pve2"),
+				Check: func(*terraform.State) error {
+					n := 0
+					for _, w := range acctest.LabWrites(lab) {
+						if w == "POST /cluster/config" {
+							n++
+						}
+					}
+					if n != 1 {
+						return fmt.Errorf("%d cluster creates, want 1: %q", n, acctest.LabWrites(lab))
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
