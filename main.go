@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
+	"github.com/hcilab/terraform-provider-pve/internal/profiling"
 	"github.com/hcilab/terraform-provider-pve/internal/provider"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
@@ -40,11 +41,13 @@ func main() {
 		apiclient.AlignPluginLogLevels("TF_LOG_PROVIDER_PVE")
 	}
 
+	stopProfiling := profiling.Start() // only with PVE_PROVIDER_PPROF_DIR set
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/hcilab/pve",
 		Debug:           debug,
 		ProtocolVersion: 6,
 	})
+	stopProfiling()
 	if err != nil {
 		log.Fatal(err)
 	}
