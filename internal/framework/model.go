@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/attr/xattr"
@@ -41,7 +42,12 @@ type Model[T any] struct {
 	codec  *structCodec
 	tfType tftypes.Type // the schema's object type the codec was built for
 	failed bool         // the schema has a part the codec does not handle
+	served atomic.Int64 // Gets and Sets done without the framework
 }
+
+// Served is how many Gets and Sets m did itself, without falling back to
+// the framework (for tests).
+func (m *Model[T]) Served() int64 { return m.served.Load() }
 
 // GetState is req.State.Get(ctx, target).
 func (m *Model[T]) GetState(ctx context.Context, s tfsdk.State, target *T) diag.Diagnostics {
@@ -65,6 +71,7 @@ func (m *Model[T]) SetState(ctx context.Context, s *tfsdk.State, val T) diag.Dia
 		if c := m.codecFor(ctx, s.Raw.Type(), s.Schema); c != nil {
 			if raw, err := c.encode(ctx, reflect.ValueOf(val)); err == nil {
 				s.Raw = raw
+				m.served.Add(1)
 				return nil
 			}
 		}
@@ -90,6 +97,7 @@ func (m *Model[T]) decode(ctx context.Context, raw tftypes.Value, schema schemaT
 		return false
 	}
 	*target = out
+	m.served.Add(1)
 	return true
 }
 
@@ -291,7 +299,7 @@ func (c *structCodec) encode(ctx context.Context, src reflect.Value) (tftypes.Va
 		switch f.kind {
 		case attrValueField:
 			av, ok := field.Interface().(attr.Value)
-			if !ok || av == nil {
+			if !ok || av == nil || !f.typ.Equal(av.Type(ctx)) {
 				return tftypes.Value{}, errFallback
 			}
 			tv, err := av.ToTerraformValue(ctx)
@@ -345,7 +353,7 @@ func ObjectFrom[T any](ctx context.Context, attrTypes map[string]attr.Type, v T)
 	for _, f := range fields {
 		av, _ := rv.Field(f.index).Interface().(attr.Value)
 		at, ok := attrTypes[f.name]
-		if av == nil || !ok {
+		if av == nil || !ok || !at.Equal(av.Type(ctx)) {
 			return types.ObjectValueFrom(ctx, attrTypes, v)
 		}
 		//nolint:staticcheck // xattr.TypeWithValidate is deprecated, but the framework still calls it.
