@@ -9,7 +9,8 @@ import (
 	"log"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/hcilab/terraform-provider-pve/internal/apiclient"
 	"github.com/hcilab/terraform-provider-pve/internal/profiling"
@@ -41,12 +42,16 @@ func main() {
 		apiclient.AlignPluginLogLevels("TF_LOG_PROVIDER_PVE")
 	}
 
+	server, err := provider.ProtocolServer(version)()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
 	stopProfiling := profiling.Start() // only with PVE_PROVIDER_PPROF_DIR set
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address:         "registry.terraform.io/hcilab/pve",
-		Debug:           debug,
-		ProtocolVersion: 6,
-	})
+	err = tf6server.Serve("registry.terraform.io/hcilab/pve", func() tfprotov6.ProviderServer { return server }, opts...)
 	stopProfiling()
 	if err != nil {
 		log.Fatal(err)

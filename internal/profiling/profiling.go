@@ -63,6 +63,13 @@ func Start() (stop func()) {
 		cpu.Close()
 		close(done)
 		<-finished
+		if os.Getenv(EnvLive) == "1" {
+			runtime.GC()
+			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+			metrics.Read(sample)
+			_ = os.WriteFile(name("heap-exit")[:len(name("heap-exit"))-len(".pprof")]+".txt",
+				fmt.Appendf(nil, "live heap after GC at exit: %d bytes, %d goroutines\n", sample[0].Value.Uint64(), runtime.NumGoroutine()), 0o644)
+		}
 		writeHeap(name("heap"))
 	}
 }
