@@ -13,10 +13,13 @@
 //     at its largest (polled every 200 ms, written again when it grew by a
 //     tenth). A heap profile counts what the last GC found live, and
 //     objects allocated while it ran count as live: under a high
-//     allocation rate that is mostly garbage of requests in flight. With
+//     allocation rate that includes garbage of requests in flight. With
 //     PVE_PROVIDER_PPROF_LIVE=1 each poll (every second then) forces a GC
 //     first, so that the profile shows what is really retained; that costs
-//     CPU, so CPU figures of such a run do not count.
+//     CPU, so CPU figures of such a run do not count. It also writes
+//     heap-peak-<pid>.txt (that live heap) and heap-exit-<pid>.txt (the
+//     live heap after a GC once the provider has served its last request:
+//     what it retained).
 package profiling
 
 import (
@@ -67,7 +70,7 @@ func Start() (stop func()) {
 			runtime.GC()
 			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 			metrics.Read(sample)
-			_ = os.WriteFile(name("heap-exit")[:len(name("heap-exit"))-len(".pprof")]+".txt",
+			_ = os.WriteFile(strings.TrimSuffix(name("heap-exit"), ".pprof")+".txt",
 				fmt.Appendf(nil, "live heap after GC at exit: %d bytes, %d goroutines\n", sample[0].Value.Uint64(), runtime.NumGoroutine()), 0o644)
 		}
 		writeHeap(name("heap"))
