@@ -166,7 +166,7 @@ func valid(ctx context.Context, typ attr.Type, av attr.Value, tv tftypes.Value) 
 		v.ValidateAttribute(ctx, xattr.ValidateAttributeRequest{}, &resp)
 		return !resp.Diagnostics.HasError()
 	}
-	//nolint:staticcheck // xattr.TypeWithValidate is deprecated, but the framework still calls it.
+	//lint:ignore SA1019 deprecated, but the framework still calls it (Int64Type and the collection types implement it)
 	if v, ok := typ.(xattr.TypeWithValidate); ok {
 		return !v.Validate(ctx, tv, path.Empty()).HasError()
 	}
@@ -356,7 +356,7 @@ func ObjectFrom[T any](ctx context.Context, attrTypes map[string]attr.Type, v T)
 		if av == nil || !ok || !at.Equal(av.Type(ctx)) {
 			return types.ObjectValueFrom(ctx, attrTypes, v)
 		}
-		//nolint:staticcheck // xattr.TypeWithValidate is deprecated, but the framework still calls it.
+		//lint:ignore SA1019 deprecated, but the framework still calls it (Int64Type and the collection types implement it)
 		if _, validates := at.(xattr.TypeWithValidate); validates || implementsValidateable(av) {
 			tv, err := av.ToTerraformValue(ctx)
 			if err != nil || !valid(ctx, at, av, tv) {

@@ -46,8 +46,11 @@ func ProtocolServer(version string) func() (tfprotov6.ProviderServer, error) {
 // for the optional parts by type assertion, so the wrapper keeps them all.
 type fullServer interface {
 	tfprotov6.ProviderServer
+	//lint:ignore SA1019 deprecated for a future version; tf6server v0.31 still asks for them
 	tfprotov6.ProviderServerWithListResource
+	//lint:ignore SA1019 as above
 	tfprotov6.ProviderServerWithActions
+	//lint:ignore SA1019 as above
 	tfprotov6.ProviderServerWithStateStores
 }
 
