@@ -26,15 +26,15 @@ import (
 // isValidFieldName): in a profile of a plan of 1,000 VMs that was a tenth
 // of the provider's allocations. Model builds the same mapping once per
 // model type and schema and then only converts values: the same
-// ValueFromTerraform and ToTerraformValue calls the framework makes, with
-// the same results (model_test.go compares both ways on the VM and
-// container schemas).
+// ValueFromTerraform, ToTerraformValue and validation calls the framework
+// makes, with the same results (modeltest compares both on pve_vm's and
+// pve_container's schemas with generated values).
 //
 // It handles the field kinds the guest models use: attr.Value types,
 // pointers to structs (single nested attributes) and maps of structs (map
-// nested attributes). Anything else (another field kind, a value type that
-// validates itself, an unknown or null where the framework reports an
-// error, a value of another type than the schema's) goes to the
+// nested attributes). Anything else (another field kind, a value that
+// fails the framework's checks, an unknown or null where the framework
+// reports an error, a value of another type than the schema's) goes to the
 // framework's own Get and Set, so that the result and the diagnostics stay
 // exactly the framework's.
 type Model[T any] struct {
