@@ -4,7 +4,7 @@
 // does), against `pvelab -latency 20ms` with its request counter
 // (-stats-addr).
 //
-//	go run ./cmd/pvebench -tofu PATH -provider PATH -pvelab PATH [-counts 100,1000] [-kinds vm,container] [-latency 20ms] [-jitter 0] [-plans 3]
+//	go run ./cmd/pvebench -tofu PATH -provider PATH -pvelab PATH [-counts 100,1000] [-kinds vm,container] [-latency 20ms] [-jitter 0] [-plans 3] [-pprof DIR]
 //
 // For each kind and count it applies that many guests, plans (a refresh of
 // all of them, -plans times, the median reported), plans with
@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hcilab/terraform-provider-pve/internal/profiling"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -61,9 +62,16 @@ func main() {
 	flag.IntVar(&o.plans, "plans", 3, "plans (refreshes) per count; the median is reported")
 	flag.IntVar(&o.parallelism, "parallelism", 10, "the CLI's -parallelism (10 is its default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directories")
+	flag.StringVar(&o.pprof, "pprof", "", "write the provider's CPU and heap profiles of each step to DIR/<kind>-<guests>-<step>/ (internal/profiling)")
 	flag.Parse()
 	if o.tofu == "" || o.provider == "" || o.pvelab == "" {
 		log.Fatal("pvebench: -tofu, -provider and -pvelab are required")
+	}
+	if o.pprof != "" {
+		var err error
+		if o.pprof, err = filepath.Abs(o.pprof); err != nil {
+			log.Fatal(err)
+		}
 	}
 	for _, s := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -112,6 +120,7 @@ type options struct {
 	latency, jitter        time.Duration
 	plans, parallelism     int
 	keep                   bool
+	pprof                  string
 }
 
 // result is what one step cost.
@@ -187,6 +196,13 @@ func (o options) measure(ctx context.Context, kind string, n int) error {
 		}
 		cmd := exec.CommandContext(ctx, o.tofu, args...)
 		cmd.Dir, cmd.Env = dir, cliEnv
+		if o.pprof != "" {
+			pdir := filepath.Join(o.pprof, fmt.Sprintf("%s-%d-%s", kind, n, name))
+			if err := os.MkdirAll(pdir, 0o755); err != nil {
+				return result{}, err
+			}
+			cmd.Env = append(slices.Clip(cliEnv), profiling.EnvDir+"="+pdir)
+		}
 		out, err := os.Create(filepath.Join(work, name+".log"))
 		if err != nil {
 			return result{}, err

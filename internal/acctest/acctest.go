@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/hcilab/terraform-provider-pve/internal/privileges"
@@ -61,7 +60,7 @@ var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 		defer cancel()
 		pve.FlushNetworkReloads(ctx)
-		return providerserver.NewProtocol6WithError(provider.New("acctest")())()
+		return provider.ProtocolServer("acctest")()
 	},
 }
 

@@ -52,6 +52,12 @@ type containerResource struct {
 	data *framework.ProviderData
 }
 
+// containerModels reads and writes containerModel in the paths a plan
+// takes for every container (Read, ModifyPlan) without the framework's
+// per-call reflection set-up (framework.Model). The framework makes a
+// resource value per request, so it lives here.
+var containerModels framework.Model[containerModel]
+
 func (r *containerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_container"
 }
@@ -242,7 +248,7 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		return
 	}
 	var plan, state containerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(containerModels.GetPlan(ctx, req.Plan, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -268,7 +274,7 @@ func (r *containerResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		}
 		return
 	}
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(containerModels.GetState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -366,19 +372,19 @@ func (r *containerResource) readInto(ctx context.Context, c *pve.Client, m *cont
 
 func (r *containerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state containerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(containerModels.GetState(ctx, req.State, &state)...)
 	c := r.data.PVEClient(ctx, "Unable to Read Container", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	if guest.Refresh(ctx, c, pve.LXC, state.VMID, state.reader(ctx), &state.Node, &state.Started, &resp.State, &resp.Diagnostics) {
-		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+		resp.Diagnostics.Append(containerModels.SetState(ctx, &resp.State, state)...)
 	}
 }
 
 func (r *containerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state containerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(containerModels.GetPlan(ctx, req.Plan, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	c := r.data.PVEClient(ctx, "Unable to Update Container", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {

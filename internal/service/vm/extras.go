@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/pve"
 )
 
@@ -65,7 +66,7 @@ func objectOf[T any](attrTypes map[string]attr.Type, v *T) types.Object {
 	if v == nil {
 		return types.ObjectNull(attrTypes)
 	}
-	o, diags := types.ObjectValueFrom(context.Background(), attrTypes, v)
+	o, diags := framework.ObjectFrom(context.Background(), attrTypes, *v)
 	if diags.HasError() {
 		panic(fmt.Sprintf("building a block: %v", diags))
 	}

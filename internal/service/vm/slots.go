@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/hcilab/terraform-provider-pve/internal/framework"
 	"github.com/hcilab/terraform-provider-pve/internal/framework/guest"
 )
 
@@ -98,7 +99,7 @@ func values[T interface{ value() string }](devices map[string]T) map[string]stri
 }
 
 func mapOf[T any](elem types.ObjectType, items map[string]T) types.Map {
-	m, diags := types.MapValueFrom(context.Background(), elem, items)
+	m, diags := framework.MapFrom(context.Background(), elem, items)
 	if diags.HasError() {
 		panic(fmt.Sprintf("building a %v map: %v", elem, diags))
 	}
