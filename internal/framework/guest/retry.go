@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -123,7 +124,16 @@ func destroy(ctx context.Context, c Client, kind pve.GuestKind, node string, vmi
 		return err
 	}
 	if _, ferr := c.FindGuest(ctx, vmid); ferr != nil {
-		return err // gone (what failed is in the error), or unknown
+		// Gone. A destroy sent again after its answer was lost (DELETE is
+		// idempotent, so the transport resends it) runs a second worker that
+		// finds no configuration: the first one's success. Any other
+		// failure of a destroy that removed the guest (the configuration
+		// goes last) says what was left.
+		var te *pve.TaskError
+		if errors.Is(ferr, pve.ErrNotFound) && errors.As(err, &te) && strings.Contains(te.ExitStatus, "does not exist") {
+			return nil
+		}
+		return err
 	}
 	tflog.Warn(ctx, "guest destroy failed; trying once more", map[string]any{"vmid": vmid, "node": node, "error": err.Error()})
 	if serr := apiclient.Sleep(ctx, retryPause); serr != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"testing"
 
@@ -131,4 +132,32 @@ func TestAccVM_failedDestroyTriedAgain(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A destroy whose answer was lost after PVE started it is sent again (a
+// DELETE is idempotent); the second worker finds no configuration, which
+// is the first one's success, not an error.
+func TestAccVM_destroyAnswerLost(t *testing.T) {
+	// Slow workers: the second worker waits for the first one's lock and
+	// runs after it, as on a real node where a destroy takes seconds.
+	lab := acctest.StartLab(t, testlab.Options{Nodes: 1, TaskSpeed: 0.05})
+	acctest.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: retryConfig(lab)},
+			{
+				PreConfig: func() {
+					lab.ResetRequests()
+					lab.Faults().LoseNextAnswers(1, http.MethodDelete, "/qemu/4242")
+				},
+				Config: acctest.ProviderBlock(lab),
+				Check: func(*terraform.State) error {
+					if _, err := acctest.LabClient(t, lab).FindGuest(context.Background(), 4242); !errors.Is(err, pve.ErrNotFound) {
+						return fmt.Errorf("VM 4242 after the destroy: %v", err)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }
