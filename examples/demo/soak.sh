@@ -105,7 +105,9 @@ for i in $(seq 1 "$runs"); do
 done
 
 echo "==> fault mix: ${faults[*]}"
-echo "    (596 answers $(printf '%s' "${faults[1]}"), connection resets ${faults[3]}, lock timeouts ${faults[5]} of config changes, failed tasks ${faults[7]}, latency ${faults[9]} +/- ${faults[11]}, BMC ${faults[13]})"
+# the value after each flag, by name
+fault() { local i; for ((i = 0; i < ${#faults[@]} - 1; i++)); do [ "${faults[i]}" != "$1" ] || { echo "${faults[i + 1]}"; return; }; done; }
+echo "    (596 answers $(fault -error-rate), connection resets $(fault -reset-rate), answers lost after the work $(fault -lost-answer-rate), lock timeouts $(fault -lock-contention) of config changes, failed tasks $(fault -task-failure-rate), latency $(fault -latency) +/- $(fault -jitter), BMC $(fault -bmc))"
 echo "    applies: $total_applies for $runs runs"
 echo "soak: $converged/$runs converged, $orphans orphans"
 [ "$lost" -eq 0 ] || echo "soak: $lost objects that were there before a run are gone after it"
