@@ -65,5 +65,6 @@ func main() {
 	// a reload to its end once it has started it).
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
+	pve.FlushLog = log.Printf
 	pve.FlushNetworkReloads(ctx)
 }

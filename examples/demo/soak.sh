@@ -81,7 +81,11 @@ for i in $(seq 1 "$runs"); do
   destroys=0; destroyed=0
   for d in 1 2 3; do
     destroys=$d
-    if "$CLI" destroy -auto-approve -input=false -no-color >"$logs/run-$i-destroy-$d.log" 2>&1; then destroyed=1; break; fi
+    # The provider's own log of each destroy (what it sent, retried and
+    # reloaded at its exit), for an orphan's cause: SOAK_DESTROY_LOG_LEVEL
+    # (default DEBUG; OFF for none).
+    if TF_LOG_PROVIDER="${SOAK_DESTROY_LOG_LEVEL:-DEBUG}" TF_LOG_PATH="$logs/run-$i-destroy-$d.provider.log" \
+      "$CLI" destroy -auto-approve -input=false -no-color >"$logs/run-$i-destroy-$d.log" 2>&1; then destroyed=1; break; fi
   done
   t2=$(date +%s)
   inventory "$after" || { echo "soak: the inventory after run $i failed (see $logs/inventory.log)" >&2; exit 1; }

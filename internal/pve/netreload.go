@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
@@ -263,6 +264,18 @@ func (r *nodeReload) reloadLocked(ctx context.Context) {
 	}
 }
 
+// FlushLog, when set, is told what each node's reload at the end of a run
+// came to (the provider's main sets it to the standard log, its stderr,
+// which the CLI keeps in its log at DEBUG: after the CLI has stopped the
+// provider, tflog has nowhere to write).
+var FlushLog func(format string, args ...any)
+
+func flushLog(format string, args ...any) {
+	if FlushLog != nil {
+		FlushLog(format, args...)
+	}
+}
+
 // FlushNetworkReloads ends every run of the process (End). The provider
 // calls it when the CLI stops it, so that the edits of a run go live at its
 // end.
@@ -296,6 +309,7 @@ func (run *NetworkRun) End(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			if err := r.acquire(ctx); err != nil {
+				flushLog("network of node %s: not reloaded at the end of the run: %v", r.node, err)
 				return
 			}
 			defer r.release()
@@ -310,7 +324,21 @@ func (run *NetworkRun) End(ctx context.Context) {
 				}
 				return
 			}
+			r.mu.Lock()
+			edits := slices.Clone(r.edits)
+			if r.failed != nil {
+				edits = nil // not reloaded: the edit that failed said so
+			}
+			r.mu.Unlock()
+			start := time.Now()
 			r.reloadLocked(ctx)
+			if len(edits) > 0 {
+				r.mu.Lock()
+				err := r.lastErr
+				r.mu.Unlock()
+				flushLog("network of node %s: reload at the end of the run (%s): %v after %s", r.node, strings.Join(edits, ", "),
+					map[bool]any{true: "ok", false: err}[err == nil], time.Since(start).Round(time.Millisecond))
+			}
 		}()
 	}
 	wg.Wait()

@@ -3,6 +3,7 @@ package pve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -84,9 +85,17 @@ func TestEditNetworkReloadsAtFlush(t *testing.T) {
 	if n := counts["pve2"].reloads.Load(); n != 0 {
 		t.Fatalf("%d reloads before the flush, want none", n)
 	}
+	var logged []string
+	FlushLog = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+	t.Cleanup(func() { FlushLog = nil })
 	FlushNetworkReloads(context.Background())
 	if n := counts["pve2"].reloads.Load(); n != 1 {
 		t.Fatalf("%d reloads after the flush, want 1", n)
+	}
+	// what the flush did is told (the provider's stderr, after the CLI
+	// stopped it)
+	if len(logged) != 1 || !strings.Contains(logged[0], "network of node pve2: reload at the end of the run (bond0 created): ok") {
+		t.Errorf("flush log %q", logged)
 	}
 	FlushNetworkReloads(context.Background())
 	if n := counts["pve2"].reloads.Load(); n != 1 {
